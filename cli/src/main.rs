@@ -1,0 +1,222 @@
+//! `eucora-license`: the reference shell around the engine. It reads a bundle
+//! directory, calls the pure core, and writes the outputs atomically.
+//!
+//! Exit codes: 0 a snapshot was written (ok or degraded), 2 the run failed
+//! closed (report written, no snapshot), 1 usage or I/O error.
+
+mod fsbundle;
+
+use eucora_license_core::{reconcile, Outcome, RunStatus};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: eucora-license reconcile <bundle-dir> --out <dir> [--previous <snapshot.json>] [--json]
+
+Reconciles the bundle and writes <dir>/snapshot.json (canonical JSON),
+<dir>/run_report.json and <dir>/exceptions.jsonl, then prints the counters.
+  --previous <file>  chain to this snapshot (sequence + 1, previous_hash)
+  --json             print the snapshot instead of the table
+
+Exit status: 0 snapshot written, 2 run failed closed, 1 usage or I/O error.";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("reconcile") => match parse_reconcile(&args[1..]) {
+            Ok(opts) => run_reconcile(&opts),
+            Err(msg) => usage_error(&msg),
+        },
+        Some("--version" | "-V") => {
+            println!("eucora-license {}", eucora_license_core::VERSION);
+            ExitCode::SUCCESS
+        }
+        Some("--help" | "-h" | "help") => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Some(other) => usage_error(&format!("unknown command `{other}`")),
+        None => usage_error("no command given"),
+    }
+}
+
+fn usage_error(msg: &str) -> ExitCode {
+    eprintln!("error: {msg}\n\n{USAGE}");
+    ExitCode::from(1)
+}
+
+struct ReconcileOpts {
+    bundle: PathBuf,
+    out: PathBuf,
+    previous: Option<PathBuf>,
+    json: bool,
+}
+
+fn parse_reconcile(args: &[String]) -> Result<ReconcileOpts, String> {
+    let (mut bundle, mut out, mut previous, mut json) = (None, None, None, false);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--out" => out = Some(it.next().ok_or("--out needs a directory")?.into()),
+            "--previous" => previous = Some(it.next().ok_or("--previous needs a snapshot file")?.into()),
+            "--json" => json = true,
+            s if s.starts_with("--") => return Err(format!("unknown option `{s}`")),
+            s if bundle.is_none() => bundle = Some(PathBuf::from(s)),
+            s => return Err(format!("unexpected argument `{s}`")),
+        }
+    }
+    Ok(ReconcileOpts {
+        bundle: bundle.ok_or("missing <bundle-dir>")?,
+        out: out.ok_or("missing --out <dir>")?,
+        previous,
+        json,
+    })
+}
+
+fn run_reconcile(opts: &ReconcileOpts) -> ExitCode {
+    if !opts.bundle.is_dir() {
+        eprintln!("error: {}: not a directory", opts.bundle.display());
+        return ExitCode::from(1);
+    }
+    let previous = match &opts.previous {
+        None => None,
+        Some(p) => match std::fs::read(p) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", p.display());
+                return ExitCode::from(1);
+            }
+        },
+    };
+    let bundle = fsbundle::DirBundle::new(&opts.bundle);
+    let outcome = reconcile(&bundle, previous.as_deref());
+    if let Err(e) = write_outputs(&opts.out, &outcome) {
+        eprintln!("error: cannot write to {}: {e}", opts.out.display());
+        return ExitCode::from(1);
+    }
+    match &outcome.snapshot {
+        Some(snap) if opts.json => {
+            println!("{}", String::from_utf8_lossy(snap.canonical_bytes()));
+        }
+        Some(snap) => print_table(snap.value(), &outcome),
+        None => {
+            eprintln!("reconciliation failed closed; no snapshot written ({}):", opts.out.join("run_report.json").display());
+            for e in &outcome.errors {
+                eprintln!("  {e}");
+            }
+        }
+    }
+    match outcome.status {
+        RunStatus::Failed => ExitCode::from(2),
+        _ => ExitCode::SUCCESS,
+    }
+}
+
+/// Write one file atomically: a temporary name in the same directory, then a rename.
+fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, dir.join(name))
+}
+
+/// The report is written last: it is what says which run the directory holds.
+/// A failed run removes an earlier run's snapshot and exceptions from the
+/// directory, so nothing there looks current when it is not.
+fn write_outputs(out: &Path, outcome: &Outcome) -> std::io::Result<()> {
+    std::fs::create_dir_all(out)?;
+    let mut report = serde_json::to_vec_pretty(&outcome.report).map_err(std::io::Error::other)?;
+    report.push(b'\n');
+    match &outcome.snapshot {
+        Some(snap) => {
+            write_atomic(out, "exceptions.jsonl", &outcome.exceptions_jsonl())?;
+            write_atomic(out, "snapshot.json", snap.canonical_bytes())?;
+        }
+        None => {
+            for stale in ["snapshot.json", "exceptions.jsonl"] {
+                match std::fs::remove_file(out.join(stale)) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                    _ => {}
+                }
+            }
+        }
+    }
+    write_atomic(out, "run_report.json", &report)
+}
+
+fn int(v: &Value, k: &str) -> String {
+    v.get(k).map(|x| x.to_string()).unwrap_or_default()
+}
+
+fn print_table(snap: &Value, outcome: &Outcome) {
+    let header = ["SKU", "MODEL", "ENTITLED", "RESERVED", "CONSUMED", "REMAINING", "AVAILABLE", "COMPLIANCE"];
+    let mut rows: Vec<[String; 8]> = Vec::new();
+    for r in snap["skus"].as_array().into_iter().flatten() {
+        rows.push([
+            r["sku"].as_str().unwrap_or("").to_string(),
+            r["model"].as_str().unwrap_or("").to_string(),
+            int(r, "entitled"),
+            int(r, "reserved"),
+            int(r, "consumed"),
+            int(r, "remaining"),
+            int(r, "available"),
+            r["compliance_status"].as_str().unwrap_or("").to_string(),
+        ]);
+    }
+    let t = &snap["totals"];
+    let totals = [
+        "TOTAL".to_string(),
+        String::new(),
+        int(t, "entitled"),
+        int(t, "reserved"),
+        int(t, "consumed"),
+        int(t, "remaining"),
+        int(t, "available"),
+        String::new(),
+    ];
+    let mut widths = header.map(str::len);
+    for r in rows.iter().chain(std::iter::once(&totals)) {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let mut s = String::new();
+        for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
+            if (2..7).contains(&i) {
+                s.push_str(&format!("{c:>w$}  "));
+            } else {
+                s.push_str(&format!("{c:<w$}  "));
+            }
+        }
+        println!("{}", s.trim_end());
+    };
+    line(&header.map(String::from));
+    for r in &rows {
+        line(r);
+    }
+    let rule: usize = widths.iter().sum::<usize>() + 2 * (widths.len() - 1);
+    println!("{}", "-".repeat(rule));
+    line(&totals);
+    println!();
+    let health = snap["health"].as_str().unwrap_or("");
+    let reasons: Vec<&str> = snap["health_reasons"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    if reasons.is_empty() {
+        println!("health:        {health}");
+    } else {
+        println!("health:        {health} ({})", reasons.join(", "));
+    }
+    println!("reconciled at: {}", snap["reconciled_at"].as_str().unwrap_or(""));
+    println!("sequence:      {}", snap["sequence"]);
+    println!("ruleset:       {} v{}", snap["ruleset"]["id"].as_str().unwrap_or(""), snap["ruleset"]["version"]);
+    let summary = &snap["exceptions_summary"];
+    if let Some(m) = summary.as_object().filter(|m| !m.is_empty()) {
+        let parts: Vec<String> = m.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        println!("exceptions:    {} (see exceptions.jsonl)", parts.join(", "));
+    }
+    let rejected: u64 = outcome.report["imports"].as_array().into_iter().flatten().filter_map(|j| j["rows_rejected"].as_u64()).sum();
+    if rejected > 0 {
+        println!("rejected rows: {rejected} (see run_report.json)");
+    }
+    println!("snapshot:      {}", snap["snapshot_hash"].as_str().unwrap_or(""));
+}

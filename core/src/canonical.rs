@@ -1,0 +1,173 @@
+//! RFC 8785 (JCS) canonical JSON for hashed data.
+//!
+//! Hashed data in this project holds no floats (counts are integers, money and
+//! confidences are decimal strings), so this writer accepts integers only and
+//! returns [`ErrorCode::NonCanonical`] for any other number. That keeps the
+//! output byte-identical to a full JCS implementation (the tests compare it with
+//! one on the RFC's vectors) while never depending on float formatting.
+//!
+//! Keys are ordered by their UTF-16 code units, as RFC 8785 §3.2.3 requires;
+//! strings are escaped as ECMAScript `JSON.stringify` does.
+
+use crate::error::{Error, ErrorCode, Result};
+use serde_json::Value;
+
+/// Canonical bytes of a JSON value.
+///
+/// ```
+/// use serde_json::json;
+/// let bytes = eucora_license_core::canonical::to_vec(&json!({"b": 1, "a": [true, null, "é"]})).unwrap();
+/// assert_eq!(bytes, "{\"a\":[true,null,\"é\"],\"b\":1}".as_bytes());
+/// assert!(eucora_license_core::canonical::to_vec(&json!({"x": 1.5})).is_err());
+/// ```
+pub fn to_vec(value: &Value) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(256);
+    write_value(&mut out, value)?;
+    Ok(out)
+}
+
+/// Canonical bytes of any serializable value (through `serde_json::Value`).
+pub fn to_vec_of<T: serde::Serialize>(value: &T) -> Result<Vec<u8>> {
+    let v = serde_json::to_value(value)
+        .map_err(|e| Error::new(ErrorCode::NonCanonical, format!("cannot serialize: {e}")))?;
+    to_vec(&v)
+}
+
+/// Append the canonical form of `value` to `out`.
+pub fn write_value(out: &mut Vec<u8>, value: &Value) -> Result<()> {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                write_int(out, i)?;
+            } else if let Some(u) = n.as_u64() {
+                if u > MAX_SAFE_INTEGER as u64 {
+                    return Err(non_canonical_int(u as i128));
+                }
+                out.extend_from_slice(u.to_string().as_bytes());
+            } else {
+                return Err(Error::new(
+                    ErrorCode::NonCanonical,
+                    format!("float {n} in hashed data: use an integer or a decimal string"),
+                ));
+            }
+        }
+        Value::String(s) => write_str(out, s),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item)?;
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort_by(|a, b| cmp_utf16(a, b));
+            out.push(b'{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_str(out, k);
+                out.push(b':');
+                write_value(out, &map[k])?;
+            }
+            out.push(b'}');
+        }
+    }
+    Ok(())
+}
+
+/// Largest integer that every JSON consumer (an IEEE double) holds exactly.
+pub const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
+
+fn non_canonical_int(i: i128) -> Error {
+    Error::new(ErrorCode::NonCanonical, format!("integer {i} is outside ±(2^53−1)"))
+}
+
+/// Write an integer, refusing values a double cannot hold exactly (JCS
+/// serializes numbers as IEEE doubles).
+pub fn write_int(out: &mut Vec<u8>, i: i64) -> Result<()> {
+    if !(-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(&i) {
+        return Err(non_canonical_int(i as i128));
+    }
+    out.extend_from_slice(i.to_string().as_bytes());
+    Ok(())
+}
+
+/// Write a JSON string with JCS escaping: `"` and `\` escaped, the control
+/// characters with short forms as `\b \t \n \f \r`, other controls as
+/// `\u00xx` (lower-case hex), everything else verbatim UTF-8.
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc: Option<&[u8]> = match b {
+            b'"' => Some(b"\\\""),
+            b'\\' => Some(b"\\\\"),
+            0x08 => Some(b"\\b"),
+            0x09 => Some(b"\\t"),
+            0x0a => Some(b"\\n"),
+            0x0c => Some(b"\\f"),
+            0x0d => Some(b"\\r"),
+            0x00..=0x1f => None,
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        match esc {
+            Some(e) => out.extend_from_slice(e),
+            None => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[(b >> 4) as usize]);
+                out.push(HEX[(b & 0xf) as usize]);
+            }
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// Order two strings by UTF-16 code units (RFC 8785 §3.2.3). Differs from
+/// byte order only when one side has a character above U+FFFF facing one in
+/// U+E000..=U+FFFF.
+pub fn cmp_utf16(a: &str, b: &str) -> std::cmp::Ordering {
+    if a.is_ascii() && b.is_ascii() {
+        return a.cmp(b);
+    }
+    a.encode_utf16().cmp(b.encode_utf16())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn rejects_floats_and_unsafe_integers() {
+        assert_eq!(to_vec(&json!(0.5)).unwrap_err().code(), ErrorCode::NonCanonical);
+        assert_eq!(to_vec(&json!(9007199254740992u64)).unwrap_err().code(), ErrorCode::NonCanonical);
+        assert_eq!(to_vec(&json!(9007199254740991u64)).unwrap(), b"9007199254740991");
+        assert_eq!(to_vec(&json!(-9007199254740991i64)).unwrap(), b"-9007199254740991");
+    }
+
+    #[test]
+    fn utf16_key_order_beyond_bmp() {
+        // U+1F600 (surrogates D83D DE00) sorts before U+FB01 in UTF-16, after it in UTF-8.
+        let v = json!({"\u{fb01}": 1, "\u{1f600}": 2, "a": 3});
+        assert_eq!(String::from_utf8(to_vec(&v).unwrap()).unwrap(), "{\"a\":3,\"\u{1f600}\":2,\"\u{fb01}\":1}");
+    }
+
+    #[test]
+    fn escapes_controls() {
+        let v = json!("a\"b\\c\u{1}\u{8}\t\n\u{c}\r\u{1f}\u{7f}");
+        assert_eq!(String::from_utf8(to_vec(&v).unwrap()).unwrap(), "\"a\\\"b\\\\c\\u0001\\b\\t\\n\\f\\r\\u001f\u{7f}\"");
+    }
+}

@@ -1,0 +1,1077 @@
+//! From accepted signals to consumption units and counters (DESIGN A2–A4,
+//! A9, A10).
+//!
+//! The stages run in the contract's order: collapse duplicates, decide each
+//! signal's fate (the order of exclusion), resolve identity once across all
+//! SKUs, form units per license model, attribute units to pools, and compute
+//! the counters. Everything here works on interned ids; the only string
+//! comparisons are the tie-breaks the contract defines in byte order, so the
+//! result never depends on the order rows arrived in.
+
+use crate::catalog::{MasterData, Model, Scope};
+use crate::error::{Error, ErrorCode, Location};
+use crate::identity::{normalize_device_id, normalize_hostname, normalize_serial, normalize_user, UnionFind};
+use crate::intern::NONE;
+use crate::numbers::percent_2dp;
+use crate::ruleset::{DupGroup, Ruleset};
+use crate::signals::{Kind, Signal, SignalStore, Status};
+use crate::time::Instant;
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+/// An exception: a signal (or directory alias) the engine set aside or
+/// flagged, with the contract's code.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct ExceptionRecord {
+    /// `future_signal`, `unknown_sku`, `unmapped_product`, `low_confidence`,
+    /// `invalid_interval`, `ambiguous_identity`, `unattributable`,
+    /// `conflicting_alias`, `feature_without_base`, `needs_review`.
+    pub code: &'static str,
+    /// Source system (`directory` for alias conflicts).
+    pub source: String,
+    /// Raw id in that source (the alias for alias conflicts).
+    pub raw_id: String,
+    /// What happened, for a human (product names, SKU ids; never secrets).
+    pub detail: String,
+}
+
+/// Counters of one SKU or pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counters {
+    /// Entitled units.
+    pub entitled: i64,
+    /// Reserved units.
+    pub reserved: i64,
+    /// Reservation actually held: `min(reserved, max(0, entitled − consumed))`.
+    pub reserved_effective: i64,
+    /// Consumed units.
+    pub consumed: i64,
+    /// `entitled − consumed − reserved_effective` (negative when over-deployed).
+    pub remaining: i64,
+    /// `max(0, remaining)`.
+    pub available: i64,
+}
+
+impl Counters {
+    /// Derive the counters from entitled, reserved and consumed (DESIGN A4).
+    ///
+    /// ```
+    /// use eucora_license_core::counters::Counters;
+    /// let c = Counters::derive(100, 30, 80);
+    /// assert_eq!((c.reserved_effective, c.remaining, c.available), (20, 0, 0));
+    /// let over = Counters::derive(10, 5, 12);
+    /// assert_eq!((over.reserved_effective, over.remaining, over.available), (0, -2, 0));
+    /// ```
+    pub fn derive(entitled: i64, reserved: i64, consumed: i64) -> Counters {
+        let reserved_effective = reserved.min((entitled - consumed).max(0));
+        let remaining = entitled - consumed - reserved_effective;
+        Counters { entitled, reserved, reserved_effective, consumed, remaining, available: remaining.max(0) }
+    }
+
+    /// `over_deployed`, `under_utilized` or `compliant`.
+    pub fn compliance_status(&self, under_utilized_percent: i64) -> &'static str {
+        if self.consumed > self.entitled {
+            "over_deployed"
+        } else if self.entitled > 0
+            && (self.consumed as i128) * 100 < (self.entitled as i128) * (under_utilized_percent as i128)
+        {
+            "under_utilized"
+        } else {
+            "compliant"
+        }
+    }
+
+    /// `entitled − consumed`.
+    pub fn variance(&self) -> i64 {
+        self.entitled - self.consumed
+    }
+
+    /// `variance × 100 / entitled`, two places, half-even; `None` when nothing is entitled.
+    pub fn variance_percent(&self) -> Option<String> {
+        (self.entitled != 0).then(|| percent_2dp(self.variance() as i128, self.entitled as i128))
+    }
+
+    /// Add another set of counters field by field (totals).
+    pub fn add(&mut self, o: &Counters) {
+        self.entitled += o.entitled;
+        self.reserved += o.reserved;
+        self.reserved_effective += o.reserved_effective;
+        self.consumed += o.consumed;
+        self.remaining += o.remaining;
+        self.available += o.available;
+    }
+}
+
+/// One consumption unit of a SKU, ready for hashing.
+#[derive(Debug, Clone)]
+pub struct Unit {
+    /// The unit's key: device key, user key, or the merged session interval.
+    pub key: String,
+    /// Canonical JSON bytes of the unit (its Merkle leaf).
+    pub canonical: Vec<u8>,
+}
+
+/// A pool's result.
+#[derive(Debug, Clone)]
+pub struct PoolResult {
+    /// Pool id; `None` for the unpooled remainder.
+    pub pool: Option<String>,
+    /// Scope text; `None` for the unpooled remainder.
+    pub scope: Option<String>,
+    /// Counters.
+    pub counters: Counters,
+}
+
+/// The result for one SKU.
+#[derive(Debug, Clone)]
+pub struct SkuResult {
+    /// SKU index in the master data.
+    pub sku: usize,
+    /// Counters.
+    pub counters: Counters,
+    /// Pools (empty when the SKU has none, or is concurrent).
+    pub pools: Vec<PoolResult>,
+    /// Units in key order.
+    pub units: Vec<Unit>,
+}
+
+/// Per-source coverage facts gathered from accepted rows.
+#[derive(Debug, Clone, Default)]
+pub struct SourceFacts {
+    /// Accepted rows (collapsed duplicates included).
+    pub signals: u64,
+    /// Latest `observed_at` not after `as_of`.
+    pub last_observed_at: Option<Instant>,
+}
+
+/// Everything the counting stage produces.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// One result per catalog SKU, in SKU-id order.
+    pub skus: Vec<SkuResult>,
+    /// Exceptions, sorted.
+    pub exceptions: Vec<ExceptionRecord>,
+    /// Coverage facts by source name.
+    pub sources: BTreeMap<String, SourceFacts>,
+}
+
+/// Why a signal does not qualify (the order of exclusion, DESIGN A9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    Qualified(u32),
+    Excluded,
+}
+
+/// A device as resolved: a union-find root over strong hints, or a hostname
+/// known alone. Packed in one u32: roots first, then hostnames.
+type DeviceId = u32;
+
+struct Identity {
+    /// Node count of the strong union-find (serials, then device ids).
+    strong_nodes: u32,
+    uf: UnionFind,
+    /// Per root: the canonical key string.
+    root_key: FxHashMap<u32, String>,
+    /// Resolved user id per interned user id (one alias step).
+    user_resolved: Vec<u32>,
+}
+
+impl Identity {
+    fn serial_node(&self, serial: u32) -> u32 {
+        serial
+    }
+
+    fn device_key(&self, store: &SignalStore, d: DeviceId) -> String {
+        if d < self.strong_nodes {
+            self.root_key.get(&d).cloned().unwrap_or_default()
+        } else {
+            format!("name:{}", store.hostnames.resolve(d - self.strong_nodes))
+        }
+    }
+}
+
+/// Run the counting stage. Fails only with `conflicting_duplicate`.
+pub fn evaluate(store: &mut SignalStore, md: &MasterData, rs: &Ruleset, as_of: Instant) -> Result<Evaluation, Vec<Error>> {
+    let mut exceptions: Vec<ExceptionRecord> = Vec::new();
+
+    // 1. Duplicates: (source, raw_id) unique; identical rows collapse, others fail closed.
+    let unique = collapse_duplicates(store)?;
+
+    // Coverage counts every accepted row, duplicates included.
+    let mut by_source: FxHashMap<u32, SourceFacts> = FxHashMap::default();
+    for s in &store.rows {
+        let f = by_source.entry(s.source).or_default();
+        f.signals += 1;
+        if s.observed_at <= as_of && f.last_observed_at.is_none_or(|l| s.observed_at > l) {
+            f.last_observed_at = Some(s.observed_at);
+        }
+    }
+    let sources: BTreeMap<String, SourceFacts> =
+        by_source.into_iter().map(|(k, v)| (store.sources.resolve(k).to_string(), v)).collect();
+
+    // 2. The order of exclusion.
+    let fates = qualify(store, md, rs, as_of, &unique, &mut exceptions);
+
+    // 3. Identity, once per run, from qualifying signals and the directory.
+    let dir = intern_directory(store, md, rs);
+    let identity = build_identity(store, md, &unique, &fates, &dir, &mut exceptions);
+    let (devices, ambiguous) = resolve_devices(store, rs, &identity, &unique, &fates, &dir);
+    for &i in &ambiguous {
+        let s = &store.rows[i as usize];
+        exceptions.push(ExceptionRecord {
+            code: "ambiguous_identity",
+            source: store.source_of(s).to_string(),
+            raw_id: store.raw_id_of(s).to_string(),
+            detail: format!(
+                "hostname `{}` belongs to several devices; counted as its own device",
+                store.hostnames.resolve(s.hostname)
+            ),
+        });
+    }
+    let device_user = device_users(store, &identity, &unique, &fates, &devices);
+
+    // 4. Units per model.
+    let ctx = Ctx { store, md, rs, as_of, identity: &identity, devices: &devices, device_user: &device_user, unique: &unique, fates: &fates };
+    let formed = ctx.form_units(&mut exceptions);
+
+    // 5. Pools, counters, canonical units.
+    let attrs = principal_attributes(store, md, rs, &identity, &dir);
+    let mut skus = Vec::with_capacity(md.skus.len());
+    let day = as_of.date();
+    let pools_of = crate::catalog::pools_by_sku(md);
+    for (k, sku) in md.skus.iter().enumerate() {
+        let entitled: i64 = md.entitlements.iter().filter(|e| e.sku == k && e.active_on(day)).map(|e| e.quantity).sum();
+        let pool_ids: &[usize] = pools_of.get(&k).map(Vec::as_slice).unwrap_or(&[]);
+        let reserved: i64 = pool_ids.iter().map(|&p| md.pools[p].reserved).sum();
+        if sku.model == Model::Concurrent {
+            let intervals = formed.sessions.get(&(k as u32)).cloned().unwrap_or_default();
+            let (peak, units) = ctx.concurrent_units(intervals, &mut exceptions);
+            skus.push(SkuResult { sku: k, counters: Counters::derive(entitled, reserved, peak), pools: Vec::new(), units });
+            continue;
+        }
+        let members = formed.units.get(&(k as u32)).map(Vec::as_slice).unwrap_or(&[]);
+        let mut pool_consumed = vec![0i64; pool_ids.len() + 1];
+        let mut units = Vec::with_capacity(members.len());
+        for m in members {
+            let (region, bu) = attrs.of(sku.model, m.principal);
+            let slot = pick_pool(md, pool_ids, region, bu);
+            pool_consumed[slot] += 1;
+            let pool_name = if pool_ids.is_empty() {
+                None
+            } else if slot < pool_ids.len() {
+                Some(md.pools[pool_ids[slot]].id.as_str())
+            } else {
+                Some("")
+            };
+            units.push(ctx.principal_unit(sku.model, m, pool_name));
+        }
+        units.sort_by(|a, b| a.key.cmp(&b.key));
+        let consumed = members.len() as i64;
+        let mut pools = Vec::new();
+        if !pool_ids.is_empty() {
+            let mut pooled_qty = 0i64;
+            for (slot, &p) in pool_ids.iter().enumerate() {
+                let pool = &md.pools[p];
+                pooled_qty += pool.quantity;
+                pools.push(PoolResult {
+                    pool: Some(pool.id.clone()),
+                    scope: Some(pool.scope.to_text()),
+                    counters: Counters::derive(pool.quantity, pool.reserved, pool_consumed[slot]),
+                });
+            }
+            pools.push(PoolResult {
+                pool: None,
+                scope: None,
+                counters: Counters::derive((entitled - pooled_qty).max(0), 0, pool_consumed[pool_ids.len()]),
+            });
+        }
+        skus.push(SkuResult { sku: k, counters: Counters::derive(entitled, reserved, consumed), pools, units });
+    }
+
+    // needs_review: signals a counted unit rests on, below review_confidence.
+    for &i in &formed.counted_signals {
+        let s = &store.rows[i as usize];
+        if s.confidence < rs.review_confidence.0 as i64 {
+            exceptions.push(ExceptionRecord {
+                code: "needs_review",
+                source: store.source_of(s).to_string(),
+                raw_id: store.raw_id_of(s).to_string(),
+                detail: format!("confidence {} is below review_confidence", crate::numbers::Fixed9(s.confidence as i128).to_canonical_string()),
+            });
+        }
+    }
+    exceptions.sort();
+    exceptions.dedup();
+    Ok(Evaluation { skus, exceptions, sources })
+}
+
+/// Keep one row per (source, raw_id). Identical content collapses; different
+/// content is `conflicting_duplicate` (every conflict reported, sorted).
+fn collapse_duplicates(store: &SignalStore) -> Result<Vec<u32>, Vec<Error>> {
+    let mut first: FxHashMap<(u32, u32), u32> = FxHashMap::default();
+    first.reserve(store.rows.len());
+    let mut unique = Vec::with_capacity(store.rows.len());
+    let mut conflicts: Vec<Error> = Vec::new();
+    for (i, s) in store.rows.iter().enumerate() {
+        match first.entry((s.source, s.raw_id)) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(i as u32);
+                unique.push(i as u32);
+            }
+            std::collections::hash_map::Entry::Occupied(o) => {
+                let other = &store.rows[*o.get() as usize];
+                if other.fingerprint != s.fingerprint {
+                    // Report at the later of the two locations, naming both, so
+                    // the message does not depend on input order.
+                    let (a, b) = order_locations(store, other, s);
+                    conflicts.push(
+                        Error::new(
+                            ErrorCode::ConflictingDuplicate,
+                            format!(
+                                "source `{}` raw_id `{}` appears with different content (also at {}:{})",
+                                store.source_of(s),
+                                store.raw_id_of(s),
+                                store.jobs[a.file as usize].path,
+                                a.line
+                            ),
+                        )
+                        .at(Location::line(store.jobs[b.file as usize].path.clone(), b.line as u64)),
+                    );
+                }
+            }
+        }
+    }
+    if conflicts.is_empty() {
+        Ok(unique)
+    } else {
+        conflicts.sort_by(|a, b| a.to_string().cmp(&b.to_string()));
+        conflicts.dedup();
+        Err(conflicts)
+    }
+}
+
+fn order_locations<'a>(store: &SignalStore, x: &'a Signal, y: &'a Signal) -> (&'a Signal, &'a Signal) {
+    let kx = (&store.jobs[x.file as usize].path, x.line);
+    let ky = (&store.jobs[y.file as usize].path, y.line);
+    if kx <= ky {
+        (x, y)
+    } else {
+        (y, x)
+    }
+}
+
+/// Decide each unique signal's fate; record exceptions for the reasons that
+/// have one (`future_signal`, `unknown_sku`, `unmapped_product`,
+/// `low_confidence`, `invalid_interval`).
+fn qualify(
+    store: &SignalStore,
+    md: &MasterData,
+    rs: &Ruleset,
+    as_of: Instant,
+    unique: &[u32],
+    exceptions: &mut Vec<ExceptionRecord>,
+) -> Vec<Fate> {
+    let mut fates = vec![Fate::Excluded; store.rows.len()];
+    let sku_cache: Vec<Option<u32>> =
+        (0..store.sku_texts.len() as u32).map(|t| md.sku_index(store.sku_texts.resolve(t)).map(|k| k as u32)).collect();
+    let product_cache: Vec<Option<u32>> = (0..store.products.len() as u32)
+        .map(|p| rs.map_product(store.products.resolve(p)).and_then(|id| md.sku_index(id)).map(|k| k as u32))
+        .collect();
+    let lookback_start = |kind: Kind| rs.lookback_days(kind).map(|d| as_of.plus_days(-d));
+    let starts = [Kind::Assignment, Kind::Installation, Kind::Usage, Kind::Session].map(lookback_start);
+    let window_start = as_of.plus_days(-rs.window_days);
+    let min_conf = rs.min_confidence.0 as i64;
+    for &i in unique {
+        let s = &store.rows[i as usize];
+        let mut exc = |code: &'static str, detail: String| {
+            exceptions.push(ExceptionRecord {
+                code,
+                source: store.source_of(s).to_string(),
+                raw_id: store.raw_id_of(s).to_string(),
+                detail,
+            })
+        };
+        if s.observed_at > as_of {
+            exc("future_signal", format!("observed_at {} is after as_of {}", s.observed_at, as_of));
+            continue;
+        }
+        if let Some(start) = starts[s.kind as usize] {
+            if s.observed_at <= start {
+                continue; // outside its kind's lookback: silent
+            }
+        }
+        let sku = if s.sku_text != NONE {
+            match sku_cache[s.sku_text as usize] {
+                Some(k) => k,
+                None => {
+                    exc("unknown_sku", format!("SKU `{}` is not in the catalog", store.sku_texts.resolve(s.sku_text)));
+                    continue;
+                }
+            }
+        } else {
+            match product_cache[s.product as usize] {
+                Some(k) => k,
+                None => {
+                    exc("unmapped_product", format!("product `{}` matches no sku_mappings rule", store.products.resolve(s.product)));
+                    continue;
+                }
+            }
+        };
+        if s.confidence < min_conf {
+            exc("low_confidence", "confidence is below min_confidence".to_string());
+            continue;
+        }
+        if s.kind == Kind::Session {
+            let start = s.session_start.expect("sessions have a start (row rule)");
+            if let Some(end) = s.session_end {
+                if end <= start {
+                    exc("invalid_interval", format!("session_end {end} is not after session_start {start}"));
+                    continue;
+                }
+            }
+            let end = s.session_end.map_or(as_of, |e| e.min(as_of));
+            if start.max(window_start) >= end {
+                continue; // clipped away by the window: silent
+            }
+        }
+        fates[i as usize] = Fate::Qualified(sku);
+    }
+    fates
+}
+
+/// A directory value, typed and normalised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DirValue {
+    Serial(u32),
+    DeviceId(u32),
+    Name(u32),
+    User(u32),
+    Absent,
+}
+
+/// Directory rows with their values interned into the signal tables.
+struct DirectoryIds {
+    rows: Vec<(DirValue, DirValue)>,
+}
+
+fn intern_directory(store: &mut SignalStore, md: &MasterData, rs: &Ruleset) -> DirectoryIds {
+    let mut rows = Vec::with_capacity(md.directory.len());
+    for r in &md.directory {
+        let mut conv = |v: &str| -> DirValue {
+            if v.is_empty() {
+                return DirValue::Absent;
+            }
+            if !r.is_device {
+                return normalize_user(v, rs.strip_netbios_domain).map_or(DirValue::Absent, |u| DirValue::User(store.users.intern(&u)));
+            }
+            if let Some(x) = v.strip_prefix("serial:") {
+                normalize_serial(x, &rs.serial_placeholders).map_or(DirValue::Absent, |x| DirValue::Serial(store.serials.intern(&x)))
+            } else if let Some(x) = v.strip_prefix("id:") {
+                normalize_device_id(x).map_or(DirValue::Absent, |x| DirValue::DeviceId(store.device_ids.intern(&x)))
+            } else if let Some(x) = v.strip_prefix("name:") {
+                normalize_hostname(x).map_or(DirValue::Absent, |x| DirValue::Name(store.hostnames.intern(&x)))
+            } else {
+                DirValue::Absent
+            }
+        };
+        let c = conv(&r.canonical_id);
+        let a = conv(&r.alias);
+        rows.push((c, a));
+    }
+    DirectoryIds { rows }
+}
+
+fn build_identity(
+    store: &SignalStore,
+    md: &MasterData,
+    unique: &[u32],
+    fates: &[Fate],
+    dir: &DirectoryIds,
+    exceptions: &mut Vec<ExceptionRecord>,
+) -> Identity {
+    let n_serial = store.serials.len() as u32;
+    let strong_nodes = n_serial + store.device_ids.len() as u32;
+    let mut uf = UnionFind::new(strong_nodes as usize);
+    let strong = |v: DirValue| match v {
+        DirValue::Serial(s) => Some(s),
+        DirValue::DeviceId(d) => Some(n_serial + d),
+        _ => None,
+    };
+    for &i in unique {
+        let s = &store.rows[i as usize];
+        if matches!(fates[i as usize], Fate::Qualified(_)) && s.serial != NONE && s.device_id != NONE {
+            uf.union(s.serial, n_serial + s.device_id);
+        }
+    }
+    for &(c, a) in &dir.rows {
+        if let (Some(x), Some(y)) = (strong(c), strong(a)) {
+            uf.union(x, y);
+        }
+    }
+    // Canonical key per root: the byte-smallest strong hint; `id:` sorts before `serial:`.
+    let mut best: FxHashMap<u32, (bool, u32)> = FxHashMap::default(); // root -> (is_device_id, string id)
+    let mut consider = |uf: &mut UnionFind, node: u32| {
+        let root = uf.find(node);
+        let cand = if node >= n_serial { (true, node - n_serial) } else { (false, node) };
+        let text = |c: (bool, u32)| if c.0 { store.device_ids.resolve(c.1) } else { store.serials.resolve(c.1) };
+        match best.get(&root) {
+            None => {
+                best.insert(root, cand);
+            }
+            Some(&cur) => {
+                let better = match (cand.0, cur.0) {
+                    (true, false) => true,
+                    (false, true) => false,
+                    _ => text(cand) < text(cur),
+                };
+                if better {
+                    best.insert(root, cand);
+                }
+            }
+        }
+    };
+    for node in 0..strong_nodes {
+        consider(&mut uf, node);
+    }
+    let root_key = best
+        .into_iter()
+        .map(|(root, (is_id, id))| {
+            let key = if is_id {
+                format!("id:{}", store.device_ids.resolve(id))
+            } else {
+                format!("serial:{}", store.serials.resolve(id))
+            };
+            (root, key)
+        })
+        .collect();
+
+    // Users: one alias step; an alias under several canonical ids maps to the smallest.
+    let mut alias_to: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    for (r, &(c, a)) in md.directory.iter().zip(&dir.rows) {
+        if r.is_device {
+            continue;
+        }
+        if let (DirValue::User(c), DirValue::User(a)) = (c, a) {
+            alias_to.entry(a).or_default().push(c);
+        }
+    }
+    let mut user_resolved: Vec<u32> = (0..store.users.len() as u32).collect();
+    for (alias, mut canon) in alias_to {
+        canon.sort_by(|x, y| store.users.resolve(*x).cmp(store.users.resolve(*y)));
+        canon.dedup();
+        user_resolved[alias as usize] = canon[0];
+        if canon.len() > 1 {
+            exceptions.push(ExceptionRecord {
+                code: "conflicting_alias",
+                source: "directory".to_string(),
+                raw_id: store.users.resolve(alias).to_string(),
+                detail: format!(
+                    "alias listed under {}; using `{}`",
+                    canon.iter().map(|c| format!("`{}`", store.users.resolve(*c))).collect::<Vec<_>>().join(", "),
+                    store.users.resolve(canon[0])
+                ),
+            });
+        }
+    }
+    Identity { strong_nodes, uf, root_key, user_resolved }
+}
+
+/// One root or "several".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Candidates {
+    None,
+    One(u32),
+    Several,
+}
+
+impl Candidates {
+    fn add(&mut self, root: u32) {
+        *self = match *self {
+            Candidates::None => Candidates::One(root),
+            Candidates::One(r) if r == root => Candidates::One(r),
+            _ => Candidates::Several,
+        }
+    }
+}
+
+/// The device of every qualifying signal (NONE when it has no device hint),
+/// and the signals whose hostname fallback was ambiguous.
+fn resolve_devices(
+    store: &SignalStore,
+    rs: &Ruleset,
+    id: &Identity,
+    unique: &[u32],
+    fates: &[Fate],
+    dir: &DirectoryIds,
+) -> (Vec<DeviceId>, Vec<u32>) {
+    let mut uf = id.uf.clone();
+    let n_serial = store.serials.len() as u32;
+    let strong_of = |uf: &mut UnionFind, s: &Signal| -> Option<u32> {
+        if s.serial != NONE {
+            Some(uf.find(id.serial_node(s.serial)))
+        } else if s.device_id != NONE {
+            Some(uf.find(n_serial + s.device_id))
+        } else {
+            None
+        }
+    };
+    let nh = store.hostnames.len();
+    let mut from_dir = vec![Candidates::None; nh];
+    for &(c, a) in &dir.rows {
+        for (name, other) in [(c, a), (a, c)] {
+            if let DirValue::Name(h) = name {
+                let root = match other {
+                    DirValue::Serial(s) => Some(uf.find(s)),
+                    DirValue::DeviceId(d) => Some(uf.find(n_serial + d)),
+                    _ => None,
+                };
+                if let Some(r) = root {
+                    from_dir[h as usize].add(r);
+                }
+            }
+        }
+    }
+    let mut from_signals = vec![Candidates::None; nh];
+    if rs.hostname_fallback {
+        for &i in unique {
+            let s = &store.rows[i as usize];
+            if matches!(fates[i as usize], Fate::Qualified(_)) && s.hostname != NONE {
+                if let Some(r) = strong_of(&mut uf, s) {
+                    from_signals[s.hostname as usize].add(r);
+                }
+            }
+        }
+    }
+    let mut devices = vec![NONE; store.rows.len()];
+    let mut ambiguous = Vec::new();
+    for &i in unique {
+        if !matches!(fates[i as usize], Fate::Qualified(_)) {
+            continue;
+        }
+        let s = &store.rows[i as usize];
+        devices[i as usize] = match strong_of(&mut uf, s) {
+            Some(r) => r,
+            None if s.hostname == NONE => NONE,
+            None => {
+                let h = s.hostname as usize;
+                let own = id.strong_nodes + s.hostname;
+                match (from_dir[h], from_signals[h]) {
+                    (Candidates::One(r), _) => r,
+                    (Candidates::Several, _) => {
+                        ambiguous.push(i);
+                        own
+                    }
+                    (Candidates::None, Candidates::One(r)) => r,
+                    (Candidates::None, Candidates::Several) => {
+                        ambiguous.push(i);
+                        own
+                    }
+                    (Candidates::None, Candidates::None) => own,
+                }
+            }
+        };
+    }
+    (devices, ambiguous)
+}
+
+/// Each device's user: the smallest resolved user key among qualifying
+/// signals of that device that carry a user.
+fn device_users(store: &SignalStore, id: &Identity, unique: &[u32], fates: &[Fate], devices: &[DeviceId]) -> FxHashMap<DeviceId, u32> {
+    let mut out: FxHashMap<DeviceId, u32> = FxHashMap::default();
+    for &i in unique {
+        let s = &store.rows[i as usize];
+        let d = devices[i as usize];
+        if !matches!(fates[i as usize], Fate::Qualified(_)) || d == NONE || s.user == NONE {
+            continue;
+        }
+        let u = id.user_resolved[s.user as usize];
+        out.entry(d)
+            .and_modify(|cur| {
+                if store.users.resolve(u) < store.users.resolve(*cur) {
+                    *cur = u;
+                }
+            })
+            .or_insert(u);
+    }
+    out
+}
+
+/// A unit under formation: a principal of a SKU and the signals it rests on.
+#[derive(Debug, Clone)]
+struct Member {
+    principal: u32,
+    signals: Vec<u32>,
+}
+
+/// A session interval after identity resolution.
+#[derive(Debug, Clone)]
+struct Session {
+    user: u32,
+    host: DeviceId,
+    start: Instant,
+    end: Instant,
+    quantity: u32,
+    signals: Vec<u32>,
+}
+
+struct Formed {
+    units: FxHashMap<u32, Vec<Member>>,
+    sessions: FxHashMap<u32, Vec<Session>>,
+    counted_signals: Vec<u32>,
+}
+
+struct Ctx<'a> {
+    store: &'a SignalStore,
+    md: &'a MasterData,
+    rs: &'a Ruleset,
+    as_of: Instant,
+    identity: &'a Identity,
+    devices: &'a [DeviceId],
+    device_user: &'a FxHashMap<DeviceId, u32>,
+    unique: &'a [u32],
+    fates: &'a [Fate],
+}
+
+impl Ctx<'_> {
+    /// Order of assignments: latest last by (observed_at, source, raw_id), bytes.
+    fn assignment_order(&self, a: u32, b: u32) -> Ordering {
+        let (x, y) = (&self.store.rows[a as usize], &self.store.rows[b as usize]);
+        x.observed_at
+            .cmp(&y.observed_at)
+            .then_with(|| self.store.source_of(x).cmp(self.store.source_of(y)))
+            .then_with(|| self.store.raw_id_of(x).cmp(self.store.raw_id_of(y)))
+    }
+
+    fn exception(&self, ex: &mut Vec<ExceptionRecord>, code: &'static str, i: u32, detail: String) {
+        let s = &self.store.rows[i as usize];
+        ex.push(ExceptionRecord {
+            code,
+            source: self.store.source_of(s).to_string(),
+            raw_id: self.store.raw_id_of(s).to_string(),
+            detail,
+        });
+    }
+
+    /// The user a user-model signal counts for: its own (resolved), else its
+    /// device's user.
+    fn user_of(&self, i: u32) -> u32 {
+        let s = &self.store.rows[i as usize];
+        if s.user != NONE {
+            return self.identity.user_resolved[s.user as usize];
+        }
+        let d = self.devices[i as usize];
+        if d == NONE {
+            return NONE;
+        }
+        self.device_user.get(&d).copied().unwrap_or(NONE)
+    }
+
+    fn form_units(&self, ex: &mut Vec<ExceptionRecord>) -> Formed {
+        // (sku, principal, signal) for usage/installation contributions.
+        let mut direct: Vec<(u32, u32, u32)> = Vec::new();
+        let mut assignments: Vec<(u32, u32, u32)> = Vec::new();
+        let mut sessions: FxHashMap<u32, Vec<Session>> = FxHashMap::default();
+        for &i in self.unique {
+            let Fate::Qualified(k) = self.fates[i as usize] else { continue };
+            let s = &self.store.rows[i as usize];
+            let model = self.md.skus[k as usize].model;
+            let counts = match (model, s.kind) {
+                (Model::Concurrent, Kind::Session) => {
+                    let start = s.session_start.expect("sessions have a start");
+                    let end = s.session_end.map_or(self.as_of, |e| e);
+                    let user = if s.user != NONE { self.identity.user_resolved[s.user as usize] } else { NONE };
+                    sessions.entry(k).or_default().push(Session {
+                        user,
+                        host: self.devices[i as usize],
+                        start,
+                        end,
+                        quantity: s.quantity,
+                        signals: vec![i],
+                    });
+                    continue;
+                }
+                (Model::Device | Model::User, Kind::Installation | Kind::Usage) => false,
+                (_, Kind::Assignment) if model != Model::Concurrent => true,
+                _ => continue,
+            };
+            let principal = match model {
+                Model::Device => self.devices[i as usize],
+                _ => self.user_of(i),
+            };
+            if principal == NONE {
+                let what = if model == Model::Device { "device" } else { "user" };
+                self.exception(ex, "unattributable", i, format!("no {what} could be determined for a {} SKU", model.name()));
+                continue;
+            }
+            if counts {
+                assignments.push((k, principal, i));
+            } else {
+                direct.push((k, principal, i));
+            }
+        }
+        // Latest assignment per (sku, principal).
+        assignments.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| self.assignment_order(a.2, b.2)));
+        let mut active_latest: FxHashSet<(u32, u32)> = FxHashSet::default();
+        let mut latest_active: Vec<(u32, u32, u32)> = Vec::new();
+        for group in assignments.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+            let last = group[group.len() - 1];
+            if self.store.rows[last.2 as usize].status == Status::Active {
+                active_latest.insert((last.0, last.1));
+                latest_active.push(last);
+            }
+        }
+        // Feature SKUs: a user without an active base assignment is flagged, still counted.
+        for &(k, u, i) in &latest_active {
+            let sku = &self.md.skus[k as usize];
+            if let (Model::Feature, Some(base)) = (sku.model, sku.base) {
+                if !active_latest.contains(&(base as u32, u)) {
+                    self.exception(
+                        ex,
+                        "feature_without_base",
+                        i,
+                        format!(
+                            "user `{}` has `{}` but no active `{}` assignment",
+                            self.store.users.resolve(u),
+                            sku.id,
+                            self.md.skus[base].id
+                        ),
+                    );
+                }
+            }
+        }
+        let mut all = direct;
+        all.extend(latest_active);
+        all.sort_unstable();
+        let mut units: FxHashMap<u32, Vec<Member>> = FxHashMap::default();
+        let mut counted_signals = Vec::with_capacity(all.len());
+        for group in all.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+            let signals: Vec<u32> = group.iter().map(|g| g.2).collect();
+            counted_signals.extend_from_slice(&signals);
+            units.entry(group[0].0).or_default().push(Member { principal: group[0].1, signals });
+        }
+        for list in sessions.values() {
+            for s in list {
+                counted_signals.extend_from_slice(&s.signals);
+            }
+        }
+        Formed { units, sessions, counted_signals }
+    }
+
+    /// Concurrent peak over the window, and the merged intervals as units.
+    fn concurrent_units(&self, mut list: Vec<Session>, _ex: &mut [ExceptionRecord]) -> (i64, Vec<Unit>) {
+        let key_of = |s: &Session| (s.user, s.host, s.start);
+        // Identical (user, host, start) sessions are one: latest end, largest quantity.
+        list.sort_by(|a, b| key_of(a).cmp(&key_of(b)));
+        let mut collapsed: Vec<Session> = Vec::with_capacity(list.len());
+        for s in list {
+            match collapsed.last_mut() {
+                Some(last) if key_of(last) == key_of(&s) => {
+                    last.end = last.end.max(s.end);
+                    last.quantity = last.quantity.max(s.quantity);
+                    last.signals.extend(s.signals);
+                }
+                _ => collapsed.push(s),
+            }
+        }
+        // Clip to the window [as_of − window_days, as_of).
+        let ws = self.as_of.plus_days(-self.rs.window_days);
+        let mut clipped: Vec<Session> = collapsed
+            .into_iter()
+            .filter_map(|mut s| {
+                s.start = s.start.max(ws);
+                s.end = s.end.min(self.as_of);
+                (s.start < s.end).then_some(s)
+            })
+            .collect();
+        // Merge overlapping sessions of one group (after clipping).
+        let group_of = |s: &Session| -> Option<(u32, u32)> {
+            if s.user == NONE {
+                return None;
+            }
+            match self.rs.dup_group {
+                DupGroup::None => None,
+                DupGroup::User => Some((s.user, NONE)),
+                DupGroup::UserHost => Some((s.user, s.host)),
+            }
+        };
+        let mut merged: Vec<Session> = Vec::with_capacity(clipped.len());
+        if self.rs.dup_group == DupGroup::None {
+            merged = clipped;
+        } else {
+            clipped.sort_by(|a, b| group_of(a).cmp(&group_of(b)).then(a.start.cmp(&b.start)).then(a.end.cmp(&b.end)));
+            for s in clipped {
+                let g = group_of(&s);
+                match merged.last_mut() {
+                    Some(last) if g.is_some() && group_of(last) == g && s.start < last.end => {
+                        last.end = last.end.max(s.end);
+                        last.quantity = last.quantity.max(s.quantity);
+                        last.signals.extend(s.signals);
+                    }
+                    _ => merged.push(s),
+                }
+            }
+        }
+        // Peak of the sum of quantities; at one instant ends come before starts (half-open).
+        let mut events: Vec<(Instant, i8, i64)> = Vec::with_capacity(merged.len() * 2);
+        for s in &merged {
+            events.push((s.start, 1, s.quantity as i64));
+            events.push((s.end, 0, -(s.quantity as i64)));
+        }
+        events.sort_unstable();
+        let (mut cur, mut peak) = (0i64, 0i64);
+        for (_, _, q) in events {
+            cur += q;
+            peak = peak.max(cur);
+        }
+        let mut units: Vec<Unit> = merged.into_iter().map(|s| self.session_unit(s)).collect();
+        units.sort_by(|a, b| a.key.cmp(&b.key).then_with(|| a.canonical.cmp(&b.canonical)));
+        (peak, units)
+    }
+
+    fn signal_refs(&self, out: &mut Vec<u8>, signals: &[u32]) {
+        let mut refs: Vec<(&str, &str)> = signals
+            .iter()
+            .map(|&i| {
+                let s = &self.store.rows[i as usize];
+                (self.store.source_of(s), self.store.raw_id_of(s))
+            })
+            .collect();
+        refs.sort_unstable();
+        refs.dedup();
+        out.push(b'[');
+        for (n, (src, raw)) in refs.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"raw_id\":");
+            crate::canonical::write_str(out, raw);
+            out.extend_from_slice(b",\"source\":");
+            crate::canonical::write_str(out, src);
+            out.push(b'}');
+        }
+        out.push(b']');
+    }
+
+    /// Canonical unit `{"key","pool","principal_type","signals"}` (keys in JCS order).
+    fn principal_unit(&self, model: Model, m: &Member, pool: Option<&str>) -> Unit {
+        let key = if model == Model::Device {
+            self.identity.device_key(self.store, m.principal)
+        } else {
+            self.store.users.resolve(m.principal).to_string()
+        };
+        let mut out = Vec::with_capacity(64 + key.len());
+        out.extend_from_slice(b"{\"key\":");
+        crate::canonical::write_str(&mut out, &key);
+        out.extend_from_slice(b",\"pool\":");
+        match pool {
+            None | Some("") => out.extend_from_slice(b"null"),
+            Some(p) => crate::canonical::write_str(&mut out, p),
+        }
+        out.extend_from_slice(b",\"principal_type\":");
+        out.extend_from_slice(if model == Model::Device { b"\"device\"" } else { b"\"user\"" });
+        out.extend_from_slice(b",\"signals\":");
+        self.signal_refs(&mut out, &m.signals);
+        out.push(b'}');
+        Unit { key, canonical: out }
+    }
+
+    /// Canonical merged session `{"end","host","key","quantity","signals","start","user"}`.
+    fn session_unit(&self, s: Session) -> Unit {
+        let user = (s.user != NONE).then(|| self.store.users.resolve(s.user).to_string());
+        let host = (s.host != NONE).then(|| self.identity.device_key(self.store, s.host));
+        let key = format!("{}|{}|{}", s.start, user.as_deref().unwrap_or(""), host.as_deref().unwrap_or(""));
+        let mut out = Vec::with_capacity(128);
+        let opt = |out: &mut Vec<u8>, v: &Option<String>| match v {
+            Some(v) => crate::canonical::write_str(out, v),
+            None => out.extend_from_slice(b"null"),
+        };
+        out.extend_from_slice(b"{\"end\":");
+        crate::canonical::write_str(&mut out, &s.end.to_string());
+        out.extend_from_slice(b",\"host\":");
+        opt(&mut out, &host);
+        out.extend_from_slice(b",\"key\":");
+        crate::canonical::write_str(&mut out, &key);
+        out.extend_from_slice(b",\"quantity\":");
+        out.extend_from_slice(s.quantity.to_string().as_bytes());
+        out.extend_from_slice(b",\"signals\":");
+        self.signal_refs(&mut out, &s.signals);
+        out.extend_from_slice(b",\"start\":");
+        crate::canonical::write_str(&mut out, &s.start.to_string());
+        out.extend_from_slice(b",\"user\":");
+        opt(&mut out, &user);
+        out.push(b'}');
+        Unit { key, canonical: out }
+    }
+}
+
+/// Region and BU of principals, from the first directory row (file order)
+/// that sets each attribute.
+struct Attributes {
+    users: FxHashMap<u32, (String, String)>,
+    devices: FxHashMap<DeviceId, (String, String)>,
+}
+
+impl Attributes {
+    fn of(&self, model: Model, principal: u32) -> (&str, &str) {
+        let map = if model == Model::Device { &self.devices } else { &self.users };
+        map.get(&principal).map_or(("", ""), |(r, b)| (r.as_str(), b.as_str()))
+    }
+}
+
+fn principal_attributes(store: &SignalStore, md: &MasterData, rs: &Ruleset, id: &Identity, dir: &DirectoryIds) -> Attributes {
+    let mut uf = id.uf.clone();
+    let n_serial = store.serials.len() as u32;
+    // A directory hostname bound to exactly one strong device is that device.
+    let mut binds = vec![Candidates::None; store.hostnames.len()];
+    for &(c, a) in &dir.rows {
+        for (name, other) in [(c, a), (a, c)] {
+            if let DirValue::Name(h) = name {
+                match other {
+                    DirValue::Serial(s) => binds[h as usize].add(uf.find(s)),
+                    DirValue::DeviceId(d) => binds[h as usize].add(uf.find(n_serial + d)),
+                    _ => {}
+                }
+            }
+        }
+    }
+    let _ = rs;
+    let mut users: FxHashMap<u32, (String, String)> = FxHashMap::default();
+    let mut devices: FxHashMap<DeviceId, (String, String)> = FxHashMap::default();
+    for (r, &(c, _)) in md.directory.iter().zip(&dir.rows) {
+        let (map, principal) = match c {
+            DirValue::User(u) => (&mut users, id.user_resolved[u as usize]),
+            DirValue::Serial(s) => (&mut devices, uf.find(s)),
+            DirValue::DeviceId(d) => (&mut devices, uf.find(n_serial + d)),
+            DirValue::Name(h) => match binds[h as usize] {
+                Candidates::One(root) => (&mut devices, root),
+                _ => (&mut devices, id.strong_nodes + h),
+            },
+            DirValue::Absent => continue,
+        };
+        let e = map.entry(principal).or_default();
+        if e.0.is_empty() && !r.region.is_empty() {
+            e.0 = r.region.clone();
+        }
+        if e.1.is_empty() && !r.bu.is_empty() {
+            e.1 = r.bu.clone();
+        }
+    }
+    Attributes { users, devices }
+}
+
+/// Slot of the pool a unit goes to: the first region/BU pool (pool-id order)
+/// whose scope matches, else the SKU's first global pool, else unpooled
+/// (`pool_ids.len()`).
+fn pick_pool(md: &MasterData, pool_ids: &[usize], region: &str, bu: &str) -> usize {
+    let matches = |p: usize| match &md.pools[p].scope {
+        Scope::Region(r) => !region.is_empty() && r == region,
+        Scope::Bu(b) => !bu.is_empty() && b == bu,
+        Scope::Global => false,
+    };
+    pool_ids
+        .iter()
+        .position(|&p| matches(p))
+        .or_else(|| pool_ids.iter().position(|&p| md.pools[p].scope == Scope::Global))
+        .unwrap_or(pool_ids.len())
+}

@@ -1,0 +1,195 @@
+//! Identity normalisation and resolution (DESIGN A3, A9, A10).
+//!
+//! Sources name the same laptop by serial, by directory device id and by
+//! hostname, and the same person by UPN, e-mail and `DOMAIN\name`. This
+//! module turns those hints into one canonical key per device and per user,
+//! so a device seen by Intune, SCCM and Jamf counts once.
+//!
+//! Devices: serials and device ids are *strong* hints; strong hints on one
+//! signal, and directory aliases, are merged with a union-find. A hostname
+//! never merges two strong devices; a signal known only by hostname joins the
+//! one strong device that carries that hostname elsewhere (hostname
+//! fallback), or stands alone. The canonical key of a device is the
+//! byte-smallest of its strong hints (`id:V` before `serial:V`), or `name:V`.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// Serial text normalised but not yet checked against placeholders: trimmed,
+/// upper-cased, inner white space removed.
+///
+/// ```
+/// use eucora_license_core::identity::normalize_serial_text;
+/// assert_eq!(normalize_serial_text(" to be filled by o.e.m. "), "TOBEFILLEDBYO.E.M.");
+/// ```
+pub fn normalize_serial_text(s: &str) -> String {
+    s.trim().to_uppercase().chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// A serial as a strong hint, or `None` when empty or a placeholder.
+/// `placeholders` must be normalised with [`normalize_serial_text`] and sorted.
+///
+/// ```
+/// use eucora_license_core::identity::{normalize_serial, normalize_serial_text};
+/// let ph = vec![normalize_serial_text("To Be Filled By O.E.M.")];
+/// assert_eq!(normalize_serial("to be filled by o.e.m.", &ph), None);
+/// assert_eq!(normalize_serial(" c02 x1 ", &ph).as_deref(), Some("C02X1"));
+/// ```
+pub fn normalize_serial(s: &str, placeholders: &[String]) -> Option<String> {
+    let n = normalize_serial_text(s);
+    if n.is_empty() || placeholders.binary_search(&n).is_ok() {
+        None
+    } else {
+        Some(n)
+    }
+}
+
+/// A directory device id: trimmed and lower-cased.
+pub fn normalize_device_id(s: &str) -> Option<String> {
+    let n = s.trim().to_lowercase();
+    (!n.is_empty()).then_some(n)
+}
+
+/// Whether a trimmed value is an IPv4 or IPv6 address (a zone id such as
+/// `%eth0` still makes it an address). `010.1.2.3` is not an address.
+pub fn is_ip_address(s: &str) -> bool {
+    if s.parse::<Ipv4Addr>().is_ok() {
+        return true;
+    }
+    let v6 = s.split_once('%').map_or(s, |(addr, _zone)| addr);
+    v6.parse::<Ipv6Addr>().is_ok()
+}
+
+/// A hostname: trimmed, not an IP address, lower-cased, cut at the first `.`.
+///
+/// ```
+/// use eucora_license_core::identity::normalize_hostname;
+/// assert_eq!(normalize_hostname(" LT-0042.corp.acme.com ").as_deref(), Some("lt-0042"));
+/// assert_eq!(normalize_hostname("10.0.0.7"), None);
+/// assert_eq!(normalize_hostname("fe80::1%eth0"), None);
+/// assert_eq!(normalize_hostname("010.1.2.3").as_deref(), Some("010"));
+/// ```
+pub fn normalize_hostname(s: &str) -> Option<String> {
+    let t = s.trim();
+    if t.is_empty() || is_ip_address(t) {
+        return None;
+    }
+    let lower = t.to_lowercase();
+    let cut = lower.split('.').next().unwrap_or("");
+    (!cut.is_empty()).then(|| cut.to_string())
+}
+
+/// A user name: trimmed, lower-cased, and with `strip_netbios` `DOMAIN\name`
+/// becomes `name` (split at the first backslash).
+///
+/// ```
+/// use eucora_license_core::identity::normalize_user;
+/// assert_eq!(normalize_user(" ACME\\Bob ", true).as_deref(), Some("bob"));
+/// assert_eq!(normalize_user("ACME\\Bob", false).as_deref(), Some("acme\\bob"));
+/// assert_eq!(normalize_user("  ", true), None);
+/// ```
+pub fn normalize_user(s: &str, strip_netbios: bool) -> Option<String> {
+    let lower = s.trim().to_lowercase();
+    let n = if strip_netbios {
+        match lower.split_once('\\') {
+            Some((_domain, name)) => name.to_string(),
+            None => lower,
+        }
+    } else {
+        lower
+    };
+    (!n.is_empty()).then_some(n)
+}
+
+/// Union-find over dense ids. Components do not depend on the order of
+/// unions; representatives do, so callers derive keys from members' strings.
+#[derive(Debug, Clone)]
+pub struct UnionFind {
+    parent: Vec<u32>,
+    rank: Vec<u8>,
+}
+
+impl UnionFind {
+    /// `n` singleton sets.
+    pub fn new(n: usize) -> Self {
+        UnionFind { parent: (0..n as u32).collect(), rank: vec![0; n] }
+    }
+
+    /// Representative of `x`'s set.
+    pub fn find(&mut self, mut x: u32) -> u32 {
+        let mut root = x;
+        while self.parent[root as usize] != root {
+            root = self.parent[root as usize];
+        }
+        while self.parent[x as usize] != root {
+            let next = self.parent[x as usize];
+            self.parent[x as usize] = root;
+            x = next;
+        }
+        root
+    }
+
+    /// Merge the sets of `a` and `b`.
+    pub fn union(&mut self, a: u32, b: u32) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra == rb {
+            return;
+        }
+        let (ka, kb) = (self.rank[ra as usize], self.rank[rb as usize]);
+        if ka < kb {
+            self.parent[ra as usize] = rb;
+        } else if ka > kb {
+            self.parent[rb as usize] = ra;
+        } else {
+            self.parent[rb as usize] = ra;
+            self.rank[ra as usize] += 1;
+        }
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.parent.len()
+    }
+
+    /// Whether empty.
+    pub fn is_empty(&self) -> bool {
+        self.parent.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unicode_case_and_space() {
+        // Unicode lower-casing, not case folding: ß stays ß, İ lower-cases to i̇.
+        assert_eq!(normalize_user("STRAßE@X", false).as_deref(), Some("straße@x"));
+        assert_eq!(normalize_user("\u{3000}Ann\u{a0}", false).as_deref(), Some("ann"));
+        assert_eq!(normalize_serial_text("ab\u{2003}c"), "ABC");
+        assert_eq!(normalize_hostname("İST.example").as_deref(), Some("i\u{307}st"));
+    }
+
+    #[test]
+    fn ip_addresses_are_not_hostnames() {
+        for ip in ["192.168.1.1", "::1", "2001:db8::1", "fe80::1%eth0", " 10.0.0.1 "] {
+            assert_eq!(normalize_hostname(ip), None, "{ip}");
+        }
+        assert_eq!(normalize_hostname("1.2.3").as_deref(), Some("1"));
+        assert_eq!(normalize_hostname(".hidden"), None);
+    }
+
+    #[test]
+    fn netbios_splits_at_first_backslash() {
+        assert_eq!(normalize_user("A\\B\\C", true).as_deref(), Some("b\\c"));
+    }
+
+    #[test]
+    fn union_find_components() {
+        let mut uf = UnionFind::new(6);
+        uf.union(0, 1);
+        uf.union(2, 3);
+        uf.union(1, 3);
+        assert_eq!(uf.find(0), uf.find(2));
+        assert_ne!(uf.find(0), uf.find(4));
+    }
+}

@@ -1,0 +1,509 @@
+//! One reconciliation run: bundle in, snapshot (or a failed run report) out.
+//!
+//! The run fails closed (no snapshot) on the contract's five integrity
+//! reasons and on unusable input (`invalid_input`); everything else — a
+//! missing source, unmapped products, rejected rows under the threshold — is
+//! reported and the snapshot is still computed, marked `degraded` when a
+//! source is missing or collapsed.
+
+use crate::bundle::{parse_params, BundleSource, RunParams};
+use crate::catalog::{self, MasterData, Model};
+use crate::counters::{evaluate, Counters, Evaluation, ExceptionRecord, SkuResult};
+use crate::error::{Error, ErrorCode, Location};
+use crate::hash::Digest32;
+use crate::merkle;
+use crate::ruleset::{self, Ruleset};
+use crate::signals::{ImportJob, SignalStore};
+use crate::snapshot::{self, Snapshot};
+use crate::table::{read_json, HashingReader};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::io::Read;
+
+/// Status of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    /// Snapshot written, every expected source reported.
+    Ok,
+    /// Snapshot written, some source missing or collapsed.
+    Degraded,
+    /// No snapshot: the run failed closed.
+    Failed,
+}
+
+impl RunStatus {
+    /// `ok`, `degraded` or `failed`.
+    pub fn name(self) -> &'static str {
+        match self {
+            RunStatus::Ok => "ok",
+            RunStatus::Degraded => "degraded",
+            RunStatus::Failed => "failed",
+        }
+    }
+}
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Run status.
+    pub status: RunStatus,
+    /// The snapshot, unless the run failed.
+    pub snapshot: Option<Snapshot>,
+    /// The run report (`run_report.json`).
+    pub report: Value,
+    /// Exceptions, sorted.
+    pub exceptions: Vec<ExceptionRecord>,
+    /// Errors that failed the run (empty on success).
+    pub errors: Vec<Error>,
+    /// Units per SKU id (canonical JSON bytes, key order), for the evidence pack.
+    pub units: BTreeMap<String, Vec<Vec<u8>>>,
+}
+
+impl Outcome {
+    /// `exceptions.jsonl`: one canonical JSON object per line.
+    pub fn exceptions_jsonl(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for e in &self.exceptions {
+            // ExceptionRecord holds only strings: canonicalisation cannot fail.
+            if let Ok(b) = crate::canonical::to_vec_of(e) {
+                out.extend_from_slice(&b);
+                out.push(b'\n');
+            }
+        }
+        out
+    }
+}
+
+/// Reconcile a bundle, optionally chained to the previous snapshot's bytes.
+///
+/// Never panics on bad input: every problem ends in the outcome, as row
+/// errors in the report or as the errors of a failed run.
+///
+/// ```
+/// use eucora_license_core::{reconcile, bundle::MemoryBundle, RunStatus};
+/// let mut b = MemoryBundle::default();
+/// b.insert("bundle.json", br#"{"organization_id":"o","as_of":"2026-01-01T00:00:00Z","run_id":"r"}"#.to_vec());
+/// let out = reconcile(&b, None);
+/// assert_eq!(out.status, RunStatus::Failed); // catalog.json and the rest are missing
+/// assert_eq!(out.errors[0].code().name(), "invalid_input");
+/// ```
+pub fn reconcile(bundle: &dyn BundleSource, previous: Option<&[u8]>) -> Outcome {
+    let mut ctx = RunCtx::default();
+    match run(bundle, previous, &mut ctx) {
+        Ok(done) => done,
+        Err(errors) => ctx.failed(errors),
+    }
+}
+
+/// What is known of a run while it proceeds (for the failed report).
+#[derive(Default)]
+struct RunCtx {
+    params: Option<RunParams>,
+    ruleset: Option<(String, i64, Digest32)>,
+    jobs: Vec<ImportJob>,
+    warnings: Vec<String>,
+}
+
+impl RunCtx {
+    fn failed(self, mut errors: Vec<Error>) -> Outcome {
+        errors.sort_by(|a, b| (a.code(), a.to_string()).cmp(&(b.code(), b.to_string())));
+        errors.dedup();
+        let mut reasons: Vec<&str> = errors.iter().map(|e| e.code().name()).collect();
+        reasons.dedup();
+        let report = json!({
+            "schema": "eucora.license.run_report/v1",
+            "status": "failed",
+            "organization_id": self.params.as_ref().map(|p| p.organization_id.clone()),
+            "run_id": self.params.as_ref().map(|p| p.run_id.clone()),
+            "reconciled_at": self.params.as_ref().map(|p| p.as_of.to_string()),
+            "ruleset": self.ruleset.as_ref().map(|(id, v, h)| json!({"id": id, "version": v, "hash": h.to_prefixed()})),
+            "reasons": reasons,
+            "errors": errors.iter().map(error_json).collect::<Vec<_>>(),
+            "imports": self.jobs,
+            "warnings": self.warnings,
+            "snapshot_hash": null,
+        });
+        Outcome { status: RunStatus::Failed, snapshot: None, report, exceptions: Vec::new(), errors, units: BTreeMap::new() }
+    }
+}
+
+/// An error as report JSON: code, number, message, location.
+pub fn error_json(e: &Error) -> Value {
+    let mut v = json!({"code": e.code().name(), "number": e.code().number(), "message": e.message()});
+    if let Some(loc) = e.location() {
+        v["file"] = json!(loc.file);
+        if let Some(l) = loc.line {
+            v["line"] = json!(l);
+        }
+        if let Some(f) = &loc.field {
+            v["field"] = json!(f);
+        }
+    }
+    v
+}
+
+fn open<'b>(bundle: &'b dyn BundleSource, path: &str) -> Result<HashingReader<Box<dyn Read + 'b>>, Vec<Error>> {
+    bundle
+        .open(path)
+        .map(HashingReader::new)
+        .map_err(|e| vec![Error::new(ErrorCode::InvalidInput, format!("cannot open: {e}")).at(Location::file(path))])
+}
+
+fn finish<R: Read>(path: &str, r: HashingReader<R>) -> Result<(Digest32, u64), Vec<Error>> {
+    r.finish().map_err(|e| vec![Error::new(ErrorCode::InvalidInput, format!("cannot read: {e}")).at(Location::file(path))])
+}
+
+fn master_job(role: &str, path: &str, hash: Digest32, bytes: u64, rows: usize) -> ImportJob {
+    let mut job = ImportJob::new("canonical", path, hash, bytes);
+    job.source = role.to_string();
+    job.rows_total = rows as u64;
+    job.rows_accepted = rows as u64;
+    job
+}
+
+fn run(bundle: &dyn BundleSource, previous: Option<&[u8]>, ctx: &mut RunCtx) -> Result<Outcome, Vec<Error>> {
+    let paths = bundle
+        .paths()
+        .map_err(|e| vec![Error::new(ErrorCode::InvalidInput, format!("cannot list the bundle: {e}"))])?;
+    let has = |p: &str| paths.iter().any(|x| x == p);
+    for required in ["bundle.json", "catalog.json", "entitlements.csv"] {
+        if !has(required) {
+            return Err(vec![Error::new(ErrorCode::InvalidInput, format!("required file `{required}` is missing"))
+                .at(Location::file(required))]);
+        }
+    }
+    let (params_doc, _) = read_json("bundle.json", bundle.open("bundle.json").map_err(|e| io_err("bundle.json", e))?).map_err(|e| vec![e])?;
+    let params = parse_params("bundle.json", &params_doc).map_err(|e| vec![e])?;
+    ctx.params = Some(params.clone());
+
+    // Catalog first: the ruleset's mappings are checked against it.
+    let mut errors = Vec::new();
+    let (catalog_doc, catalog_hash) =
+        read_json("catalog.json", bundle.open("catalog.json").map_err(|e| io_err("catalog.json", e))?).map_err(|e| vec![e])?;
+    let mut md = catalog::parse_catalog("catalog.json", &catalog_doc, &mut errors).map_err(|e| vec![e])?;
+    let catalog_bytes = crate::canonical::to_vec(&catalog_doc).map(|b| b.len() as u64).unwrap_or(0);
+    let _ = catalog_bytes;
+
+    // Ruleset: named by bundle.json, else ruleset.json; no implicit default.
+    let ruleset_path = params.ruleset.clone().unwrap_or_else(|| "ruleset.json".to_string());
+    if !has(&ruleset_path) {
+        return Err(vec![Error::new(ErrorCode::InvalidRuleset, format!("ruleset file `{ruleset_path}` is not in the bundle"))
+            .at(Location::file(ruleset_path))]);
+    }
+    let mut rs_bytes = Vec::new();
+    bundle
+        .open(&ruleset_path)
+        .and_then(|mut r| r.read_to_end(&mut rs_bytes))
+        .map_err(|e| io_err(&ruleset_path, e))?;
+    let sku_exists = |id: &str| md.sku_index(id).is_some();
+    let rs: Ruleset = ruleset::parse(&rs_bytes, Some(&sku_exists)).map_err(|issues| {
+        issues
+            .iter()
+            .map(|i| {
+                Error::new(ErrorCode::InvalidRuleset, format!("{} [{}]", i.message, i.code))
+                    .at(Location::file(&ruleset_path).with_field(i.path.clone()))
+            })
+            .collect::<Vec<_>>()
+    })?;
+    ctx.ruleset = Some((rs.id.clone(), rs.version, rs.hash));
+
+    // Master data tables.
+    let mut jobs = vec![master_job("catalog", "catalog.json", catalog_hash, 0, md.skus.len())];
+    jobs[0].bytes = {
+        let mut n = 0u64;
+        let mut r = bundle.open("catalog.json").map_err(|e| io_err("catalog.json", e))?;
+        let mut buf = [0u8; 8192];
+        loop {
+            match r.read(&mut buf) {
+                Ok(0) => break,
+                Ok(k) => n += k as u64,
+                Err(e) => return Err(io_err("catalog.json", e)),
+            }
+        }
+        n
+    };
+    let before = md.entitlements.len();
+    let r = catalog::read_entitlements("entitlements.csv", open(bundle, "entitlements.csv")?, &mut md, &mut errors).map_err(|e| vec![e])?;
+    let (h, n) = finish("entitlements.csv", r)?;
+    jobs.push(master_job("entitlements", "entitlements.csv", h, n, md.entitlements.len() - before));
+    for (path, role) in [("pools.csv", "pools"), ("directory.csv", "directory")] {
+        if !has(path) {
+            continue;
+        }
+        let r = open(bundle, path)?;
+        let (r, rows) = if role == "pools" {
+            let b = md.pools.len();
+            let r = catalog::read_pools(path, r, &mut md, &mut errors).map_err(|e| vec![e])?;
+            (r, md.pools.len() - b)
+        } else {
+            let b = md.directory.len();
+            let r = catalog::read_directory(path, r, &mut md, &mut errors).map_err(|e| vec![e])?;
+            (r, md.directory.len() - b)
+        };
+        let (h, n) = finish(path, r)?;
+        jobs.push(master_job(role, path, h, n, rows));
+    }
+    ctx.jobs = jobs.clone();
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+
+    // Previous snapshot: must verify and belong to this organization.
+    let previous = match previous {
+        None => None,
+        Some(bytes) => {
+            let p = Snapshot::parse_verified(bytes).map_err(|e| vec![e])?;
+            if p.organization_id() != params.organization_id {
+                return Err(vec![Error::new(
+                    ErrorCode::PreviousSnapshotInvalid,
+                    format!("previous snapshot belongs to `{}`, not `{}`", p.organization_id(), params.organization_id),
+                )]);
+            }
+            Some(p)
+        }
+    };
+
+    // Signals.
+    let mut store = SignalStore::default();
+    let mut signal_paths: Vec<&String> = paths
+        .iter()
+        .filter(|p| p.starts_with("signals/") && (p.ends_with(".csv") || p.ends_with(".jsonl")))
+        .collect();
+    signal_paths.sort();
+    for p in paths.iter().filter(|p| p.starts_with("signals/") && !(p.ends_with(".csv") || p.ends_with(".jsonl"))) {
+        ctx.warnings.push(format!("{p}: not a .csv or .jsonl file; ignored"));
+    }
+    if paths.iter().any(|p| p.starts_with("imports/")) {
+        ctx.warnings.push("imports/: raw source exports need an adapter; none is available in this version, folder ignored".into());
+    }
+    for p in signal_paths {
+        let reader = bundle.open(p).map_err(|e| io_err(p, e))?;
+        store.add_file(p, reader, &rs).map_err(|e| vec![e])?;
+    }
+    jobs.extend(store.jobs.iter().cloned());
+    jobs.sort_by(|a, b| a.path.cmp(&b.path));
+    ctx.jobs = jobs.clone();
+    let over: Vec<Error> = store
+        .jobs
+        .iter()
+        .filter(|j| j.exceeds_reject_threshold(rs.max_reject_percent))
+        .map(|j| {
+            Error::new(
+                ErrorCode::RejectThresholdExceeded,
+                format!(
+                    "{} of {} rows rejected, more than max_reject_percent {}%",
+                    j.rows_rejected, j.rows_total, rs.max_reject_percent
+                ),
+            )
+            .at(Location::file(&j.path))
+        })
+        .collect();
+    if !over.is_empty() {
+        return Err(over);
+    }
+
+    let eval = evaluate(&mut store, &md, &rs, params.as_of)?;
+    let warnings = std::mem::take(&mut ctx.warnings);
+    assemble(&params, &rs, &md, &jobs, eval, previous.as_ref(), warnings).map_err(|e| vec![e])
+}
+
+fn io_err(path: &str, e: std::io::Error) -> Vec<Error> {
+    vec![Error::new(ErrorCode::InvalidInput, format!("cannot read: {e}")).at(Location::file(path))]
+}
+
+fn counters_json(c: &Counters, under: i64, with_variance: bool) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("entitled".into(), json!(c.entitled));
+    m.insert("reserved".into(), json!(c.reserved));
+    m.insert("reserved_effective".into(), json!(c.reserved_effective));
+    m.insert("consumed".into(), json!(c.consumed));
+    m.insert("remaining".into(), json!(c.remaining));
+    m.insert("available".into(), json!(c.available));
+    m.insert("variance".into(), json!(c.variance()));
+    if with_variance {
+        m.insert("compliance_status".into(), json!(c.compliance_status(under)));
+        m.insert("variance_percent".into(), json!(c.variance_percent()));
+    }
+    m
+}
+
+fn totals_json(c: &Counters) -> Value {
+    Value::Object(counters_json(c, 0, false))
+}
+
+fn sku_record(md: &MasterData, rs: &Ruleset, r: &SkuResult) -> crate::error::Result<Value> {
+    let sku = &md.skus[r.sku];
+    let mut m = counters_json(&r.counters, rs.under_utilized_percent, true);
+    m.insert("sku".into(), json!(sku.id));
+    m.insert("model".into(), json!(sku.model.name()));
+    m.insert("units".into(), json!(r.units.len()));
+    let pools: Vec<Value> = r
+        .pools
+        .iter()
+        .map(|p| {
+            let mut pm = counters_json(&p.counters, rs.under_utilized_percent, true);
+            pm.insert("pool".into(), json!(p.pool));
+            pm.insert("scope".into(), json!(p.scope));
+            Value::Object(pm)
+        })
+        .collect();
+    m.insert("pools".into(), Value::Array(pools));
+    let root = merkle::root_of_leaves(r.units.iter().map(|u| merkle::leaf_hash(&u.canonical)).collect());
+    m.insert("units_root".into(), json!(root.to_prefixed()));
+    Ok(Value::Object(m))
+}
+
+fn assemble(
+    params: &RunParams,
+    rs: &Ruleset,
+    md: &MasterData,
+    jobs: &[ImportJob],
+    eval: Evaluation,
+    previous: Option<&Snapshot>,
+    warnings: Vec<String>,
+) -> Result<Outcome, Error> {
+    // Coverage: expected sources plus every source seen.
+    let prev_cov = previous.and_then(|p| p.value().get("coverage").cloned());
+    let mut names: Vec<String> = params.expected_sources.clone();
+    names.extend(eval.sources.keys().cloned());
+    names.sort();
+    names.dedup();
+    let mut coverage = Map::new();
+    let mut health_reasons = Vec::new();
+    for name in &names {
+        let facts = eval.sources.get(name).cloned().unwrap_or_default();
+        let expected = params.expected_sources.binary_search(name).is_ok();
+        let prev_count = prev_cov.as_ref().and_then(|c| c.get(name)).and_then(|c| c.get("signals")).and_then(Value::as_u64);
+        let status = if expected && facts.signals == 0 {
+            health_reasons.push(format!("source_missing:{name}"));
+            "missing"
+        } else if prev_count.is_some_and(|p| {
+            (facts.signals as u128) * 100 < (p as u128) * (100u128.saturating_sub(rs.degraded_drop_percent.max(0) as u128))
+        }) {
+            health_reasons.push(format!("source_degraded:{name}"));
+            "degraded"
+        } else {
+            "ok"
+        };
+        coverage.insert(
+            name.clone(),
+            json!({
+                "status": status,
+                "signals": facts.signals,
+                "last_observed_at": facts.last_observed_at.map(|t| t.to_string()),
+            }),
+        );
+    }
+    let health = if health_reasons.is_empty() { "ok" } else { "degraded" };
+
+    let mut totals = Counters::default();
+    let mut by_model: BTreeMap<&str, Counters> = Model::ALL.iter().map(|m| (m.name(), Counters::default())).collect();
+    let mut records = Vec::with_capacity(eval.skus.len());
+    let mut units = BTreeMap::new();
+    for r in &eval.skus {
+        totals.add(&r.counters);
+        if let Some(c) = by_model.get_mut(md.skus[r.sku].model.name()) {
+            c.add(&r.counters);
+        }
+        records.push(sku_record(md, rs, r)?);
+        units.insert(md.skus[r.sku].id.clone(), r.units.iter().map(|u| u.canonical.clone()).collect::<Vec<_>>());
+    }
+    let skus_root = snapshot::skus_root(&records)?;
+    let mut exceptions_summary: BTreeMap<&str, u64> = BTreeMap::new();
+    for e in &eval.exceptions {
+        *exceptions_summary.entry(e.code).or_default() += 1;
+    }
+
+    let (sequence, previous_hash) = match previous {
+        Some(p) => (p.sequence() + 1, Value::String(p.hash().to_prefixed())),
+        None => (1, Value::Null),
+    };
+    let diff = previous.map(|p| diff_json(p, &records));
+    let imports: Vec<Value> = jobs
+        .iter()
+        .map(|j| {
+            json!({
+                "job_id": j.job_id, "source": j.source, "adapter": j.adapter, "path": j.path,
+                "input_hash": j.input_hash, "rows_total": j.rows_total,
+                "rows_accepted": j.rows_accepted, "rows_rejected": j.rows_rejected,
+            })
+        })
+        .collect();
+    let body = json!({
+        "schema": snapshot::SCHEMA,
+        "organization_id": params.organization_id,
+        "sequence": sequence,
+        "previous_hash": previous_hash,
+        "reconciled_at": params.as_of.to_string(),
+        "run_id": params.run_id,
+        "ruleset": {"id": rs.id, "version": rs.version, "hash": rs.hash.to_prefixed()},
+        "imports": imports,
+        "coverage": coverage,
+        "health": health,
+        "health_reasons": health_reasons,
+        "totals": totals_json(&totals),
+        "by_model": by_model.iter().map(|(k, v)| (k.to_string(), totals_json(v))).collect::<Map<_, _>>(),
+        "skus": records,
+        "skus_root": skus_root.to_prefixed(),
+        "diff": diff,
+        "exceptions_summary": exceptions_summary,
+    });
+    let Value::Object(body) = body else { unreachable!("json! object") };
+    let snap = Snapshot::seal(body)?;
+    let status = if health == "ok" { RunStatus::Ok } else { RunStatus::Degraded };
+    let report = json!({
+        "schema": "eucora.license.run_report/v1",
+        "status": status.name(),
+        "organization_id": params.organization_id,
+        "run_id": params.run_id,
+        "reconciled_at": params.as_of.to_string(),
+        "ruleset": {"id": rs.id, "version": rs.version, "hash": rs.hash.to_prefixed()},
+        "reasons": [],
+        "errors": [],
+        "health_reasons": snap.value()["health_reasons"],
+        "imports": jobs,
+        "exceptions": exceptions_summary,
+        "warnings": warnings,
+        "sequence": sequence,
+        "snapshot_hash": snap.hash().to_prefixed(),
+    });
+    Ok(Outcome { status, snapshot: Some(snap), report, exceptions: eval.exceptions, errors: Vec::new(), units })
+}
+
+/// Per-SKU counter deltas against the previous snapshot (SKUs whose counters changed).
+fn diff_json(previous: &Snapshot, records: &[Value]) -> Value {
+    let fields = ["entitled", "reserved", "consumed", "remaining", "available"];
+    let mut prev: BTreeMap<String, &Value> = BTreeMap::new();
+    if let Some(list) = previous.value().get("skus").and_then(Value::as_array) {
+        for r in list {
+            if let Some(id) = r.get("sku").and_then(Value::as_str) {
+                prev.insert(id.to_string(), r);
+            }
+        }
+    }
+    let mut cur: BTreeMap<String, &Value> = BTreeMap::new();
+    for r in records {
+        if let Some(id) = r.get("sku").and_then(Value::as_str) {
+            cur.insert(id.to_string(), r);
+        }
+    }
+    let mut ids: Vec<&String> = prev.keys().chain(cur.keys()).collect();
+    ids.sort();
+    ids.dedup();
+    let get = |m: &BTreeMap<String, &Value>, id: &str, f: &str| m.get(id).and_then(|r| r.get(f)).and_then(Value::as_i64).unwrap_or(0);
+    let mut skus = Vec::new();
+    for id in ids {
+        let mut d = Map::new();
+        let mut changed = false;
+        for f in fields {
+            let delta = get(&cur, id, f) - get(&prev, id, f);
+            changed |= delta != 0;
+            d.insert(f.to_string(), json!(delta));
+        }
+        if changed {
+            d.insert("sku".into(), json!(id));
+            skus.push(Value::Object(d));
+        }
+    }
+    json!({"previous_hash": previous.hash().to_prefixed(), "previous_sequence": previous.sequence(), "skus": skus})
+}

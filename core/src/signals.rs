@@ -1,0 +1,554 @@
+//! Canonical consumption signals (DESIGN A1, A9): parsing CSV and JSON Lines
+//! into compact, interned rows, with an [`ImportJob`] per file.
+//!
+//! A row is *rejected* (counted against `max_reject_percent`) when it breaks a
+//! row rule; rejection never stops the file. Hints are normalised here, once,
+//! with the ruleset's identity options, so later stages only compare ids.
+
+use crate::error::{Error, ErrorCode, Location, Result};
+use crate::hash::{tagged, Digest32, Domain};
+use crate::identity::{normalize_device_id, normalize_hostname, normalize_serial, normalize_user};
+use crate::intern::{Interner, NONE};
+use crate::numbers::{parse_integer, Fixed9};
+use crate::ruleset::Ruleset;
+use crate::table::{CsvTable, HashingReader};
+use crate::time::{Instant, InstantError};
+use std::collections::BTreeSet;
+use std::hash::{Hash, Hasher};
+use std::io::{BufRead, BufReader, Read};
+
+/// What a signal says happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    /// A license was assigned (seat, device license).
+    Assignment,
+    /// Software is installed.
+    Installation,
+    /// Software was used.
+    Usage,
+    /// A concurrent license checkout.
+    Session,
+}
+
+impl Kind {
+    fn parse(s: &str) -> Option<Kind> {
+        match s {
+            "assignment" => Some(Kind::Assignment),
+            "installation" => Some(Kind::Installation),
+            "usage" => Some(Kind::Usage),
+            "session" => Some(Kind::Session),
+            _ => None,
+        }
+    }
+
+    /// The contract's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Assignment => "assignment",
+            Kind::Installation => "installation",
+            Kind::Usage => "usage",
+            Kind::Session => "session",
+        }
+    }
+}
+
+/// Assignment status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Status {
+    /// In force (the default).
+    Active,
+    /// Taken back.
+    Revoked,
+    /// Temporarily not in force.
+    Suspended,
+}
+
+impl Status {
+    fn parse(s: &str) -> Option<Status> {
+        match s {
+            "" | "active" => Some(Status::Active),
+            "revoked" => Some(Status::Revoked),
+            "suspended" => Some(Status::Suspended),
+            _ => None,
+        }
+    }
+
+    /// The contract's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Revoked => "revoked",
+            Status::Suspended => "suspended",
+        }
+    }
+}
+
+/// The canonical columns, in the contract's order.
+pub const COLUMNS: [&str; 16] = [
+    "source",
+    "raw_id",
+    "observed_at",
+    "sku",
+    "product",
+    "kind",
+    "status",
+    "user",
+    "device_serial",
+    "device_id",
+    "device_name",
+    "last_used_at",
+    "session_start",
+    "session_end",
+    "quantity",
+    "confidence",
+];
+const C_SOURCE: usize = 0;
+const C_RAW_ID: usize = 1;
+const C_OBSERVED: usize = 2;
+const C_SKU: usize = 3;
+const C_PRODUCT: usize = 4;
+const C_KIND: usize = 5;
+const C_STATUS: usize = 6;
+const C_USER: usize = 7;
+const C_SERIAL: usize = 8;
+const C_DEVICE_ID: usize = 9;
+const C_DEVICE_NAME: usize = 10;
+const C_LAST_USED: usize = 11;
+const C_START: usize = 12;
+const C_END: usize = 13;
+const C_QUANTITY: usize = 14;
+const C_CONFIDENCE: usize = 15;
+const REQUIRED: [usize; 4] = [C_SOURCE, C_RAW_ID, C_OBSERVED, C_KIND];
+
+/// One accepted signal row, interned. Ids index the [`SignalStore`]'s tables;
+/// [`NONE`] marks an absent value.
+#[derive(Debug, Clone)]
+pub struct Signal {
+    /// Observation instant (UTC).
+    pub observed_at: Instant,
+    /// Session start, for sessions.
+    pub session_start: Option<Instant>,
+    /// Session end; `None` = still open.
+    pub session_end: Option<Instant>,
+    /// Content fingerprint for duplicate detection (parsed values, text as written).
+    pub fingerprint: u128,
+    /// Confidence, scaled by 10^9.
+    pub confidence: i64,
+    /// Interned source name.
+    pub source: u32,
+    /// Interned raw id.
+    pub raw_id: u32,
+    /// Interned trimmed `sku` text, or NONE.
+    pub sku_text: u32,
+    /// Interned normalised product, or NONE.
+    pub product: u32,
+    /// Interned normalised user, or NONE.
+    pub user: u32,
+    /// Interned normalised serial, or NONE.
+    pub serial: u32,
+    /// Interned normalised device id, or NONE.
+    pub device_id: u32,
+    /// Interned normalised hostname, or NONE.
+    pub hostname: u32,
+    /// Tokens held (sessions), ≥ 1.
+    pub quantity: u32,
+    /// Index of the file in [`SignalStore::jobs`].
+    pub file: u32,
+    /// 1-based line in that file.
+    pub line: u32,
+    /// Kind.
+    pub kind: Kind,
+    /// Assignment status (Active when not given).
+    pub status: Status,
+}
+
+/// A row-level problem in an import.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct RowError {
+    /// 1-based line.
+    pub line: u64,
+    /// Column (field) name.
+    pub column: String,
+    /// Stable code, e.g. `missing_field`, `malformed_instant`.
+    pub code: &'static str,
+    /// Human-readable message (never echoes the field's value).
+    pub message: String,
+}
+
+/// One input file's import record (DESIGN A1).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ImportJob {
+    /// Id derived from (adapter, path, input hash).
+    pub job_id: String,
+    /// Source system named by the rows (`mixed` when several, empty when none).
+    pub source: String,
+    /// Adapter that read the file (`canonical` for canonical signal files).
+    pub adapter: String,
+    /// Path inside the bundle.
+    pub path: String,
+    /// `eucora.import.v1` hash of the exact input bytes.
+    pub input_hash: String,
+    /// Size of the input in bytes.
+    pub bytes: u64,
+    /// Data rows read.
+    pub rows_total: u64,
+    /// Rows accepted (including collapsed identical duplicates).
+    pub rows_accepted: u64,
+    /// Rows rejected.
+    pub rows_rejected: u64,
+    /// Row-level errors, in line order.
+    pub errors: Vec<RowError>,
+    /// Non-fatal remarks (unknown columns, ...).
+    pub warnings: Vec<String>,
+}
+
+impl ImportJob {
+    /// A job for a file, its id derived from (adapter, path, input hash).
+    pub fn new(adapter: &str, path: &str, input_hash: Digest32, bytes: u64) -> Self {
+        let mut id_input = Vec::new();
+        for part in [adapter, path, &input_hash.to_prefixed()] {
+            id_input.extend_from_slice(part.as_bytes());
+            id_input.push(0);
+        }
+        let id = tagged(Domain::Import, &id_input);
+        ImportJob {
+            job_id: format!("job-{}", &hex::encode(id.0)[..16]),
+            source: String::new(),
+            adapter: adapter.to_string(),
+            path: path.to_string(),
+            input_hash: input_hash.to_prefixed(),
+            bytes,
+            rows_total: 0,
+            rows_accepted: 0,
+            rows_rejected: 0,
+            errors: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Whether rejected rows exceed `max_percent` of the rows (strictly).
+    pub fn exceeds_reject_threshold(&self, max_percent: i64) -> bool {
+        (self.rows_rejected as i128) * 100 > (max_percent as i128) * (self.rows_total as i128)
+    }
+}
+
+/// All accepted signals of a run with their string tables.
+#[derive(Default, Debug)]
+pub struct SignalStore {
+    /// Accepted rows, in file then line order.
+    pub rows: Vec<Signal>,
+    /// One job per signal file, in the order files were added.
+    pub jobs: Vec<ImportJob>,
+    /// Source names.
+    pub sources: Interner,
+    /// Raw ids.
+    pub raw_ids: Interner,
+    /// `sku` column texts.
+    pub sku_texts: Interner,
+    /// Normalised products.
+    pub products: Interner,
+    /// Normalised users.
+    pub users: Interner,
+    /// Normalised serials.
+    pub serials: Interner,
+    /// Normalised device ids.
+    pub device_ids: Interner,
+    /// Normalised hostnames.
+    pub hostnames: Interner,
+}
+
+/// Identity options the parser needs.
+struct Opts<'a> {
+    placeholders: &'a [String],
+    strip_netbios: bool,
+}
+
+/// Per-file state while rows are read.
+struct FileCtx {
+    file_index: u32,
+    sources_seen: BTreeSet<u32>,
+}
+
+impl SignalStore {
+    /// Read one canonical signal file (CSV, or JSON Lines when `path` ends in
+    /// `.jsonl`) and add its accepted rows. Row errors go to the file's job;
+    /// an unreadable or structurally broken file is an `invalid_input` error.
+    pub fn add_file(&mut self, path: &str, input: impl Read, ruleset: &Ruleset) -> Result<&ImportJob> {
+        let opts = Opts { placeholders: &ruleset.serial_placeholders, strip_netbios: ruleset.strip_netbios_domain };
+        let mut job = ImportJob::new("canonical", path, Digest32([0; 32]), 0);
+        let mut ctx = FileCtx { file_index: self.jobs.len() as u32, sources_seen: BTreeSet::new() };
+        let reader = HashingReader::new(input);
+        let reader = if path.ends_with(".jsonl") {
+            self.read_jsonl(path, reader, &opts, &mut job, &mut ctx)?
+        } else {
+            self.read_csv(path, reader, &opts, &mut job, &mut ctx)?
+        };
+        let (hash, bytes) = reader
+            .finish()
+            .map_err(|e| Error::new(ErrorCode::InvalidInput, format!("cannot read: {e}")).at(Location::file(path)))?;
+        let fresh = ImportJob::new("canonical", path, hash, bytes);
+        job.job_id = fresh.job_id;
+        job.input_hash = fresh.input_hash;
+        job.bytes = bytes;
+        job.source = match ctx.sources_seen.len() {
+            0 => String::new(),
+            1 => self.sources.resolve(*ctx.sources_seen.iter().next().unwrap_or(&0)).to_string(),
+            _ => "mixed".to_string(),
+        };
+        self.jobs.push(job);
+        Ok(self.jobs.last().expect("just pushed"))
+    }
+
+    fn read_csv<R: Read>(
+        &mut self,
+        path: &str,
+        input: HashingReader<R>,
+        opts: &Opts<'_>,
+        job: &mut ImportJob,
+        ctx: &mut FileCtx,
+    ) -> Result<HashingReader<R>> {
+        let mut table = CsvTable::new(path, input)?;
+        let header: Vec<String> = table.header().to_vec();
+        let mut map = [usize::MAX; 16];
+        let mut unknown = Vec::new();
+        for (i, h) in header.iter().enumerate() {
+            match COLUMNS.iter().position(|c| c == h) {
+                Some(c) if map[c] == usize::MAX => map[c] = i,
+                Some(_) => {
+                    return Err(Error::new(ErrorCode::InvalidInput, format!("column `{h}` appears twice in the header"))
+                        .at(Location::line(path, 1).with_field(h.clone())))
+                }
+                None => unknown.push(h.clone()),
+            }
+        }
+        if !unknown.is_empty() {
+            job.warnings.push(format!("unknown columns ignored: {}", unknown.join(", ")));
+        }
+        let missing_required: Option<usize> = REQUIRED.iter().copied().find(|&c| map[c] == usize::MAX);
+        while let Some((line, record)) = table.next_record()? {
+            let mut fields: [&str; 16] = [""; 16];
+            job.rows_total += 1;
+            if let Some(c) = missing_required {
+                job.rows_rejected += 1;
+                job.errors.push(RowError {
+                    line,
+                    column: COLUMNS[c].to_string(),
+                    code: "missing_column",
+                    message: format!("the file has no `{}` column", COLUMNS[c]),
+                });
+                continue;
+            }
+            let mut bad_utf8 = None;
+            for (c, slot) in fields.iter_mut().enumerate() {
+                *slot = if map[c] == usize::MAX {
+                    ""
+                } else {
+                    match std::str::from_utf8(record.get(map[c]).unwrap_or(b"")) {
+                        Ok(s) => s,
+                        Err(_) => {
+                            bad_utf8 = Some(c);
+                            ""
+                        }
+                    }
+                };
+            }
+            if let Some(c) = bad_utf8 {
+                return Err(Error::new(ErrorCode::InvalidInput, "field is not valid UTF-8")
+                    .at(Location::line(path, line).with_field(COLUMNS[c])));
+            }
+            self.accept_row(&fields, line, opts, job, ctx);
+        }
+        Ok(table.into_inner())
+    }
+
+    fn read_jsonl<R: Read>(
+        &mut self,
+        path: &str,
+        input: HashingReader<R>,
+        opts: &Opts<'_>,
+        job: &mut ImportJob,
+        ctx: &mut FileCtx,
+    ) -> Result<HashingReader<R>> {
+        let mut reader = BufReader::with_capacity(256 * 1024, input);
+        let mut buf = Vec::new();
+        let mut line: u64 = 0;
+        let mut unknown: BTreeSet<String> = BTreeSet::new();
+        loop {
+            buf.clear();
+            let n = reader
+                .read_until(b'\n', &mut buf)
+                .map_err(|e| Error::new(ErrorCode::InvalidInput, format!("cannot read: {e}")).at(Location::file(path)))?;
+            if n == 0 {
+                break;
+            }
+            line += 1;
+            let text = std::str::from_utf8(&buf)
+                .map_err(|_| Error::new(ErrorCode::InvalidInput, "line is not valid UTF-8").at(Location::line(path, line)))?;
+            if text.trim().is_empty() {
+                continue;
+            }
+            job.rows_total += 1;
+            let obj: serde_json::Map<String, serde_json::Value> = match serde_json::from_str(text) {
+                Ok(o) => o,
+                Err(e) => {
+                    job.rows_rejected += 1;
+                    job.errors.push(RowError {
+                        line,
+                        column: String::new(),
+                        code: "malformed_json",
+                        message: format!("not a JSON object: {}", crate::table::strip_position(&e)),
+                    });
+                    continue;
+                }
+            };
+            let mut owned: [String; 16] = Default::default();
+            let mut wrong_type = None;
+            for (k, v) in &obj {
+                match COLUMNS.iter().position(|c| c == k) {
+                    Some(c) => match v {
+                        serde_json::Value::Null => {}
+                        serde_json::Value::String(s) => owned[c] = s.clone(),
+                        serde_json::Value::Number(num) => owned[c] = num.to_string(),
+                        _ => wrong_type = wrong_type.or(Some(c)),
+                    },
+                    None => {
+                        unknown.insert(k.clone());
+                    }
+                }
+            }
+            if let Some(c) = wrong_type {
+                job.rows_rejected += 1;
+                job.errors.push(RowError {
+                    line,
+                    column: COLUMNS[c].to_string(),
+                    code: "wrong_type",
+                    message: "expected a string, a number or null".to_string(),
+                });
+                continue;
+            }
+            let fields: [&str; 16] = std::array::from_fn(|i| owned[i].as_str());
+            self.accept_row(&fields, line, opts, job, ctx);
+        }
+        if !unknown.is_empty() {
+            job.warnings.push(format!(
+                "unknown columns ignored: {}",
+                unknown.into_iter().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        Ok(reader.into_inner())
+    }
+
+    /// Validate one row (fields untrimmed, in [`COLUMNS`] order) and store it
+    /// or record why it was rejected.
+    fn accept_row(&mut self, f: &[&str; 16], line: u64, opts: &Opts<'_>, job: &mut ImportJob, ctx: &mut FileCtx) {
+        match self.parse_row(f, opts) {
+            Ok(mut sig) => {
+                sig.file = ctx.file_index;
+                sig.line = line.min(u32::MAX as u64) as u32;
+                ctx.sources_seen.insert(sig.source);
+                job.rows_accepted += 1;
+                self.rows.push(sig);
+            }
+            Err((c, code, message)) => {
+                job.rows_rejected += 1;
+                job.errors.push(RowError { line, column: COLUMNS[c].to_string(), code, message });
+            }
+        }
+    }
+
+    fn parse_row(&mut self, f: &[&str; 16], opts: &Opts<'_>) -> std::result::Result<Signal, (usize, &'static str, String)> {
+        let t = |c: usize| f[c].trim();
+        for c in REQUIRED {
+            if t(c).is_empty() {
+                return Err((c, "missing_field", format!("required field `{}` is empty", COLUMNS[c])));
+            }
+        }
+        let kind = Kind::parse(t(C_KIND))
+            .ok_or((C_KIND, "unknown_kind", "kind must be assignment, installation, usage or session".to_string()))?;
+        let status = Status::parse(t(C_STATUS))
+            .ok_or((C_STATUS, "unknown_status", "status must be active, revoked or suspended".to_string()))?;
+        let instant = |c: usize| -> std::result::Result<Option<Instant>, (usize, &'static str, String)> {
+            let s = t(c);
+            if s.is_empty() {
+                return Ok(None);
+            }
+            Instant::parse(s).map(Some).map_err(|e| {
+                let msg = match e {
+                    InstantError::NoOffset => format!("`{}` has no UTC offset", COLUMNS[c]),
+                    InstantError::Malformed => format!("`{}` is not an RFC 3339 instant", COLUMNS[c]),
+                };
+                (c, e.code(), msg)
+            })
+        };
+        let observed_at = instant(C_OBSERVED)?.expect("required field checked above");
+        let last_used_at = instant(C_LAST_USED)?;
+        let session_start = instant(C_START)?;
+        let session_end = instant(C_END)?;
+        let confidence = match t(C_CONFIDENCE) {
+            "" => Fixed9::ONE,
+            s => match Fixed9::parse(s) {
+                Some(v) if v >= Fixed9::ZERO && v <= Fixed9::ONE => v,
+                _ => return Err((C_CONFIDENCE, "bad_confidence", "confidence must be a decimal in [0, 1]".to_string())),
+            },
+        };
+        let quantity = match t(C_QUANTITY) {
+            "" => 1,
+            s => match parse_integer(s) {
+                Some(q) if (1..=u32::MAX as i64).contains(&q) => q as u32,
+                _ => return Err((C_QUANTITY, "bad_quantity", "quantity must be an integer ≥ 1".to_string())),
+            },
+        };
+        if kind == Kind::Session && session_start.is_none() {
+            return Err((C_START, "missing_session_start", "a session needs `session_start`".to_string()));
+        }
+        if t(C_SKU).is_empty() && t(C_PRODUCT).is_empty() {
+            return Err((C_SKU, "missing_sku_and_product", "either `sku` or `product` must be given".to_string()));
+        }
+
+        // Duplicates compare parsed values, and text as written (ids trimmed).
+        let mut h1 = std::collections::hash_map::DefaultHasher::new();
+        let mut h2 = std::collections::hash_map::DefaultHasher::new();
+        0xA5u8.hash(&mut h2);
+        for h in [&mut h1, &mut h2] {
+            (observed_at, last_used_at, session_start, session_end, confidence, quantity, kind, status).hash(h);
+            t(C_SKU).hash(h);
+            for c in [C_PRODUCT, C_USER, C_SERIAL, C_DEVICE_ID, C_DEVICE_NAME] {
+                f[c].hash(h);
+            }
+        }
+        let fingerprint = ((h1.finish() as u128) << 64) | h2.finish() as u128;
+
+        let opt = |interner: &mut Interner, v: Option<String>| v.map_or(NONE, |s| interner.intern(&s));
+        let product = t(C_PRODUCT);
+        Ok(Signal {
+            observed_at,
+            session_start,
+            session_end,
+            fingerprint,
+            confidence: confidence.0 as i64,
+            source: self.sources.intern(t(C_SOURCE)),
+            raw_id: self.raw_ids.intern(t(C_RAW_ID)),
+            sku_text: if t(C_SKU).is_empty() { NONE } else { self.sku_texts.intern(t(C_SKU)) },
+            product: if product.is_empty() { NONE } else { self.products.intern(&product.to_lowercase()) },
+            user: opt(&mut self.users, normalize_user(f[C_USER], opts.strip_netbios)),
+            serial: opt(&mut self.serials, normalize_serial(f[C_SERIAL], opts.placeholders)),
+            device_id: opt(&mut self.device_ids, normalize_device_id(f[C_DEVICE_ID])),
+            hostname: opt(&mut self.hostnames, normalize_hostname(f[C_DEVICE_NAME])),
+            quantity,
+            file: 0,
+            line: 0,
+            kind,
+            status,
+        })
+    }
+
+    /// Source name of a row.
+    pub fn source_of(&self, s: &Signal) -> &str {
+        self.sources.resolve(s.source)
+    }
+
+    /// Raw id of a row.
+    pub fn raw_id_of(&self, s: &Signal) -> &str {
+        self.raw_ids.resolve(s.raw_id)
+    }
+}

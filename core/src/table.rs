@@ -1,0 +1,258 @@
+//! Reading tabular input (CSV with a header, JSON Lines) from any byte
+//! stream, with the locations every error must carry.
+//!
+//! The engine never opens files: the host hands it readers. [`HashingReader`]
+//! hashes the exact bytes as they stream by, so an import's `input_hash` costs
+//! no second pass and the file never has to sit in memory whole.
+
+use crate::error::{Error, ErrorCode, Location, Result};
+use crate::hash::{Digest32, Domain, TaggedHasher};
+use std::io::{self, Read};
+
+/// Wraps a reader, hashing (domain `eucora.import.v1`) and counting every
+/// byte read, and dropping a leading UTF-8 byte-order mark from what it hands
+/// on (the mark is still hashed: the hash is over the exact input bytes).
+pub struct HashingReader<R> {
+    inner: R,
+    hasher: TaggedHasher,
+    bytes: u64,
+    at_start: bool,
+    pending: Vec<u8>,
+}
+
+impl<R: Read> HashingReader<R> {
+    /// Wrap `inner`.
+    pub fn new(inner: R) -> Self {
+        HashingReader { inner, hasher: TaggedHasher::new(Domain::Import), bytes: 0, at_start: true, pending: Vec::new() }
+    }
+
+    /// Read what is left (so the hash covers the whole input) and return the
+    /// input hash and byte count.
+    pub fn finish(mut self) -> io::Result<(Digest32, u64)> {
+        let mut sink = [0u8; 64 * 1024];
+        while self.read(&mut sink)? > 0 {}
+        Ok((self.hasher.finish(), self.bytes))
+    }
+
+    fn read_raw(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.at_start {
+            self.at_start = false;
+            // Gather up to three bytes to decide whether a BOM is present.
+            let mut head = [0u8; 3];
+            let mut got = 0;
+            while got < 3 {
+                let n = self.read_raw(&mut head[got..])?;
+                if n == 0 {
+                    break;
+                }
+                got += n;
+            }
+            if head[..got] != [0xEF, 0xBB, 0xBF] {
+                self.pending.extend_from_slice(&head[..got]);
+            }
+        }
+        if !self.pending.is_empty() {
+            let n = self.pending.len().min(buf.len());
+            buf[..n].copy_from_slice(&self.pending[..n]);
+            self.pending.drain(..n);
+            return Ok(n);
+        }
+        self.read_raw(buf)
+    }
+}
+
+/// A CSV stream with a header row, yielding records with their line numbers.
+pub struct CsvTable<R: Read> {
+    file: String,
+    reader: csv::Reader<R>,
+    header: Vec<String>,
+    record: csv::ByteRecord,
+}
+
+impl<R: Read> CsvTable<R> {
+    /// Start reading; reads the header. An empty input has an empty header.
+    pub fn new(file: &str, input: R) -> Result<Self> {
+        let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(input);
+        let mut record = csv::ByteRecord::new();
+        let mut header = Vec::new();
+        loop {
+            match reader.read_byte_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {
+                    if is_blank(&record) {
+                        continue;
+                    }
+                    let line = record.position().map(|p| p.line()).unwrap_or(1);
+                    for (i, f) in record.iter().enumerate() {
+                        let s = std::str::from_utf8(f).map_err(|_| {
+                            Error::new(ErrorCode::InvalidInput, format!("header column {} is not UTF-8", i + 1))
+                                .at(Location::line(file, line))
+                        })?;
+                        header.push(s.trim().to_string());
+                    }
+                    break;
+                }
+                Err(e) => return Err(csv_error(file, e)),
+            }
+        }
+        Ok(CsvTable { file: file.to_string(), reader, header, record })
+    }
+
+    /// The header's column names (trimmed).
+    pub fn header(&self) -> &[String] {
+        &self.header
+    }
+
+    /// Whether the input had no header at all (an empty file).
+    pub fn is_empty_input(&self) -> bool {
+        self.header.is_empty()
+    }
+
+    /// Index of column `name`, if present.
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.header.iter().position(|h| h == name)
+    }
+
+    /// Indices of `names`, failing with `invalid_input` naming the first
+    /// missing column.
+    pub fn require(&self, names: &[&str]) -> Result<Vec<usize>> {
+        names
+            .iter()
+            .map(|n| {
+                self.column(n).ok_or_else(|| {
+                    Error::new(ErrorCode::InvalidInput, format!("required column `{n}` is missing from the header"))
+                        .at(Location::line(&self.file, 1).with_field(*n))
+                })
+            })
+            .collect()
+    }
+
+    /// The next non-blank record and its 1-based line. A record whose field
+    /// count differs from the header's is an `invalid_input` error.
+    pub fn next_record(&mut self) -> Result<Option<(u64, &csv::ByteRecord)>> {
+        loop {
+            match self.reader.read_byte_record(&mut self.record) {
+                Ok(false) => return Ok(None),
+                Ok(true) => {
+                    if is_blank(&self.record) {
+                        continue;
+                    }
+                    let line = self.record.position().map(|p| p.line()).unwrap_or(0);
+                    if self.record.len() != self.header.len() {
+                        return Err(Error::new(
+                            ErrorCode::InvalidInput,
+                            format!("expected {} fields as in the header, found {}", self.header.len(), self.record.len()),
+                        )
+                        .at(Location::line(&self.file, line)));
+                    }
+                    return Ok(Some((line, &self.record)));
+                }
+                Err(e) => return Err(csv_error(&self.file, e)),
+            }
+        }
+    }
+
+    /// The underlying reader, once the records are exhausted.
+    pub fn into_inner(self) -> R {
+        self.reader.into_inner()
+    }
+}
+
+/// Field `i` of `record` as UTF-8 text, trimmed, or an `invalid_input` error.
+pub fn field<'r>(file: &str, line: u64, header: &[String], record: &'r csv::ByteRecord, i: usize) -> Result<&'r str> {
+    let raw = record.get(i).unwrap_or(b"");
+    std::str::from_utf8(raw).map(str::trim).map_err(|_| {
+        Error::new(ErrorCode::InvalidInput, "field is not valid UTF-8")
+            .at(Location::line(file, line).with_field(header.get(i).cloned().unwrap_or_default()))
+    })
+}
+
+/// A blank line: one field that is empty or white space only.
+fn is_blank(record: &csv::ByteRecord) -> bool {
+    record.len() == 1 && record.get(0).is_some_and(|f| f.iter().all(u8::is_ascii_whitespace))
+}
+
+fn csv_error(file: &str, e: csv::Error) -> Error {
+    let line = e.position().map(|p| p.line());
+    let msg = match e.kind() {
+        csv::ErrorKind::Io(io) => format!("cannot read: {io}"),
+        csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".to_string(),
+        _ => "malformed CSV".to_string(),
+    };
+    let mut loc = Location::file(file);
+    loc.line = line;
+    Error::new(ErrorCode::InvalidInput, msg).at(loc)
+}
+
+/// Read a whole (small) JSON document from a reader, failing with
+/// `invalid_input` and the line of a syntax error.
+pub fn read_json(file: &str, input: impl Read) -> Result<(serde_json::Value, Digest32)> {
+    let mut hr = HashingReader::new(input);
+    let mut bytes = Vec::new();
+    hr.read_to_end(&mut bytes)
+        .map_err(|e| Error::new(ErrorCode::InvalidInput, format!("cannot read: {e}")).at(Location::file(file)))?;
+    let (hash, _) = hr
+        .finish()
+        .map_err(|e| Error::new(ErrorCode::InvalidInput, format!("cannot read: {e}")).at(Location::file(file)))?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| Error::new(ErrorCode::InvalidInput, "not valid UTF-8").at(Location::file(file)))?;
+    let value = serde_json::from_str(text).map_err(|e| {
+        Error::new(ErrorCode::InvalidInput, format!("malformed JSON: {}", strip_position(&e)))
+            .at(Location::line(file, e.line() as u64))
+    })?;
+    Ok((value, hash))
+}
+
+/// serde_json's message without its " at line L column C" tail (the location
+/// is reported separately).
+pub fn strip_position(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    match s.find(" at line ") {
+        Some(p) => s[..p].to_string(),
+        None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bom_is_hashed_but_not_parsed() {
+        let with = b"\xEF\xBB\xBFa,b\n1,2\n";
+        let mut t = CsvTable::new("x.csv", HashingReader::new(&with[..])).unwrap();
+        assert_eq!(t.header(), ["a", "b"]);
+        let (line, rec) = t.next_record().unwrap().unwrap();
+        assert_eq!((line, rec.get(1)), (2, Some(&b"2"[..])));
+        let (h1, n1) = t.into_inner().finish().unwrap();
+        let (h2, _) = HashingReader::new(&b"a,b\n1,2\n"[..]).finish().unwrap();
+        assert_eq!(n1, with.len() as u64);
+        assert_ne!(h1, h2);
+    }
+
+    #[test]
+    fn crlf_blank_lines_and_field_counts() {
+        let data = b"a,b\r\n\r\n1,2\r\n   \r\n3\r\n";
+        let mut t = CsvTable::new("x.csv", &data[..]).unwrap();
+        assert_eq!(t.next_record().unwrap().unwrap().0, 3);
+        let e = t.next_record().unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidInput);
+        assert_eq!(e.location().unwrap().line, Some(5));
+    }
+
+    #[test]
+    fn missing_required_column_names_it() {
+        let t = CsvTable::new("e.csv", &b"a,b\n"[..]).unwrap();
+        let e = t.require(&["a", "quantity"]).unwrap_err();
+        assert_eq!(e.location().unwrap().field.as_deref(), Some("quantity"));
+    }
+}
