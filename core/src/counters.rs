@@ -89,7 +89,7 @@ impl Counters {
 
     /// `variance × 100 / entitled`, two places, half-even; `None` when nothing is entitled.
     pub fn variance_percent(&self) -> Option<String> {
-        (self.entitled != 0).then(|| percent_2dp(self.variance() as i128, self.entitled as i128))
+        (self.entitled != 0).then(|| percent_2dp(self.variance() as i128 * 100, self.entitled as i128))
     }
 
     /// Add another set of counters field by field (totals).

@@ -70,28 +70,139 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
+/// One CSV record: the unescaped bytes of its fields.
+#[derive(Debug, Default, Clone)]
+pub struct Record {
+    data: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Record {
+    /// Number of fields.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether the record has no field.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Field `i`'s bytes.
+    pub fn get(&self, i: usize) -> Option<&[u8]> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        Some(&self.data[start..end])
+    }
+
+    /// All fields.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        (0..self.len()).filter_map(move |i| self.get(i))
+    }
+
+    fn clear(&mut self) {
+        self.data.clear();
+        self.ends.clear();
+    }
+}
+
+/// A streaming RFC 4180 reader that knows the physical line each record
+/// starts on (quoted fields may span lines; CRLF and LF both end a record).
+struct CsvReader<R> {
+    input: std::io::BufReader<R>,
+    line_buf: Vec<u8>,
+    line: u64,
+}
+
+impl<R: Read> CsvReader<R> {
+    fn new(input: R) -> Self {
+        CsvReader { input: std::io::BufReader::with_capacity(1 << 20, input), line_buf: Vec::new(), line: 0 }
+    }
+
+    /// Read the next record into `rec`; returns its first line, or `None` at the end.
+    fn read(&mut self, rec: &mut Record) -> std::result::Result<Option<u64>, (u64, String)> {
+        use std::io::BufRead;
+        rec.clear();
+        self.line_buf.clear();
+        let n = self.input.read_until(b'\n', &mut self.line_buf).map_err(|e| (self.line + 1, format!("cannot read: {e}")))?;
+        if n == 0 {
+            return Ok(None);
+        }
+        self.line += 1;
+        let first_line = self.line;
+        let mut in_quotes = false;
+        let mut field_start = true;
+        let mut i = 0;
+        loop {
+            let buf = &self.line_buf;
+            while i < buf.len() {
+                let b = buf[i];
+                if in_quotes {
+                    if b == b'"' {
+                        if buf.get(i + 1) == Some(&b'"') {
+                            rec.data.push(b'"');
+                            i += 1;
+                        } else {
+                            in_quotes = false;
+                        }
+                    } else {
+                        rec.data.push(b);
+                    }
+                } else {
+                    match b {
+                        b',' => {
+                            rec.ends.push(rec.data.len());
+                            field_start = true;
+                            i += 1;
+                            continue;
+                        }
+                        b'"' if field_start => in_quotes = true,
+                        b'\n' => break,
+                        b'\r' if buf.get(i + 1) == Some(&b'\n') || i + 1 == buf.len() => break,
+                        _ => rec.data.push(b),
+                    }
+                }
+                field_start = false;
+                i += 1;
+            }
+            if !in_quotes {
+                break;
+            }
+            // A quoted field continues on the next physical line.
+            let before = self.line_buf.len();
+            let n = self.input.read_until(b'\n', &mut self.line_buf).map_err(|e| (self.line + 1, format!("cannot read: {e}")))?;
+            if n == 0 {
+                return Err((first_line, "unterminated quoted field".to_string()));
+            }
+            self.line += 1;
+            i = before;
+        }
+        rec.ends.push(rec.data.len());
+        Ok(Some(first_line))
+    }
+}
+
 /// A CSV stream with a header row, yielding records with their line numbers.
 pub struct CsvTable<R: Read> {
     file: String,
-    reader: csv::Reader<R>,
+    reader: CsvReader<R>,
     header: Vec<String>,
-    record: csv::ByteRecord,
+    record: Record,
 }
 
 impl<R: Read> CsvTable<R> {
     /// Start reading; reads the header. An empty input has an empty header.
     pub fn new(file: &str, input: R) -> Result<Self> {
-        let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(input);
-        let mut record = csv::ByteRecord::new();
+        let mut reader = CsvReader::new(input);
+        let mut record = Record::default();
         let mut header = Vec::new();
         loop {
-            match reader.read_byte_record(&mut record) {
-                Ok(false) => break,
-                Ok(true) => {
+            match reader.read(&mut record) {
+                Ok(None) => break,
+                Ok(Some(line)) => {
                     if is_blank(&record) {
                         continue;
                     }
-                    let line = record.position().map(|p| p.line()).unwrap_or(1);
                     for (i, f) in record.iter().enumerate() {
                         let s = std::str::from_utf8(f).map_err(|_| {
                             Error::new(ErrorCode::InvalidInput, format!("header column {} is not UTF-8", i + 1))
@@ -101,7 +212,7 @@ impl<R: Read> CsvTable<R> {
                     }
                     break;
                 }
-                Err(e) => return Err(csv_error(file, e)),
+                Err((line, msg)) => return Err(Error::new(ErrorCode::InvalidInput, msg).at(Location::line(file, line))),
             }
         }
         Ok(CsvTable { file: file.to_string(), reader, header, record })
@@ -138,15 +249,14 @@ impl<R: Read> CsvTable<R> {
 
     /// The next non-blank record and its 1-based line. A record whose field
     /// count differs from the header's is an `invalid_input` error.
-    pub fn next_record(&mut self) -> Result<Option<(u64, &csv::ByteRecord)>> {
+    pub fn next_record(&mut self) -> Result<Option<(u64, &Record)>> {
         loop {
-            match self.reader.read_byte_record(&mut self.record) {
-                Ok(false) => return Ok(None),
-                Ok(true) => {
+            match self.reader.read(&mut self.record) {
+                Ok(None) => return Ok(None),
+                Ok(Some(line)) => {
                     if is_blank(&self.record) {
                         continue;
                     }
-                    let line = self.record.position().map(|p| p.line()).unwrap_or(0);
                     if self.record.len() != self.header.len() {
                         return Err(Error::new(
                             ErrorCode::InvalidInput,
@@ -156,19 +266,19 @@ impl<R: Read> CsvTable<R> {
                     }
                     return Ok(Some((line, &self.record)));
                 }
-                Err(e) => return Err(csv_error(&self.file, e)),
+                Err((line, msg)) => return Err(Error::new(ErrorCode::InvalidInput, msg).at(Location::line(&self.file, line))),
             }
         }
     }
 
     /// The underlying reader, once the records are exhausted.
     pub fn into_inner(self) -> R {
-        self.reader.into_inner()
+        self.reader.input.into_inner()
     }
 }
 
 /// Field `i` of `record` as UTF-8 text, trimmed, or an `invalid_input` error.
-pub fn field<'r>(file: &str, line: u64, header: &[String], record: &'r csv::ByteRecord, i: usize) -> Result<&'r str> {
+pub fn field<'r>(file: &str, line: u64, header: &[String], record: &'r Record, i: usize) -> Result<&'r str> {
     let raw = record.get(i).unwrap_or(b"");
     std::str::from_utf8(raw).map(str::trim).map_err(|_| {
         Error::new(ErrorCode::InvalidInput, "field is not valid UTF-8")
@@ -177,20 +287,8 @@ pub fn field<'r>(file: &str, line: u64, header: &[String], record: &'r csv::Byte
 }
 
 /// A blank line: one field that is empty or white space only.
-fn is_blank(record: &csv::ByteRecord) -> bool {
+fn is_blank(record: &Record) -> bool {
     record.len() == 1 && record.get(0).is_some_and(|f| f.iter().all(u8::is_ascii_whitespace))
-}
-
-fn csv_error(file: &str, e: csv::Error) -> Error {
-    let line = e.position().map(|p| p.line());
-    let msg = match e.kind() {
-        csv::ErrorKind::Io(io) => format!("cannot read: {io}"),
-        csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".to_string(),
-        _ => "malformed CSV".to_string(),
-    };
-    let mut loc = Location::file(file);
-    loc.line = line;
-    Error::new(ErrorCode::InvalidInput, msg).at(loc)
 }
 
 /// Read a whole (small) JSON document from a reader, failing with
@@ -247,6 +345,18 @@ mod tests {
         let e = t.next_record().unwrap_err();
         assert_eq!(e.code(), ErrorCode::InvalidInput);
         assert_eq!(e.location().unwrap().line, Some(5));
+    }
+
+    #[test]
+    fn quoted_fields_span_lines_and_escape_quotes() {
+        let data = b"a,b\n\"x,\"\"y\"\"\",\"multi\nline\"\n\"\",z\n";
+        let mut t = CsvTable::new("q.csv", &data[..]).unwrap();
+        let (line, r) = t.next_record().unwrap().unwrap();
+        assert_eq!((line, r.get(0).unwrap(), r.get(1).unwrap()), (2, &b"x,\"y\""[..], &b"multi\nline"[..]));
+        let (line, r) = t.next_record().unwrap().unwrap();
+        assert_eq!((line, r.get(0).unwrap(), r.get(1).unwrap()), (4, &b""[..], &b"z"[..]));
+        let e = CsvTable::new("q.csv", &b"a\n\"open\n"[..]).unwrap().next_record().unwrap_err();
+        assert_eq!(e.location().unwrap().line, Some(2));
     }
 
     #[test]
