@@ -1,0 +1,99 @@
+//! Published test vectors: RFC 8785 (JCS) and RFC 9162 Merkle tree roots.
+//! The data files live in `fixtures/` and are shared with the bindings' tests.
+
+use eucora_license_core::canonical;
+use eucora_license_core::merkle;
+use eucora_license_core::ErrorCode;
+use proptest::prelude::*;
+use serde_json::Value;
+use std::path::PathBuf;
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures"))
+}
+
+const JCS_CASES: [&str; 6] = ["arrays", "french", "structures", "unicode", "values", "weird"];
+/// Vectors whose input holds a number written with a fraction or exponent.
+const WITH_FLOATS: [&str; 2] = ["structures", "values"];
+
+fn jcs_case(name: &str) -> (Value, Vec<u8>) {
+    let input = std::fs::read(fixtures().join(format!("jcs/input/{name}.json"))).unwrap();
+    let output = std::fs::read(fixtures().join(format!("jcs/output/{name}.json"))).unwrap();
+    (serde_json::from_slice(&input).unwrap(), output)
+}
+
+#[test]
+fn jcs_vectors_reference_implementation() {
+    // The full JCS implementation (floats included) reproduces every vector,
+    // which pins the vector files themselves.
+    for name in JCS_CASES {
+        let (value, expected) = jcs_case(name);
+        let got = serde_json_canonicalizer::to_vec(&value).unwrap();
+        assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&expected), "{name}");
+    }
+}
+
+#[test]
+fn jcs_vectors_our_writer() {
+    // Our writer is byte-identical on every integer-only vector and refuses
+    // floats, which hashed data never holds.
+    for name in JCS_CASES {
+        let (value, expected) = jcs_case(name);
+        match canonical::to_vec(&value) {
+            Ok(got) => {
+                assert!(!WITH_FLOATS.contains(&name), "{name} should have been refused");
+                assert_eq!(got, expected, "{name}");
+            }
+            Err(e) => {
+                assert!(WITH_FLOATS.contains(&name), "{name}: {e}");
+                assert_eq!(e.code(), ErrorCode::NonCanonical);
+            }
+        }
+    }
+}
+
+#[test]
+fn jcs_edge_cases() {
+    // Large integers up to 2^53 - 1, escapes, and UTF-16 ordering beyond the BMP.
+    let v: Value = serde_json::from_str(r#"{"max":9007199254740991,"min":-9007199254740991,"\ud83d\ude00":"a\u0000b","\uffff":1}"#).unwrap();
+    let ours = canonical::to_vec(&v).unwrap();
+    assert_eq!(ours, serde_json_canonicalizer::to_vec(&v).unwrap());
+    assert_eq!(String::from_utf8(ours).unwrap(), "{\"max\":9007199254740991,\"min\":-9007199254740991,\"\u{1f600}\":\"a\\u0000b\",\"\u{ffff}\":1}");
+}
+
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        (-(1i64 << 53) + 1..(1i64 << 53)).prop_map(|i| Value::from(i)),
+        any::<String>().prop_map(Value::String),
+        "[\\u{0}-\\u{1f}\"\\\\a-z\\u{e000}-\\u{ffff}\\u{10000}-\\u{10ffff}]{0,6}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::btree_map("[a-z\\u{e000}-\\u{ffff}\\u{10000}-\\u{10ffff}]{0,4}", inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #[test]
+    fn our_writer_equals_reference_on_integer_only_json(v in json_value()) {
+        prop_assert_eq!(canonical::to_vec(&v).unwrap(), serde_json_canonicalizer::to_vec(&v).unwrap());
+    }
+}
+
+#[test]
+fn rfc9162_reference_roots_for_0_to_8_leaves() {
+    let doc: Value = serde_json::from_slice(&std::fs::read(fixtures().join("merkle/rfc9162.json")).unwrap()).unwrap();
+    let leaves: Vec<Vec<u8>> = doc["leaves_hex"].as_array().unwrap().iter().map(|h| hex::decode(h.as_str().unwrap()).unwrap()).collect();
+    let roots = doc["roots_hex"].as_object().unwrap();
+    assert_eq!(roots.len(), 9);
+    for (size, root) in roots {
+        let n: usize = size.parse().unwrap();
+        let got = merkle::root(leaves[..n].iter().map(Vec::as_slice));
+        assert_eq!(hex::encode(got.0), root.as_str().unwrap(), "tree of {n} leaves");
+    }
+}
