@@ -12,7 +12,7 @@
 //! fallback), or stands alone. The canonical key of a device is the
 //! byte-smallest of its strong hints (`id:V` before `serial:V`), or `name:V`.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use core::net::{Ipv4Addr, Ipv6Addr};
 
 /// Serial text normalised but not yet checked against placeholders: trimmed,
 /// upper-cased, inner white space removed.
