@@ -292,7 +292,7 @@ pub fn evaluate(store: &mut SignalStore, md: &MasterData, rs: &Ruleset, as_of: I
     // needs_review: signals a counted unit rests on, below review_confidence.
     for &i in &formed.counted_signals {
         let s = &store.rows[i as usize];
-        if s.confidence < rs.review_confidence.0 as i64 {
+        if (s.confidence as i128) < rs.review_confidence.0 {
             exceptions.push(ExceptionRecord {
                 code: "needs_review",
                 source: store.source_of(s).to_string(),
@@ -321,7 +321,7 @@ fn collapse_duplicates(store: &SignalStore) -> Result<Vec<u32>, Vec<Error>> {
             }
             std::collections::hash_map::Entry::Occupied(o) => {
                 let other = &store.rows[*o.get() as usize];
-                if other.fingerprint != s.fingerprint {
+                if !other.same_content(s, store) {
                     // Report at the later of the two locations, naming both, so
                     // the message does not depend on input order.
                     let (a, b) = order_locations(store, other, s);
@@ -381,7 +381,7 @@ fn qualify(
     let lookback_start = |kind: Kind| rs.lookback_days(kind).map(|d| as_of.plus_days(-d));
     let starts = [Kind::Assignment, Kind::Installation, Kind::Usage, Kind::Session].map(lookback_start);
     let window_start = as_of.plus_days(-rs.window_days);
-    let min_conf = rs.min_confidence.0 as i64;
+    let min_conf = rs.min_confidence.0;
     for &i in unique {
         let s = &store.rows[i as usize];
         let mut exc = |code: &'static str, detail: String| {
@@ -418,19 +418,20 @@ fn qualify(
                 }
             }
         };
-        if s.confidence < min_conf {
+        if (s.confidence as i128) < min_conf {
             exc("low_confidence", "confidence is below min_confidence".to_string());
             continue;
         }
         if s.kind == Kind::Session {
-            let start = s.session_start.expect("sessions have a start (row rule)");
-            if let Some(end) = s.session_end {
+            let d = s.session_data(store).expect("session rows carry session data");
+            let start = d.start;
+            if let Some(end) = d.end {
                 if end <= start {
                     exc("invalid_interval", format!("session_end {end} is not after session_start {start}"));
                     continue;
                 }
             }
-            let end = s.session_end.map_or(as_of, |e| e.min(as_of));
+            let end = d.end.map_or(as_of, |e| e.min(as_of));
             if start.max(window_start) >= end {
                 continue; // clipped away by the window: silent
             }
@@ -778,15 +779,15 @@ impl Ctx<'_> {
             let model = self.md.skus[k as usize].model;
             let counts = match (model, s.kind) {
                 (Model::Concurrent, Kind::Session) => {
-                    let start = s.session_start.expect("sessions have a start");
-                    let end = s.session_end.map_or(self.as_of, |e| e);
+                    let d = s.session_data(self.store).expect("session rows carry session data");
+                    let (start, end) = (d.start, d.end.unwrap_or(self.as_of));
                     let user = if s.user != NONE { self.identity.user_resolved[s.user as usize] } else { NONE };
                     sessions.entry(k).or_default().push(Session {
                         user,
                         host: self.devices[i as usize],
                         start,
                         end,
-                        quantity: s.quantity,
+                        quantity: d.quantity,
                         signals: vec![i],
                     });
                     continue;

@@ -14,6 +14,65 @@
 
 use core::net::{Ipv4Addr, Ipv6Addr};
 
+/// Append `s` lower-cased (Unicode default lower-casing) to `buf`; ASCII takes
+/// a fast path that allocates nothing.
+fn push_lower(buf: &mut String, s: &str) {
+    if s.is_ascii() {
+        buf.extend(s.bytes().map(|b| b.to_ascii_lowercase() as char));
+    } else {
+        buf.push_str(&s.to_lowercase());
+    }
+}
+
+/// [`normalize_user`] into a reused buffer; returns whether a value remains.
+pub fn normalize_user_into(s: &str, strip_netbios: bool, buf: &mut String) -> bool {
+    buf.clear();
+    let t = s.trim();
+    let t = if strip_netbios {
+        match t.split_once('\\') {
+            Some((_domain, name)) => name,
+            None => t,
+        }
+    } else {
+        t
+    };
+    push_lower(buf, t);
+    !buf.is_empty()
+}
+
+/// [`normalize_device_id`] into a reused buffer; returns whether a value remains.
+pub fn normalize_device_id_into(s: &str, buf: &mut String) -> bool {
+    buf.clear();
+    push_lower(buf, s.trim());
+    !buf.is_empty()
+}
+
+/// [`normalize_serial`] into a reused buffer; returns whether a strong value remains.
+pub fn normalize_serial_into(s: &str, placeholders: &[String], buf: &mut String) -> bool {
+    buf.clear();
+    let t = s.trim();
+    if t.is_ascii() {
+        buf.extend(t.bytes().filter(|b| !b.is_ascii_whitespace()).map(|b| b.to_ascii_uppercase() as char));
+    } else {
+        buf.extend(t.to_uppercase().chars().filter(|c| !c.is_whitespace()));
+    }
+    !buf.is_empty() && placeholders.binary_search_by(|p| p.as_str().cmp(buf.as_str())).is_err()
+}
+
+/// [`normalize_hostname`] into a reused buffer; returns whether a value remains.
+pub fn normalize_hostname_into(s: &str, buf: &mut String) -> bool {
+    buf.clear();
+    let t = s.trim();
+    if t.is_empty() || is_ip_address(t) {
+        return false;
+    }
+    push_lower(buf, t);
+    if let Some(dot) = buf.find('.') {
+        buf.truncate(dot);
+    }
+    !buf.is_empty()
+}
+
 /// Serial text normalised but not yet checked against placeholders: trimmed,
 /// upper-cased, inner white space removed.
 ///

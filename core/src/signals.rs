@@ -7,7 +7,7 @@
 
 use crate::error::{Error, ErrorCode, Location, Result};
 use crate::hash::{tagged, Digest32, Domain};
-use crate::identity::{normalize_device_id, normalize_hostname, normalize_serial, normalize_user};
+use crate::identity::{normalize_device_id_into, normalize_hostname_into, normalize_serial_into, normalize_user_into};
 use crate::intern::{Interner, NONE};
 use crate::numbers::{parse_integer, Fixed9};
 use crate::ruleset::Ruleset;
@@ -15,6 +15,17 @@ use crate::table::{CsvTable, HashingReader};
 use crate::time::{Instant, InstantError};
 use std::collections::BTreeSet;
 use std::hash::{Hash, Hasher};
+
+/// The interval and tokens of a `session` signal.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionData {
+    /// Checkout start.
+    pub start: Instant,
+    /// Checkout end; `None` = still open.
+    pub end: Option<Instant>,
+    /// Tokens held, ≥ 1.
+    pub quantity: u32,
+}
 use std::io::{BufRead, BufReader, Read};
 
 /// What a signal says happened.
@@ -120,20 +131,16 @@ const C_QUANTITY: usize = 14;
 const C_CONFIDENCE: usize = 15;
 const REQUIRED: [usize; 4] = [C_SOURCE, C_RAW_ID, C_OBSERVED, C_KIND];
 
-/// One accepted signal row, interned. Ids index the [`SignalStore`]'s tables;
-/// [`NONE`] marks an absent value.
+/// One accepted signal row, interned and compact (80 bytes). Ids index the
+/// [`SignalStore`]'s tables; [`NONE`] marks an absent value.
 #[derive(Debug, Clone)]
 pub struct Signal {
     /// Observation instant (UTC).
     pub observed_at: Instant,
-    /// Session start, for sessions.
-    pub session_start: Option<Instant>,
-    /// Session end; `None` = still open.
-    pub session_end: Option<Instant>,
-    /// Content fingerprint for duplicate detection (parsed values, text as written).
-    pub fingerprint: u128,
+    /// Hash of the free-text fields as written, for duplicate detection.
+    pub text_hash: u64,
     /// Confidence, scaled by 10^9.
-    pub confidence: i64,
+    pub confidence: u32,
     /// Interned source name.
     pub source: u32,
     /// Interned raw id.
@@ -150,8 +157,8 @@ pub struct Signal {
     pub device_id: u32,
     /// Interned normalised hostname, or NONE.
     pub hostname: u32,
-    /// Tokens held (sessions), ≥ 1.
-    pub quantity: u32,
+    /// Index into [`SignalStore::sessions`] for sessions, else NONE.
+    pub session: u32,
     /// Index of the file in [`SignalStore::jobs`].
     pub file: u32,
     /// 1-based line in that file.
@@ -160,6 +167,34 @@ pub struct Signal {
     pub kind: Kind,
     /// Assignment status (Active when not given).
     pub status: Status,
+}
+
+impl Signal {
+    /// Whether two rows with the same (source, raw_id) say the same thing:
+    /// parsed values equal and free text equal as written.
+    pub fn same_content(&self, other: &Signal, store: &SignalStore) -> bool {
+        let session = |s: &Signal| (s.session != NONE).then(|| {
+            let d = store.sessions[s.session as usize];
+            (d.start, d.end, d.quantity)
+        });
+        self.observed_at == other.observed_at
+            && self.text_hash == other.text_hash
+            && self.confidence == other.confidence
+            && self.kind == other.kind
+            && self.status == other.status
+            && self.sku_text == other.sku_text
+            && self.product == other.product
+            && self.user == other.user
+            && self.serial == other.serial
+            && self.device_id == other.device_id
+            && self.hostname == other.hostname
+            && session(self) == session(other)
+    }
+
+    /// The session interval and tokens, for `session` signals.
+    pub fn session_data<'a>(&self, store: &'a SignalStore) -> Option<&'a SessionData> {
+        store.sessions.get(self.session as usize)
+    }
 }
 
 /// A row-level problem in an import.
@@ -237,6 +272,8 @@ impl ImportJob {
 pub struct SignalStore {
     /// Accepted rows, in file then line order.
     pub rows: Vec<Signal>,
+    /// Interval data of session rows.
+    pub sessions: Vec<SessionData>,
     /// One job per signal file, in the order files were added.
     pub jobs: Vec<ImportJob>,
     /// Source names.
@@ -255,6 +292,8 @@ pub struct SignalStore {
     pub device_ids: Interner,
     /// Normalised hostnames.
     pub hostnames: Interner,
+    /// Scratch buffer for normalisation (no allocation per row).
+    scratch: String,
 }
 
 /// Identity options the parser needs.
@@ -505,36 +544,56 @@ impl SignalStore {
             return Err((C_SKU, "missing_sku_and_product", "either `sku` or `product` must be given".to_string()));
         }
 
-        // Duplicates compare parsed values, and text as written (ids trimmed).
-        let mut h1 = std::collections::hash_map::DefaultHasher::new();
-        let mut h2 = std::collections::hash_map::DefaultHasher::new();
-        0xA5u8.hash(&mut h2);
-        for h in [&mut h1, &mut h2] {
-            (observed_at, last_used_at, session_start, session_end, confidence, quantity, kind, status).hash(h);
-            t(C_SKU).hash(h);
-            for c in [C_PRODUCT, C_USER, C_SERIAL, C_DEVICE_ID, C_DEVICE_NAME] {
-                f[c].hash(h);
-            }
+        // Duplicates compare parsed values, and free text as written: the
+        // parsed values are kept; the texts are summarised by a hash.
+        let mut h = rustc_hash::FxHasher::default();
+        // Parsed values not kept for every kind go in too.
+        (last_used_at, session_start, session_end, quantity).hash(&mut h);
+        for c in [C_PRODUCT, C_USER, C_SERIAL, C_DEVICE_ID, C_DEVICE_NAME] {
+            f[c].hash(&mut h);
         }
-        let fingerprint = ((h1.finish() as u128) << 64) | h2.finish() as u128;
+        let text_hash = h.finish();
 
-        let opt = |interner: &mut Interner, v: Option<String>| v.map_or(NONE, |s| interner.intern(&s));
+        let session = if kind == Kind::Session {
+            self.sessions.push(SessionData {
+                start: session_start.expect("checked above"),
+                end: session_end,
+                quantity,
+            });
+            (self.sessions.len() - 1) as u32
+        } else {
+            NONE
+        };
         let product = t(C_PRODUCT);
+        let scratch = &mut self.scratch;
+        let norm = |interner: &mut Interner, ok: bool, buf: &String| if ok { interner.intern(buf) } else { NONE };
+        let user_ok = normalize_user_into(f[C_USER], opts.strip_netbios, scratch);
+        let user = norm(&mut self.users, user_ok, scratch);
+        let serial_ok = normalize_serial_into(f[C_SERIAL], opts.placeholders, scratch);
+        let serial = norm(&mut self.serials, serial_ok, scratch);
+        let id_ok = normalize_device_id_into(f[C_DEVICE_ID], scratch);
+        let device_id = norm(&mut self.device_ids, id_ok, scratch);
+        let host_ok = normalize_hostname_into(f[C_DEVICE_NAME], scratch);
+        let hostname = norm(&mut self.hostnames, host_ok, scratch);
+        let product = if product.is_empty() {
+            NONE
+        } else {
+            let ok = normalize_device_id_into(product, scratch); // trim + lower-case
+            norm(&mut self.products, ok, scratch)
+        };
         Ok(Signal {
             observed_at,
-            session_start,
-            session_end,
-            fingerprint,
-            confidence: confidence.0 as i64,
+            text_hash,
+            confidence: confidence.0 as u32,
             source: self.sources.intern(t(C_SOURCE)),
             raw_id: self.raw_ids.intern(t(C_RAW_ID)),
             sku_text: if t(C_SKU).is_empty() { NONE } else { self.sku_texts.intern(t(C_SKU)) },
-            product: if product.is_empty() { NONE } else { self.products.intern(&product.to_lowercase()) },
-            user: opt(&mut self.users, normalize_user(f[C_USER], opts.strip_netbios)),
-            serial: opt(&mut self.serials, normalize_serial(f[C_SERIAL], opts.placeholders)),
-            device_id: opt(&mut self.device_ids, normalize_device_id(f[C_DEVICE_ID])),
-            hostname: opt(&mut self.hostnames, normalize_hostname(f[C_DEVICE_NAME])),
-            quantity,
+            product,
+            user,
+            serial,
+            device_id,
+            hostname,
+            session,
             file: 0,
             line: 0,
             kind,
