@@ -309,18 +309,26 @@ pub fn evaluate(store: &mut SignalStore, md: &MasterData, rs: &Ruleset, as_of: I
 /// Keep one row per (source, raw_id). Identical content collapses; different
 /// content is `conflicting_duplicate` (every conflict reported, sorted).
 fn collapse_duplicates(store: &SignalStore) -> Result<Vec<u32>, Vec<Error>> {
-    let mut first: FxHashMap<(u32, u32), u32> = FxHashMap::default();
-    first.reserve(store.rows.len());
+    // (hash, first row) of each (source, raw_id); strings compared on a hash match.
+    let mut first: hashbrown::HashTable<(u64, u32)> = hashbrown::HashTable::with_capacity(store.rows.len());
     let mut unique = Vec::with_capacity(store.rows.len());
     let mut conflicts: Vec<Error> = Vec::new();
     for (i, s) in store.rows.iter().enumerate() {
-        match first.entry((s.source, s.raw_id)) {
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(i as u32);
+        let raw = store.raw_id_of(s);
+        let hash = crate::intern::hash_of(raw) ^ (s.source as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let same_key = |&(h, j): &(u64, u32)| {
+            h == hash && {
+                let o = &store.rows[j as usize];
+                o.source == s.source && store.raw_id_of(o) == raw
+            }
+        };
+        match first.find(hash, same_key) {
+            None => {
+                first.insert_unique(hash, (hash, i as u32), |&(h, _)| h);
                 unique.push(i as u32);
             }
-            std::collections::hash_map::Entry::Occupied(o) => {
-                let other = &store.rows[*o.get() as usize];
+            Some(&(_, j)) => {
+                let other = &store.rows[j as usize];
                 if !other.same_content(s, store) {
                     // Report at the later of the two locations, naming both, so
                     // the message does not depend on input order.
@@ -331,7 +339,7 @@ fn collapse_duplicates(store: &SignalStore) -> Result<Vec<u32>, Vec<Error>> {
                             format!(
                                 "source `{}` raw_id `{}` appears with different content (also at {}:{})",
                                 store.source_of(s),
-                                store.raw_id_of(s),
+                                raw,
                                 store.jobs[a.file as usize].path,
                                 a.line
                             ),

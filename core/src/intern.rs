@@ -16,7 +16,10 @@ pub struct Interner {
     arena: String,
     /// End offset of each string in `arena` (start = previous end).
     ends: Vec<u32>,
-    table: HashTable<u32>,
+    /// (hash, id) pairs: the stored hash makes growth and mismatches cheap.
+    table: HashTable<(u64, u32)>,
+    /// The last id returned: rows often repeat the previous row's value.
+    last: Option<u32>,
 }
 
 fn hash_str(s: &str) -> u64 {
@@ -28,31 +31,40 @@ fn hash_str(s: &str) -> u64 {
 impl Interner {
     /// The id of `s`, adding it if new.
     pub fn intern(&mut self, s: &str) -> u32 {
+        if let Some(last) = self.last {
+            if self.resolve(last) == s {
+                return last;
+            }
+        }
+        let id = self.intern_uncached(s);
+        self.last = Some(id);
+        id
+    }
+
+    fn intern_uncached(&mut self, s: &str) -> u32 {
         let hash = hash_str(s);
         let (arena, ends) = (&self.arena, &self.ends);
-        let get = |id: u32| -> &str {
-            let end = ends[id as usize] as usize;
-            let start = if id == 0 { 0 } else { ends[id as usize - 1] as usize };
-            &arena[start..end]
+        let eq = |&(h, id): &(u64, u32)| {
+            h == hash && {
+                let end = ends[id as usize] as usize;
+                let start = if id == 0 { 0 } else { ends[id as usize - 1] as usize };
+                &arena[start..end] == s
+            }
         };
-        if let Some(&id) = self.table.find(hash, |&id| get(id) == s) {
+        if let Some(&(_, id)) = self.table.find(hash, eq) {
             return id;
         }
         let id = self.ends.len() as u32;
         self.arena.push_str(s);
         self.ends.push(self.arena.len() as u32);
-        let (arena, ends) = (&self.arena, &self.ends);
-        self.table.insert_unique(hash, id, |&id| {
-            let end = ends[id as usize] as usize;
-            let start = if id == 0 { 0 } else { ends[id as usize - 1] as usize };
-            hash_str(&arena[start..end])
-        });
+        self.table.insert_unique(hash, (hash, id), |&(h, _)| h);
         id
     }
 
     /// The id of `s` if it was interned.
     pub fn get(&self, s: &str) -> Option<u32> {
-        self.table.find(hash_str(s), |&id| self.resolve(id) == s).copied()
+        let hash = hash_str(s);
+        self.table.find(hash, |&(h, id)| h == hash && self.resolve(id) == s).map(|&(_, id)| id)
     }
 
     /// The string of `id`.
@@ -71,6 +83,45 @@ impl Interner {
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
     }
+}
+
+/// Append-only strings without de-duplication, for values that are nearly
+/// always distinct (raw record ids): no hash table to build or probe.
+#[derive(Default, Debug, Clone)]
+pub struct Arena {
+    bytes: String,
+    ends: Vec<u32>,
+}
+
+impl Arena {
+    /// Store `s`; returns its id.
+    pub fn push(&mut self, s: &str) -> u32 {
+        self.bytes.push_str(s);
+        self.ends.push(self.bytes.len() as u32);
+        (self.ends.len() - 1) as u32
+    }
+
+    /// The string of `id`.
+    pub fn resolve(&self, id: u32) -> &str {
+        let end = self.ends[id as usize] as usize;
+        let start = if id == 0 { 0 } else { self.ends[id as usize - 1] as usize };
+        &self.bytes[start..end]
+    }
+
+    /// Number of strings.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether empty.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+}
+
+/// The FxHash of a string (stable within a run; never emitted).
+pub fn hash_of(s: &str) -> u64 {
+    hash_str(s)
 }
 
 /// Marks an absent optional id.

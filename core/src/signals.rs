@@ -8,7 +8,7 @@
 use crate::error::{Error, ErrorCode, Location, Result};
 use crate::hash::{tagged, Digest32, Domain};
 use crate::identity::{normalize_device_id_into, normalize_hostname_into, normalize_serial_into, normalize_user_into};
-use crate::intern::{Interner, NONE};
+use crate::intern::{Arena, Interner, NONE};
 use crate::numbers::{parse_integer, Fixed9};
 use crate::ruleset::Ruleset;
 use crate::table::{CsvTable, HashingReader};
@@ -279,7 +279,7 @@ pub struct SignalStore {
     /// Source names.
     pub sources: Interner,
     /// Raw ids.
-    pub raw_ids: Interner,
+    pub raw_ids: Arena,
     /// `sku` column texts.
     pub sku_texts: Interner,
     /// Normalised products.
@@ -377,23 +377,18 @@ impl SignalStore {
                 });
                 continue;
             }
-            let mut bad_utf8 = None;
+            let Some(text) = record.utf8() else {
+                let c = (0..16).find(|&c| map[c] != usize::MAX && record.get(map[c]).is_some_and(|f| std::str::from_utf8(f).is_err()));
+                let mut loc = Location::line(path, line);
+                if let Some(c) = c {
+                    loc = loc.with_field(COLUMNS[c]);
+                }
+                return Err(Error::new(ErrorCode::InvalidInput, "field is not valid UTF-8").at(loc));
+            };
             for (c, slot) in fields.iter_mut().enumerate() {
-                *slot = if map[c] == usize::MAX {
-                    ""
-                } else {
-                    match std::str::from_utf8(record.get(map[c]).unwrap_or(b"")) {
-                        Ok(s) => s,
-                        Err(_) => {
-                            bad_utf8 = Some(c);
-                            ""
-                        }
-                    }
-                };
-            }
-            if let Some(c) = bad_utf8 {
-                return Err(Error::new(ErrorCode::InvalidInput, "field is not valid UTF-8")
-                    .at(Location::line(path, line).with_field(COLUMNS[c])));
+                if map[c] != usize::MAX {
+                    *slot = record.field_str(text, map[c]).unwrap_or("");
+                }
             }
             self.accept_row(&fields, line, opts, job, ctx);
         }
@@ -586,7 +581,7 @@ impl SignalStore {
             text_hash,
             confidence: confidence.0 as u32,
             source: self.sources.intern(t(C_SOURCE)),
-            raw_id: self.raw_ids.intern(t(C_RAW_ID)),
+            raw_id: self.raw_ids.push(t(C_RAW_ID)),
             sku_text: if t(C_SKU).is_empty() { NONE } else { self.sku_texts.intern(t(C_SKU)) },
             product,
             user,

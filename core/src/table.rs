@@ -74,25 +74,40 @@ impl<R: Read> Read for HashingReader<R> {
 #[derive(Debug, Default, Clone)]
 pub struct Record {
     data: Vec<u8>,
-    ends: Vec<usize>,
+    /// (start, end) of each field in `data`.
+    spans: Vec<(usize, usize)>,
+    /// Start of the field being read (slow path).
+    field_start: usize,
 }
 
 impl Record {
     /// Number of fields.
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.spans.len()
     }
 
     /// Whether the record has no field.
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.spans.is_empty()
     }
 
     /// Field `i`'s bytes.
     pub fn get(&self, i: usize) -> Option<&[u8]> {
-        let end = *self.ends.get(i)?;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        let &(start, end) = self.spans.get(i)?;
         Some(&self.data[start..end])
+    }
+
+    /// Field `i` as text, given the record's bytes validated once with
+    /// [`Record::utf8`] (field boundaries fall on ASCII commas, so they are
+    /// always character boundaries).
+    pub fn field_str<'a>(&self, text: &'a str, i: usize) -> Option<&'a str> {
+        let &(start, end) = self.spans.get(i)?;
+        text.get(start..end)
+    }
+
+    /// The record's bytes as text, if they are valid UTF-8.
+    pub fn utf8(&self) -> Option<&str> {
+        std::str::from_utf8(&self.data).ok()
     }
 
     /// All fields.
@@ -102,7 +117,14 @@ impl Record {
 
     fn clear(&mut self) {
         self.data.clear();
-        self.ends.clear();
+        self.spans.clear();
+        self.field_start = 0;
+    }
+
+    /// End the field being read at the current end of `data`.
+    fn end_field(&mut self) {
+        self.spans.push((self.field_start, self.data.len()));
+        self.field_start = self.data.len();
     }
 }
 
@@ -130,6 +152,26 @@ impl<R: Read> CsvReader<R> {
         }
         self.line += 1;
         let first_line = self.line;
+        // Fast path: a line without quotes is split on commas in one pass.
+        if !self.line_buf.contains(&b'"') {
+            let mut body = &self.line_buf[..];
+            if let Some(rest) = body.strip_suffix(b"\n") {
+                body = rest;
+            }
+            if let Some(rest) = body.strip_suffix(b"\r") {
+                body = rest;
+            }
+            rec.data.extend_from_slice(body);
+            let mut start = 0;
+            for (i, &b) in body.iter().enumerate() {
+                if b == b',' {
+                    rec.spans.push((start, i));
+                    start = i + 1;
+                }
+            }
+            rec.spans.push((start, body.len()));
+            return Ok(Some(first_line));
+        }
         let mut in_quotes = false;
         let mut field_start = true;
         let mut i = 0;
@@ -151,7 +193,7 @@ impl<R: Read> CsvReader<R> {
                 } else {
                     match b {
                         b',' => {
-                            rec.ends.push(rec.data.len());
+                            rec.end_field();
                             field_start = true;
                             i += 1;
                             continue;
@@ -177,7 +219,7 @@ impl<R: Read> CsvReader<R> {
             self.line += 1;
             i = before;
         }
-        rec.ends.push(rec.data.len());
+        rec.end_field();
         Ok(Some(first_line))
     }
 }
