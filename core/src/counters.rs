@@ -112,6 +112,61 @@ pub struct Unit {
     pub canonical: Vec<u8>,
 }
 
+/// A SKU's units packed in one buffer, in key order: each unit's canonical
+/// JSON bytes (its Merkle leaf), back to back.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnitList {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl UnitList {
+    fn from_sorted(units: Vec<Unit>) -> UnitList {
+        let total = units.iter().map(|u| u.canonical.len()).sum();
+        let mut list = UnitList { bytes: Vec::with_capacity(total), ends: Vec::with_capacity(units.len()) };
+        for u in units {
+            list.bytes.extend_from_slice(&u.canonical);
+            list.ends.push(list.bytes.len());
+        }
+        list
+    }
+
+    /// Number of units.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether there is no unit.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Unit `i`'s canonical JSON bytes.
+    pub fn get(&self, i: usize) -> Option<&[u8]> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        Some(&self.bytes[start..end])
+    }
+
+    /// The units' canonical JSON bytes, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        (0..self.len()).filter_map(move |i| self.get(i))
+    }
+
+    /// RFC 9162 root over the units (`units_root`).
+    pub fn root(&self) -> crate::hash::Digest32 {
+        crate::merkle::root_of_leaves(self.iter().map(crate::merkle::leaf_hash).collect())
+    }
+}
+
+impl<'a> IntoIterator for &'a UnitList {
+    type Item = &'a [u8];
+    type IntoIter = Box<dyn Iterator<Item = &'a [u8]> + 'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
 /// A pool's result.
 #[derive(Debug, Clone)]
 pub struct PoolResult {
@@ -133,7 +188,7 @@ pub struct SkuResult {
     /// Pools (empty when the SKU has none, or is concurrent).
     pub pools: Vec<PoolResult>,
     /// Units in key order.
-    pub units: Vec<Unit>,
+    pub units: UnitList,
 }
 
 /// Per-source coverage facts gathered from accepted rows.
@@ -247,7 +302,7 @@ pub fn evaluate(store: &mut SignalStore, md: &MasterData, rs: &Ruleset, as_of: I
         if sku.model == Model::Concurrent {
             let intervals = formed.sessions.get(&(k as u32)).cloned().unwrap_or_default();
             let (peak, units) = ctx.concurrent_units(intervals, &mut exceptions);
-            skus.push(SkuResult { sku: k, counters: Counters::derive(entitled, reserved, peak), pools: Vec::new(), units });
+            skus.push(SkuResult { sku: k, counters: Counters::derive(entitled, reserved, peak), pools: Vec::new(), units: UnitList::from_sorted(units) });
             continue;
         }
         let members = formed.units.get(&(k as u32)).map(Vec::as_slice).unwrap_or(&[]);
@@ -286,7 +341,7 @@ pub fn evaluate(store: &mut SignalStore, md: &MasterData, rs: &Ruleset, as_of: I
                 counters: Counters::derive((entitled - pooled_qty).max(0), 0, pool_consumed[pool_ids.len()]),
             });
         }
-        skus.push(SkuResult { sku: k, counters: Counters::derive(entitled, reserved, consumed), pools, units });
+        skus.push(SkuResult { sku: k, counters: Counters::derive(entitled, reserved, consumed), pools, units: UnitList::from_sorted(units) });
     }
 
     // needs_review: signals a counted unit rests on, below review_confidence.

@@ -8,10 +8,9 @@
 
 use crate::bundle::{parse_params, BundleSource, RunParams};
 use crate::catalog::{self, MasterData, Model};
-use crate::counters::{evaluate, Counters, Evaluation, ExceptionRecord, SkuResult};
+use crate::counters::{evaluate, Counters, Evaluation, ExceptionRecord, SkuResult, UnitList};
 use crate::error::{Error, ErrorCode, Location};
 use crate::hash::Digest32;
-use crate::merkle;
 use crate::ruleset::{self, Ruleset};
 use crate::signals::{ImportJob, SignalStore};
 use crate::snapshot::{self, Snapshot};
@@ -56,7 +55,7 @@ pub struct Outcome {
     /// Errors that failed the run (empty on success).
     pub errors: Vec<Error>,
     /// Units per SKU id (canonical JSON bytes, key order), for the evidence pack.
-    pub units: BTreeMap<String, Vec<Vec<u8>>>,
+    pub units: BTreeMap<String, UnitList>,
 }
 
 impl Outcome {
@@ -348,7 +347,7 @@ fn sku_record(md: &MasterData, rs: &Ruleset, r: &SkuResult) -> crate::error::Res
         })
         .collect();
     m.insert("pools".into(), Value::Array(pools));
-    let root = merkle::root_of_leaves(r.units.iter().map(|u| merkle::leaf_hash(&u.canonical)).collect());
+    let root = r.units.root();
     m.insert("units_root".into(), json!(root.to_prefixed()));
     Ok(Value::Object(m))
 }
@@ -358,7 +357,7 @@ fn assemble(
     rs: &Ruleset,
     md: &MasterData,
     jobs: &[ImportJob],
-    eval: Evaluation,
+    mut eval: Evaluation,
     previous: Option<&Snapshot>,
     warnings: Vec<String>,
 ) -> Result<Outcome, Error> {
@@ -406,7 +405,10 @@ fn assemble(
             c.add(&r.counters);
         }
         records.push(sku_record(md, rs, r)?);
-        units.insert(md.skus[r.sku].id.clone(), r.units.iter().map(|u| u.canonical.clone()).collect::<Vec<_>>());
+    }
+    // Hand the units over to the outcome (no copy: they are the largest output).
+    for r in &mut eval.skus {
+        units.insert(md.skus[r.sku].id.clone(), std::mem::take(&mut r.units));
     }
     let skus_root = snapshot::skus_root(&records)?;
     let mut exceptions_summary: BTreeMap<&str, u64> = BTreeMap::new();
