@@ -383,6 +383,7 @@ pub fn validate(doc: &Value, sku_exists: Option<&dyn Fn(&str) -> bool>) -> std::
 
 /// Parse and validate ruleset bytes; the error lists every issue.
 pub fn parse(bytes: &[u8], sku_exists: Option<&dyn Fn(&str) -> bool>) -> std::result::Result<Ruleset, Vec<RulesetIssue>> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let doc: Value = serde_json::from_slice(bytes).map_err(|e| {
         vec![RulesetIssue {
             path: "$".into(),
@@ -495,6 +496,13 @@ mod tests {
         let issues = validate(&d, Some(&only_b)).unwrap_err();
         assert_eq!(issues[0].path, "$.sku_mappings[0].sku");
         assert_eq!(issues[0].code, "unknown_sku");
+    }
+
+    #[test]
+    fn utf8_bom_is_accepted() {
+        let mut bytes = b"\xEF\xBB\xBF".to_vec();
+        bytes.extend_from_slice(include_bytes!("../../rulesets/default/v1.json"));
+        assert_eq!(parse(&bytes, None).unwrap().id, "default");
     }
 
     #[test]
