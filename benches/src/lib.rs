@@ -20,6 +20,7 @@
 //! no clock, no hash-map iteration. The same flags give byte-identical files,
 //! and the total number of signal rows is exactly `Config::signals`.
 
+use eucora_license_core::time::Date;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -252,42 +253,20 @@ fn h3(seed: u64, tag: u64, a: u64, b: u64) -> u64 {
 // ------------------------------------------------------------------------------------------
 // Time
 
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
-}
-
 /// `as_of` in Unix seconds.
 fn as_of_secs() -> i64 {
-    days_from_civil(2026, 11, 22) * DAY + 6 * HOUR
+    Date::parse("2026-11-22").expect("valid date").0 * DAY + 6 * HOUR
 }
 
 /// RFC 3339: `t` Unix seconds, `ms` milliseconds (written when non-zero),
 /// shown at `offset_min` minutes east of UTC.
 fn push_instant(out: &mut String, t: i64, ms: u32, offset_min: i32) {
     let local = t + offset_min as i64 * 60;
-    let (y, mo, d) = civil_from_days(local.div_euclid(DAY));
+    let day = Date(local.div_euclid(DAY));
     let s = local.rem_euclid(DAY);
     let _ = write!(
         out,
-        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}",
+        "{day}T{:02}:{:02}:{:02}",
         s / HOUR,
         (s % HOUR) / 60,
         s % 60
@@ -305,8 +284,7 @@ fn push_instant(out: &mut String, t: i64, ms: u32, offset_min: i32) {
 }
 
 fn date(t: i64) -> String {
-    let (y, m, d) = civil_from_days(t.div_euclid(DAY));
-    format!("{y:04}-{m:02}-{d:02}")
+    Date(t.div_euclid(DAY)).to_string()
 }
 
 // ------------------------------------------------------------------------------------------
@@ -1404,11 +1382,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn civil_round_trip() {
-        for z in [-1000i64, 0, 1, 19_000, 20_414, 60_000] {
-            let (y, m, d) = civil_from_days(z);
-            assert_eq!(days_from_civil(y, m, d), z);
-        }
+    fn instants_and_dates_are_rfc3339() {
         let mut s = String::new();
         push_instant(&mut s, as_of_secs(), 0, 0);
         assert_eq!(s, AS_OF);

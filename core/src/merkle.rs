@@ -40,17 +40,21 @@ pub fn root_of_leaves(mut level: Vec<Digest32>) -> Digest32 {
         return sha256(b"");
     }
     while level.len() > 1 {
-        let mut next = Vec::with_capacity(level.len().div_ceil(2));
-        for pair in level.chunks(2) {
-            match pair {
-                [l, r] => next.push(node_hash(l, r)),
-                [single] => next.push(*single),
-                _ => unreachable!("chunks(2) yields one or two items"),
-            }
-        }
-        level = next;
+        level = parent_level(&level);
     }
     level[0]
+}
+
+/// The level above `level`: pairs hashed into nodes, an odd last node carried up.
+fn parent_level(level: &[Digest32]) -> Vec<Digest32> {
+    level
+        .chunks(2)
+        .map(|pair| match pair {
+            [l, r] => node_hash(l, r),
+            [single] => *single,
+            _ => unreachable!("chunks(2) yields one or two items"),
+        })
+        .collect()
 }
 
 /// MTH over raw leaf data.
@@ -68,15 +72,7 @@ pub fn inclusion_path(leaves: &[Digest32], index: usize) -> Vec<Digest32> {
         if sibling < level.len() {
             path.push(level[sibling]);
         }
-        let mut next = Vec::with_capacity(level.len().div_ceil(2));
-        for pair in level.chunks(2) {
-            match pair {
-                [l, r] => next.push(node_hash(l, r)),
-                [single] => next.push(*single),
-                _ => unreachable!("chunks(2) yields one or two items"),
-            }
-        }
-        level = next;
+        level = parent_level(&level);
         idx /= 2;
     }
     path
