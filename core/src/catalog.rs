@@ -6,7 +6,7 @@
 //! line and field, and any of them fails the run closed.
 
 use crate::error::{Error, ErrorCode, Location, Result};
-use crate::numbers::{parse_integer, Fixed9};
+use crate::numbers::parse_integer;
 use crate::table::{field, CsvTable, HashingReader};
 use crate::time::Date;
 use serde_json::Value;
@@ -174,6 +174,10 @@ pub struct MasterData {
     pub pools: Vec<Pool>,
     /// Directory rows in file order.
     pub directory: Vec<DirectoryRow>,
+    /// Every SKU id the catalog declares, valid or not (so a ruleset mapping
+    /// to a SKU with, say, an unknown model is a catalog problem, not a
+    /// ruleset one).
+    pub declared_sku_ids: BTreeSet<String>,
 }
 
 impl MasterData {
@@ -232,11 +236,6 @@ pub fn parse_catalog(file: &str, doc: &Value, errors: &mut Vec<Error>) -> Result
             errors.push(integrity(loc("model"), format!("SKU `{id}` has unknown model (expected device, user, concurrent, subscription or feature)")));
             continue;
         };
-        match s.get("unit_cost") {
-            None | Some(Value::Null) => {}
-            Some(Value::String(c)) if Fixed9::parse(c.trim()).is_some() => {}
-            Some(_) => errors.push(integrity(loc("unit_cost"), format!("SKU `{id}` unit_cost must be a decimal string"))),
-        }
         let base = match s.get("base_sku") {
             Some(Value::String(b)) if !b.trim().is_empty() => Some(b.trim().to_string()),
             _ => None,
@@ -248,7 +247,7 @@ pub fn parse_catalog(file: &str, doc: &Value, errors: &mut Vec<Error>) -> Result
     }
     parsed.sort_by(|a, b| a.0.id.cmp(&b.0.id));
     let ids: Vec<String> = parsed.iter().map(|p| p.0.id.clone()).collect();
-    let mut md = MasterData::default();
+    let mut md = MasterData { declared_sku_ids: sku_ids, ..MasterData::default() };
     for (mut sku, base, record, path) in parsed {
         if sku.model == Model::Feature {
             if let Some(b) = base {
@@ -327,13 +326,6 @@ pub fn read_entitlements<R: Read>(file: &str, input: HashingReader<R>, md: &mut 
         if !ends.is_empty() && ends_on.is_none() {
             errors.push(integrity(loc("ends_on"), format!("entitlement `{id}`: ends_on must be a YYYY-MM-DD date or empty")));
             ok = false;
-        }
-        if let Some(Some(ci)) = extra.get(1) {
-            let c = get(*ci)?;
-            if !c.is_empty() && Fixed9::parse(c).is_none() {
-                errors.push(integrity(loc("unit_cost"), format!("entitlement `{id}`: unit_cost must be a decimal")));
-                ok = false;
-            }
         }
         if !ok {
             continue;

@@ -214,44 +214,55 @@ pub struct Evaluation {
 /// Why a signal does not qualify (the order of exclusion, DESIGN A9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fate {
+    /// Passed every exclusion; resolved to this SKU index.
     Qualified(u32),
+    /// A session of this SKU that lies outside the window on its own. It does
+    /// not qualify (nor feed identity), but an identical session (same user,
+    /// host and start) that reaches into the window takes its end and
+    /// quantity: identical sessions collapse before clipping (DESIGN A9).
+    ClippedSession(u32),
+    /// Set aside (with or without an exception).
     Excluded,
 }
 
-/// A device as resolved: a union-find root over strong hints, or a hostname
-/// known alone. Packed in one u32: roots first, then hostnames.
+/// A device as resolved: the root of its component in the identity
+/// union-find (serials, device ids and hostnames are its nodes).
 type DeviceId = u32;
 
 struct Identity {
-    /// Node count of the strong union-find (serials, then device ids).
-    strong_nodes: u32,
+    /// Node layout: serials `[0, n_serial)`, device ids `[n_serial, names)`,
+    /// hostnames `[names, ..)`.
+    n_serial: u32,
+    names: u32,
     uf: UnionFind,
-    /// Per root: the canonical key string.
+    /// Per root: the canonical key (`id:V`, `serial:V`, or `name:V` when the
+    /// device has no strong hint).
     root_key: FxHashMap<u32, String>,
+    /// Per root: whether the component holds a strong hint.
+    root_strong: FxHashSet<u32>,
     /// Resolved user id per interned user id (one alias step).
     user_resolved: Vec<u32>,
 }
 
 impl Identity {
-    fn serial_node(&self, serial: u32) -> u32 {
-        serial
+    fn device_key(&self, d: DeviceId) -> String {
+        self.root_key.get(&d).cloned().unwrap_or_default()
     }
 
-    fn device_key(&self, store: &SignalStore, d: DeviceId) -> String {
-        if d < self.strong_nodes {
-            self.root_key.get(&d).cloned().unwrap_or_default()
-        } else {
-            format!("name:{}", store.hostnames.resolve(d - self.strong_nodes))
+    fn node_of(&self, v: DirValue) -> Option<u32> {
+        match v {
+            DirValue::Serial(s) => Some(s),
+            DirValue::DeviceId(d) => Some(self.n_serial + d),
+            DirValue::Name(h) => Some(self.names + h),
+            _ => None,
         }
     }
 }
 
-/// Run the counting stage. Fails only with `conflicting_duplicate`.
-pub fn evaluate(store: &mut SignalStore, md: &MasterData, rs: &Ruleset, as_of: Instant) -> Result<Evaluation, Vec<Error>> {
+/// Run the counting stage over the rows `unique` (one per (source, raw_id),
+/// from [`collapse_duplicates`]).
+pub fn evaluate(store: &mut SignalStore, md: &MasterData, rs: &Ruleset, as_of: Instant, unique: &[u32]) -> Evaluation {
     let mut exceptions: Vec<ExceptionRecord> = Vec::new();
-
-    // 1. Duplicates: (source, raw_id) unique; identical rows collapse, others fail closed.
-    let unique = collapse_duplicates(store)?;
 
     // Coverage counts every accepted row, duplicates included.
     let mut by_source: FxHashMap<u32, SourceFacts> = FxHashMap::default();
@@ -271,7 +282,7 @@ pub fn evaluate(store: &mut SignalStore, md: &MasterData, rs: &Ruleset, as_of: I
     // 3. Identity, once per run, from qualifying signals and the directory.
     let dir = intern_directory(store, md, rs);
     let identity = build_identity(store, md, &unique, &fates, &dir, &mut exceptions);
-    let (devices, ambiguous) = resolve_devices(store, rs, &identity, &unique, &fates, &dir);
+    let (devices, ambiguous) = resolve_devices(store, rs, &identity, &unique, &fates);
     for &i in &ambiguous {
         let s = &store.rows[i as usize];
         exceptions.push(ExceptionRecord {
@@ -291,17 +302,18 @@ pub fn evaluate(store: &mut SignalStore, md: &MasterData, rs: &Ruleset, as_of: I
     let formed = ctx.form_units(&mut exceptions);
 
     // 5. Pools, counters, canonical units.
-    let attrs = principal_attributes(store, md, rs, &identity, &dir);
+    let attrs = principal_attributes(md, &identity, &dir);
     let mut skus = Vec::with_capacity(md.skus.len());
     let day = as_of.date();
     let pools_of = crate::catalog::pools_by_sku(md);
+    let mut counted_sessions: Vec<u32> = Vec::new();
     for (k, sku) in md.skus.iter().enumerate() {
         let entitled: i64 = md.entitlements.iter().filter(|e| e.sku == k && e.active_on(day)).map(|e| e.quantity).sum();
         let pool_ids: &[usize] = pools_of.get(&k).map(Vec::as_slice).unwrap_or(&[]);
         let reserved: i64 = pool_ids.iter().map(|&p| md.pools[p].reserved).sum();
         if sku.model == Model::Concurrent {
             let intervals = formed.sessions.get(&(k as u32)).cloned().unwrap_or_default();
-            let (peak, units) = ctx.concurrent_units(intervals, &mut exceptions);
+            let (peak, units) = ctx.concurrent_units(intervals, &mut counted_sessions);
             skus.push(SkuResult { sku: k, counters: Counters::derive(entitled, reserved, peak), pools: Vec::new(), units: UnitList::from_sorted(units) });
             continue;
         }
@@ -345,7 +357,7 @@ pub fn evaluate(store: &mut SignalStore, md: &MasterData, rs: &Ruleset, as_of: I
     }
 
     // needs_review: signals a counted unit rests on, below review_confidence.
-    for &i in &formed.counted_signals {
+    for &i in formed.counted_signals.iter().chain(&counted_sessions) {
         let s = &store.rows[i as usize];
         if (s.confidence as i128) < rs.review_confidence.0 {
             exceptions.push(ExceptionRecord {
@@ -358,12 +370,12 @@ pub fn evaluate(store: &mut SignalStore, md: &MasterData, rs: &Ruleset, as_of: I
     }
     exceptions.sort();
     exceptions.dedup();
-    Ok(Evaluation { skus, exceptions, sources })
+    Evaluation { skus, exceptions, sources }
 }
 
-/// Keep one row per (source, raw_id). Identical content collapses; different
+/// Keep one row per (source, raw_id), the first in input order. Identical content collapses; different
 /// content is `conflicting_duplicate` (every conflict reported, sorted).
-fn collapse_duplicates(store: &SignalStore) -> Result<Vec<u32>, Vec<Error>> {
+pub fn collapse_duplicates(store: &SignalStore) -> Result<Vec<u32>, Vec<Error>> {
     // (hash, first row) of each (source, raw_id); strings compared on a hash match.
     let mut first: hashbrown::HashTable<(u64, u32)> = hashbrown::HashTable::with_capacity(store.rows.len());
     let mut unique = Vec::with_capacity(store.rows.len());
@@ -496,7 +508,8 @@ fn qualify(
             }
             let end = d.end.map_or(as_of, |e| e.min(as_of));
             if start.max(window_start) >= end {
-                continue; // clipped away by the window: silent
+                fates[i as usize] = Fate::ClippedSession(sku); // clipped away: silent
+                continue;
             }
         }
         fates[i as usize] = Fate::Qualified(sku);
@@ -546,6 +559,9 @@ fn intern_directory(store: &mut SignalStore, md: &MasterData, rs: &Ruleset) -> D
     DirectoryIds { rows }
 }
 
+/// The identity union-find: strong hints on one qualifying signal are one
+/// device, and every directory device row is an alias of one device (names
+/// included: a directory hostname alias binds that hostname to its device).
 fn build_identity(
     store: &SignalStore,
     md: &MasterData,
@@ -555,60 +571,57 @@ fn build_identity(
     exceptions: &mut Vec<ExceptionRecord>,
 ) -> Identity {
     let n_serial = store.serials.len() as u32;
-    let strong_nodes = n_serial + store.device_ids.len() as u32;
-    let mut uf = UnionFind::new(strong_nodes as usize);
-    let strong = |v: DirValue| match v {
-        DirValue::Serial(s) => Some(s),
-        DirValue::DeviceId(d) => Some(n_serial + d),
-        _ => None,
+    let names = n_serial + store.device_ids.len() as u32;
+    let total = names + store.hostnames.len() as u32;
+    let mut id = Identity {
+        n_serial,
+        names,
+        uf: UnionFind::new(total as usize),
+        root_key: FxHashMap::default(),
+        root_strong: FxHashSet::default(),
+        user_resolved: Vec::new(),
     };
     for &i in unique {
         let s = &store.rows[i as usize];
         if matches!(fates[i as usize], Fate::Qualified(_)) && s.serial != NONE && s.device_id != NONE {
-            uf.union(s.serial, n_serial + s.device_id);
+            id.uf.union(s.serial, n_serial + s.device_id);
         }
     }
     for &(c, a) in &dir.rows {
-        if let (Some(x), Some(y)) = (strong(c), strong(a)) {
-            uf.union(x, y);
+        if let (Some(x), Some(y)) = (id.node_of(c), id.node_of(a)) {
+            id.uf.union(x, y);
         }
     }
-    // Canonical key per root: the byte-smallest strong hint; `id:` sorts before `serial:`.
-    let mut best: FxHashMap<u32, (bool, u32)> = FxHashMap::default(); // root -> (is_device_id, string id)
-    let mut consider = |uf: &mut UnionFind, node: u32| {
-        let root = uf.find(node);
-        let cand = if node >= n_serial { (true, node - n_serial) } else { (false, node) };
-        let text = |c: (bool, u32)| if c.0 { store.device_ids.resolve(c.1) } else { store.serials.resolve(c.1) };
-        match best.get(&root) {
-            None => {
-                best.insert(root, cand);
-            }
-            Some(&cur) => {
-                let better = match (cand.0, cur.0) {
-                    (true, false) => true,
-                    (false, true) => false,
-                    _ => text(cand) < text(cur),
-                };
-                if better {
-                    best.insert(root, cand);
-                }
-            }
+    // Canonical key per root: the byte-smallest strong hint (`id:` sorts
+    // before `serial:`), else the smallest hostname.
+    let rank = |node: u32| -> (u8, &str) {
+        if node < n_serial {
+            (1, store.serials.resolve(node))
+        } else if node < names {
+            (0, store.device_ids.resolve(node - n_serial))
+        } else {
+            (2, store.hostnames.resolve(node - names))
         }
     };
-    for node in 0..strong_nodes {
-        consider(&mut uf, node);
+    let mut best: FxHashMap<u32, u32> = FxHashMap::default();
+    for node in 0..total {
+        let root = id.uf.find(node);
+        best.entry(root)
+            .and_modify(|cur| {
+                if rank(node) < rank(*cur) {
+                    *cur = node;
+                }
+            })
+            .or_insert(node);
     }
-    let root_key = best
-        .into_iter()
-        .map(|(root, (is_id, id))| {
-            let key = if is_id {
-                format!("id:{}", store.device_ids.resolve(id))
-            } else {
-                format!("serial:{}", store.serials.resolve(id))
-            };
-            (root, key)
-        })
-        .collect();
+    for (root, node) in best {
+        let (class, text) = rank(node);
+        let prefix = ["id:", "serial:", "name:"][class as usize];
+        if class < 2 {
+            id.root_strong.insert(root);
+        }
+        id.root_key.insert(root, format!("{prefix}{text}"));
+    }
 
     // Users: one alias step; an alias under several canonical ids maps to the smallest.
     let mut alias_to: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
@@ -620,11 +633,11 @@ fn build_identity(
             alias_to.entry(a).or_default().push(c);
         }
     }
-    let mut user_resolved: Vec<u32> = (0..store.users.len() as u32).collect();
+    id.user_resolved = (0..store.users.len() as u32).collect();
     for (alias, mut canon) in alias_to {
         canon.sort_by(|x, y| store.users.resolve(*x).cmp(store.users.resolve(*y)));
         canon.dedup();
-        user_resolved[alias as usize] = canon[0];
+        id.user_resolved[alias as usize] = canon[0];
         if canon.len() > 1 {
             exceptions.push(ExceptionRecord {
                 code: "conflicting_alias",
@@ -638,7 +651,7 @@ fn build_identity(
             });
         }
     }
-    Identity { strong_nodes, uf, root_key, user_resolved }
+    id
 }
 
 /// One root or "several".
@@ -659,44 +672,24 @@ impl Candidates {
     }
 }
 
-/// The device of every qualifying signal (NONE when it has no device hint),
-/// and the signals whose hostname fallback was ambiguous.
-fn resolve_devices(
-    store: &SignalStore,
-    rs: &Ruleset,
-    id: &Identity,
-    unique: &[u32],
-    fates: &[Fate],
-    dir: &DirectoryIds,
-) -> (Vec<DeviceId>, Vec<u32>) {
+/// The device of every signal that counts or could (qualifying signals and
+/// sessions clipped by the window); NONE when it has no device hint. Also the
+/// signals whose hostname fallback was ambiguous.
+fn resolve_devices(store: &SignalStore, rs: &Ruleset, id: &Identity, unique: &[u32], fates: &[Fate]) -> (Vec<DeviceId>, Vec<u32>) {
     let mut uf = id.uf.clone();
-    let n_serial = store.serials.len() as u32;
+    let n_serial = id.n_serial;
     let strong_of = |uf: &mut UnionFind, s: &Signal| -> Option<u32> {
         if s.serial != NONE {
-            Some(uf.find(id.serial_node(s.serial)))
+            Some(uf.find(s.serial))
         } else if s.device_id != NONE {
             Some(uf.find(n_serial + s.device_id))
         } else {
             None
         }
     };
-    let nh = store.hostnames.len();
-    let mut from_dir = vec![Candidates::None; nh];
-    for &(c, a) in &dir.rows {
-        for (name, other) in [(c, a), (a, c)] {
-            if let DirValue::Name(h) = name {
-                let root = match other {
-                    DirValue::Serial(s) => Some(uf.find(s)),
-                    DirValue::DeviceId(d) => Some(uf.find(n_serial + d)),
-                    _ => None,
-                };
-                if let Some(r) = root {
-                    from_dir[h as usize].add(r);
-                }
-            }
-        }
-    }
-    let mut from_signals = vec![Candidates::None; nh];
+    // Hostname fallback candidates: strong devices whose qualifying signals
+    // carry the hostname beside a strong hint.
+    let mut from_signals = vec![Candidates::None; store.hostnames.len()];
     if rs.hostname_fallback {
         for &i in unique {
             let s = &store.rows[i as usize];
@@ -710,7 +703,7 @@ fn resolve_devices(
     let mut devices = vec![NONE; store.rows.len()];
     let mut ambiguous = Vec::new();
     for &i in unique {
-        if !matches!(fates[i as usize], Fate::Qualified(_)) {
+        if !matches!(fates[i as usize], Fate::Qualified(_) | Fate::ClippedSession(_)) {
             continue;
         }
         let s = &store.rows[i as usize];
@@ -718,20 +711,22 @@ fn resolve_devices(
             Some(r) => r,
             None if s.hostname == NONE => NONE,
             None => {
-                let h = s.hostname as usize;
-                let own = id.strong_nodes + s.hostname;
-                match (from_dir[h], from_signals[h]) {
-                    (Candidates::One(r), _) => r,
-                    (Candidates::Several, _) => {
-                        ambiguous.push(i);
-                        own
+                // Known by hostname alone: a directory alias binding it to a
+                // strong device wins; else the hostname fallback.
+                let own = uf.find(id.names + s.hostname);
+                if id.root_strong.contains(&own) {
+                    own
+                } else {
+                    match from_signals[s.hostname as usize] {
+                        Candidates::One(r) => r,
+                        Candidates::Several => {
+                            if matches!(fates[i as usize], Fate::Qualified(_)) {
+                                ambiguous.push(i);
+                            }
+                            own
+                        }
+                        Candidates::None => own,
                     }
-                    (Candidates::None, Candidates::One(r)) => r,
-                    (Candidates::None, Candidates::Several) => {
-                        ambiguous.push(i);
-                        own
-                    }
-                    (Candidates::None, Candidates::None) => own,
                 }
             }
         };
@@ -775,7 +770,7 @@ struct Session {
     host: DeviceId,
     start: Instant,
     end: Instant,
-    quantity: u32,
+    quantity: u64,
     signals: Vec<u32>,
 }
 
@@ -837,9 +832,16 @@ impl Ctx<'_> {
         let mut assignments: Vec<(u32, u32, u32)> = Vec::new();
         let mut sessions: FxHashMap<u32, Vec<Session>> = FxHashMap::default();
         for &i in self.unique {
-            let Fate::Qualified(k) = self.fates[i as usize] else { continue };
+            let (k, clipped) = match self.fates[i as usize] {
+                Fate::Qualified(k) => (k, false),
+                Fate::ClippedSession(k) => (k, true),
+                Fate::Excluded => continue,
+            };
             let s = &self.store.rows[i as usize];
             let model = self.md.skus[k as usize].model;
+            if clipped && model != Model::Concurrent {
+                continue;
+            }
             let counts = match (model, s.kind) {
                 (Model::Concurrent, Kind::Session) => {
                     let d = s.session_data(self.store).expect("session rows carry session data");
@@ -914,16 +916,11 @@ impl Ctx<'_> {
             counted_signals.extend_from_slice(&signals);
             units.entry(group[0].0).or_default().push(Member { principal: group[0].1, signals });
         }
-        for list in sessions.values() {
-            for s in list {
-                counted_signals.extend_from_slice(&s.signals);
-            }
-        }
         Formed { units, sessions, counted_signals }
     }
 
     /// Concurrent peak over the window, and the merged intervals as units.
-    fn concurrent_units(&self, mut list: Vec<Session>, _ex: &mut [ExceptionRecord]) -> (i64, Vec<Unit>) {
+    fn concurrent_units(&self, mut list: Vec<Session>, counted: &mut Vec<u32>) -> (i64, Vec<Unit>) {
         let key_of = |s: &Session| (s.user, s.host, s.start);
         // Identical (user, host, start) sessions are one: latest end, largest quantity.
         list.sort_by(|a, b| key_of(a).cmp(&key_of(b)));
@@ -977,16 +974,20 @@ impl Ctx<'_> {
             }
         }
         // Peak of the sum of quantities; at one instant ends come before starts (half-open).
-        let mut events: Vec<(Instant, i8, i64)> = Vec::with_capacity(merged.len() * 2);
+        let mut events: Vec<(Instant, i8, i128)> = Vec::with_capacity(merged.len() * 2);
         for s in &merged {
-            events.push((s.start, 1, s.quantity as i64));
-            events.push((s.end, 0, -(s.quantity as i64)));
+            events.push((s.start, 1, s.quantity as i128));
+            events.push((s.end, 0, -(s.quantity as i128)));
         }
         events.sort_unstable();
-        let (mut cur, mut peak) = (0i64, 0i64);
+        let (mut cur, mut peak) = (0i128, 0i128);
         for (_, _, q) in events {
             cur += q;
             peak = peak.max(cur);
+        }
+        let peak = i64::try_from(peak).unwrap_or(i64::MAX);
+        for s in &merged {
+            counted.extend_from_slice(&s.signals);
         }
         let mut units: Vec<Unit> = merged.into_iter().map(|s| self.session_unit(s)).collect();
         units.sort_by(|a, b| a.key.cmp(&b.key).then_with(|| a.canonical.cmp(&b.canonical)));
@@ -1020,7 +1021,7 @@ impl Ctx<'_> {
     /// Canonical unit `{"key","pool","principal_type","signals"}` (keys in JCS order).
     fn principal_unit(&self, model: Model, m: &Member, pool: Option<&str>) -> Unit {
         let key = if model == Model::Device {
-            self.identity.device_key(self.store, m.principal)
+            self.identity.device_key(m.principal)
         } else {
             self.store.users.resolve(m.principal).to_string()
         };
@@ -1043,7 +1044,7 @@ impl Ctx<'_> {
     /// Canonical merged session `{"end","host","key","quantity","signals","start","user"}`.
     fn session_unit(&self, s: Session) -> Unit {
         let user = (s.user != NONE).then(|| self.store.users.resolve(s.user).to_string());
-        let host = (s.host != NONE).then(|| self.identity.device_key(self.store, s.host));
+        let host = (s.host != NONE).then(|| self.identity.device_key(s.host));
         let key = format!("{}|{}|{}", s.start, user.as_deref().unwrap_or(""), host.as_deref().unwrap_or(""));
         let mut out = Vec::with_capacity(128);
         let opt = |out: &mut Vec<u8>, v: &Option<String>| match v {
@@ -1083,35 +1084,19 @@ impl Attributes {
     }
 }
 
-fn principal_attributes(store: &SignalStore, md: &MasterData, rs: &Ruleset, id: &Identity, dir: &DirectoryIds) -> Attributes {
+fn principal_attributes(md: &MasterData, id: &Identity, dir: &DirectoryIds) -> Attributes {
     let mut uf = id.uf.clone();
-    let n_serial = store.serials.len() as u32;
-    // A directory hostname bound to exactly one strong device is that device.
-    let mut binds = vec![Candidates::None; store.hostnames.len()];
-    for &(c, a) in &dir.rows {
-        for (name, other) in [(c, a), (a, c)] {
-            if let DirValue::Name(h) = name {
-                match other {
-                    DirValue::Serial(s) => binds[h as usize].add(uf.find(s)),
-                    DirValue::DeviceId(d) => binds[h as usize].add(uf.find(n_serial + d)),
-                    _ => {}
-                }
-            }
-        }
-    }
-    let _ = rs;
     let mut users: FxHashMap<u32, (String, String)> = FxHashMap::default();
     let mut devices: FxHashMap<DeviceId, (String, String)> = FxHashMap::default();
-    for (r, &(c, _)) in md.directory.iter().zip(&dir.rows) {
-        let (map, principal) = match c {
-            DirValue::User(u) => (&mut users, id.user_resolved[u as usize]),
-            DirValue::Serial(s) => (&mut devices, uf.find(s)),
-            DirValue::DeviceId(d) => (&mut devices, uf.find(n_serial + d)),
-            DirValue::Name(h) => match binds[h as usize] {
-                Candidates::One(root) => (&mut devices, root),
-                _ => (&mut devices, id.strong_nodes + h),
+    for (r, &(c, a)) in md.directory.iter().zip(&dir.rows) {
+        // A user row describes its canonical id as written; a device row the
+        // device its values name (the alias when the canonical value is void).
+        let (map, principal) = match (c, a) {
+            (DirValue::User(u), _) => (&mut users, u),
+            _ => match id.node_of(c).or_else(|| id.node_of(a)) {
+                Some(node) => (&mut devices, uf.find(node)),
+                None => continue,
             },
-            DirValue::Absent => continue,
         };
         let e = map.entry(principal).or_default();
         if e.0.is_empty() && !r.region.is_empty() {

@@ -52,7 +52,8 @@ pub fn normalize_serial_into(s: &str, placeholders: &[String], buf: &mut String)
     buf.clear();
     let t = s.trim();
     if t.is_ascii() {
-        buf.extend(t.bytes().filter(|b| !b.is_ascii_whitespace()).map(|b| b.to_ascii_uppercase() as char));
+        // Unicode White_Space in ASCII also includes U+000B (vertical tab).
+        buf.extend(t.bytes().filter(|&b| !(b as char).is_whitespace()).map(|b| b.to_ascii_uppercase() as char));
     } else {
         buf.extend(t.to_uppercase().chars().filter(|c| !c.is_whitespace()));
     }
@@ -225,6 +226,9 @@ mod tests {
         assert_eq!(normalize_user("STRAßE@X", false).as_deref(), Some("straße@x"));
         assert_eq!(normalize_user("\u{3000}Ann\u{a0}", false).as_deref(), Some("ann"));
         assert_eq!(normalize_serial_text("ab\u{2003}c"), "ABC");
+        let mut buf = String::new();
+        assert!(normalize_serial_into("a\u{b}b\u{c}c", &[], &mut buf));
+        assert_eq!(buf, "ABC");
         assert_eq!(normalize_hostname("İST.example").as_deref(), Some("i\u{307}st"));
     }
 

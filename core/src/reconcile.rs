@@ -8,7 +8,7 @@
 
 use crate::bundle::{parse_params, BundleSource, RunParams};
 use crate::catalog::{self, MasterData, Model};
-use crate::counters::{evaluate, Counters, Evaluation, ExceptionRecord, SkuResult, UnitList};
+use crate::counters::{collapse_duplicates, evaluate, Counters, Evaluation, ExceptionRecord, SkuResult, UnitList};
 use crate::error::{Error, ErrorCode, Location};
 use crate::hash::Digest32;
 use crate::ruleset::{self, Ruleset};
@@ -160,6 +160,10 @@ fn master_job(role: &str, path: &str, hash: Digest32, bytes: u64, rows: usize) -
     job
 }
 
+/// Run the stages. Unusable input (`invalid_input`) stops at once; the
+/// fail-closed reasons are collected across stages, so a report names every
+/// reason that could be established (a ruleset that does not parse leaves the
+/// signals unread, since they are normalised with it).
 fn run(bundle: &dyn BundleSource, previous: Option<&[u8]>, ctx: &mut RunCtx) -> Result<Outcome, Vec<Error>> {
     let paths = bundle
         .paths()
@@ -171,56 +175,51 @@ fn run(bundle: &dyn BundleSource, previous: Option<&[u8]>, ctx: &mut RunCtx) -> 
                 .at(Location::file(required))]);
         }
     }
-    let (params_doc, _) = read_json("bundle.json", bundle.open("bundle.json").map_err(|e| io_err("bundle.json", e))?).map_err(|e| vec![e])?;
+    let (params_doc, _) = read_json("bundle.json", open(bundle, "bundle.json")?).map_err(|e| vec![e])?;
     let params = parse_params("bundle.json", &params_doc).map_err(|e| vec![e])?;
     ctx.params = Some(params.clone());
 
     // Catalog first: the ruleset's mappings are checked against it.
     let mut errors = Vec::new();
-    let (catalog_doc, catalog_hash) =
-        read_json("catalog.json", bundle.open("catalog.json").map_err(|e| io_err("catalog.json", e))?).map_err(|e| vec![e])?;
+    let mut catalog_reader = open(bundle, "catalog.json")?;
+    let mut catalog_bytes = Vec::new();
+    catalog_reader.read_to_end(&mut catalog_bytes).map_err(|e| io_err("catalog.json", e))?;
+    let (catalog_hash, catalog_len) = finish("catalog.json", catalog_reader)?;
+    let (catalog_doc, _) = read_json("catalog.json", catalog_bytes.as_slice()).map_err(|e| vec![e])?;
     let mut md = catalog::parse_catalog("catalog.json", &catalog_doc, &mut errors).map_err(|e| vec![e])?;
-    let catalog_bytes = crate::canonical::to_vec(&catalog_doc).map(|b| b.len() as u64).unwrap_or(0);
-    let _ = catalog_bytes;
 
     // Ruleset: named by bundle.json, else ruleset.json; no implicit default.
     let ruleset_path = params.ruleset.clone().unwrap_or_else(|| "ruleset.json".to_string());
-    if !has(&ruleset_path) {
-        return Err(vec![Error::new(ErrorCode::InvalidRuleset, format!("ruleset file `{ruleset_path}` is not in the bundle"))
-            .at(Location::file(ruleset_path))]);
-    }
-    let mut rs_bytes = Vec::new();
-    bundle
-        .open(&ruleset_path)
-        .and_then(|mut r| r.read_to_end(&mut rs_bytes))
-        .map_err(|e| io_err(&ruleset_path, e))?;
-    let sku_exists = |id: &str| md.sku_index(id).is_some();
-    let rs: Ruleset = ruleset::parse(&rs_bytes, Some(&sku_exists)).map_err(|issues| {
-        issues
-            .iter()
-            .map(|i| {
-                Error::new(ErrorCode::InvalidRuleset, format!("{} [{}]", i.message, i.code))
-                    .at(Location::file(&ruleset_path).with_field(i.path.clone()))
-            })
-            .collect::<Vec<_>>()
-    })?;
-    ctx.ruleset = Some((rs.id.clone(), rs.version, rs.hash));
-
-    // Master data tables.
-    let mut jobs = vec![master_job("catalog", "catalog.json", catalog_hash, 0, md.skus.len())];
-    jobs[0].bytes = {
-        let mut n = 0u64;
-        let mut r = bundle.open("catalog.json").map_err(|e| io_err("catalog.json", e))?;
-        let mut buf = [0u8; 8192];
-        loop {
-            match r.read(&mut buf) {
-                Ok(0) => break,
-                Ok(k) => n += k as u64,
-                Err(e) => return Err(io_err("catalog.json", e)),
+    let rs: Option<Ruleset> = if !has(&ruleset_path) {
+        errors.push(
+            Error::new(ErrorCode::InvalidRuleset, format!("ruleset file `{ruleset_path}` is not in the bundle"))
+                .at(Location::file(&ruleset_path)),
+        );
+        None
+    } else {
+        let mut rs_bytes = Vec::new();
+        bundle
+            .open(&ruleset_path)
+            .and_then(|mut r| r.read_to_end(&mut rs_bytes))
+            .map_err(|e| io_err(&ruleset_path, e))?;
+        let sku_exists = |id: &str| md.declared_sku_ids.contains(id);
+        match ruleset::parse(&rs_bytes, Some(&sku_exists)) {
+            Ok(rs) => Some(rs),
+            Err(issues) => {
+                errors.extend(issues.iter().map(|i| {
+                    Error::new(ErrorCode::InvalidRuleset, format!("{} [{}]", i.message, i.code))
+                        .at(Location::file(&ruleset_path).with_field(i.path.clone()))
+                }));
+                None
             }
         }
-        n
     };
+    if let Some(rs) = &rs {
+        ctx.ruleset = Some((rs.id.clone(), rs.version, rs.hash));
+    }
+
+    // Master data tables.
+    let mut jobs = vec![master_job("catalog", "catalog.json", catalog_hash, catalog_len, md.skus.len())];
     let before = md.entitlements.len();
     let r = catalog::read_entitlements("entitlements.csv", open(bundle, "entitlements.csv")?, &mut md, &mut errors).map_err(|e| vec![e])?;
     let (h, n) = finish("entitlements.csv", r)?;
@@ -243,26 +242,26 @@ fn run(bundle: &dyn BundleSource, previous: Option<&[u8]>, ctx: &mut RunCtx) -> 
         jobs.push(master_job(role, path, h, n, rows));
     }
     ctx.jobs = jobs.clone();
-    if !errors.is_empty() {
-        return Err(errors);
-    }
 
     // Previous snapshot: must verify and belong to this organization.
-    let previous = match previous {
+    let previous = match previous.map(Snapshot::parse_verified) {
         None => None,
-        Some(bytes) => {
-            let p = Snapshot::parse_verified(bytes).map_err(|e| vec![e])?;
-            if p.organization_id() != params.organization_id {
-                return Err(vec![Error::new(
-                    ErrorCode::PreviousSnapshotInvalid,
-                    format!("previous snapshot belongs to `{}`, not `{}`", p.organization_id(), params.organization_id),
-                )]);
-            }
-            Some(p)
+        Some(Err(e)) => {
+            errors.push(e);
+            None
         }
+        Some(Ok(p)) if p.organization_id() != params.organization_id => {
+            errors.push(Error::new(
+                ErrorCode::PreviousSnapshotInvalid,
+                format!("previous snapshot belongs to `{}`, not `{}`", p.organization_id(), params.organization_id),
+            ));
+            None
+        }
+        Some(Ok(p)) => Some(p),
     };
 
-    // Signals.
+    // Signals (they are normalised with the ruleset's identity options).
+    let Some(rs) = rs else { return Err(errors) };
     let mut store = SignalStore::default();
     let mut signal_paths: Vec<&String> = paths
         .iter()
@@ -282,26 +281,25 @@ fn run(bundle: &dyn BundleSource, previous: Option<&[u8]>, ctx: &mut RunCtx) -> 
     jobs.extend(store.jobs.iter().cloned());
     jobs.sort_by(|a, b| a.path.cmp(&b.path));
     ctx.jobs = jobs.clone();
-    let over: Vec<Error> = store
-        .jobs
-        .iter()
-        .filter(|j| j.exceeds_reject_threshold(rs.max_reject_percent))
-        .map(|j| {
-            Error::new(
-                ErrorCode::RejectThresholdExceeded,
-                format!(
-                    "{} of {} rows rejected, more than max_reject_percent {}%",
-                    j.rows_rejected, j.rows_total, rs.max_reject_percent
-                ),
-            )
-            .at(Location::file(&j.path))
-        })
-        .collect();
-    if !over.is_empty() {
-        return Err(over);
+    errors.extend(store.jobs.iter().filter(|j| j.exceeds_reject_threshold(rs.max_reject_percent)).map(|j| {
+        Error::new(
+            ErrorCode::RejectThresholdExceeded,
+            format!("{} of {} rows rejected, more than max_reject_percent {}%", j.rows_rejected, j.rows_total, rs.max_reject_percent),
+        )
+        .at(Location::file(&j.path))
+    }));
+    let unique = match collapse_duplicates(&store) {
+        Ok(u) => u,
+        Err(conflicts) => {
+            errors.extend(conflicts);
+            Vec::new()
+        }
+    };
+    if !errors.is_empty() {
+        return Err(errors);
     }
 
-    let eval = evaluate(&mut store, &md, &rs, params.as_of)?;
+    let eval = evaluate(&mut store, &md, &rs, params.as_of, &unique);
     let warnings = std::mem::take(&mut ctx.warnings);
     assemble(&params, &rs, &md, &jobs, eval, previous.as_ref(), warnings).map_err(|e| vec![e])
 }

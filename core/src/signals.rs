@@ -24,7 +24,7 @@ pub struct SessionData {
     /// Checkout end; `None` = still open.
     pub end: Option<Instant>,
     /// Tokens held, ≥ 1.
-    pub quantity: u32,
+    pub quantity: u64,
 }
 use std::io::{BufRead, BufReader, Read};
 
@@ -422,7 +422,9 @@ impl SignalStore {
                 continue;
             }
             job.rows_total += 1;
-            let obj: serde_json::Map<String, serde_json::Value> = match serde_json::from_str(text) {
+            // Values are read as written: a number keeps its own text, so the
+            // literal grammar (no exponents) applies to it as to CSV.
+            let obj: std::collections::BTreeMap<String, &serde_json::value::RawValue> = match serde_json::from_str(text) {
                 Ok(o) => o,
                 Err(e) => {
                     job.rows_rejected += 1;
@@ -438,16 +440,16 @@ impl SignalStore {
             let mut owned: [String; 16] = Default::default();
             let mut wrong_type = None;
             for (k, v) in &obj {
-                match COLUMNS.iter().position(|c| c == k) {
-                    Some(c) => match v {
-                        serde_json::Value::Null => {}
-                        serde_json::Value::String(s) => owned[c] = s.clone(),
-                        serde_json::Value::Number(num) => owned[c] = num.to_string(),
-                        _ => wrong_type = wrong_type.or(Some(c)),
-                    },
-                    None => {
-                        unknown.insert(k.clone());
-                    }
+                let Some(c) = COLUMNS.iter().position(|c| c == k) else {
+                    unknown.insert(k.clone());
+                    continue;
+                };
+                let raw = v.get();
+                match raw.as_bytes().first() {
+                    Some(b'"') => owned[c] = serde_json::from_str::<String>(raw).unwrap_or_default(),
+                    Some(b'-' | b'0'..=b'9') => owned[c] = raw.to_string(),
+                    Some(b'n') => {}
+                    _ => wrong_type = wrong_type.or(Some(c)),
                 }
             }
             if let Some(c) = wrong_type {
@@ -528,7 +530,7 @@ impl SignalStore {
         let quantity = match t(C_QUANTITY) {
             "" => 1,
             s => match parse_integer(s) {
-                Some(q) if (1..=u32::MAX as i64).contains(&q) => q as u32,
+                Some(q) if q >= 1 => q as u64,
                 _ => return Err((C_QUANTITY, "bad_quantity", "quantity must be an integer ≥ 1".to_string())),
             },
         };
@@ -544,6 +546,8 @@ impl SignalStore {
         let mut h = rustc_hash::FxHasher::default();
         // Parsed values not kept for every kind go in too.
         (last_used_at, session_start, session_end, quantity).hash(&mut h);
+        // Enumerations compare as written (trimmed): an empty status is not `active`.
+        t(C_STATUS).hash(&mut h);
         for c in [C_PRODUCT, C_USER, C_SERIAL, C_DEVICE_ID, C_DEVICE_NAME] {
             f[c].hash(&mut h);
         }
