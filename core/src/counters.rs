@@ -235,18 +235,36 @@ struct Identity {
     n_serial: u32,
     names: u32,
     uf: UnionFind,
-    /// Per root: the canonical key (`id:V`, `serial:V`, or `name:V` when the
-    /// device has no strong hint).
-    root_key: FxHashMap<u32, String>,
-    /// Per root: whether the component holds a strong hint.
-    root_strong: FxHashSet<u32>,
+    /// Per root: the node naming the device — its byte-smallest strong hint
+    /// (`id:` before `serial:`), else its smallest hostname.
+    root_name: FxHashMap<u32, u32>,
     /// Resolved user id per interned user id (one alias step).
     user_resolved: Vec<u32>,
 }
 
 impl Identity {
-    fn device_key(&self, d: DeviceId) -> String {
-        self.root_key.get(&d).cloned().unwrap_or_default()
+    /// (class, text) of a node: class 0 device id, 1 serial, 2 hostname, so
+    /// that tuple order is the canonical-key order.
+    fn rank<'s>(&self, store: &'s SignalStore, node: u32) -> (u8, &'s str) {
+        if node < self.n_serial {
+            (1, store.serials.resolve(node))
+        } else if node < self.names {
+            (0, store.device_ids.resolve(node - self.n_serial))
+        } else {
+            (2, store.hostnames.resolve(node - self.names))
+        }
+    }
+
+    /// The canonical key of a device (`id:V`, `serial:V`, or `name:V`).
+    fn device_key(&self, store: &SignalStore, d: DeviceId) -> String {
+        let node = self.root_name.get(&d).copied().unwrap_or(d);
+        let (class, text) = self.rank(store, node);
+        format!("{}{text}", ["id:", "serial:", "name:"][class as usize])
+    }
+
+    /// Whether a device has a strong hint.
+    fn is_strong(&self, d: DeviceId) -> bool {
+        self.root_name.get(&d).is_some_and(|&n| n < self.names)
     }
 
     fn node_of(&self, v: DirValue) -> Option<u32> {
@@ -577,8 +595,7 @@ fn build_identity(
         n_serial,
         names,
         uf: UnionFind::new(total as usize),
-        root_key: FxHashMap::default(),
-        root_strong: FxHashSet::default(),
+        root_name: FxHashMap::default(),
         user_resolved: Vec::new(),
     };
     for &i in unique {
@@ -592,36 +609,23 @@ fn build_identity(
             id.uf.union(x, y);
         }
     }
-    // Canonical key per root: the byte-smallest strong hint (`id:` sorts
+    // The node naming each device: the byte-smallest strong hint (`id:` sorts
     // before `serial:`), else the smallest hostname.
-    let rank = |node: u32| -> (u8, &str) {
-        if node < n_serial {
-            (1, store.serials.resolve(node))
-        } else if node < names {
-            (0, store.device_ids.resolve(node - n_serial))
-        } else {
-            (2, store.hostnames.resolve(node - names))
-        }
-    };
     let mut best: FxHashMap<u32, u32> = FxHashMap::default();
     for node in 0..total {
         let root = id.uf.find(node);
-        best.entry(root)
-            .and_modify(|cur| {
-                if rank(node) < rank(*cur) {
+        match best.get_mut(&root) {
+            Some(cur) => {
+                if id.rank(store, node) < id.rank(store, *cur) {
                     *cur = node;
                 }
-            })
-            .or_insert(node);
-    }
-    for (root, node) in best {
-        let (class, text) = rank(node);
-        let prefix = ["id:", "serial:", "name:"][class as usize];
-        if class < 2 {
-            id.root_strong.insert(root);
+            }
+            None => {
+                best.insert(root, node);
+            }
         }
-        id.root_key.insert(root, format!("{prefix}{text}"));
     }
+    id.root_name = best;
 
     // Users: one alias step; an alias under several canonical ids maps to the smallest.
     let mut alias_to: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
@@ -714,7 +718,7 @@ fn resolve_devices(store: &SignalStore, rs: &Ruleset, id: &Identity, unique: &[u
                 // Known by hostname alone: a directory alias binding it to a
                 // strong device wins; else the hostname fallback.
                 let own = uf.find(id.names + s.hostname);
-                if id.root_strong.contains(&own) {
+                if id.is_strong(own) {
                     own
                 } else {
                     match from_signals[s.hostname as usize] {
@@ -1021,7 +1025,7 @@ impl Ctx<'_> {
     /// Canonical unit `{"key","pool","principal_type","signals"}` (keys in JCS order).
     fn principal_unit(&self, model: Model, m: &Member, pool: Option<&str>) -> Unit {
         let key = if model == Model::Device {
-            self.identity.device_key(m.principal)
+            self.identity.device_key(self.store, m.principal)
         } else {
             self.store.users.resolve(m.principal).to_string()
         };
@@ -1044,7 +1048,7 @@ impl Ctx<'_> {
     /// Canonical merged session `{"end","host","key","quantity","signals","start","user"}`.
     fn session_unit(&self, s: Session) -> Unit {
         let user = (s.user != NONE).then(|| self.store.users.resolve(s.user).to_string());
-        let host = (s.host != NONE).then(|| self.identity.device_key(s.host));
+        let host = (s.host != NONE).then(|| self.identity.device_key(self.store, s.host));
         let key = format!("{}|{}|{}", s.start, user.as_deref().unwrap_or(""), host.as_deref().unwrap_or(""));
         let mut out = Vec::with_capacity(128);
         let opt = |out: &mut Vec<u8>, v: &Option<String>| match v {
