@@ -13,11 +13,17 @@ use std::process::ExitCode;
 
 const USAGE: &str = "\
 usage: eucora-license reconcile <bundle-dir> --out <dir> [--previous <snapshot.json>] [--json]
+       eucora-license import --adapter <name> [--option key=value]... <file>...
+       eucora-license adapters
 
 Reconciles the bundle and writes <dir>/snapshot.json (canonical JSON),
 <dir>/run_report.json and <dir>/exceptions.jsonl, then prints the counters.
   --previous <file>  chain to this snapshot (sequence + 1, previous_hash)
   --json             print the snapshot instead of the table
+
+import runs one source adapter over raw export files and prints the canonical
+signals as JSON Lines on stdout, the import jobs on stderr.
+adapters lists the adapters with their versions and options.
 
 Exit status: 0 snapshot written, 2 run failed closed, 1 usage or I/O error.";
 
@@ -28,6 +34,17 @@ fn main() -> ExitCode {
             Ok(opts) => run_reconcile(&opts),
             Err(msg) => usage_error(&msg),
         },
+        Some("import") => match parse_import(&args[1..]) {
+            Ok(opts) => run_import(&opts),
+            Err(msg) => usage_error(&msg),
+        },
+        Some("adapters") => {
+            for a in eucora_license_core::adapters::all() {
+                let keys = a.option_keys();
+                println!("{:<24} v{:<6} source {:<8} options: {}", a.name(), a.version(), a.source(), if keys.is_empty() { "-".to_string() } else { keys.join(", ") });
+            }
+            ExitCode::SUCCESS
+        }
         Some("--version" | "-V") => {
             println!("eucora-license {}", eucora_license_core::VERSION);
             ExitCode::SUCCESS
@@ -72,6 +89,94 @@ fn parse_reconcile(args: &[String]) -> Result<ReconcileOpts, String> {
         previous,
         json,
     })
+}
+
+struct ImportOpts {
+    adapter: String,
+    options: std::collections::BTreeMap<String, String>,
+    files: Vec<PathBuf>,
+}
+
+fn parse_import(args: &[String]) -> Result<ImportOpts, String> {
+    let (mut adapter, mut options, mut files) = (None, std::collections::BTreeMap::new(), Vec::new());
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--adapter" => adapter = Some(it.next().ok_or("--adapter needs a name")?.clone()),
+            "--option" => {
+                let kv = it.next().ok_or("--option needs key=value")?;
+                let (k, v) = kv.split_once('=').ok_or_else(|| format!("--option `{kv}` is not key=value"))?;
+                options.insert(k.to_string(), v.to_string());
+            }
+            s if s.starts_with("--") => return Err(format!("unknown option `{s}`")),
+            s => files.push(PathBuf::from(s)),
+        }
+    }
+    if files.is_empty() {
+        return Err("import needs at least one file".into());
+    }
+    Ok(ImportOpts { adapter: adapter.ok_or("missing --adapter <name>")?, options, files })
+}
+
+/// `import`: adapter output as canonical JSONL on stdout, the per-file jobs on stderr.
+fn run_import(opts: &ImportOpts) -> ExitCode {
+    use eucora_license_core::adapters;
+    let mut inputs = Vec::new();
+    for f in &opts.files {
+        match std::fs::read(f) {
+            Ok(bytes) => inputs.push(adapters::InputFile { path: f.display().to_string(), bytes }),
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", f.display());
+                return ExitCode::from(1);
+            }
+        }
+    }
+    inputs.sort_by(|a, b| a.path.cmp(&b.path));
+    let (adapter, out) = match adapters::run(&opts.adapter, &inputs, &opts.options) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    for (_, row) in &out.signals {
+        match eucora_license_core::canonical::to_vec_of(row) {
+            Ok(mut line) => {
+                line.push(b'\n');
+                if std::io::Write::write_all(&mut stdout, &line).is_err() {
+                    return ExitCode::from(1);
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
+    let jobs: Vec<serde_json::Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let signals = out.signals.iter().filter(|(o, _)| o.file == i).count();
+            let errors: Vec<&eucora_license_core::signals::RowError> =
+                out.rejected.iter().filter(|(file, _)| *file == i).map(|(_, e)| e).collect();
+            serde_json::json!({
+                "adapter": adapter.name(), "adapter_version": adapter.version(), "path": f.path,
+                "input_hash": eucora_license_core::hash::tagged(eucora_license_core::hash::Domain::Import, &f.bytes).to_prefixed(),
+                "records": out.records.get(i).copied().unwrap_or(0), "signals": signals,
+                "rejected": errors.len(), "errors": errors,
+                "notes": out.notes.iter().filter(|(file, _)| *file == i).map(|(_, n)| n).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let report = serde_json::json!({
+        "jobs": jobs,
+        "directory": out.directory,
+        "entitlement_observations": out.observations,
+    });
+    eprintln!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    ExitCode::SUCCESS
 }
 
 fn run_reconcile(opts: &ReconcileOpts) -> ExitCode {

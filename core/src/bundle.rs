@@ -82,6 +82,9 @@ pub struct RunParams {
     pub expected_sources: Vec<String>,
     /// Schedule interval in hours (for the sidebar).
     pub schedule_interval_hours: i64,
+    /// Options per adapter folder (`imports/<adapter>/`), e.g.
+    /// `{"sccm-metering": {"utc_offset": "+01:00"}}`.
+    pub adapter_options: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// Parse `bundle.json`.
@@ -125,5 +128,22 @@ pub fn parse_params(file: &str, doc: &Value) -> Result<RunParams> {
             _ => return Err(err("$.schedule_interval_hours", "expected a positive integer")),
         },
     };
-    Ok(RunParams { organization_id, as_of, run_id, ruleset, expected_sources, schedule_interval_hours })
+    let mut adapter_options = BTreeMap::new();
+    match obj.get("adapter_options") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(m)) => {
+            for (adapter, opts) in m {
+                let path = format!("$.adapter_options.{adapter}");
+                let Some(opts) = opts.as_object() else { return Err(err(&path, "expected an object of option strings")) };
+                let mut o = BTreeMap::new();
+                for (k, v) in opts {
+                    let Some(v) = v.as_str() else { return Err(err(&format!("{path}.{k}"), "expected a string")) };
+                    o.insert(k.clone(), v.to_string());
+                }
+                adapter_options.insert(adapter.clone(), o);
+            }
+        }
+        Some(_) => return Err(err("$.adapter_options", "expected an object keyed by adapter name")),
+    }
+    Ok(RunParams { organization_id, as_of, run_id, ruleset, expected_sources, schedule_interval_hours, adapter_options })
 }

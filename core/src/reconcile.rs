@@ -271,12 +271,54 @@ fn run(bundle: &dyn BundleSource, previous: Option<&[u8]>, ctx: &mut RunCtx) -> 
     for p in paths.iter().filter(|p| p.starts_with("signals/") && !(p.ends_with(".csv") || p.ends_with(".jsonl"))) {
         ctx.warnings.push(format!("{p}: not a .csv or .jsonl file; ignored"));
     }
-    if paths.iter().any(|p| p.starts_with("imports/")) {
-        ctx.warnings.push("imports/: raw source exports need an adapter; none is available in this version, folder ignored".into());
-    }
     for p in signal_paths {
         let reader = bundle.open(p).map_err(|e| io_err(p, e))?;
         store.add_file(p, reader, &rs).map_err(|e| vec![e])?;
+    }
+    // Raw exports: each folder imports/<adapter>/ goes through its adapter.
+    let mut observations = Vec::new();
+    let mut folders: BTreeMap<&str, Vec<&String>> = BTreeMap::new();
+    for p in &paths {
+        if let Some(rest) = p.strip_prefix("imports/") {
+            if let Some((adapter, file)) = rest.split_once('/') {
+                if !file.is_empty() {
+                    folders.entry(adapter).or_default().push(p);
+                }
+            }
+        }
+    }
+    for (name, mut files) in folders {
+        files.sort();
+        let mut inputs = Vec::with_capacity(files.len());
+        let mut meta = Vec::with_capacity(files.len());
+        for p in files {
+            let mut bytes = Vec::new();
+            bundle.open(p).and_then(|mut r| r.read_to_end(&mut bytes)).map_err(|e| io_err(p, e))?;
+            meta.push((p.clone(), crate::hash::tagged(crate::hash::Domain::Import, &bytes), bytes.len() as u64));
+            inputs.push(crate::adapters::InputFile { path: p.clone(), bytes });
+        }
+        let options = params.adapter_options.get(name).cloned().unwrap_or_default();
+        match crate::adapters::run(name, &inputs, &options) {
+            Ok((adapter, out)) => {
+                store.add_adapter_output(adapter, &meta, &out, &rs);
+                for d in &out.directory {
+                    md.directory.push(catalog::DirectoryRow {
+                        line: 0,
+                        is_device: d.principal_type == "device",
+                        canonical_id: d.canonical_id.clone(),
+                        alias: d.alias.clone(),
+                        status: String::new(),
+                        region: String::new(),
+                        bu: String::new(),
+                    });
+                }
+                observations.extend(out.observations);
+            }
+            Err(e) => {
+                let e = if e.location().is_some() { e } else { e.at(Location::file(format!("imports/{name}/"))) };
+                errors.push(e);
+            }
+        }
     }
     jobs.extend(store.jobs.iter().cloned());
     jobs.sort_by(|a, b| a.path.cmp(&b.path));
@@ -301,7 +343,7 @@ fn run(bundle: &dyn BundleSource, previous: Option<&[u8]>, ctx: &mut RunCtx) -> 
 
     let eval = evaluate(&mut store, &md, &rs, params.as_of, &unique);
     let warnings = std::mem::take(&mut ctx.warnings);
-    assemble(&params, &rs, &md, &jobs, eval, previous.as_ref(), warnings).map_err(|e| vec![e])
+    assemble(&params, &rs, &md, &jobs, eval, previous.as_ref(), warnings, &observations).map_err(|e| vec![e])
 }
 
 fn io_err(path: &str, e: std::io::Error) -> Vec<Error> {
@@ -358,6 +400,7 @@ fn assemble(
     mut eval: Evaluation,
     previous: Option<&Snapshot>,
     warnings: Vec<String>,
+    observations: &[crate::adapters::EntitlementObservation],
 ) -> Result<Outcome, Error> {
     // Coverage: expected sources plus every source seen.
     let prev_cov = previous.and_then(|p| p.value().get("coverage").cloned());
@@ -423,7 +466,8 @@ fn assemble(
         .iter()
         .map(|j| {
             json!({
-                "job_id": j.job_id, "source": j.source, "adapter": j.adapter, "path": j.path,
+                "job_id": j.job_id, "source": j.source, "adapter": j.adapter,
+                "adapter_version": j.adapter_version, "path": j.path,
                 "input_hash": j.input_hash, "rows_total": j.rows_total,
                 "rows_accepted": j.rows_accepted, "rows_rejected": j.rows_rejected,
             })
@@ -464,10 +508,51 @@ fn assemble(
         "imports": jobs,
         "exceptions": exceptions_summary,
         "warnings": warnings,
+        "entitlement_observations": compare_observations(md, rs, &eval, observations),
         "sequence": sequence,
         "snapshot_hash": snap.hash().to_prefixed(),
     });
     Ok(Outcome { status, snapshot: Some(snap), report, exceptions: eval.exceptions, errors: Vec::new(), units })
+}
+
+/// Vendor-portal observations next to our own numbers, with the
+/// discrepancies named (`entitled_mismatch`, `consumed_mismatch`,
+/// `unmapped_product`). Reported, never applied.
+fn compare_observations(
+    md: &MasterData,
+    rs: &Ruleset,
+    eval: &Evaluation,
+    observations: &[crate::adapters::EntitlementObservation],
+) -> Vec<Value> {
+    let mut out: Vec<Value> = observations
+        .iter()
+        .map(|o| {
+            let sku = rs.map_product(&o.product.trim().to_lowercase()).and_then(|id| md.sku_index(id));
+            let ours = sku.and_then(|k| eval.skus.iter().find(|r| r.sku == k)).map(|r| r.counters);
+            let mut discrepancies = Vec::new();
+            match ours {
+                None => discrepancies.push("unmapped_product"),
+                Some(c) => {
+                    if c.entitled != o.enabled {
+                        discrepancies.push("entitled_mismatch");
+                    }
+                    if c.consumed != o.consumed {
+                        discrepancies.push("consumed_mismatch");
+                    }
+                }
+            }
+            json!({
+                "source": o.source, "product": o.product, "external_id": o.external_id,
+                "sku": sku.map(|k| md.skus[k].id.clone()),
+                "portal": {"enabled": o.enabled, "warning": o.warning, "suspended": o.suspended,
+                           "locked_out": o.locked_out, "consumed": o.consumed, "status": o.status},
+                "ours": ours.map(|c| json!({"entitled": c.entitled, "consumed": c.consumed})),
+                "discrepancies": discrepancies,
+            })
+        })
+        .collect();
+    out.sort_by_key(|v| v.to_string());
+    out
 }
 
 /// Per-SKU counter deltas against the previous snapshot (SKUs whose counters changed).

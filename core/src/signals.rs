@@ -219,6 +219,8 @@ pub struct ImportJob {
     pub source: String,
     /// Adapter that read the file (`canonical` for canonical signal files).
     pub adapter: String,
+    /// Version of that adapter.
+    pub adapter_version: String,
     /// Path inside the bundle.
     pub path: String,
     /// `eucora.import.v1` hash of the exact input bytes.
@@ -250,6 +252,7 @@ impl ImportJob {
             job_id: format!("job-{}", &hex::encode(id.0)[..16]),
             source: String::new(),
             adapter: adapter.to_string(),
+            adapter_version: CANONICAL_VERSION.to_string(),
             path: path.to_string(),
             input_hash: input_hash.to_prefixed(),
             bytes,
@@ -266,6 +269,9 @@ impl ImportJob {
         (self.rows_rejected as i128) * 100 > (max_percent as i128) * (self.rows_total as i128)
     }
 }
+
+/// Version of the canonical signal format reader.
+pub const CANONICAL_VERSION: &str = "1";
 
 /// All accepted signals of a run with their string tables.
 #[derive(Default, Debug)]
@@ -336,6 +342,59 @@ impl SignalStore {
         };
         self.jobs.push(job);
         Ok(self.jobs.last().expect("just pushed"))
+    }
+
+    /// Add what an adapter produced from `files` (path, input hash, size):
+    /// one import job per file; every signal goes through the same row rules
+    /// as a canonical file. A job counts the signals it produced plus the
+    /// records the adapter rejected, so `rows_total = rows_accepted +
+    /// rows_rejected` holds as for canonical files.
+    pub fn add_adapter_output(
+        &mut self,
+        adapter: &dyn crate::adapters::Adapter,
+        files: &[(String, Digest32, u64)],
+        out: &crate::adapters::AdapterOutput,
+        ruleset: &Ruleset,
+    ) -> std::ops::Range<usize> {
+        let opts = Opts { placeholders: &ruleset.serial_placeholders, strip_netbios: ruleset.strip_netbios_domain };
+        let first = self.jobs.len();
+        let mut jobs: Vec<ImportJob> = files
+            .iter()
+            .map(|(path, hash, bytes)| {
+                let mut j = ImportJob::new(adapter.name(), path, *hash, *bytes);
+                j.adapter_version = adapter.version().to_string();
+                j
+            })
+            .collect();
+        let mut ctxs: Vec<FileCtx> =
+            (0..files.len()).map(|i| FileCtx { file_index: (first + i) as u32, sources_seen: BTreeSet::new() }).collect();
+        for (file, err) in &out.rejected {
+            if let Some(job) = jobs.get_mut(*file) {
+                job.rows_total += 1;
+                job.rows_rejected += 1;
+                job.errors.push(err.clone());
+            }
+        }
+        for (origin, row) in &out.signals {
+            let (Some(job), Some(ctx)) = (jobs.get_mut(origin.file), ctxs.get_mut(origin.file)) else { continue };
+            job.rows_total += 1;
+            self.accept_row(&row.fields(), origin.line, &opts, job, ctx);
+        }
+        for (file, note) in &out.notes {
+            if let Some(job) = jobs.get_mut(*file) {
+                job.warnings.push(note.clone());
+            }
+        }
+        for (job, ctx) in jobs.iter_mut().zip(&ctxs) {
+            job.errors.sort();
+            job.source = match ctx.sources_seen.len() {
+                0 => adapter.source().to_string(),
+                1 => self.sources.resolve(*ctx.sources_seen.iter().next().unwrap_or(&0)).to_string(),
+                _ => "mixed".to_string(),
+            };
+        }
+        self.jobs.extend(jobs);
+        first..self.jobs.len()
     }
 
     fn read_csv<R: Read>(

@@ -104,4 +104,4 @@ fn demo_snapshot_hash_is_pinned() {
     assert_eq!(snap.hash().to_prefixed(), PINNED_DEMO_HASH);
 }
 
-const PINNED_DEMO_HASH: &str = "sha256:f8639ab833f416376e75cbfedf97d0f3f42a4e1defd4ba2a40734d58792d88b4";
+const PINNED_DEMO_HASH: &str = "sha256:454981c0776488a7c097163c54509528fe20df885d01bb81f2b5dc24e9bedcd1";
