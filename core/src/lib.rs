@@ -54,9 +54,11 @@ pub mod merkle;
 pub mod numbers;
 pub mod reconcile;
 pub mod ruleset;
+pub mod sidebar;
 pub mod signals;
 pub mod snapshot;
 pub mod table;
+pub mod tar;
 pub mod time;
 
 pub use error::{Error, ErrorCode, Location, Result};
