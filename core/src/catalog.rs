@@ -476,3 +476,105 @@ pub fn pools_by_sku(md: &MasterData) -> BTreeMap<usize, Vec<usize>> {
     }
     out
 }
+
+// ------------------------------------------------------------------------------------------
+// The evidence pack's JSON forms of the tables (known columns only, so nothing
+// an input carried beside them — a license key, say — reaches the pack).
+
+/// Entitlements as JSON records, in file order.
+pub fn entitlements_json(md: &MasterData) -> Value {
+    Value::Array(md.entitlements.iter().map(|e| e.record.clone()).collect())
+}
+
+/// Pools as JSON records, in pool-id order.
+pub fn pools_json(md: &MasterData) -> Value {
+    Value::Array(
+        md.pools
+            .iter()
+            .map(|p| {
+                serde_json::json!({"pool_id": p.id, "sku": md.skus[p.sku].id, "scope": p.scope.to_text(),
+                                   "quantity": p.quantity, "reserved": p.reserved})
+            })
+            .collect(),
+    )
+}
+
+/// Directory rows (adapter identity facts included) as JSON records, in order.
+pub fn directory_json(md: &MasterData) -> Value {
+    Value::Array(
+        md.directory
+            .iter()
+            .map(|r| {
+                serde_json::json!({"principal_type": if r.is_device { "device" } else { "user" },
+                                   "canonical_id": r.canonical_id, "alias": r.alias, "status": r.status,
+                                   "region": r.region, "bu": r.bu})
+            })
+            .collect(),
+    )
+}
+
+/// The catalog with known fields only.
+pub fn catalog_json(md: &MasterData) -> Value {
+    let pick = |v: &Value, keys: &[&str]| -> Value {
+        let mut m = serde_json::Map::new();
+        for k in keys {
+            if let Some(x) = v.get(*k) {
+                m.insert((*k).to_string(), x.clone());
+            }
+        }
+        Value::Object(m)
+    };
+    serde_json::json!({
+        "vendors": md.vendors.iter().map(|v| pick(v, &["id", "name", "contacts"])).collect::<Vec<_>>(),
+        "skus": md.sku_records.iter().map(|s| pick(s, &["id", "vendor", "sku_code", "name", "model", "unit_cost",
+                                                          "cost_period", "currency", "base_sku"])).collect::<Vec<_>>(),
+    })
+}
+
+fn text_of(v: &Value, k: &str) -> String {
+    match v.get(k) {
+        Some(Value::String(s)) => s.trim().to_string(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// Load tables from their pack JSON forms into `md` (replay), with the same
+/// integrity rules as the CSV readers.
+pub fn tables_from_json(file_prefix: &str, ents: &Value, pools: &Value, dir: &Value, md: &mut MasterData, errors: &mut Vec<Error>) {
+    // Entitlements and pools go back through CSV text so that one reader, with
+    // one set of rules, serves both forms.
+    let csv_of = |rows: &Value, cols: &[&str]| -> Vec<u8> {
+        let mut out = cols.join(",");
+        out.push('\n');
+        for r in rows.as_array().into_iter().flatten() {
+            let cells: Vec<String> = cols
+                .iter()
+                .map(|c| {
+                    let t = text_of(r, c);
+                    if t.contains([',', '"', '\n', '\r']) {
+                        format!("\"{}\"", t.replace('"', "\"\""))
+                    } else {
+                        t
+                    }
+                })
+                .collect();
+            out.push_str(&cells.join(","));
+            out.push('\n');
+        }
+        out.into_bytes()
+    };
+    let ent_cols = ["entitlement_id", "sku", "contract_id", "quantity", "starts_on", "ends_on", "unit_cost", "currency"];
+    let bytes = csv_of(ents, &ent_cols);
+    if let Err(e) = read_entitlements(&format!("{file_prefix}entitlements.json"), HashingReader::new(bytes.as_slice()), md, errors) {
+        errors.push(e);
+    }
+    let bytes = csv_of(pools, &["pool_id", "sku", "scope", "quantity", "reserved"]);
+    if let Err(e) = read_pools(&format!("{file_prefix}pools.json"), HashingReader::new(bytes.as_slice()), md, errors) {
+        errors.push(e);
+    }
+    let bytes = csv_of(dir, &["principal_type", "canonical_id", "alias", "status", "region", "bu"]);
+    if let Err(e) = read_directory(&format!("{file_prefix}directory.json"), HashingReader::new(bytes.as_slice()), md, errors) {
+        errors.push(e);
+    }
+}

@@ -47,6 +47,7 @@ pub mod canonical;
 pub mod catalog;
 pub mod counters;
 pub mod error;
+pub mod evidence;
 pub mod hash;
 pub mod identity;
 pub mod intern;

@@ -56,6 +56,30 @@ pub struct Outcome {
     pub errors: Vec<Error>,
     /// Units per SKU id (canonical JSON bytes, key order), for the evidence pack.
     pub units: BTreeMap<String, UnitList>,
+    /// What the run read (for the evidence pack); `None` when it failed.
+    pub inputs: Option<std::sync::Arc<RunInputs>>,
+}
+
+/// Everything a run read and checked: the inputs of the computation. The
+/// evidence pack records them, and replay rebuilds them from a pack.
+#[derive(Debug)]
+pub struct RunInputs {
+    /// `bundle.json`.
+    pub params: RunParams,
+    /// The validated ruleset.
+    pub ruleset: Ruleset,
+    /// Catalog, entitlements, pools, directory (adapter identity facts included).
+    pub master: MasterData,
+    /// Accepted signals (collapsed duplicates included).
+    pub signals: SignalStore,
+    /// Import jobs, by path.
+    pub jobs: Vec<ImportJob>,
+    /// Vendor-portal observations from adapters.
+    pub observations: Vec<crate::adapters::EntitlementObservation>,
+    /// The verified previous snapshot.
+    pub previous: Option<Snapshot>,
+    /// Non-fatal remarks.
+    pub warnings: Vec<String>,
 }
 
 impl Outcome {
@@ -122,7 +146,7 @@ impl RunCtx {
             "warnings": self.warnings,
             "snapshot_hash": null,
         });
-        Outcome { status: RunStatus::Failed, snapshot: None, report, exceptions: Vec::new(), errors, units: BTreeMap::new() }
+        Outcome { status: RunStatus::Failed, snapshot: None, report, exceptions: Vec::new(), errors, units: BTreeMap::new(), inputs: None }
     }
 }
 
@@ -341,9 +365,18 @@ fn run(bundle: &dyn BundleSource, previous: Option<&[u8]>, ctx: &mut RunCtx) -> 
         return Err(errors);
     }
 
-    let eval = evaluate(&mut store, &md, &rs, params.as_of, &unique);
     let warnings = std::mem::take(&mut ctx.warnings);
-    assemble(&params, &rs, &md, &jobs, eval, previous.as_ref(), warnings, &observations).map_err(|e| vec![e])
+    let inputs = RunInputs { params, ruleset: rs, master: md, signals: store, jobs, observations, previous, warnings };
+    compute(inputs, &unique).map_err(|e| vec![e])
+}
+
+/// The computation proper, from checked inputs: identity, counters, snapshot.
+/// `unique` lists one row per (source, raw_id).
+pub(crate) fn compute(mut inputs: RunInputs, unique: &[u32]) -> Result<Outcome, Error> {
+    let eval = evaluate(&mut inputs.signals, &inputs.master, &inputs.ruleset, inputs.params.as_of, unique);
+    let mut out = assemble(&inputs, eval)?;
+    out.inputs = Some(std::sync::Arc::new(inputs));
+    Ok(out)
 }
 
 fn io_err(path: &str, e: std::io::Error) -> Vec<Error> {
@@ -392,16 +425,9 @@ fn sku_record(md: &MasterData, rs: &Ruleset, r: &SkuResult) -> crate::error::Res
     Ok(Value::Object(m))
 }
 
-fn assemble(
-    params: &RunParams,
-    rs: &Ruleset,
-    md: &MasterData,
-    jobs: &[ImportJob],
-    mut eval: Evaluation,
-    previous: Option<&Snapshot>,
-    warnings: Vec<String>,
-    observations: &[crate::adapters::EntitlementObservation],
-) -> Result<Outcome, Error> {
+fn assemble(inputs: &RunInputs, mut eval: Evaluation) -> Result<Outcome, Error> {
+    let (params, rs, md, jobs) = (&inputs.params, &inputs.ruleset, &inputs.master, &inputs.jobs);
+    let (previous, warnings, observations) = (inputs.previous.as_ref(), &inputs.warnings, &inputs.observations);
     // Coverage: expected sources plus every source seen.
     let prev_cov = previous.and_then(|p| p.value().get("coverage").cloned());
     let mut names: Vec<String> = params.expected_sources.clone();
@@ -512,7 +538,7 @@ fn assemble(
         "sequence": sequence,
         "snapshot_hash": snap.hash().to_prefixed(),
     });
-    Ok(Outcome { status, snapshot: Some(snap), report, exceptions: eval.exceptions, errors: Vec::new(), units })
+    Ok(Outcome { status, snapshot: Some(snap), report, exceptions: eval.exceptions, errors: Vec::new(), units, inputs: None })
 }
 
 /// Vendor-portal observations next to our own numbers, with the

@@ -347,8 +347,9 @@ impl SignalStore {
     /// Add what an adapter produced from `files` (path, input hash, size):
     /// one import job per file; every signal goes through the same row rules
     /// as a canonical file. A job counts the signals it produced plus the
-    /// records the adapter rejected, so `rows_total = rows_accepted +
-    /// rows_rejected` holds as for canonical files.
+    /// records the adapter rejected (`rows_total = rows_accepted +
+    /// rows_rejected`), except for a file that yields no signal (identity
+    /// facts, portal observations): its `rows_total` is the records read.
     pub fn add_adapter_output(
         &mut self,
         adapter: &dyn crate::adapters::Adapter,
@@ -385,7 +386,13 @@ impl SignalStore {
                 job.warnings.push(note.clone());
             }
         }
-        for (job, ctx) in jobs.iter_mut().zip(&ctxs) {
+        for (i, (job, ctx)) in jobs.iter_mut().zip(&ctxs).enumerate() {
+            // A file that yields identity facts or observations rather than
+            // signals still had records: they are the denominator of its
+            // reject threshold.
+            if job.rows_accepted == 0 {
+                job.rows_total = job.rows_total.max(out.records.get(i).copied().unwrap_or(0));
+            }
             job.errors.sort();
             job.source = match ctx.sources_seen.len() {
                 0 => adapter.source().to_string(),
@@ -667,5 +674,104 @@ impl SignalStore {
     /// Raw id of a row.
     pub fn raw_id_of(&self, s: &Signal) -> &str {
         self.raw_ids.resolve(s.raw_id)
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// The evidence pack's normalised form of signals.
+
+impl SignalStore {
+    /// One accepted row in its normalised form (the evidence pack's
+    /// `signals.jsonl`): hints as identity resolution saw them, only the
+    /// canonical columns (nothing else an input carried reaches the pack).
+    pub fn normalised_json(&self, s: &Signal) -> serde_json::Value {
+        let opt = |table: &Interner, id: u32| if id == NONE { serde_json::Value::Null } else { table.resolve(id).into() };
+        let session = s.session_data(self);
+        serde_json::json!({
+            "source": self.source_of(s),
+            "raw_id": self.raw_id_of(s),
+            "observed_at": s.observed_at.to_string(),
+            "sku": opt(&self.sku_texts, s.sku_text),
+            "product": opt(&self.products, s.product),
+            "kind": s.kind.name(),
+            "status": s.status.name(),
+            "user": opt(&self.users, s.user),
+            "device_serial": opt(&self.serials, s.serial),
+            "device_id": opt(&self.device_ids, s.device_id),
+            "device_name": opt(&self.hostnames, s.hostname),
+            "session_start": session.map(|d| d.start.to_string()),
+            "session_end": session.and_then(|d| d.end).map(|e| e.to_string()),
+            "quantity": session.map(|d| d.quantity.to_string()),
+            "confidence": Fixed9(s.confidence as i128).to_canonical_string(),
+            "job": self.jobs.get(s.file as usize).map(|j| j.job_id.clone()),
+            "line": s.line,
+        })
+    }
+
+    /// Add a row from its normalised form (replay of an evidence pack): values
+    /// are taken as they are, not normalised again.
+    pub fn push_normalised(&mut self, v: &serde_json::Value, file: u32) -> std::result::Result<(), String> {
+        let text = |k: &str| v.get(k).and_then(serde_json::Value::as_str);
+        let instant = |k: &str| -> std::result::Result<Option<Instant>, String> {
+            text(k).map(|t| Instant::parse(t).map_err(|_| format!("`{k}` is not an instant"))).transpose()
+        };
+        let opt = |table: &mut Interner, k: &str| text(k).map_or(NONE, |t| table.intern(t));
+        let kind = text("kind").and_then(Kind::parse).ok_or("unknown `kind`")?;
+        let status = Status::parse(text("status").unwrap_or("")).ok_or("unknown `status`")?;
+        let observed_at = instant("observed_at")?.ok_or("missing `observed_at`")?;
+        let confidence = text("confidence").and_then(Fixed9::parse).filter(|c| *c >= Fixed9::ZERO && *c <= Fixed9::ONE).ok_or("bad `confidence`")?;
+        let session = if kind == Kind::Session {
+            let start = instant("session_start")?.ok_or("a session needs `session_start`")?;
+            let quantity = text("quantity").and_then(parse_integer).filter(|q| *q >= 1).ok_or("bad `quantity`")? as u64;
+            self.sessions.push(SessionData { start, end: instant("session_end")?, quantity });
+            (self.sessions.len() - 1) as u32
+        } else {
+            NONE
+        };
+        let sig = Signal {
+            observed_at,
+            text_hash: 0,
+            confidence: confidence.0 as u32,
+            source: self.sources.intern(text("source").ok_or("missing `source`")?),
+            raw_id: self.raw_ids.push(text("raw_id").ok_or("missing `raw_id`")?),
+            sku_text: opt(&mut self.sku_texts, "sku"),
+            product: opt(&mut self.products, "product"),
+            user: opt(&mut self.users, "user"),
+            serial: opt(&mut self.serials, "device_serial"),
+            device_id: opt(&mut self.device_ids, "device_id"),
+            hostname: opt(&mut self.hostnames, "device_name"),
+            session,
+            file,
+            line: v.get("line").and_then(serde_json::Value::as_u64).unwrap_or(0).min(u32::MAX as u64) as u32,
+            kind,
+            status,
+        };
+        if sig.sku_text == NONE && sig.product == NONE {
+            return Err("either `sku` or `product` must be given".into());
+        }
+        self.rows.push(sig);
+        Ok(())
+    }
+}
+
+impl ImportJob {
+    /// Rebuild a job's summary (what the snapshot records) from its JSON form.
+    pub fn from_summary(v: &serde_json::Value) -> Option<ImportJob> {
+        let s = |k: &str| v.get(k).and_then(serde_json::Value::as_str).map(str::to_string);
+        let n = |k: &str| v.get(k).and_then(serde_json::Value::as_u64);
+        Some(ImportJob {
+            job_id: s("job_id")?,
+            source: s("source")?,
+            adapter: s("adapter")?,
+            adapter_version: s("adapter_version")?,
+            path: s("path")?,
+            input_hash: s("input_hash")?,
+            bytes: n("bytes").unwrap_or(0),
+            rows_total: n("rows_total")?,
+            rows_accepted: n("rows_accepted")?,
+            rows_rejected: n("rows_rejected")?,
+            errors: Vec::new(),
+            warnings: Vec::new(),
+        })
     }
 }

@@ -133,8 +133,13 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Entry<'_>>> {
         let size = parse_octal(&h[124..136]).ok_or_else(|| bad(pos, "unreadable size"))? as usize;
         let start = pos + BLOCK;
         let data = bytes.get(start..start.saturating_add(size)).ok_or_else(|| bad(pos, "entry truncated"))?;
+        let end = start + size.div_ceil(BLOCK) * BLOCK;
+        let padding = bytes.get(start + size..end).ok_or_else(|| bad(pos, "entry padding truncated"))?;
+        if padding.iter().any(|&b| b != 0) {
+            return Err(bad(start + size, "non-zero padding after an entry"));
+        }
         entries.push(Entry { name, data });
-        pos = start + size.div_ceil(BLOCK) * BLOCK;
+        pos = end;
     }
 }
 

@@ -27,6 +27,12 @@ use crate::error::{Error, ErrorCode, Location, Result};
 use crate::signals::RowError;
 use std::collections::BTreeMap;
 
+mod entra;
+mod flexlm;
+mod intune;
+mod jamf_adobe;
+mod sccm;
+
 /// One input file of an adapter: its path inside the bundle and its bytes.
 #[derive(Debug, Clone)]
 pub struct InputFile {
@@ -197,7 +203,18 @@ pub fn all() -> &'static [&'static dyn Adapter] {
     ADAPTERS
 }
 
-static ADAPTERS: &[&dyn Adapter] = &[];
+static ADAPTERS: &[&dyn Adapter] = &[
+    &jamf_adobe::AdobeUsers,
+    &entra::EntraSubscribedSkus,
+    &entra::EntraUsers,
+    &flexlm::FlexlmLmstat,
+    &flexlm::FlexlmLog,
+    &intune::IntuneApps,
+    &intune::IntuneDevices,
+    &jamf_adobe::JamfInventory,
+    &sccm::SccmInstalled,
+    &sccm::SccmMetering,
+];
 
 /// The adapter called `name`.
 pub fn by_name(name: &str) -> Option<&'static dyn Adapter> {
