@@ -12,15 +12,24 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const USAGE: &str = "\
-usage: eucora-license reconcile <bundle-dir> --out <dir> [--previous <snapshot.json>] [--json]
+usage: eucora-license reconcile <bundle-dir> --out <dir> [--previous <snapshot.json>] [--json] [--no-pack]
+       eucora-license verify <pack.tar> [--previous <snapshot.json>] [--json]
+       eucora-license sidebar --snapshot <snapshot.json> [--last-run <run_report.json>] --now <instant>
+                              [--schedule-hours <h>] [--stale-factor <n>]
        eucora-license import --adapter <name> [--option key=value]... <file>...
        eucora-license adapters
 
 Reconciles the bundle and writes <dir>/snapshot.json (canonical JSON),
-<dir>/run_report.json and <dir>/exceptions.jsonl, then prints the counters.
+<dir>/evidence.tar (the evidence pack), <dir>/run_report.json and
+<dir>/exceptions.jsonl, then prints the counters.
   --previous <file>  chain to this snapshot (sequence + 1, previous_hash)
   --json             print the snapshot instead of the table
+  --no-pack          do not write evidence.tar (timing the reconciliation alone)
 
+verify checks an evidence pack offline (artifact hashes, manifest, snapshot
+hash, Merkle roots, chain link) and replays the reconciliation from it;
+exit 0 only when every check passed.
+sidebar prints the sidebar state (ok, degraded, stale, failed) as JSON.
 import runs one source adapter over raw export files and prints the canonical
 signals as JSON Lines on stdout, the import jobs on stderr.
 adapters lists the adapters with their versions and options.
@@ -38,6 +47,8 @@ fn main() -> ExitCode {
             Ok(opts) => run_import(&opts),
             Err(msg) => usage_error(&msg),
         },
+        Some("verify") => run_verify(&args[1..]),
+        Some("sidebar") => run_sidebar(&args[1..]),
         Some("adapters") => {
             for a in eucora_license_core::adapters::all() {
                 let keys = a.option_keys();
@@ -68,16 +79,18 @@ struct ReconcileOpts {
     out: PathBuf,
     previous: Option<PathBuf>,
     json: bool,
+    pack: bool,
 }
 
 fn parse_reconcile(args: &[String]) -> Result<ReconcileOpts, String> {
-    let (mut bundle, mut out, mut previous, mut json) = (None, None, None, false);
+    let (mut bundle, mut out, mut previous, mut json, mut pack) = (None, None, None, false, true);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--out" => out = Some(it.next().ok_or("--out needs a directory")?.into()),
             "--previous" => previous = Some(it.next().ok_or("--previous needs a snapshot file")?.into()),
             "--json" => json = true,
+            "--no-pack" => pack = false,
             s if s.starts_with("--") => return Err(format!("unknown option `{s}`")),
             s if bundle.is_none() => bundle = Some(PathBuf::from(s)),
             s => return Err(format!("unexpected argument `{s}`")),
@@ -88,7 +101,111 @@ fn parse_reconcile(args: &[String]) -> Result<ReconcileOpts, String> {
         out: out.ok_or("missing --out <dir>")?,
         previous,
         json,
+        pack,
     })
+}
+
+fn read_file(path: &str) -> Result<Vec<u8>, ExitCode> {
+    std::fs::read(path).map_err(|e| {
+        eprintln!("error: cannot read {path}: {e}");
+        ExitCode::from(1)
+    })
+}
+
+/// `verify`: every check with its status; exit 0 only when all passed.
+fn run_verify(args: &[String]) -> ExitCode {
+    let (mut pack, mut previous, mut json) = (None, None, false);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--previous" => match it.next() {
+                Some(p) => previous = Some(p.clone()),
+                None => return usage_error("--previous needs a snapshot file"),
+            },
+            "--json" => json = true,
+            s if s.starts_with("--") => return usage_error(&format!("unknown option `{s}`")),
+            s => pack = Some(s.to_string()),
+        }
+    }
+    let Some(pack) = pack else { return usage_error("verify needs a pack file") };
+    let bytes = match read_file(&pack) {
+        Ok(b) => b,
+        Err(code) => return code,
+    };
+    let prev = match previous.as_deref().map(read_file).transpose() {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let report = eucora_license_core::evidence::verify(&bytes, prev.as_deref());
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    } else {
+        for c in &report.checks {
+            println!("{:<8} {:<32} {}", c.status, c.name, c.detail);
+        }
+        match &report.first_failure {
+            None => println!("\nverified: every check passed; snapshot {}", report.snapshot_hash.as_deref().unwrap_or("")),
+            Some(f) => println!("\nNOT verified: first failed check: {f}"),
+        }
+    }
+    if report.ok { ExitCode::SUCCESS } else { ExitCode::from(2) }
+}
+
+/// `sidebar`: the state of the latest truth at `--now`.
+fn run_sidebar(args: &[String]) -> ExitCode {
+    let (mut snapshot, mut last_run, mut now, mut hours, mut factor) = (None, None, None, 24i64, 2i64);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = || it.next().cloned();
+        match a.as_str() {
+            "--snapshot" => snapshot = value(),
+            "--last-run" => last_run = value(),
+            "--now" => now = value(),
+            "--schedule-hours" => match value().and_then(|v| v.parse().ok()) {
+                Some(h) if h > 0 => hours = h,
+                _ => return usage_error("--schedule-hours needs a positive integer"),
+            },
+            "--stale-factor" => match value().and_then(|v| v.parse().ok()) {
+                Some(f) if f >= 0 => factor = f,
+                _ => return usage_error("--stale-factor needs a non-negative integer"),
+            },
+            s => return usage_error(&format!("unexpected argument `{s}`")),
+        }
+    }
+    let Some(now) = now.and_then(|n| eucora_license_core::time::Instant::parse(&n).ok()) else {
+        return usage_error("--now needs an RFC 3339 instant with offset");
+    };
+    let load = |p: Option<String>| -> Result<Option<serde_json::Value>, ExitCode> {
+        match p {
+            None => Ok(None),
+            Some(p) => {
+                let b = read_file(&p)?;
+                serde_json::from_slice(&b).map(Some).map_err(|e| {
+                    eprintln!("error: {p}: not JSON: {e}");
+                    ExitCode::from(1)
+                })
+            }
+        }
+    };
+    let (snap, run) = match (load(snapshot), load(last_run)) {
+        (Ok(s), Ok(r)) => (s, r),
+        (Err(c), _) | (_, Err(c)) => return c,
+    };
+    if let Some(s) = &snap {
+        if let Err(e) = eucora_license_core::Snapshot::parse_verified(&eucora_license_core::canonical::to_vec(s).unwrap_or_default()) {
+            eprintln!("error: the snapshot does not verify: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    let state = eucora_license_core::sidebar::sidebar(&eucora_license_core::sidebar::SidebarInput {
+        latest_success: snap.as_ref(),
+        last_run: run.as_ref(),
+        now,
+        schedule_interval_secs: hours * 3600,
+        stale_factor: factor,
+    });
+    println!("{}", serde_json::to_string_pretty(&state).unwrap_or_default());
+    ExitCode::SUCCESS
 }
 
 struct ImportOpts {
@@ -196,7 +313,7 @@ fn run_reconcile(opts: &ReconcileOpts) -> ExitCode {
     };
     let bundle = fsbundle::DirBundle::new(&opts.bundle);
     let outcome = reconcile(&bundle, previous.as_deref());
-    if let Err(e) = write_outputs(&opts.out, &outcome) {
+    if let Err(e) = write_outputs(&opts.out, &outcome, opts.pack) {
         eprintln!("error: cannot write to {}: {e}", opts.out.display());
         return ExitCode::from(1);
     }
@@ -228,17 +345,31 @@ fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
 /// The report is written last: it is what says which run the directory holds.
 /// A failed run removes an earlier run's snapshot and exceptions from the
 /// directory, so nothing there looks current when it is not.
-fn write_outputs(out: &Path, outcome: &Outcome) -> std::io::Result<()> {
+fn write_outputs(out: &Path, outcome: &Outcome, pack: bool) -> std::io::Result<()> {
     std::fs::create_dir_all(out)?;
     let mut report = serde_json::to_vec_pretty(&outcome.report).map_err(std::io::Error::other)?;
     report.push(b'\n');
     match &outcome.snapshot {
         Some(snap) => {
             write_atomic(out, "exceptions.jsonl", &outcome.exceptions_jsonl())?;
+            // The pack goes to a temporary file, then takes its name.
+            let tmp = out.join(format!(".evidence.tar.tmp-{}", std::process::id()));
+            if pack {
+                let file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+                let (file, _) = eucora_license_core::evidence::write_pack(outcome, file).map_err(std::io::Error::other)?;
+                file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+                std::fs::rename(&tmp, out.join("evidence.tar"))?;
+            } else {
+                // An earlier run's pack would not match this snapshot.
+                match std::fs::remove_file(out.join("evidence.tar")) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                    _ => {}
+                }
+            }
             write_atomic(out, "snapshot.json", snap.canonical_bytes())?;
         }
         None => {
-            for stale in ["snapshot.json", "exceptions.jsonl"] {
+            for stale in ["snapshot.json", "exceptions.jsonl", "evidence.tar"] {
                 match std::fs::remove_file(out.join(stale)) {
                     Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
                     _ => {}

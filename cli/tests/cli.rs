@@ -128,3 +128,53 @@ fn tampered_previous_snapshot_fails_closed() {
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(out2.join("run_report.json")).unwrap()).unwrap();
     assert_eq!(report["reasons"], serde_json::json!(["previous_snapshot_invalid"]));
 }
+
+#[test]
+fn reconcile_writes_a_pack_that_verify_accepts_and_tampering_fails() {
+    let out = tmp("pack-out");
+    assert_eq!(bin().arg("reconcile").arg(demo()).arg("--out").arg(&out).output().unwrap().status.code(), Some(0));
+    let pack = out.join("evidence.tar");
+    let o = bin().arg("verify").arg(&pack).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("replay"));
+    let mut bytes = std::fs::read(&pack).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x20;
+    let bad = out.join("tampered.tar");
+    std::fs::write(&bad, bytes).unwrap();
+    let o = bin().arg("verify").arg(&bad).arg("--json").output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["ok"], false);
+    assert!(report["first_failure"].is_string());
+    // --no-pack leaves no pack that would not match the new snapshot.
+    assert_eq!(bin().arg("reconcile").arg(demo()).arg("--out").arg(&out).arg("--no-pack").output().unwrap().status.code(), Some(0));
+    assert!(!pack.exists());
+}
+
+#[test]
+fn sidebar_reports_state_from_snapshot_and_last_run() {
+    let out = tmp("sidebar-out");
+    assert_eq!(bin().arg("reconcile").arg(demo()).arg("--out").arg(&out).arg("--no-pack").output().unwrap().status.code(), Some(0));
+    let run = |now: &str| -> serde_json::Value {
+        let o = bin()
+            .arg("sidebar")
+            .arg("--snapshot")
+            .arg(out.join("snapshot.json"))
+            .arg("--last-run")
+            .arg(out.join("run_report.json"))
+            .args(["--now", now])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let fresh = run("2026-11-22T07:00:00Z");
+    assert_eq!(fresh["state"], "ok");
+    assert_eq!(fresh["counters"]["consumed"], 46);
+    let late = run("2026-11-24T06:00:01Z");
+    assert_eq!(late["state"], "stale");
+    assert_eq!(late["stale_seconds"], 2 * 86_400 + 1);
+    let o = bin().args(["sidebar", "--now", "yesterday"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+}
