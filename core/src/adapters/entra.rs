@@ -206,18 +206,7 @@ impl UserOptions {
                 }
             }
         }
-        let observed_at = match options.get("observed_at") {
-            None => None,
-            Some(v) => {
-                let v = v.trim();
-                if Instant::parse(v).is_err() {
-                    return Err(bad(
-                        "option `observed_at` must be an RFC 3339 instant with offset (the export's time)".to_string(),
-                    ));
-                }
-                Some(v.to_string())
-            }
-        };
+        let observed_at = super::observed_at_option("entra-users", options, false)?;
         let assignment_time = match options.get("assignment_time").map(|s| s.trim()) {
             None | Some("last_updated") => AssignmentTime::LastUpdated,
             Some("export") => AssignmentTime::Export,

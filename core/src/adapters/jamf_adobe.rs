@@ -20,27 +20,6 @@ use crate::time::Instant;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Read option `observed_at` (an RFC 3339 instant with offset). `required`
-/// adapters fail without it, because the core has no clock to fall back on.
-fn observed_at_option(adapter: &str, options: &Options, required: bool) -> Result<Option<String>> {
-    match options.get("observed_at").map(|s| s.trim()) {
-        None | Some("") if required => Err(Error::new(
-            ErrorCode::InvalidInput,
-            format!(
-                "adapter `{adapter}` needs option `observed_at` (the RFC 3339 instant of the export, e.g. 2026-11-21T08:00:00Z): the export carries no timestamps"
-            ),
-        )),
-        None | Some("") => Ok(None),
-        Some(v) => match Instant::parse(v) {
-            Ok(_) => Ok(Some(v.to_string())),
-            Err(e) => Err(Error::new(
-                ErrorCode::InvalidInput,
-                format!("option `observed_at` of adapter `{adapter}` must be an RFC 3339 instant with offset ({})", e.code()),
-            )),
-        },
-    }
-}
-
 // ==========================================================================================
 // jamf-inventory
 
@@ -249,7 +228,7 @@ impl Adapter for JamfInventory {
     }
 
     fn run(&self, files: &[InputFile], options: &Options) -> Result<AdapterOutput> {
-        let fallback = observed_at_option(self.name(), options, false)?;
+        let fallback = super::observed_at_option(self.name(), options, false)?;
         let mut out = AdapterOutput::for_files(files.len());
 
         // 1. Read every page first: one that fails as a whole fails the folder
@@ -493,7 +472,7 @@ impl Adapter for AdobeUsers {
     }
 
     fn run(&self, files: &[InputFile], options: &Options) -> Result<AdapterOutput> {
-        let observed_at = observed_at_option(self.name(), options, true)?.unwrap_or_default();
+        let observed_at = super::observed_at_option(self.name(), options, true)?.unwrap_or_default();
         let mut out = AdapterOutput::for_files(files.len());
         // raw_id -> signal; the same account and configuration twice (a row
         // repeated, or e-mails differing only in case) is one assignment.

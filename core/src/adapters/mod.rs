@@ -334,6 +334,27 @@ pub fn normalize_timestamp(s: &str, utc_offset: &str) -> Option<String> {
     None
 }
 
+/// Read option `observed_at` (an RFC 3339 instant with offset). `required`
+/// adapters fail without it, because the core has no clock to fall back on.
+pub(crate) fn observed_at_option(adapter: &str, options: &Options, required: bool) -> Result<Option<String>> {
+    match options.get("observed_at").map(|s| s.trim()) {
+        None | Some("") if required => Err(Error::new(
+            ErrorCode::InvalidInput,
+            format!(
+                "adapter `{adapter}` needs option `observed_at` (the RFC 3339 instant of the export, e.g. 2026-11-21T08:00:00Z): the export carries no timestamps"
+            ),
+        )),
+        None | Some("") => Ok(None),
+        Some(v) => match crate::time::Instant::parse(v) {
+            Ok(_) => Ok(Some(v.to_string())),
+            Err(e) => Err(Error::new(
+                ErrorCode::InvalidInput,
+                format!("option `observed_at` of adapter `{adapter}` must be an RFC 3339 instant with offset ({})", e.code()),
+            )),
+        },
+    }
+}
+
 /// Parse a `±HH:MM` option value.
 pub fn parse_utc_offset(name: &str, value: Option<&String>) -> Result<String> {
     let v = value.map(String::as_str).unwrap_or("+00:00");

@@ -216,13 +216,10 @@ fn small_number(s: &str, min: usize, max: usize) -> Option<u32> {
 }
 
 /// The `observed_at` option: the export's instant, RFC 3339 with an offset.
+/// Written in UTC, as every instant this adapter emits.
 fn parse_observed_at_option(options: &Options) -> Result<Option<String>> {
-    match options.get("observed_at") {
-        None => Ok(None),
-        Some(v) => Instant::parse(v.trim())
-            .map(|i| Some(i.to_string()))
-            .map_err(|_| Error::new(ErrorCode::InvalidInput, "option `observed_at` must be an RFC 3339 instant with offset")),
-    }
+    let v = super::observed_at_option("sccm-installed", options, false)?;
+    Ok(v.and_then(|v| Instant::parse(&v).ok()).map(|i| i.to_string()))
 }
 
 /// `DOMAIN\user` from `v_R_System`'s `User_Domain0` and `User_Name0`; a name
