@@ -16,6 +16,8 @@ usage: eucora-license reconcile <bundle-dir> --out <dir> [--previous <snapshot.j
        eucora-license verify <pack.tar> [--previous <snapshot.json>] [--json]
        eucora-license sidebar --snapshot <snapshot.json> [--last-run <run_report.json>] --now <instant>
                               [--schedule-hours <h>] [--stale-factor <n>]
+       eucora-license prove <snapshot.json> --sku <id>
+       eucora-license verify-proof <proof.json>
        eucora-license import --adapter <name> [--option key=value]... <file>...
        eucora-license adapters
 
@@ -30,6 +32,8 @@ verify checks an evidence pack offline (artifact hashes, manifest, snapshot
 hash, Merkle roots, chain link) and replays the reconciliation from it;
 exit 0 only when every check passed.
 sidebar prints the sidebar state (ok, degraded, stale, failed) as JSON.
+prove prints one SKU's record with its Merkle audit path to skus_root;
+verify-proof checks such a proof (exit 0 when it holds).
 import runs one source adapter over raw export files and prints the canonical
 signals as JSON Lines on stdout, the import jobs on stderr.
 adapters lists the adapters with their versions and options.
@@ -49,6 +53,8 @@ fn main() -> ExitCode {
         },
         Some("verify") => run_verify(&args[1..]),
         Some("sidebar") => run_sidebar(&args[1..]),
+        Some("prove") => run_prove(&args[1..]),
+        Some("verify-proof") => run_verify_proof(&args[1..]),
         Some("adapters") => {
             for a in eucora_license_core::adapters::all() {
                 let keys = a.option_keys();
@@ -206,6 +212,67 @@ fn run_sidebar(args: &[String]) -> ExitCode {
     });
     println!("{}", serde_json::to_string_pretty(&state).unwrap_or_default());
     ExitCode::SUCCESS
+}
+
+/// `prove <snapshot> --sku <id>`: the SKU's inclusion proof as JSON.
+fn run_prove(args: &[String]) -> ExitCode {
+    let (mut snapshot, mut sku) = (None, None);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--sku" => sku = it.next().cloned(),
+            s if s.starts_with("--") => return usage_error(&format!("unknown option `{s}`")),
+            s => snapshot = Some(s.to_string()),
+        }
+    }
+    let (Some(snapshot), Some(sku)) = (snapshot, sku) else { return usage_error("prove needs <snapshot.json> --sku <id>") };
+    let bytes = match read_file(&snapshot) {
+        Ok(b) => b,
+        Err(code) => return code,
+    };
+    let snap = match eucora_license_core::Snapshot::parse_verified(&bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match eucora_license_core::proof::prove(&snap, &sku) {
+        Ok(p) => {
+            println!("{}", serde_json::to_string_pretty(&p).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `verify-proof <proof.json>`.
+fn run_verify_proof(args: &[String]) -> ExitCode {
+    let [path] = args else { return usage_error("verify-proof needs one proof file") };
+    let bytes = match read_file(path) {
+        Ok(b) => b,
+        Err(code) => return code,
+    };
+    let proof: serde_json::Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {path}: not JSON: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match eucora_license_core::proof::verify_proof(&proof) {
+        Ok(()) => {
+            println!("verified: `{}` is in skus_root {}", proof["sku"].as_str().unwrap_or(""), proof["skus_root"].as_str().unwrap_or(""));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("NOT verified: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 struct ImportOpts {

@@ -178,3 +178,19 @@ fn sidebar_reports_state_from_snapshot_and_last_run() {
     let o = bin().args(["sidebar", "--now", "yesterday"]).output().unwrap();
     assert_eq!(o.status.code(), Some(1));
 }
+
+#[test]
+fn prove_and_verify_proof_round_trip() {
+    let out = tmp("prove-out");
+    assert_eq!(bin().arg("reconcile").arg(demo()).arg("--out").arg(&out).arg("--no-pack").output().unwrap().status.code(), Some(0));
+    let o = bin().arg("prove").arg(out.join("snapshot.json")).args(["--sku", "m365-e3"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let proof_path = out.join("proof.json");
+    std::fs::write(&proof_path, &o.stdout).unwrap();
+    assert_eq!(bin().arg("verify-proof").arg(&proof_path).output().unwrap().status.code(), Some(0));
+    let mut proof: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    proof["record"]["consumed"] = serde_json::json!(12);
+    std::fs::write(&proof_path, serde_json::to_vec(&proof).unwrap()).unwrap();
+    assert_eq!(bin().arg("verify-proof").arg(&proof_path).output().unwrap().status.code(), Some(2));
+    assert_eq!(bin().arg("prove").arg(out.join("snapshot.json")).args(["--sku", "nope"]).output().unwrap().status.code(), Some(2));
+}

@@ -53,6 +53,7 @@ pub mod identity;
 pub mod intern;
 pub mod merkle;
 pub mod numbers;
+pub mod proof;
 pub mod reconcile;
 pub mod ruleset;
 pub mod sidebar;
