@@ -377,7 +377,7 @@ pub fn is_null_guid(s: &str) -> bool {
 }
 
 /// Whether a serial is a vendor placeholder beyond the ruleset's list: empty,
-/// one character repeated (`0000000`, `XXXXXXXX`), or a well-known filler.
+/// one character repeated (`0000000`, `AAAAAAAA`), or a well-known filler.
 /// Adapters drop such serials so identity facts never merge devices on them.
 pub fn is_placeholder_serial(s: &str) -> bool {
     let t: String = s.trim().to_uppercase().chars().filter(|c| !c.is_whitespace()).collect();
