@@ -326,11 +326,22 @@ fn run(bundle: &dyn BundleSource, previous: Option<&[u8]>, ctx: &mut RunCtx) -> 
             Ok((adapter, out)) => {
                 store.add_adapter_output(adapter, &meta, &out, &rs);
                 for d in &out.directory {
+                    // The same rules as directory.csv rows, so that a replay of the
+                    // evidence pack (where these rows live in directory.json) agrees.
+                    let is_device = d.principal_type == "device";
+                    let typed = |v: &str| v.is_empty() || ["serial:", "id:", "name:"].iter().any(|p| v.starts_with(p));
+                    let valid = (is_device || d.principal_type == "user")
+                        && !d.canonical_id.trim().is_empty()
+                        && (!is_device || (typed(&d.canonical_id) && typed(&d.alias)));
+                    if !valid {
+                        ctx.warnings.push(format!("imports/{name}/: an identity fact the directory rules reject was ignored"));
+                        continue;
+                    }
                     md.directory.push(catalog::DirectoryRow {
                         line: 0,
                         is_device: d.principal_type == "device",
-                        canonical_id: d.canonical_id.clone(),
-                        alias: d.alias.clone(),
+                        canonical_id: d.canonical_id.trim().to_string(),
+                        alias: d.alias.trim().to_string(),
                         status: String::new(),
                         region: String::new(),
                         bu: String::new(),

@@ -191,3 +191,29 @@ fn license_keys_appear_in_no_artifact_report_or_error() {
     assert!(!out.report.to_string().contains(key));
     assert!(out.errors.iter().all(|e| !e.to_string().contains(key)));
 }
+
+#[test]
+fn packs_of_bundles_with_raw_exports_replay() {
+    // Adapter output (signals and identity facts) goes into the pack in its
+    // normalised form; the replay must reach the same snapshot.
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/adapters/intune-apps"));
+    let mut b = Bundle::new().sku("d", "device").entitle("d", 50);
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        if p.is_file() && name.ends_with(".json") && name != "options.json" {
+            b = b.file(&format!("imports/intune-apps/{name}"), &std::fs::read(&p).unwrap());
+            n += 1;
+        }
+    }
+    assert!(n > 0, "fixture pages found");
+    let b = b
+        .param("adapter_options", json!({"intune-apps": {"observed_at": "2026-11-21T08:00:00Z"}}))
+        .rule(&["sku_mappings"], json!([{"match": "prefix", "field": "product", "value": "", "sku": "d"}]));
+    let out = b.run();
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    assert!(out.snapshot.as_ref().unwrap().sku("d").unwrap()["consumed"].as_i64().unwrap() > 0);
+    let report = verify(&pack_of(&out), None);
+    assert!(report.ok, "{:#?}", report.checks.iter().filter(|c| c.status != "passed").collect::<Vec<_>>());
+}

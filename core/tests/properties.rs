@@ -171,6 +171,14 @@ proptest! {
     }
 
     #[test]
+    fn every_pack_verifies_by_replay((rows, _, _) in rows_and_perm()) {
+        let out = reconcile(&bundle_of(&rows, |_, s| format!("{s}.csv")).build(), None);
+        let (pack, _) = eucora_license_core::evidence::write_pack(&out, Vec::new()).unwrap();
+        let report = eucora_license_core::evidence::verify(&pack, None);
+        prop_assert!(report.ok, "{:?}", report.checks.iter().filter(|c| c.status == "failed").collect::<Vec<_>>());
+    }
+
+    #[test]
     fn identical_duplicates_collapse((rows, _, _) in rows_and_perm()) {
         let once = reconcile(&bundle_of(&rows, |_, _| "a.csv".into()).build(), None);
         let mut twice_rows = rows.clone();
