@@ -51,15 +51,6 @@ fn canon(v: &Value) -> Result<Vec<u8>> {
     canonical::to_vec(v)
 }
 
-fn jsonl<'a>(lines: impl Iterator<Item = Result<Vec<u8>>> + 'a) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    for l in lines {
-        out.extend_from_slice(&l?);
-        out.push(b'\n');
-    }
-    Ok(out)
-}
-
 /// The artifacts of a successful run, by name (sorted).
 fn artifacts(outcome: &Outcome) -> Result<BTreeMap<&'static str, Vec<u8>>> {
     let (Some(snapshot), Some(inputs)) = (&outcome.snapshot, &outcome.inputs) else {
@@ -87,25 +78,58 @@ fn artifacts(outcome: &Outcome) -> Result<BTreeMap<&'static str, Vec<u8>>> {
     }
     a.insert("ruleset.json", canon(&inputs.ruleset.document)?);
     a.insert("run_report.json", canon(&outcome.report)?);
-    let store = &inputs.signals;
-    a.insert("signals.jsonl", jsonl(store.rows.iter().map(|s| canon(&store.normalised_json(s))))?);
     a.insert("snapshot.json", snapshot.canonical_bytes().to_vec());
-    let units = outcome.units.iter().flat_map(|(sku, list)| {
-        list.iter().map(move |u| {
-            let unit: Value = serde_json::from_slice(u)
-                .map_err(|e| Error::new(ErrorCode::Internal, format!("unit is not JSON: {e}")))?;
-            canon(&json!({"sku": sku, "unit": unit}))
-        })
-    });
-    a.insert("units.jsonl", jsonl(units)?);
     Ok(a)
 }
 
+/// The two artifacts that grow with the estate are generated, not held: once
+/// to hash and measure them for the manifest, once into the archive.
+const STREAMED: [&str; 2] = ["signals.jsonl", "units.jsonl"];
+
+fn write_streamed(outcome: &Outcome, name: &str, out: &mut dyn Write) -> Result<()> {
+    let io = |e: std::io::Error| Error::new(ErrorCode::InvalidInput, format!("cannot write the pack: {e}"));
+    let inputs = outcome.inputs.as_ref().ok_or_else(|| Error::new(ErrorCode::Internal, "no run inputs"))?;
+    if name == "signals.jsonl" {
+        let store = &inputs.signals;
+        for s in &store.rows {
+            out.write_all(&canon(&store.normalised_json(s))?).map_err(io)?;
+            out.write_all(b"\n").map_err(io)?;
+        }
+    } else {
+        for (sku, list) in &outcome.units {
+            for u in list.iter() {
+                let unit: Value = serde_json::from_slice(u)
+                    .map_err(|e| Error::new(ErrorCode::Internal, format!("unit is not JSON: {e}")))?;
+                out.write_all(&canon(&json!({"sku": sku, "unit": unit}))?).map_err(io)?;
+                out.write_all(b"\n").map_err(io)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A sink that only hashes and counts.
+struct Digesting {
+    hasher: sha2::Sha256,
+    len: u64,
+}
+
+impl Write for Digesting {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        sha2::Digest::update(&mut self.hasher, buf);
+        self.len += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The manifest body (without `pack_hash`) and its `eucora.pack.v1` hash.
-fn manifest_of(artifacts: &BTreeMap<&str, &[u8]>, snapshot_hash: &str) -> Result<(Value, Digest32)> {
+fn manifest_of(artifacts: &BTreeMap<&str, (u64, Digest32)>, snapshot_hash: &str) -> Result<(Value, Digest32)> {
     let list: Vec<Value> = artifacts
         .iter()
-        .map(|(name, bytes)| json!({"name": name, "size": bytes.len(), "sha256": sha256(bytes).to_prefixed()}))
+        .map(|(name, (size, digest))| json!({"name": name, "size": size, "sha256": digest.to_prefixed()}))
         .collect();
     let body = json!({"schema": MANIFEST_SCHEMA, "artifacts": list, "snapshot_hash": snapshot_hash});
     let hash = tagged(Domain::Pack, &canon(&body)?);
@@ -124,16 +148,27 @@ fn manifest_of(artifacts: &BTreeMap<&str, &[u8]>, snapshot_hash: &str) -> Result
 pub fn write_pack<W: Write>(outcome: &Outcome, sink: W) -> Result<(W, Digest32)> {
     let a = artifacts(outcome)?;
     let snapshot_hash = outcome.snapshot.as_ref().map(|s| s.hash().to_prefixed()).unwrap_or_default();
-    let view: BTreeMap<&str, &[u8]> = a.iter().map(|(k, v)| (*k, v.as_slice())).collect();
-    let (mut manifest, pack_hash) = manifest_of(&view, &snapshot_hash)?;
+    let mut digests: BTreeMap<&str, (u64, Digest32)> = a.iter().map(|(k, v)| (*k, (v.len() as u64, sha256(v)))).collect();
+    for name in STREAMED {
+        let mut d = Digesting { hasher: <sha2::Sha256 as sha2::Digest>::new(), len: 0 };
+        write_streamed(outcome, name, &mut d)?;
+        digests.insert(name, (d.len, Digest32(sha2::Digest::finalize(d.hasher).into())));
+    }
+    let (mut manifest, pack_hash) = manifest_of(&digests, &snapshot_hash)?;
     manifest["pack_hash"] = json!(pack_hash.to_prefixed());
     let manifest_bytes = canon(&manifest)?;
-    let mut entries: Vec<(&str, &[u8])> = view.into_iter().collect();
-    entries.push(("manifest.json", &manifest_bytes));
-    entries.sort_by(|x, y| x.0.cmp(y.0));
+    let mut names: Vec<&str> = digests.keys().copied().chain(["manifest.json"]).collect();
+    names.sort_unstable();
     let mut w = TarWriter::new(sink);
-    for (name, bytes) in entries {
-        w.append(name, bytes)?;
+    for name in names {
+        if let Some(bytes) = a.get(name) {
+            w.append(name, bytes)?;
+        } else if name == "manifest.json" {
+            w.append(name, &manifest_bytes)?;
+        } else {
+            let size = digests[name].0;
+            w.append_with(name, size, |out| write_streamed(outcome, name, out))?;
+        }
     }
     Ok((w.finish()?, pack_hash))
 }
@@ -255,8 +290,11 @@ pub fn verify(pack: &[u8], previous: Option<&[u8]>) -> VerifyReport {
             }
         });
     }
-    let view: BTreeMap<&str, &[u8]> =
-        files.iter().filter(|(k, _)| k.as_str() != "manifest.json").map(|(k, b)| (k.as_str(), *b)).collect();
+    let view: BTreeMap<&str, (u64, Digest32)> = files
+        .iter()
+        .filter(|(k, _)| k.as_str() != "manifest.json")
+        .map(|(k, b)| (k.as_str(), (b.len() as u64, sha256(b))))
+        .collect();
     let claimed_snapshot = manifest["snapshot_hash"].as_str().unwrap_or("").to_string();
     v.check("pack_hash", || {
         match manifest_of(&view, &claimed_snapshot) {

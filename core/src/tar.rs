@@ -72,12 +72,49 @@ impl<W: Write> TarWriter<W> {
         Ok(())
     }
 
+    /// Append one file whose `size` bytes `write` produces straight into the
+    /// archive (large artifacts never sit in memory). Producing a different
+    /// number of bytes than announced is an error.
+    pub fn append_with(&mut self, name: &str, size: u64, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+        if self.last.as_deref().is_some_and(|l| l >= name) {
+            return Err(Error::new(ErrorCode::Internal, format!("tar entries out of order at `{name}`")));
+        }
+        let io = |e: std::io::Error| Error::new(ErrorCode::InvalidInput, format!("cannot write the archive: {e}"));
+        self.sink.write_all(&header(name, size)?).map_err(io)?;
+        let mut counted = Counted { inner: &mut self.sink, n: 0 };
+        write(&mut counted)?;
+        if counted.n != size {
+            return Err(Error::new(ErrorCode::Internal, format!("`{name}`: wrote {} bytes, announced {size}", counted.n)));
+        }
+        let pad = (BLOCK as u64 - size % BLOCK as u64) as usize % BLOCK;
+        self.sink.write_all(&[0u8; BLOCK][..pad]).map_err(io)?;
+        self.last = Some(name.to_string());
+        Ok(())
+    }
+
     /// Write the end-of-archive marker (two zero blocks) and return the sink.
     pub fn finish(mut self) -> Result<W> {
         self.sink
             .write_all(&[0u8; 2 * BLOCK])
             .map_err(|e| Error::new(ErrorCode::InvalidInput, format!("cannot write the archive: {e}")))?;
         Ok(self.sink)
+    }
+}
+
+/// Counts what passes through to the sink.
+struct Counted<'a, W: Write> {
+    inner: &'a mut W,
+    n: u64,
+}
+
+impl<W: Write> Write for Counted<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let k = self.inner.write(buf)?;
+        self.n += k as u64;
+        Ok(k)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 
