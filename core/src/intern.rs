@@ -13,9 +13,8 @@ use std::hash::Hasher;
 /// A dense string table.
 #[derive(Default, Debug, Clone)]
 pub struct Interner {
-    arena: String,
-    /// End offset of each string in `arena` (start = previous end).
-    ends: Vec<u32>,
+    /// The strings, id = position.
+    strings: Arena,
     /// (hash, id) pairs: the stored hash makes growth and mismatches cheap.
     table: HashTable<(u64, u32)>,
     /// The last id returned: rows often repeat the previous row's value.
@@ -43,20 +42,11 @@ impl Interner {
 
     fn intern_uncached(&mut self, s: &str) -> u32 {
         let hash = hash_str(s);
-        let (arena, ends) = (&self.arena, &self.ends);
-        let eq = |&(h, id): &(u64, u32)| {
-            h == hash && {
-                let end = ends[id as usize] as usize;
-                let start = if id == 0 { 0 } else { ends[id as usize - 1] as usize };
-                &arena[start..end] == s
-            }
-        };
-        if let Some(&(_, id)) = self.table.find(hash, eq) {
+        let strings = &self.strings;
+        if let Some(&(_, id)) = self.table.find(hash, |&(h, id)| h == hash && strings.resolve(id) == s) {
             return id;
         }
-        let id = self.ends.len() as u32;
-        self.arena.push_str(s);
-        self.ends.push(self.arena.len() as u32);
+        let id = self.strings.push(s);
         self.table.insert_unique(hash, (hash, id), |&(h, _)| h);
         id
     }
@@ -69,19 +59,17 @@ impl Interner {
 
     /// The string of `id`.
     pub fn resolve(&self, id: u32) -> &str {
-        let end = self.ends[id as usize] as usize;
-        let start = if id == 0 { 0 } else { self.ends[id as usize - 1] as usize };
-        &self.arena[start..end]
+        self.strings.resolve(id)
     }
 
     /// Number of distinct strings.
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.strings.len()
     }
 
     /// Whether nothing was interned.
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.strings.is_empty()
     }
 }
 
