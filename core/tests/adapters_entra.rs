@@ -143,7 +143,7 @@ fn users_fixture_matches_expected_jsonl() {
     let files = fixture_inputs("entra-users");
     assert_eq!(files.len(), 3);
     let (adapter, out) = adapters::run("entra-users", &files, &fixture_options("entra-users")).unwrap();
-    assert_eq!((adapter.name(), adapter.version(), adapter.source()), ("entra-users", "1.0.0", "entra"));
+    assert_eq!((adapter.name(), adapter.version(), adapter.source()), ("entra-users", "1.1.0", "entra"));
     assert_eq!(canonical_lines(&signals(&out)), fixture_lines("entra-users", "expected.jsonl"));
     assert_eq!(canonical_lines(&out.directory), fixture_lines("entra-users", "expected-directory.jsonl"));
     assert!(out.rejected.is_empty(), "{:?}", out.rejected);
@@ -350,7 +350,15 @@ fn assignment_time_export_dates_every_assignment_at_the_export() {
             usage(U1, E3, "2026-11-21T09:00:00Z", E3, "a@contoso.com"),
         ]
     );
+    // The default: the export's instant when it is known...
+    let by_default = users(rec.clone(), &[("observed_at", "2026-11-22T05:00:00Z")]);
+    assert_eq!(signals(&by_default), signals(&out));
+    // ... and lastUpdatedDateTime when it is not, or when asked for.
     let out = users(rec.clone(), &[("assignment_time", "last_updated")]);
+    assert_eq!(signals(&out)[0].observed_at, "2024-01-01T00:00:00Z");
+    let out = users(rec.clone(), &[]);
+    assert_eq!(signals(&out)[0].observed_at, "2024-01-01T00:00:00Z");
+    let out = users(rec.clone(), &[("assignment_time", "last_updated"), ("observed_at", "2026-11-22T05:00:00Z")]);
     assert_eq!(signals(&out)[0].observed_at, "2024-01-01T00:00:00Z");
     let page = vec![input("imports/entra-users/page-1.json", users_page(rec, false))];
     for o in [vec![("assignment_time", "export")], vec![("assignment_time", "newest"), ("observed_at", "2026-11-22T05:00:00Z")]] {
@@ -864,7 +872,8 @@ fn end_to_end_reconciles_the_fixtures() {
     let snap = out.snapshot.as_ref().unwrap();
     let consumed = |sku: &str| snap.sku(sku).unwrap()["consumed"].as_i64().unwrap();
     // alice, bob, carol (disabled, still assigned), erin (ActiveWithError), frank, henry (dated by
-    // option); judy's assignment was last updated in 2025, outside the 30-day lookback.
+    // option); with `assignment_time=last_updated` (the fixture's option) judy's assignment,
+    // last updated in 2025, falls outside the 30-day lookback.
     assert_eq!(consumed("m365-e3"), 6);
     assert_eq!(consumed("m365-e5"), 0); // erin's group assignment failed: revoked
     assert_eq!(consumed("visio"), 0); // frank's is Disabled: suspended
@@ -895,9 +904,9 @@ fn end_to_end_reconciles_the_fixtures() {
         jobs,
         vec![
             ("imports/entra-subscribed-skus/subscribedSkus.json", "entra-subscribed-skus", "1.0.0", "entra", 0, 0),
-            ("imports/entra-users/users-page-1.json", "entra-users", "1.0.0", "entra", 4, 0),
-            ("imports/entra-users/users-page-2.json", "entra-users", "1.0.0", "entra", 8, 0),
-            ("imports/entra-users/users-page-3.json", "entra-users", "1.0.0", "entra", 6, 0),
+            ("imports/entra-users/users-page-1.json", "entra-users", "1.1.0", "entra", 4, 0),
+            ("imports/entra-users/users-page-2.json", "entra-users", "1.1.0", "entra", 8, 0),
+            ("imports/entra-users/users-page-3.json", "entra-users", "1.1.0", "entra", 6, 0),
         ]
     );
     assert_eq!(snap.value()["coverage"]["entra"]["signals"], 18);
@@ -914,9 +923,11 @@ fn end_to_end_reconciles_the_fixtures() {
 }
 
 #[test]
-fn end_to_end_with_export_dated_assignments_counts_long_standing_seats() {
+fn end_to_end_by_default_counts_long_standing_seats() {
+    // The fixture's options ask for `last_updated` (to exercise its quirks); without
+    // that, `observed_at` being set, assignments are dated at the export.
     let mut o = fixture_options("entra-users");
-    o.insert("assignment_time".into(), "export".into());
+    assert_eq!(o.remove("assignment_time").as_deref(), Some("last_updated"));
     let out = e2e_bundle(&o).run();
     assert!(out.errors.is_empty(), "{:?}", out.errors);
     let snap = out.snapshot.as_ref().unwrap();

@@ -207,7 +207,12 @@ impl UserOptions {
             }
         }
         let observed_at = super::observed_at_option("entra-users", options, false)?;
+        // Default: an assignment present in the export is held at the export's
+        // instant, so date it there when that instant is known. Dating it by
+        // lastUpdatedDateTime (when it last *changed*) would let a licence held
+        // untouched for months age out of the lookback and go uncounted.
         let assignment_time = match options.get("assignment_time").map(|s| s.trim()) {
+            None if observed_at.is_some() => AssignmentTime::Export,
             None | Some("last_updated") => AssignmentTime::LastUpdated,
             Some("export") => AssignmentTime::Export,
             Some(_) => return Err(bad("option `assignment_time` must be `last_updated` or `export`".to_string())),
@@ -241,7 +246,7 @@ impl Adapter for EntraUsers {
         "entra-users"
     }
     fn version(&self) -> &'static str {
-        "1.0.0"
+        "1.1.0"
     }
     fn source(&self) -> &'static str {
         SOURCE
