@@ -20,6 +20,8 @@
 //! no clock, no hash-map iteration. The same flags give byte-identical files,
 //! and the total number of signal rows is exactly `Config::signals`.
 
+pub mod adapter_inputs;
+
 use eucora_license_core::time::Date;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
