@@ -446,7 +446,7 @@ pub fn read_directory<R: Read>(file: &str, input: HashingReader<R>, md: &mut Mas
         if is_device {
             let mut ok = true;
             for (name, v) in [("canonical_id", &canonical_id), ("alias", &alias)] {
-                if !v.is_empty() && !(v.starts_with("serial:") || v.starts_with("id:") || v.starts_with("name:")) {
+                if !(v.is_empty() || v.starts_with("serial:") || v.starts_with("id:") || v.starts_with("name:")) {
                     errors.push(integrity(loc(name), "device values must be written serial:V, id:V or name:V"));
                     ok = false;
                 }

@@ -295,12 +295,12 @@ pub fn evaluate(store: &mut SignalStore, md: &MasterData, rs: &Ruleset, as_of: I
         by_source.into_iter().map(|(k, v)| (store.sources.resolve(k).to_string(), v)).collect();
 
     // 2. The order of exclusion.
-    let fates = qualify(store, md, rs, as_of, &unique, &mut exceptions);
+    let fates = qualify(store, md, rs, as_of, unique, &mut exceptions);
 
     // 3. Identity, once per run, from qualifying signals and the directory.
     let dir = intern_directory(store, md, rs);
-    let identity = build_identity(store, md, &unique, &fates, &dir, &mut exceptions);
-    let (devices, ambiguous) = resolve_devices(store, rs, &identity, &unique, &fates);
+    let identity = build_identity(store, md, unique, &fates, &dir, &mut exceptions);
+    let (devices, ambiguous) = resolve_devices(store, rs, &identity, unique, &fates);
     for &i in &ambiguous {
         let s = &store.rows[i as usize];
         exceptions.push(ExceptionRecord {
@@ -313,10 +313,10 @@ pub fn evaluate(store: &mut SignalStore, md: &MasterData, rs: &Ruleset, as_of: I
             ),
         });
     }
-    let device_user = device_users(store, &identity, &unique, &fates, &devices);
+    let device_user = device_users(store, &identity, unique, &fates, &devices);
 
     // 4. Units per model.
-    let ctx = Ctx { store, md, rs, as_of, identity: &identity, devices: &devices, device_user: &device_user, unique: &unique, fates: &fates };
+    let ctx = Ctx { store, md, rs, as_of, identity: &identity, devices: &devices, device_user: &device_user, unique, fates: &fates };
     let formed = ctx.form_units(&mut exceptions);
 
     // 5. Pools, counters, canonical units.
@@ -438,7 +438,7 @@ pub fn collapse_duplicates(store: &SignalStore) -> Result<Vec<u32>, Vec<Error>> 
     if conflicts.is_empty() {
         Ok(unique)
     } else {
-        conflicts.sort_by(|a, b| a.to_string().cmp(&b.to_string()));
+        conflicts.sort_by_key(|a| a.to_string());
         conflicts.dedup();
         Err(conflicts)
     }
@@ -927,7 +927,7 @@ impl Ctx<'_> {
     fn concurrent_units(&self, mut list: Vec<Session>, counted: &mut Vec<u32>) -> (i64, Vec<Unit>) {
         let key_of = |s: &Session| (s.user, s.host, s.start);
         // Identical (user, host, start) sessions are one: latest end, largest quantity.
-        list.sort_by(|a, b| key_of(a).cmp(&key_of(b)));
+        list.sort_by_key(|a| key_of(a));
         let mut collapsed: Vec<Session> = Vec::with_capacity(list.len());
         for s in list {
             match collapsed.last_mut() {

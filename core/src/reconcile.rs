@@ -129,7 +129,7 @@ struct RunCtx {
 
 impl RunCtx {
     fn failed(self, mut errors: Vec<Error>) -> Outcome {
-        errors.sort_by(|a, b| (a.code(), a.to_string()).cmp(&(b.code(), b.to_string())));
+        errors.sort_by_key(|a| (a.code(), a.to_string()));
         errors.dedup();
         let mut reasons: Vec<&str> = errors.iter().map(|e| e.code().name()).collect();
         reasons.dedup();

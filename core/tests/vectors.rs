@@ -65,7 +65,7 @@ fn json_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
-        (-(1i64 << 53) + 1..(1i64 << 53)).prop_map(|i| Value::from(i)),
+        (-(1i64 << 53) + 1..(1i64 << 53)).prop_map(Value::from),
         any::<String>().prop_map(Value::String),
         "[\\u{0}-\\u{1f}\"\\\\a-z\\u{e000}-\\u{ffff}\\u{10000}-\\u{10ffff}]{0,6}".prop_map(Value::String),
     ];
