@@ -209,11 +209,13 @@ pub struct Evaluation {
     pub exceptions: Vec<ExceptionRecord>,
     /// Coverage facts by source name.
     pub sources: BTreeMap<String, SourceFacts>,
+    /// Each row's fate (what the diff reads to say why a unit left).
+    pub(crate) fates: Vec<Fate>,
 }
 
 /// Why a signal does not qualify (the order of exclusion, DESIGN A9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Fate {
+pub(crate) enum Fate {
     /// Passed every exclusion; resolved to this SKU index.
     Qualified(u32),
     /// A session of this SKU that lies outside the window on its own. It does
@@ -388,7 +390,7 @@ pub fn evaluate(store: &mut SignalStore, md: &MasterData, rs: &Ruleset, as_of: I
     }
     exceptions.sort();
     exceptions.dedup();
-    Evaluation { skus, exceptions, sources }
+    Evaluation { skus, exceptions, sources, fates }
 }
 
 /// Keep one row per (source, raw_id), the first in input order. Identical content collapses; different

@@ -67,7 +67,7 @@ fn artifacts(outcome: &Outcome) -> Result<BTreeMap<&'static str, Vec<u8>>> {
         }))?,
     );
     a.insert("catalog.json", canon(&catalog::catalog_json(&inputs.master))?);
-    a.insert("diff.json", canon(&snapshot.value()["diff"])?);
+    a.insert("diff.json", canon(outcome.diff.as_ref().unwrap_or(&Value::Null))?);
     a.insert("directory.json", canon(&catalog::directory_json(&inputs.master))?);
     a.insert("entitlements.json", canon(&catalog::entitlements_json(&inputs.master))?);
     a.insert("exceptions.jsonl", outcome.exceptions_jsonl());
@@ -75,6 +75,12 @@ fn artifacts(outcome: &Outcome) -> Result<BTreeMap<&'static str, Vec<u8>>> {
     a.insert("pools.json", canon(&catalog::pools_json(&inputs.master))?);
     if let Some(prev) = &inputs.previous {
         a.insert("previous_snapshot.json", prev.canonical_bytes().to_vec());
+    }
+    // The previous run's units and entitlements: replay needs them to
+    // re-derive the unit-level diff (checked against the previous snapshot).
+    if let Some(run) = &inputs.previous_run {
+        a.insert("previous_units.jsonl", run.units_jsonl()?);
+        a.insert("previous_entitlements.json", canon(&run.entitlements)?);
     }
     a.insert("ruleset.json", canon(&inputs.ruleset.document)?);
     a.insert("run_report.json", canon(&outcome.report)?);
@@ -366,14 +372,7 @@ fn finish(v: Verifier, snapshot_hash: Option<String>) -> VerifyReport {
 
 /// Units of `units.jsonl`, as canonical leaf bytes per SKU.
 fn units_by_sku(bytes: &[u8]) -> std::result::Result<BTreeMap<String, Vec<Vec<u8>>>, String> {
-    let mut out: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
-    for (i, line) in bytes.split(|&b| b == b'\n').enumerate().filter(|(_, l)| !l.is_empty()) {
-        let v: Value = serde_json::from_slice(line).map_err(|e| format!("units.jsonl line {}: {e}", i + 1))?;
-        let sku = v["sku"].as_str().ok_or_else(|| format!("units.jsonl line {}: no sku", i + 1))?.to_string();
-        let leaf = canonical::to_vec(&v["unit"]).map_err(|e| format!("units.jsonl line {}: {}", i + 1, e.message()))?;
-        out.entry(sku).or_default().push(leaf);
-    }
-    Ok(out)
+    crate::diff::units_by_sku(bytes).map_err(|e| format!("units.jsonl {e}"))
 }
 
 fn chain_check(snap: Option<&Snapshot>, embedded: Option<&[u8]>, given: Option<&[u8]>) -> std::result::Result<String, String> {
@@ -442,8 +441,13 @@ fn replay(files: &BTreeMap<String, &[u8]>) -> std::result::Result<Digest32, Stri
         Some(b) => Some(Snapshot::parse_verified(b).map_err(msg)?),
         None => None,
     };
+    let previous_run = match (files.get("previous_snapshot.json"), files.get("previous_units.jsonl"), files.get("previous_entitlements.json")) {
+        (Some(s), Some(u), Some(e)) => Some(crate::diff::PreviousRun::from_parts(s, u, e).map_err(msg)?),
+        (_, None, None) => None,
+        _ => return Err("previous_units.jsonl and previous_entitlements.json come together, with previous_snapshot.json".into()),
+    };
     let unique = crate::counters::collapse_duplicates(&signals).map_err(|e| e.first().map(|x| x.to_string()).unwrap_or_default())?;
-    let inputs = RunInputs { params, ruleset, master, signals, jobs, observations: Vec::new(), previous, warnings: Vec::new() };
+    let inputs = RunInputs { params, ruleset, master, signals, jobs, observations: Vec::new(), previous, previous_run, warnings: Vec::new() };
     let out = compute(inputs, &unique).map_err(msg)?;
     out.snapshot.map(|s| s.hash()).ok_or_else(|| "replay produced no snapshot".into())
 }

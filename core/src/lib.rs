@@ -46,6 +46,7 @@ pub mod bundle;
 pub mod canonical;
 pub mod catalog;
 pub mod counters;
+pub mod diff;
 pub mod error;
 pub mod evidence;
 pub mod hash;

@@ -8,6 +8,7 @@
 
 use crate::bundle::{parse_params, BundleSource, RunParams};
 use crate::catalog::{self, MasterData, Model};
+use crate::diff::PreviousRun;
 use crate::counters::{collapse_duplicates, evaluate, Counters, Evaluation, ExceptionRecord, SkuResult, UnitList};
 use crate::error::{Error, ErrorCode, Location};
 use crate::hash::Digest32;
@@ -58,6 +59,10 @@ pub struct Outcome {
     pub units: BTreeMap<String, UnitList>,
     /// What the run read (for the evidence pack); `None` when it failed.
     pub inputs: Option<std::sync::Arc<RunInputs>>,
+    /// The diff against the previous run with its unit lists (the pack's
+    /// `diff.json`; the snapshot's `diff` has the counts). `None` for a
+    /// first run or a failed one.
+    pub diff: Option<Value>,
 }
 
 /// Everything a run read and checked: the inputs of the computation. The
@@ -78,6 +83,9 @@ pub struct RunInputs {
     pub observations: Vec<crate::adapters::EntitlementObservation>,
     /// The verified previous snapshot.
     pub previous: Option<Snapshot>,
+    /// The previous run's units and entitlements, when its evidence pack was
+    /// given (a unit-level diff with reasons); `None` with a bare snapshot.
+    pub previous_run: Option<PreviousRun>,
     /// Non-fatal remarks.
     pub warnings: Vec<String>,
 }
@@ -146,7 +154,7 @@ impl RunCtx {
             "warnings": self.warnings,
             "snapshot_hash": null,
         });
-        Outcome { status: RunStatus::Failed, snapshot: None, report, exceptions: Vec::new(), errors, units: BTreeMap::new(), inputs: None }
+        Outcome { status: RunStatus::Failed, snapshot: None, report, exceptions: Vec::new(), errors, units: BTreeMap::new(), inputs: None, diff: None }
     }
 }
 
@@ -267,21 +275,30 @@ fn run(bundle: &dyn BundleSource, previous: Option<&[u8]>, ctx: &mut RunCtx) -> 
     }
     ctx.jobs = jobs.clone();
 
-    // Previous snapshot: must verify and belong to this organization.
-    let previous = match previous.map(Snapshot::parse_verified) {
-        None => None,
+    // Previous run: a snapshot, or the previous evidence pack (which also
+    // gives its units, for a unit-level diff). Must verify and belong to
+    // this organization.
+    let parsed = previous.map(|bytes| {
+        if crate::tar::looks_like_archive(bytes) {
+            PreviousRun::from_pack(bytes).map(|run| (run.snapshot.clone(), Some(run)))
+        } else {
+            Snapshot::parse_verified(bytes).map(|s| (s, None))
+        }
+    });
+    let (previous, previous_run) = match parsed {
+        None => (None, None),
         Some(Err(e)) => {
             errors.push(e);
-            None
+            (None, None)
         }
-        Some(Ok(p)) if p.organization_id() != params.organization_id => {
+        Some(Ok((p, _))) if p.organization_id() != params.organization_id => {
             errors.push(Error::new(
                 ErrorCode::PreviousSnapshotInvalid,
                 format!("previous snapshot belongs to `{}`, not `{}`", p.organization_id(), params.organization_id),
             ));
-            None
+            (None, None)
         }
-        Some(Ok(p)) => Some(p),
+        Some(Ok((p, run))) => (Some(p), run),
     };
 
     // Signals (they are normalised with the ruleset's identity options).
@@ -377,7 +394,7 @@ fn run(bundle: &dyn BundleSource, previous: Option<&[u8]>, ctx: &mut RunCtx) -> 
     }
 
     let warnings = std::mem::take(&mut ctx.warnings);
-    let inputs = RunInputs { params, ruleset: rs, master: md, signals: store, jobs, observations, previous, warnings };
+    let inputs = RunInputs { params, ruleset: rs, master: md, signals: store, jobs, observations, previous, previous_run, warnings };
     compute(inputs, &unique).map_err(|e| vec![e])
 }
 
@@ -385,7 +402,7 @@ fn run(bundle: &dyn BundleSource, previous: Option<&[u8]>, ctx: &mut RunCtx) -> 
 /// `unique` lists one row per (source, raw_id).
 pub(crate) fn compute(mut inputs: RunInputs, unique: &[u32]) -> Result<Outcome, Error> {
     let eval = evaluate(&mut inputs.signals, &inputs.master, &inputs.ruleset, inputs.params.as_of, unique);
-    let mut out = assemble(&inputs, eval)?;
+    let mut out = assemble(&inputs, eval, unique)?;
     out.inputs = Some(std::sync::Arc::new(inputs));
     Ok(out)
 }
@@ -436,7 +453,7 @@ fn sku_record(md: &MasterData, rs: &Ruleset, r: &SkuResult) -> crate::error::Res
     Ok(Value::Object(m))
 }
 
-fn assemble(inputs: &RunInputs, mut eval: Evaluation) -> Result<Outcome, Error> {
+fn assemble(inputs: &RunInputs, mut eval: Evaluation, unique: &[u32]) -> Result<Outcome, Error> {
     let (params, rs, md, jobs) = (&inputs.params, &inputs.ruleset, &inputs.master, &inputs.jobs);
     let (previous, warnings, observations) = (inputs.previous.as_ref(), &inputs.warnings, &inputs.observations);
     // Coverage: expected sources plus every source seen.
@@ -484,10 +501,6 @@ fn assemble(inputs: &RunInputs, mut eval: Evaluation) -> Result<Outcome, Error> 
         }
         records.push(sku_record(md, rs, r)?);
     }
-    // Hand the units over to the outcome (no copy: they are the largest output).
-    for r in &mut eval.skus {
-        units.insert(md.skus[r.sku].id.clone(), std::mem::take(&mut r.units));
-    }
     let skus_root = snapshot::skus_root(&records)?;
     let mut exceptions_summary: BTreeMap<&str, u64> = BTreeMap::new();
     for e in &eval.exceptions {
@@ -498,7 +511,32 @@ fn assemble(inputs: &RunInputs, mut eval: Evaluation) -> Result<Outcome, Error> 
         Some(p) => (p.sequence() + 1, Value::String(p.hash().to_prefixed())),
         None => (1, Value::Null),
     };
-    let diff = previous.map(|p| diff_json(p, &records));
+    let (diff, diff_detail) = match (&inputs.previous_run, previous) {
+        (Some(prev), _) => {
+            let current = crate::diff::Current {
+                store: &inputs.signals,
+                fates: &eval.fates,
+                unique,
+                exceptions: &eval.exceptions,
+                master: md,
+                skus: records.iter().zip(eval.skus.iter().map(|r| &r.units)).collect(),
+                coverage: coverage.iter().map(|(k, v)| (k.clone(), v["status"].as_str().unwrap_or_default().to_string())).collect(),
+                ruleset_hash: rs.hash,
+                as_of: params.as_of,
+            };
+            let (summary, detail) = crate::diff::diff(prev, &current)?;
+            (Some(summary), Some(detail))
+        }
+        (None, Some(p)) => {
+            let d = crate::diff::counters_only(p, &records);
+            (Some(d.clone()), Some(d))
+        }
+        (None, None) => (None, None),
+    };
+    // Hand the units over to the outcome (no copy: they are the largest output).
+    for r in &mut eval.skus {
+        units.insert(md.skus[r.sku].id.clone(), std::mem::take(&mut r.units));
+    }
     let imports: Vec<Value> = jobs
         .iter()
         .map(|j| {
@@ -549,7 +587,7 @@ fn assemble(inputs: &RunInputs, mut eval: Evaluation) -> Result<Outcome, Error> 
         "sequence": sequence,
         "snapshot_hash": snap.hash().to_prefixed(),
     });
-    Ok(Outcome { status, snapshot: Some(snap), report, exceptions: eval.exceptions, errors: Vec::new(), units, inputs: None })
+    Ok(Outcome { status, snapshot: Some(snap), report, exceptions: eval.exceptions, errors: Vec::new(), units, inputs: None, diff: diff_detail })
 }
 
 /// Vendor-portal observations next to our own numbers, with the
@@ -590,42 +628,4 @@ fn compare_observations(
         .collect();
     out.sort_by_key(|v| v.to_string());
     out
-}
-
-/// Per-SKU counter deltas against the previous snapshot (SKUs whose counters changed).
-fn diff_json(previous: &Snapshot, records: &[Value]) -> Value {
-    let fields = ["entitled", "reserved", "consumed", "remaining", "available"];
-    let mut prev: BTreeMap<String, &Value> = BTreeMap::new();
-    if let Some(list) = previous.value().get("skus").and_then(Value::as_array) {
-        for r in list {
-            if let Some(id) = r.get("sku").and_then(Value::as_str) {
-                prev.insert(id.to_string(), r);
-            }
-        }
-    }
-    let mut cur: BTreeMap<String, &Value> = BTreeMap::new();
-    for r in records {
-        if let Some(id) = r.get("sku").and_then(Value::as_str) {
-            cur.insert(id.to_string(), r);
-        }
-    }
-    let mut ids: Vec<&String> = prev.keys().chain(cur.keys()).collect();
-    ids.sort();
-    ids.dedup();
-    let get = |m: &BTreeMap<String, &Value>, id: &str, f: &str| m.get(id).and_then(|r| r.get(f)).and_then(Value::as_i64).unwrap_or(0);
-    let mut skus = Vec::new();
-    for id in ids {
-        let mut d = Map::new();
-        let mut changed = false;
-        for f in fields {
-            let delta = get(&cur, id, f) - get(&prev, id, f);
-            changed |= delta != 0;
-            d.insert(f.to_string(), json!(delta));
-        }
-        if changed {
-            d.insert("sku".into(), json!(id));
-            skus.push(Value::Object(d));
-        }
-    }
-    json!({"previous_hash": previous.hash().to_prefixed(), "previous_sequence": previous.sequence(), "skus": skus})
 }

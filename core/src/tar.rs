@@ -136,6 +136,12 @@ fn parse_octal(field: &[u8]) -> Option<u64> {
     u64::from_str_radix(s, 8).ok()
 }
 
+/// Whether `bytes` start like a ustar archive (the magic at offset 257), so
+/// a caller can tell an evidence pack from a JSON document.
+pub fn looks_like_archive(bytes: &[u8]) -> bool {
+    bytes.get(257..263) == Some(b"ustar\0")
+}
+
 /// Read every entry of an archive written by [`TarWriter`]. Damage (a bad
 /// checksum, a truncated entry, a non-file entry) is an error naming the
 /// entry's offset.
