@@ -12,8 +12,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const USAGE: &str = "\
-usage: eucora-license reconcile <bundle-dir> --out <dir> [--previous <snapshot.json>] [--json] [--no-pack]
+usage: eucora-license reconcile <bundle-dir> --out <dir> [--previous <run>] [--json] [--no-pack]
        eucora-license verify <pack.tar> [--previous <snapshot.json>] [--json]
+       eucora-license diff <old-run> <new-run> [--json]
+       eucora-license explain <old-run> <new-run> --sku <id>
        eucora-license sidebar --snapshot <snapshot.json> [--last-run <run_report.json>] --now <instant>
                               [--schedule-hours <h>] [--stale-factor <n>]
        eucora-license prove <snapshot.json> --sku <id>
@@ -24,13 +26,19 @@ usage: eucora-license reconcile <bundle-dir> --out <dir> [--previous <snapshot.j
 Reconciles the bundle and writes <dir>/snapshot.json (canonical JSON),
 <dir>/evidence.tar (the evidence pack), <dir>/run_report.json and
 <dir>/exceptions.jsonl, then prints the counters.
-  --previous <file>  chain to this snapshot (sequence + 1, previous_hash)
+  --previous <run>   chain to the previous run (sequence + 1, previous_hash): its
+                     output directory, its evidence.tar (a diff unit by unit, with
+                     reasons) or its snapshot.json (counter deltas only)
   --json             print the snapshot instead of the table
   --no-pack          do not write evidence.tar (timing the reconciliation alone)
 
 verify checks an evidence pack offline (artifact hashes, manifest, snapshot
 hash, Merkle roots, chain link) and replays the reconciliation from it;
 exit 0 only when every check passed.
+diff prints what changed per SKU between two runs (output directories, packs
+or snapshots): units added and removed by reason, entitlement changes.
+explain prints, in words, why one SKU's numbers changed between two
+consecutive runs; every number comes from the diff.
 sidebar prints the sidebar state (ok, degraded, stale, failed) as JSON.
 prove prints one SKU's record with its Merkle audit path to skus_root;
 verify-proof checks such a proof (exit 0 when it holds).
@@ -52,6 +60,8 @@ fn main() -> ExitCode {
             Err(msg) => usage_error(&msg),
         },
         Some("verify") => run_verify(&args[1..]),
+        Some("diff") => run_diff(&args[1..]),
+        Some("explain") => run_explain(&args[1..]),
         Some("sidebar") => run_sidebar(&args[1..]),
         Some("prove") => run_prove(&args[1..]),
         Some("verify-proof") => run_verify_proof(&args[1..]),
@@ -94,7 +104,7 @@ fn parse_reconcile(args: &[String]) -> Result<ReconcileOpts, String> {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--out" => out = Some(it.next().ok_or("--out needs a directory")?.into()),
-            "--previous" => previous = Some(it.next().ok_or("--previous needs a snapshot file")?.into()),
+            "--previous" => previous = Some(it.next().ok_or("--previous needs a run directory, evidence pack or snapshot")?.into()),
             "--json" => json = true,
             "--no-pack" => pack = false,
             s if s.starts_with("--") => return Err(format!("unknown option `{s}`")),
@@ -116,6 +126,111 @@ fn read_file(path: &str) -> Result<Vec<u8>, ExitCode> {
         eprintln!("error: cannot read {path}: {e}");
         ExitCode::from(1)
     })
+}
+
+/// The file that stands for a past run: a directory's `evidence.tar` (or its
+/// `snapshot.json` when it has no pack), or the file itself.
+fn run_file(path: &Path) -> PathBuf {
+    if path.is_dir() {
+        let pack = path.join("evidence.tar");
+        if pack.is_file() {
+            return pack;
+        }
+        return path.join("snapshot.json");
+    }
+    path.to_path_buf()
+}
+
+/// Read a past run (directory, pack or snapshot): its snapshot and, from a
+/// pack, the diff's unit lists.
+fn load_run(path: &str) -> Result<(eucora_license_core::Snapshot, Option<Value>), ExitCode> {
+    let file = run_file(Path::new(path));
+    let bytes = read_file(&file.to_string_lossy())?;
+    eucora_license_core::diff::open_run(&bytes).map_err(|e| {
+        eprintln!("error: {}: {e}", file.display());
+        ExitCode::from(2)
+    })
+}
+
+/// Two run arguments, `--json`, `--sku`.
+fn parse_pair(args: &[String], with_sku: bool) -> Result<(String, String, bool, Option<String>), ExitCode> {
+    let (mut runs, mut json, mut sku) = (Vec::new(), false, None);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--json" if !with_sku => json = true,
+            "--sku" if with_sku => sku = it.next().cloned(),
+            s if s.starts_with("--") => return Err(usage_error(&format!("unknown option `{s}`"))),
+            s => runs.push(s.to_string()),
+        }
+    }
+    match (runs.as_slice(), with_sku, &sku) {
+        ([old, new], false, _) | ([old, new], true, Some(_)) => Ok((old.clone(), new.clone(), json, sku)),
+        _ if with_sku => Err(usage_error("explain needs <old-run> <new-run> --sku <id>")),
+        _ => Err(usage_error("diff needs <old-run> <new-run>")),
+    }
+}
+
+/// `diff <old> <new>`: per SKU, units added and removed by reason.
+fn run_diff(args: &[String]) -> ExitCode {
+    let (old, new, json, _) = match parse_pair(args, false) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let ((prev, _), (cur, detail)) = match (load_run(&old), load_run(&new)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(c), _) | (_, Err(c)) => return c,
+    };
+    let diff = eucora_license_core::diff::between(&prev, &cur);
+    if json {
+        let consecutive = diff["previous_hash"].as_str() == Some(prev.hash().to_prefixed().as_str()) && diff["basis"] == "units";
+        let out = if consecutive { detail.filter(|d| d["previous_hash"] == diff["previous_hash"]).map(|d| serde_json::json!({"summary": diff, "units": d})) } else { None };
+        println!("{}", serde_json::to_string_pretty(&out.unwrap_or(diff)).unwrap_or_default());
+        return ExitCode::SUCCESS;
+    }
+    println!("diff sequence {} -> {} (basis: {})", prev.sequence(), cur.sequence(), diff["basis"].as_str().unwrap_or(""));
+    let skus = diff["skus"].as_array().cloned().unwrap_or_default();
+    if skus.is_empty() {
+        println!("no SKU changed");
+    }
+    for d in &skus {
+        let delta = &d["delta"];
+        print!("{:<24} consumed {:+} entitled {:+} remaining {:+}", d["sku"].as_str().unwrap_or(""), delta["consumed"].as_i64().unwrap_or(0), delta["entitled"].as_i64().unwrap_or(0), delta["remaining"].as_i64().unwrap_or(0));
+        for side in ["added", "removed", "entitlements"] {
+            if let Some(m) = d[side].as_object().filter(|m| !m.is_empty()) {
+                let parts: Vec<String> = m.iter().map(|(k, v)| format!("{k} {v}")).collect();
+                print!("  {side}: {}", parts.join(", "));
+            }
+        }
+        println!();
+    }
+    for g in diff["coverage_gaps"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+        println!("coverage gap: source {} {} (SKUs: {})", g["source"].as_str().unwrap_or(""), g["status"].as_str().unwrap_or(""),
+            g["skus"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")).unwrap_or_default());
+    }
+    ExitCode::SUCCESS
+}
+
+/// `explain <old> <new> --sku <id>`.
+fn run_explain(args: &[String]) -> ExitCode {
+    let (old, new, _, sku) = match parse_pair(args, true) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let ((prev, _), (cur, detail)) = match (load_run(&old), load_run(&new)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(c), _) | (_, Err(c)) => return c,
+    };
+    match eucora_license_core::explain::explain(&prev, &cur, detail.as_ref(), sku.as_deref().unwrap_or("")) {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 /// `verify`: every check with its status; exit 0 only when all passed.
@@ -368,9 +483,9 @@ fn run_reconcile(opts: &ReconcileOpts) -> ExitCode {
         eprintln!("error: {}: not a directory", opts.bundle.display());
         return ExitCode::from(1);
     }
-    let previous = match &opts.previous {
+    let previous = match opts.previous.as_deref().map(run_file) {
         None => None,
-        Some(p) => match std::fs::read(p) {
+        Some(p) => match std::fs::read(&p) {
             Ok(b) => Some(b),
             Err(e) => {
                 eprintln!("error: cannot read {}: {e}", p.display());

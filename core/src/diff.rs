@@ -220,6 +220,13 @@ struct Change {
     key: String,
     reason: &'static str,
     weight: i64,
+    /// Sources of the unit's signals (sorted, distinct).
+    sources: Vec<String>,
+}
+
+fn sources_of(u: &UnitView) -> Vec<String> {
+    let set: BTreeSet<&str> = u.signals.iter().map(|(s, _)| s.as_str()).collect();
+    set.into_iter().map(str::to_string).collect()
 }
 
 /// Why a previous signal no longer counts for `sku` (index `k`) in this run.
@@ -380,7 +387,7 @@ pub(crate) fn diff(previous: &PreviousRun, cur: &Current) -> Result<(Value, Valu
                         gaps.entry(s.clone()).or_default().insert(sku.to_string());
                     }
                 }
-                removed.push(Change { key: u.key.clone(), reason, weight: w });
+                removed.push(Change { key: u.key.clone(), reason, weight: w, sources: sources_of(u) });
             }
             for u in cur_units {
                 let Some(&w) = cur_w.get(&u.key) else { continue };
@@ -402,7 +409,7 @@ pub(crate) fn diff(previous: &PreviousRun, cur: &Current) -> Result<(Value, Valu
                 } else {
                     "new_signal"
                 };
-                added.push(Change { key: u.key.clone(), reason, weight: w });
+                added.push(Change { key: u.key.clone(), reason, weight: w, sources: sources_of(u) });
             }
         }
         let entitlement_changes = entitlement_changes(&previous.entitlements, cur, k, sku, prev_day);
@@ -431,6 +438,7 @@ pub(crate) fn diff(previous: &PreviousRun, cur: &Current) -> Result<(Value, Valu
         }
         sku_diffs.push(json!({
             "sku": sku,
+            "model": record["model"],
             "delta": delta,
             "consumed": {"previous": num(prev_record, "consumed"), "current": num(Some(record), "consumed")},
             "entitled": {"previous": num(prev_record, "entitled"), "current": num(Some(record), "entitled")},
@@ -438,9 +446,10 @@ pub(crate) fn diff(previous: &PreviousRun, cur: &Current) -> Result<(Value, Valu
             "removed": by_reason(&removed),
             "entitlements": ent_by_reason,
         }));
-        let list = |l: &[Change]| -> Vec<Value> { l.iter().map(|c| json!({"key": c.key, "reason": c.reason, "weight": c.weight})).collect() };
+        let list = |l: &[Change]| -> Vec<Value> { l.iter().map(|c| json!({"key": c.key, "reason": c.reason, "weight": c.weight, "sources": c.sources})).collect() };
         detail.push(json!({
             "sku": sku,
+            "model": record["model"],
             "added": list(&added),
             "removed": list(&removed),
             "entitlements": entitlement_changes.iter().map(|(id, reason, qty)| json!({"entitlement_id": id, "reason": reason, "quantity": qty})).collect::<Vec<_>>(),
@@ -526,4 +535,32 @@ pub(crate) fn counters_only(previous: &Snapshot, records: &[Value]) -> Value {
         "basis": "counters",
         "skus": skus,
     })
+}
+
+/// A snapshot and, when `bytes` is an evidence pack, the pack's `diff.json`
+/// (the unit lists). For callers that hold either form of a past run.
+pub fn open_run(bytes: &[u8]) -> Result<(Snapshot, Option<Value>)> {
+    if !crate::tar::looks_like_archive(bytes) {
+        return Ok((Snapshot::parse_verified(bytes)?, None));
+    }
+    let entries = crate::tar::read(bytes)?;
+    let get = |name: &str| entries.iter().find(|e| e.name == name).map(|e| e.data);
+    let snapshot = get("snapshot.json").ok_or_else(|| Error::new(ErrorCode::InvalidInput, "the evidence pack has no snapshot.json"))?;
+    let snapshot = Snapshot::parse_verified(snapshot)?;
+    let detail = match get("diff.json") {
+        Some(d) => Some(serde_json::from_slice(d).map_err(|e| Error::new(ErrorCode::InvalidInput, format!("diff.json: {e}")))?),
+        None => None,
+    };
+    Ok((snapshot, detail.filter(|d: &Value| !d.is_null())))
+}
+
+/// The diff from `previous` to `current`: the one `current` carries when it
+/// directly follows `previous` (unit-level when it was chained to a pack),
+/// else counter deltas between the two (`basis: counters`).
+pub fn between(previous: &Snapshot, current: &Snapshot) -> Value {
+    let cur = current.value();
+    if cur["previous_hash"].as_str() == Some(previous.hash().to_prefixed().as_str()) && !cur["diff"].is_null() {
+        return cur["diff"].clone();
+    }
+    counters_only(previous, cur["skus"].as_array().map(Vec::as_slice).unwrap_or(&[]))
 }

@@ -49,6 +49,7 @@ pub mod counters;
 pub mod diff;
 pub mod error;
 pub mod evidence;
+pub mod explain;
 pub mod hash;
 pub mod identity;
 pub mod intern;

@@ -349,3 +349,53 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Explain.
+
+use eucora_license_core::explain::explain;
+
+fn explained(prev: &Outcome, cur: &Outcome, sku: &str) -> String {
+    explain(prev.snapshot.as_ref().unwrap(), cur.snapshot.as_ref().unwrap(), cur.diff.as_ref(), sku).unwrap()
+}
+
+#[test]
+fn explain_tells_each_reason_with_the_diffs_numbers() {
+    let two = install(install(device_bundle(), "i1", "SER001", "2026-11-20T00:00:00Z"), "i2", "SER002", "2026-11-20T00:00:00Z")
+        .param("expected_sources", json!(["intune"]));
+    let first = two.run();
+    let none = device_bundle().param("expected_sources", json!(["intune"]));
+    let second = after(&first, &none);
+    assert_eq!(
+        explained(&first, &second, "app"),
+        "app (device): consumed 2 → 0 (−2); entitled 10 → 10 (±0); remaining 8 → 10 (+2).\n−2 devices: 2 source intune sent nothing this run."
+    );
+    let third = after(&second, &two);
+    assert_eq!(
+        explained(&second, &third, "app"),
+        "app (device): consumed 0 → 2 (+2); entitled 10 → 10 (±0); remaining 10 → 8 (−2).\n+2 devices: 2 newly reported by intune."
+    );
+    // Unchanged SKU, and snapshots that do not follow each other.
+    let fourth = after(&third, &two);
+    assert!(explained(&third, &fourth, "app").ends_with("\nNo change."));
+    let e = explain(first.snapshot.as_ref().unwrap(), third.snapshot.as_ref().unwrap(), None, "app").unwrap_err();
+    assert_eq!(e.code().name(), "invalid_input");
+    assert!(e.message().contains("consecutive"), "{e}");
+}
+
+#[test]
+fn explain_names_entitlements_and_mixed_sources() {
+    let base = || device_bundle().sku("x", "device");
+    let first = base().entitlement_row("E9,app,C1,4,2024-01-01,,1.00,USD").run();
+    let b = install(base(), "i1", "SER001", "2026-11-20T00:00:00Z")
+        .signal(&[("source", "sccm"), ("raw_id", "s1"), ("observed_at", "2026-11-20T00:00:00Z"), ("product", "App"), ("kind", "installation"), ("device_name", "ws-9")])
+        .entitlement_row("E9,app,C1,6,2024-01-01,,1.00,USD");
+    let second = after(&first, &b);
+    let text = explained(&first, &second, "app");
+    assert!(text.contains("+2 devices: 2 newly reported by intune 1, sccm 1."), "{text}");
+    assert!(text.contains("Entitled +2: +2 quantity changed (E9 +2)."), "{text} {}", entry(&second, "app"));
+    // Every number in the text is one the diff holds.
+    let e = entry(&second, "app");
+    assert_eq!(e["added"]["new_signal"], 2);
+    assert_eq!(e["entitlements"], json!({"quantity_changed": 2}));
+}
