@@ -18,7 +18,7 @@ use crate::signals::{Kind, Signal, SignalStore, Status};
 use crate::time::Instant;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// An exception: a signal (or directory alias) the engine set aside or
 /// flagged, with the contract's code.
@@ -211,6 +211,9 @@ pub struct Evaluation {
     pub sources: BTreeMap<String, SourceFacts>,
     /// Each row's fate (what the diff reads to say why a unit left).
     pub(crate) fates: Vec<Fate>,
+    /// Per SKU index, the unit keys of principals whose latest assignment
+    /// is not active (revoked or suspended): why their unit left.
+    pub(crate) not_active: BTreeMap<usize, BTreeSet<String>>,
 }
 
 /// Why a signal does not qualify (the order of exclusion, DESIGN A9).
@@ -321,6 +324,16 @@ pub fn evaluate(store: &mut SignalStore, md: &MasterData, rs: &Ruleset, as_of: I
     let ctx = Ctx { store, md, rs, as_of, identity: &identity, devices: &devices, device_user: &device_user, unique, fates: &fates };
     let formed = ctx.form_units(&mut exceptions);
 
+    let mut not_active: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
+    for &(k, principal) in &formed.not_active {
+        let key = if md.skus[k as usize].model == Model::Device {
+            identity.device_key(store, principal)
+        } else {
+            store.users.resolve(principal).to_string()
+        };
+        not_active.entry(k as usize).or_default().insert(key);
+    }
+
     // 5. Pools, counters, canonical units.
     let attrs = principal_attributes(md, &identity, &dir);
     let mut skus = Vec::with_capacity(md.skus.len());
@@ -390,7 +403,7 @@ pub fn evaluate(store: &mut SignalStore, md: &MasterData, rs: &Ruleset, as_of: I
     }
     exceptions.sort();
     exceptions.dedup();
-    Evaluation { skus, exceptions, sources, fates }
+    Evaluation { skus, exceptions, sources, fates, not_active }
 }
 
 /// Keep one row per (source, raw_id), the first in input order. Identical content collapses; different
@@ -784,6 +797,8 @@ struct Formed {
     units: FxHashMap<u32, Vec<Member>>,
     sessions: FxHashMap<u32, Vec<Session>>,
     counted_signals: Vec<u32>,
+    /// (SKU, principal) whose latest assignment is not active.
+    not_active: Vec<(u32, u32)>,
 }
 
 struct Ctx<'a> {
@@ -886,11 +901,14 @@ impl Ctx<'_> {
         assignments.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| self.assignment_order(a.2, b.2)));
         let mut active_latest: FxHashSet<(u32, u32)> = FxHashSet::default();
         let mut latest_active: Vec<(u32, u32, u32)> = Vec::new();
+        let mut not_active = Vec::new();
         for group in assignments.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
             let last = group[group.len() - 1];
             if self.store.rows[last.2 as usize].status == Status::Active {
                 active_latest.insert((last.0, last.1));
                 latest_active.push(last);
+            } else {
+                not_active.push((last.0, last.1));
             }
         }
         // Feature SKUs: a user without an active base assignment is flagged, still counted.
@@ -922,7 +940,7 @@ impl Ctx<'_> {
             counted_signals.extend_from_slice(&signals);
             units.entry(group[0].0).or_default().push(Member { principal: group[0].1, signals });
         }
-        Formed { units, sessions, counted_signals }
+        Formed { units, sessions, counted_signals, not_active }
     }
 
     /// Concurrent peak over the window, and the merged intervals as units.

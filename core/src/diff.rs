@@ -147,6 +147,8 @@ pub(crate) fn units_by_sku(bytes: &[u8]) -> std::result::Result<BTreeMap<String,
 pub(crate) struct Current<'a> {
     pub store: &'a SignalStore,
     pub fates: &'a [Fate],
+    /// Per SKU index: unit keys whose latest assignment is not active.
+    pub not_active: &'a BTreeMap<usize, BTreeSet<String>>,
     pub unique: &'a [u32],
     pub exceptions: &'a [ExceptionRecord],
     pub master: &'a MasterData,
@@ -379,6 +381,11 @@ pub(crate) fn diff(previous: &PreviousRun, cur: &Current) -> Result<(Value, Valu
                             }
                         })
                         .collect();
+                    // The principal's latest assignment is a revocation (often a
+                    // record of its own, e.g. an audit event): that is why.
+                    if cur.not_active.get(&k).is_some_and(|keys| keys.contains(&u.key)) {
+                        reasons.push("revoked");
+                    }
                     reasons.sort_by_key(|r| REMOVAL_ORDER.iter().position(|x| x == r));
                     reasons.first().copied().unwrap_or("not_reported")
                 };

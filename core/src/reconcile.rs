@@ -516,6 +516,7 @@ fn assemble(inputs: &RunInputs, mut eval: Evaluation, unique: &[u32]) -> Result<
             let current = crate::diff::Current {
                 store: &inputs.signals,
                 fates: &eval.fates,
+                not_active: &eval.not_active,
                 unique,
                 exceptions: &eval.exceptions,
                 master: md,

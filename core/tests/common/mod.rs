@@ -203,3 +203,23 @@ pub fn exceptions(out: &Outcome, code: &str) -> Vec<(String, String)> {
 pub fn reasons(out: &Outcome) -> Vec<String> {
     out.report["reasons"].as_array().unwrap().iter().map(|r| r.as_str().unwrap().to_string()).collect()
 }
+
+/// A bundle directory read into memory (documentation and expectation files left out).
+pub fn load_dir(root: &std::path::Path) -> MemoryBundle {
+    fn walk(root: &std::path::Path, dir: &std::path::Path, b: &mut MemoryBundle) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, b);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+                if !rel.ends_with(".md") && rel != "expected.json" {
+                    b.insert(rel, std::fs::read(&p).unwrap());
+                }
+            }
+        }
+    }
+    let mut b = MemoryBundle::default();
+    walk(root, root, &mut b);
+    b
+}
