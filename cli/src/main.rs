@@ -13,6 +13,7 @@ use std::process::ExitCode;
 
 const USAGE: &str = "\
 usage: eucora-license reconcile <bundle-dir> --out <dir> [--previous <run>] [--json] [--no-pack]
+                                [--share-key <key-file>]
        eucora-license verify <pack.tar> [--previous <snapshot.json>] [--json]
        eucora-license diff <old-run> <new-run> [--json]
        eucora-license explain <old-run> <new-run> --sku <id>
@@ -31,6 +32,9 @@ Reconciles the bundle and writes <dir>/snapshot.json (canonical JSON),
                      reasons) or its snapshot.json (counter deltas only)
   --json             print the snapshot instead of the table
   --no-pack          do not write evidence.tar (timing the reconciliation alone)
+  --share-key <file> also write <dir>/evidence.shared.tar, a pack for sharing outside
+                     the company: principals and record ids replaced by keyed hashes
+                     (HMAC-SHA-256 under the file's bytes, at least 16), same counters
 
 verify checks an evidence pack offline (artifact hashes, manifest, snapshot
 hash, Merkle roots, chain link) and replays the reconciliation from it;
@@ -94,12 +98,13 @@ struct ReconcileOpts {
     bundle: PathBuf,
     out: PathBuf,
     previous: Option<PathBuf>,
+    share_key: Option<PathBuf>,
     json: bool,
     pack: bool,
 }
 
 fn parse_reconcile(args: &[String]) -> Result<ReconcileOpts, String> {
-    let (mut bundle, mut out, mut previous, mut json, mut pack) = (None, None, None, false, true);
+    let (mut bundle, mut out, mut previous, mut json, mut pack, mut share_key) = (None, None, None, false, true, None);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -107,6 +112,7 @@ fn parse_reconcile(args: &[String]) -> Result<ReconcileOpts, String> {
             "--previous" => previous = Some(it.next().ok_or("--previous needs a run directory, evidence pack or snapshot")?.into()),
             "--json" => json = true,
             "--no-pack" => pack = false,
+            "--share-key" => share_key = Some(it.next().ok_or("--share-key needs a key file")?.into()),
             s if s.starts_with("--") => return Err(format!("unknown option `{s}`")),
             s if bundle.is_none() => bundle = Some(PathBuf::from(s)),
             s => return Err(format!("unexpected argument `{s}`")),
@@ -116,6 +122,7 @@ fn parse_reconcile(args: &[String]) -> Result<ReconcileOpts, String> {
         bundle: bundle.ok_or("missing <bundle-dir>")?,
         out: out.ok_or("missing --out <dir>")?,
         previous,
+        share_key,
         json,
         pack,
     })
@@ -499,6 +506,16 @@ fn run_reconcile(opts: &ReconcileOpts) -> ExitCode {
         eprintln!("error: cannot write to {}: {e}", opts.out.display());
         return ExitCode::from(1);
     }
+    if let (Some(key_file), Some(_)) = (&opts.share_key, &outcome.snapshot) {
+        let shared = std::fs::read(key_file)
+            .map_err(|e| format!("cannot read {}: {e}", key_file.display()))
+            .and_then(|key| eucora_license_core::pseudonym::pseudonymise(&outcome, &key).map_err(|e| e.to_string()));
+        let written = shared.and_then(|shared| write_pack_file(&opts.out, "evidence.shared.tar", &shared).map_err(|e| e.to_string()));
+        if let Err(e) = written {
+            eprintln!("error: shared pack: {e}");
+            return ExitCode::from(1);
+        }
+    }
     match &outcome.snapshot {
         Some(snap) if opts.json => {
             println!("{}", String::from_utf8_lossy(snap.canonical_bytes()));
@@ -527,6 +544,15 @@ fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
 /// The report is written last: it is what says which run the directory holds.
 /// A failed run removes an earlier run's snapshot and exceptions from the
 /// directory, so nothing there looks current when it is not.
+/// Stream a run's evidence pack to `<out>/<name>`: a temporary file, then a rename.
+fn write_pack_file(out: &Path, name: &str, outcome: &Outcome) -> std::io::Result<()> {
+    let tmp = out.join(format!(".{name}.tmp-{}", std::process::id()));
+    let file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+    let (file, _) = eucora_license_core::evidence::write_pack(outcome, file).map_err(std::io::Error::other)?;
+    file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    std::fs::rename(&tmp, out.join(name))
+}
+
 fn write_outputs(out: &Path, outcome: &Outcome, pack: bool) -> std::io::Result<()> {
     std::fs::create_dir_all(out)?;
     let mut report = serde_json::to_vec_pretty(&outcome.report).map_err(std::io::Error::other)?;
@@ -534,13 +560,8 @@ fn write_outputs(out: &Path, outcome: &Outcome, pack: bool) -> std::io::Result<(
     match &outcome.snapshot {
         Some(snap) => {
             write_atomic(out, "exceptions.jsonl", &outcome.exceptions_jsonl())?;
-            // The pack goes to a temporary file, then takes its name.
-            let tmp = out.join(format!(".evidence.tar.tmp-{}", std::process::id()));
             if pack {
-                let file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-                let (file, _) = eucora_license_core::evidence::write_pack(outcome, file).map_err(std::io::Error::other)?;
-                file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-                std::fs::rename(&tmp, out.join("evidence.tar"))?;
+                write_pack_file(out, "evidence.tar", outcome)?;
             } else {
                 // An earlier run's pack would not match this snapshot.
                 match std::fs::remove_file(out.join("evidence.tar")) {

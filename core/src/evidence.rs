@@ -132,12 +132,15 @@ impl Write for Digesting {
 }
 
 /// The manifest body (without `pack_hash`) and its `eucora.pack.v1` hash.
-fn manifest_of(artifacts: &BTreeMap<&str, (u64, Digest32)>, snapshot_hash: &str) -> Result<(Value, Digest32)> {
+fn manifest_of(artifacts: &BTreeMap<&str, (u64, Digest32)>, snapshot_hash: &str, note: Option<&Value>) -> Result<(Value, Digest32)> {
     let list: Vec<Value> = artifacts
         .iter()
         .map(|(name, (size, digest))| json!({"name": name, "size": size, "sha256": digest.to_prefixed()}))
         .collect();
-    let body = json!({"schema": MANIFEST_SCHEMA, "artifacts": list, "snapshot_hash": snapshot_hash});
+    let mut body = json!({"schema": MANIFEST_SCHEMA, "artifacts": list, "snapshot_hash": snapshot_hash});
+    if let Some(note) = note {
+        body["pseudonymised"] = note.clone();
+    }
     let hash = tagged(Domain::Pack, &canon(&body)?);
     Ok((body, hash))
 }
@@ -160,7 +163,8 @@ pub fn write_pack<W: Write>(outcome: &Outcome, sink: W) -> Result<(W, Digest32)>
         write_streamed(outcome, name, &mut d)?;
         digests.insert(name, (d.len, Digest32(sha2::Digest::finalize(d.hasher).into())));
     }
-    let (mut manifest, pack_hash) = manifest_of(&digests, &snapshot_hash)?;
+    let note = outcome.inputs.as_ref().and_then(|i| i.pseudonymised.as_ref());
+    let (mut manifest, pack_hash) = manifest_of(&digests, &snapshot_hash, note)?;
     manifest["pack_hash"] = json!(pack_hash.to_prefixed());
     let manifest_bytes = canon(&manifest)?;
     let mut names: Vec<&str> = digests.keys().copied().chain(["manifest.json"]).collect();
@@ -303,7 +307,7 @@ pub fn verify(pack: &[u8], previous: Option<&[u8]>) -> VerifyReport {
         .collect();
     let claimed_snapshot = manifest["snapshot_hash"].as_str().unwrap_or("").to_string();
     v.check("pack_hash", || {
-        match manifest_of(&view, &claimed_snapshot) {
+        match manifest_of(&view, &claimed_snapshot, manifest.get("pseudonymised")) {
             Ok((_, h)) if manifest["pack_hash"].as_str() == Some(h.to_prefixed().as_str()) => Ok(h.to_prefixed()),
             Ok((_, h)) => Err(format!("recomputed {h}, manifest says {}", manifest["pack_hash"])),
             Err(e) => Err(e.message().to_string()),
@@ -447,7 +451,7 @@ fn replay(files: &BTreeMap<String, &[u8]>) -> std::result::Result<Digest32, Stri
         _ => return Err("previous_units.jsonl and previous_entitlements.json come together, with previous_snapshot.json".into()),
     };
     let unique = crate::counters::collapse_duplicates(&signals).map_err(|e| e.first().map(|x| x.to_string()).unwrap_or_default())?;
-    let inputs = RunInputs { params, ruleset, master, signals, jobs, observations: Vec::new(), previous, previous_run, warnings: Vec::new() };
+    let inputs = RunInputs { params, ruleset, master, signals, jobs, observations: Vec::new(), previous, previous_run, warnings: Vec::new(), pseudonymised: None };
     let out = compute(inputs, &unique).map_err(msg)?;
     out.snapshot.map(|s| s.hash()).ok_or_else(|| "replay produced no snapshot".into())
 }

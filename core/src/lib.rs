@@ -56,6 +56,7 @@ pub mod intern;
 pub mod merkle;
 pub mod numbers;
 pub mod proof;
+pub mod pseudonym;
 pub mod reconcile;
 pub mod ruleset;
 pub mod sidebar;

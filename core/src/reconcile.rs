@@ -88,6 +88,9 @@ pub struct RunInputs {
     pub previous_run: Option<PreviousRun>,
     /// Non-fatal remarks.
     pub warnings: Vec<String>,
+    /// Set when principals were replaced by keyed hashes
+    /// ([`crate::pseudonym`]): the manifest's note.
+    pub pseudonymised: Option<Value>,
 }
 
 impl Outcome {
@@ -394,7 +397,7 @@ fn run(bundle: &dyn BundleSource, previous: Option<&[u8]>, ctx: &mut RunCtx) -> 
     }
 
     let warnings = std::mem::take(&mut ctx.warnings);
-    let inputs = RunInputs { params, ruleset: rs, master: md, signals: store, jobs, observations, previous, previous_run, warnings };
+    let inputs = RunInputs { params, ruleset: rs, master: md, signals: store, jobs, observations, previous, previous_run, warnings, pseudonymised: None };
     compute(inputs, &unique).map_err(|e| vec![e])
 }
 
