@@ -97,9 +97,12 @@ fn write_streamed(outcome: &Outcome, name: &str, out: &mut dyn Write) -> Result<
     let inputs = outcome.inputs.as_ref().ok_or_else(|| Error::new(ErrorCode::Internal, "no run inputs"))?;
     if name == "signals.jsonl" {
         let store = &inputs.signals;
+        let mut line = Vec::with_capacity(512);
         for s in &store.rows {
-            out.write_all(&canon(&store.normalised_json(s))?).map_err(io)?;
-            out.write_all(b"\n").map_err(io)?;
+            line.clear();
+            store.write_normalised(s, &mut line);
+            line.push(b'\n');
+            out.write_all(&line).map_err(io)?;
         }
     } else {
         for (sku, list) in &outcome.units {
@@ -436,9 +439,9 @@ fn replay(files: &BTreeMap<String, &[u8]>) -> std::result::Result<Digest32, Stri
     let mut signals = SignalStore::default();
     let job_index: BTreeMap<&str, u32> = jobs.iter().enumerate().map(|(i, j)| (j.job_id.as_str(), i as u32)).collect();
     for (i, line) in get("signals.jsonl")?.split(|&b| b == b'\n').enumerate().filter(|(_, l)| !l.is_empty()) {
-        let v: Value = serde_json::from_slice(line).map_err(|e| format!("signals.jsonl line {}: {e}", i + 1))?;
-        let file = v["job"].as_str().and_then(|j| job_index.get(j).copied()).unwrap_or(0);
-        signals.push_normalised(&v, file).map_err(|e| format!("signals.jsonl line {}: {e}", i + 1))?;
+        signals
+            .push_normalised_line(line, |job| job_index.get(job).copied().unwrap_or(0))
+            .map_err(|e| format!("signals.jsonl line {}: {e}", i + 1))?;
     }
     signals.jobs = jobs.clone();
     let previous = match files.get("previous_snapshot.json") {

@@ -5,6 +5,7 @@
 //! row rule; rejection never stops the file. Hints are normalised here, once,
 //! with the ruleset's identity options, so later stages only compare ids.
 
+use serde::Deserialize as _;
 use crate::error::{Error, ErrorCode, Location, Result};
 use crate::hash::{tagged, Digest32, Domain};
 use crate::identity::{normalize_device_id_into, normalize_hostname_into, normalize_serial_into, normalize_user_into};
@@ -708,10 +709,87 @@ impl SignalStore {
         })
     }
 
+    /// One accepted row in its normalised form as canonical JSON bytes
+    /// (exactly `canonical::to_vec(&self.normalised_json(s))`), written
+    /// straight into `out`: the pack renders a million of these, and building
+    /// a `Value` per row first costs more than the rest of the pack.
+    pub fn write_normalised(&self, s: &Signal, out: &mut Vec<u8>) {
+        use crate::canonical::write_str;
+        use std::io::Write as _;
+        let opt = |out: &mut Vec<u8>, table: &Interner, id: u32| {
+            if id == NONE {
+                out.extend_from_slice(b"null");
+            } else {
+                write_str(out, table.resolve(id));
+            }
+        };
+        let session = s.session_data(self);
+        // Keys in canonical (sorted) order.
+        out.extend_from_slice(b"{\"confidence\":");
+        write_str(out, &Fixed9(s.confidence as i128).to_canonical_string());
+        out.extend_from_slice(b",\"device_id\":");
+        opt(out, &self.device_ids, s.device_id);
+        out.extend_from_slice(b",\"device_name\":");
+        opt(out, &self.hostnames, s.hostname);
+        out.extend_from_slice(b",\"device_serial\":");
+        opt(out, &self.serials, s.serial);
+        out.extend_from_slice(b",\"job\":");
+        match self.jobs.get(s.file as usize) {
+            Some(j) => write_str(out, &j.job_id),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"kind\":");
+        write_str(out, s.kind.name());
+        let _ = write!(out, ",\"line\":{}", s.line);
+        out.extend_from_slice(b",\"observed_at\":");
+        write_str(out, &s.observed_at.to_string());
+        out.extend_from_slice(b",\"product\":");
+        opt(out, &self.products, s.product);
+        out.extend_from_slice(b",\"quantity\":");
+        match session {
+            Some(d) => write_str(out, &d.quantity.to_string()),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"raw_id\":");
+        write_str(out, self.raw_id_of(s));
+        out.extend_from_slice(b",\"session_end\":");
+        match session.and_then(|d| d.end) {
+            Some(e) => write_str(out, &e.to_string()),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"session_start\":");
+        match session {
+            Some(d) => write_str(out, &d.start.to_string()),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"sku\":");
+        opt(out, &self.sku_texts, s.sku_text);
+        out.extend_from_slice(b",\"source\":");
+        write_str(out, self.source_of(s));
+        out.extend_from_slice(b",\"status\":");
+        write_str(out, s.status.name());
+        out.extend_from_slice(b",\"user\":");
+        opt(out, &self.users, s.user);
+        out.push(b'}');
+    }
+
+    /// Add a row from one line of a pack's `signals.jsonl` (replay): parsed
+    /// into borrowed text, without a `Value` tree.
+    pub fn push_normalised_line(&mut self, line: &[u8], file_of: impl Fn(&str) -> u32) -> std::result::Result<(), String> {
+        let row: NormalisedRow = serde_json::from_slice(line).map_err(|e| e.to_string())?;
+        let file = row.job.as_deref().map_or(0, &file_of);
+        self.push_row(&row, file)
+    }
+
     /// Add a row from its normalised form (replay of an evidence pack): values
     /// are taken as they are, not normalised again.
     pub fn push_normalised(&mut self, v: &serde_json::Value, file: u32) -> std::result::Result<(), String> {
-        let text = |k: &str| v.get(k).and_then(serde_json::Value::as_str);
+        let row = NormalisedRow::deserialize(v).map_err(|e| e.to_string())?;
+        self.push_row(&row, file)
+    }
+
+    fn push_row(&mut self, v: &NormalisedRow, file: u32) -> std::result::Result<(), String> {
+        let text = |k: &str| v.get(k);
         let instant = |k: &str| -> std::result::Result<Option<Instant>, String> {
             text(k).map(|t| Instant::parse(t).map_err(|_| format!("`{k}` is not an instant"))).transpose()
         };
@@ -742,7 +820,7 @@ impl SignalStore {
             hostname: opt(&mut self.hostnames, "device_name"),
             session,
             file,
-            line: v.get("line").and_then(serde_json::Value::as_u64).unwrap_or(0).min(u32::MAX as u64) as u32,
+            line: v.line.unwrap_or(0).min(u32::MAX as u64) as u32,
             kind,
             status,
         };
@@ -773,5 +851,67 @@ impl ImportJob {
             errors: Vec::new(),
             warnings: Vec::new(),
         })
+    }
+}
+
+/// One line of a pack's `signals.jsonl`, borrowed where the text has no escapes.
+#[derive(serde::Deserialize)]
+struct NormalisedRow<'a> {
+    #[serde(borrow)]
+    source: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    raw_id: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    observed_at: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    sku: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    product: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    kind: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    status: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    user: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    device_serial: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    device_id: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    device_name: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    session_start: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    session_end: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    quantity: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    confidence: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    job: Option<std::borrow::Cow<'a, str>>,
+    line: Option<u64>,
+}
+
+impl NormalisedRow<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        let f = match key {
+            "source" => &self.source,
+            "raw_id" => &self.raw_id,
+            "observed_at" => &self.observed_at,
+            "sku" => &self.sku,
+            "product" => &self.product,
+            "kind" => &self.kind,
+            "status" => &self.status,
+            "user" => &self.user,
+            "device_serial" => &self.device_serial,
+            "device_id" => &self.device_id,
+            "device_name" => &self.device_name,
+            "session_start" => &self.session_start,
+            "session_end" => &self.session_end,
+            "quantity" => &self.quantity,
+            "confidence" => &self.confidence,
+            _ => return None,
+        };
+        f.as_deref()
     }
 }

@@ -217,3 +217,18 @@ fn packs_of_bundles_with_raw_exports_replay() {
     let report = verify(&pack_of(&out), None);
     assert!(report.ok, "{:#?}", report.checks.iter().filter(|c| c.status != "passed").collect::<Vec<_>>());
 }
+
+/// The pack's signal lines are written without building JSON values; they
+/// must be byte for byte the canonical form of the normalised row.
+#[test]
+fn fast_signal_rendering_is_the_canonical_form() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/demo-history/step-2");
+    let out = eucora_license_core::reconcile(&common::load_dir(&dir), None);
+    let store = &out.inputs.as_ref().unwrap().signals;
+    assert!(store.rows.len() > 50);
+    for s in &store.rows {
+        let mut fast = Vec::new();
+        store.write_normalised(s, &mut fast);
+        assert_eq!(String::from_utf8(fast).unwrap(), String::from_utf8(eucora_license_core::canonical::to_vec(&store.normalised_json(s)).unwrap()).unwrap());
+    }
+}
