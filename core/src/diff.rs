@@ -131,14 +131,26 @@ impl PreviousRun {
     }
 }
 
-/// Units of a `units.jsonl`, as canonical leaf bytes per SKU.
+/// Units of a `units.jsonl`, as leaf bytes per SKU: each line's `unit`
+/// exactly as written (a pack writes it canonical; anything else would not
+/// match the `units_root` it is checked against).
 pub(crate) fn units_by_sku(bytes: &[u8]) -> std::result::Result<BTreeMap<String, Vec<Vec<u8>>>, String> {
+    #[derive(serde::Deserialize)]
+    struct Line<'a> {
+        #[serde(borrow)]
+        sku: std::borrow::Cow<'a, str>,
+        #[serde(borrow)]
+        unit: &'a serde_json::value::RawValue,
+    }
     let mut out: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
     for (i, line) in bytes.split(|&b| b == b'\n').enumerate().filter(|(_, l)| !l.is_empty()) {
-        let v: Value = serde_json::from_slice(line).map_err(|e| format!("line {}: {e}", i + 1))?;
-        let sku = v["sku"].as_str().ok_or_else(|| format!("line {}: no sku", i + 1))?.to_string();
-        let leaf = canonical::to_vec(&v["unit"]).map_err(|e| format!("line {}: {}", i + 1, e.message()))?;
-        out.entry(sku).or_default().push(leaf);
+        let v: Line = serde_json::from_slice(line).map_err(|e| format!("line {}: {e}", i + 1))?;
+        match out.get_mut(v.sku.as_ref()) {
+            Some(list) => list.push(v.unit.get().as_bytes().to_vec()),
+            None => {
+                out.insert(v.sku.into_owned(), vec![v.unit.get().as_bytes().to_vec()]);
+            }
+        }
     }
     Ok(out)
 }

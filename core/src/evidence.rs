@@ -289,13 +289,19 @@ pub fn verify(pack: &[u8], previous: Option<&[u8]>) -> VerifyReport {
         }
     });
     let manifest = manifest.unwrap_or(Value::Null);
+    // Each artifact is hashed once; the checks and the pack hash share the digests.
+    let view: BTreeMap<&str, (u64, Digest32)> = files
+        .iter()
+        .filter(|(k, _)| k.as_str() != "manifest.json")
+        .map(|(k, b)| (k.as_str(), (b.len() as u64, sha256(b))))
+        .collect();
     for a in manifest["artifacts"].as_array().cloned().unwrap_or_default() {
         let name = a["name"].as_str().unwrap_or("").to_string();
-        let data = files.get(&name).copied().unwrap_or(&[]);
+        let (size, digest) = view.get(name.as_str()).copied().unwrap_or((0, sha256(&[])));
         v.check(format!("artifact:{name}"), || {
-            let got = sha256(data).to_prefixed();
-            if a["size"].as_u64() != Some(data.len() as u64) {
-                Err(format!("size {} but the manifest says {}", data.len(), a["size"]))
+            let got = digest.to_prefixed();
+            if a["size"].as_u64() != Some(size) {
+                Err(format!("size {size} but the manifest says {}", a["size"]))
             } else if a["sha256"].as_str() != Some(got.as_str()) {
                 Err(format!("sha256 {got} but the manifest says {}", a["sha256"]))
             } else {
@@ -303,11 +309,6 @@ pub fn verify(pack: &[u8], previous: Option<&[u8]>) -> VerifyReport {
             }
         });
     }
-    let view: BTreeMap<&str, (u64, Digest32)> = files
-        .iter()
-        .filter(|(k, _)| k.as_str() != "manifest.json")
-        .map(|(k, b)| (k.as_str(), (b.len() as u64, sha256(b))))
-        .collect();
     let claimed_snapshot = manifest["snapshot_hash"].as_str().unwrap_or("").to_string();
     v.check("pack_hash", || {
         match manifest_of(&view, &claimed_snapshot, manifest.get("pseudonymised")) {
