@@ -47,7 +47,8 @@ use crate::signals::SignalStore;
 use crate::snapshot::Snapshot;
 use crate::time::Instant;
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The previous run as far as a diff needs it: its verified snapshot, its
 /// units per SKU (checked against the snapshot's `units_root`s) and its
@@ -323,7 +324,7 @@ pub(crate) fn diff(previous: &PreviousRun, cur: &Current) -> Result<(Value, Valu
         }
     }
     // Previous signal → (SKU, unit key).
-    let mut prev_home: HashMap<(&str, &str), Vec<(&str, &str)>> = HashMap::new();
+    let mut prev_home: HashMap<(&str, &str), Vec<(&str, &str)>> = HashMap::default();
     for (sku, views) in &prev_views {
         for u in views {
             for (s, r) in &u.signals {
@@ -333,7 +334,7 @@ pub(crate) fn diff(previous: &PreviousRun, cur: &Current) -> Result<(Value, Valu
     }
 
     // The current rows that previous units of changed SKUs rest on.
-    let mut wanted: HashMap<(&str, &str), Option<u32>> = HashMap::new();
+    let mut wanted: HashMap<(&str, &str), Option<u32>> = HashMap::default();
     for sku in cur_views.keys() {
         for u in prev_views.get(sku).map(Vec::as_slice).unwrap_or(&[]) {
             for (s, r) in &u.signals {
@@ -353,7 +354,7 @@ pub(crate) fn diff(previous: &PreviousRun, cur: &Current) -> Result<(Value, Valu
     // The day the previous run's entitlements were in force.
     let prev_day = prev_snap["reconciled_at"].as_str().and_then(|t| Instant::parse(t).ok()).map(Instant::date);
     // Exception code per (source, raw_id), the first one (needs_review is not an exclusion).
-    let mut exception_of: HashMap<(&str, &str), &'static str> = HashMap::new();
+    let mut exception_of: HashMap<(&str, &str), &'static str> = HashMap::default();
     for e in cur.exceptions.iter().filter(|e| e.code != "needs_review") {
         exception_of.entry((e.source.as_str(), e.raw_id.as_str())).or_insert(e.code);
     }
