@@ -311,16 +311,20 @@ pub(crate) fn diff(previous: &PreviousRun, cur: &Current) -> Result<(Value, Valu
 
     // SKUs whose units changed (same root = same units), and the previous
     // units of every SKU parsed once (for merged_identity / ruleset_changed).
-    let mut prev_views: BTreeMap<&str, Vec<UnitView>> = BTreeMap::new();
-    for (sku, leaves) in &previous.units {
-        prev_views.insert(sku.as_str(), leaves.iter().map(|l| view(l)).collect::<Result<_>>()?);
-    }
     let mut cur_views: BTreeMap<&str, Vec<UnitView>> = BTreeMap::new();
     for (record, units) in &cur.skus {
         let sku = record["sku"].as_str().unwrap_or_default();
         let same = prev_records.get(sku).and_then(|r| r["units_root"].as_str()) == record["units_root"].as_str();
         if !same {
             cur_views.insert(sku, units.iter().map(view).collect::<Result<_>>()?);
+        }
+    }
+    // All previous units are read only when some SKU's units changed (a unit
+    // may have come from, or gone to, any other SKU).
+    let mut prev_views: BTreeMap<&str, Vec<UnitView>> = BTreeMap::new();
+    if !cur_views.is_empty() || previous.units.keys().any(|k| !cur.skus.iter().any(|(r, _)| r["sku"] == k.as_str())) {
+        for (sku, leaves) in &previous.units {
+            prev_views.insert(sku.as_str(), leaves.iter().map(|l| view(l)).collect::<Result<_>>()?);
         }
     }
     // Previous signal → (SKU, unit key).
