@@ -8,7 +8,7 @@ fn bin() -> Command {
 }
 
 fn demo() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/demo"))
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/demo-canonical"))
 }
 
 fn tmp(name: &str) -> PathBuf {

@@ -1,4 +1,4 @@
-//! The demo bundle's counters match the hand-worked `fixtures/demo/expected.json`
+//! The demo bundle's counters match the hand-worked `fixtures/demo-canonical/expected.json`
 //! (reasoning in `EXPECTED.md`), and its snapshot hash is pinned.
 
 use eucora_license_core::bundle::MemoryBundle;
@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::path::Path;
 
 fn demo_dir() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/demo"))
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/demo-canonical"))
 }
 
 pub fn load_dir(root: &Path) -> MemoryBundle {

@@ -29,7 +29,7 @@ fn load_dir(root: &Path) -> eucora_license_core::bundle::MemoryBundle {
 }
 
 fn demo() -> Outcome {
-    reconcile(&load_dir(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/demo"))), None)
+    reconcile(&load_dir(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/demo-canonical"))), None)
 }
 
 fn pack_of(out: &Outcome) -> Vec<u8> {
