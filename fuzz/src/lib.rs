@@ -22,7 +22,7 @@ use std::sync::OnceLock;
 fn demo_ruleset() -> &'static Ruleset {
     static RULESET: OnceLock<Ruleset> = OnceLock::new();
     RULESET.get_or_init(|| {
-        ruleset::parse(include_bytes!("../../fixtures/demo-canonical/ruleset.json"), None).expect("demo ruleset is valid")
+        ruleset::parse(include_bytes!("../../fixtures/demo/ruleset.json"), None).expect("demo ruleset is valid")
     })
 }
 
