@@ -7,8 +7,14 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_eucora-license"))
 }
 
+/// The demo organisation as raw exports (`imports/<adapter>/`) plus a few canonical rows.
 fn demo() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/demo"))
+}
+
+/// The same organisation as canonical signal files only.
+fn demo_canonical() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/demo-canonical"))
 }
 
 fn tmp(name: &str) -> PathBuf {
@@ -52,6 +58,19 @@ fn reconcile_demo_writes_outputs_and_prints_table() {
     // No temporary files are left behind.
     let names: Vec<String> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
+}
+
+#[test]
+fn raw_and_canonical_demos_print_the_same_counters() {
+    let table = |bundle: PathBuf, out: &str| -> String {
+        let o = bin().arg("reconcile").arg(bundle).arg("--out").arg(tmp(out)).arg("--no-pack").output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        // Everything but the snapshot hash line (the inputs differ, so does the hash).
+        String::from_utf8(o.stdout).unwrap().lines().filter(|l| !l.starts_with("snapshot:")).collect::<Vec<_>>().join("\n")
+    };
+    let raw = table(demo(), "same-raw");
+    assert!(raw.contains("TOTAL                                    54         4        46          4          5"), "{raw}");
+    assert_eq!(raw, table(demo_canonical(), "same-canonical"));
 }
 
 #[test]

@@ -13,6 +13,9 @@ fn load_dir(root: &Path) -> eucora_license_core::bundle::MemoryBundle {
     fn walk(root: &Path, dir: &Path, b: &mut eucora_license_core::bundle::MemoryBundle) {
         for e in std::fs::read_dir(dir).unwrap() {
             let p = e.unwrap().path();
+            if p.file_name().unwrap().to_string_lossy().starts_with('.') {
+                continue;
+            }
             if p.is_dir() {
                 walk(root, &p, b);
             } else {
@@ -28,8 +31,14 @@ fn load_dir(root: &Path) -> eucora_license_core::bundle::MemoryBundle {
     b
 }
 
+/// The demo bundle: raw exports read through the adapters, plus a few canonical rows.
 fn demo() -> Outcome {
     reconcile(&load_dir(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/demo"))), None)
+}
+
+/// The same organisation as canonical signal files only.
+fn demo_canonical() -> Outcome {
+    reconcile(&load_dir(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/demo-canonical"))), None)
 }
 
 fn pack_of(out: &Outcome) -> Vec<u8> {
@@ -76,6 +85,25 @@ fn demo_pack_is_deterministic_and_verifies_with_replay() {
     let report = verify(&a, None);
     assert!(report.ok, "{:#?}", report.checks.iter().filter(|c| c.status != "passed").collect::<Vec<_>>());
     assert!(report.checks.iter().any(|c| c.name == "replay" && c.status == "passed"));
+    assert_eq!(report.snapshot_hash.as_deref(), Some(out.snapshot.unwrap().hash().to_prefixed().as_str()));
+    // The pack records which adapter (and version) read each raw export.
+    let imports = eucora_license_core::tar::read(&a).unwrap().into_iter().find(|e| e.name == "imports.json").unwrap();
+    let jobs: Value = serde_json::from_slice(imports.data).unwrap();
+    let adapters: std::collections::BTreeSet<&str> = jobs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["path"].as_str().unwrap().starts_with("imports/"))
+        .map(|j| j["adapter"].as_str().unwrap())
+        .collect();
+    assert_eq!(adapters.len(), 7, "{adapters:?}");
+}
+
+#[test]
+fn demo_canonical_pack_verifies_with_replay() {
+    let out = demo_canonical();
+    let report = verify(&pack_of(&out), None);
+    assert!(report.ok, "{:#?}", report.checks.iter().filter(|c| c.status != "passed").collect::<Vec<_>>());
     assert_eq!(report.snapshot_hash.as_deref(), Some(out.snapshot.unwrap().hash().to_prefixed().as_str()));
 }
 
