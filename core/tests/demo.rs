@@ -9,7 +9,6 @@
 //! devices, users and sessions counted), and both snapshot hashes are pinned.
 
 use eucora_license_core::adapters;
-use eucora_license_core::bundle::MemoryBundle;
 use eucora_license_core::{reconcile, Outcome, RunStatus};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,27 +20,8 @@ fn fixture(name: &str) -> PathBuf {
 
 /// A bundle directory as the CLI reads it (dot files skipped), without the
 /// hand-worked results (`*.md`, `expected.json`).
-pub fn load_dir(root: &Path) -> MemoryBundle {
-    fn walk(root: &Path, dir: &Path, b: &mut MemoryBundle) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.file_name().unwrap().to_string_lossy().starts_with('.') {
-                continue;
-            }
-            if p.is_dir() {
-                walk(root, &p, b);
-            } else {
-                let rel = p.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
-                if !rel.ends_with(".md") && rel != "expected.json" {
-                    b.insert(rel, std::fs::read(&p).unwrap());
-                }
-            }
-        }
-    }
-    let mut b = MemoryBundle::default();
-    walk(root, root, &mut b);
-    b
-}
+mod common;
+use common::load_dir;
 
 fn run(name: &str) -> Outcome {
     reconcile(&load_dir(&fixture(name)), None)

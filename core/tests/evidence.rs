@@ -9,27 +9,6 @@ use eucora_license_core::{reconcile, Outcome};
 use serde_json::{json, Value};
 use std::path::Path;
 
-fn load_dir(root: &Path) -> eucora_license_core::bundle::MemoryBundle {
-    fn walk(root: &Path, dir: &Path, b: &mut eucora_license_core::bundle::MemoryBundle) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.file_name().unwrap().to_string_lossy().starts_with('.') {
-                continue;
-            }
-            if p.is_dir() {
-                walk(root, &p, b);
-            } else {
-                let rel = p.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
-                if !rel.ends_with(".md") && rel != "expected.json" {
-                    b.insert(rel, std::fs::read(&p).unwrap());
-                }
-            }
-        }
-    }
-    let mut b = eucora_license_core::bundle::MemoryBundle::default();
-    walk(root, root, &mut b);
-    b
-}
 
 /// The demo bundle: raw exports read through the adapters, plus a few canonical rows.
 fn demo() -> Outcome {

@@ -209,6 +209,10 @@ pub fn load_dir(root: &std::path::Path) -> MemoryBundle {
     fn walk(root: &std::path::Path, dir: &std::path::Path, b: &mut MemoryBundle) {
         for e in std::fs::read_dir(dir).unwrap() {
             let p = e.unwrap().path();
+            // Dot files (.gitattributes) are not bundle files; the CLI skips them too.
+            if p.file_name().unwrap().to_string_lossy().starts_with('.') {
+                continue;
+            }
             if p.is_dir() {
                 walk(root, &p, b);
             } else {
