@@ -80,16 +80,9 @@ impl AdapterInput {
 
 /// A stable GUID-shaped id from a counter and a salt.
 fn guid(salt: u64, n: u64) -> String {
-    let a = crate::mix64(salt ^ n.wrapping_mul(0x9E37_79B9));
-    let b = crate::mix64(a);
-    format!(
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0xfff,
-        0x8000 | (b >> 48) & 0x3fff,
-        b & 0xffff_ffff_ffff
-    )
+    let mut out = String::with_capacity(36);
+    crate::write_uuid(&mut out, crate::mix64(salt ^ n.wrapping_mul(0x9E37_79B9)));
+    out
 }
 
 fn options(pairs: &[(&str, &str)]) -> Options {

@@ -197,6 +197,20 @@ impl Summary {
 // ------------------------------------------------------------------------------------------
 // PRNG
 
+/// A version-4-shaped UUID from 64 random bits (the low half is mixed from the high).
+pub fn write_uuid(out: &mut String, hi: u64) {
+    let lo = mix64(hi);
+    let _ = write!(
+        out,
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        hi >> 32,
+        (hi >> 16) & 0xffff,
+        hi & 0xfff,
+        0x8000 | (lo >> 48) & 0x3fff,
+        lo & 0xffff_ffff_ffff
+    );
+}
+
 /// SplitMix64 finaliser: a bijective 64-bit mixer.
 #[inline]
 pub fn mix64(mut z: u64) -> u64 {
@@ -539,17 +553,7 @@ impl World {
 
     /// Directory device id (a UUID whose first 64 bits are a bijection of the index).
     fn device_id(&self, d: u32, out: &mut String) {
-        let hi = mix64(d as u64 ^ self.cfg.seed.rotate_left(32));
-        let lo = mix64(hi);
-        let _ = write!(
-            out,
-            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-            hi >> 32,
-            (hi >> 16) & 0xffff,
-            hi & 0xfff,
-            0x8000 | (lo >> 48) & 0x3fff,
-            lo & 0xffff_ffff_ffff
-        );
+        write_uuid(out, mix64(d as u64 ^ self.cfg.seed.rotate_left(32)));
     }
 
     fn hostname(&self, d: u32, out: &mut String) {
