@@ -245,6 +245,31 @@ impl Verifier {
 /// the pack's inputs, which must give the identical snapshot hash.
 /// Never panics; the report names each check and the first that failed.
 pub fn verify(pack: &[u8], previous: Option<&[u8]>) -> VerifyReport {
+    verify_using(pack, previous, || replay_pack(pack))
+}
+
+/// Replay the reconciliation from a pack's own inputs: the snapshot hash it
+/// gives. The last step of [`verify`], on its own so that a host can run it
+/// beside the other checks (see [`verify_using`]).
+pub fn replay_pack(pack: &[u8]) -> std::result::Result<Digest32, String> {
+    let entries = tar::read(pack).map_err(|e| e.message().to_string())?;
+    let files: BTreeMap<String, &[u8]> = entries.iter().map(|e| (e.name.clone(), e.data)).collect();
+    replay(&files)
+}
+
+/// [`verify`], with the replay's result supplied by `replayed` (called once,
+/// at the replay check, only if every earlier check passed). The core runs
+/// on one thread; a host with cores to spare starts [`replay_pack`] on
+/// another and hands its result in here (joining that thread in
+/// `replayed`), so the hashing and the replay overlap; the CLI does so.
+///
+/// ```
+/// # use eucora_license_core::evidence::{replay_pack, verify_using};
+/// let pack = b"not an archive";
+/// let report = verify_using(pack, None, || replay_pack(pack));
+/// assert_eq!(report.first_failure.as_deref(), Some("archive"));
+/// ```
+pub fn verify_using(pack: &[u8], previous: Option<&[u8]>, replayed: impl FnOnce() -> std::result::Result<Digest32, String>) -> VerifyReport {
     let mut v = Verifier { checks: Vec::new(), failed: false };
     let mut snapshot_hash = None;
     let entries = match tar::read(pack) {
@@ -362,7 +387,7 @@ pub fn verify(pack: &[u8], previous: Option<&[u8]>) -> VerifyReport {
     v.check("chain", || chain_check(snap.as_ref(), files.get("previous_snapshot.json").copied(), previous));
     let expected = snapshot_hash.clone();
     v.check("replay", || {
-        replay(&files).and_then(|h| {
+        replayed().and_then(|h| {
             if Some(h.to_prefixed()) == expected {
                 Ok(format!("replay gives {h}"))
             } else {
