@@ -6,6 +6,28 @@
 
 mod fsbundle;
 
+/// `println!` that ends the process with status 1 when stdout is gone (a
+/// closed pipe: `eucora-license verify pack.tar | head -1`) instead of
+/// panicking, as std's macro does.
+macro_rules! println {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout(), $($arg)*).is_err() {
+            std::process::exit(1);
+        }
+    }};
+}
+
+/// `print!` with the same rule.
+macro_rules! print {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if write!(std::io::stdout(), $($arg)*).is_err() {
+            std::process::exit(1);
+        }
+    }};
+}
+
 use eucora_license_core::{reconcile, Outcome, RunStatus};
 use serde_json::Value;
 use std::path::{Path, PathBuf};

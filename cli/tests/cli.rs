@@ -257,3 +257,13 @@ fn a_chained_history_diffs_explains_and_shares() {
         assert!(!bytes.windows(name.len()).any(|w| w == name.as_bytes()), "{name}");
     }
 }
+
+#[test]
+fn a_closed_stdout_is_an_io_error_not_a_panic() {
+    let mut child = bin().arg("adapters").stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    drop(child.stdout.take()); // the reader is gone before the first line
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(matches!(out.status.code(), Some(0) | Some(1)), "{:?}", out.status);
+}
