@@ -1,0 +1,130 @@
+"""eucora_license: deterministic license reconciliation for Python hosts.
+
+Entitlements + consumption signals + a versioned ruleset in; a canonical,
+hash-chained snapshot (and an evidence pack anyone can re-verify offline)
+out. The engine is the Rust core ``eucora-license-core``; this package
+converts types and maps errors, nothing more.
+
+>>> import eucora_license
+>>> result = eucora_license.reconcile("fixtures/demo")      # doctest: +SKIP
+>>> result.snapshot.totals.consumed                          # doctest: +SKIP
+46
+
+Instants are timezone-aware ``datetime`` (naive ones are refused), money and
+percentages ``Decimal``, counts ``int``. Errors derive from
+:class:`EucoraLicenseError` (a ``ValueError``) and carry the engine's stable
+``code``. The GIL is released while the engine works. See ``docs/python.md``.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Mapping
+
+from . import _native
+from ._api import (
+    Result,
+    SupportsWrite,
+    adapters,
+    hash_ruleset,
+    import_file,
+    prove,
+    reconcile,
+    sidebar,
+    validate_ruleset,
+    verify,
+    verify_proof,
+)
+from ._bundle import Bundle
+from ._errors import (
+    ErrorDetail,
+    EucoraLicenseError,
+    IntegrityError,
+    InternalError,
+    InvalidInput,
+    Location,
+    RulesetError,
+    RulesetIssue,
+    VerificationError,
+    error_class,
+)
+from ._model import (
+    AdapterInfo,
+    AdapterJob,
+    Check,
+    Coverage,
+    DirectoryEntry,
+    ExceptionRecord,
+    ImportJob,
+    ImportResult,
+    ImportSummary,
+    PoolRecord,
+    Proof,
+    RowError,
+    RulesetInfo,
+    RulesetRef,
+    RunReport,
+    SidebarReason,
+    SidebarState,
+    SkuDelta,
+    SkuRecord,
+    Snapshot,
+    SnapshotDiff,
+    Totals,
+    VerifyReport,
+)
+
+__version__: str = _native.__version__
+
+ERROR_CODES: Mapping[str, int] = MappingProxyType({name: number for number, name in _native.error_codes()})
+"""The engine's stable error codes: name -> number (never renumbered)."""
+
+__all__ = [
+    "ERROR_CODES",
+    "AdapterInfo",
+    "AdapterJob",
+    "Bundle",
+    "Check",
+    "Coverage",
+    "DirectoryEntry",
+    "ErrorDetail",
+    "EucoraLicenseError",
+    "ExceptionRecord",
+    "ImportJob",
+    "ImportResult",
+    "ImportSummary",
+    "IntegrityError",
+    "InternalError",
+    "InvalidInput",
+    "Location",
+    "PoolRecord",
+    "Proof",
+    "Result",
+    "RowError",
+    "RulesetError",
+    "RulesetInfo",
+    "RulesetIssue",
+    "RulesetRef",
+    "RunReport",
+    "SidebarReason",
+    "SidebarState",
+    "SkuDelta",
+    "SkuRecord",
+    "Snapshot",
+    "SnapshotDiff",
+    "SupportsWrite",
+    "Totals",
+    "VerificationError",
+    "VerifyReport",
+    "__version__",
+    "adapters",
+    "error_class",
+    "hash_ruleset",
+    "import_file",
+    "prove",
+    "reconcile",
+    "sidebar",
+    "validate_ruleset",
+    "verify",
+    "verify_proof",
+]
