@@ -36,5 +36,5 @@ def test_python_md_examples_run() -> None:
     out = proc.stdout
     assert "13 13.33 compliant" in out
     assert "[('$.lookback_dayz', 'unknown_key')]" in out
-    assert "invalid_input catalog.json required file `catalog.json` is missing" in out
+    assert "invalid_input catalog.json reconciliation failed closed: required file `catalog.json` is missing" in out
     assert "invalid_input: [as_of]: naive datetime" in out

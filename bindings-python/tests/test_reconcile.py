@@ -217,3 +217,30 @@ def test_report_and_exceptions(demo_result: el.Result) -> None:
     lines = demo_result.exceptions_jsonl().splitlines()
     assert len(lines) == len(demo_result.exceptions)
     assert all(e.detail for e in demo_result.exceptions)
+
+
+def test_pools_directory_and_named_signal_files(cli: Path, tmp_path: Path) -> None:
+    from conftest import signal_rows
+
+    rows = signal_rows()
+    bundle = make_bundle(
+        signals=[r for r in rows if r["source"] == "intune"],
+        pools=[{"pool_id": "e3-emea", "sku": "e3", "scope": "region:emea", "quantity": 2, "reserved": 1}],
+        directory=[
+            {"principal_type": "user", "canonical_id": "alice@acme.com", "alias": "a.smith@acme.com",
+             "status": "active", "region": "emea", "bu": None, "last_active_at": AS_OF},
+        ],
+    )
+    bundle.add_signals([dict(r, user="a.smith@acme.com") if r["raw_id"] == "u-alice" else r
+                        for r in rows if r["source"] == "entra"], name="entra")
+    assert {"signals/signals.csv", "signals/entra.csv", "pools.csv", "directory.csv"} <= set(bundle.files)
+    snap = el.reconcile(bundle).snapshot
+    e3 = snap.sku("e3")
+    assert e3 is not None and e3.consumed == 2  # alice (through her alias) and bob
+    pools = {p.name: p for p in e3.pools}
+    assert set(pools) == {"e3-emea", "unpooled"}
+    assert (pools["e3-emea"].consumed, pools["e3-emea"].reserved, pools["e3-emea"].scope) == (1, 1, "region:emea")
+    assert (pools["unpooled"].entitled, pools["unpooled"].consumed, pools["unpooled"].scope) == (1, 1, None)
+    bundle.write(tmp_path / "b")
+    assert cli_reconcile(cli, tmp_path / "b", tmp_path / "out").returncode == 0
+    assert (tmp_path / "out" / "snapshot.json").read_bytes() == snap.canonical_bytes()

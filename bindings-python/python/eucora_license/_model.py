@@ -267,6 +267,9 @@ class Snapshot:
         "_index",
     )
 
+    _bytes: bytes
+    _data: dict[str, Any]
+    _index: Mapping[str, SkuRecord]
     hash: str
     """``snapshot_hash``: ``sha256:<hex>``."""
     schema: str

@@ -3,6 +3,24 @@
 from typing import final
 
 __version__: str
+__all__ = [
+    "__version__",
+    "Outcome",
+    "reconcile_dir",
+    "reconcile_files",
+    "verify_pack",
+    "verify_pack_file",
+    "load_snapshot",
+    "prove",
+    "verify_proof",
+    "sidebar",
+    "validate_ruleset",
+    "hash_ruleset",
+    "import_files",
+    "adapters",
+    "error_codes",
+    "_panic_for_tests",
+]
 
 @final
 class Outcome:
@@ -15,7 +33,7 @@ class Outcome:
     def report_file_bytes(self) -> bytes: ...
     def exceptions_jsonl(self) -> bytes: ...
     def pack_bytes(self) -> tuple[bytes, str]: ...
-    def write_pack(self, file: object, chunk_size: int = 1048576) -> tuple[str, int]: ...
+    def write_pack(self, file: object, chunk_size: int = ...) -> tuple[str, int]: ...
 
 def reconcile_dir(path: str, previous: bytes | None = None) -> Outcome: ...
 def reconcile_files(files: dict[str, bytes], previous: bytes | None = None) -> Outcome: ...
