@@ -175,6 +175,8 @@ class Result:
             tmp = os.path.join(root, f".evidence.tar.tmp-{os.getpid()}-{threading.get_ident()}")
             with open(tmp, "wb") as f:
                 self._outcome.write_pack(f, 1 << 20)
+                f.flush()
+                os.fsync(f.fileno())  # as the CLI does before the rename
             os.replace(tmp, pack_path)
         elif os.path.exists(pack_path):
             os.remove(pack_path)
