@@ -249,7 +249,9 @@ struct PyWriter {
     file: Py<PyAny>,
     buf: Vec<u8>,
     chunk: usize,
-    error: Option<PyErr>,
+    /// Shared with the caller: the writer is dropped inside the engine when a write fails.
+    error: std::sync::Arc<std::sync::Mutex<Option<PyErr>>>,
+    failed: bool,
     written: u64,
 }
 
@@ -281,7 +283,10 @@ impl PyWriter {
                 Ok(())
             }
             Err(e) => {
-                self.error = Some(e);
+                self.failed = true;
+                if let Ok(mut slot) = self.error.lock() {
+                    slot.get_or_insert(e);
+                }
                 Err(io::Error::other("the file object's write() raised"))
             }
         }
@@ -290,7 +295,7 @@ impl PyWriter {
 
 impl Write for PyWriter {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        if self.error.is_some() {
+        if self.failed {
             return Err(io::Error::other("the file object's write() raised"));
         }
         self.buf.extend_from_slice(data);
@@ -358,19 +363,20 @@ impl Outcome {
     #[pyo3(signature = (file, chunk_size=1 << 20))]
     fn write_pack(&self, py: Python<'_>, file: Py<PyAny>, chunk_size: usize) -> PyResult<(String, u64)> {
         boundary(py, || {
-            let writer = PyWriter { file, buf: Vec::with_capacity(chunk_size.max(1)), chunk: chunk_size.max(1), error: None, written: 0 };
+            let slot = std::sync::Arc::new(std::sync::Mutex::new(None));
+            let chunk = chunk_size.max(1);
+            let writer = PyWriter { file, buf: Vec::with_capacity(chunk), chunk, error: slot.clone(), failed: false, written: 0 };
             let r = py.detach(move || {
-                let (mut w, hash) = core_::evidence::write_pack(&self.inner, writer).map_err(|e| (e, None))?;
-                match w.flush() {
-                    Ok(()) => Ok((hash, w.written)),
-                    Err(_) => Err((CoreError::new(core_::ErrorCode::InvalidInput, "cannot write the pack"), w.error.take())),
-                }
+                let (mut w, hash) = core_::evidence::write_pack(&self.inner, writer)?;
+                w.flush().map_err(|e| CoreError::new(core_::ErrorCode::InvalidInput, format!("cannot write the pack: {e}")))?;
+                Ok::<_, CoreError>((hash, w.written))
             });
-            match r {
-                Ok((hash, written)) => Ok((hash.to_prefixed(), written)),
-                Err((_, Some(pyerr))) => Err(Raise::Python(pyerr)),
-                Err((e, None)) => Err(Failure::from_core(&e).into()),
+            // A Python exception raised by write() is re-raised as it was.
+            if let Some(pyerr) = slot.lock().ok().and_then(|mut s| s.take()) {
+                return Err(Raise::Python(pyerr));
             }
+            let (hash, written) = r.map_err(|e| Failure::from_core(&e))?;
+            Ok((hash.to_prefixed(), written))
         })
     }
 }

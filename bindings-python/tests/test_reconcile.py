@@ -244,3 +244,25 @@ def test_pools_directory_and_named_signal_files(cli: Path, tmp_path: Path) -> No
     bundle.write(tmp_path / "b")
     assert cli_reconcile(cli, tmp_path / "b", tmp_path / "out").returncode == 0
     assert (tmp_path / "out" / "snapshot.json").read_bytes() == snap.canonical_bytes()
+
+
+class _FullDisk:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def write(self, b: bytes) -> int:
+        self.calls += 1
+        if self.calls == 3:
+            raise OSError(28, "No space left on device")
+        return len(b)
+
+
+def test_a_failing_file_object_raises_its_own_error(demo_result: el.Result) -> None:
+    sink = _FullDisk()
+    with pytest.raises(OSError, match="No space left on device"):
+        demo_result.evidence_pack(sink, chunk_size=1024)
+    assert sink.calls == 3  # stopped at the first failure
+    with pytest.raises(el.InvalidInput, match="expected a binary file-like object"):
+        demo_result.evidence_pack(object())  # type: ignore[call-overload]
+    with pytest.raises(el.InvalidInput, match="positive int"):
+        demo_result.evidence_pack(io.BytesIO(), chunk_size=0)
