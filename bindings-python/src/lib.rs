@@ -11,6 +11,10 @@
 //! - errors are raised as the Python classes of `eucora_license._errors`,
 //!   chosen by the engine's stable error code.
 
+// Errors are the cold path and become Python exceptions at once: their size
+// does not matter, boxing them would only add noise.
+#![allow(clippy::result_large_err)]
+
 use eucora_license_core::bundle::{BundleSource, MemoryBundle};
 use eucora_license_core::{self as core_, Error as CoreError, RunStatus};
 use pyo3::prelude::*;
