@@ -352,6 +352,17 @@ impl Outcome {
         PyBytes::new(py, &self.inner.exceptions_jsonl())
     }
 
+    /// The same run with principals and record ids pseudonymised under `key`
+    /// (keyed, order-preserving hashes; same counters): its pack is the one
+    /// to share outside the organisation (the CLI's `--share-key`).
+    fn pseudonymise(&self, py: Python<'_>, key: Bound<'_, PyBytes>) -> PyResult<Outcome> {
+        boundary(py, || {
+            let key = key.as_bytes();
+            let shared = py.detach(|| core_::pseudonym::pseudonymise(&self.inner, key)).map_err(|e| Failure::from_core(&e))?;
+            Ok(Outcome { inner: shared })
+        })
+    }
+
     /// The evidence pack in memory: (tar bytes, pack hash).
     fn pack_bytes<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyBytes>, String)> {
         boundary(py, || {
@@ -492,6 +503,41 @@ fn sidebar(
     })
 }
 
+/// What changed between two runs (each a snapshot's or an evidence pack's
+/// bytes): JSON `{"summary": <diff>, "units": <diff.json unit lists> | null}`.
+/// The unit lists come with a current run given as a pack that directly
+/// follows the previous one (the CLI's `diff --json`).
+#[pyfunction]
+fn diff(py: Python<'_>, previous: Bound<'_, PyBytes>, current: Bound<'_, PyBytes>) -> PyResult<String> {
+    boundary(py, || {
+        let (p, c) = (previous.as_bytes(), current.as_bytes());
+        let out = py.detach(|| -> Result<serde_json::Value, CoreError> {
+            let (prev, _) = core_::diff::open_run(p)?;
+            let (cur, detail) = core_::diff::open_run(c)?;
+            let summary = core_::diff::between(&prev, &cur);
+            let consecutive = summary["previous_hash"].as_str() == Some(prev.hash().to_prefixed().as_str()) && summary["basis"] == "units";
+            let units = if consecutive { detail.filter(|d| d["previous_hash"] == summary["previous_hash"]) } else { None };
+            Ok(serde_json::json!({"summary": summary, "units": units}))
+        });
+        Ok(json_text(&out.map_err(|e| Failure::from_core(&e))?)?)
+    })
+}
+
+/// Why one SKU's numbers changed between two consecutive runs, in words
+/// (the CLI's `explain`); every number comes from the diff.
+#[pyfunction]
+fn explain(py: Python<'_>, previous: Bound<'_, PyBytes>, current: Bound<'_, PyBytes>, sku: &str) -> PyResult<String> {
+    boundary(py, || {
+        let (p, c) = (previous.as_bytes(), current.as_bytes());
+        let text = py.detach(|| -> Result<String, CoreError> {
+            let (prev, _) = core_::diff::open_run(p)?;
+            let (cur, detail) = core_::diff::open_run(c)?;
+            core_::explain::explain(&prev, &cur, detail.as_ref(), sku)
+        });
+        Ok(text.map_err(|e| Failure::from_core(&e))?)
+    })
+}
+
 // ---------------------------------------------------------------------------
 // Rulesets
 
@@ -627,6 +673,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(prove, m)?)?;
     m.add_function(wrap_pyfunction!(verify_proof, m)?)?;
     m.add_function(wrap_pyfunction!(sidebar, m)?)?;
+    m.add_function(wrap_pyfunction!(diff, m)?)?;
+    m.add_function(wrap_pyfunction!(explain, m)?)?;
     m.add_function(wrap_pyfunction!(validate_ruleset, m)?)?;
     m.add_function(wrap_pyfunction!(hash_ruleset, m)?)?;
     m.add_function(wrap_pyfunction!(import_files, m)?)?;

@@ -16,6 +16,7 @@ from ._errors import EucoraLicenseError, InvalidInput, VerificationError
 from ._model import (
     AdapterInfo,
     AdapterJob,
+    Diff,
     DirectoryEntry,
     ExceptionRecord,
     ImportResult,
@@ -32,6 +33,8 @@ from ._model import (
 __all__ = [
     "Result",
     "adapters",
+    "diff",
+    "explain",
     "hash_ruleset",
     "import_file",
     "prove",
@@ -62,6 +65,25 @@ def _snapshot_bytes(value: object, what: str) -> bytes:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value)
     raise bad(what, f"expected a Snapshot, its bytes or a path to snapshot.json, not {type_name(value)}")
+
+
+RunInput = Snapshot | bytes | bytearray | memoryview | PathLike
+
+
+def _run_bytes(value: object, what: str) -> bytes:
+    """A past run: a Snapshot, snapshot JSON or evidence-pack bytes, or a path to
+    either file or to a run directory (its ``evidence.tar``, else its ``snapshot.json``)."""
+    if isinstance(value, (str, os.PathLike)):
+        path = os.fspath(value)
+        if isinstance(path, str) and os.path.isdir(path):
+            pack = os.path.join(path, "evidence.tar")
+            path = pack if os.path.isfile(pack) else os.path.join(path, "snapshot.json")
+        return read_path(path, what)
+    if isinstance(value, Snapshot):
+        return value.canonical_bytes()
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    raise bad(what, f"expected a Snapshot, snapshot or evidence-pack bytes, or a path, not {type_name(value)}")
 
 
 class Result:
@@ -154,6 +176,14 @@ class Result:
         pack_hash, _ = self._outcome.write_pack(file, chunk_size)
         return pack_hash
 
+    def pseudonymised(self, key: bytes) -> Result:
+        """The same run with users, devices and record ids replaced by keyed,
+        order-preserving pseudonyms (same counters). Its evidence pack is the
+        one to share outside the organisation (the CLI's ``--share-key``
+        writes it as ``evidence.shared.tar``); it verifies on its own. Keep
+        ``key`` secret: with it the pseudonyms can be linked back."""
+        return Result(self._outcome.pseudonymise(as_bytes(key, "key")))
+
     def write(self, directory: PathLike, *, pack: bool = True) -> None:
         """Write the CLI's outputs into ``directory``: ``snapshot.json``,
         ``evidence.tar`` (unless ``pack=False``), ``run_report.json`` and
@@ -189,12 +219,15 @@ class Result:
         return f"<Result {self.status} {self.snapshot_hash}>"
 
 
-def reconcile(bundle: PathLike | Bundle, *, previous: SnapshotInput | None = None) -> Result:
+def reconcile(bundle: PathLike | Bundle, *, previous: RunInput | None = None) -> Result:
     """Reconcile a bundle: a directory path, or a :class:`Bundle` built in memory.
 
-    ``previous`` chains the snapshot to the previous one (a
-    :class:`Snapshot`, its bytes, or a path to ``snapshot.json``); its hash
-    must verify and it must belong to the same organization.
+    ``previous`` chains the snapshot to the previous run: a :class:`Snapshot`,
+    snapshot JSON or evidence-pack bytes, or a path to either file or to a
+    previous output directory (as the CLI's ``--previous``). Its hash must
+    verify and it must belong to the same organization. Given the previous
+    evidence pack, the snapshot's ``diff`` gives reasons per unit
+    (``basis == "units"``); given a snapshot, counter deltas.
 
     Returns a :class:`Result` when a snapshot was sealed (status ``ok`` or
     ``degraded``). A run that fails closed raises the error family of its
@@ -205,7 +238,7 @@ def reconcile(bundle: PathLike | Bundle, *, previous: SnapshotInput | None = Non
 
     The GIL is released for the whole computation.
     """
-    prev = None if previous is None else _snapshot_bytes(previous, "previous")
+    prev = None if previous is None else _run_bytes(previous, "previous")
     if isinstance(bundle, Bundle):
         return Result(_native.reconcile_files(dict(bundle.files), prev))
     if isinstance(bundle, (str, os.PathLike)):
@@ -214,6 +247,27 @@ def reconcile(bundle: PathLike | Bundle, *, previous: SnapshotInput | None = Non
             raise bad("bundle", "expected a str path, not bytes")
         return Result(_native.reconcile_dir(path, prev))
     raise bad("bundle", f"expected a bundle directory path or a Bundle, not {type_name(bundle)}")
+
+
+def diff(previous: RunInput, current: RunInput) -> Diff:
+    """What changed between two runs (the CLI's ``diff``).
+
+    Each run is a :class:`Snapshot`, snapshot or evidence-pack bytes, or a
+    path to either or to an output directory. When ``current`` directly
+    follows ``previous`` its own diff is returned (reasons per unit when it
+    was chained to the previous pack; with ``current`` given as its pack,
+    the unit lists too, in ``.units``); otherwise counter deltas
+    (``basis == "counters"``).
+    """
+    raw = json.loads(_native.diff(_run_bytes(previous, "previous"), _run_bytes(current, "current")))
+    return Diff._from_json(raw["summary"], raw["units"])
+
+
+def explain(previous: RunInput, current: RunInput, sku: str) -> str:
+    """Why one SKU's numbers changed between two consecutive runs, in words
+    (the CLI's ``explain``); every number comes from the diff. Runs as for
+    :func:`diff`; pass the current run's evidence pack for unit-level reasons."""
+    return _native.explain(_run_bytes(previous, "previous"), _run_bytes(current, "current"), text(sku, "sku"))
 
 
 def verify(pack: bytes | bytearray | memoryview | PathLike | IO[bytes], previous: SnapshotInput | None = None) -> VerifyReport:

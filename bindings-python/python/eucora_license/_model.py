@@ -39,10 +39,10 @@ __all__ = [
     "RunReport",
     "SidebarReason",
     "SidebarState",
-    "SkuDelta",
+    "SkuChange",
     "SkuRecord",
     "Snapshot",
-    "SnapshotDiff",
+    "Diff",
     "Totals",
     "VerifyReport",
 ]
@@ -215,24 +215,80 @@ class Coverage:
 
 
 @dataclass(frozen=True, slots=True)
-class SkuDelta:
-    """Counter changes of one SKU since the previous snapshot."""
+class SkuChange:
+    """How one SKU changed since the previous run.
+
+    ``delta`` holds the counter changes (``entitled``, ``reserved``,
+    ``consumed``, ``remaining``, ``available``). With a unit-level diff
+    (``basis == "units"``), ``added`` and ``removed`` count the units by
+    reason code (``new_signal``, ``aged_out``, ``revoked``, ...) and
+    ``entitlements`` the entitlement changes by reason; with
+    ``basis == "counters"`` they are empty.
+    """
 
     sku: str
-    entitled: int
-    reserved: int
-    consumed: int
-    remaining: int
-    available: int
+    model: str | None
+    delta: Mapping[str, int]
+    added: Mapping[str, int]
+    removed: Mapping[str, int]
+    entitlements: Mapping[str, int]
+
+    @classmethod
+    def _from_json(cls, d: Mapping[str, Any]) -> SkuChange:
+        def counts(m: Any) -> Mapping[str, int]:
+            return MappingProxyType({str(k): int(v) for k, v in (m or {}).items()})
+
+        return cls(
+            sku=str(d["sku"]),
+            model=d.get("model"),
+            delta=counts(d.get("delta")),
+            added=counts(d.get("added")),
+            removed=counts(d.get("removed")),
+            entitlements=counts(d.get("entitlements")),
+        )
 
 
 @dataclass(frozen=True, slots=True)
-class SnapshotDiff:
-    """The snapshot's ``diff`` against its previous snapshot (SKUs whose counters changed)."""
+class Diff:
+    """What changed since a previous run (the snapshot's ``diff``, or :func:`eucora_license.diff`).
 
+    ``basis`` is ``units`` (reasons per unit: the run was chained to the
+    previous evidence pack) or ``counters`` (counter deltas only). ``units``
+    holds the unit lists (each unit's key, reason, weight and sources) when
+    :func:`eucora_license.diff` was given the current run's evidence pack.
+    """
+
+    basis: str
     previous_hash: str
     previous_sequence: int
-    skus: tuple[SkuDelta, ...]
+    ruleset_changed: bool | None
+    skus: tuple[SkuChange, ...]
+    coverage_gaps: tuple[Mapping[str, Any], ...]
+    units: Mapping[str, Any] | None
+    _raw: Mapping[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def _from_json(cls, d: Mapping[str, Any], units: Any = None) -> Diff:
+        rc = d.get("ruleset_changed")
+        return cls(
+            basis=str(d.get("basis", "")),
+            previous_hash=str(d.get("previous_hash", "")),
+            previous_sequence=int(d.get("previous_sequence", 0)),
+            ruleset_changed=None if rc is None else bool(rc),
+            skus=tuple(SkuChange._from_json(x) for x in d.get("skus", [])),
+            coverage_gaps=tuple(_frozen_json(g) for g in d.get("coverage_gaps", []) or []),
+            units=None if units is None else _frozen_json(units),
+            _raw=_frozen_json(dict(d)),
+        )
+
+    def sku(self, sku_id: str) -> SkuChange | None:
+        """The change of one SKU, or ``None`` when it did not change."""
+        return next((c for c in self.skus if c.sku == sku_id), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The diff as the engine's JSON (with ``units`` when present, as the CLI's ``diff --json``)."""
+        body: dict[str, Any] = _thaw(self._raw)
+        return body if self.units is None else {"summary": body, "units": _thaw(self.units)}
 
 
 class Snapshot:
@@ -287,7 +343,7 @@ class Snapshot:
     by_model: Mapping[str, Totals]
     skus: tuple[SkuRecord, ...]
     skus_root: str
-    diff: SnapshotDiff | None
+    diff: Diff | None
     exceptions_summary: Mapping[str, int]
 
     def __init__(self, canonical: bytes, snapshot_hash: str) -> None:
@@ -320,27 +376,7 @@ class Snapshot:
         s(self, "_index", MappingProxyType({r.sku: r for r in skus}))
         s(self, "skus_root", str(d.get("skus_root", "")))
         diff = d.get("diff")
-        s(
-            self,
-            "diff",
-            None
-            if diff is None
-            else SnapshotDiff(
-                previous_hash=str(diff.get("previous_hash", "")),
-                previous_sequence=int(diff.get("previous_sequence", 0)),
-                skus=tuple(
-                    SkuDelta(
-                        sku=str(x["sku"]),
-                        entitled=int(x.get("entitled", 0)),
-                        reserved=int(x.get("reserved", 0)),
-                        consumed=int(x.get("consumed", 0)),
-                        remaining=int(x.get("remaining", 0)),
-                        available=int(x.get("available", 0)),
-                    )
-                    for x in diff.get("skus", [])
-                ),
-            ),
-        )
+        s(self, "diff", None if diff is None else Diff._from_json(diff))
         s(self, "exceptions_summary", MappingProxyType({k: int(v) for k, v in (d.get("exceptions_summary") or {}).items()}))
 
     def __setattr__(self, name: str, value: object) -> None:
