@@ -97,7 +97,7 @@ def test_summary(api: APIClient) -> None:
     assert d["counters"] == {"entitled": 7, "reserved": 0, "reserved_effective": 0, "consumed": 7,
                              "remaining": 0, "available": 1, "variance": 0}
     # datetime rendered by DRF, in UTC
-    assert d["last_reconciled_at"] in ("2026-11-22T06:00:00Z", "2026-11-22T07:00:00+01:00")
+    assert d["last_reconciled_at"] == "2026-11-22T06:00:00Z"
     assert d["snapshot_hash"] == StoredSnapshot.objects.get(sequence=1).snapshot_hash
     stale = body(api.get("/api/licenses/summary", {"now": "2026-11-25T06:00:00Z"}))
     assert stale["state"] == "stale" and stale["stale_for_seconds"] == 3 * 86400
@@ -106,7 +106,7 @@ def test_summary(api: APIClient) -> None:
 def test_sku_list_renders_decimals_as_strings(api: APIClient) -> None:
     d = body(api.get("/api/licenses/skus"))
     skus = {s["sku"]: s for s in d["skus"]}
-    assert list(skus) == ["matlab", "m365-e3", "visio"] or sorted(skus) == ["m365-e3", "matlab", "visio"]
+    assert sorted(skus) == ["m365-e3", "matlab", "visio"]
     e3, visio, matlab = skus["m365-e3"], skus["visio"], skus["matlab"]
     assert (e3["entitled"], e3["consumed"], e3["available"]) == (3, 2, 1)
     assert e3["variance_percent"] == "33.33" and e3["compliance_status"] == "under_utilized"

@@ -12,7 +12,7 @@ from typing import IO, Any, Protocol, overload
 from . import _native
 from ._bundle import Bundle
 from ._convert import as_bytes, bad, format_instant, json_value, read_path, text, type_name
-from ._errors import EucoraLicenseError, InvalidInput, VerificationError
+from ._errors import EucoraLicenseError, VerificationError
 from ._model import (
     AdapterInfo,
     AdapterJob,
@@ -465,7 +465,3 @@ def import_file(
 def adapters() -> tuple[AdapterInfo, ...]:
     """Every source adapter, by name (the CLI's ``adapters``)."""
     return tuple(AdapterInfo(n, v, s, tuple(o)) for n, v, s, o in _native.adapters())
-
-
-# Used in messages of InvalidInput raised above; re-exported for typing.
-_ = InvalidInput

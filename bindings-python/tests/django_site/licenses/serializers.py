@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from rest_framework import serializers
@@ -42,7 +43,8 @@ class SummarySerializer(serializers.Serializer[Any]):
     state = serializers.CharField()
     reason = serializers.CharField(allow_null=True)
     counters = CountersSerializer(allow_null=True)
-    last_reconciled_at = serializers.DateTimeField(allow_null=True)
+    # Instants leave the API in UTC whatever the site's TIME_ZONE.
+    last_reconciled_at = serializers.DateTimeField(allow_null=True, default_timezone=dt.timezone.utc)
     stale_for_seconds = serializers.IntegerField(allow_null=True)
     snapshot_hash = serializers.CharField(allow_null=True)
     sequence = serializers.IntegerField(allow_null=True)

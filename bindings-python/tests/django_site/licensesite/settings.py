@@ -10,7 +10,7 @@ SECRET_KEY = "test-only-not-secret"
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "localhost"]
 USE_TZ = True
-TIME_ZONE = "Europe/Paris"  # instants still leave the API in UTC (REST_FRAMEWORK below)
+TIME_ZONE = "Europe/Paris"  # not UTC on purpose: the serializers still render instants in UTC
 ROOT_URLCONF = "licensesite.urls"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
