@@ -77,10 +77,11 @@ def big_result(big: el.Bundle) -> el.Result:
 def _assert_progress(duration: float, longest_pause: float, iterations: int) -> None:
     # With the GIL held for the whole call, the main loop would pause for the
     # entire duration. Released, it keeps running: its longest pause is a few
-    # switch intervals (5 ms each), far below the call's duration.
+    # switch intervals (5 ms each), far below the call's duration (half of it
+    # leaves room for a busy machine descheduling the main thread).
     assert duration > 0.05, f"work too short to show anything ({duration:.3f} s)"
     assert iterations > 1000, f"main thread made only {iterations} iterations in {duration:.3f} s"
-    assert longest_pause < duration / 3, f"main thread paused {longest_pause:.3f} s of {duration:.3f} s"
+    assert longest_pause < duration / 2, f"main thread paused {longest_pause:.3f} s of {duration:.3f} s"
 
 
 def test_another_thread_progresses_during_a_large_reconcile(big: el.Bundle, big_result: el.Result) -> None:
