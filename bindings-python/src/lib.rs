@@ -399,6 +399,17 @@ impl Outcome {
 // ---------------------------------------------------------------------------
 // Verification, snapshots, proofs, sidebar
 
+/// `evidence::verify`, with the replay on a second thread while the other
+/// checks hash the pack (as the CLI does; the core itself stays single-threaded).
+fn verify_report(pack: &[u8], previous: Option<&[u8]>) -> core_::evidence::VerifyReport {
+    std::thread::scope(|s| {
+        let replay = s.spawn(|| core_::evidence::replay_pack(pack));
+        core_::evidence::verify_using(pack, previous, || {
+            replay.join().unwrap_or_else(|_| Err("the replay stopped on an internal error".into()))
+        })
+    })
+}
+
 /// Verify an evidence pack (bytes): the report as JSON text (never raises for
 /// a bad pack; the facade turns a failed report into `VerificationError`).
 #[pyfunction]
@@ -406,7 +417,7 @@ impl Outcome {
 fn verify_pack(py: Python<'_>, pack: Bound<'_, PyBytes>, previous: Option<Bound<'_, PyBytes>>) -> PyResult<String> {
     boundary(py, || {
         let (p, prev) = (pack.as_bytes(), bytes_of(&previous));
-        let report = py.detach(|| core_::evidence::verify(p, prev));
+        let report = py.detach(|| verify_report(p, prev));
         Ok(json_text(&report)?)
     })
 }
@@ -417,7 +428,7 @@ fn verify_pack(py: Python<'_>, pack: Bound<'_, PyBytes>, previous: Option<Bound<
 fn verify_pack_file(py: Python<'_>, path: &str, previous: Option<Bound<'_, PyBytes>>) -> PyResult<String> {
     boundary(py, || {
         let prev = bytes_of(&previous);
-        let report = py.detach(|| std::fs::read(path).map(|bytes| core_::evidence::verify(&bytes, prev)));
+        let report = py.detach(|| std::fs::read(path).map(|bytes| verify_report(&bytes, prev)));
         let report = report.map_err(|e| Failure::invalid_input(format!("cannot read the pack `{path}`: {e}")).at_file(path))?;
         Ok(json_text(&report)?)
     })
