@@ -124,10 +124,7 @@ fn observe_ruleset(dir: &Path, case: &Value) -> Value {
     let ids: Option<Vec<String>> = case.get("sku_ids").map(|v| serde_json::from_value(v.clone()).unwrap());
     let exists = |id: &str| ids.as_ref().is_some_and(|ids| ids.iter().any(|x| x == id));
     let check: Option<&dyn Fn(&str) -> bool> = if ids.is_some() { Some(&exists) } else { None };
-    match ruleset::parse(&input, check) {
-        Ok(rs) => json!({"ok": true, "id": rs.id, "version": rs.version, "hash": rs.hash.to_prefixed(), "errors": []}),
-        Err(issues) => json!({"ok": false, "errors": issues}),
-    }
+    ruleset::report(&input, check)
 }
 
 fn observe_sidebar(dir: &Path, case: &Value) -> Value {
