@@ -12,6 +12,8 @@ use crate::identity::normalize_serial_text;
 use crate::numbers::Fixed9;
 use serde_json::{Map, Value};
 
+pub mod changes;
+
 /// How a SKU mapping compares the product name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MatchKind {
