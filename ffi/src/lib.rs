@@ -810,6 +810,7 @@ impl BundleSource for DirBundle {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use eucora_license_core::ErrorCode;
     use std::ptr::{null, null_mut};
 
     fn last_error() -> String {
