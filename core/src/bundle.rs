@@ -147,3 +147,155 @@ pub fn parse_params(file: &str, doc: &Value) -> Result<RunParams> {
     }
     Ok(RunParams { organization_id, as_of, run_id, ruleset, expected_sources, schedule_interval_hours, adapter_options })
 }
+
+impl MemoryBundle {
+    /// A bundle written as one JSON object (the in-memory form the bindings and
+    /// the golden vectors share): each key is a path inside the bundle, each value
+    /// the file's content, as
+    ///
+    /// - a string: the file's bytes are the string's UTF-8 encoding;
+    /// - an array of strings: lines, each followed by `\n` (a CSV or JSON Lines
+    ///   file written one row per element);
+    /// - `{"base64": "..."}` (that one key): bytes in standard base64 with
+    ///   padding, for content that is not UTF-8;
+    /// - any other object: its RFC 8785 canonical JSON bytes (a `bundle.json`,
+    ///   `catalog.json` or ruleset written inline).
+    ///
+    /// Paths are relative, `/`-separated, without empty, `.` or `..` segments.
+    ///
+    /// ```
+    /// use eucora_license_core::bundle::MemoryBundle;
+    /// let doc = serde_json::json!({
+    ///     "bundle.json": {"run_id": "r1", "organization_id": "o"},
+    ///     "entitlements.csv": ["entitlement_id,sku", "e1,a"],
+    ///     "blob.bin": {"base64": "/w=="},
+    /// });
+    /// let b = MemoryBundle::from_json(&doc).unwrap();
+    /// assert_eq!(b.get("bundle.json").unwrap(), br#"{"organization_id":"o","run_id":"r1"}"#);
+    /// assert_eq!(b.get("entitlements.csv").unwrap(), b"entitlement_id,sku\ne1,a\n");
+    /// assert_eq!(b.get("blob.bin").unwrap(), &[0xff]);
+    /// let bad = MemoryBundle::from_json(&serde_json::json!({"../x": "y"})).unwrap_err();
+    /// assert_eq!(bad.code().name(), "invalid_input");
+    /// ```
+    pub fn from_json(doc: &Value) -> Result<MemoryBundle> {
+        let obj = doc.as_object().ok_or_else(|| {
+            Error::new(ErrorCode::InvalidInput, "a bundle in JSON form is an object mapping paths to file contents")
+                .at(Location::file("").with_field("$"))
+        })?;
+        let mut b = MemoryBundle::default();
+        for (path, value) in obj {
+            check_bundle_path(path)?;
+            b.insert(path.clone(), file_bytes_from_json(path, value)?);
+        }
+        Ok(b)
+    }
+}
+
+/// Check that `path` names a file inside a bundle: relative, `/`-separated,
+/// no empty, `.` or `..` segment, no backslash or NUL.
+pub fn check_bundle_path(path: &str) -> Result<()> {
+    let ok = !path.is_empty()
+        && !path.contains(['\\', '\0'])
+        && path.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..");
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::new(ErrorCode::InvalidInput, "a bundle path must be relative, '/'-separated, without empty, '.' or '..' segments")
+            .at(Location::file(path)))
+    }
+}
+
+/// The bytes of one file of a bundle in JSON form (see [`MemoryBundle::from_json`]).
+pub fn file_bytes_from_json(path: &str, value: &Value) -> Result<Vec<u8>> {
+    let err = |m: &str| Error::new(ErrorCode::InvalidInput, m.to_string()).at(Location::file(path));
+    match value {
+        Value::String(s) => Ok(s.as_bytes().to_vec()),
+        Value::Array(lines) => {
+            let mut out = Vec::new();
+            for line in lines {
+                let Some(s) = line.as_str() else { return Err(err("a file given as an array must hold only strings (its lines)")) };
+                out.extend_from_slice(s.as_bytes());
+                out.push(b'\n');
+            }
+            Ok(out)
+        }
+        Value::Object(m) if m.len() == 1 && m.contains_key("base64") => match m["base64"].as_str().and_then(decode_base64) {
+            Some(bytes) => Ok(bytes),
+            None => Err(err("`base64` must be a string in standard base64 with padding")),
+        },
+        Value::Object(_) => crate::canonical::to_vec(value).map_err(|e| err(&format!("cannot write the object as canonical JSON: {}", e.message()))),
+        _ => Err(err("a file's content must be a string, an array of lines, {\"base64\": ...} or a JSON object")),
+    }
+}
+
+/// Decode standard base64 (RFC 4648 §4, `=` padding required, no white space).
+fn decode_base64(s: &str) -> Option<Vec<u8>> {
+    fn val(c: u8) -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    }
+    let bytes = s.as_bytes();
+    if bytes.len() % 4 != 0 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
+    let chunks = bytes.len() / 4;
+    for (i, chunk) in bytes.chunks(4).enumerate() {
+        let pad = chunk.iter().rev().take_while(|&&c| c == b'=').count();
+        if pad > 2 || (pad > 0 && i + 1 != chunks) {
+            return None;
+        }
+        let mut n = 0u32;
+        for &c in &chunk[..4 - pad] {
+            n = (n << 6) | val(c)?;
+        }
+        n <<= 6 * pad as u32;
+        let three = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        // Bits beyond the last byte must be zero (canonical encoding).
+        if (pad == 1 && three[2] != 0) || (pad == 2 && three[1] != 0) {
+            return None;
+        }
+        out.extend_from_slice(&three[..3 - pad]);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn base64_round_trips_and_refuses_malformed() {
+        assert_eq!(decode_base64("").unwrap(), b"");
+        assert_eq!(decode_base64("Zg==").unwrap(), b"f");
+        assert_eq!(decode_base64("Zm8=").unwrap(), b"fo");
+        assert_eq!(decode_base64("Zm9v").unwrap(), b"foo");
+        assert_eq!(decode_base64("/+8A").unwrap(), [0xff, 0xef, 0x00]);
+        for bad in ["Zg=", "Zg===", "Z===", "Zg==Zg==", "Zh==", "Zm9=", "Zm 9v", "Zm9v\n", "Zm-_"] {
+            assert!(decode_base64(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn json_form_paths_and_values() {
+        for bad in ["", "/abs", "a//b", "./a", "a/../b", "a\\b", "a/"] {
+            let e = MemoryBundle::from_json(&json!({ bad: "x" })).unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InvalidInput, "{bad:?}");
+        }
+        for bad in [json!(1), json!(null), json!(true), json!(["a", 1]), json!({"base64": 1}), json!({"x": 1.5})] {
+            let e = MemoryBundle::from_json(&json!({ "f": bad })).unwrap_err();
+            assert_eq!(e.location().unwrap().file, "f");
+        }
+        assert!(MemoryBundle::from_json(&json!([])).is_err());
+        let b = MemoryBundle::from_json(&json!({"signals/a.csv": [], "x.json": {"b": [1], "a": "é"}})).unwrap();
+        assert_eq!(b.get("signals/a.csv").unwrap(), b"");
+        assert_eq!(b.get("x.json").unwrap(), "{\"a\":\"é\",\"b\":[1]}".as_bytes());
+    }
+}

@@ -26,6 +26,26 @@ pub fn to_vec(value: &Value) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// Parse JSON text and return its canonical bytes: what the bindings expose
+/// as `canonicalize`. Malformed JSON (or text that is not UTF-8) is
+/// `invalid_input`; a float or an integer beyond ±(2^53−1) is `non_canonical`.
+///
+/// ```
+/// let c = eucora_license_core::canonical::canonicalize(br#"{ "b": [1, "\u00e9"], "a": null }"#).unwrap();
+/// assert_eq!(c, "{\"a\":null,\"b\":[1,\"é\"]}".as_bytes());
+/// let e = eucora_license_core::canonical::canonicalize(b"{").unwrap_err();
+/// assert_eq!(e.code().name(), "invalid_input");
+/// ```
+pub fn canonicalize(json_text: &[u8]) -> Result<Vec<u8>> {
+    let value: Value = serde_json::from_slice(json_text).map_err(|e| {
+        Error::new(
+            ErrorCode::InvalidInput,
+            format!("malformed JSON at line {} column {}: {}", e.line(), e.column(), crate::table::strip_position(&e)),
+        )
+    })?;
+    to_vec(&value)
+}
+
 /// Canonical bytes of any serializable value (through `serde_json::Value`).
 pub fn to_vec_of<T: serde::Serialize>(value: &T) -> Result<Vec<u8>> {
     let v = serde_json::to_value(value)
@@ -163,6 +183,15 @@ mod tests {
         // U+1F600 (surrogates D83D DE00) sorts before U+FB01 in UTF-16, after it in UTF-8.
         let v = json!({"\u{fb01}": 1, "\u{1f600}": 2, "a": 3});
         assert_eq!(String::from_utf8(to_vec(&v).unwrap()).unwrap(), "{\"a\":3,\"\u{1f600}\":2,\"\u{fb01}\":1}");
+    }
+
+    #[test]
+    fn canonicalize_text_edge_cases() {
+        // -0 is read as a float by serde_json: refused like every float.
+        assert_eq!(canonicalize(b"-0").unwrap_err().code(), ErrorCode::NonCanonical);
+        assert_eq!(canonicalize(b" [0, -1] ").unwrap(), b"[0,-1]");
+        assert_eq!(canonicalize(b"\"\\ud83d\\ude00\"").unwrap(), "\"\u{1f600}\"".as_bytes());
+        assert_eq!(canonicalize(b"\xff").unwrap_err().code(), ErrorCode::InvalidInput);
     }
 
     #[test]

@@ -12,6 +12,8 @@ use crate::identity::normalize_serial_text;
 use crate::numbers::Fixed9;
 use serde_json::{Map, Value};
 
+pub mod changes;
+
 /// How a SKU mapping compares the product name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MatchKind {
@@ -392,6 +394,22 @@ pub fn parse(bytes: &[u8], sku_exists: Option<&dyn Fn(&str) -> bool>) -> std::re
         }]
     })?;
     validate(&doc, sku_exists)
+}
+
+/// Validate ruleset bytes and describe the result as JSON, the form every
+/// binding returns: `{"ok": true, "id", "version", "hash", "errors": []}` or
+/// `{"ok": false, "errors": [{"path", "code", "message"}, ...]}`.
+///
+/// ```
+/// let r = eucora_license_core::ruleset::report(br#"{"id": "x"}"#, None);
+/// assert_eq!(r["ok"], false);
+/// assert_eq!(r["errors"][0]["code"], "missing_key");
+/// ```
+pub fn report(bytes: &[u8], sku_exists: Option<&dyn Fn(&str) -> bool>) -> Value {
+    match parse(bytes, sku_exists) {
+        Ok(rs) => serde_json::json!({"ok": true, "id": rs.id, "version": rs.version, "hash": rs.hash.to_prefixed(), "errors": []}),
+        Err(issues) => serde_json::json!({"ok": false, "errors": issues}),
+    }
 }
 
 /// The `eucora.ruleset.v1` hash of a ruleset document.

@@ -81,6 +81,56 @@ pub fn sidebar(input: &SidebarInput<'_>) -> Value {
     })
 }
 
+/// [`sidebar`] over documents as the bindings receive them: the latest
+/// successful snapshot's bytes (its hash is verified first), the last run
+/// report's bytes, `now` as RFC 3339 text.
+///
+/// Errors: `previous_snapshot_invalid` when the snapshot does not verify,
+/// `invalid_input` for a report that is not a JSON object, a malformed `now`,
+/// a schedule interval that is not positive or a negative stale factor.
+///
+/// ```
+/// use eucora_license_core::sidebar::from_documents;
+/// let s = from_documents(None, None, "2026-11-22T06:00:00Z", 86_400, 2).unwrap();
+/// assert_eq!(s["state"], "stale");
+/// assert_eq!(s["reason"]["code"], "never_reconciled");
+/// let e = from_documents(None, None, "yesterday", 86_400, 2).unwrap_err();
+/// assert_eq!(e.code().name(), "invalid_input");
+/// ```
+pub fn from_documents(
+    snapshot: Option<&[u8]>,
+    last_run: Option<&[u8]>,
+    now: &str,
+    schedule_interval_secs: i64,
+    stale_factor: i64,
+) -> crate::Result<Value> {
+    use crate::error::{Error, ErrorCode};
+    let invalid = |m: String| Error::new(ErrorCode::InvalidInput, m);
+    let now = Instant::parse(now).map_err(|e| invalid(format!("`now` must be an RFC 3339 instant with offset ({})", e.code())))?;
+    if schedule_interval_secs <= 0 {
+        return Err(invalid("the schedule interval must be a positive number of seconds".into()));
+    }
+    if stale_factor < 0 {
+        return Err(invalid("the stale factor must not be negative".into()));
+    }
+    let snapshot = snapshot.map(crate::Snapshot::parse_verified).transpose()?;
+    let run: Option<Value> = match last_run {
+        None => None,
+        Some(b) => match serde_json::from_slice::<Value>(b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b)) {
+            Ok(v @ Value::Object(_)) => Some(v),
+            Ok(_) => return Err(invalid("the last run report must be a JSON object".into())),
+            Err(e) => return Err(invalid(format!("the last run report is not JSON: {}", crate::table::strip_position(&e)))),
+        },
+    };
+    Ok(sidebar(&SidebarInput {
+        latest_success: snapshot.as_ref().map(|s| s.value()),
+        last_run: run.as_ref(),
+        now,
+        schedule_interval_secs,
+        stale_factor,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
