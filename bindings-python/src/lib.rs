@@ -15,13 +15,14 @@
 // does not matter, boxing them would only add noise.
 #![allow(clippy::result_large_err)]
 
-use eucora_license_core::bundle::{BundleSource, MemoryBundle};
+use eucora_license_dir::DirBundle;
+use eucora_license_core::bundle::MemoryBundle;
 use eucora_license_core::{self as core_, Error as CoreError, RunStatus};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Component, Path, PathBuf};
+use std::path::PathBuf;
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -128,47 +129,6 @@ fn json_text(v: &impl serde::Serialize) -> NResult<String> {
 
 /// A bundle directory on disk (the same rules as the CLI's): every regular
 /// file below the root except dot-files; paths stay inside the bundle.
-struct DirBundle {
-    root: PathBuf,
-}
-
-impl DirBundle {
-    fn walk(&self, dir: &Path, prefix: &str, out: &mut Vec<String>) -> io::Result<()> {
-        for entry in std::fs::read_dir(dir)? {
-            let entry = entry?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') {
-                continue;
-            }
-            let rel = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
-            let ft = entry.file_type()?;
-            if ft.is_dir() {
-                self.walk(&entry.path(), &rel, out)?;
-            } else if ft.is_file() {
-                out.push(rel);
-            }
-        }
-        Ok(())
-    }
-}
-
-impl BundleSource for DirBundle {
-    fn paths(&self) -> io::Result<Vec<String>> {
-        let mut out = Vec::new();
-        self.walk(&self.root, "", &mut out)?;
-        out.sort();
-        Ok(out)
-    }
-
-    fn open(&self, path: &str) -> io::Result<Box<dyn Read + '_>> {
-        let rel = Path::new(path);
-        if rel.components().any(|c| !matches!(c, Component::Normal(_))) {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "path must stay inside the bundle"));
-        }
-        let f = std::fs::File::open(self.root.join(rel))?;
-        Ok(Box::new(io::BufReader::with_capacity(1 << 20, f)))
-    }
-}
 
 /// A run's outcome, kept whole so that the evidence pack can be written later.
 #[pyclass(frozen, module = "eucora_license._native", name = "Outcome")]
@@ -208,7 +168,7 @@ fn reconcile_dir(py: Python<'_>, path: &str, previous: Option<Bound<'_, PyBytes>
             return Err(Failure::invalid_input(format!("`{path}` is not a bundle directory")).into());
         }
         let prev = bytes_of(&previous);
-        let out = py.detach(|| core_::reconcile(&DirBundle { root }, prev));
+        let out = py.detach(|| core_::reconcile(&DirBundle::new(&root), prev));
         Ok(outcome_or_failure(out)?)
     })
 }

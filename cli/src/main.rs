@@ -4,7 +4,7 @@
 //! Exit codes: 0 a snapshot was written (ok or degraded), 2 the run failed
 //! closed (report written, no snapshot), 1 usage or I/O error.
 
-mod fsbundle;
+
 
 /// `println!` that ends the process with status 1 when stdout is gone (a
 /// closed pipe: `eucora-license verify pack.tar | head -1`) instead of
@@ -528,7 +528,7 @@ fn run_reconcile(opts: &ReconcileOpts) -> ExitCode {
             }
         },
     };
-    let bundle = fsbundle::DirBundle::new(&opts.bundle);
+    let bundle = eucora_license_dir::DirBundle::new(&opts.bundle);
     let outcome = reconcile(&bundle, previous.as_deref());
     if let Err(e) = write_outputs(&opts.out, &outcome, opts.pack) {
         eprintln!("error: cannot write to {}: {e}", opts.out.display());

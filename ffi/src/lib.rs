@@ -24,14 +24,14 @@
 #[cfg(panic = "abort")]
 compile_error!("the C ABI turns panics into status codes: build with panic = \"unwind\"");
 
+use eucora_license_dir::DirBundle;
 use eucora_license_core::bundle::{BundleSource, MemoryBundle};
 use eucora_license_core::{self as core_, Error as CoreError, Outcome, RunStatus};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::ffi::{c_char, CStr};
-use std::io::{self, Read};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Component, Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 // ---------------------------------------------------------------------------
@@ -442,7 +442,7 @@ pub unsafe extern "C" fn eucora_license_reconcile_dir(
         if !root.is_dir() {
             return Err(Fail::new(EUCORA_LICENSE_INVALID_INPUT, "not a directory"));
         }
-        run_and_register(&DirBundle { root }, previous, slot);
+        run_and_register(&DirBundle::new(&root), previous, slot);
         Ok(())
     })
 }
@@ -762,50 +762,6 @@ pub unsafe extern "C" fn eucora_license_sidebar(
     })
 }
 
-// ---------------------------------------------------------------------------
-// A bundle directory (the same rules as the CLI's `DirBundle`)
-
-struct DirBundle {
-    root: PathBuf,
-}
-
-impl DirBundle {
-    fn walk(&self, dir: &Path, prefix: &str, out: &mut Vec<String>) -> io::Result<()> {
-        for entry in std::fs::read_dir(dir)? {
-            let entry = entry?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') {
-                continue;
-            }
-            let rel = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
-            let ft = entry.file_type()?;
-            if ft.is_dir() {
-                self.walk(&entry.path(), &rel, out)?;
-            } else if ft.is_file() {
-                out.push(rel);
-            }
-        }
-        Ok(())
-    }
-}
-
-impl BundleSource for DirBundle {
-    fn paths(&self) -> io::Result<Vec<String>> {
-        let mut out = Vec::new();
-        self.walk(&self.root, "", &mut out)?;
-        out.sort();
-        Ok(out)
-    }
-
-    fn open(&self, path: &str) -> io::Result<Box<dyn Read + '_>> {
-        let rel = Path::new(path);
-        if rel.components().any(|c| !matches!(c, Component::Normal(_))) {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "path must stay inside the bundle"));
-        }
-        let f = std::fs::File::open(self.root.join(rel))?;
-        Ok(Box::new(io::BufReader::with_capacity(1 << 20, f)))
-    }
-}
 
 #[cfg(test)]
 mod tests {

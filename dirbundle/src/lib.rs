@@ -1,4 +1,6 @@
-//! A bundle directory on disk, as the engine's `BundleSource`.
+//! A bundle directory on disk, as the engine's `BundleSource`: the one
+//! reader of bundle files that the CLI and the Python, Node and C bindings
+//! share (the core itself never opens a file).
 
 use eucora_license_core::bundle::BundleSource;
 use std::io::{self, Read};
