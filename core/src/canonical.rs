@@ -165,6 +165,109 @@ pub fn cmp_utf16(a: &str, b: &str) -> std::cmp::Ordering {
     a.encode_utf16().cmp(b.encode_utf16())
 }
 
+// ------------------------------------------------------------------------------------------
+// Strict parsing: every JSON document the engine reads goes through here, so a
+// duplicate key (`{"a": 1, "a": 2}`, accepted last-wins by serde_json) is an
+// error with its position instead of a silent choice.
+
+/// Parse JSON text into a [`Value`], refusing duplicate object keys. The
+/// result is exactly what `serde_json::from_str` gives for every document
+/// without duplicates (same maps, same numbers).
+///
+/// ```
+/// use eucora_license_core::canonical::parse_strict;
+/// assert_eq!(parse_strict(r#"{"b": 1, "a": [2.5]}"#).unwrap(), serde_json::json!({"a": [2.5], "b": 1}));
+/// let e = parse_strict("{\"a\": 1,\n \"a\": 2}").unwrap_err();
+/// assert_eq!((e.line(), e.to_string().starts_with("duplicate key `a`")), (2, true));
+/// ```
+pub fn parse_strict(text: &str) -> std::result::Result<Value, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let StrictValue(v) = serde::Deserialize::deserialize(&mut de)?;
+    de.end()?;
+    Ok(v)
+}
+
+/// [`parse_strict`] over bytes (which must be UTF-8).
+pub fn parse_strict_slice(bytes: &[u8]) -> std::result::Result<Value, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let StrictValue(v) = serde::Deserialize::deserialize(&mut de)?;
+    de.end()?;
+    Ok(v)
+}
+
+/// A [`Value`] deserialized with duplicate keys refused.
+pub struct StrictValue(pub Value);
+
+impl<'de> serde::Deserialize<'de> for StrictValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(StrictValue)
+    }
+}
+
+/// The message for a duplicate key: the key when it looks like a name.
+pub fn duplicate_key_message(key: &str) -> String {
+    if crate::error::is_displayable_name(key) {
+        format!("duplicate key `{key}`")
+    } else {
+        "duplicate key".to_string()
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> std::result::Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> std::result::Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> std::result::Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_f64<E>(self, v: f64) -> std::result::Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> std::result::Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> std::result::Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_none<E>(self) -> std::result::Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_unit<E>(self) -> std::result::Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<Value, D::Error> {
+        serde::Deserialize::deserialize(d).map(|StrictValue(v)| v)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        while let Some(StrictValue(v)) = seq.next_element()? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) {
+                return Err(serde::de::Error::custom(duplicate_key_message(&key)));
+            }
+            let StrictValue(v) = map.next_value()?;
+            out.insert(key, v);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

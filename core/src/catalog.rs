@@ -84,6 +84,8 @@ pub struct Entitlement {
     pub ends_on: Option<Date>,
     /// The row as canonical JSON data (for the evidence pack).
     pub record: Value,
+    /// Where the row is (file, line, `quantity`): errors about sums name it.
+    pub location: Location,
 }
 
 impl Entitlement {
@@ -138,6 +140,8 @@ pub struct Pool {
     pub quantity: i64,
     /// Reserved units.
     pub reserved: i64,
+    /// Where the row is (file, line): errors about sums name it.
+    pub location: Location,
 }
 
 /// A directory row.
@@ -187,8 +191,72 @@ impl MasterData {
     }
 }
 
+/// The largest quantity (and any sum of quantities): 2^53 − 1, the largest
+/// integer canonical JSON holds exactly (DESIGN A5).
+pub const MAX_QUANTITY: i64 = crate::canonical::MAX_SAFE_INTEGER;
+
 fn integrity(loc: Location, msg: impl Into<String>) -> Error {
     Error::new(ErrorCode::CatalogIntegrity, msg).at(loc)
+}
+
+/// The SKU fields the catalog defines; the engine keeps these only.
+pub const SKU_FIELDS: &[&str] = &["id", "vendor", "sku_code", "name", "model", "unit_cost", "cost_period", "currency", "base_sku"];
+/// SKU fields that must be strings (or null) when present.
+const SKU_TEXT_FIELDS: &[&str] = &["id", "vendor", "sku_code", "name", "model", "cost_period", "currency", "base_sku"];
+/// The vendor fields the catalog defines; the engine keeps these only.
+pub const VENDOR_FIELDS: &[&str] = &["id", "name", "contacts"];
+/// Vendor fields that must be strings (or null) when present.
+const VENDOR_TEXT_FIELDS: &[&str] = &["id", "name"];
+/// The fields of a vendor contact the engine keeps (requirement 7.1 "support
+/// contacts", seed 003's contact name, e-mail and phone, plus a role); any
+/// other field of a contact — a password, a token — is dropped on reading,
+/// so it reaches no artifact (docs/semantics.md).
+pub const CONTACT_FIELDS: &[&str] = &["name", "email", "role", "phone"];
+
+/// The known `keys` of an object, in a new object.
+fn pick(v: &Value, keys: &[&str]) -> Value {
+    let mut m = serde_json::Map::new();
+    for k in keys {
+        if let Some(x) = v.get(*k) {
+            m.insert((*k).to_string(), x.clone());
+        }
+    }
+    Value::Object(m)
+}
+
+/// Fields of `v` named in `text_fields` must be strings or null.
+fn check_types(file: &str, path: &str, v: &Value, text_fields: &[&str], errors: &mut Vec<Error>) {
+    for f in text_fields {
+        if let Some(x) = v.get(*f) {
+            if !(x.is_string() || x.is_null()) {
+                errors.push(integrity(Location::file(file).with_field(format!("{path}.{f}")), format!("`{f}` must be a string")));
+            }
+        }
+    }
+}
+
+/// A vendor with its known fields only; `contacts` an array of objects with
+/// the known contact fields only (strings or null).
+fn vendor_record(file: &str, path: &str, v: &Value, errors: &mut Vec<Error>) -> Value {
+    let mut rec = pick(v, VENDOR_FIELDS);
+    match v.get("contacts") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(list)) => {
+            let mut kept = Vec::with_capacity(list.len());
+            for (j, c) in list.iter().enumerate() {
+                let cpath = format!("{path}.contacts[{j}]");
+                if !c.is_object() {
+                    errors.push(integrity(Location::file(file).with_field(cpath), "a contact must be an object"));
+                    continue;
+                }
+                check_types(file, &cpath, c, CONTACT_FIELDS, errors);
+                kept.push(pick(c, CONTACT_FIELDS));
+            }
+            rec["contacts"] = Value::Array(kept);
+        }
+        Some(_) => errors.push(integrity(Location::file(file).with_field(format!("{path}.contacts")), "`contacts` must be an array")),
+    }
+    rec
 }
 
 /// Parse `catalog.json` (already read as JSON). Problems are pushed to
@@ -210,7 +278,8 @@ pub fn parse_catalog(file: &str, doc: &Value, errors: &mut Vec<Error>) -> Result
         if !vendor_ids.insert(id.to_string()) {
             errors.push(integrity(Location::file(file).with_field(format!("{path}.id")), format!("duplicate vendor id `{id}`")));
         }
-        vendor_records.push((id.to_string(), v.clone()));
+        check_types(file, &path, v, VENDOR_TEXT_FIELDS, errors);
+        vendor_records.push((id.to_string(), vendor_record(file, &path, v, errors)));
     }
 
     let mut parsed: Vec<(Sku, Option<String>, Value, String)> = Vec::new();
@@ -228,6 +297,16 @@ pub fn parse_catalog(file: &str, doc: &Value, errors: &mut Vec<Error>) -> Result
             errors.push(integrity(loc("id"), format!("duplicate SKU id `{id}`")));
             continue;
         }
+        check_types(file, &path, s, SKU_TEXT_FIELDS, errors);
+        match s.get("unit_cost") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(c)) if crate::numbers::Fixed9::parse(c.trim()).is_some() => {}
+            Some(Value::String(_)) => errors.push(integrity(loc("unit_cost"), format!("SKU `{id}`: unit_cost must be a decimal string such as \"36.00\""))),
+            Some(_) => errors.push(integrity(
+                loc("unit_cost"),
+                format!("SKU `{id}`: unit_cost must be a decimal string such as \"36.00\", not a JSON number or other type (no floats in hashed data)"),
+            )),
+        }
         let vendor = text("vendor");
         if !vendor_ids.contains(vendor) {
             errors.push(integrity(loc("vendor"), format!("SKU `{id}` names unknown vendor `{vendor}`")));
@@ -243,7 +322,7 @@ pub fn parse_catalog(file: &str, doc: &Value, errors: &mut Vec<Error>) -> Result
         if model == Model::Feature && base.is_none() {
             errors.push(integrity(loc("base_sku"), format!("feature SKU `{id}` needs a `base_sku`")));
         }
-        parsed.push((Sku { id: id.to_string(), vendor: vendor.to_string(), model, base: None }, base, s.clone(), path));
+        parsed.push((Sku { id: id.to_string(), vendor: vendor.to_string(), model, base: None }, base, pick(s, SKU_FIELDS), path));
     }
     parsed.sort_by(|a, b| a.0.id.cmp(&b.0.id));
     let ids: Vec<String> = parsed.iter().map(|p| p.0.id.clone()).collect();
@@ -310,7 +389,15 @@ pub fn read_entitlements<R: Read>(file: &str, input: HashingReader<R>, md: &mut 
             ok = false;
         }
         let quantity = match parse_integer(qty) {
-            Some(q) if q >= 0 => q,
+            Some(q) if (0..=MAX_QUANTITY).contains(&q) => q,
+            Some(q) if q > MAX_QUANTITY => {
+                errors.push(integrity(
+                    loc("quantity"),
+                    format!("entitlement `{id}`: quantity is larger than {MAX_QUANTITY} (the largest exact JSON integer)"),
+                ));
+                ok = false;
+                0
+            }
             _ => {
                 errors.push(integrity(loc("quantity"), format!("entitlement `{id}`: quantity must be a non-negative integer")));
                 ok = false;
@@ -346,14 +433,8 @@ pub fn read_entitlements<R: Read>(file: &str, input: HashingReader<R>, md: &mut 
             "unit_cost": opt_text(extra[1])?,
             "currency": opt_text(extra[2])?,
         });
-        md.entitlements.push(Entitlement {
-            id,
-            sku: sku_index.expect("checked"),
-            quantity,
-            starts_on: starts_on.expect("checked"),
-            ends_on,
-            record,
-        });
+        let (Some(sku), Some(starts_on)) = (sku_index, starts_on) else { continue };
+        md.entitlements.push(Entitlement { id, sku, quantity, starts_on, ends_on, record, location: loc("quantity") });
     }
     Ok(t.into_inner())
 }
@@ -391,7 +472,15 @@ pub fn read_pools<R: Read>(file: &str, input: HashingReader<R>, md: &mut MasterD
                 return 0;
             }
             match parse_integer(text) {
-                Some(v) if v >= 0 => v,
+                Some(v) if (0..=MAX_QUANTITY).contains(&v) => v,
+                Some(v) if v > MAX_QUANTITY => {
+                    errors.push(integrity(
+                        loc(name),
+                        format!("pool `{id}`: {name} is larger than {MAX_QUANTITY} (the largest exact JSON integer)"),
+                    ));
+                    ok = false;
+                    0
+                }
                 _ => {
                     errors.push(integrity(loc(name), format!("pool `{id}`: {name} must be a non-negative integer")));
                     ok = false;
@@ -401,14 +490,8 @@ pub fn read_pools<R: Read>(file: &str, input: HashingReader<R>, md: &mut MasterD
         };
         let quantity = num(qty, "quantity");
         let reserved = num(reserved, "reserved");
-        if ok {
-            md.pools.push(Pool {
-                id: id.to_string(),
-                sku: sku_index.expect("checked"),
-                scope: scope.expect("checked"),
-                quantity,
-                reserved,
-            });
+        if let (true, Some(sku), Some(scope)) = (ok, sku_index, scope) {
+            md.pools.push(Pool { id: id.to_string(), sku, scope, quantity, reserved, location: Location::line(file, line) });
         }
     }
     md.pools.sort_by(|a, b| a.id.cmp(&b.id));
@@ -513,21 +596,12 @@ pub fn directory_json(md: &MasterData) -> Value {
     )
 }
 
-/// The catalog with known fields only.
+/// The catalog with known fields only (vendors, contacts and SKUs were cut
+/// to their known fields when read).
 pub fn catalog_json(md: &MasterData) -> Value {
-    let pick = |v: &Value, keys: &[&str]| -> Value {
-        let mut m = serde_json::Map::new();
-        for k in keys {
-            if let Some(x) = v.get(*k) {
-                m.insert((*k).to_string(), x.clone());
-            }
-        }
-        Value::Object(m)
-    };
     serde_json::json!({
-        "vendors": md.vendors.iter().map(|v| pick(v, &["id", "name", "contacts"])).collect::<Vec<_>>(),
-        "skus": md.sku_records.iter().map(|s| pick(s, &["id", "vendor", "sku_code", "name", "model", "unit_cost",
-                                                          "cost_period", "currency", "base_sku"])).collect::<Vec<_>>(),
+        "vendors": md.vendors.iter().map(|v| pick(v, VENDOR_FIELDS)).collect::<Vec<_>>(),
+        "skus": md.sku_records.iter().map(|s| pick(s, SKU_FIELDS)).collect::<Vec<_>>(),
     })
 }
 

@@ -63,9 +63,13 @@ impl Counters {
     /// let over = Counters::derive(10, 5, 12);
     /// assert_eq!((over.reserved_effective, over.remaining, over.available), (0, -2, 0));
     /// ```
+    ///
+    /// The engine passes non-negative values of at most 2^53 − 1, for which
+    /// every result is exact; for other operands the arithmetic saturates
+    /// rather than wrap.
     pub fn derive(entitled: i64, reserved: i64, consumed: i64) -> Counters {
-        let reserved_effective = reserved.min((entitled - consumed).max(0));
-        let remaining = entitled - consumed - reserved_effective;
+        let reserved_effective = reserved.min(entitled.saturating_sub(consumed).max(0));
+        let remaining = entitled.saturating_sub(consumed).saturating_sub(reserved_effective);
         Counters { entitled, reserved, reserved_effective, consumed, remaining, available: remaining.max(0) }
     }
 
@@ -84,24 +88,35 @@ impl Counters {
 
     /// `entitled − consumed`.
     pub fn variance(&self) -> i64 {
-        self.entitled - self.consumed
+        self.entitled.saturating_sub(self.consumed)
     }
 
     /// `variance × 100 / entitled`, two places, half-even; `None` when nothing is entitled.
     pub fn variance_percent(&self) -> Option<String> {
-        (self.entitled != 0).then(|| percent_2dp(self.variance() as i128 * 100, self.entitled as i128))
+        let variance = self.entitled as i128 - self.consumed as i128;
+        (self.entitled != 0).then(|| percent_2dp(variance * 100, self.entitled as i128))
     }
 
-    /// Add another set of counters field by field (totals).
-    pub fn add(&mut self, o: &Counters) {
-        self.entitled += o.entitled;
-        self.reserved += o.reserved;
-        self.reserved_effective += o.reserved_effective;
-        self.consumed += o.consumed;
-        self.remaining += o.remaining;
-        self.available += o.available;
+    /// Add another set of counters field by field (totals); `None` when a
+    /// sum leaves ±(2^53 − 1), the integers canonical JSON holds exactly
+    /// (never a wrapped value).
+    pub fn checked_add(&self, o: &Counters) -> Option<Counters> {
+        let add = |a: i64, b: i64| a.checked_add(b).filter(|v| v.abs() <= MAX_COUNT);
+        Some(Counters {
+            entitled: add(self.entitled, o.entitled)?,
+            reserved: add(self.reserved, o.reserved)?,
+            reserved_effective: add(self.reserved_effective, o.reserved_effective)?,
+            consumed: add(self.consumed, o.consumed)?,
+            remaining: add(self.remaining, o.remaining)?,
+            available: add(self.available, o.available)?,
+        })
     }
 }
+
+/// The largest counter: 2^53 − 1, the largest integer canonical JSON holds
+/// exactly (DESIGN A5). Quantities, their sums and peaks beyond it are
+/// refused with an error, never wrapped or rounded.
+pub const MAX_COUNT: i64 = crate::canonical::MAX_SAFE_INTEGER;
 
 /// One consumption unit of a SKU, ready for hashing.
 #[derive(Debug, Clone)]
@@ -284,7 +299,13 @@ impl Identity {
 
 /// Run the counting stage over the rows `unique` (one per (source, raw_id),
 /// from [`collapse_duplicates`]).
-pub fn evaluate(store: &mut SignalStore, md: &MasterData, rs: &Ruleset, as_of: Instant, unique: &[u32]) -> Evaluation {
+///
+/// Fails (never wraps) when a sum leaves the exact integer range
+/// ([`MAX_COUNT`]): entitlement quantities active on one day or pool
+/// quantities or reservations of one SKU (`catalog_integrity`, located at
+/// the row that crossed it), or the tokens of a concurrent peak
+/// (`invalid_input`, located at a session of the peak).
+pub fn evaluate(store: &mut SignalStore, md: &MasterData, rs: &Ruleset, as_of: Instant, unique: &[u32]) -> Result<Evaluation, Error> {
     let mut exceptions: Vec<ExceptionRecord> = Vec::new();
 
     // Coverage counts every accepted row, duplicates included.
@@ -341,12 +362,31 @@ pub fn evaluate(store: &mut SignalStore, md: &MasterData, rs: &Ruleset, as_of: I
     let pools_of = crate::catalog::pools_by_sku(md);
     let mut counted_sessions: Vec<u32> = Vec::new();
     for (k, sku) in md.skus.iter().enumerate() {
-        let entitled: i64 = md.entitlements.iter().filter(|e| e.sku == k && e.active_on(day)).map(|e| e.quantity).sum();
+        let mut entitled: i64 = 0;
+        for e in md.entitlements.iter().filter(|e| e.sku == k && e.active_on(day)) {
+            entitled = bounded_add(entitled, e.quantity).ok_or_else(|| {
+                Error::new(
+                    ErrorCode::CatalogIntegrity,
+                    format!("the entitlements of SKU `{}` in force on {day} sum past {MAX_COUNT} (the largest exact JSON integer)", sku.id),
+                )
+                .at(e.location.clone())
+            })?;
+        }
         let pool_ids: &[usize] = pools_of.get(&k).map(Vec::as_slice).unwrap_or(&[]);
-        let reserved: i64 = pool_ids.iter().map(|&p| md.pools[p].reserved).sum();
+        let mut reserved: i64 = 0;
+        for &p in pool_ids {
+            let pool = &md.pools[p];
+            reserved = bounded_add(reserved, pool.reserved).ok_or_else(|| {
+                Error::new(
+                    ErrorCode::CatalogIntegrity,
+                    format!("the pools of SKU `{}` reserve more than {MAX_COUNT} units in all (the largest exact JSON integer)", sku.id),
+                )
+                .at(pool.location.clone().with_field("reserved"))
+            })?;
+        }
         if sku.model == Model::Concurrent {
             let intervals = formed.sessions.get(&(k as u32)).cloned().unwrap_or_default();
-            let (peak, units) = ctx.concurrent_units(intervals, &mut counted_sessions);
+            let (peak, units) = ctx.concurrent_units(&sku.id, intervals, &mut counted_sessions)?;
             skus.push(SkuResult { sku: k, counters: Counters::derive(entitled, reserved, peak), pools: Vec::new(), units: UnitList::from_sorted(units) });
             continue;
         }
@@ -373,7 +413,13 @@ pub fn evaluate(store: &mut SignalStore, md: &MasterData, rs: &Ruleset, as_of: I
             let mut pooled_qty = 0i64;
             for (slot, &p) in pool_ids.iter().enumerate() {
                 let pool = &md.pools[p];
-                pooled_qty += pool.quantity;
+                pooled_qty = bounded_add(pooled_qty, pool.quantity).ok_or_else(|| {
+                    Error::new(
+                        ErrorCode::CatalogIntegrity,
+                        format!("the pool quantities of SKU `{}` sum past {MAX_COUNT} (the largest exact JSON integer)", sku.id),
+                    )
+                    .at(pool.location.clone().with_field("quantity"))
+                })?;
                 pools.push(PoolResult {
                     pool: Some(pool.id.clone()),
                     scope: Some(pool.scope.to_text()),
@@ -403,7 +449,12 @@ pub fn evaluate(store: &mut SignalStore, md: &MasterData, rs: &Ruleset, as_of: I
     }
     exceptions.sort();
     exceptions.dedup();
-    Evaluation { skus, exceptions, sources, fates, not_active }
+    Ok(Evaluation { skus, exceptions, sources, fates, not_active })
+}
+
+/// `a + b` when it stays within `0..=MAX_COUNT` (both are non-negative).
+fn bounded_add(a: i64, b: i64) -> Option<i64> {
+    a.checked_add(b).filter(|v| (0..=MAX_COUNT).contains(v))
 }
 
 /// Keep one row per (source, raw_id), the first in input order. Identical content collapses; different
@@ -440,11 +491,11 @@ pub fn collapse_duplicates(store: &SignalStore) -> Result<Vec<u32>, Vec<Error>> 
                                 "source `{}` raw_id `{}` appears with different content (also at {}:{})",
                                 store.source_of(s),
                                 raw,
-                                store.jobs[a.file as usize].path,
+                                job_path(store, a),
                                 a.line
                             ),
                         )
-                        .at(Location::line(store.jobs[b.file as usize].path.clone(), b.line as u64)),
+                        .at(Location::line(job_path(store, b), b.line as u64)),
                     );
                 }
             }
@@ -459,9 +510,17 @@ pub fn collapse_duplicates(store: &SignalStore) -> Result<Vec<u32>, Vec<Error>> 
     }
 }
 
+/// The path of the file a row came from. A row always names a job of its
+/// store, except in a crafted evidence pack (rows naming a job that
+/// `imports.json` lacks): then the text says so instead of indexing past the
+/// list.
+fn job_path(store: &SignalStore, s: &Signal) -> String {
+    store.jobs.get(s.file as usize).map_or_else(|| format!("<unknown import #{}>", s.file), |j| j.path.clone())
+}
+
 fn order_locations<'a>(store: &SignalStore, x: &'a Signal, y: &'a Signal) -> (&'a Signal, &'a Signal) {
-    let kx = (&store.jobs[x.file as usize].path, x.line);
-    let ky = (&store.jobs[y.file as usize].path, y.line);
+    let kx = (job_path(store, x), x.line);
+    let ky = (job_path(store, y), y.line);
     if kx <= ky {
         (x, y)
     } else {
@@ -486,9 +545,11 @@ fn qualify(
     let product_cache: Vec<Option<u32>> = (0..store.products.len() as u32)
         .map(|p| rs.map_product(store.products.resolve(p)).and_then(|id| md.sku_index(id)).map(|k| k as u32))
         .collect();
-    let lookback_start = |kind: Kind| rs.lookback_days(kind).map(|d| as_of.plus_days(-d));
+    // A lookback reaching before the first representable instant excludes
+    // nothing: the start is then "none" (exact, not saturated).
+    let lookback_start = |kind: Kind| rs.lookback_days(kind).and_then(|d| as_of.checked_plus_days(d.checked_neg()?));
     let starts = [Kind::Assignment, Kind::Installation, Kind::Usage, Kind::Session].map(lookback_start);
-    let window_start = as_of.plus_days(-rs.window_days);
+    let window_start = window_start(as_of, rs.window_days);
     let min_conf = rs.min_confidence.0;
     for &i in unique {
         let s = &store.rows[i as usize];
@@ -531,7 +592,7 @@ fn qualify(
             continue;
         }
         if s.kind == Kind::Session {
-            let d = s.session_data(store).expect("session rows carry session data");
+            let Some(d) = s.session_data(store) else { continue };
             let start = d.start;
             if let Some(end) = d.end {
                 if end <= start {
@@ -540,7 +601,7 @@ fn qualify(
                 }
             }
             let end = d.end.map_or(as_of, |e| e.min(as_of));
-            if start.max(window_start) >= end {
+            if window_start.map_or(start, |w| start.max(w)) >= end {
                 fates[i as usize] = Fate::ClippedSession(sku); // clipped away: silent
                 continue;
             }
@@ -548,6 +609,12 @@ fn qualify(
         fates[i as usize] = Fate::Qualified(sku);
     }
     fates
+}
+
+/// `as_of − window_days`, or `None` when that lies before the first
+/// representable instant (no lower bound: exact, not saturated).
+fn window_start(as_of: Instant, window_days: i64) -> Option<Instant> {
+    as_of.checked_plus_days(window_days.checked_neg()?)
 }
 
 /// A directory value, typed and normalised.
@@ -865,7 +932,7 @@ impl Ctx<'_> {
             }
             let counts = match (model, s.kind) {
                 (Model::Concurrent, Kind::Session) => {
-                    let d = s.session_data(self.store).expect("session rows carry session data");
+                    let Some(d) = s.session_data(self.store) else { continue };
                     let (start, end) = (d.start, d.end.unwrap_or(self.as_of));
                     let user = if s.user != NONE { self.identity.user_resolved[s.user as usize] } else { NONE };
                     sessions.entry(k).or_default().push(Session {
@@ -944,7 +1011,7 @@ impl Ctx<'_> {
     }
 
     /// Concurrent peak over the window, and the merged intervals as units.
-    fn concurrent_units(&self, mut list: Vec<Session>, counted: &mut Vec<u32>) -> (i64, Vec<Unit>) {
+    fn concurrent_units(&self, sku: &str, mut list: Vec<Session>, counted: &mut Vec<u32>) -> Result<(i64, Vec<Unit>), Error> {
         let key_of = |s: &Session| (s.user, s.host, s.start);
         // Identical (user, host, start) sessions are one: latest end, largest quantity.
         list.sort_by_key(|a| key_of(a));
@@ -960,11 +1027,13 @@ impl Ctx<'_> {
             }
         }
         // Clip to the window [as_of − window_days, as_of).
-        let ws = self.as_of.plus_days(-self.rs.window_days);
+        let ws = window_start(self.as_of, self.rs.window_days);
         let mut clipped: Vec<Session> = collapsed
             .into_iter()
             .filter_map(|mut s| {
-                s.start = s.start.max(ws);
+                if let Some(ws) = ws {
+                    s.start = s.start.max(ws);
+                }
                 s.end = s.end.min(self.as_of);
                 (s.start < s.end).then_some(s)
             })
@@ -998,24 +1067,40 @@ impl Ctx<'_> {
             }
         }
         // Peak of the sum of quantities; at one instant ends come before starts (half-open).
-        let mut events: Vec<(Instant, i8, i128)> = Vec::with_capacity(merged.len() * 2);
-        for s in &merged {
-            events.push((s.start, 1, s.quantity as i128));
-            events.push((s.end, 0, -(s.quantity as i128)));
+        // Sums in i128: exact for any number of sessions of at most 2^64 − 1
+        // tokens each; a peak beyond MAX_COUNT is an error, never saturated.
+        let mut events: Vec<(Instant, i8, i128, usize)> = Vec::with_capacity(merged.len() * 2);
+        for (n, s) in merged.iter().enumerate() {
+            events.push((s.start, 1, s.quantity as i128, n));
+            events.push((s.end, 0, -(s.quantity as i128), n));
         }
         events.sort_unstable();
         let (mut cur, mut peak) = (0i128, 0i128);
-        for (_, _, q) in events {
+        for &(_, _, q, n) in &events {
             cur += q;
             peak = peak.max(cur);
+            if peak > MAX_COUNT as i128 {
+                let mut loc = Location::file("signals");
+                if let Some(&i) = merged[n].signals.first() {
+                    let s = &self.store.rows[i as usize];
+                    loc = Location::line(job_path(self.store, s), s.line as u64);
+                }
+                return Err(Error::new(
+                    ErrorCode::InvalidInput,
+                    format!(
+                        "concurrent SKU `{sku}`: the quantities of the sessions open at one instant sum past {MAX_COUNT} (the largest exact JSON integer)"
+                    ),
+                )
+                .at(loc.with_field("quantity")));
+            }
         }
-        let peak = i64::try_from(peak).unwrap_or(i64::MAX);
+        let peak = i64::try_from(peak).unwrap_or(MAX_COUNT);
         for s in &merged {
             counted.extend_from_slice(&s.signals);
         }
         let mut units: Vec<Unit> = merged.into_iter().map(|s| self.session_unit(s)).collect();
         units.sort_by(|a, b| a.key.cmp(&b.key).then_with(|| a.canonical.cmp(&b.canonical)));
-        (peak, units)
+        Ok((peak, units))
     }
 
     fn signal_refs(&self, out: &mut Vec<u8>, signals: &[u32]) {

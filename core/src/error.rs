@@ -172,6 +172,59 @@ impl fmt::Display for Error {
     }
 }
 
+/// Whether an input-supplied *name* (an unknown column or JSON key, an
+/// option key) may be echoed in a report or message (docs/semantics.md,
+/// "What is never echoed").
+///
+/// Values are never echoed; names only when they look like names: they match
+/// `^[A-Za-z_][A-Za-z0-9_ .-]{0,63}$`, carry at most four digits, and no word
+/// (split at `_`, `.`, `-`, space) is longer than 24 characters. A license
+/// key, token or hash that landed where a name was expected (a CSV without a
+/// header, say) fails at least one of these.
+///
+/// ```
+/// use eucora_license_core::error::is_displayable_name;
+/// assert!(is_displayable_name("cost_center"));
+/// assert!(is_displayable_name("lastSyncDateTime"));
+/// assert!(!is_displayable_name("ABCD-1234-EFGH-5678"));
+/// assert!(!is_displayable_name("ghp_aZ3kQ9xR7tY2mW8nB4vC6dF1hJ5lP0sE"));
+/// assert!(!is_displayable_name("user@example.com"));
+/// ```
+pub fn is_displayable_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    let shape = !b.is_empty()
+        && b.len() <= 64
+        && (b[0].is_ascii_alphabetic() || b[0] == b'_')
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b' ' | b'.' | b'-'));
+    shape
+        && b.iter().filter(|c| c.is_ascii_digit()).count() <= 4
+        && s.split(['_', '.', '-', ' ']).all(|w| w.len() <= 24)
+}
+
+/// Input-supplied names for a message: the displayable ones, in the order
+/// given, and a count of the others (which are never shown).
+///
+/// ```
+/// use eucora_license_core::error::names_for_display;
+/// assert_eq!(names_for_display(["cost_center", "ABCD-1234-EFGH-5678"]), "cost_center (and 1 more not shown)");
+/// ```
+pub fn names_for_display<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    let mut shown = Vec::new();
+    let mut hidden = 0usize;
+    for n in names {
+        if is_displayable_name(n) {
+            shown.push(n);
+        } else {
+            hidden += 1;
+        }
+    }
+    match (shown.is_empty(), hidden) {
+        (_, 0) => shown.join(", "),
+        (true, n) => format!("{n} not shown"),
+        (false, n) => format!("{} (and {n} more not shown)", shown.join(", ")),
+    }
+}
+
 /// Shorthand for results of the engine.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

@@ -136,19 +136,35 @@ pub fn parse_integer(s: &str) -> Option<i64> {
 /// ```
 pub fn percent_2dp(numerator: i128, denominator: i128) -> String {
     assert!(denominator != 0, "percent_2dp needs a non-zero denominator");
-    let (mut n, mut d) = (numerator * 100, denominator);
-    if d < 0 {
-        n = -n;
-        d = -d;
-    }
-    let q = n.div_euclid(d);
-    let r = n.rem_euclid(d);
-    // Round half to even on the exact remainder.
-    let twice = 2 * r;
-    let rounded = if twice > d || (twice == d && q % 2 != 0) { q + 1 } else { q };
-    let neg = rounded < 0;
-    let a = rounded.unsigned_abs();
-    format!("{}{}.{:02}", if neg { "-" } else { "" }, a / 100, a % 100)
+    // Work on magnitudes (u128) so that no sign flip or ×100 can overflow:
+    // |n| × 100 / |d| = q1 × 100 + (r1 × 100) / |d| with r1 < |d|.
+    let neg_in = (numerator < 0) != (denominator < 0);
+    let (n, d) = (numerator.unsigned_abs(), denominator.unsigned_abs());
+    let (q1, r1) = (n / d, n % d);
+    let (q, r) = match r1.checked_mul(100) {
+        Some(r100) => (q1.saturating_mul(100).saturating_add(r100 / d), r100 % d),
+        // |d| > u128::MAX / 100: add r1 one hundred times modulo |d|,
+        // counting the carries.
+        None => {
+            let (mut q2, mut r2) = (0u128, 0u128);
+            for _ in 0..100 {
+                if r1 >= d - r2 {
+                    q2 += 1;
+                    r2 = r1 - (d - r2);
+                } else {
+                    r2 += r1;
+                }
+            }
+            (q1.saturating_mul(100).saturating_add(q2), r2)
+        }
+    };
+    // Round half to even on the exact remainder (on the magnitude: half-even
+    // is symmetric).
+    let twice_ge = r >= d - r; // 2r ≥ d without overflow
+    let twice_eq = r == d - r;
+    let rounded = if (twice_ge && !twice_eq) || (twice_eq && q % 2 != 0) { q.saturating_add(1) } else { q };
+    let neg = neg_in && rounded != 0;
+    format!("{}{}.{:02}", if neg { "-" } else { "" }, rounded / 100, rounded % 100)
 }
 
 #[cfg(test)]
@@ -174,5 +190,16 @@ mod tests {
         assert_eq!(percent_2dp(-5 * 100, 100), "-5.00");
         assert_eq!(percent_2dp(0, 7), "0.00");
         assert_eq!(percent_2dp(-4, 1000), "0.00");
+        assert_eq!(percent_2dp(1, -8), "-0.12");
+        assert_eq!(percent_2dp(-3, -8), "0.38");
+    }
+
+    #[test]
+    fn percent_never_overflows() {
+        // Extreme operands: exact, no wrap, no panic.
+        assert_eq!(percent_2dp(i64::MAX as i128 * 100, i64::MAX as i128), "100.00");
+        assert_eq!(percent_2dp(i128::MIN, i128::MIN), "1.00");
+        assert_eq!(percent_2dp(i128::MAX / 2, i128::MAX), "0.50");
+        assert_eq!(percent_2dp(1, i128::MAX), "0.00");
     }
 }

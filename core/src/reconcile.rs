@@ -294,6 +294,10 @@ fn run(bundle: &dyn BundleSource, previous: Option<&[u8]>, ctx: &mut RunCtx) -> 
             errors.push(e);
             (None, None)
         }
+        Some(Ok((p, _))) if snapshot::validate(p.value()).is_err() => {
+            errors.extend(snapshot::validate(p.value()).err());
+            (None, None)
+        }
         Some(Ok((p, _))) if p.organization_id() != params.organization_id => {
             errors.push(Error::new(
                 ErrorCode::PreviousSnapshotInvalid,
@@ -404,7 +408,7 @@ fn run(bundle: &dyn BundleSource, previous: Option<&[u8]>, ctx: &mut RunCtx) -> 
 /// The computation proper, from checked inputs: identity, counters, snapshot.
 /// `unique` lists one row per (source, raw_id).
 pub(crate) fn compute(mut inputs: RunInputs, unique: &[u32]) -> Result<Outcome, Error> {
-    let eval = evaluate(&mut inputs.signals, &inputs.master, &inputs.ruleset, inputs.params.as_of, unique);
+    let eval = evaluate(&mut inputs.signals, &inputs.master, &inputs.ruleset, inputs.params.as_of, unique)?;
     let mut out = assemble(&inputs, eval, unique)?;
     out.inputs = Some(std::sync::Arc::new(inputs));
     Ok(out)
@@ -498,9 +502,20 @@ fn assemble(inputs: &RunInputs, mut eval: Evaluation, unique: &[u32]) -> Result<
     let mut records = Vec::with_capacity(eval.skus.len());
     let mut units = BTreeMap::new();
     for r in &eval.skus {
-        totals.add(&r.counters);
+        let overflow = || {
+            Error::new(
+                ErrorCode::CatalogIntegrity,
+                format!(
+                    "the counters summed over SKUs (totals) pass {} (the largest exact JSON integer) at SKU `{}`",
+                    crate::counters::MAX_COUNT,
+                    md.skus[r.sku].id
+                ),
+            )
+            .at(Location::file("entitlements.csv").with_field("quantity"))
+        };
+        totals = totals.checked_add(&r.counters).ok_or_else(overflow)?;
         if let Some(c) = by_model.get_mut(md.skus[r.sku].model.name()) {
-            c.add(&r.counters);
+            *c = c.checked_add(&r.counters).ok_or_else(overflow)?;
         }
         records.push(sku_record(md, rs, r)?);
     }
@@ -511,7 +526,15 @@ fn assemble(inputs: &RunInputs, mut eval: Evaluation, unique: &[u32]) -> Result<
     }
 
     let (sequence, previous_hash) = match previous {
-        Some(p) => (p.sequence() + 1, Value::String(p.hash().to_prefixed())),
+        Some(p) => {
+            // The previous snapshot was validated (sequence in 1..=2^53−1); the
+            // next one must stay an exact JSON integer too.
+            let next = p.sequence().checked_add(1).filter(|s| *s <= crate::canonical::MAX_SAFE_INTEGER).ok_or_else(|| {
+                Error::new(ErrorCode::PreviousSnapshotInvalid, "the previous snapshot's `sequence` has no successor")
+                    .at(Location::file("previous snapshot").with_field("sequence"))
+            })?;
+            (next, Value::String(p.hash().to_prefixed()))
+        }
         None => (1, Value::Null),
     };
     let (diff, diff_detail) = match (&inputs.previous_run, previous) {

@@ -386,7 +386,7 @@ pub fn validate(doc: &Value, sku_exists: Option<&dyn Fn(&str) -> bool>) -> std::
 /// Parse and validate ruleset bytes; the error lists every issue.
 pub fn parse(bytes: &[u8], sku_exists: Option<&dyn Fn(&str) -> bool>) -> std::result::Result<Ruleset, Vec<RulesetIssue>> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let doc: Value = serde_json::from_slice(bytes).map_err(|e| {
+    let doc: Value = crate::canonical::parse_strict_slice(bytes).map_err(|e| {
         vec![RulesetIssue {
             path: "$".into(),
             code: "invalid_json",

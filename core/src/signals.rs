@@ -271,6 +271,10 @@ impl ImportJob {
     }
 }
 
+/// The largest session `quantity` (and any counter): 2^53 − 1, the largest
+/// integer canonical JSON holds exactly (DESIGN A5).
+pub const MAX_QUANTITY: i64 = crate::canonical::MAX_SAFE_INTEGER;
+
 /// Version of the canonical signal format reader.
 pub const CANONICAL_VERSION: &str = "1";
 
@@ -427,10 +431,21 @@ impl SignalStore {
                 None => unknown.push(h.clone()),
             }
         }
-        if !unknown.is_empty() {
-            job.warnings.push(format!("unknown columns ignored: {}", unknown.join(", ")));
-        }
         let missing_required: Option<usize> = REQUIRED.iter().copied().find(|&c| map[c] == usize::MAX);
+        if REQUIRED.iter().all(|&c| map[c] == usize::MAX) && !header.is_empty() {
+            // No required column at all: most likely a file without a header,
+            // whose first row (license keys and all) must not be echoed.
+            job.warnings.push(format!(
+                "the first row names none of the required columns ({}): is the header missing? Its {} cells are not shown",
+                REQUIRED.map(|c| COLUMNS[c]).join(", "),
+                header.len()
+            ));
+        } else if !unknown.is_empty() {
+            job.warnings.push(format!(
+                "unknown columns ignored: {}",
+                crate::error::names_for_display(unknown.iter().map(String::as_str))
+            ));
+        }
         while let Some((line, record)) = table.next_record()? {
             let mut fields: [&str; 16] = [""; 16];
             job.rows_total += 1;
@@ -491,15 +506,17 @@ impl SignalStore {
             job.rows_total += 1;
             // Values are read as written: a number keeps its own text, so the
             // literal grammar (no exponents) applies to it as to CSV.
-            let obj: std::collections::BTreeMap<String, &serde_json::value::RawValue> = match serde_json::from_str(text) {
-                Ok(o) => o,
+            let obj = match serde_json::from_str::<StrictRawMap<'_>>(text) {
+                Ok(o) => o.0,
                 Err(e) => {
+                    let msg = crate::table::strip_position(&e);
+                    let code = if msg.starts_with("duplicate key") { "duplicate_key" } else { "malformed_json" };
                     job.rows_rejected += 1;
                     job.errors.push(RowError {
                         line,
                         column: String::new(),
-                        code: "malformed_json",
-                        message: format!("not a JSON object: {}", crate::table::strip_position(&e)),
+                        code,
+                        message: if code == "duplicate_key" { msg } else { format!("not a JSON object: {msg}") },
                     });
                     continue;
                 }
@@ -535,7 +552,7 @@ impl SignalStore {
         if !unknown.is_empty() {
             job.warnings.push(format!(
                 "unknown columns ignored: {}",
-                unknown.into_iter().collect::<Vec<_>>().join(", ")
+                crate::error::names_for_display(unknown.iter().map(String::as_str))
             ));
         }
         Ok(reader.into_inner())
@@ -583,7 +600,8 @@ impl SignalStore {
                 (c, e.code(), msg)
             })
         };
-        let observed_at = instant(C_OBSERVED)?.expect("required field checked above");
+        let observed_at = instant(C_OBSERVED)?
+            .ok_or((C_OBSERVED, "missing_field", "required field `observed_at` is empty".to_string()))?;
         let last_used_at = instant(C_LAST_USED)?;
         let session_start = instant(C_START)?;
         let session_end = instant(C_END)?;
@@ -597,13 +615,22 @@ impl SignalStore {
         let quantity = match t(C_QUANTITY) {
             "" => 1,
             s => match parse_integer(s) {
-                Some(q) if q >= 1 => q as u64,
-                _ => return Err((C_QUANTITY, "bad_quantity", "quantity must be an integer ≥ 1".to_string())),
+                Some(q) if (1..=MAX_QUANTITY).contains(&q) => q as u64,
+                _ => {
+                    return Err((
+                        C_QUANTITY,
+                        "bad_quantity",
+                        format!("quantity must be an integer from 1 to {MAX_QUANTITY} (the largest exact JSON integer)"),
+                    ))
+                }
             },
         };
-        if kind == Kind::Session && session_start.is_none() {
-            return Err((C_START, "missing_session_start", "a session needs `session_start`".to_string()));
-        }
+        let session_start = match (kind, session_start) {
+            (Kind::Session, None) => {
+                return Err((C_START, "missing_session_start", "a session needs `session_start`".to_string()));
+            }
+            (_, s) => s,
+        };
         if t(C_SKU).is_empty() && t(C_PRODUCT).is_empty() {
             return Err((C_SKU, "missing_sku_and_product", "either `sku` or `product` must be given".to_string()));
         }
@@ -620,15 +647,12 @@ impl SignalStore {
         }
         let text_hash = h.finish();
 
-        let session = if kind == Kind::Session {
-            self.sessions.push(SessionData {
-                start: session_start.expect("checked above"),
-                end: session_end,
-                quantity,
-            });
-            (self.sessions.len() - 1) as u32
-        } else {
-            NONE
+        let session = match (kind, session_start) {
+            (Kind::Session, Some(start)) => {
+                self.sessions.push(SessionData { start, end: session_end, quantity });
+                (self.sessions.len() - 1) as u32
+            }
+            _ => NONE,
         };
         let product = t(C_PRODUCT);
         let scratch = &mut self.scratch;
@@ -800,7 +824,8 @@ impl SignalStore {
         let confidence = text("confidence").and_then(Fixed9::parse).filter(|c| *c >= Fixed9::ZERO && *c <= Fixed9::ONE).ok_or("bad `confidence`")?;
         let session = if kind == Kind::Session {
             let start = instant("session_start")?.ok_or("a session needs `session_start`")?;
-            let quantity = text("quantity").and_then(parse_integer).filter(|q| *q >= 1).ok_or("bad `quantity`")? as u64;
+            let quantity =
+                text("quantity").and_then(parse_integer).filter(|q| (1..=MAX_QUANTITY).contains(q)).ok_or("bad `quantity`")? as u64;
             self.sessions.push(SessionData { start, end: instant("session_end")?, quantity });
             (self.sessions.len() - 1) as u32
         } else {
@@ -851,6 +876,34 @@ impl ImportJob {
             errors: Vec::new(),
             warnings: Vec::new(),
         })
+    }
+}
+
+/// One JSON Lines object, its values as written; a duplicate key is an error
+/// (never last-wins).
+struct StrictRawMap<'a>(std::collections::BTreeMap<String, &'a serde_json::value::RawValue>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for StrictRawMap<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = StrictRawMap<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
+                let mut out = std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if out.contains_key(&key) {
+                        return Err(serde::de::Error::custom(crate::canonical::duplicate_key_message(&key)));
+                    }
+                    let v: &'a serde_json::value::RawValue = map.next_value()?;
+                    out.insert(key, v);
+                }
+                Ok(StrictRawMap(out))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
     }
 }
 

@@ -345,7 +345,7 @@ pub fn read_json(file: &str, input: impl Read) -> Result<(serde_json::Value, Dig
         .map_err(|e| Error::new(ErrorCode::InvalidInput, format!("cannot read: {e}")).at(Location::file(file)))?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| Error::new(ErrorCode::InvalidInput, "not valid UTF-8").at(Location::file(file)))?;
-    let value = serde_json::from_str(text).map_err(|e| {
+    let value = crate::canonical::parse_strict(text).map_err(|e| {
         Error::new(ErrorCode::InvalidInput, format!("malformed JSON: {}", strip_position(&e)))
             .at(Location::line(file, e.line() as u64))
     })?;

@@ -53,9 +53,17 @@ impl Instant {
         Instant { secs, sub: 0 }
     }
 
-    fn from_nanos(nanos: i128) -> Instant {
-        Instant { secs: nanos.div_euclid(NANOS) as i64, sub: nanos.rem_euclid(NANOS) as u32 }
+    /// From nanoseconds since the epoch; `None` when the whole seconds do not
+    /// fit an `i64` (never a wrapped value).
+    fn from_nanos(nanos: i128) -> Option<Instant> {
+        let secs = i64::try_from(nanos.div_euclid(NANOS)).ok()?;
+        Some(Instant { secs, sub: nanos.rem_euclid(NANOS) as u32 })
     }
+
+    /// The earliest representable instant.
+    pub const MIN: Instant = Instant { secs: i64::MIN, sub: 0 };
+    /// The latest representable instant.
+    pub const MAX: Instant = Instant { secs: i64::MAX, sub: NANOS_U32 - 1 };
 
     /// Parse an RFC 3339 instant.
     ///
@@ -130,19 +138,43 @@ impl Instant {
         Date(self.secs.div_euclid(DAY_SECS))
     }
 
-    /// This instant moved by whole days (negative = earlier).
+    /// This instant moved by whole days (negative = earlier), or `None` when
+    /// the result is not representable. The arithmetic is exact (i128
+    /// nanoseconds): `days × 86 400 × 10^9` cannot overflow for any `i64`.
+    pub fn checked_plus_days(self, days: i64) -> Option<Instant> {
+        let delta = (days as i128).checked_mul(DAY_SECS as i128 * NANOS)?;
+        Instant::from_nanos(self.unix_nanos().checked_add(delta)?)
+    }
+
+    /// This instant moved by whole days, saturating at [`Instant::MIN`] /
+    /// [`Instant::MAX`] (never wrapping). The engine itself uses
+    /// [`Instant::checked_plus_days`].
     pub fn plus_days(self, days: i64) -> Instant {
-        Instant::from_nanos(self.unix_nanos() + days as i128 * DAY_SECS as i128 * NANOS)
+        self.checked_plus_days(days).unwrap_or(if days < 0 { Instant::MIN } else { Instant::MAX })
     }
 
-    /// This instant moved by whole seconds.
+    /// This instant moved by whole seconds, or `None` when not representable.
+    pub fn checked_plus_secs(self, secs: i64) -> Option<Instant> {
+        Instant::from_nanos(self.unix_nanos().checked_add(secs as i128 * NANOS)?)
+    }
+
+    /// This instant moved by whole seconds, saturating at [`Instant::MIN`] /
+    /// [`Instant::MAX`] (never wrapping).
     pub fn plus_secs(self, secs: i64) -> Instant {
-        Instant::from_nanos(self.unix_nanos() + secs as i128 * NANOS)
+        self.checked_plus_secs(secs).unwrap_or(if secs < 0 { Instant::MIN } else { Instant::MAX })
     }
 
-    /// Whole seconds from `earlier` to `self` (rounded toward negative infinity).
+    /// Whole seconds from `earlier` to `self` (rounded toward negative
+    /// infinity), or `None` when that does not fit an `i64`.
+    pub fn checked_secs_since(self, earlier: Instant) -> Option<i64> {
+        i64::try_from((self.unix_nanos() - earlier.unix_nanos()).div_euclid(NANOS)).ok()
+    }
+
+    /// Whole seconds from `earlier` to `self` (rounded toward negative
+    /// infinity), saturating at `i64::MIN` / `i64::MAX` (never wrapping).
     pub fn secs_since(self, earlier: Instant) -> i64 {
-        (self.unix_nanos() - earlier.unix_nanos()).div_euclid(NANOS) as i64
+        let d = (self.unix_nanos() - earlier.unix_nanos()).div_euclid(NANOS);
+        i64::try_from(d).unwrap_or(if d < 0 { i64::MIN } else { i64::MAX })
     }
 
     /// Nanoseconds since the epoch.
@@ -292,6 +324,21 @@ mod tests {
         }
         assert_eq!(Instant::parse("2026-01-01T00:00:00"), Err(InstantError::NoOffset));
         assert_eq!(Instant::parse("2026-01-01T00:00:00.5"), Err(InstantError::NoOffset));
+    }
+
+    #[test]
+    fn day_arithmetic_is_checked_never_wrapped() {
+        let t = p("2026-11-22T06:00:00Z");
+        assert_eq!(t.checked_plus_days(-30).unwrap().to_string(), "2026-10-23T06:00:00Z");
+        assert_eq!(t.checked_plus_days(i64::MIN), None);
+        assert_eq!(t.checked_plus_days(i64::MAX), None);
+        assert_eq!(t.plus_days(-i64::MAX), Instant::MIN);
+        assert_eq!(t.plus_days(i64::MAX), Instant::MAX);
+        assert_eq!(Instant::MIN.checked_plus_secs(-1), None);
+        assert!(t.checked_plus_secs(i64::MIN).is_some());
+        assert_eq!(Instant::MAX.secs_since(Instant::MIN), i64::MAX);
+        assert_eq!(Instant::MIN.secs_since(Instant::MAX), i64::MIN);
+        assert_eq!(Instant::MAX.checked_secs_since(Instant::MIN), None);
     }
 
     #[test]

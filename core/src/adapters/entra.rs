@@ -201,7 +201,8 @@ impl UserOptions {
                 }
                 if let Some(prev) = sku_names.insert(id.clone(), name.to_string()) {
                     if prev != name {
-                        return Err(bad(format!("option `sku_names`: skuId {id} is named twice (`{prev}`, `{name}`)")));
+                        // Option values are never echoed: the entry number locates it.
+                        return Err(bad(format!("option `sku_names`: entry {} names a skuId already named differently", n + 1)));
                     }
                 }
             }

@@ -225,10 +225,12 @@ pub fn by_name(name: &str) -> Option<&'static dyn Adapter> {
 pub fn check_options(adapter: &dyn Adapter, options: &Options) -> Result<()> {
     for k in options.keys() {
         if !adapter.option_keys().contains(&k.as_str()) {
+            // The key is named when it looks like a name; a value is never shown.
+            let shown = if crate::error::is_displayable_name(k) { format!("`{k}`") } else { "(key not shown)".to_string() };
             return Err(Error::new(
                 ErrorCode::InvalidInput,
                 format!(
-                    "adapter `{}` has no option `{k}` (options: {})",
+                    "adapter `{}` has no option {shown} (options: {})",
                     adapter.name(),
                     if adapter.option_keys().is_empty() { "none".to_string() } else { adapter.option_keys().join(", ") }
                 ),
@@ -303,7 +305,7 @@ fn decode_utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> std::result::Result<S
 /// of a syntax error (a truncated page, say).
 pub fn parse_json(path: &str, bytes: &[u8]) -> Result<serde_json::Value> {
     let text = decode_text(path, bytes)?;
-    serde_json::from_str(&text).map_err(|e| {
+    crate::canonical::parse_strict(&text).map_err(|e| {
         Error::new(ErrorCode::InvalidInput, format!("malformed JSON at column {}: {}", e.column(), crate::table::strip_position(&e)))
             .at(Location::line(path, e.line() as u64))
     })
@@ -365,7 +367,9 @@ pub fn parse_utc_offset(name: &str, value: Option<&String>) -> Result<String> {
     if ok {
         Ok(v.to_string())
     } else {
-        Err(Error::new(ErrorCode::InvalidInput, format!("option `{name}` must be ±HH:MM, not `{v}`")))
+        // The option's value is never echoed (it could be anything a caller
+        // pasted): the key is named instead.
+        Err(Error::new(ErrorCode::InvalidInput, format!("option `{name}` must be ±HH:MM (the value given is not shown)")))
     }
 }
 
