@@ -531,7 +531,7 @@ fn assemble(inputs: &RunInputs, mut eval: Evaluation, unique: &[u32]) -> Result<
             // next one must stay an exact JSON integer too.
             let next = p.sequence().checked_add(1).filter(|s| *s <= crate::canonical::MAX_SAFE_INTEGER).ok_or_else(|| {
                 Error::new(ErrorCode::PreviousSnapshotInvalid, "the previous snapshot's `sequence` has no successor")
-                    .at(Location::file("previous snapshot").with_field("sequence"))
+                    .at(Location::file("previous snapshot").with_field("$.sequence"))
             })?;
             (next, Value::String(p.hash().to_prefixed()))
         }
