@@ -128,7 +128,13 @@ impl Checker {
             obj.keys().filter(|k| !required.contains(&k.as_str()) && !optional.contains(&k.as_str())).collect();
         unknown.sort();
         for k in unknown {
-            self.issue(&format!("{path}.{k}"), "unknown_key", format!("unknown key `{k}`"));
+            // A key is named when it looks like a name (never a value, never
+            // something shaped like a token: docs/semantics.md).
+            if crate::error::is_displayable_name(k) {
+                self.issue(&format!("{path}.{k}"), "unknown_key", format!("unknown key `{k}`"));
+            } else {
+                self.issue(path, "unknown_key", "unknown key (not shown: it does not look like a name)");
+            }
         }
         Some(obj)
     }
