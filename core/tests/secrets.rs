@@ -327,3 +327,22 @@ fn ruleset_unknown_keys_are_named_but_their_values_never_shown() {
     assert!(out.report.to_string().contains("unknown key `license_key`"));
     assert_no_secret("ruleset", &out);
 }
+
+#[test]
+fn any_csv_without_its_header_echoes_none_of_its_first_row() {
+    let base = planted_demo();
+    let csvs: Vec<String> = base.files().keys().filter(|k| k.ends_with(".csv")).cloned().collect();
+    assert!(csvs.len() >= 10, "{csvs:?}");
+    for path in csvs {
+        let mut b = planted_demo();
+        let bytes = b.get(&path).unwrap().to_vec();
+        // Drop the header: the first data row (markers included) takes its place.
+        let headless = edit_text(&bytes, |t| {
+            let nl = if t.contains("\r\n") { "\r\n" } else { "\n" };
+            t.split_once(nl).map_or(String::new(), |(_, rest)| rest.to_string())
+        });
+        b.insert(path.clone(), headless);
+        let out = reconcile(&b, None);
+        assert_no_secret(&format!("{path} without header"), &out);
+    }
+}
