@@ -67,7 +67,8 @@ fn resealed(edit: impl Fn(&mut Value)) -> Vec<u8> {
 
 #[test]
 fn a_resealed_previous_snapshot_with_bad_fields_is_refused_with_the_field_named() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Edit)> = vec![
         ("$.sequence", Box::new(|v| v["sequence"] = json!(-5))),
         ("$.sequence", Box::new(|v| v["sequence"] = json!("7"))),
         ("$.sequence", Box::new(|v| v["sequence"] = json!(0))),
