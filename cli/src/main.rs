@@ -2,9 +2,11 @@
 //! directory, calls the pure core, and writes the outputs atomically.
 //!
 //! Exit codes: 0 a snapshot was written (ok or degraded), 2 the run failed
-//! closed (report written, no snapshot), 1 usage or I/O error.
+//! closed (its report written beside the last good outputs, which stay as
+//! they were), 1 usage or I/O error.
 
-
+mod files;
+mod outdir;
 
 /// `println!` that ends the process with status 1 when stdout is gone (a
 /// closed pipe: `eucora-license verify pack.tar | head -1`) instead of
@@ -48,7 +50,10 @@ usage: eucora-license reconcile <bundle-dir> --out <dir> [--previous <run>] [--j
 
 Reconciles the bundle and writes <dir>/snapshot.json (canonical JSON),
 <dir>/evidence.tar (the evidence pack), <dir>/run_report.json and
-<dir>/exceptions.jsonl, then prints the counters.
+<dir>/exceptions.jsonl, then prints the counters. The files of one run appear
+together or not at all; a failed run writes only run_report.json and leaves the
+last good snapshot, pack and exceptions as they were. One run at a time writes
+to <dir>: a second one waits for the first. <dir> may not lie inside the bundle.
   --previous <run>   chain to the previous run (sequence + 1, previous_hash): its
                      output directory, its evidence.tar (a diff unit by unit, with
                      reasons) or its snapshot.json (counter deltas only)
@@ -71,6 +76,10 @@ verify-proof checks such a proof (exit 0 when it holds).
 import runs one source adapter over raw export files and prints the canonical
 signals as JSON Lines on stdout, the import jobs on stderr.
 adapters lists the adapters with their versions and options.
+
+Files given to the commands must be regular files: packs and previous runs up
+to 64 GiB, JSON documents (snapshots, run reports, proofs) up to 1 GiB, key
+files up to 1 MiB.
 
 Exit status: 0 snapshot written, 2 run failed closed, 1 usage or I/O error.";
 
@@ -151,8 +160,12 @@ fn parse_reconcile(args: &[String]) -> Result<ReconcileOpts, String> {
 }
 
 fn read_file(path: &str) -> Result<Vec<u8>, ExitCode> {
-    std::fs::read(path).map_err(|e| {
-        eprintln!("error: cannot read {path}: {e}");
+    read_limited(Path::new(path), files::DOCUMENT_LIMIT)
+}
+
+fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, ExitCode> {
+    files::read_bounded(path, limit).map_err(|e| {
+        eprintln!("error: {e}");
         ExitCode::from(1)
     })
 }
@@ -170,11 +183,32 @@ fn run_file(path: &Path) -> PathBuf {
     path.to_path_buf()
 }
 
+/// The bytes of a past run (output directory, pack or snapshot). A directory
+/// is read under its lock, after an interrupted run's switch is finished, so
+/// the file read belongs to one complete run. `held` is a directory this
+/// process has locked already.
+fn read_run(path: &Path, held: Option<&outdir::OutDir>) -> Result<(PathBuf, Vec<u8>), String> {
+    let same_as_held = held.is_some_and(|h| same_dir(h.path(), path));
+    let _guard = if path.is_dir() && !same_as_held { outdir::OutDir::open_for_reading(path).map_err(|e| e.to_string())? } else { None };
+    let file = run_file(path);
+    let bytes = files::read_bounded(&file, files::BULK_LIMIT)?;
+    Ok((file, bytes))
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
 /// Read a past run (directory, pack or snapshot): its snapshot and, from a
 /// pack, the diff's unit lists.
 fn load_run(path: &str) -> Result<(eucora_license_core::Snapshot, Option<Value>), ExitCode> {
-    let file = run_file(Path::new(path));
-    let bytes = read_file(&file.to_string_lossy())?;
+    let (file, bytes) = read_run(Path::new(path), None).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(1)
+    })?;
     eucora_license_core::diff::open_run(&bytes).map_err(|e| {
         eprintln!("error: {}: {e}", file.display());
         ExitCode::from(2)
@@ -278,7 +312,7 @@ fn run_verify(args: &[String]) -> ExitCode {
         }
     }
     let Some(pack) = pack else { return usage_error("verify needs a pack file") };
-    let bytes = match read_file(&pack) {
+    let bytes = match read_limited(Path::new(&pack), files::BULK_LIMIT) {
         Ok(b) => b,
         Err(code) => return code,
     };
@@ -457,12 +491,9 @@ fn run_import(opts: &ImportOpts) -> ExitCode {
     use eucora_license_core::adapters;
     let mut inputs = Vec::new();
     for f in &opts.files {
-        match std::fs::read(f) {
+        match read_limited(f, files::BULK_LIMIT) {
             Ok(bytes) => inputs.push(adapters::InputFile { path: f.display().to_string(), bytes }),
-            Err(e) => {
-                eprintln!("error: cannot read {}: {e}", f.display());
-                return ExitCode::from(1);
-            }
+            Err(code) => return code,
         }
     }
     inputs.sort_by(|a, b| a.path.cmp(&b.path));
@@ -514,101 +545,139 @@ fn run_import(opts: &ImportOpts) -> ExitCode {
 }
 
 fn run_reconcile(opts: &ReconcileOpts) -> ExitCode {
-    if !opts.bundle.is_dir() {
-        eprintln!("error: {}: not a directory", opts.bundle.display());
-        return ExitCode::from(1);
-    }
-    let previous = match opts.previous.as_deref().map(run_file) {
-        None => None,
-        Some(p) => match std::fs::read(&p) {
-            Ok(b) => Some(b),
-            Err(e) => {
-                eprintln!("error: cannot read {}: {e}", p.display());
-                return ExitCode::from(1);
-            }
-        },
-    };
-    let bundle = eucora_license_dir::DirBundle::new(&opts.bundle);
-    let outcome = reconcile(&bundle, previous.as_deref());
-    if let Err(e) = write_outputs(&opts.out, &outcome, opts.pack) {
-        eprintln!("error: cannot write to {}: {e}", opts.out.display());
-        return ExitCode::from(1);
-    }
-    if let (Some(key_file), Some(_)) = (&opts.share_key, &outcome.snapshot) {
-        let shared = std::fs::read(key_file)
-            .map_err(|e| format!("cannot read {}: {e}", key_file.display()))
-            .and_then(|key| eucora_license_core::pseudonym::pseudonymise(&outcome, &key).map_err(|e| e.to_string()));
-        let written = shared.and_then(|shared| write_pack_file(&opts.out, "evidence.shared.tar", &shared).map_err(|e| e.to_string()));
-        if let Err(e) = written {
-            eprintln!("error: shared pack: {e}");
-            return ExitCode::from(1);
+    match reconcile_into(opts) {
+        Ok(code) => code,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(1)
         }
     }
+}
+
+/// `path` made absolute with every existing ancestor's links resolved (the
+/// part that does not exist yet is appended as written).
+fn resolve(path: &Path) -> Result<PathBuf, String> {
+    let abs = std::path::absolute(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut rest = Vec::new();
+    let mut cur = abs.as_path();
+    loop {
+        match std::fs::canonicalize(cur) {
+            Ok(mut real) => {
+                for part in rest.iter().rev() {
+                    match part {
+                        std::path::Component::ParentDir => {
+                            real.pop();
+                        }
+                        std::path::Component::CurDir => {}
+                        c => real.push(c),
+                    }
+                }
+                return Ok(real);
+            }
+            Err(_) => match (cur.parent(), cur.components().next_back()) {
+                (Some(parent), Some(last)) => {
+                    rest.push(last);
+                    cur = parent;
+                }
+                _ => return Ok(abs.clone()),
+            },
+        }
+    }
+}
+
+fn reconcile_into(opts: &ReconcileOpts) -> Result<ExitCode, String> {
+    if !opts.bundle.is_dir() {
+        return Err(format!("{}: not a directory", opts.bundle.display()));
+    }
+    // The outputs must not land in the bundle: the next run would read them.
+    let bundle_real = resolve(&opts.bundle)?;
+    let out_real = resolve(&opts.out)?;
+    if out_real.starts_with(&bundle_real) {
+        return Err(format!(
+            "--out {} is inside the bundle {} (resolved: {}); choose an output directory outside the bundle",
+            opts.out.display(),
+            opts.bundle.display(),
+            out_real.display()
+        ));
+    }
+    // Everything that can fail before the run, read before the lock is taken.
+    let key = match &opts.share_key {
+        Some(k) => Some(files::read_bounded(k, files::KEY_LIMIT)?),
+        None => None,
+    };
+    // A previous run elsewhere is read now, under its own lock, so this
+    // process never holds two locks (two runs chained crosswise cannot
+    // deadlock); the output directory's own run is read under our lock.
+    let previous_is_out = opts.previous.as_deref().is_some_and(|p| same_dir(p, &opts.out));
+    let mut previous = match &opts.previous {
+        Some(p) if !previous_is_out => Some(read_run(p, None)?.1),
+        _ => None,
+    };
+    let out = outdir::OutDir::open(&opts.out).map_err(|e| format!("cannot write to {}: {e}", opts.out.display()))?;
+    if let (Some(p), true) = (&opts.previous, previous_is_out) {
+        previous = Some(read_run(p, Some(&out))?.1);
+    }
+
+    let bundle = eucora_license_dir::DirBundle::new(&opts.bundle);
+    let outcome = reconcile(&bundle, previous.as_deref());
+    drop(previous);
+    let shared = match (&key, &outcome.snapshot) {
+        (Some(key), Some(_)) => Some(eucora_license_core::pseudonym::pseudonymise(&outcome, key).map_err(|e| format!("shared pack: {e}"))?),
+        _ => None,
+    };
+    write_outputs(&out, &outcome, opts.pack, shared.as_ref()).map_err(|e| format!("cannot write to {}: {e}", opts.out.display()))?;
+    drop(out);
+
     match &outcome.snapshot {
         Some(snap) if opts.json => {
             println!("{}", String::from_utf8_lossy(snap.canonical_bytes()));
         }
         Some(snap) => print_table(snap.value(), &outcome),
         None => {
-            eprintln!("reconciliation failed closed; no snapshot written ({}):", opts.out.join("run_report.json").display());
+            eprintln!(
+                "reconciliation failed closed; no snapshot written ({}; the last good outputs, if any, are kept):",
+                opts.out.join("run_report.json").display()
+            );
             for e in &outcome.errors {
                 eprintln!("  {e}");
             }
         }
     }
-    match outcome.status {
+    Ok(match outcome.status {
         RunStatus::Failed => ExitCode::from(2),
         _ => ExitCode::SUCCESS,
-    }
+    })
 }
 
-/// Write one file atomically: a temporary name in the same directory, then a rename.
-fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, dir.join(name))
+/// Stage the run's files and switch them in as one set (see `outdir`). A
+/// successful run replaces every output (a pack it did not write is removed:
+/// it would not match the new snapshot); a failed run replaces only
+/// `run_report.json`, so the last good snapshot, packs and exceptions stay.
+/// Stream an evidence pack into a staged file.
+fn write_pack(outcome: &Outcome) -> impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()> + '_ {
+    move |w| eucora_license_core::evidence::write_pack(outcome, w).map(|_| ()).map_err(std::io::Error::other)
 }
 
-/// The report is written last: it is what says which run the directory holds.
-/// A failed run removes an earlier run's snapshot and exceptions from the
-/// directory, so nothing there looks current when it is not.
-/// Stream a run's evidence pack to `<out>/<name>`: a temporary file, then a rename.
-fn write_pack_file(out: &Path, name: &str, outcome: &Outcome) -> std::io::Result<()> {
-    let tmp = out.join(format!(".{name}.tmp-{}", std::process::id()));
-    let file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-    let (file, _) = eucora_license_core::evidence::write_pack(outcome, file).map_err(std::io::Error::other)?;
-    file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-    std::fs::rename(&tmp, out.join(name))
-}
-
-fn write_outputs(out: &Path, outcome: &Outcome, pack: bool) -> std::io::Result<()> {
-    std::fs::create_dir_all(out)?;
+fn write_outputs(out: &outdir::OutDir, outcome: &Outcome, pack: bool, shared: Option<&Outcome>) -> std::io::Result<()> {
     let mut report = serde_json::to_vec_pretty(&outcome.report).map_err(std::io::Error::other)?;
     report.push(b'\n');
-    match &outcome.snapshot {
-        Some(snap) => {
-            write_atomic(out, "exceptions.jsonl", &outcome.exceptions_jsonl())?;
-            if pack {
-                write_pack_file(out, "evidence.tar", outcome)?;
-            } else {
-                // An earlier run's pack would not match this snapshot.
-                match std::fs::remove_file(out.join("evidence.tar")) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-                    _ => {}
-                }
-            }
-            write_atomic(out, "snapshot.json", snap.canonical_bytes())?;
+    let mut staging = out.stage()?;
+    let mut remove = Vec::new();
+    if let Some(snap) = &outcome.snapshot {
+        staging.write("exceptions.jsonl", &outcome.exceptions_jsonl())?;
+        if pack {
+            staging.write_with("evidence.tar", write_pack(outcome))?;
+        } else {
+            remove.push("evidence.tar");
         }
-        None => {
-            for stale in ["snapshot.json", "exceptions.jsonl", "evidence.tar"] {
-                match std::fs::remove_file(out.join(stale)) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-                    _ => {}
-                }
-            }
+        match shared {
+            Some(shared) => staging.write_with("evidence.shared.tar", write_pack(shared))?,
+            None => remove.push("evidence.shared.tar"),
         }
+        staging.write("snapshot.json", snap.canonical_bytes())?;
     }
-    write_atomic(out, "run_report.json", &report)
+    staging.write("run_report.json", &report)?;
+    staging.commit(&remove)
 }
 
 fn int(v: &Value, k: &str) -> String {
