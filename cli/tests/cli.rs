@@ -98,7 +98,7 @@ fn json_flag_prints_the_snapshot_and_previous_chains() {
 }
 
 #[test]
-fn failed_run_exits_2_writes_report_and_removes_stale_snapshot() {
+fn failed_run_exits_2_writes_report_and_keeps_the_last_good_snapshot() {
     let bundle = tmp("broken-bundle");
     copy_dir(&demo(), &bundle);
     let out = tmp("broken-out");
@@ -114,7 +114,9 @@ fn failed_run_exits_2_writes_report_and_removes_stale_snapshot() {
     let o = bin().arg("reconcile").arg(&bundle).arg("--out").arg(&out).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("catalog_integrity"));
-    assert!(!out.join("snapshot.json").exists(), "a failed run must not leave a current-looking snapshot");
+    // The last good snapshot stays (the sidebar and `--previous` need it);
+    // the report beside it says the latest run failed.
+    assert!(out.join("snapshot.json").exists(), "a failed run must keep the last good snapshot");
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("run_report.json")).unwrap()).unwrap();
     assert_eq!(report["status"], "failed");
     assert_eq!(report["reasons"], serde_json::json!(["catalog_integrity"]));
