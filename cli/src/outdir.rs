@@ -48,7 +48,13 @@ const STAGING_PREFIX: &str = ".staging-";
 const JOURNAL_TMP_PREFIX: &str = ".commit.tmp-";
 
 /// Every file a run may write to `<out>`.
-pub const OUTPUTS: [&str; 5] = ["snapshot.json", "evidence.tar", "evidence.shared.tar", "exceptions.jsonl", "run_report.json"];
+pub const OUTPUTS: [&str; 5] = [
+    "snapshot.json",
+    "evidence.tar",
+    "evidence.shared.tar",
+    "exceptions.jsonl",
+    "run_report.json",
+];
 
 /// How many names `.staging-<pid>-<n>` are tried before giving up.
 const MAX_NAME_TRIES: u32 = 64;
@@ -72,12 +78,21 @@ fn lock(dir: &Path) -> io::Result<File> {
     #[cfg(not(unix))]
     let file = {
         let p = dir.join(".lock");
-        OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&p).map_err(|e| err_at(&p, e))?
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&p)
+            .map_err(|e| err_at(&p, e))?
     };
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => {
-            eprintln!("waiting for lock on {} (another eucora-license run is writing there)", dir.display());
+            eprintln!(
+                "waiting for lock on {} (another eucora-license run is writing there)",
+                dir.display()
+            );
             file.lock().map_err(|e| err_at(dir, e))?;
             Ok(file)
         }
@@ -88,7 +103,9 @@ fn lock(dir: &Path) -> io::Result<File> {
 /// Make a directory's entries (creations, renames, removals) durable.
 fn sync_dir(dir: &Path) -> io::Result<()> {
     #[cfg(unix)]
-    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| err_at(dir, e))?;
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| err_at(dir, e))?;
     #[cfg(not(unix))]
     let _ = dir;
     Ok(())
@@ -110,20 +127,29 @@ fn remove_any(path: &Path) -> io::Result<()> {
 fn is_temporary(name: &str) -> bool {
     name.starts_with(STAGING_PREFIX)
         || name.starts_with(JOURNAL_TMP_PREFIX)
-        || OUTPUTS.iter().any(|o| name.starts_with(&format!(".{o}.tmp-")))
+        || OUTPUTS
+            .iter()
+            .any(|o| name.starts_with(&format!(".{o}.tmp-")))
 }
 
 /// Create `path` exclusively for writing: fails when anything (a planted
 /// symbolic link included) is already there.
 fn create_new(path: &Path) -> io::Result<File> {
-    OpenOptions::new().write(true).create_new(true).open(path).map_err(|e| err_at(path, e))
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| err_at(path, e))
 }
 
 impl OutDir {
     /// Create `path` if needed, lock it and recover it (see the module doc).
     pub fn open(path: &Path) -> io::Result<OutDir> {
         std::fs::create_dir_all(path).map_err(|e| err_at(path, e))?;
-        let dir = OutDir { path: path.to_path_buf(), _lock: lock(path)? };
+        let dir = OutDir {
+            path: path.to_path_buf(),
+            _lock: lock(path)?,
+        };
         dir.recover()?;
         Ok(dir)
     }
@@ -134,7 +160,10 @@ impl OutDir {
     pub fn open_for_reading(path: &Path) -> io::Result<Option<OutDir>> {
         match lock(path) {
             Ok(lock) => {
-                let dir = OutDir { path: path.to_path_buf(), _lock: lock };
+                let dir = OutDir {
+                    path: path.to_path_buf(),
+                    _lock: lock,
+                };
                 match dir.roll_forward() {
                     Ok(()) => Ok(Some(dir)),
                     Err(e) if e.kind() == io::ErrorKind::PermissionDenied => Err(io::Error::new(
@@ -181,11 +210,23 @@ impl OutDir {
             Ok(m) => m,
         };
         if !meta.is_file() || meta.len() > 4096 {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, format!("{}: not a journal this program wrote; remove it by hand", journal.display())));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{}: not a journal this program wrote; remove it by hand",
+                    journal.display()
+                ),
+            ));
         }
         let text = std::fs::read_to_string(&journal).map_err(|e| err_at(&journal, e))?;
         let plan = Plan::parse(&text).ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidData, format!("{}: not a journal this program wrote; remove it by hand", journal.display()))
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{}: not a journal this program wrote; remove it by hand",
+                    journal.display()
+                ),
+            )
         })?;
         self.apply(&plan)?;
         remove_any(&journal)?;
@@ -219,12 +260,26 @@ impl OutDir {
             let name = format!("{STAGING_PREFIX}{pid}-{n}");
             let dir = self.path.join(&name);
             match std::fs::create_dir(&dir) {
-                Ok(()) => return Ok(Staging { out: self, name, dir, install: Vec::new(), committed: false }),
+                Ok(()) => {
+                    return Ok(Staging {
+                        out: self,
+                        name,
+                        dir,
+                        install: Vec::new(),
+                        committed: false,
+                    })
+                }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(err_at(&dir, e)),
             }
         }
-        Err(io::Error::new(io::ErrorKind::AlreadyExists, format!("{}: no free name for a staging directory", self.path.display())))
+        Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!(
+                "{}: no free name for a staging directory",
+                self.path.display()
+            ),
+        ))
     }
 }
 
@@ -255,7 +310,9 @@ impl Plan {
             return None;
         }
         let staging = lines.next()?.strip_prefix("staging ")?.to_string();
-        let safe_staging = staging.starts_with(STAGING_PREFIX) && !staging.contains(['/', '\\']) && staging.len() > STAGING_PREFIX.len();
+        let safe_staging = staging.starts_with(STAGING_PREFIX)
+            && !staging.contains(['/', '\\'])
+            && staging.len() > STAGING_PREFIX.len();
         if !safe_staging {
             return None;
         }
@@ -271,7 +328,11 @@ impl Plan {
                 _ => return None,
             }
         }
-        Some(Plan { staging, remove, install })
+        Some(Plan {
+            staging,
+            remove,
+            install,
+        })
     }
 }
 
@@ -287,7 +348,11 @@ pub struct Staging<'a> {
 
 impl Staging<'_> {
     /// Write one output file from `fill`, then `fsync` it.
-    pub fn write_with(&mut self, name: &'static str, fill: impl FnOnce(&mut io::BufWriter<File>) -> io::Result<()>) -> io::Result<()> {
+    pub fn write_with(
+        &mut self,
+        name: &'static str,
+        fill: impl FnOnce(&mut io::BufWriter<File>) -> io::Result<()>,
+    ) -> io::Result<()> {
         debug_assert!(OUTPUTS.contains(&name));
         let path = self.dir.join(name);
         let mut w = io::BufWriter::with_capacity(1 << 20, create_new(&path)?);
@@ -308,10 +373,15 @@ impl Staging<'_> {
     /// is installed last.
     pub fn commit(mut self, remove: &[&str]) -> io::Result<()> {
         sync_dir(&self.dir)?;
-        self.install.sort_by_key(|n| n.as_str() == "run_report.json");
+        self.install
+            .sort_by_key(|n| n.as_str() == "run_report.json");
         let plan = Plan {
             staging: self.name.clone(),
-            remove: remove.iter().filter(|r| !self.install.iter().any(|i| i == *r)).map(|r| r.to_string()).collect(),
+            remove: remove
+                .iter()
+                .filter(|r| !self.install.iter().any(|i| i == *r))
+                .map(|r| r.to_string())
+                .collect(),
             install: self.install.clone(),
         };
         let out = &self.out.path;
@@ -329,9 +399,14 @@ impl Staging<'_> {
             }
         }
         let Some((tmp, mut file)) = tmp else {
-            return Err(io::Error::new(io::ErrorKind::AlreadyExists, format!("{}: no free name for the journal", out.display())));
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{}: no free name for the journal", out.display()),
+            ));
         };
-        let written = file.write_all(plan.render().as_bytes()).and_then(|()| file.sync_all());
+        let written = file
+            .write_all(plan.render().as_bytes())
+            .and_then(|()| file.sync_all());
         drop(file);
         if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, out.join(JOURNAL))) {
             let _ = std::fs::remove_file(&tmp);
@@ -368,9 +443,16 @@ mod tests {
 
     #[test]
     fn journal_round_trips_and_refuses_foreign_names() {
-        let plan = Plan { staging: ".staging-1-0".into(), remove: vec!["evidence.tar".into()], install: vec!["snapshot.json".into(), "run_report.json".into()] };
+        let plan = Plan {
+            staging: ".staging-1-0".into(),
+            remove: vec!["evidence.tar".into()],
+            install: vec!["snapshot.json".into(), "run_report.json".into()],
+        };
         let back = Plan::parse(&plan.render()).unwrap();
-        assert_eq!((back.staging, back.remove, back.install), (plan.staging, plan.remove, plan.install));
+        assert_eq!(
+            (back.staging, back.remove, back.install),
+            (plan.staging, plan.remove, plan.install)
+        );
         for bad in [
             "x\nstaging .staging-1\n",
             "eucora-license outputs v1\nstaging ../x\n",
@@ -395,11 +477,23 @@ mod tests {
         let pid = std::process::id();
         // Links where this process will create its staging directory and journal.
         std::os::unix::fs::symlink(&victim, out.join(format!(".staging-{pid}-0"))).unwrap();
-        std::os::unix::fs::symlink(victim.join("keep"), out.join(format!(".commit.tmp-{pid}-0"))).unwrap();
+        std::os::unix::fs::symlink(
+            victim.join("keep"),
+            out.join(format!(".commit.tmp-{pid}-0")),
+        )
+        .unwrap();
         // Creating a file exclusively over a (dangling or not) link fails.
-        assert_eq!(create_new(&out.join(format!(".commit.tmp-{pid}-0"))).unwrap_err().kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(
+            create_new(&out.join(format!(".commit.tmp-{pid}-0")))
+                .unwrap_err()
+                .kind(),
+            io::ErrorKind::AlreadyExists
+        );
         // Without recovery the names are taken: the next ones are used.
-        let dir = OutDir { path: out.clone(), _lock: lock(&out).unwrap() };
+        let dir = OutDir {
+            path: out.clone(),
+            _lock: lock(&out).unwrap(),
+        };
         let mut st = dir.stage().unwrap();
         assert_eq!(st.name, format!(".staging-{pid}-1"));
         st.write("snapshot.json", b"{}").unwrap();
@@ -409,7 +503,10 @@ mod tests {
         dir.recover().unwrap();
         assert_eq!(std::fs::read(victim.join("keep")).unwrap(), b"keep");
         assert_eq!(std::fs::read_dir(&victim).unwrap().count(), 1);
-        let mut names: Vec<String> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let mut names: Vec<String> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         names.sort();
         assert_eq!(names, ["snapshot.json"]);
         let _ = std::fs::remove_dir_all(&d);
@@ -425,16 +522,26 @@ mod tests {
         std::fs::create_dir(out.join(".staging-9-0")).unwrap();
         std::fs::write(out.join("snapshot.json"), b"new").unwrap();
         std::fs::write(out.join(".staging-9-0/run_report.json"), b"new report").unwrap();
-        let plan = Plan { staging: ".staging-9-0".into(), remove: vec!["evidence.tar".into()], install: vec!["snapshot.json".into(), "run_report.json".into()] };
+        let plan = Plan {
+            staging: ".staging-9-0".into(),
+            remove: vec!["evidence.tar".into()],
+            install: vec!["snapshot.json".into(), "run_report.json".into()],
+        };
         std::fs::write(out.join(JOURNAL), plan.render()).unwrap();
         std::fs::write(out.join(".evidence.tar.tmp-77"), b"stale").unwrap();
         let dir = OutDir::open(&out).unwrap();
         drop(dir);
-        let mut names: Vec<String> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let mut names: Vec<String> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         names.sort();
         assert_eq!(names, ["run_report.json", "snapshot.json"]);
         assert_eq!(std::fs::read(out.join("snapshot.json")).unwrap(), b"new");
-        assert_eq!(std::fs::read(out.join("run_report.json")).unwrap(), b"new report");
+        assert_eq!(
+            std::fs::read(out.join("run_report.json")).unwrap(),
+            b"new report"
+        );
         let _ = std::fs::remove_dir_all(&out);
     }
 }
