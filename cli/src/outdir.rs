@@ -142,6 +142,16 @@ fn create_new(path: &Path) -> io::Result<File> {
         .map_err(|e| err_at(path, e))
 }
 
+/// Tests stop the process at a named point of the switch, as `kill -9` or a
+/// power cut would, by setting `EUCORA_LICENSE_CRASH_AT` to `committed`
+/// (journal renamed, nothing installed) or `mid-switch` (after the first
+/// rename). Unset, nothing happens.
+fn crash_point(name: &str) {
+    if std::env::var_os("EUCORA_LICENSE_CRASH_AT").is_some_and(|v| v == name) {
+        std::process::abort();
+    }
+}
+
 impl OutDir {
     /// Create `path` if needed, lock it and recover it (see the module doc).
     pub fn open(path: &Path) -> io::Result<OutDir> {
@@ -248,6 +258,7 @@ impl OutDir {
                 Ok(_) => {}
             }
             std::fs::rename(&from, self.path.join(name)).map_err(|e| err_at(&from, e))?;
+            crash_point("mid-switch");
         }
         sync_dir(&self.path)?;
         remove_any(&staging)
@@ -416,6 +427,7 @@ impl Staging<'_> {
         // `<out>` next, should this process stop.
         self.committed = true;
         sync_dir(out)?;
+        crash_point("committed");
         self.out.apply(&plan)?;
         remove_any(&out.join(JOURNAL))?;
         sync_dir(out)

@@ -96,20 +96,22 @@ impl Lcg {
     }
 }
 
-/// The demo plus 100 000 generated usage rows: a run long enough (seconds,
-/// most of them writing an ~45 MB pack) to be killed at many points.
+/// The demo plus 60 000 generated usage rows: a run long enough (seconds,
+/// much of it writing a ~27 MB pack) to be killed at many points.
 fn big_bundle() -> &'static Path {
     static BIG: OnceLock<PathBuf> = OnceLock::new();
     BIG.get_or_init(|| {
         let d = tmp("big-bundle");
         copy_dir(&demo(), &d);
         let mut csv = String::from("source,raw_id,observed_at,sku,product,kind,status,user,device_serial,device_id,device_name,last_used_at,session_start,session_end,quantity,confidence\n");
-        for i in 0..100_000 {
+        for i in 0..60_000 {
             csv.push_str(&format!(
                 "intune,gen-{i},2026-11-20T03:00:00Z,,Microsoft 365 Apps for enterprise,usage,,u{}@acme.com,SER{i},,,2026-11-19T16:05:00Z,,,,\n",
-                i % 40_000
+                i % 25_000
             ));
         }
+        // One more exception than the demo, so exceptions.jsonl differs too.
+        csv.push_str("intune,gen-unmapped,2026-11-20T03:00:00Z,,Unheard Of Suite,usage,,u1@acme.com,SERX,,,,,,,\n");
         std::fs::write(d.join("signals/generated.csv"), csv).unwrap();
         d
     })
@@ -118,15 +120,55 @@ fn big_bundle() -> &'static Path {
 /// Reference outputs: the demo's run ("old") and the big bundle's ("new"),
 /// each made alone in a fresh directory.
 fn references() -> &'static (Set, Set) {
-    static REFS: OnceLock<(Set, Set)> = OnceLock::new();
+    &reference_runs().0
+}
+
+/// The references, and how long the big run took here in milliseconds
+/// (used only to spread delays over a run, never asserted).
+fn reference_runs() -> &'static ((Set, Set), u64) {
+    static REFS: OnceLock<((Set, Set), u64)> = OnceLock::new();
     REFS.get_or_init(|| {
         let a = tmp("ref-old");
         assert_eq!(reconcile(&demo(), &a, &[]).status.code(), Some(0));
         let b = tmp("ref-new");
+        let started = Instant::now();
         let o = reconcile(big_bundle(), &b, &[]);
+        let took = started.elapsed().as_millis() as u64 + 50;
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-        (contents(&a), contents(&b))
+        ((contents(&a), contents(&b)), took)
     })
+}
+
+fn spawn_big(out: &Path) -> std::process::Child {
+    bin()
+        .arg("reconcile")
+        .arg(big_bundle())
+        .arg("--out")
+        .arg(out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Wait until a temporary (a name starting with `.`) appears in `out`: the
+/// run has started writing. `None` when the process ended first.
+fn wait_for_temporary(child: &mut std::process::Child, out: &Path) -> Option<Instant> {
+    loop {
+        let seen = std::fs::read_dir(out)
+            .map(|d| {
+                d.flatten()
+                    .any(|e| e.file_name().to_string_lossy().starts_with('.'))
+            })
+            .unwrap_or(false);
+        if seen {
+            return Some(Instant::now());
+        }
+        if child.try_wait().unwrap().is_some() {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
 }
 
 /// Put exactly the old set into `out`.
@@ -222,37 +264,39 @@ fn a_failed_run_keeps_the_last_good_outputs_and_previous_still_chains() {
 fn kill_9_at_random_points_leaves_the_old_set_or_the_new_set() {
     let (old, new) = references();
     let out = tmp("kill").join("out");
-    // Scale the kill points to this machine: the time one full run takes
-    // (used to spread the delays, never asserted).
+    // Scale the kill points to this machine from one undisturbed run: how
+    // long it computes before its first temporary appears, and how long it
+    // then writes (used to spread the kills, never asserted).
     reset_to(&out, old);
     let started = Instant::now();
-    let o = reconcile(big_bundle(), &out, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let full = started.elapsed().as_millis() as u64 + 50;
+    let mut child = spawn_big(&out);
+    let staged = wait_for_temporary(&mut child, &out).unwrap_or_else(Instant::now);
+    assert!(child.wait().unwrap().success());
+    let compute = (staged - started).as_millis() as u64 + 1;
+    let write = staged.elapsed().as_millis() as u64 + 1;
     assert!(
         contents(&out) == *new,
         "an undisturbed run gives the reference set"
     );
+    for name in new.keys() {
+        assert!(
+            old[name] != new[name],
+            "{name} must differ between the two sets"
+        );
+    }
     let mut rng = Lcg(0x5eed_0010);
     let (mut saw_old, mut saw_new, mut saw_pending) = (0, 0, 0);
-    for i in 0..14 {
+    for i in 0..16 {
         reset_to(&out, old);
-        // Spread over the whole run, with the last third (pack writing and the
-        // switch) sampled more densely.
+        let mut child = spawn_big(&out);
+        // Every other kill lands while the run computes; the others once it
+        // has started writing: staging, the switch, or after it ended.
         let delay = if i % 2 == 0 {
-            rng.next() % full
+            rng.next() % compute
         } else {
-            full * 2 / 3 + rng.next() % (full / 3 + 1)
+            wait_for_temporary(&mut child, &out);
+            rng.next() % (write + write / 3 + 1)
         };
-        let mut child = bin()
-            .arg("reconcile")
-            .arg(big_bundle())
-            .arg("--out")
-            .arg(&out)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
         std::thread::sleep(Duration::from_millis(delay));
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
@@ -301,12 +345,88 @@ fn kill_9_at_random_points_leaves_the_old_set_or_the_new_set() {
 }
 
 #[test]
+fn a_switch_stopped_after_its_commit_point_is_finished_by_the_next_reader() {
+    let dir = tmp("crash-points");
+    // Two quick runs: the demo ("old") and the demo with one more signal.
+    let variant = dir.join("variant");
+    copy_dir(&demo(), &variant);
+    std::fs::write(
+        variant.join("signals/extra.csv"),
+        "source,raw_id,observed_at,product,kind,user\nintune,x-1,2026-11-20T03:00:00Z,Unheard Of Suite,usage,u1@acme.com\n",
+    )
+    .unwrap();
+    let old = &references().0;
+    let reference = dir.join("reference");
+    assert_eq!(reconcile(&variant, &reference, &[]).status.code(), Some(0));
+    let new = &contents(&reference);
+    let out = dir.join("out");
+    for (point, reader) in [
+        ("committed", "diff"),
+        ("mid-switch", "diff"),
+        ("mid-switch", "previous"),
+        ("committed", "reconcile"),
+    ] {
+        reset_to(&out, old);
+        let o = bin()
+            .arg("reconcile")
+            .arg(&variant)
+            .arg("--out")
+            .arg(&out)
+            .env("EUCORA_LICENSE_CRASH_AT", point)
+            .output()
+            .unwrap();
+        assert_ne!(
+            o.status.code(),
+            Some(0),
+            "{point}: the process must have stopped"
+        );
+        assert!(
+            out.join(".commit").exists(),
+            "{point}: the journal is there"
+        );
+        let o = match reader {
+            "diff" => bin().arg("diff").arg(&out).arg(&out).output().unwrap(),
+            "previous" => reconcile(
+                &demo(),
+                &dir.join("next"),
+                &["--previous", out.to_str().unwrap(), "--json", "--no-pack"],
+            ),
+            _ => reconcile(&demo(), &out, &["--no-pack"]),
+        };
+        assert_eq!(o.status.code(), Some(0), "{point}/{reader}: {}", stderr(&o));
+        if reader == "previous" {
+            let next: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+            let new_snapshot: serde_json::Value =
+                serde_json::from_slice(&new["snapshot.json"]).unwrap();
+            assert_eq!(
+                next["previous_hash"], new_snapshot["snapshot_hash"],
+                "chained to the finished switch"
+            );
+        }
+        let now = contents(&out);
+        if reader == "reconcile" {
+            assert_eq!(
+                names(&now),
+                ["exceptions.jsonl", "run_report.json", "snapshot.json"]
+            );
+        } else {
+            assert!(
+                now == *new,
+                "{point}/{reader}: the switch was finished: {:?}",
+                names(&now)
+            );
+        }
+    }
+}
+
+#[test]
 fn two_runs_at_once_into_one_out_never_mix() {
-    let (old, new) = references();
+    let ((old, new), full) = reference_runs();
     let out = tmp("concurrent").join("out");
-    for trial in 0..3 {
+    for trial in 0..5u64 {
         let _ = std::fs::remove_dir_all(&out);
-        // The long run first, then the short one while it holds the lock.
+        // The long run first, then the short one at a point of the long one
+        // (computing, writing its pack, switching in).
         let long = bin()
             .arg("reconcile")
             .arg(big_bundle())
@@ -316,7 +436,9 @@ fn two_runs_at_once_into_one_out_never_mix() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(100 * trial));
+        std::thread::sleep(Duration::from_millis(
+            full * [10, 40, 60, 75, 90][trial as usize] / 100,
+        ));
         let short = bin()
             .arg("reconcile")
             .arg(demo())
