@@ -226,6 +226,21 @@ fn a_failed_run_keeps_the_last_good_outputs_and_previous_still_chains() {
     let failed = report(&out);
     assert_eq!(failed["status"], "failed");
     assert_eq!(failed["reasons"], serde_json::json!(["catalog_integrity"]));
+    // The sidebar keeps the last snapshot's counters and says the last run failed.
+    let o = bin()
+        .arg("sidebar")
+        .arg("--snapshot")
+        .arg(out.join("snapshot.json"))
+        .arg("--last-run")
+        .arg(out.join("run_report.json"))
+        .args(["--now", "2026-11-22T07:00:00Z"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let sidebar: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(sidebar["state"], "failed");
+    assert_eq!(sidebar["snapshot_hash"], good_snapshot["snapshot_hash"]);
+    assert_eq!(sidebar["counters"], good_snapshot["totals"]);
 
     // `--previous <out>` still chains to the last good snapshot, both from
     // another directory and into the same one.
