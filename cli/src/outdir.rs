@@ -90,7 +90,7 @@ fn lock(dir: &Path) -> io::Result<File> {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => {
             eprintln!(
-                "waiting for lock on {} (another eucora-license run is writing there)",
+                "waiting for lock on {} (another eucora-license process is using it)",
                 dir.display()
             );
             file.lock().map_err(|e| err_at(dir, e))?;
