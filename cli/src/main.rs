@@ -2,9 +2,11 @@
 //! directory, calls the pure core, and writes the outputs atomically.
 //!
 //! Exit codes: 0 a snapshot was written (ok or degraded), 2 the run failed
-//! closed (report written, no snapshot), 1 usage or I/O error.
+//! closed (its report written beside the last good outputs, which stay as
+//! they were), 1 usage or I/O error.
 
-
+mod files;
+mod outdir;
 
 /// `println!` that ends the process with status 1 when stdout is gone (a
 /// closed pipe: `eucora-license verify pack.tar | head -1`) instead of
@@ -48,7 +50,10 @@ usage: eucora-license reconcile <bundle-dir> --out <dir> [--previous <run>] [--j
 
 Reconciles the bundle and writes <dir>/snapshot.json (canonical JSON),
 <dir>/evidence.tar (the evidence pack), <dir>/run_report.json and
-<dir>/exceptions.jsonl, then prints the counters.
+<dir>/exceptions.jsonl, then prints the counters. The files of one run appear
+together or not at all; a failed run writes only run_report.json and leaves the
+last good snapshot, pack and exceptions as they were. One run at a time writes
+to <dir>: a second one waits for the first. <dir> may not lie inside the bundle.
   --previous <run>   chain to the previous run (sequence + 1, previous_hash): its
                      output directory, its evidence.tar (a diff unit by unit, with
                      reasons) or its snapshot.json (counter deltas only)
@@ -72,6 +77,10 @@ import runs one source adapter over raw export files and prints the canonical
 signals as JSON Lines on stdout, the import jobs on stderr.
 adapters lists the adapters with their versions and options.
 
+Files given to the commands must be regular files: packs and previous runs up
+to 64 GiB, JSON documents (snapshots, run reports, proofs) up to 1 GiB, key
+files up to 1 MiB.
+
 Exit status: 0 snapshot written, 2 run failed closed, 1 usage or I/O error.";
 
 fn main() -> ExitCode {
@@ -94,7 +103,17 @@ fn main() -> ExitCode {
         Some("adapters") => {
             for a in eucora_license_core::adapters::all() {
                 let keys = a.option_keys();
-                println!("{:<24} v{:<6} source {:<8} options: {}", a.name(), a.version(), a.source(), if keys.is_empty() { "-".to_string() } else { keys.join(", ") });
+                println!(
+                    "{:<24} v{:<6} source {:<8} options: {}",
+                    a.name(),
+                    a.version(),
+                    a.source(),
+                    if keys.is_empty() {
+                        "-".to_string()
+                    } else {
+                        keys.join(", ")
+                    }
+                );
             }
             ExitCode::SUCCESS
         }
@@ -126,15 +145,24 @@ struct ReconcileOpts {
 }
 
 fn parse_reconcile(args: &[String]) -> Result<ReconcileOpts, String> {
-    let (mut bundle, mut out, mut previous, mut json, mut pack, mut share_key) = (None, None, None, false, true, None);
+    let (mut bundle, mut out, mut previous, mut json, mut pack, mut share_key) =
+        (None, None, None, false, true, None);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--out" => out = Some(it.next().ok_or("--out needs a directory")?.into()),
-            "--previous" => previous = Some(it.next().ok_or("--previous needs a run directory, evidence pack or snapshot")?.into()),
+            "--previous" => {
+                previous = Some(
+                    it.next()
+                        .ok_or("--previous needs a run directory, evidence pack or snapshot")?
+                        .into(),
+                )
+            }
             "--json" => json = true,
             "--no-pack" => pack = false,
-            "--share-key" => share_key = Some(it.next().ok_or("--share-key needs a key file")?.into()),
+            "--share-key" => {
+                share_key = Some(it.next().ok_or("--share-key needs a key file")?.into())
+            }
             s if s.starts_with("--") => return Err(format!("unknown option `{s}`")),
             s if bundle.is_none() => bundle = Some(PathBuf::from(s)),
             s => return Err(format!("unexpected argument `{s}`")),
@@ -151,8 +179,12 @@ fn parse_reconcile(args: &[String]) -> Result<ReconcileOpts, String> {
 }
 
 fn read_file(path: &str) -> Result<Vec<u8>, ExitCode> {
-    std::fs::read(path).map_err(|e| {
-        eprintln!("error: cannot read {path}: {e}");
+    read_limited(Path::new(path), files::DOCUMENT_LIMIT)
+}
+
+fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, ExitCode> {
+    files::read_bounded(path, limit).map_err(|e| {
+        eprintln!("error: {e}");
         ExitCode::from(1)
     })
 }
@@ -170,11 +202,36 @@ fn run_file(path: &Path) -> PathBuf {
     path.to_path_buf()
 }
 
+/// The bytes of a past run (output directory, pack or snapshot). A directory
+/// is read under its lock, after an interrupted run's switch is finished, so
+/// the file read belongs to one complete run. `held` is a directory this
+/// process has locked already.
+fn read_run(path: &Path, held: Option<&outdir::OutDir>) -> Result<(PathBuf, Vec<u8>), String> {
+    let same_as_held = held.is_some_and(|h| same_dir(h.path(), path));
+    let _guard = if path.is_dir() && !same_as_held {
+        outdir::OutDir::open_for_reading(path).map_err(|e| e.to_string())?
+    } else {
+        None
+    };
+    let file = run_file(path);
+    let bytes = files::read_bounded(&file, files::BULK_LIMIT)?;
+    Ok((file, bytes))
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
 /// Read a past run (directory, pack or snapshot): its snapshot and, from a
 /// pack, the diff's unit lists.
 fn load_run(path: &str) -> Result<(eucora_license_core::Snapshot, Option<Value>), ExitCode> {
-    let file = run_file(Path::new(path));
-    let bytes = read_file(&file.to_string_lossy())?;
+    let (file, bytes) = read_run(Path::new(path), None).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(1)
+    })?;
     eucora_license_core::diff::open_run(&bytes).map_err(|e| {
         eprintln!("error: {}: {e}", file.display());
         ExitCode::from(2)
@@ -182,7 +239,10 @@ fn load_run(path: &str) -> Result<(eucora_license_core::Snapshot, Option<Value>)
 }
 
 /// Two run arguments, `--json`, `--sku`.
-fn parse_pair(args: &[String], with_sku: bool) -> Result<(String, String, bool, Option<String>), ExitCode> {
+fn parse_pair(
+    args: &[String],
+    with_sku: bool,
+) -> Result<(String, String, bool, Option<String>), ExitCode> {
     let (mut runs, mut json, mut sku) = (Vec::new(), false, None);
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -194,7 +254,9 @@ fn parse_pair(args: &[String], with_sku: bool) -> Result<(String, String, bool, 
         }
     }
     match (runs.as_slice(), with_sku, &sku) {
-        ([old, new], false, _) | ([old, new], true, Some(_)) => Ok((old.clone(), new.clone(), json, sku)),
+        ([old, new], false, _) | ([old, new], true, Some(_)) => {
+            Ok((old.clone(), new.clone(), json, sku))
+        }
         _ if with_sku => Err(usage_error("explain needs <old-run> <new-run> --sku <id>")),
         _ => Err(usage_error("diff needs <old-run> <new-run>")),
     }
@@ -212,19 +274,41 @@ fn run_diff(args: &[String]) -> ExitCode {
     };
     let diff = eucora_license_core::diff::between(&prev, &cur);
     if json {
-        let consecutive = diff["previous_hash"].as_str() == Some(prev.hash().to_prefixed().as_str()) && diff["basis"] == "units";
-        let out = if consecutive { detail.filter(|d| d["previous_hash"] == diff["previous_hash"]).map(|d| serde_json::json!({"summary": diff, "units": d})) } else { None };
-        println!("{}", serde_json::to_string_pretty(&out.unwrap_or(diff)).unwrap_or_default());
+        let consecutive = diff["previous_hash"].as_str()
+            == Some(prev.hash().to_prefixed().as_str())
+            && diff["basis"] == "units";
+        let out = if consecutive {
+            detail
+                .filter(|d| d["previous_hash"] == diff["previous_hash"])
+                .map(|d| serde_json::json!({"summary": diff, "units": d}))
+        } else {
+            None
+        };
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out.unwrap_or(diff)).unwrap_or_default()
+        );
         return ExitCode::SUCCESS;
     }
-    println!("diff sequence {} -> {} (basis: {})", prev.sequence(), cur.sequence(), diff["basis"].as_str().unwrap_or(""));
+    println!(
+        "diff sequence {} -> {} (basis: {})",
+        prev.sequence(),
+        cur.sequence(),
+        diff["basis"].as_str().unwrap_or("")
+    );
     let skus = diff["skus"].as_array().cloned().unwrap_or_default();
     if skus.is_empty() {
         println!("no SKU changed");
     }
     for d in &skus {
         let delta = &d["delta"];
-        print!("{:<24} consumed {:+} entitled {:+} remaining {:+}", d["sku"].as_str().unwrap_or(""), delta["consumed"].as_i64().unwrap_or(0), delta["entitled"].as_i64().unwrap_or(0), delta["remaining"].as_i64().unwrap_or(0));
+        print!(
+            "{:<24} consumed {:+} entitled {:+} remaining {:+}",
+            d["sku"].as_str().unwrap_or(""),
+            delta["consumed"].as_i64().unwrap_or(0),
+            delta["entitled"].as_i64().unwrap_or(0),
+            delta["remaining"].as_i64().unwrap_or(0)
+        );
         for side in ["added", "removed", "entitlements"] {
             if let Some(m) = d[side].as_object().filter(|m| !m.is_empty()) {
                 let parts: Vec<String> = m.iter().map(|(k, v)| format!("{k} {v}")).collect();
@@ -233,9 +317,24 @@ fn run_diff(args: &[String]) -> ExitCode {
         }
         println!();
     }
-    for g in diff["coverage_gaps"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
-        println!("coverage gap: source {} {} (SKUs: {})", g["source"].as_str().unwrap_or(""), g["status"].as_str().unwrap_or(""),
-            g["skus"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")).unwrap_or_default());
+    for g in diff["coverage_gaps"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+    {
+        println!(
+            "coverage gap: source {} {} (SKUs: {})",
+            g["source"].as_str().unwrap_or(""),
+            g["status"].as_str().unwrap_or(""),
+            g["skus"]
+                .as_array()
+                .map(|a| a
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", "))
+                .unwrap_or_default()
+        );
     }
     ExitCode::SUCCESS
 }
@@ -250,7 +349,12 @@ fn run_explain(args: &[String]) -> ExitCode {
         (Ok(a), Ok(b)) => (a, b),
         (Err(c), _) | (_, Err(c)) => return c,
     };
-    match eucora_license_core::explain::explain(&prev, &cur, detail.as_ref(), sku.as_deref().unwrap_or("")) {
+    match eucora_license_core::explain::explain(
+        &prev,
+        &cur,
+        detail.as_ref(),
+        sku.as_deref().unwrap_or(""),
+    ) {
         Ok(text) => {
             println!("{text}");
             ExitCode::SUCCESS
@@ -277,8 +381,10 @@ fn run_verify(args: &[String]) -> ExitCode {
             s => pack = Some(s.to_string()),
         }
     }
-    let Some(pack) = pack else { return usage_error("verify needs a pack file") };
-    let bytes = match read_file(&pack) {
+    let Some(pack) = pack else {
+        return usage_error("verify needs a pack file");
+    };
+    let bytes = match read_limited(Path::new(&pack), files::BULK_LIMIT) {
         Ok(b) => b,
         Err(code) => return code,
     };
@@ -290,26 +396,39 @@ fn run_verify(args: &[String]) -> ExitCode {
     let report = std::thread::scope(|s| {
         let replay = s.spawn(|| eucora_license_core::evidence::replay_pack(&bytes));
         eucora_license_core::evidence::verify_using(&bytes, prev.as_deref(), || {
-            replay.join().unwrap_or_else(|_| Err("the replay stopped on an internal error".into()))
+            replay
+                .join()
+                .unwrap_or_else(|_| Err("the replay stopped on an internal error".into()))
         })
     });
     if json {
-        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
     } else {
         for c in &report.checks {
             println!("{:<8} {:<32} {}", c.status, c.name, c.detail);
         }
         match &report.first_failure {
-            None => println!("\nverified: every check passed; snapshot {}", report.snapshot_hash.as_deref().unwrap_or("")),
+            None => println!(
+                "\nverified: every check passed; snapshot {}",
+                report.snapshot_hash.as_deref().unwrap_or("")
+            ),
             Some(f) => println!("\nNOT verified: first failed check: {f}"),
         }
     }
-    if report.ok { ExitCode::SUCCESS } else { ExitCode::from(2) }
+    if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    }
 }
 
 /// `sidebar`: the state of the latest truth at `--now`.
 fn run_sidebar(args: &[String]) -> ExitCode {
-    let (mut snapshot, mut last_run, mut now, mut hours, mut factor) = (None, None, None, 24i64, 2i64);
+    let (mut snapshot, mut last_run, mut now, mut hours, mut factor) =
+        (None, None, None, 24i64, 2i64);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = || it.next().cloned();
@@ -348,19 +467,25 @@ fn run_sidebar(args: &[String]) -> ExitCode {
         (Err(c), _) | (_, Err(c)) => return c,
     };
     if let Some(s) = &snap {
-        if let Err(e) = eucora_license_core::Snapshot::parse_verified(&eucora_license_core::canonical::to_vec(s).unwrap_or_default()) {
+        if let Err(e) = eucora_license_core::Snapshot::parse_verified(
+            &eucora_license_core::canonical::to_vec(s).unwrap_or_default(),
+        ) {
             eprintln!("error: the snapshot does not verify: {e}");
             return ExitCode::from(2);
         }
     }
-    let state = eucora_license_core::sidebar::sidebar(&eucora_license_core::sidebar::SidebarInput {
-        latest_success: snap.as_ref(),
-        last_run: run.as_ref(),
-        now,
-        schedule_interval_secs: hours * 3600,
-        stale_factor: factor,
-    });
-    println!("{}", serde_json::to_string_pretty(&state).unwrap_or_default());
+    let state =
+        eucora_license_core::sidebar::sidebar(&eucora_license_core::sidebar::SidebarInput {
+            latest_success: snap.as_ref(),
+            last_run: run.as_ref(),
+            now,
+            schedule_interval_secs: hours * 3600,
+            stale_factor: factor,
+        });
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&state).unwrap_or_default()
+    );
     ExitCode::SUCCESS
 }
 
@@ -375,7 +500,9 @@ fn run_prove(args: &[String]) -> ExitCode {
             s => snapshot = Some(s.to_string()),
         }
     }
-    let (Some(snapshot), Some(sku)) = (snapshot, sku) else { return usage_error("prove needs <snapshot.json> --sku <id>") };
+    let (Some(snapshot), Some(sku)) = (snapshot, sku) else {
+        return usage_error("prove needs <snapshot.json> --sku <id>");
+    };
     let bytes = match read_file(&snapshot) {
         Ok(b) => b,
         Err(code) => return code,
@@ -401,7 +528,9 @@ fn run_prove(args: &[String]) -> ExitCode {
 
 /// `verify-proof <proof.json>`.
 fn run_verify_proof(args: &[String]) -> ExitCode {
-    let [path] = args else { return usage_error("verify-proof needs one proof file") };
+    let [path] = args else {
+        return usage_error("verify-proof needs one proof file");
+    };
     let bytes = match read_file(path) {
         Ok(b) => b,
         Err(code) => return code,
@@ -415,7 +544,11 @@ fn run_verify_proof(args: &[String]) -> ExitCode {
     };
     match eucora_license_core::proof::verify_proof(&proof) {
         Ok(()) => {
-            println!("verified: `{}` is in skus_root {}", proof["sku"].as_str().unwrap_or(""), proof["skus_root"].as_str().unwrap_or(""));
+            println!(
+                "verified: `{}` is in skus_root {}",
+                proof["sku"].as_str().unwrap_or(""),
+                proof["skus_root"].as_str().unwrap_or("")
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -432,14 +565,17 @@ struct ImportOpts {
 }
 
 fn parse_import(args: &[String]) -> Result<ImportOpts, String> {
-    let (mut adapter, mut options, mut files) = (None, std::collections::BTreeMap::new(), Vec::new());
+    let (mut adapter, mut options, mut files) =
+        (None, std::collections::BTreeMap::new(), Vec::new());
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--adapter" => adapter = Some(it.next().ok_or("--adapter needs a name")?.clone()),
             "--option" => {
                 let kv = it.next().ok_or("--option needs key=value")?;
-                let (k, v) = kv.split_once('=').ok_or_else(|| format!("--option `{kv}` is not key=value"))?;
+                let (k, v) = kv
+                    .split_once('=')
+                    .ok_or_else(|| format!("--option `{kv}` is not key=value"))?;
                 options.insert(k.to_string(), v.to_string());
             }
             s if s.starts_with("--") => return Err(format!("unknown option `{s}`")),
@@ -449,7 +585,11 @@ fn parse_import(args: &[String]) -> Result<ImportOpts, String> {
     if files.is_empty() {
         return Err("import needs at least one file".into());
     }
-    Ok(ImportOpts { adapter: adapter.ok_or("missing --adapter <name>")?, options, files })
+    Ok(ImportOpts {
+        adapter: adapter.ok_or("missing --adapter <name>")?,
+        options,
+        files,
+    })
 }
 
 /// `import`: adapter output as canonical JSONL on stdout, the per-file jobs on stderr.
@@ -457,12 +597,12 @@ fn run_import(opts: &ImportOpts) -> ExitCode {
     use eucora_license_core::adapters;
     let mut inputs = Vec::new();
     for f in &opts.files {
-        match std::fs::read(f) {
-            Ok(bytes) => inputs.push(adapters::InputFile { path: f.display().to_string(), bytes }),
-            Err(e) => {
-                eprintln!("error: cannot read {}: {e}", f.display());
-                return ExitCode::from(1);
-            }
+        match read_limited(f, files::BULK_LIMIT) {
+            Ok(bytes) => inputs.push(adapters::InputFile {
+                path: f.display().to_string(),
+                bytes,
+            }),
+            Err(code) => return code,
         }
     }
     inputs.sort_by(|a, b| a.path.cmp(&b.path));
@@ -509,106 +649,166 @@ fn run_import(opts: &ImportOpts) -> ExitCode {
         "directory": out.directory,
         "entitlement_observations": out.observations,
     });
-    eprintln!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    eprintln!(
+        "{}",
+        serde_json::to_string_pretty(&report).unwrap_or_default()
+    );
     ExitCode::SUCCESS
 }
 
 fn run_reconcile(opts: &ReconcileOpts) -> ExitCode {
-    if !opts.bundle.is_dir() {
-        eprintln!("error: {}: not a directory", opts.bundle.display());
-        return ExitCode::from(1);
-    }
-    let previous = match opts.previous.as_deref().map(run_file) {
-        None => None,
-        Some(p) => match std::fs::read(&p) {
-            Ok(b) => Some(b),
-            Err(e) => {
-                eprintln!("error: cannot read {}: {e}", p.display());
-                return ExitCode::from(1);
-            }
-        },
-    };
-    let bundle = eucora_license_dir::DirBundle::new(&opts.bundle);
-    let outcome = reconcile(&bundle, previous.as_deref());
-    if let Err(e) = write_outputs(&opts.out, &outcome, opts.pack) {
-        eprintln!("error: cannot write to {}: {e}", opts.out.display());
-        return ExitCode::from(1);
-    }
-    if let (Some(key_file), Some(_)) = (&opts.share_key, &outcome.snapshot) {
-        let shared = std::fs::read(key_file)
-            .map_err(|e| format!("cannot read {}: {e}", key_file.display()))
-            .and_then(|key| eucora_license_core::pseudonym::pseudonymise(&outcome, &key).map_err(|e| e.to_string()));
-        let written = shared.and_then(|shared| write_pack_file(&opts.out, "evidence.shared.tar", &shared).map_err(|e| e.to_string()));
-        if let Err(e) = written {
-            eprintln!("error: shared pack: {e}");
-            return ExitCode::from(1);
+    match reconcile_into(opts) {
+        Ok(code) => code,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(1)
         }
     }
+}
+
+/// `path` made absolute with every existing ancestor's links resolved (the
+/// part that does not exist yet is appended as written).
+fn resolve(path: &Path) -> Result<PathBuf, String> {
+    let abs = std::path::absolute(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut rest = Vec::new();
+    let mut cur = abs.as_path();
+    loop {
+        match std::fs::canonicalize(cur) {
+            Ok(mut real) => {
+                for part in rest.iter().rev() {
+                    match part {
+                        std::path::Component::ParentDir => {
+                            real.pop();
+                        }
+                        std::path::Component::CurDir => {}
+                        c => real.push(c),
+                    }
+                }
+                return Ok(real);
+            }
+            Err(_) => match (cur.parent(), cur.components().next_back()) {
+                (Some(parent), Some(last)) => {
+                    rest.push(last);
+                    cur = parent;
+                }
+                _ => return Ok(abs.clone()),
+            },
+        }
+    }
+}
+
+fn reconcile_into(opts: &ReconcileOpts) -> Result<ExitCode, String> {
+    if !opts.bundle.is_dir() {
+        return Err(format!("{}: not a directory", opts.bundle.display()));
+    }
+    // The outputs must not land in the bundle: the next run would read them.
+    let bundle_real = resolve(&opts.bundle)?;
+    let out_real = resolve(&opts.out)?;
+    if out_real.starts_with(&bundle_real) {
+        return Err(format!(
+            "--out {} is inside the bundle {} (resolved: {}); choose an output directory outside the bundle",
+            opts.out.display(),
+            opts.bundle.display(),
+            out_real.display()
+        ));
+    }
+    // Everything that can fail before the run, read before the lock is taken.
+    let key = match &opts.share_key {
+        Some(k) => Some(files::read_bounded(k, files::KEY_LIMIT)?),
+        None => None,
+    };
+    // A previous run elsewhere is read now, under its own lock, so this
+    // process never holds two locks (two runs chained crosswise cannot
+    // deadlock); the output directory's own run is read under our lock.
+    let previous_is_out = opts
+        .previous
+        .as_deref()
+        .is_some_and(|p| same_dir(p, &opts.out));
+    let mut previous = match &opts.previous {
+        Some(p) if !previous_is_out => Some(read_run(p, None)?.1),
+        _ => None,
+    };
+    let out = outdir::OutDir::open(&opts.out)
+        .map_err(|e| format!("cannot write to {}: {e}", opts.out.display()))?;
+    if let (Some(p), true) = (&opts.previous, previous_is_out) {
+        previous = Some(read_run(p, Some(&out))?.1);
+    }
+
+    let bundle = eucora_license_dir::DirBundle::new(&opts.bundle);
+    let outcome = reconcile(&bundle, previous.as_deref());
+    drop(previous);
+    let shared = match (&key, &outcome.snapshot) {
+        (Some(key), Some(_)) => Some(
+            eucora_license_core::pseudonym::pseudonymise(&outcome, key)
+                .map_err(|e| format!("shared pack: {e}"))?,
+        ),
+        _ => None,
+    };
+    write_outputs(&out, &outcome, opts.pack, shared.as_ref())
+        .map_err(|e| format!("cannot write to {}: {e}", opts.out.display()))?;
+    drop(out);
+
     match &outcome.snapshot {
         Some(snap) if opts.json => {
             println!("{}", String::from_utf8_lossy(snap.canonical_bytes()));
         }
         Some(snap) => print_table(snap.value(), &outcome),
         None => {
-            eprintln!("reconciliation failed closed; no snapshot written ({}):", opts.out.join("run_report.json").display());
+            eprintln!(
+                "reconciliation failed closed; no snapshot written ({}; the last good outputs, if any, are kept):",
+                opts.out.join("run_report.json").display()
+            );
             for e in &outcome.errors {
                 eprintln!("  {e}");
             }
         }
     }
-    match outcome.status {
+    Ok(match outcome.status {
         RunStatus::Failed => ExitCode::from(2),
         _ => ExitCode::SUCCESS,
+    })
+}
+
+/// Stage the run's files and switch them in as one set (see `outdir`). A
+/// successful run replaces every output (a pack it did not write is removed:
+/// it would not match the new snapshot); a failed run replaces only
+/// `run_report.json`, so the last good snapshot, packs and exceptions stay.
+/// Stream an evidence pack into a staged file.
+fn write_pack(
+    outcome: &Outcome,
+) -> impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()> + '_ {
+    move |w| {
+        eucora_license_core::evidence::write_pack(outcome, w)
+            .map(|_| ())
+            .map_err(std::io::Error::other)
     }
 }
 
-/// Write one file atomically: a temporary name in the same directory, then a rename.
-fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, dir.join(name))
-}
-
-/// The report is written last: it is what says which run the directory holds.
-/// A failed run removes an earlier run's snapshot and exceptions from the
-/// directory, so nothing there looks current when it is not.
-/// Stream a run's evidence pack to `<out>/<name>`: a temporary file, then a rename.
-fn write_pack_file(out: &Path, name: &str, outcome: &Outcome) -> std::io::Result<()> {
-    let tmp = out.join(format!(".{name}.tmp-{}", std::process::id()));
-    let file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-    let (file, _) = eucora_license_core::evidence::write_pack(outcome, file).map_err(std::io::Error::other)?;
-    file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-    std::fs::rename(&tmp, out.join(name))
-}
-
-fn write_outputs(out: &Path, outcome: &Outcome, pack: bool) -> std::io::Result<()> {
-    std::fs::create_dir_all(out)?;
+fn write_outputs(
+    out: &outdir::OutDir,
+    outcome: &Outcome,
+    pack: bool,
+    shared: Option<&Outcome>,
+) -> std::io::Result<()> {
     let mut report = serde_json::to_vec_pretty(&outcome.report).map_err(std::io::Error::other)?;
     report.push(b'\n');
-    match &outcome.snapshot {
-        Some(snap) => {
-            write_atomic(out, "exceptions.jsonl", &outcome.exceptions_jsonl())?;
-            if pack {
-                write_pack_file(out, "evidence.tar", outcome)?;
-            } else {
-                // An earlier run's pack would not match this snapshot.
-                match std::fs::remove_file(out.join("evidence.tar")) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-                    _ => {}
-                }
-            }
-            write_atomic(out, "snapshot.json", snap.canonical_bytes())?;
+    let mut staging = out.stage()?;
+    let mut remove = Vec::new();
+    if let Some(snap) = &outcome.snapshot {
+        staging.write("exceptions.jsonl", &outcome.exceptions_jsonl())?;
+        if pack {
+            staging.write_with("evidence.tar", write_pack(outcome))?;
+        } else {
+            remove.push("evidence.tar");
         }
-        None => {
-            for stale in ["snapshot.json", "exceptions.jsonl", "evidence.tar"] {
-                match std::fs::remove_file(out.join(stale)) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-                    _ => {}
-                }
-            }
+        match shared {
+            Some(shared) => staging.write_with("evidence.shared.tar", write_pack(shared))?,
+            None => remove.push("evidence.shared.tar"),
         }
+        staging.write("snapshot.json", snap.canonical_bytes())?;
     }
-    write_atomic(out, "run_report.json", &report)
+    staging.write("run_report.json", &report)?;
+    staging.commit(&remove)
 }
 
 fn int(v: &Value, k: &str) -> String {
@@ -616,7 +816,16 @@ fn int(v: &Value, k: &str) -> String {
 }
 
 fn print_table(snap: &Value, outcome: &Outcome) {
-    let header = ["SKU", "MODEL", "ENTITLED", "RESERVED", "CONSUMED", "REMAINING", "AVAILABLE", "COMPLIANCE"];
+    let header = [
+        "SKU",
+        "MODEL",
+        "ENTITLED",
+        "RESERVED",
+        "CONSUMED",
+        "REMAINING",
+        "AVAILABLE",
+        "COMPLIANCE",
+    ];
     let mut rows: Vec<[String; 8]> = Vec::new();
     for r in snap["skus"].as_array().into_iter().flatten() {
         rows.push([
@@ -667,23 +876,43 @@ fn print_table(snap: &Value, outcome: &Outcome) {
     line(&totals);
     println!();
     let health = snap["health"].as_str().unwrap_or("");
-    let reasons: Vec<&str> = snap["health_reasons"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let reasons: Vec<&str> = snap["health_reasons"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
     if reasons.is_empty() {
         println!("health:        {health}");
     } else {
         println!("health:        {health} ({})", reasons.join(", "));
     }
-    println!("reconciled at: {}", snap["reconciled_at"].as_str().unwrap_or(""));
+    println!(
+        "reconciled at: {}",
+        snap["reconciled_at"].as_str().unwrap_or("")
+    );
     println!("sequence:      {}", snap["sequence"]);
-    println!("ruleset:       {} v{}", snap["ruleset"]["id"].as_str().unwrap_or(""), snap["ruleset"]["version"]);
+    println!(
+        "ruleset:       {} v{}",
+        snap["ruleset"]["id"].as_str().unwrap_or(""),
+        snap["ruleset"]["version"]
+    );
     let summary = &snap["exceptions_summary"];
     if let Some(m) = summary.as_object().filter(|m| !m.is_empty()) {
         let parts: Vec<String> = m.iter().map(|(k, v)| format!("{k} {v}")).collect();
         println!("exceptions:    {} (see exceptions.jsonl)", parts.join(", "));
     }
-    let rejected: u64 = outcome.report["imports"].as_array().into_iter().flatten().filter_map(|j| j["rows_rejected"].as_u64()).sum();
+    let rejected: u64 = outcome.report["imports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|j| j["rows_rejected"].as_u64())
+        .sum();
     if rejected > 0 {
         println!("rejected rows: {rejected} (see run_report.json)");
     }
-    println!("snapshot:      {}", snap["snapshot_hash"].as_str().unwrap_or(""));
+    println!(
+        "snapshot:      {}",
+        snap["snapshot_hash"].as_str().unwrap_or("")
+    );
 }

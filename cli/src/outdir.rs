@@ -1,0 +1,559 @@
+//! The output directory of `reconcile`: one run's files appear together or
+//! not at all, two runs never interleave, and a failed run keeps the last
+//! good outputs.
+//!
+//! # Protocol ("Atomic outputs" in `docs/reliability.md`)
+//!
+//! The outputs stay plain files at fixed paths: `<out>/snapshot.json`,
+//! `<out>/evidence.tar`, `<out>/evidence.shared.tar`, `<out>/exceptions.jsonl`
+//! and `<out>/run_report.json`. A run changes them in four steps:
+//!
+//! 1. **Lock.** An exclusive `flock` on the directory `<out>` itself (on
+//!    systems without it, on a `<out>/.lock` file), held until the process
+//!    ends. A second run prints `waiting for lock on <out>` and waits.
+//! 2. **Recover.** Under the lock, a journal `<out>/.commit` left by an
+//!    interrupted run is rolled forward (step 4, which is idempotent); then
+//!    every stale temporary of ours is deleted: `.staging-*` entries,
+//!    `.commit.tmp-*` files and the `.<output>.tmp-*` files of older versions.
+//!    A symbolic link at such a name is removed, never followed.
+//! 3. **Stage.** The new files are written into a fresh directory
+//!    `<out>/.staging-<pid>-<n>` (created with `mkdir`, which fails when the
+//!    name exists, in which case the next `n` is tried), each file created
+//!    with `O_CREAT|O_EXCL` (never through a planted link), then `fsync`ed,
+//!    and the directory too. Nothing in `<out>` has changed yet: a kill here
+//!    leaves the old set, and a stale staging directory the next run deletes.
+//! 4. **Switch.** The journal is written to `.commit.tmp-<pid>-<n>`,
+//!    `fsync`ed and renamed to `.commit` (one atomic rename: this is the commit
+//!    point), `<out>` is `fsync`ed; then its `remove` lines are applied (an
+//!    older pack the new snapshot does not match), its `install` lines rename
+//!    each staged file over its output name (`run_report.json` last), `<out>`
+//!    is `fsync`ed, the empty staging directory and the journal are removed.
+//!    A kill before the commit point leaves the old set; after it, any later
+//!    command that opens `<out>` (under the lock) finishes the switch first.
+//!
+//! A reader that goes through the lock — `reconcile --previous <out>`, `diff`
+//! and `explain` given a run directory — therefore always sees one complete
+//! set. A failed run stages only its `run_report.json`: the last good
+//! snapshot, packs and exceptions stay byte for byte, so `--previous <out>`
+//! still chains to the last good snapshot.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// The journal that makes a switch atomic.
+const JOURNAL: &str = ".commit";
+const JOURNAL_HEADER: &str = "eucora-license outputs v1";
+const STAGING_PREFIX: &str = ".staging-";
+const JOURNAL_TMP_PREFIX: &str = ".commit.tmp-";
+
+/// Every file a run may write to `<out>`.
+pub const OUTPUTS: [&str; 5] = [
+    "snapshot.json",
+    "evidence.tar",
+    "evidence.shared.tar",
+    "exceptions.jsonl",
+    "run_report.json",
+];
+
+/// How many names `.staging-<pid>-<n>` are tried before giving up.
+const MAX_NAME_TRIES: u32 = 64;
+
+/// An output directory, locked for this process.
+pub struct OutDir {
+    path: PathBuf,
+    /// Holds the lock; released when dropped (or when the process ends).
+    _lock: File,
+}
+
+fn err_at(path: &Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+/// Take the exclusive lock of `dir`, waiting with a message when another
+/// process holds it.
+fn lock(dir: &Path) -> io::Result<File> {
+    #[cfg(unix)]
+    let file = File::open(dir).map_err(|e| err_at(dir, e))?;
+    #[cfg(not(unix))]
+    let file = {
+        let p = dir.join(".lock");
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&p)
+            .map_err(|e| err_at(&p, e))?
+    };
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            eprintln!(
+                "waiting for lock on {} (another eucora-license process is using it)",
+                dir.display()
+            );
+            file.lock().map_err(|e| err_at(dir, e))?;
+            Ok(file)
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(err_at(dir, e)),
+    }
+}
+
+/// Make a directory's entries (creations, renames, removals) durable.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| err_at(dir, e))?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+fn remove_any(path: &Path) -> io::Result<()> {
+    let result = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(path),
+        Ok(_) => std::fs::remove_file(path),
+        Err(e) => Err(e),
+    };
+    match result {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(err_at(path, e)),
+        _ => Ok(()),
+    }
+}
+
+/// Is `name` one of our temporaries (never a user's file)?
+fn is_temporary(name: &str) -> bool {
+    name.starts_with(STAGING_PREFIX)
+        || name.starts_with(JOURNAL_TMP_PREFIX)
+        || OUTPUTS
+            .iter()
+            .any(|o| name.starts_with(&format!(".{o}.tmp-")))
+}
+
+/// Create `path` exclusively for writing: fails when anything (a planted
+/// symbolic link included) is already there.
+fn create_new(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| err_at(path, e))
+}
+
+/// Tests stop the process at a named point of the switch, as `kill -9` or a
+/// power cut would, by setting `EUCORA_LICENSE_CRASH_AT` to `committed`
+/// (journal renamed, nothing installed) or `mid-switch` (after the first
+/// rename). Unset, nothing happens.
+fn crash_point(name: &str) {
+    if std::env::var_os("EUCORA_LICENSE_CRASH_AT").is_some_and(|v| v == name) {
+        std::process::abort();
+    }
+}
+
+impl OutDir {
+    /// Create `path` if needed, lock it and recover it (see the module doc).
+    pub fn open(path: &Path) -> io::Result<OutDir> {
+        std::fs::create_dir_all(path).map_err(|e| err_at(path, e))?;
+        let dir = OutDir {
+            path: path.to_path_buf(),
+            _lock: lock(path)?,
+        };
+        dir.recover()?;
+        Ok(dir)
+    }
+
+    /// Lock an existing run directory for reading; finishes an interrupted
+    /// switch first. A directory we may not write to is read as it is, unless
+    /// a switch is pending there.
+    pub fn open_for_reading(path: &Path) -> io::Result<Option<OutDir>> {
+        match lock(path) {
+            Ok(lock) => {
+                let dir = OutDir {
+                    path: path.to_path_buf(),
+                    _lock: lock,
+                };
+                match dir.roll_forward() {
+                    Ok(()) => Ok(Some(dir)),
+                    Err(e) if e.kind() == io::ErrorKind::PermissionDenied => Err(io::Error::new(
+                        e.kind(),
+                        format!("{}: an interrupted run left its outputs half switched in, and finishing the switch needs write access ({e})", path.display()),
+                    )),
+                    Err(e) => Err(e),
+                }
+            }
+            Err(_) if std::fs::symlink_metadata(path.join(JOURNAL)).is_err() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The directory's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Roll a pending journal forward, then delete stale temporaries.
+    fn recover(&self) -> io::Result<()> {
+        self.roll_forward()?;
+        let mut removed = false;
+        for entry in std::fs::read_dir(&self.path).map_err(|e| err_at(&self.path, e))? {
+            let entry = entry.map_err(|e| err_at(&self.path, e))?;
+            let name = entry.file_name();
+            if name.to_str().is_some_and(is_temporary) {
+                remove_any(&entry.path())?;
+                removed = true;
+            }
+        }
+        if removed {
+            sync_dir(&self.path)?;
+        }
+        Ok(())
+    }
+
+    /// Finish the switch a journal describes (idempotent).
+    fn roll_forward(&self) -> io::Result<()> {
+        let journal = self.path.join(JOURNAL);
+        let meta = match std::fs::symlink_metadata(&journal) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(err_at(&journal, e)),
+            Ok(m) => m,
+        };
+        if !meta.is_file() || meta.len() > 4096 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{}: not a journal this program wrote; remove it by hand",
+                    journal.display()
+                ),
+            ));
+        }
+        let text = std::fs::read_to_string(&journal).map_err(|e| err_at(&journal, e))?;
+        let plan = Plan::parse(&text).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{}: not a journal this program wrote; remove it by hand",
+                    journal.display()
+                ),
+            )
+        })?;
+        self.apply(&plan)?;
+        remove_any(&journal)?;
+        sync_dir(&self.path)
+    }
+
+    /// Apply a committed plan: removals, then the renames, then durability.
+    fn apply(&self, plan: &Plan) -> io::Result<()> {
+        let staging = self.path.join(&plan.staging);
+        for name in &plan.remove {
+            remove_any(&self.path.join(name))?;
+        }
+        for name in &plan.install {
+            let from = staging.join(name);
+            match std::fs::symlink_metadata(&from) {
+                // Already moved by an earlier, interrupted attempt.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(err_at(&from, e)),
+                Ok(_) => {}
+            }
+            std::fs::rename(&from, self.path.join(name)).map_err(|e| err_at(&from, e))?;
+            crash_point("mid-switch");
+        }
+        sync_dir(&self.path)?;
+        remove_any(&staging)
+    }
+
+    /// A fresh, empty staging directory for this run's files.
+    pub fn stage(&self) -> io::Result<Staging<'_>> {
+        let pid = std::process::id();
+        for n in 0..MAX_NAME_TRIES {
+            let name = format!("{STAGING_PREFIX}{pid}-{n}");
+            let dir = self.path.join(&name);
+            match std::fs::create_dir(&dir) {
+                Ok(()) => {
+                    return Ok(Staging {
+                        out: self,
+                        name,
+                        dir,
+                        install: Vec::new(),
+                        committed: false,
+                    })
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(err_at(&dir, e)),
+            }
+        }
+        Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!(
+                "{}: no free name for a staging directory",
+                self.path.display()
+            ),
+        ))
+    }
+}
+
+/// What a switch does, as written in the journal.
+struct Plan {
+    staging: String,
+    remove: Vec<String>,
+    install: Vec<String>,
+}
+
+impl Plan {
+    fn render(&self) -> String {
+        let mut s = format!("{JOURNAL_HEADER}\nstaging {}\n", self.staging);
+        for r in &self.remove {
+            s.push_str(&format!("remove {r}\n"));
+        }
+        for i in &self.install {
+            s.push_str(&format!("install {i}\n"));
+        }
+        s
+    }
+
+    /// Parse a journal; only our own names are accepted, so a forged journal
+    /// cannot move or delete anything else.
+    fn parse(text: &str) -> Option<Plan> {
+        let mut lines = text.lines();
+        if lines.next()? != JOURNAL_HEADER {
+            return None;
+        }
+        let staging = lines.next()?.strip_prefix("staging ")?.to_string();
+        let safe_staging = staging.starts_with(STAGING_PREFIX)
+            && !staging.contains(['/', '\\'])
+            && staging.len() > STAGING_PREFIX.len();
+        if !safe_staging {
+            return None;
+        }
+        let (mut remove, mut install) = (Vec::new(), Vec::new());
+        for line in lines {
+            let (verb, name) = line.split_once(' ')?;
+            if !OUTPUTS.contains(&name) {
+                return None;
+            }
+            match verb {
+                "remove" => remove.push(name.to_string()),
+                "install" => install.push(name.to_string()),
+                _ => return None,
+            }
+        }
+        Some(Plan {
+            staging,
+            remove,
+            install,
+        })
+    }
+}
+
+/// A run's files being written; nothing in `<out>` changes until
+/// [`Staging::commit`]. Dropped uncommitted, it deletes itself.
+pub struct Staging<'a> {
+    out: &'a OutDir,
+    name: String,
+    dir: PathBuf,
+    install: Vec<String>,
+    committed: bool,
+}
+
+impl Staging<'_> {
+    /// Write one output file from `fill`, then `fsync` it.
+    pub fn write_with(
+        &mut self,
+        name: &'static str,
+        fill: impl FnOnce(&mut io::BufWriter<File>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        debug_assert!(OUTPUTS.contains(&name));
+        let path = self.dir.join(name);
+        let mut w = io::BufWriter::with_capacity(1 << 20, create_new(&path)?);
+        fill(&mut w).map_err(|e| err_at(&path, e))?;
+        let file = w.into_inner().map_err(|e| err_at(&path, e.into_error()))?;
+        file.sync_all().map_err(|e| err_at(&path, e))?;
+        self.install.push(name.to_string());
+        Ok(())
+    }
+
+    /// Write one output file with these bytes.
+    pub fn write(&mut self, name: &'static str, bytes: &[u8]) -> io::Result<()> {
+        self.write_with(name, |w| w.write_all(bytes))
+    }
+
+    /// Switch the staged files in, removing the outputs in `remove` (files
+    /// this run did not write and that would not match it). `run_report.json`
+    /// is installed last.
+    pub fn commit(mut self, remove: &[&str]) -> io::Result<()> {
+        sync_dir(&self.dir)?;
+        self.install
+            .sort_by_key(|n| n.as_str() == "run_report.json");
+        let plan = Plan {
+            staging: self.name.clone(),
+            remove: remove
+                .iter()
+                .filter(|r| !self.install.iter().any(|i| i == *r))
+                .map(|r| r.to_string())
+                .collect(),
+            install: self.install.clone(),
+        };
+        let out = &self.out.path;
+        let pid = std::process::id();
+        let mut tmp = None;
+        for n in 0..MAX_NAME_TRIES {
+            let path = out.join(format!("{JOURNAL_TMP_PREFIX}{pid}-{n}"));
+            match create_new(&path) {
+                Ok(f) => {
+                    tmp = Some((path, f));
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        let Some((tmp, mut file)) = tmp else {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{}: no free name for the journal", out.display()),
+            ));
+        };
+        let written = file
+            .write_all(plan.render().as_bytes())
+            .and_then(|()| file.sync_all());
+        drop(file);
+        if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, out.join(JOURNAL))) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(err_at(&tmp, e));
+        }
+        // Committed: from here on the switch is finished by whoever opens
+        // `<out>` next, should this process stop.
+        self.committed = true;
+        sync_dir(out)?;
+        crash_point("committed");
+        self.out.apply(&plan)?;
+        remove_any(&out.join(JOURNAL))?;
+        sync_dir(out)
+    }
+}
+
+impl Drop for Staging<'_> {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = remove_any(&self.dir);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("eucora-outdir-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn journal_round_trips_and_refuses_foreign_names() {
+        let plan = Plan {
+            staging: ".staging-1-0".into(),
+            remove: vec!["evidence.tar".into()],
+            install: vec!["snapshot.json".into(), "run_report.json".into()],
+        };
+        let back = Plan::parse(&plan.render()).unwrap();
+        assert_eq!(
+            (back.staging, back.remove, back.install),
+            (plan.staging, plan.remove, plan.install)
+        );
+        for bad in [
+            "x\nstaging .staging-1\n",
+            "eucora-license outputs v1\nstaging ../x\n",
+            "eucora-license outputs v1\nstaging .staging-1/../..\n",
+            "eucora-license outputs v1\nstaging .staging-1\ninstall ../../etc/passwd\n",
+            "eucora-license outputs v1\nstaging .staging-1\nremove catalog.json\n",
+            "eucora-license outputs v1\nstaging .staging-1\nchmod snapshot.json\n",
+        ] {
+            assert!(Plan::parse(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn planted_links_at_temporary_names_are_never_followed() {
+        let d = scratch("planted");
+        let victim = d.join("victim");
+        std::fs::create_dir_all(&victim).unwrap();
+        std::fs::write(victim.join("keep"), b"keep").unwrap();
+        let out = d.join("out");
+        std::fs::create_dir_all(&out).unwrap();
+        let pid = std::process::id();
+        // Links where this process will create its staging directory and journal.
+        std::os::unix::fs::symlink(&victim, out.join(format!(".staging-{pid}-0"))).unwrap();
+        std::os::unix::fs::symlink(
+            victim.join("keep"),
+            out.join(format!(".commit.tmp-{pid}-0")),
+        )
+        .unwrap();
+        // Creating a file exclusively over a (dangling or not) link fails.
+        assert_eq!(
+            create_new(&out.join(format!(".commit.tmp-{pid}-0")))
+                .unwrap_err()
+                .kind(),
+            io::ErrorKind::AlreadyExists
+        );
+        // Without recovery the names are taken: the next ones are used.
+        let dir = OutDir {
+            path: out.clone(),
+            _lock: lock(&out).unwrap(),
+        };
+        let mut st = dir.stage().unwrap();
+        assert_eq!(st.name, format!(".staging-{pid}-1"));
+        st.write("snapshot.json", b"{}").unwrap();
+        st.commit(&[]).unwrap();
+        assert_eq!(std::fs::read(out.join("snapshot.json")).unwrap(), b"{}");
+        // Recovery removes the links themselves, not what they point to.
+        dir.recover().unwrap();
+        assert_eq!(std::fs::read(victim.join("keep")).unwrap(), b"keep");
+        assert_eq!(std::fs::read_dir(&victim).unwrap().count(), 1);
+        let mut names: Vec<String> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["snapshot.json"]);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn an_interrupted_switch_is_rolled_forward() {
+        let out = scratch("rollforward");
+        std::fs::write(out.join("snapshot.json"), b"old").unwrap();
+        std::fs::write(out.join("evidence.tar"), b"old pack").unwrap();
+        std::fs::write(out.join("run_report.json"), b"old report").unwrap();
+        // A switch that stopped after moving the snapshot: the journal is there.
+        std::fs::create_dir(out.join(".staging-9-0")).unwrap();
+        std::fs::write(out.join("snapshot.json"), b"new").unwrap();
+        std::fs::write(out.join(".staging-9-0/run_report.json"), b"new report").unwrap();
+        let plan = Plan {
+            staging: ".staging-9-0".into(),
+            remove: vec!["evidence.tar".into()],
+            install: vec!["snapshot.json".into(), "run_report.json".into()],
+        };
+        std::fs::write(out.join(JOURNAL), plan.render()).unwrap();
+        std::fs::write(out.join(".evidence.tar.tmp-77"), b"stale").unwrap();
+        let dir = OutDir::open(&out).unwrap();
+        drop(dir);
+        let mut names: Vec<String> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["run_report.json", "snapshot.json"]);
+        assert_eq!(std::fs::read(out.join("snapshot.json")).unwrap(), b"new");
+        assert_eq!(
+            std::fs::read(out.join("run_report.json")).unwrap(),
+            b"new report"
+        );
+        let _ = std::fs::remove_dir_all(&out);
+    }
+}
