@@ -5,8 +5,9 @@
 //! closed (its report written beside the last good outputs, which stay as
 //! they were), 1 usage or I/O error.
 
-mod files;
-mod outdir;
+// The output-directory protocol and the bounded file reader are the shell
+// shared with the bindings (`eucora-license-dir`).
+use eucora_license_dir::{files, outdir};
 
 /// `println!` that ends the process with status 1 when stdout is gone (a
 /// closed pipe: `eucora-license verify pack.tar | head -1`) instead of
@@ -189,46 +190,10 @@ fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, ExitCode> {
     })
 }
 
-/// The file that stands for a past run: a directory's `evidence.tar` (or its
-/// `snapshot.json` when it has no pack), or the file itself.
-fn run_file(path: &Path) -> PathBuf {
-    if path.is_dir() {
-        let pack = path.join("evidence.tar");
-        if pack.is_file() {
-            return pack;
-        }
-        return path.join("snapshot.json");
-    }
-    path.to_path_buf()
-}
-
-/// The bytes of a past run (output directory, pack or snapshot). A directory
-/// is read under its lock, after an interrupted run's switch is finished, so
-/// the file read belongs to one complete run. `held` is a directory this
-/// process has locked already.
-fn read_run(path: &Path, held: Option<&outdir::OutDir>) -> Result<(PathBuf, Vec<u8>), String> {
-    let same_as_held = held.is_some_and(|h| same_dir(h.path(), path));
-    let _guard = if path.is_dir() && !same_as_held {
-        outdir::OutDir::open_for_reading(path).map_err(|e| e.to_string())?
-    } else {
-        None
-    };
-    let file = run_file(path);
-    let bytes = files::read_bounded(&file, files::BULK_LIMIT)?;
-    Ok((file, bytes))
-}
-
-fn same_dir(a: &Path, b: &Path) -> bool {
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    }
-}
-
 /// Read a past run (directory, pack or snapshot): its snapshot and, from a
 /// pack, the diff's unit lists.
 fn load_run(path: &str) -> Result<(eucora_license_core::Snapshot, Option<Value>), ExitCode> {
-    let (file, bytes) = read_run(Path::new(path), None).map_err(|e| {
+    let (file, bytes) = outdir::read_run(Path::new(path), None).map_err(|e| {
         eprintln!("error: {e}");
         ExitCode::from(1)
     })?;
@@ -723,15 +688,15 @@ fn reconcile_into(opts: &ReconcileOpts) -> Result<ExitCode, String> {
     let previous_is_out = opts
         .previous
         .as_deref()
-        .is_some_and(|p| same_dir(p, &opts.out));
+        .is_some_and(|p| outdir::same_dir(p, &opts.out));
     let mut previous = match &opts.previous {
-        Some(p) if !previous_is_out => Some(read_run(p, None)?.1),
+        Some(p) if !previous_is_out => Some(outdir::read_run(p, None)?.1),
         _ => None,
     };
     let out = outdir::OutDir::open(&opts.out)
         .map_err(|e| format!("cannot write to {}: {e}", opts.out.display()))?;
     if let (Some(p), true) = (&opts.previous, previous_is_out) {
-        previous = Some(read_run(p, Some(&out))?.1);
+        previous = Some(outdir::read_run(p, Some(&out))?.1);
     }
 
     let bundle = eucora_license_dir::DirBundle::new(&opts.bundle);
@@ -744,7 +709,13 @@ fn reconcile_into(opts: &ReconcileOpts) -> Result<ExitCode, String> {
         ),
         _ => None,
     };
-    write_outputs(&out, &outcome, opts.pack, shared.as_ref())
+    // Staged and switched in as one set (see `outdir`): a failed run
+    // replaces only run_report.json.
+    let outputs = outdir::RunOutputs {
+        pack: opts.pack,
+        shared: shared.as_ref(),
+    };
+    outdir::write_run(&out, &outcome, outputs)
         .map_err(|e| format!("cannot write to {}: {e}", opts.out.display()))?;
     drop(out);
 
@@ -767,48 +738,6 @@ fn reconcile_into(opts: &ReconcileOpts) -> Result<ExitCode, String> {
         RunStatus::Failed => ExitCode::from(2),
         _ => ExitCode::SUCCESS,
     })
-}
-
-/// Stage the run's files and switch them in as one set (see `outdir`). A
-/// successful run replaces every output (a pack it did not write is removed:
-/// it would not match the new snapshot); a failed run replaces only
-/// `run_report.json`, so the last good snapshot, packs and exceptions stay.
-/// Stream an evidence pack into a staged file.
-fn write_pack(
-    outcome: &Outcome,
-) -> impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()> + '_ {
-    move |w| {
-        eucora_license_core::evidence::write_pack(outcome, w)
-            .map(|_| ())
-            .map_err(std::io::Error::other)
-    }
-}
-
-fn write_outputs(
-    out: &outdir::OutDir,
-    outcome: &Outcome,
-    pack: bool,
-    shared: Option<&Outcome>,
-) -> std::io::Result<()> {
-    let mut report = serde_json::to_vec_pretty(&outcome.report).map_err(std::io::Error::other)?;
-    report.push(b'\n');
-    let mut staging = out.stage()?;
-    let mut remove = Vec::new();
-    if let Some(snap) = &outcome.snapshot {
-        staging.write("exceptions.jsonl", &outcome.exceptions_jsonl())?;
-        if pack {
-            staging.write_with("evidence.tar", write_pack(outcome))?;
-        } else {
-            remove.push("evidence.tar");
-        }
-        match shared {
-            Some(shared) => staging.write_with("evidence.shared.tar", write_pack(shared))?,
-            None => remove.push("evidence.shared.tar"),
-        }
-        staging.write("snapshot.json", snap.canonical_bytes())?;
-    }
-    staging.write("run_report.json", &report)?;
-    staging.commit(&remove)
 }
 
 fn int(v: &Value, k: &str) -> String {

@@ -1,12 +1,25 @@
-//! A bundle directory on disk, as the engine's `BundleSource`: the one
-//! reader of bundle files that the CLI and the Python, Node and C bindings
-//! share (the core itself never opens a file).
+//! The on-disk shell the CLI and the bindings share (the core itself never
+//! opens a file):
+//!
+//! - the **bundle reader**, [`DirBundle`]: a bundle directory on disk as the
+//!   engine's `BundleSource`, used by the CLI and the Python, Node and C
+//!   bindings (below);
+//! - the **run-output directory**, [`outdir`]: the lock, journal, staging and
+//!   atomic switch through which `eucora-license reconcile --out` and
+//!   Python's `Result.write` write a run ([`outdir::write_run`]) and through
+//!   which a past run's directory is read ([`outdir::read_run`]);
+//! - [`files::read_bounded`]: reading a file the user names with a size bound.
+//!
+//! # Bundle reader
 //!
 //! A bundle holds regular files and folders only. A symbolic link, pipe,
 //! socket or device anywhere in it (names starting with `.` aside) makes the
 //! listing fail with an error naming each such entry, so nothing is skipped
 //! without a word: the run fails closed (`invalid_input`) and says why. Each
 //! file is read with a size bound ([`MAX_JSON_FILE`], [`MAX_FILE`]).
+
+pub mod files;
+pub mod outdir;
 
 use eucora_license_core::bundle::BundleSource;
 use std::io::{self, Read};

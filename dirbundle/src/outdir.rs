@@ -1,6 +1,9 @@
-//! The output directory of `reconcile`: one run's files appear together or
-//! not at all, two runs never interleave, and a failed run keeps the last
-//! good outputs.
+//! The output directory of a run (`eucora-license reconcile --out <out>`,
+//! Python's `Result.write(<out>)`): one run's files appear together or not at
+//! all, two runs never interleave, and a failed run keeps the last good
+//! outputs. The CLI and the bindings write through this one implementation
+//! ([`write_run`]), so a directory written by either is byte for byte the
+//! same and follows the same protocol.
 //!
 //! # Protocol ("Atomic outputs" in `docs/reliability.md`)
 //!
@@ -31,12 +34,16 @@
 //!    A kill before the commit point leaves the old set; after it, any later
 //!    command that opens `<out>` (under the lock) finishes the switch first.
 //!
-//! A reader that goes through the lock — `reconcile --previous <out>`, `diff`
-//! and `explain` given a run directory — therefore always sees one complete
-//! set. A failed run stages only its `run_report.json`: the last good
+//! A reader that goes through the lock ([`read_run`]: `reconcile --previous
+//! <out>`, `diff` and `explain` given a run directory, in the CLI and in
+//! Python) therefore always sees one complete set. A failed run stages only its `run_report.json`: the last good
 //! snapshot, packs and exceptions stay byte for byte, so `--previous <out>`
 //! still chains to the last good snapshot.
+//!
+//! Errors are `io::Error`s whose message names the path concerned; nothing
+//! here panics.
 
+use eucora_license_core::Outcome;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -142,18 +149,26 @@ fn create_new(path: &Path) -> io::Result<File> {
         .map_err(|e| err_at(path, e))
 }
 
-/// Tests stop the process at a named point of the switch, as `kill -9` or a
-/// power cut would, by setting `EUCORA_LICENSE_CRASH_AT` to `committed`
-/// (journal renamed, nothing installed) or `mid-switch` (after the first
-/// rename). Unset, nothing happens.
+/// With the cargo feature `crash-points` (the CLI turns it on for its
+/// reliability tests; the bindings do not, so no environment variable can
+/// abort a host process), tests stop the process at a named point of the
+/// switch, as `kill -9` or a power cut would, by setting
+/// `EUCORA_LICENSE_CRASH_AT` to `committed` (journal renamed, nothing
+/// installed) or `mid-switch` (after the first rename). Unset, or without the
+/// feature, nothing happens.
 fn crash_point(name: &str) {
+    #[cfg(feature = "crash-points")]
     if std::env::var_os("EUCORA_LICENSE_CRASH_AT").is_some_and(|v| v == name) {
         std::process::abort();
     }
+    #[cfg(not(feature = "crash-points"))]
+    let _ = name;
 }
 
 impl OutDir {
     /// Create `path` if needed, lock it and recover it (see the module doc).
+    /// While another process (or another thread of this one) holds the lock,
+    /// prints `waiting for lock on <path> ...` on stderr and waits.
     pub fn open(path: &Path) -> io::Result<OutDir> {
         std::fs::create_dir_all(path).map_err(|e| err_at(path, e))?;
         let dir = OutDir {
@@ -358,13 +373,23 @@ pub struct Staging<'a> {
 }
 
 impl Staging<'_> {
-    /// Write one output file from `fill`, then `fsync` it.
+    /// Write one output file from `fill`, then `fsync` it. `name` must be
+    /// one of [`OUTPUTS`] (the journal names nothing else).
     pub fn write_with(
         &mut self,
         name: &'static str,
         fill: impl FnOnce(&mut io::BufWriter<File>) -> io::Result<()>,
     ) -> io::Result<()> {
-        debug_assert!(OUTPUTS.contains(&name));
+        if !OUTPUTS.contains(&name) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{}: `{name}` is not an output name ({})",
+                    self.out.path.display(),
+                    OUTPUTS.join(", ")
+                ),
+            ));
+        }
         let path = self.dir.join(name);
         let mut w = io::BufWriter::with_capacity(1 << 20, create_new(&path)?);
         fill(&mut w).map_err(|e| err_at(&path, e))?;
@@ -374,15 +399,24 @@ impl Staging<'_> {
         Ok(())
     }
 
-    /// Write one output file with these bytes.
+    /// Write one output file (one of [`OUTPUTS`]) with these bytes.
     pub fn write(&mut self, name: &'static str, bytes: &[u8]) -> io::Result<()> {
         self.write_with(name, |w| w.write_all(bytes))
     }
 
     /// Switch the staged files in, removing the outputs in `remove` (files
-    /// this run did not write and that would not match it). `run_report.json`
-    /// is installed last.
+    /// this run did not write and that would not match it; names outside
+    /// [`OUTPUTS`] are refused). `run_report.json` is installed last.
     pub fn commit(mut self, remove: &[&str]) -> io::Result<()> {
+        if let Some(bad) = remove.iter().find(|r| !OUTPUTS.contains(r)) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{}: `{bad}` is not an output name",
+                    self.out.path.display()
+                ),
+            ));
+        }
         sync_dir(&self.dir)?;
         self.install
             .sort_by_key(|n| n.as_str() == "run_report.json");
@@ -440,6 +474,116 @@ impl Drop for Staging<'_> {
             let _ = remove_any(&self.dir);
         }
     }
+}
+
+/// What a run writes besides its snapshot, exceptions and report.
+#[derive(Clone, Copy, Default)]
+pub struct RunOutputs<'a> {
+    /// Write `evidence.tar` (the CLI's default; `--no-pack` turns it off).
+    /// Without it, an older `evidence.tar` is removed: it would not match
+    /// the new snapshot.
+    pub pack: bool,
+    /// The pseudonymised run whose pack is written as `evidence.shared.tar`
+    /// (the CLI's `--share-key`; Python's `Result.pseudonymised`). Without
+    /// it, an older `evidence.shared.tar` is removed.
+    pub shared: Option<&'a Outcome>,
+}
+
+/// An evidence pack streamed into a staged file.
+fn pack_into(
+    outcome: &Outcome,
+) -> impl FnOnce(&mut io::BufWriter<File>) -> io::Result<()> + '_ {
+    move |w| {
+        eucora_license_core::evidence::write_pack(outcome, w)
+            .map(|_| ())
+            .map_err(io::Error::other)
+    }
+}
+
+/// `run_report.json` as written: the report as pretty JSON and a newline.
+pub fn report_file_bytes(outcome: &Outcome) -> io::Result<Vec<u8>> {
+    let mut report = serde_json::to_vec_pretty(&outcome.report).map_err(io::Error::other)?;
+    report.push(b'\n');
+    Ok(report)
+}
+
+/// Write one run's outputs into the locked directory `out` and switch them
+/// in as one set (see the module doc). A successful run replaces every
+/// output: `exceptions.jsonl`, `evidence.tar` (streamed, never held whole in
+/// memory) unless `outputs.pack` is false, `evidence.shared.tar` from
+/// `outputs.shared`, `snapshot.json` (canonical bytes) and `run_report.json`
+/// (installed last); a pack it did not write is removed, since it would not
+/// match the new snapshot. A failed run (no snapshot) replaces only
+/// `run_report.json`, so the last good snapshot, packs and exceptions stay.
+///
+/// This is what `eucora-license reconcile --out` and Python's
+/// `Result.write` both call.
+pub fn write_run(out: &OutDir, outcome: &Outcome, outputs: RunOutputs<'_>) -> io::Result<()> {
+    let report = report_file_bytes(outcome)?;
+    let mut staging = out.stage()?;
+    let mut remove = Vec::new();
+    if let Some(snap) = &outcome.snapshot {
+        staging.write("exceptions.jsonl", &outcome.exceptions_jsonl())?;
+        if outputs.pack {
+            staging.write_with("evidence.tar", pack_into(outcome))?;
+        } else {
+            remove.push("evidence.tar");
+        }
+        match outputs.shared {
+            Some(shared) => staging.write_with("evidence.shared.tar", pack_into(shared))?,
+            None => remove.push("evidence.shared.tar"),
+        }
+        staging.write("snapshot.json", snap.canonical_bytes())?;
+    }
+    staging.write("run_report.json", &report)?;
+    staging.commit(&remove)
+}
+
+/// [`OutDir::open`] then [`write_run`]: create `path` if needed, lock it,
+/// finish or clean up what an interrupted run left, write the run, release
+/// the lock.
+pub fn write_run_to(path: &Path, outcome: &Outcome, outputs: RunOutputs<'_>) -> io::Result<()> {
+    let out = OutDir::open(path)?;
+    write_run(&out, outcome, outputs)
+}
+
+/// The file that stands for a past run: a directory's `evidence.tar` (or its
+/// `snapshot.json` when it has no pack), or the file itself.
+pub fn run_file(path: &Path) -> PathBuf {
+    if path.is_dir() {
+        let pack = path.join("evidence.tar");
+        if pack.is_file() {
+            return pack;
+        }
+        return path.join("snapshot.json");
+    }
+    path.to_path_buf()
+}
+
+/// Do `a` and `b` name the same existing directory (links resolved)?
+pub fn same_dir(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// The bytes of a past run (output directory, pack or snapshot) and the file
+/// they were read from (see [`run_file`]), read with the bound
+/// [`crate::files::BULK_LIMIT`]. A directory is read under its lock, after
+/// an interrupted run's switch is finished, so the file read belongs to one
+/// complete run. `held` is a directory this process has locked already (it
+/// is not locked twice). The error message names the path.
+pub fn read_run(path: &Path, held: Option<&OutDir>) -> Result<(PathBuf, Vec<u8>), String> {
+    let same_as_held = held.is_some_and(|h| same_dir(h.path(), path));
+    let _guard = if path.is_dir() && !same_as_held {
+        OutDir::open_for_reading(path).map_err(|e| e.to_string())?
+    } else {
+        None
+    };
+    let file = run_file(path);
+    let bytes = crate::files::read_bounded(&file, crate::files::BULK_LIMIT)?;
+    Ok((file, bytes))
 }
 
 #[cfg(test)]
@@ -554,6 +698,128 @@ mod tests {
             std::fs::read(out.join("run_report.json")).unwrap(),
             b"new report"
         );
+        let _ = std::fs::remove_dir_all(&out);
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn write_run_writes_the_whole_set_and_replaces_an_older_one() {
+        let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/demo");
+        let outcome = eucora_license_core::reconcile(&crate::DirBundle::new(&demo), None);
+        let snap = outcome.snapshot.as_ref().expect("the demo reconciles");
+        let out = scratch("writerun");
+        // Leftovers of an interrupted older run, and a user's file.
+        std::fs::create_dir(out.join(".staging-1-0")).unwrap();
+        std::fs::write(out.join(".commit.tmp-1-0"), b"partial").unwrap();
+        std::fs::write(out.join("notes.txt"), b"mine").unwrap();
+
+        let with_pack = RunOutputs {
+            pack: true,
+            shared: None,
+        };
+        write_run_to(&out, &outcome, with_pack).unwrap();
+        assert_eq!(
+            names(&out),
+            [
+                "evidence.tar",
+                "exceptions.jsonl",
+                "notes.txt",
+                "run_report.json",
+                "snapshot.json"
+            ]
+        );
+        let (pack, _) = eucora_license_core::evidence::write_pack(&outcome, Vec::new()).unwrap();
+        assert_eq!(std::fs::read(out.join("evidence.tar")).unwrap(), pack);
+        assert_eq!(
+            std::fs::read(out.join("snapshot.json")).unwrap(),
+            snap.canonical_bytes()
+        );
+        assert_eq!(
+            std::fs::read(out.join("exceptions.jsonl")).unwrap(),
+            outcome.exceptions_jsonl()
+        );
+        let report = std::fs::read(out.join("run_report.json")).unwrap();
+        assert_eq!(report, report_file_bytes(&outcome).unwrap());
+        assert!(report.ends_with(b"}\n"));
+        // A reader of the directory gets the pack, under the lock.
+        let (file, bytes) = read_run(&out, None).unwrap();
+        assert_eq!((file, bytes), (out.join("evidence.tar"), pack.clone()));
+
+        // Over it: no pack, a shared pack; the older pack goes, nothing stale stays.
+        let shared =
+            eucora_license_core::pseudonym::pseudonymise(&outcome, b"0123456789abcdef").unwrap();
+        let outputs = RunOutputs {
+            pack: false,
+            shared: Some(&shared),
+        };
+        write_run_to(&out, &outcome, outputs).unwrap();
+        assert_eq!(
+            names(&out),
+            [
+                "evidence.shared.tar",
+                "exceptions.jsonl",
+                "notes.txt",
+                "run_report.json",
+                "snapshot.json"
+            ]
+        );
+        let (shared_pack, _) =
+            eucora_license_core::evidence::write_pack(&shared, Vec::new()).unwrap();
+        assert_eq!(
+            std::fs::read(out.join("evidence.shared.tar")).unwrap(),
+            shared_pack
+        );
+        assert_eq!(read_run(&out, None).unwrap().1, snap.canonical_bytes());
+
+        // A failed run replaces only the report.
+        let empty = scratch("writerun-empty-bundle");
+        let failed = eucora_license_core::reconcile(&crate::DirBundle::new(&empty), None);
+        assert!(failed.snapshot.is_none());
+        write_run_to(&out, &failed, with_pack).unwrap();
+        assert_eq!(
+            names(&out),
+            [
+                "evidence.shared.tar",
+                "exceptions.jsonl",
+                "notes.txt",
+                "run_report.json",
+                "snapshot.json"
+            ]
+        );
+        assert_eq!(
+            std::fs::read(out.join("snapshot.json")).unwrap(),
+            snap.canonical_bytes()
+        );
+        assert_eq!(
+            std::fs::read(out.join("run_report.json")).unwrap(),
+            report_file_bytes(&failed).unwrap()
+        );
+        assert_eq!(std::fs::read(out.join("notes.txt")).unwrap(), b"mine");
+        let _ = std::fs::remove_dir_all(&out);
+        let _ = std::fs::remove_dir_all(&empty);
+    }
+
+    #[test]
+    fn names_outside_the_outputs_are_refused() {
+        let out = scratch("foreign-names");
+        let dir = OutDir::open(&out).unwrap();
+        let mut st = dir.stage().unwrap();
+        let e = st.write("catalog.json", b"{}").unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+        assert!(e.to_string().contains("`catalog.json` is not an output name"), "{e}");
+        let e = st.commit(&["../x"]).unwrap_err();
+        assert!(e.to_string().contains(&out.display().to_string()), "{e}");
+        // The refused staging directory is gone.
+        assert!(names(&out).is_empty(), "{:?}", names(&out));
+        drop(dir);
         let _ = std::fs::remove_dir_all(&out);
     }
 }

@@ -1,6 +1,6 @@
-//! Reading the files the CLI is given, with a size bound: a device, a pipe
-//! or an endless file (`verify /dev/zero`) is a clear error, never a process
-//! that grows until it is killed.
+//! Reading the files a user names (to the CLI or a binding), with a size
+//! bound: a device, a pipe or an endless file (`verify /dev/zero`) is a clear
+//! error, never a process that grows until it is killed.
 
 use std::io::Read;
 use std::path::Path;
