@@ -15,14 +15,14 @@
 // does not matter, boxing them would only add noise.
 #![allow(clippy::result_large_err)]
 
-use eucora_license_dir::DirBundle;
+use eucora_license_dir::{outdir, DirBundle};
 use eucora_license_core::bundle::MemoryBundle;
 use eucora_license_core::{self as core_, Error as CoreError, RunStatus};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use std::io::{self, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -127,8 +127,10 @@ fn json_text(v: &impl serde::Serialize) -> NResult<String> {
 // ---------------------------------------------------------------------------
 // Bundles
 
-/// A bundle directory on disk (the same rules as the CLI's): every regular
-/// file below the root except dot-files; paths stay inside the bundle.
+// A bundle directory on disk is read by `eucora_license_dir::DirBundle` (the
+// same rules as the CLI's): every regular file below the root except
+// dot-files; paths stay inside the bundle. A run is written into an output
+// directory by `eucora_license_dir::outdir` (`Outcome.write_run`).
 
 /// A run's outcome, kept whole so that the evidence pack can be written later.
 #[pyclass(frozen, module = "eucora_license._native", name = "Outcome")]
@@ -354,6 +356,41 @@ impl Outcome {
             Ok((hash.to_prefixed(), written))
         })
     }
+
+    /// Write the run into `directory` exactly as `eucora-license reconcile
+    /// --out` does, through the same code (`eucora_license_dir::outdir`): the
+    /// directory is locked (a concurrent writer waits), what an interrupted
+    /// run left is finished or removed, the files are staged and switched in
+    /// as one set through the journal; a pack it does not write is removed.
+    /// The GIL is released throughout. An I/O failure raises `OSError` (its
+    /// subclass by kind) naming the path; the previous set is then kept.
+    #[pyo3(signature = (directory, pack=true))]
+    fn write_run(&self, py: Python<'_>, directory: &str, pack: bool) -> PyResult<()> {
+        boundary(py, || {
+            let root = Path::new(directory);
+            let outputs = outdir::RunOutputs { pack, shared: None };
+            py.detach(|| outdir::write_run_to(root, &self.inner, outputs)).map_err(|e| {
+                Raise::Python(PyErr::from(io::Error::new(e.kind(), format!("cannot write to {directory}: {e}"))))
+            })
+        })
+    }
+}
+
+/// The bytes of a past run's output directory (its `evidence.tar`, else its
+/// `snapshot.json`), read under the directory's lock after an interrupted
+/// run's switch is finished, as the CLI reads `--previous <dir>` (the shared
+/// `eucora_license_dir::outdir::read_run`). The GIL is released while
+/// waiting and reading. `what` names the argument in the error.
+#[pyfunction]
+fn read_run_dir<'py>(py: Python<'py>, path: &str, what: &str) -> PyResult<Bound<'py, PyBytes>> {
+    boundary(py, || {
+        let read = py.detach(|| outdir::read_run(Path::new(path), None));
+        let (_, bytes) = read.map_err(|msg| {
+            let why = msg.strip_prefix("cannot read ").unwrap_or(&msg);
+            Failure::invalid_input(format!("cannot read the {what} run directory `{path}`: {why}")).at_file(path)
+        })?;
+        Ok(PyBytes::new(py, &bytes))
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -638,6 +675,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Outcome>()?;
     m.add_function(wrap_pyfunction!(reconcile_dir, m)?)?;
     m.add_function(wrap_pyfunction!(reconcile_files, m)?)?;
+    m.add_function(wrap_pyfunction!(read_run_dir, m)?)?;
     m.add_function(wrap_pyfunction!(verify_pack, m)?)?;
     m.add_function(wrap_pyfunction!(verify_pack_file, m)?)?;
     m.add_function(wrap_pyfunction!(load_snapshot, m)?)?;

@@ -411,10 +411,7 @@ impl Staging<'_> {
         if let Some(bad) = remove.iter().find(|r| !OUTPUTS.contains(r)) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!(
-                    "{}: `{bad}` is not an output name",
-                    self.out.path.display()
-                ),
+                format!("{}: `{bad}` is not an output name", self.out.path.display()),
             ));
         }
         sync_dir(&self.dir)?;
@@ -490,9 +487,7 @@ pub struct RunOutputs<'a> {
 }
 
 /// An evidence pack streamed into a staged file.
-fn pack_into(
-    outcome: &Outcome,
-) -> impl FnOnce(&mut io::BufWriter<File>) -> io::Result<()> + '_ {
+fn pack_into(outcome: &Outcome) -> impl FnOnce(&mut io::BufWriter<File>) -> io::Result<()> + '_ {
     move |w| {
         eucora_license_core::evidence::write_pack(outcome, w)
             .map(|_| ())
@@ -814,7 +809,11 @@ mod tests {
         let mut st = dir.stage().unwrap();
         let e = st.write("catalog.json", b"{}").unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
-        assert!(e.to_string().contains("`catalog.json` is not an output name"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("`catalog.json` is not an output name"),
+            "{e}"
+        );
         let e = st.commit(&["../x"]).unwrap_err();
         assert!(e.to_string().contains(&out.display().to_string()), "{e}");
         // The refused staging directory is gone.

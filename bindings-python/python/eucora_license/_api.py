@@ -72,12 +72,15 @@ RunInput = Snapshot | bytes | bytearray | memoryview | PathLike
 
 def _run_bytes(value: object, what: str) -> bytes:
     """A past run: a Snapshot, snapshot JSON or evidence-pack bytes, or a path to
-    either file or to a run directory (its ``evidence.tar``, else its ``snapshot.json``)."""
+    either file or to a run directory (its ``evidence.tar``, else its ``snapshot.json``).
+
+    A run directory is read as the CLI reads it: under the directory's lock,
+    after finishing a switch an interrupted :meth:`Result.write` (or CLI run)
+    left, so the bytes belong to one complete run."""
     if isinstance(value, (str, os.PathLike)):
         path = os.fspath(value)
         if isinstance(path, str) and os.path.isdir(path):
-            pack = os.path.join(path, "evidence.tar")
-            path = pack if os.path.isfile(pack) else os.path.join(path, "snapshot.json")
+            return _native.read_run_dir(path, what)
         return read_path(path, what)
     if isinstance(value, Snapshot):
         return value.canonical_bytes()
@@ -185,35 +188,28 @@ class Result:
         return Result(self._outcome.pseudonymise(as_bytes(key, "key")))
 
     def write(self, directory: PathLike, *, pack: bool = True) -> None:
-        """Write the CLI's outputs into ``directory``: ``snapshot.json``,
-        ``evidence.tar`` (unless ``pack=False``), ``run_report.json`` and
-        ``exceptions.jsonl``, byte for byte as ``eucora-license reconcile
-        --out`` writes them (each file written under a temporary name, then
-        renamed; the report last)."""
+        """Write the CLI's outputs into ``directory`` (created if needed):
+        ``snapshot.json``, ``evidence.tar`` (unless ``pack=False``),
+        ``run_report.json`` and ``exceptions.jsonl``, byte for byte as
+        ``eucora-license reconcile --out`` writes them, and through the same
+        native code, so with the same guarantees: the directory is locked
+        (a second writer, CLI or Python, waits for the first), a switch an
+        interrupted run left is finished and its temporaries are removed,
+        the files are staged and synced to disk, then switched in as one set
+        through an atomic journal rename. Readers that go through the lock
+        (``previous=``, :func:`diff`, :func:`explain` given the directory, and
+        the CLI) see the old set or the new one, never a mix. An older
+        ``evidence.tar`` (with ``pack=False``) or ``evidence.shared.tar`` is
+        removed: it would not match the new snapshot. Other files in
+        ``directory`` are left alone.
+
+        The GIL is released while writing. Raises :class:`OSError` (e.g.
+        :class:`PermissionError`) naming the path when the directory cannot
+        be written; the previous set is then kept."""
         root = os.fspath(directory)
-        os.makedirs(root, exist_ok=True)
-
-        def put(name: str, data: bytes) -> None:
-            tmp = os.path.join(root, f".{name}.tmp-{os.getpid()}-{threading.get_ident()}")
-            with open(tmp, "wb") as f:
-                f.write(data)
-            os.replace(tmp, os.path.join(root, name))
-
-        put("exceptions.jsonl", self._outcome.exceptions_jsonl())
-        pack_path = os.path.join(root, "evidence.tar")
-        if pack:
-            tmp = os.path.join(root, f".evidence.tar.tmp-{os.getpid()}-{threading.get_ident()}")
-            with open(tmp, "wb") as f:
-                self._outcome.write_pack(f, 1 << 20)
-                f.flush()
-                os.fsync(f.fileno())  # as the CLI does before the rename
-            os.replace(tmp, pack_path)
-        elif os.path.exists(pack_path):
-            os.remove(pack_path)
-        snap = self._outcome.snapshot_bytes()
-        assert snap is not None
-        put("snapshot.json", snap)
-        put("run_report.json", self._outcome.report_file_bytes())
+        if not isinstance(root, str):
+            raise bad("directory", "expected a str path, not bytes")
+        self._outcome.write_run(root, bool(pack))
 
     def __repr__(self) -> str:
         return f"<Result {self.status} {self.snapshot_hash}>"
