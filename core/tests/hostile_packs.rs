@@ -250,7 +250,8 @@ fn import_jobs_are_checked_against_the_signals() {
             canonical::to_vec(&v).unwrap()
         })
     };
-    let cases: [(fn(&mut Value), &str); 4] = [
+    type Edit = fn(&mut Value);
+    let cases: [(Edit, &str); 4] = [
         (|j| j["rows_accepted"] = json!(j["rows_accepted"].as_u64().unwrap() + 1), "accepted"),
         (|j| j["job_id"] = json!("job-0123456789abcdef"), "job_id"),
         (|j| j["input_hash"] = json!(format!("sha256:{}", "0".repeat(64))), "job_id"),
