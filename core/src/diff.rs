@@ -73,14 +73,9 @@ impl PreviousRun {
     /// Checks the snapshot hash and every SKU's `units_root` against the
     /// units; anything else is `verify`'s job.
     pub fn from_pack(pack: &[u8]) -> Result<PreviousRun> {
-        let entries = crate::tar::read(pack).map_err(|e| invalid(format!("previous evidence pack: {}", e.message())))?;
-        let get = |name: &str| {
-            entries
-                .iter()
-                .find(|e| e.name == name)
-                .map(|e| e.data)
-                .ok_or_else(|| invalid(format!("previous evidence pack has no {name}")))
-        };
+        // Read as strictly as `verify` reads it: only a pack's members, each once.
+        let files = crate::evidence::open_members(pack).map_err(|e| invalid(format!("previous evidence pack: {e}")))?;
+        let get = |name: &str| files.get(name).copied().ok_or_else(|| invalid(format!("previous evidence pack has no {name}")));
         Self::from_parts(get("snapshot.json")?, get("units.jsonl")?, get("entitlements.json")?)
     }
 
@@ -575,8 +570,8 @@ pub fn open_run(bytes: &[u8]) -> Result<(Snapshot, Option<Value>)> {
     if !crate::tar::looks_like_archive(bytes) {
         return Ok((Snapshot::parse_verified(bytes)?, None));
     }
-    let entries = crate::tar::read(bytes)?;
-    let get = |name: &str| entries.iter().find(|e| e.name == name).map(|e| e.data);
+    let files = crate::evidence::open_members(bytes).map_err(|e| Error::new(ErrorCode::InvalidInput, format!("evidence pack: {e}")))?;
+    let get = |name: &str| files.get(name).copied();
     let snapshot = get("snapshot.json").ok_or_else(|| Error::new(ErrorCode::InvalidInput, "the evidence pack has no snapshot.json"))?;
     let snapshot = Snapshot::parse_verified(snapshot)?;
     let detail = match get("diff.json") {

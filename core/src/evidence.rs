@@ -293,13 +293,13 @@ fn shown(v: &Value) -> String {
 }
 
 /// A pack's members by name.
-type Members<'a> = BTreeMap<&'static str, &'a [u8]>;
+pub(crate) type Members<'a> = BTreeMap<&'static str, &'a [u8]>;
 
 /// Read a pack's members strictly: the archive as [`TarWriter`] writes it,
 /// only the names [`member_name`] knows, each once, in name order. Stops at
 /// the first entry that breaks a rule, so a pack holds at most 17 entries
 /// before it is refused, however many it has (bounded work).
-fn open_members(pack: &[u8]) -> std::result::Result<Members<'_>, String> {
+pub(crate) fn open_members(pack: &[u8]) -> std::result::Result<Members<'_>, String> {
     let mut files: Members<'_> = BTreeMap::new();
     let mut last: Option<&'static str> = None;
     for entry in tar::entries(pack) {

@@ -455,3 +455,20 @@ proptest! {
         prop_assert!(!report.ok || !changed || !derived.contains(&name.as_str()), "{name} {m:?} verified: {:?}", report.checks.last());
     }
 }
+
+/// The other readers of a pack (chaining to a previous pack, `diff` /
+/// `explain` on a pack) read it as strictly as `verify`.
+#[test]
+fn chaining_and_diff_refuse_a_pack_with_a_foreign_member() {
+    let mut files = members(demo_pack());
+    files.push(("../evil.txt".into(), b"x".to_vec()));
+    let pack = repack(files);
+    let bundle = load_dir(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/demo")));
+    let out = reconcile(&bundle, Some(&pack));
+    assert!(out.snapshot.is_none());
+    assert_eq!(reasons(&out), vec!["previous_snapshot_invalid"]);
+    let e = eucora_license_core::diff::open_run(&pack).unwrap_err();
+    assert_eq!(e.code().name(), "invalid_input");
+    // The untouched pack still chains and opens.
+    assert!(eucora_license_core::diff::open_run(demo_pack()).is_ok());
+}
