@@ -455,13 +455,21 @@ fn prove(py: Python<'_>, snapshot: Bound<'_, PyBytes>, sku: &str) -> PyResult<St
     })
 }
 
-/// Check a proof (JSON bytes); raises `VerificationError` when it does not hold.
+/// Check a proof (JSON bytes); raises `VerificationError` when it does not
+/// hold. With `snapshot_hash` (a hash the caller trusts) or `snapshot` (the
+/// snapshot's bytes), the proof must be of that snapshot.
 #[pyfunction]
-fn verify_proof(py: Python<'_>, proof: Bound<'_, PyBytes>) -> PyResult<()> {
+#[pyo3(signature = (proof, snapshot_hash=None, snapshot=None))]
+fn verify_proof(py: Python<'_>, proof: Bound<'_, PyBytes>, snapshot_hash: Option<&str>, snapshot: Option<Bound<'_, PyBytes>>) -> PyResult<()> {
     boundary(py, || {
         let v: serde_json::Value = serde_json::from_slice(proof.as_bytes())
             .map_err(|e| Failure::invalid_input(format!("the proof is not JSON: {e}")))?;
-        core_::proof::verify_proof(&v).map_err(|why| {
+        let checked = match (snapshot_hash, &snapshot) {
+            (Some(h), _) => core_::proof::verify_proof_against(&v, h),
+            (None, Some(s)) => core_::proof::verify_proof_with_snapshot(&v, s.as_bytes()),
+            (None, None) => core_::proof::verify_proof(&v),
+        };
+        checked.map_err(|why| {
             let mut f = Failure::new("verification_failed", format!("the proof of `{}` does not verify: {why}", v["sku"].as_str().unwrap_or("")));
             f.field = Some("proof".into());
             f
@@ -500,13 +508,16 @@ fn sidebar(
             ),
             None => None,
         };
-        let state = core_::sidebar::sidebar(&core_::sidebar::SidebarInput {
+        // The checked form: another organization's report, a document that is
+        // no run report or an overflowing schedule is an error, never a state.
+        let state = core_::sidebar::try_sidebar(&core_::sidebar::SidebarInput {
             latest_success: snap.as_ref().map(|s| s.value()),
             last_run: run.as_ref(),
             now,
             schedule_interval_secs,
             stale_factor,
-        });
+        })
+        .map_err(|e| Failure::from_core(&e))?;
         Ok(json_text(&state)?)
     })
 }
@@ -522,7 +533,7 @@ fn diff(py: Python<'_>, previous: Bound<'_, PyBytes>, current: Bound<'_, PyBytes
         let out = py.detach(|| -> Result<serde_json::Value, CoreError> {
             let (prev, _) = core_::diff::open_run(p)?;
             let (cur, detail) = core_::diff::open_run(c)?;
-            let summary = core_::diff::between(&prev, &cur);
+            let summary = core_::diff::between_checked(&prev, &cur)?;
             let consecutive = summary["previous_hash"].as_str() == Some(prev.hash().to_prefixed().as_str()) && summary["basis"] == "units";
             let units = if consecutive { detail.filter(|d| d["previous_hash"] == summary["previous_hash"]) } else { None };
             Ok(serde_json::json!({"summary": summary, "units": units}))

@@ -34,7 +34,8 @@ def test_sidebar_failed_run_from_the_raised_error(demo_result: el.Result) -> Non
     rs = default_ruleset()
     rs["version"] = 0
     with pytest.raises(el.RulesetError) as ei:
-        el.reconcile(make_bundle(ruleset=rs, as_of=T0 + timedelta(days=1)))
+        # The demo organisation's failed run (another organisation's is refused).
+        el.reconcile(make_bundle(ruleset=rs, as_of=T0 + timedelta(days=1), organization_id=demo_result.snapshot.organization_id))
     failed = el.sidebar(demo_result.snapshot, last_run=ei.value, now=T0 + timedelta(days=1, hours=1))
     assert failed.state == "failed" and failed.counters == demo_result.snapshot.totals
     assert failed.reason is not None and failed.reason.reasons == ("invalid_ruleset",)
@@ -43,6 +44,18 @@ def test_sidebar_failed_run_from_the_raised_error(demo_result: el.Result) -> Non
     assert ei.value.report is not None
     assert el.sidebar(demo_result.snapshot, last_run=ei.value.report, now=T0 + timedelta(days=1)).state == "failed"
     assert el.sidebar(demo_result.snapshot, last_run=ei.value.report.to_dict(), now=T0 + timedelta(days=1)).state == "failed"
+
+
+def test_sidebar_refuses_another_organisations_report(demo_result: el.Result) -> None:
+    rs = default_ruleset()
+    rs["version"] = 0
+    with pytest.raises(el.RulesetError) as ei:
+        el.reconcile(make_bundle(ruleset=rs, as_of=T0 + timedelta(days=1)))  # org-test, not the demo's
+    with pytest.raises(el.InvalidInput) as bad:
+        el.sidebar(demo_result.snapshot, last_run=ei.value, now=T0 + timedelta(days=1, hours=1))
+    assert bad.value.field == "organization_id"
+    with pytest.raises(el.InvalidInput):
+        el.sidebar(demo_result.snapshot, last_run={"status": "failed", "organization_id": 7}, now=T0)
 
 
 def test_sidebar_degraded() -> None:

@@ -92,3 +92,12 @@ def test_prove_unknown_sku(demo_result: el.Result) -> None:
 def test_verify_proof_rejects_wrong_types() -> None:
     with pytest.raises(el.InvalidInput, match="expected bytes, not str"):
         el.verify_proof(json.dumps({"sku": "x"}))  # type: ignore[arg-type]
+
+
+def test_verify_proof_bound_to_a_snapshot_hash(demo_result: el.Result) -> None:
+    snap = demo_result.snapshot
+    proof = el.prove(snap, "m365-e3")
+    assert el.verify_proof(proof, snapshot_hash=snap.hash) == proof
+    assert el.verify_proof(proof, snapshot=snap) == proof
+    with pytest.raises(el.VerificationError):
+        el.verify_proof(proof, snapshot_hash="sha256:" + "0" * 64)

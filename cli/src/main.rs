@@ -45,7 +45,7 @@ usage: eucora-license reconcile <bundle-dir> --out <dir> [--previous <run>] [--j
        eucora-license sidebar --snapshot <snapshot.json> [--last-run <run_report.json>] --now <instant>
                               [--schedule-hours <h>] [--stale-factor <n>]
        eucora-license prove <snapshot.json> --sku <id>
-       eucora-license verify-proof <proof.json>
+       eucora-license verify-proof <proof.json> [--snapshot-hash <sha256:…> | --snapshot <snapshot.json>]
        eucora-license import --adapter <name> [--option key=value]... <file>...
        eucora-license adapters
 
@@ -237,7 +237,7 @@ fn run_diff(args: &[String]) -> ExitCode {
         (Ok(a), Ok(b)) => (a, b),
         (Err(c), _) | (_, Err(c)) => return c,
     };
-    let diff = eucora_license_core::diff::between(&prev, &cur);
+    let diff = match eucora_license_core::diff::between_checked(&prev, &cur) { Ok(d) => d, Err(e) => { eprintln!("error: {e}"); return ExitCode::from(2); } };
     if json {
         let consecutive = diff["previous_hash"].as_str()
             == Some(prev.hash().to_prefixed().as_str())
@@ -439,18 +439,21 @@ fn run_sidebar(args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    let state =
-        eucora_license_core::sidebar::sidebar(&eucora_license_core::sidebar::SidebarInput {
-            latest_success: snap.as_ref(),
-            last_run: run.as_ref(),
-            now,
-            schedule_interval_secs: hours * 3600,
-            stale_factor: factor,
-        });
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&state).unwrap_or_default()
-    );
+    let Ok(schedule_interval_secs) = eucora_license_core::sidebar::schedule_secs_from_hours(hours) else { return usage_error("--schedule-hours is more hours than the engine counts") };
+    let state = match eucora_license_core::sidebar::try_sidebar(&eucora_license_core::sidebar::SidebarInput {
+        latest_success: snap.as_ref(),
+        last_run: run.as_ref(),
+        now,
+        schedule_interval_secs,
+        stale_factor: factor,
+    }) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    println!("{}", serde_json::to_string_pretty(&state).unwrap_or_default());
     ExitCode::SUCCESS
 }
 
@@ -491,12 +494,31 @@ fn run_prove(args: &[String]) -> ExitCode {
     }
 }
 
-/// `verify-proof <proof.json>`.
+/// `verify-proof <proof.json> [--snapshot-hash <sha256:…> | --snapshot <snapshot.json>]`:
+/// with a trusted snapshot hash (or the snapshot), the proof is bound to it.
 fn run_verify_proof(args: &[String]) -> ExitCode {
-    let [path] = args else {
-        return usage_error("verify-proof needs one proof file");
-    };
-    let bytes = match read_file(path) {
+    let (mut path, mut trusted_hash, mut trusted_snapshot) = (None, None, None);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--snapshot-hash" => match it.next() {
+                Some(h) => trusted_hash = Some(h.clone()),
+                None => return usage_error("--snapshot-hash needs sha256:<64 hex>"),
+            },
+            "--snapshot" => match it.next() {
+                Some(p) => trusted_snapshot = Some(p.clone()),
+                None => return usage_error("--snapshot needs a snapshot file"),
+            },
+            s if s.starts_with("--") => return usage_error(&format!("unknown option `{s}`")),
+            s if path.is_none() => path = Some(s.to_string()),
+            _ => return usage_error("verify-proof needs one proof file"),
+        }
+    }
+    let Some(path) = path else { return usage_error("verify-proof needs one proof file") };
+    if trusted_hash.is_some() && trusted_snapshot.is_some() {
+        return usage_error("verify-proof takes --snapshot-hash or --snapshot, not both");
+    }
+    let bytes = match read_file(&path) {
         Ok(b) => b,
         Err(code) => return code,
     };
@@ -507,13 +529,24 @@ fn run_verify_proof(args: &[String]) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match eucora_license_core::proof::verify_proof(&proof) {
+    let snapshot = match trusted_snapshot.as_deref().map(read_file).transpose() {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let result = match (&trusted_hash, &snapshot) {
+        (Some(h), _) => eucora_license_core::proof::verify_proof_against(&proof, h),
+        (None, Some(s)) => eucora_license_core::proof::verify_proof_with_snapshot(&proof, s),
+        (None, None) => eucora_license_core::proof::verify_proof(&proof),
+    };
+    let sku = proof["sku"].as_str().unwrap_or("");
+    match result {
+        Ok(()) if trusted_hash.is_some() || snapshot.is_some() => {
+            println!("verified: `{sku}` is in snapshot {}", proof["snapshot_hash"].as_str().unwrap_or(""));
+            ExitCode::SUCCESS
+        }
         Ok(()) => {
-            println!(
-                "verified: `{}` is in skus_root {}",
-                proof["sku"].as_str().unwrap_or(""),
-                proof["skus_root"].as_str().unwrap_or("")
-            );
+            println!("verified: `{}` is in skus_root {}", sku, proof["skus_root"].as_str().unwrap_or(""));
+            println!("(bound to snapshot {} as the proof claims: pass --snapshot-hash with a hash you trust to bind it)", proof["snapshot_hash"].as_str().unwrap_or("?"));
             ExitCode::SUCCESS
         }
         Err(e) => {

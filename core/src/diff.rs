@@ -73,14 +73,9 @@ impl PreviousRun {
     /// Checks the snapshot hash and every SKU's `units_root` against the
     /// units; anything else is `verify`'s job.
     pub fn from_pack(pack: &[u8]) -> Result<PreviousRun> {
-        let entries = crate::tar::read(pack).map_err(|e| invalid(format!("previous evidence pack: {}", e.message())))?;
-        let get = |name: &str| {
-            entries
-                .iter()
-                .find(|e| e.name == name)
-                .map(|e| e.data)
-                .ok_or_else(|| invalid(format!("previous evidence pack has no {name}")))
-        };
+        // Read as strictly as `verify` reads it: only a pack's members, each once.
+        let files = crate::evidence::open_members(pack).map_err(|e| invalid(format!("previous evidence pack: {e}")))?;
+        let get = |name: &str| files.get(name).copied().ok_or_else(|| invalid(format!("previous evidence pack has no {name}")));
         Self::from_parts(get("snapshot.json")?, get("units.jsonl")?, get("entitlements.json")?)
     }
 
@@ -211,12 +206,15 @@ fn consuming(units: &[UnitView], concurrent: bool) -> BTreeMap<String, i64> {
     let mut events: Vec<(Instant, u8, i64)> = Vec::with_capacity(units.len() * 2);
     for (s, e, q) in units.iter().filter_map(|u| u.session) {
         events.push((s, 1, q));
-        events.push((e, 0, -q));
+        events.push((e, 0, q.saturating_neg()));
     }
     events.sort_unstable();
     let (mut cur, mut peak, mut at) = (0i64, 0i64, None);
+    // Saturating: the previous run's units come from a pack, whose numbers
+    // are not trusted until the diff is compared (a wrapped sum would panic
+    // in a debug build and be wrong in any).
     for (t, _, q) in events {
-        cur += q;
+        cur = cur.saturating_add(q);
         if cur > peak {
             peak = cur;
             at = Some(t);
@@ -439,26 +437,29 @@ pub(crate) fn diff(previous: &PreviousRun, cur: &Current) -> Result<(Value, Valu
         let entitlement_changes = entitlement_changes(&previous.entitlements, cur, k, sku, prev_day);
         let num = |r: Option<&Value>, f: &str| r.and_then(|r| r[f].as_i64()).unwrap_or(0);
         let fields = ["entitled", "reserved", "consumed", "remaining", "available"];
-        let delta: Map<String, Value> = fields.iter().map(|f| (f.to_string(), json!(num(Some(record), f) - num(prev_record, f)))).collect();
+        let delta: Map<String, Value> = fields.iter().map(|f| (f.to_string(), json!(num(Some(record), f).saturating_sub(num(prev_record, f))))).collect();
         let changed = delta.values().any(|v| v != &json!(0)) || !added.is_empty() || !removed.is_empty() || !entitlement_changes.is_empty();
         if !changed {
             continue;
         }
         // The identities the diff promises; a mismatch is a defect, not a result.
-        let (sum_added, sum_removed) = (added.iter().map(|c| c.weight).sum::<i64>(), removed.iter().map(|c| c.weight).sum::<i64>());
-        if num(prev_record, "consumed") + sum_added - sum_removed != num(Some(record), "consumed") {
+        let total = |l: &[Change]| l.iter().fold(0i64, |a, c| a.saturating_add(c.weight));
+        let (sum_added, sum_removed) = (total(&added), total(&removed));
+        if num(prev_record, "consumed").saturating_add(sum_added).saturating_sub(sum_removed) != num(Some(record), "consumed") {
             return Err(Error::new(ErrorCode::Internal, format!("diff of `{sku}` does not add up to its consumed count")));
         }
         let by_reason = |list: &[Change]| -> BTreeMap<&str, i64> {
             let mut m = BTreeMap::new();
             for c in list {
-                *m.entry(c.reason).or_insert(0) += c.weight;
+                let n = m.entry(c.reason).or_insert(0i64);
+                *n = n.saturating_add(c.weight);
             }
             m
         };
         let mut ent_by_reason: BTreeMap<&str, i64> = BTreeMap::new();
         for (_, reason, qty) in &entitlement_changes {
-            *ent_by_reason.entry(reason).or_insert(0) += qty;
+            let n = ent_by_reason.entry(reason).or_insert(0);
+            *n = n.saturating_add(*qty);
         }
         sku_diffs.push(json!({
             "sku": sku,
@@ -516,21 +517,23 @@ fn entitlement_changes(previous: &Value, cur: &Current, k: usize, sku: &str, pre
             None => false,
         };
         if in_force {
-            *before.entry(e["entitlement_id"].as_str().unwrap_or_default().to_string()).or_insert(0) += e["quantity"].as_i64().unwrap_or(0);
+            let n = before.entry(e["entitlement_id"].as_str().unwrap_or_default().to_string()).or_insert(0i64);
+            *n = n.saturating_add(e["quantity"].as_i64().unwrap_or(0));
         }
     }
     let today = cur.as_of.date();
     let mut after: BTreeMap<String, i64> = BTreeMap::new();
     for e in cur.master.entitlements.iter().filter(|e| e.sku == k && e.active_on(today)) {
-        *after.entry(e.id.clone()).or_insert(0) += e.quantity;
+        let n = after.entry(e.id.clone()).or_insert(0i64);
+        *n = n.saturating_add(e.quantity);
     }
     let ids: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
     let mut out = Vec::new();
     for id in ids {
         match (before.get(id), after.get(id)) {
             (None, Some(&q)) if q != 0 => out.push((id.clone(), "entitlement_started", q)),
-            (Some(&q), None) if q != 0 => out.push((id.clone(), "entitlement_ended", -q)),
-            (Some(&a), Some(&b)) if a != b => out.push((id.clone(), "quantity_changed", b - a)),
+            (Some(&q), None) if q != 0 => out.push((id.clone(), "entitlement_ended", q.saturating_neg())),
+            (Some(&a), Some(&b)) if a != b => out.push((id.clone(), "quantity_changed", b.saturating_sub(a))),
             _ => {}
         }
     }
@@ -548,7 +551,7 @@ pub(crate) fn counters_only(previous: &Snapshot, records: &[Value]) -> Value {
     let get = |m: &BTreeMap<&str, &Value>, id: &str, f: &str| m.get(id).and_then(|r| r[f].as_i64()).unwrap_or(0);
     let mut skus = Vec::new();
     for id in ids {
-        let delta: Map<String, Value> = fields.iter().map(|f| (f.to_string(), json!(get(&cur, id, f) - get(&prev, id, f)))).collect();
+        let delta: Map<String, Value> = fields.iter().map(|f| (f.to_string(), json!(get(&cur, id, f).saturating_sub(get(&prev, id, f))))).collect();
         if delta.values().any(|v| v != &json!(0)) {
             skus.push(json!({"sku": id, "delta": delta}));
         }
@@ -567,8 +570,8 @@ pub fn open_run(bytes: &[u8]) -> Result<(Snapshot, Option<Value>)> {
     if !crate::tar::looks_like_archive(bytes) {
         return Ok((Snapshot::parse_verified(bytes)?, None));
     }
-    let entries = crate::tar::read(bytes)?;
-    let get = |name: &str| entries.iter().find(|e| e.name == name).map(|e| e.data);
+    let files = crate::evidence::open_members(bytes).map_err(|e| Error::new(ErrorCode::InvalidInput, format!("evidence pack: {e}")))?;
+    let get = |name: &str| files.get(name).copied();
     let snapshot = get("snapshot.json").ok_or_else(|| Error::new(ErrorCode::InvalidInput, "the evidence pack has no snapshot.json"))?;
     let snapshot = Snapshot::parse_verified(snapshot)?;
     let detail = match get("diff.json") {
@@ -578,9 +581,43 @@ pub fn open_run(bytes: &[u8]) -> Result<(Snapshot, Option<Value>)> {
     Ok((snapshot, detail.filter(|d: &Value| !d.is_null())))
 }
 
+/// Two runs compared must be of one organization: else an `invalid_input`
+/// error naming the field `organization_id`.
+///
+/// ```
+/// use eucora_license_core::{diff::same_organization, Snapshot};
+/// let snap = |org: &str| Snapshot::seal(serde_json::json!({"schema": "eucora.license.snapshot/v1",
+///     "organization_id": org, "skus": []}).as_object().unwrap().clone()).unwrap();
+/// assert!(same_organization(&snap("a"), &snap("a")).is_ok());
+/// let e = same_organization(&snap("a"), &snap("b")).unwrap_err();
+/// assert_eq!(e.location().unwrap().field.as_deref(), Some("organization_id"));
+/// ```
+pub fn same_organization(previous: &Snapshot, current: &Snapshot) -> Result<()> {
+    if previous.organization_id() == current.organization_id() {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorCode::InvalidInput,
+        format!(
+            "the runs are of two organizations (`{}`, `{}`): only runs of one organization compare",
+            previous.organization_id(),
+            current.organization_id()
+        ),
+    )
+    .at(crate::error::Location::file("current run").with_field("organization_id")))
+}
+
+/// [`between`], for runs a host was handed: refuses two organizations'
+/// runs ([`same_organization`]). The CLI's `diff` and the bindings call this.
+pub fn between_checked(previous: &Snapshot, current: &Snapshot) -> Result<Value> {
+    same_organization(previous, current)?;
+    Ok(between(previous, current))
+}
+
 /// The diff from `previous` to `current`: the one `current` carries when it
 /// directly follows `previous` (unit-level when it was chained to a pack),
-/// else counter deltas between the two (`basis: counters`).
+/// else counter deltas between the two (`basis: counters`). Does not check
+/// that both are of one organization: see [`between_checked`].
 pub fn between(previous: &Snapshot, current: &Snapshot) -> Value {
     let cur = current.value();
     if cur["previous_hash"].as_str() == Some(previous.hash().to_prefixed().as_str()) && !cur["diff"].is_null() {

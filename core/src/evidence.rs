@@ -7,13 +7,26 @@
 //! the previous snapshot when there is one, plus `manifest.json` listing every
 //! artifact's name, size and SHA-256, the snapshot hash and the pack hash.
 //! Any `tar` and `sha256sum` can check the artifacts; [`verify`] checks
-//! everything, in order, and then replays the run from the pack's own inputs,
-//! which must give the identical snapshot hash.
+//! everything, in order, and then replays the run from the pack's own inputs:
+//! every artifact the run derives (snapshot, units, exceptions, diff, run
+//! report) and the canonical rendering of every input must come out byte for
+//! byte as the pack holds them.
 //!
-//! Import jobs are taken as recorded: their input hashes are over the raw
-//! input bytes, which the pack deliberately does not carry (they may hold
-//! secrets the canonical columns leave out). Everything derived from the rows
-//! is recomputed.
+//! Every byte of a pack is hostile until checked: the archive must be exactly
+//! what [`write_pack`] writes (its headers, only the members it writes, each
+//! once, in name order), and the replay checks every cross-reference (each
+//! signal's import job, the jobs' ids and row counts) before the engine sees
+//! the inputs.
+//!
+//! Import jobs are taken as recorded, with what can be checked checked: their
+//! input hashes are over the raw input bytes, which the pack deliberately does
+//! not carry (they may hold secrets the canonical columns leave out), so the
+//! input hashes, row errors and warnings are facts of the original run; each
+//! job id must derive from its adapter, path and input hash, and each signal
+//! file's accepted row count must be the number of its signals in the pack.
+//! Likewise the run report's `warnings` and the portal side of its
+//! `entitlement_observations` are recorded facts of the raw input; everything
+//! else in the report is recomputed.
 
 use crate::canonical;
 use crate::catalog;
@@ -46,6 +59,26 @@ pub const REQUIRED: [&str; 13] = [
     "snapshot.json",
     "units.jsonl",
 ];
+
+/// Artifacts a pack holds when its run was chained: the previous snapshot,
+/// and with a previous pack, its units and entitlements.
+pub const OPTIONAL: [&str; 3] = ["previous_entitlements.json", "previous_snapshot.json", "previous_units.jsonl"];
+
+/// The manifest's member name.
+pub const MANIFEST: &str = "manifest.json";
+
+/// The member names a pack may hold: exactly what [`write_pack`] writes
+/// ([`REQUIRED`], [`OPTIONAL`] and `manifest.json`), as the static name.
+///
+/// ```
+/// use eucora_license_core::evidence::member_name;
+/// assert_eq!(member_name("snapshot.json"), Some("snapshot.json"));
+/// assert_eq!(member_name("../evil.txt"), None);
+/// assert_eq!(member_name("/snapshot.json"), None);
+/// ```
+pub fn member_name(name: &str) -> Option<&'static str> {
+    REQUIRED.iter().chain(OPTIONAL.iter()).chain([MANIFEST].iter()).copied().find(|n| *n == name)
+}
 
 fn canon(v: &Value) -> Result<Vec<u8>> {
     canonical::to_vec(v)
@@ -186,6 +219,7 @@ pub fn write_pack<W: Write>(outcome: &Outcome, sink: W) -> Result<(W, Digest32)>
     Ok((w.finish()?, pack_hash))
 }
 
+
 /// One named verification check.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Check {
@@ -238,22 +272,83 @@ impl Verifier {
     }
 }
 
+/// Text from a hostile pack, fit to quote in a message: escaped (no control
+/// characters reach a terminal) and cut to 60 characters.
+fn quoted(text: &str) -> String {
+    let mut s = escaped(&text.chars().take(60).collect::<String>());
+    if text.chars().nth(60).is_some() {
+        s.push('…');
+    }
+    s
+}
+
+/// `text` with control characters (and only those) escaped.
+fn escaped(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+}
+
+/// A JSON value from a hostile pack, fit to quote: its JSON text, cut short.
+fn shown(v: &Value) -> String {
+    quoted(&v.to_string())
+}
+
+/// A pack's members by name.
+pub(crate) type Members<'a> = BTreeMap<&'static str, &'a [u8]>;
+
+/// Read a pack's members strictly: the archive as [`TarWriter`] writes it,
+/// only the names [`member_name`] knows, each once, in name order. Stops at
+/// the first entry that breaks a rule, so a pack holds at most 17 entries
+/// before it is refused, however many it has (bounded work).
+pub(crate) fn open_members(pack: &[u8]) -> std::result::Result<Members<'_>, String> {
+    let mut files: Members<'_> = BTreeMap::new();
+    let mut last: Option<&'static str> = None;
+    for entry in tar::entries(pack) {
+        let e = entry.map_err(|e| e.message().to_string())?;
+        let name = member_name(&e.name)
+            .ok_or_else(|| format!("member `{}` is not one an evidence pack holds (A7): refused", quoted(&e.name)))?;
+        if files.contains_key(name) {
+            return Err(format!("entry `{name}` appears twice"));
+        }
+        if last.is_some_and(|l| l > name) {
+            return Err(format!("entries are not in name order (at `{name}`)"));
+        }
+        last = Some(name);
+        files.insert(name, e.data);
+    }
+    Ok(files)
+}
+
 /// Verify an evidence pack offline: the archive, the manifest, every
 /// artifact's size and hash, the pack hash, the snapshot hash, `skus_root`,
 /// each SKU's `units_root`, the chain link (to `previous`, or to the pack's
 /// own previous snapshot), and finally a replay of the reconciliation from
-/// the pack's inputs, which must give the identical snapshot hash.
+/// the pack's inputs, which must reproduce every derived artifact byte for
+/// byte (see [`replay_pack`]).
 /// Never panics; the report names each check and the first that failed.
 pub fn verify(pack: &[u8], previous: Option<&[u8]>) -> VerifyReport {
-    verify_using(pack, previous, || replay_pack(pack))
+    verify_using(pack, previous, || {
+        // The replay checks its inputs before the engine sees them; should the
+        // engine still stop on an internal error, the report says so.
+        std::panic::catch_unwind(|| replay_pack(pack)).unwrap_or_else(|_| Err("the replay stopped on an internal error".into()))
+    })
 }
 
 /// Replay the reconciliation from a pack's own inputs: the snapshot hash it
-/// gives. The last step of [`verify`], on its own so that a host can run it
-/// beside the other checks (see [`verify_using`]).
+/// gives, once every artifact the run derives has come out byte for byte as
+/// the pack holds it. The last step of [`verify`], on its own so that a host
+/// can run it beside the other checks (see [`verify_using`]).
+///
+/// Reads the pack as hostile: only the members a pack holds, every signal's
+/// import job listed in `imports.json`, job ids derived from their adapter,
+/// path and input hash, each signal file's accepted rows equal to its signals
+/// in the pack. Then it recomputes and compares, in this order, naming the
+/// first that differs: `snapshot.json`, `units.jsonl`, `exceptions.jsonl`,
+/// `diff.json`, `run_report.json`, and the canonical rendering of the inputs
+/// (`signals.jsonl`, `bundle.json`, `ruleset.json`, `catalog.json`,
+/// `entitlements.json`, `pools.json`, `directory.json`, the `previous_*`
+/// members). Never panics.
 pub fn replay_pack(pack: &[u8]) -> std::result::Result<Digest32, String> {
-    let entries = tar::read(pack).map_err(|e| e.message().to_string())?;
-    let files: BTreeMap<String, &[u8]> = entries.iter().map(|e| (e.name.clone(), e.data)).collect();
+    let files = open_members(pack)?;
     replay(&files)
 }
 
@@ -272,63 +367,36 @@ pub fn replay_pack(pack: &[u8]) -> std::result::Result<Digest32, String> {
 pub fn verify_using(pack: &[u8], previous: Option<&[u8]>, replayed: impl FnOnce() -> std::result::Result<Digest32, String>) -> VerifyReport {
     let mut v = Verifier { checks: Vec::new(), failed: false };
     let mut snapshot_hash = None;
-    let entries = match tar::read(pack) {
-        Ok(e) => e,
+    let files = match open_members(pack) {
+        Ok(f) => f,
         Err(e) => {
-            v.check("archive", || Err(e.message().to_string()));
+            v.check("archive", || Err(e));
             return finish(v, None);
         }
     };
-    let mut files: BTreeMap<String, &[u8]> = BTreeMap::new();
-    let mut dup = None;
-    for e in &entries {
-        if files.insert(e.name.clone(), e.data).is_some() {
-            dup = Some(e.name.clone());
+    v.check("archive", || Ok(format!("{} entries", files.len())));
+    let manifest_bytes = files.get(MANIFEST).copied();
+    let manifest: Option<Value> = manifest_bytes.and_then(|b| serde_json::from_slice(b).ok());
+    v.check("manifest", || check_manifest(manifest_bytes, manifest.as_ref(), &files));
+    if v.failed {
+        for name in ["pack_hash", "snapshot_hash", "skus_root", "units_root", "chain", "replay"] {
+            v.check(name, || Ok(String::new()));
         }
+        return finish(v, None);
     }
-    let sorted = entries.windows(2).all(|w| w[0].name < w[1].name);
-    v.check("archive", || {
-        match (dup, sorted) {
-            (Some(d), _) => Err(format!("entry `{d}` appears twice")),
-            (None, false) => Err("entries are not in name order".into()),
-            _ => Ok(format!("{} entries", entries.len())),
-        }
-    });
-    let manifest: Option<Value> = files.get("manifest.json").and_then(|b| serde_json::from_slice(b).ok());
-    v.check("manifest", || {
-        match &manifest {
-            None => Err("manifest.json is missing or not JSON".into()),
-            Some(m) if m.get("schema").and_then(Value::as_str) != Some(MANIFEST_SCHEMA) => Err(format!("schema is not {MANIFEST_SCHEMA}")),
-            Some(m) => {
-                let listed: Vec<&str> = m["artifacts"].as_array().into_iter().flatten().filter_map(|a| a["name"].as_str()).collect();
-                let present: Vec<&str> = files.keys().map(String::as_str).filter(|n| *n != "manifest.json").collect();
-                let missing: Vec<&&str> = REQUIRED.iter().filter(|r| !present.contains(r)).collect();
-                if listed != present {
-                    Err(format!("manifest lists {listed:?}, archive holds {present:?}"))
-                } else if !missing.is_empty() {
-                    Err(format!("required artifacts missing: {missing:?}"))
-                } else {
-                    Ok(format!("{} artifacts listed", listed.len()))
-                }
-            }
-        }
-    });
     let manifest = manifest.unwrap_or(Value::Null);
     // Each artifact is hashed once; the checks and the pack hash share the digests.
-    let view: BTreeMap<&str, (u64, Digest32)> = files
-        .iter()
-        .filter(|(k, _)| k.as_str() != "manifest.json")
-        .map(|(k, b)| (k.as_str(), (b.len() as u64, sha256(b))))
-        .collect();
-    for a in manifest["artifacts"].as_array().cloned().unwrap_or_default() {
-        let name = a["name"].as_str().unwrap_or("").to_string();
-        let (size, digest) = view.get(name.as_str()).copied().unwrap_or((0, sha256(&[])));
+    let view: BTreeMap<&str, (u64, Digest32)> =
+        files.iter().filter(|(k, _)| **k != MANIFEST).map(|(k, b)| (*k, (b.len() as u64, sha256(b)))).collect();
+    for a in manifest["artifacts"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+        let name = a["name"].as_str().unwrap_or("");
+        let (size, digest) = view.get(name).copied().unwrap_or((0, sha256(&[])));
         v.check(format!("artifact:{name}"), || {
             let got = digest.to_prefixed();
             if a["size"].as_u64() != Some(size) {
-                Err(format!("size {size} but the manifest says {}", a["size"]))
+                Err(format!("size {size} but the manifest says {}", shown(&a["size"])))
             } else if a["sha256"].as_str() != Some(got.as_str()) {
-                Err(format!("sha256 {got} but the manifest says {}", a["sha256"]))
+                Err(format!("sha256 {got} but the manifest says {}", shown(&a["sha256"])))
             } else {
                 Ok(got)
             }
@@ -336,11 +404,15 @@ pub fn verify_using(pack: &[u8], previous: Option<&[u8]>, replayed: impl FnOnce(
     }
     let claimed_snapshot = manifest["snapshot_hash"].as_str().unwrap_or("").to_string();
     v.check("pack_hash", || {
-        match manifest_of(&view, &claimed_snapshot, manifest.get("pseudonymised")) {
-            Ok((_, h)) if manifest["pack_hash"].as_str() == Some(h.to_prefixed().as_str()) => Ok(h.to_prefixed()),
-            Ok((_, h)) => Err(format!("recomputed {h}, manifest says {}", manifest["pack_hash"])),
-            Err(e) => Err(e.message().to_string()),
+        let (mut expected, h) = manifest_of(&view, &claimed_snapshot, manifest.get("pseudonymised")).map_err(|e| e.message().to_string())?;
+        if manifest["pack_hash"].as_str() != Some(h.to_prefixed().as_str()) {
+            return Err(format!("recomputed {h}, manifest says {}", shown(&manifest["pack_hash"])));
         }
+        expected["pack_hash"] = json!(h.to_prefixed());
+        if canon(&expected).ok().as_deref() != manifest_bytes {
+            return Err("manifest.json is not byte for byte the manifest of these artifacts".into());
+        }
+        Ok(h.to_prefixed())
     });
     if v.failed {
         for name in ["snapshot_hash", "skus_root", "units_root", "chain", "replay"] {
@@ -349,25 +421,21 @@ pub fn verify_using(pack: &[u8], previous: Option<&[u8]>, replayed: impl FnOnce(
         return finish(v, None);
     }
     let snapshot = files.get("snapshot.json").map(|b| Snapshot::parse_verified(b));
-    v.check("snapshot_hash", || {
-        match &snapshot {
-            Some(Ok(s)) if s.hash().to_prefixed() == claimed_snapshot => {
-                snapshot_hash = Some(claimed_snapshot.clone());
-                Ok(claimed_snapshot.clone())
-            }
-            Some(Ok(s)) => Err(format!("snapshot hashes to {}, manifest says {claimed_snapshot}", s.hash())),
-            Some(Err(e)) => Err(e.message().to_string()),
-            None => Err("snapshot.json is missing".into()),
+    v.check("snapshot_hash", || match &snapshot {
+        Some(Ok(s)) if s.hash().to_prefixed() == claimed_snapshot => {
+            snapshot_hash = Some(claimed_snapshot.clone());
+            Ok(claimed_snapshot.clone())
         }
+        Some(Ok(s)) => Err(format!("snapshot hashes to {}, manifest says {}", s.hash(), quoted(&claimed_snapshot))),
+        Some(Err(e)) => Err(e.message().to_string()),
+        None => Err("snapshot.json is missing".into()),
     });
     let snap = snapshot.and_then(|r| r.ok());
-    let records: Vec<Value> = snap.as_ref().and_then(|s| s.value()["skus"].as_array().cloned()).unwrap_or_default();
-    v.check("skus_root", || {
-        match crate::snapshot::skus_root(&records) {
-            Ok(r) if snap.as_ref().is_some_and(|s| s.value()["skus_root"].as_str() == Some(r.to_prefixed().as_str())) => Ok(r.to_prefixed()),
-            Ok(r) => Err(format!("recomputed {r}, snapshot says {}", snap.as_ref().map(|s| s.value()["skus_root"].clone()).unwrap_or(Value::Null))),
-            Err(e) => Err(e.message().to_string()),
-        }
+    let records: &[Value] = snap.as_ref().and_then(|s| s.value()["skus"].as_array()).map(Vec::as_slice).unwrap_or(&[]);
+    v.check("skus_root", || match crate::snapshot::skus_root(records) {
+        Ok(r) if snap.as_ref().is_some_and(|s| s.value()["skus_root"].as_str() == Some(r.to_prefixed().as_str())) => Ok(r.to_prefixed()),
+        Ok(r) => Err(format!("recomputed {r}, snapshot says {}", snap.as_ref().map(|s| shown(&s.value()["skus_root"])).unwrap_or_default())),
+        Err(e) => Err(e.message().to_string()),
     });
     let units = files.get("units.jsonl").map(|b| units_by_sku(b)).unwrap_or_else(|| Err("units.jsonl is missing".into()));
     match units {
@@ -375,12 +443,12 @@ pub fn verify_using(pack: &[u8], previous: Option<&[u8]>, replayed: impl FnOnce(
             v.check("units_root", || Err(e));
         }
         Ok(units) => {
-            for r in &records {
+            for r in records {
                 let sku = r["sku"].as_str().unwrap_or("");
                 let leaves: Vec<Digest32> = units.get(sku).into_iter().flatten().map(|u| crate::merkle::leaf_hash(u)).collect();
                 let root = crate::merkle::root_of_leaves(leaves).to_prefixed();
                 let ok = r["units_root"].as_str() == Some(root.as_str());
-                v.check(format!("units_root:{sku}"), || if ok { Ok(root) } else { Err(format!("recomputed {root}, record says {}", r["units_root"])) });
+                v.check(format!("units_root:{}", escaped(sku)), || if ok { Ok(root) } else { Err(format!("recomputed {root}, record says {}", shown(&r["units_root"]))) });
             }
         }
     }
@@ -389,13 +457,55 @@ pub fn verify_using(pack: &[u8], previous: Option<&[u8]>, replayed: impl FnOnce(
     v.check("replay", || {
         replayed().and_then(|h| {
             if Some(h.to_prefixed()) == expected {
-                Ok(format!("replay gives {h}"))
+                Ok(format!("replay gives {h}, and every derived artifact byte for byte"))
             } else {
                 Err(format!("replay gives {h}, the pack's snapshot is {}", expected.clone().unwrap_or_default()))
             }
         })
     });
     finish(v, snapshot_hash)
+}
+
+/// The `manifest` check: present, the contract's fields only, canonical,
+/// listing exactly the archive's artifacts with every required one.
+fn check_manifest(bytes: Option<&[u8]>, manifest: Option<&Value>, files: &Members<'_>) -> std::result::Result<String, String> {
+    let (Some(bytes), Some(m)) = (bytes, manifest) else { return Err("manifest.json is missing or not JSON".into()) };
+    let obj = m.as_object().ok_or("manifest.json is not a JSON object")?;
+    if obj.get("schema").and_then(Value::as_str) != Some(MANIFEST_SCHEMA) {
+        return Err(format!("schema is not {MANIFEST_SCHEMA}"));
+    }
+    if let Some(k) = obj.keys().find(|k| !matches!(k.as_str(), "schema" | "artifacts" | "snapshot_hash" | "pack_hash" | "pseudonymised")) {
+        return Err(format!("manifest.json has a field the contract does not define: `{}`", quoted(k)));
+    }
+    if obj.get("pseudonymised").is_some_and(|n| !n.is_object()) {
+        return Err("manifest.json: `pseudonymised` is not an object".into());
+    }
+    let list = obj.get("artifacts").and_then(Value::as_array).ok_or("manifest.json has no `artifacts` list")?;
+    let most = REQUIRED.len() + OPTIONAL.len();
+    if list.len() > most {
+        return Err(format!("manifest lists {} artifacts; a pack holds at most {most}", list.len()));
+    }
+    let mut listed = Vec::with_capacity(list.len());
+    for a in list {
+        let entry = a.as_object().filter(|o| {
+            o.len() == 3 && o.get("name").is_some_and(Value::is_string) && o.get("size").is_some_and(Value::is_u64) && o.get("sha256").is_some_and(Value::is_string)
+        });
+        let entry = entry.ok_or("every entry of `artifacts` is {name, size, sha256}")?;
+        listed.push(entry["name"].as_str().unwrap_or_default());
+    }
+    let present: Vec<&str> = files.keys().copied().filter(|n| *n != MANIFEST).collect();
+    let missing: Vec<&str> = REQUIRED.iter().copied().filter(|r| !files.contains_key(r)).collect();
+    if listed != present {
+        let listed: Vec<String> = listed.iter().map(|n| quoted(n)).collect();
+        return Err(format!("manifest lists {listed:?}, archive holds {present:?}"));
+    }
+    if !missing.is_empty() {
+        return Err(format!("required artifacts missing: {missing:?}"));
+    }
+    if canon(m).ok().as_deref() != Some(bytes) {
+        return Err("manifest.json is not in canonical form (RFC 8785)".into());
+    }
+    Ok(format!("{} artifacts listed", listed.len()))
 }
 
 fn finish(v: Verifier, snapshot_hash: Option<String>) -> VerifyReport {
@@ -414,12 +524,12 @@ fn chain_check(snap: Option<&Snapshot>, embedded: Option<&[u8]>, given: Option<&
     let seq = snap.sequence();
     let link = |p: &Snapshot| -> std::result::Result<String, String> {
         if p.organization_id() != snap.organization_id() {
-            return Err(format!("previous snapshot belongs to `{}`", p.organization_id()));
+            return Err(format!("previous snapshot belongs to `{}`", quoted(p.organization_id())));
         }
         if prev_hash.as_deref() != Some(p.hash().to_prefixed().as_str()) {
-            return Err(format!("previous_hash {:?} does not name the previous snapshot {}", prev_hash, p.hash()));
+            return Err(format!("previous_hash {:?} does not name the previous snapshot {}", prev_hash.as_deref().map(quoted), p.hash()));
         }
-        if seq != p.sequence() + 1 {
+        if p.sequence().checked_add(1) != Some(seq) {
             return Err(format!("sequence {seq} does not follow {}", p.sequence()));
         }
         Ok(format!("sequence {seq} follows {}", p.hash()))
@@ -441,10 +551,37 @@ fn chain_check(snap: Option<&Snapshot>, embedded: Option<&[u8]>, given: Option<&
     }
 }
 
-/// Rebuild the run's inputs from a pack and recompute the snapshot.
-fn replay(files: &BTreeMap<String, &[u8]>) -> std::result::Result<Digest32, String> {
+/// The order in which the replay compares the pack's members with what it
+/// produces: the artifacts the run derives, then the canonical rendering of
+/// every input (`imports.json` is recorded, and checked on reading).
+const REPLAY_ORDER: [&str; 15] = [
+    "snapshot.json",
+    "units.jsonl",
+    "exceptions.jsonl",
+    "diff.json",
+    "run_report.json",
+    "signals.jsonl",
+    "bundle.json",
+    "ruleset.json",
+    "catalog.json",
+    "entitlements.json",
+    "pools.json",
+    "directory.json",
+    "previous_snapshot.json",
+    "previous_units.jsonl",
+    "previous_entitlements.json",
+];
+
+/// Rebuild the run's inputs from a pack (checking every cross-reference
+/// first), recompute the run and compare every artifact.
+fn replay(files: &Members<'_>) -> std::result::Result<Digest32, String> {
+    if let Some(missing) = REQUIRED.iter().find(|n| !files.contains_key(*n)) {
+        return Err(format!("{missing} is missing"));
+    }
     let get = |n: &str| files.get(n).copied().ok_or_else(|| format!("{n} is missing"));
-    let json = |n: &str| -> std::result::Result<Value, String> { serde_json::from_slice(get(n)?).map_err(|e| format!("{n}: {e}")) };
+    // Every JSON input as the run writes it: canonical (RFC 8785), so no
+    // duplicate key, no float and no integer beyond 2^53 − 1 reaches the engine.
+    let json = |n: &str| -> std::result::Result<Value, String> { canonical_document(n, get(n)?) };
     let msg = |e: Error| e.to_string();
     let params = crate::bundle::parse_params("bundle.json", &json("bundle.json")?).map_err(msg)?;
     let mut errors = Vec::new();
@@ -455,32 +592,329 @@ fn replay(files: &BTreeMap<String, &[u8]>) -> std::result::Result<Digest32, Stri
     if let Some(e) = errors.first() {
         return Err(e.to_string());
     }
-    let jobs_json = json("imports.json")?;
-    let jobs: Vec<ImportJob> = jobs_json
-        .as_array()
-        .ok_or("imports.json is not a list")?
-        .iter()
-        .map(|j| ImportJob::from_summary(j).ok_or_else(|| "imports.json: incomplete job".to_string()))
-        .collect::<std::result::Result<_, _>>()?;
-    let mut signals = SignalStore::default();
-    let job_index: BTreeMap<&str, u32> = jobs.iter().enumerate().map(|(i, j)| (j.job_id.as_str(), i as u32)).collect();
-    for (i, line) in get("signals.jsonl")?.split(|&b| b == b'\n').enumerate().filter(|(_, l)| !l.is_empty()) {
-        signals
-            .push_normalised_line(line, |job| job_index.get(job).copied().unwrap_or(0))
-            .map_err(|e| format!("signals.jsonl line {}: {e}", i + 1))?;
-    }
-    signals.jobs = jobs.clone();
+    let (jobs, jobs_json) = recorded_jobs(get("imports.json")?)?;
+    let signals = signals_of(get("signals.jsonl")?, &jobs, ruleset.max_reject_percent)?;
     let previous = match files.get("previous_snapshot.json") {
-        Some(b) => Some(Snapshot::parse_verified(b).map_err(msg)?),
+        Some(b) => Some(Snapshot::parse_verified(b).map_err(|e| format!("previous_snapshot.json: {}", e.message()))?),
         None => None,
     };
+    if previous.as_ref().is_some_and(|p| p.organization_id() != params.organization_id) {
+        return Err("previous_snapshot.json belongs to another organization: the run would have failed closed".into());
+    }
     let previous_run = match (files.get("previous_snapshot.json"), files.get("previous_units.jsonl"), files.get("previous_entitlements.json")) {
-        (Some(s), Some(u), Some(e)) => Some(crate::diff::PreviousRun::from_parts(s, u, e).map_err(msg)?),
+        (Some(s), Some(u), Some(e)) => {
+            canonical_document("previous_entitlements.json", e)?;
+            Some(crate::diff::PreviousRun::from_parts(s, u, e).map_err(msg)?)
+        }
         (_, None, None) => None,
         _ => return Err("previous_units.jsonl and previous_entitlements.json come together, with previous_snapshot.json".into()),
     };
+    let (warnings, observations) = recorded_report(&json("run_report.json")?)?;
     let unique = crate::counters::collapse_duplicates(&signals).map_err(|e| e.first().map(|x| x.to_string()).unwrap_or_default())?;
-    let inputs = RunInputs { params, ruleset, master, signals, jobs, observations: Vec::new(), previous, previous_run, warnings: Vec::new(), pseudonymised: None };
-    let out = compute(inputs, &unique).map_err(msg)?;
-    out.snapshot.map(|s| s.hash()).ok_or_else(|| "replay produced no snapshot".into())
+    let inputs = RunInputs { params, ruleset, master, signals, jobs, observations, previous, previous_run, warnings, pseudonymised: None };
+    let mut out = compute(inputs, &unique).map_err(msg)?;
+    let hash = out.snapshot.as_ref().map(|s| s.hash()).ok_or("replay produced no snapshot")?;
+    // The jobs' row errors and warnings are recorded facts: the report lists
+    // the jobs as `imports.json` has them.
+    out.report["imports"] = jobs_json;
+    compare_replay(&out, files, hash)?;
+    Ok(hash)
+}
+
+/// A JSON member of a pack, which must be in canonical form (as the run
+/// writes every JSON document): parsed.
+fn canonical_document(name: &str, bytes: &[u8]) -> std::result::Result<Value, String> {
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| format!("{name}: {e}"))?;
+    match canon(&v) {
+        Ok(c) if c == bytes => Ok(v),
+        Ok(_) => Err(format!("`{name}` is not in canonical form (RFC 8785), as the run writes it")),
+        Err(e) => Err(format!("`{name}`: {}", e.message())),
+    }
+}
+
+/// `imports.json`, read as hostile: canonical, a list of jobs with exactly an
+/// import job's fields, each id derived from (adapter, path, input hash),
+/// ids distinct, in path order. The jobs (summaries) and the document.
+fn recorded_jobs(bytes: &[u8]) -> std::result::Result<(Vec<ImportJob>, Value), String> {
+    let v = canonical_document("imports.json", bytes)?;
+    let list = v.as_array().ok_or("imports.json is not a list")?;
+    // The fields of a job as the run writes it.
+    let fields: Vec<String> = match serde_json::to_value(ImportJob::new("canonical", "", Digest32([0; 32]), 0)) {
+        Ok(Value::Object(m)) => m.into_iter().map(|(k, _)| k).collect(),
+        _ => return Err("internal: an import job is not an object".into()),
+    };
+    let mut jobs: Vec<ImportJob> = Vec::with_capacity(list.len());
+    let mut ids = std::collections::BTreeSet::new();
+    for (i, j) in list.iter().enumerate() {
+        let at = |what: &str| format!("imports.json job {}: {what}", i + 1);
+        let obj = j.as_object().ok_or_else(|| at("not an object"))?;
+        if obj.len() != fields.len() || !fields.iter().all(|k| obj.contains_key(k)) {
+            return Err(at("its fields are not those of an import job"));
+        }
+        let job = ImportJob::from_summary(j).filter(|_| obj["bytes"].is_u64()).ok_or_else(|| at("a field has the wrong type"))?;
+        let errors_ok = obj["errors"].as_array().is_some_and(|a| {
+            a.iter().all(|e| {
+                e.get("line").is_some_and(Value::is_u64)
+                    && ["column", "code", "message"].iter().all(|k| e.get(*k).is_some_and(Value::is_string))
+            })
+        });
+        let warnings_ok = obj["warnings"].as_array().is_some_and(|a| a.iter().all(Value::is_string));
+        if !errors_ok || !warnings_ok {
+            return Err(at("`errors` or `warnings` is not as the run writes them"));
+        }
+        let hash = Digest32::parse_prefixed(&job.input_hash).ok_or_else(|| at("`input_hash` is not a sha256 digest"))?;
+        if ImportJob::new(&job.adapter, &job.path, hash, 0).job_id != job.job_id {
+            return Err(at("`job_id` does not derive from its adapter, path and input hash"));
+        }
+        if !ids.insert(job.job_id.clone()) {
+            return Err(at("its `job_id` appears twice"));
+        }
+        if jobs.last().is_some_and(|p| p.path > job.path) {
+            return Err(at("the jobs are not in path order"));
+        }
+        jobs.push(job);
+    }
+    Ok((jobs, v))
+}
+
+/// Whether a job is one of the run's own master-data files (it holds no
+/// signals; its row count is the table's).
+fn is_master_job(j: &ImportJob) -> bool {
+    j.adapter == "canonical"
+        && matches!(
+            (j.path.as_str(), j.source.as_str()),
+            ("catalog.json", "catalog") | ("entitlements.csv", "entitlements") | ("pools.csv", "pools") | ("directory.csv", "directory")
+        )
+}
+
+/// `signals.jsonl` into a signal store, each line naming an import job of
+/// `jobs`; then every signal file's recorded counts must agree with its
+/// signals: accepted rows = its lines, its source = theirs, and its rejected
+/// rows within `max_reject_percent` (else the run would have failed closed).
+fn signals_of(bytes: &[u8], jobs: &[ImportJob], max_reject_percent: i64) -> std::result::Result<SignalStore, String> {
+    let mut signals = SignalStore::default();
+    let job_index: BTreeMap<&str, u32> = jobs.iter().enumerate().map(|(i, j)| (j.job_id.as_str(), i as u32)).collect();
+    // Per job: its signals and their sources.
+    let mut per_job: Vec<(u64, std::collections::BTreeSet<u32>)> = vec![(0, Default::default()); jobs.len()];
+    for (i, line) in bytes.split(|&b| b == b'\n').enumerate().filter(|(_, l)| !l.is_empty()) {
+        let named: std::cell::Cell<Option<Option<u32>>> = std::cell::Cell::new(None);
+        signals
+            .push_normalised_line(line, |job| {
+                let k = job_index.get(job).copied();
+                named.set(Some(k));
+                k.unwrap_or(u32::MAX)
+            })
+            .map_err(|e| format!("signals.jsonl line {}: {e}", i + 1))?;
+        let k = match named.get() {
+            None => return Err(format!("signals.jsonl line {}: the signal names no import job", i + 1)),
+            Some(None) => return Err(format!("signals.jsonl line {}: its import job is not in imports.json", i + 1)),
+            Some(Some(k)) => k as usize,
+        };
+        let Some(row) = signals.rows.last() else { return Err(format!("signals.jsonl line {}: not read", i + 1)) };
+        // A session's tokens are a count: an exact JSON integer (A5).
+        if row.session_data(&signals).is_some_and(|d| d.quantity > crate::canonical::MAX_SAFE_INTEGER as u64) {
+            return Err(format!("signals.jsonl line {}: `quantity` is beyond 2^53 − 1", i + 1));
+        }
+        let source = row.source;
+        if let Some(slot) = per_job.get_mut(k) {
+            slot.0 += 1;
+            slot.1.insert(source);
+        }
+    }
+    for (j, (lines, sources)) in jobs.iter().zip(&per_job) {
+        let id = quoted(&j.job_id);
+        if is_master_job(j) {
+            if *lines > 0 {
+                return Err(format!("signals.jsonl: a signal names the master-data job `{id}`"));
+            }
+            continue;
+        }
+        if *lines != j.rows_accepted {
+            return Err(format!("imports.json: job `{id}` accepted {} rows, signals.jsonl holds {lines} of its signals", j.rows_accepted));
+        }
+        let source = match sources.len() {
+            0 => None,
+            1 => sources.first().map(|s| signals.sources.resolve(*s)),
+            _ => Some("mixed"),
+        };
+        if source.is_some_and(|s| s != j.source) {
+            return Err(format!("imports.json: job `{id}` names source `{}`, its signals another", quoted(&j.source)));
+        }
+        if j.exceeds_reject_threshold(max_reject_percent) {
+            return Err(format!("imports.json: job `{id}` rejected more rows than max_reject_percent allows: the run would have failed closed"));
+        }
+    }
+    signals.jobs = jobs.to_vec();
+    Ok(signals)
+}
+
+/// What the run report records of the raw input, which the pack does not
+/// carry: its warnings and the portal side of its entitlement observations.
+fn recorded_report(report: &Value) -> std::result::Result<(Vec<String>, Vec<crate::adapters::EntitlementObservation>), String> {
+    let warnings = report
+        .get("warnings")
+        .and_then(Value::as_array)
+        .and_then(|a| a.iter().map(|w| w.as_str().map(str::to_string)).collect::<Option<Vec<_>>>())
+        .ok_or("run_report.json: `warnings` is not a list of text")?;
+    let observation = |v: &Value| -> Option<crate::adapters::EntitlementObservation> {
+        let text = |o: &Value, k: &str| o.get(k).and_then(Value::as_str).map(str::to_string);
+        let portal = v.get("portal")?;
+        let n = |k: &str| portal.get(k).and_then(Value::as_i64);
+        Some(crate::adapters::EntitlementObservation {
+            source: text(v, "source")?,
+            product: text(v, "product")?,
+            external_id: text(v, "external_id")?,
+            enabled: n("enabled")?,
+            warning: n("warning")?,
+            suspended: n("suspended")?,
+            locked_out: n("locked_out")?,
+            consumed: n("consumed")?,
+            status: text(portal, "status")?,
+        })
+    };
+    let observations = report
+        .get("entitlement_observations")
+        .and_then(Value::as_array)
+        .and_then(|a| a.iter().map(observation).collect::<Option<Vec<_>>>())
+        .ok_or("run_report.json: `entitlement_observations` is not a list of portal observations")?;
+    Ok((warnings, observations))
+}
+
+/// Compares what a writer writes with the bytes a pack holds, as it is
+/// written; stops the writer at the first difference.
+struct Comparing<'a> {
+    held: &'a [u8],
+    pos: usize,
+    differs_at: Option<usize>,
+}
+
+impl Comparing<'_> {
+    /// The offset of the first difference, if any (a short write differs
+    /// where it ends).
+    fn first_difference(&self) -> Option<usize> {
+        self.differs_at.or((self.pos != self.held.len()).then_some(self.pos))
+    }
+}
+
+impl Write for Comparing<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let stop = || std::io::Error::other("differs from the pack");
+        if self.differs_at.is_some() {
+            return Err(stop());
+        }
+        let rest = self.held.get(self.pos..).unwrap_or(&[]);
+        if let Some(i) = buf.iter().zip(rest).position(|(a, b)| a != b) {
+            self.differs_at = Some(self.pos + i);
+            return Err(stop());
+        }
+        if buf.len() > rest.len() {
+            self.differs_at = Some(self.held.len());
+            return Err(stop());
+        }
+        self.pos += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `units.jsonl` from units already in canonical form: each line is
+/// `{"sku":<sku>,"unit":<unit>}` (keys in canonical order), which is what
+/// [`write_streamed`] writes after re-encoding each unit.
+fn units_as_written(out: &Outcome, sink: &mut dyn Write) -> std::io::Result<()> {
+    let mut line = Vec::with_capacity(512);
+    for (sku, list) in &out.units {
+        let key = canon(&Value::String(sku.clone())).map_err(|e| std::io::Error::other(e.message().to_string()))?;
+        for u in list.iter() {
+            line.clear();
+            line.extend_from_slice(b"{\"sku\":");
+            line.extend_from_slice(&key);
+            line.extend_from_slice(b",\"unit\":");
+            line.extend_from_slice(u);
+            line.extend_from_slice(b"}\n");
+            sink.write_all(&line)?;
+        }
+    }
+    Ok(())
+}
+
+/// Every member the replayed run writes must be in the pack byte for byte,
+/// and the pack may hold no other; the first that differs is named.
+fn compare_replay(out: &Outcome, files: &Members<'_>, hash: Digest32) -> std::result::Result<(), String> {
+    let produced = artifacts(out).map_err(|e| format!("replay: {}", e.message()))?;
+    for name in REPLAY_ORDER {
+        let held = files.get(name).copied();
+        let differs_at = if STREAMED.contains(&name) {
+            let held = held.ok_or_else(|| format!("{name} is missing"))?;
+            // Units are held as canonical bytes: their lines are compared as
+            // they stand (what write_pack writes, without re-encoding each
+            // unit); only a difference is confirmed the writer's way.
+            if name == "units.jsonl" {
+                let mut sink = Comparing { held, pos: 0, differs_at: None };
+                if units_as_written(out, &mut sink).is_ok() && sink.first_difference().is_none() {
+                    continue;
+                }
+            }
+            let mut sink = Comparing { held, pos: 0, differs_at: None };
+            let written = write_streamed(out, name, &mut sink);
+            if let (Err(e), None) = (written, sink.differs_at) {
+                return Err(format!("replay: {}", e.message()));
+            }
+            sink.first_difference()
+        } else {
+            match (produced.get(name), held) {
+                (None, None) => continue,
+                (Some(_), None) => return Err(format!("`{name}` is missing, though the run writes it")),
+                (None, Some(_)) => return Err(format!("`{name}` is in the pack, though the run does not write it")),
+                (Some(p), Some(h)) => {
+                    let mut sink = Comparing { held: h, pos: 0, differs_at: None };
+                    let _ = sink.write_all(p);
+                    sink.first_difference()
+                }
+            }
+        };
+        if let Some(at) = differs_at {
+            let held = held.unwrap_or(&[]);
+            let line = held.get(..at).unwrap_or(held).iter().filter(|&&b| b == b'\n').count() + 1;
+            return Err(if name == "snapshot.json" {
+                format!("replay gives snapshot {hash}; the pack's snapshot.json differs (byte {at})")
+            } else {
+                format!("`{name}` is not what the replay produces: first difference at line {line} (byte {at})")
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::MemoryBundle;
+
+    /// The replay's fast rendering of `units.jsonl` is the writer's, byte for byte.
+    #[test]
+    fn units_as_written_is_the_writers_rendering() {
+        let mut b = MemoryBundle::default();
+        b.insert("bundle.json", br#"{"organization_id":"o","as_of":"2026-11-22T06:00:00Z","run_id":"r","ruleset":"ruleset.json"}"#.to_vec());
+        b.insert("ruleset.json", include_bytes!("../../rulesets/default/v1.json").to_vec());
+        b.insert(
+            "catalog.json",
+            br#"{"vendors":[{"id":"v","name":"V"}],"skus":[{"id":"app","vendor":"v","model":"device"},{"id":"s\u00e9at \"x\"","vendor":"v","model":"user"}]}"#.to_vec(),
+        );
+        b.insert("entitlements.csv", b"entitlement_id,sku,contract_id,quantity,starts_on,ends_on,unit_cost,currency\nE1,app,C1,5,2026-01-01,,,\n".to_vec());
+        b.insert(
+            "signals/s.csv",
+            "source,raw_id,observed_at,sku,kind,device_serial,user\nintune,i1,2026-11-21T00:00:00Z,app,installation,SER1,\nintune,i2,2026-11-21T00:00:00Z,app,installation,SER2,\nentra,u1,2026-11-21T00:00:00Z,s\u{e9}at \"x\",assignment,,z\u{fc}rich@x.example\n"
+                .as_bytes()
+                .to_vec(),
+        );
+        let out = crate::reconcile(&b, None);
+        assert!(out.snapshot.is_some(), "{:?}", out.errors);
+        assert!(out.units.values().map(|l| l.len()).sum::<usize>() >= 3);
+        let (mut fast, mut slow) = (Vec::new(), Vec::new());
+        units_as_written(&out, &mut fast).unwrap();
+        write_streamed(&out, "units.jsonl", &mut slow).unwrap();
+        assert_eq!(String::from_utf8(fast).unwrap(), String::from_utf8(slow).unwrap());
+    }
 }

@@ -45,7 +45,7 @@ fn phrase(reason: &str, added: bool, sources: &str) -> String {
     }
 }
 
-fn signed(n: i64) -> String {
+fn signed(n: i128) -> String {
     if n > 0 {
         format!("+{n}")
     } else if n < 0 {
@@ -57,10 +57,12 @@ fn signed(n: i64) -> String {
 
 /// "intune 7, sccm 2" from the unit lists of one reason (weights per source).
 fn source_breakdown(units: &[Value], reason: &str) -> String {
-    let mut by: BTreeMap<String, i64> = BTreeMap::new();
+    // i128: the numbers come from documents a host was handed; no sum of
+    // i64s read from them can overflow it.
+    let mut by: BTreeMap<String, i128> = BTreeMap::new();
     for u in units.iter().filter(|u| u["reason"] == reason) {
         let sources: Vec<&str> = u["sources"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
-        *by.entry(sources.join("+")).or_insert(0) += u["weight"].as_i64().unwrap_or(0);
+        *by.entry(sources.join("+")).or_insert(0) += i128::from(u["weight"].as_i64().unwrap_or(0));
     }
     if by.len() == 1 {
         return by.into_keys().next().unwrap_or_default();
@@ -71,14 +73,14 @@ fn source_breakdown(units: &[Value], reason: &str) -> String {
 /// One side (`added` / `removed`) as a sentence: "+3 users: 2 newly reported by intune; 1 split …".
 fn side(counts: &Value, units: &[Value], added: bool, model: &str) -> Option<String> {
     let counts = counts.as_object()?;
-    let total: i64 = counts.values().filter_map(Value::as_i64).sum();
+    let total: i128 = counts.values().filter_map(Value::as_i64).map(i128::from).sum();
     if total == 0 {
         return None;
     }
     let (one, many) = noun(model);
     let mut parts = Vec::new();
     for (reason, n) in counts {
-        let n = n.as_i64().unwrap_or(0);
+        let n = i128::from(n.as_i64().unwrap_or(0));
         parts.push(format!("{n} {}", phrase(reason, added, &source_breakdown(units, reason))));
     }
     let sign = if added { "+" } else { "−" };
@@ -106,6 +108,7 @@ fn side(counts: &Value, units: &[Value], added: bool, model: &str) -> Option<Str
 /// assert!(text.contains("+1 device: 1 newly reported by intune."), "{text}");
 /// ```
 pub fn explain(previous: &Snapshot, current: &Snapshot, detail: Option<&Value>, sku: &str) -> Result<String> {
+    crate::diff::same_organization(previous, current)?;
     let cur = current.value();
     if cur["previous_hash"].as_str() != Some(previous.hash().to_prefixed().as_str()) {
         return Err(Error::new(
@@ -125,7 +128,7 @@ pub fn explain(previous: &Snapshot, current: &Snapshot, detail: Option<&Value>, 
     let model = record["model"].as_str().unwrap_or_default();
     let line = |f: &str| {
         let (a, b) = (num(prev_record, f), num(Some(record), f));
-        format!("{f} {a} → {b} ({})", signed(b - a))
+        format!("{f} {a} → {b} ({})", signed(i128::from(b) - i128::from(a)))
     };
     let mut text = format!("{sku} ({model}): {}; {}; {}.", line("consumed"), line("entitled"), line("remaining"));
     let entry = cur["diff"]["skus"].as_array().and_then(|a| a.iter().find(|d| d["sku"] == sku));
@@ -149,7 +152,7 @@ pub fn explain(previous: &Snapshot, current: &Snapshot, detail: Option<&Value>, 
         }
     }
     if let Some(ents) = entry["entitlements"].as_object().filter(|m| !m.is_empty()) {
-        let total: i64 = ents.values().filter_map(Value::as_i64).sum();
+        let total: i128 = ents.values().filter_map(Value::as_i64).map(i128::from).sum();
         let listed = detail_entry.and_then(|d| d["entitlements"].as_array()).cloned().unwrap_or_default();
         let parts: Vec<String> = ents
             .iter()
@@ -157,13 +160,13 @@ pub fn explain(previous: &Snapshot, current: &Snapshot, detail: Option<&Value>, 
                 let ids: Vec<String> = listed
                     .iter()
                     .filter(|e| e["reason"] == reason.as_str())
-                    .map(|e| format!("{} {}", e["entitlement_id"].as_str().unwrap_or_default(), signed(e["quantity"].as_i64().unwrap_or(0))))
+                    .map(|e| format!("{} {}", e["entitlement_id"].as_str().unwrap_or_default(), signed(i128::from(e["quantity"].as_i64().unwrap_or(0)))))
                     .collect();
                 let what = reason.replace('_', " ");
                 if ids.is_empty() {
-                    format!("{} {what}", signed(q.as_i64().unwrap_or(0)))
+                    format!("{} {what}", signed(i128::from(q.as_i64().unwrap_or(0))))
                 } else {
-                    format!("{} {what} ({})", signed(q.as_i64().unwrap_or(0)), ids.join(", "))
+                    format!("{} {what} ({})", signed(i128::from(q.as_i64().unwrap_or(0))), ids.join(", "))
                 }
             })
             .collect();

@@ -143,14 +143,50 @@ pub fn looks_like_archive(bytes: &[u8]) -> bool {
 }
 
 /// Read every entry of an archive written by [`TarWriter`]. Damage (a bad
-/// checksum, a truncated entry, a non-file entry) is an error naming the
-/// entry's offset.
+/// checksum, a truncated entry, a non-file entry, a header the writer would
+/// not have written) is an error naming the entry's offset.
 pub fn read(bytes: &[u8]) -> Result<Vec<Entry<'_>>> {
-    let bad = |offset: usize, what: &str| Error::new(ErrorCode::InvalidInput, format!("archive damaged at byte {offset}: {what}"));
-    let mut entries = Vec::new();
-    let mut pos = 0usize;
-    loop {
-        let Some(h) = bytes.get(pos..pos + BLOCK) else {
+    entries(bytes).collect()
+}
+
+/// The entries of an archive written by [`TarWriter`], one at a time, so that
+/// a caller can stop at the first entry it does not want (an unknown name, one
+/// entry too many) without reading the rest. Yields at most one error, then
+/// ends; a clean end needs the end-of-archive marker.
+///
+/// Strict: a header must be byte for byte the one [`TarWriter`] writes for
+/// that name and size (mode 0644, uid/gid 0, mtime 0, no link, no prefix, no
+/// user or group name), so what other `tar` tools extract is exactly what was
+/// read.
+///
+/// ```
+/// use eucora_license_core::tar::{entries, TarWriter};
+/// let mut w = TarWriter::new(Vec::new());
+/// w.append("a", b"1").unwrap();
+/// w.append("b", b"2").unwrap();
+/// let bytes = w.finish().unwrap();
+/// let first = entries(&bytes).next().unwrap().unwrap();
+/// assert_eq!((first.name.as_str(), first.data), ("a", &b"1"[..]));
+/// assert_eq!(entries(&bytes).count(), 2);
+/// ```
+pub fn entries(bytes: &[u8]) -> Entries<'_> {
+    Entries { bytes, pos: 0, done: false }
+}
+
+/// Iterator over an archive's entries; see [`entries`].
+#[derive(Debug, Clone)]
+pub struct Entries<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    done: bool,
+}
+
+impl<'a> Entries<'a> {
+    fn next_entry(&mut self) -> Result<Option<Entry<'a>>> {
+        let bytes = self.bytes;
+        let pos = self.pos;
+        let bad = |offset: usize, what: &str| Error::new(ErrorCode::InvalidInput, format!("archive damaged at byte {offset}: {what}"));
+        let Some(h) = pos.checked_add(BLOCK).and_then(|end| bytes.get(pos..end)) else {
             return Err(bad(pos, "missing end-of-archive marker"));
         };
         if h.iter().all(|&b| b == 0) {
@@ -158,7 +194,7 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Entry<'_>>> {
             if rest.len() < 2 * BLOCK || rest.iter().any(|&b| b != 0) {
                 return Err(bad(pos, "data after the end-of-archive marker, or a short marker"));
             }
-            return Ok(entries);
+            return Ok(None);
         }
         if h[154] != 0 || h[155] != b' ' {
             return Err(bad(pos, "checksum field not in ustar form"));
@@ -173,16 +209,44 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Entry<'_>>> {
         }
         let name_len = h[..100].iter().position(|&b| b == 0).unwrap_or(100);
         let name = std::str::from_utf8(&h[..name_len]).map_err(|_| bad(pos, "name is not UTF-8"))?.to_string();
-        let size = parse_octal(&h[124..136]).ok_or_else(|| bad(pos, "unreadable size"))? as usize;
-        let start = pos + BLOCK;
-        let data = bytes.get(start..start.saturating_add(size)).ok_or_else(|| bad(pos, "entry truncated"))?;
-        let end = start + size.div_ceil(BLOCK) * BLOCK;
-        let padding = bytes.get(start + size..end).ok_or_else(|| bad(pos, "entry padding truncated"))?;
-        if padding.iter().any(|&b| b != 0) {
-            return Err(bad(start + size, "non-zero padding after an entry"));
+        let size = parse_octal(&h[124..136]).ok_or_else(|| bad(pos, "unreadable size"))?;
+        // Only what the writer writes: the same header, byte for byte.
+        match header(&name, size) {
+            Ok(expected) if expected[..] == h[..] => {}
+            _ => return Err(bad(pos, "header fields other than the writer's (name, mode, owner, time, type, prefix)")),
         }
-        entries.push(Entry { name, data });
-        pos = end;
+        let size = usize::try_from(size).map_err(|_| bad(pos, "entry too large"))?;
+        let start = pos + BLOCK;
+        let data_end = start.checked_add(size).ok_or_else(|| bad(pos, "entry too large"))?;
+        let data = bytes.get(start..data_end).ok_or_else(|| bad(pos, "entry truncated"))?;
+        let end = size.div_ceil(BLOCK).checked_mul(BLOCK).and_then(|n| start.checked_add(n)).ok_or_else(|| bad(pos, "entry too large"))?;
+        let padding = bytes.get(data_end..end).ok_or_else(|| bad(pos, "entry padding truncated"))?;
+        if padding.iter().any(|&b| b != 0) {
+            return Err(bad(data_end, "non-zero padding after an entry"));
+        }
+        self.pos = end;
+        Ok(Some(Entry { name, data }))
+    }
+}
+
+impl<'a> Iterator for Entries<'a> {
+    type Item = Result<Entry<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.next_entry() {
+            Ok(Some(e)) => Some(Ok(e)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
     }
 }
 
@@ -225,5 +289,39 @@ mod tests {
             }
         }
         assert!(read(&bytes[..bytes.len() - 1]).is_err());
+    }
+
+    /// A header another tool might write (and extract elsewhere): a ustar
+    /// prefix (`../` before the name), an owner, a mode, a link name, a time.
+    /// Each is refused, even with the checksum recomputed.
+    #[test]
+    fn only_the_writers_headers_are_read() {
+        let mut w = TarWriter::new(Vec::new());
+        w.append("snapshot.json", b"{}").unwrap();
+        let bytes = w.finish().unwrap();
+        assert!(read(&bytes).is_ok());
+        let edits: [(usize, &[u8]); 6] = [
+            (345, b"../"),       // prefix: extracted as ../snapshot.json
+            (108, b"0001750"),   // uid 1000
+            (100, b"0000755"),   // mode
+            (157, b"target"),    // link name
+            (136, b"0000000001"), // mtime
+            (265, b"root"),      // user name
+        ];
+        for (at, text) in edits {
+            let mut h = bytes.clone();
+            h[at..at + text.len()].copy_from_slice(text);
+            h[148..156].copy_from_slice(b"        ");
+            let sum: u32 = h[..BLOCK].iter().map(|&b| b as u32).sum();
+            h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+            let e = read(&h).unwrap_err();
+            assert!(e.message().contains("header fields"), "edit at {at}: {}", e.message());
+        }
+        // The iterator stops at the first bad entry and says so once.
+        let mut bad = bytes.clone();
+        bad[0] = b'/';
+        let all: Vec<_> = entries(&bad).collect();
+        assert_eq!(all.len(), 1);
+        assert!(all[0].is_err());
     }
 }

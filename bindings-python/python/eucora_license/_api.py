@@ -307,17 +307,30 @@ def prove(snapshot: SnapshotInput, sku: str) -> Proof:
     return Proof._from_json(json.loads(_native.prove(data, text(sku, "sku"))))
 
 
-def verify_proof(proof: Proof | Mapping[str, Any] | bytes) -> Proof:
+def verify_proof(
+    proof: Proof | Mapping[str, Any] | bytes,
+    *,
+    snapshot_hash: str | None = None,
+    snapshot: SnapshotInput | None = None,
+) -> Proof:
     """Check an inclusion proof (a :class:`Proof`, its JSON data or JSON
-    bytes): the record and the path must rebuild ``skus_root``. Returns the
-    proof; raises :class:`VerificationError` when it does not hold."""
+    bytes): the record and the path must rebuild ``skus_root``, and the
+    snapshot the proof carries must hash to its ``snapshot_hash``. Pass
+    ``snapshot_hash`` (a hash you trust) or ``snapshot`` (the snapshot you
+    hold) to bind the proof to that snapshot; without either, compare the
+    returned proof's ``snapshot_hash`` with one you trust. Returns the proof;
+    raises :class:`VerificationError` when it does not hold."""
     if isinstance(proof, Proof):
         data = json.dumps(proof.to_dict()).encode()
     elif isinstance(proof, Mapping):
         data = json.dumps(json_value(proof, "proof")).encode()
     else:
         data = as_bytes(proof, "proof")
-    _native.verify_proof(data)
+    if snapshot_hash is not None and snapshot is not None:
+        raise bad("snapshot_hash", "pass snapshot_hash or snapshot, not both")
+    expected = None if snapshot_hash is None else text(snapshot_hash, "snapshot_hash")
+    snap = None if snapshot is None else _snapshot_bytes(snapshot, "snapshot")
+    _native.verify_proof(data, expected, snap)
     return Proof._from_json(json.loads(data))
 
 
