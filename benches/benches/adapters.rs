@@ -30,7 +30,9 @@ fn bench_adapters(c: &mut Criterion) {
             out.directory.len()
         );
         group.throughput(Throughput::Bytes(input.bytes()));
-        group.bench_function(*name, |b| b.iter(|| black_box(run(name, black_box(&input.files), &input.options).map(|(_, o)| o.signals.len()))));
+        group.bench_function(*name, |b| {
+            b.iter(|| black_box(run(name, black_box(&input.files), &input.options).map(|(_, o)| o.signals.len())))
+        });
     }
     group.finish();
 }

@@ -10,21 +10,13 @@ use eucora_license_core::{reconcile, RunStatus};
 use std::hint::black_box;
 
 fn bench_reconcile(c: &mut Criterion) {
-    let signals = std::env::var("EUCORA_BENCH_SIGNALS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000u64);
+    let signals = std::env::var("EUCORA_BENCH_SIGNALS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000u64);
     let cfg = Config::small(signals);
     let bundle = memory_bundle(&cfg).expect("generate workload");
 
     // Sanity, outside the timed loop: the workload must reconcile.
     let outcome = reconcile(&bundle, None);
-    assert_ne!(
-        outcome.status,
-        RunStatus::Failed,
-        "benchmark workload failed closed: {:?}",
-        outcome.errors
-    );
+    assert_ne!(outcome.status, RunStatus::Failed, "benchmark workload failed closed: {:?}", outcome.errors);
     assert!(outcome.snapshot.is_some());
 
     let mut group = c.benchmark_group("reconcile");

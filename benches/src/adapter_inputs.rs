@@ -203,7 +203,12 @@ fn intune(rng: &mut Rng, devices: u64, apps: bool) -> AdapterInput {
         })
         .collect();
     let (adapter, context, page, opts) = if apps {
-        ("intune-apps", "https://graph.microsoft.com/v1.0/$metadata#deviceManagement/managedDevices(detectedApps())", 100, options(&[("observed_at", "2026-11-22T05:00:00Z")]))
+        (
+            "intune-apps",
+            "https://graph.microsoft.com/v1.0/$metadata#deviceManagement/managedDevices(detectedApps())",
+            100,
+            options(&[("observed_at", "2026-11-22T05:00:00Z")]),
+        )
     } else {
         ("intune-devices", "https://graph.microsoft.com/v1.0/$metadata#deviceManagement/managedDevices", 1000, options(&[]))
     };
@@ -248,7 +253,9 @@ fn utf16le(text: &str) -> Vec<u8> {
 
 fn sccm_installed(rng: &mut Rng, systems: u64) -> AdapterInput {
     let mut sys = String::from("ResourceID,Name0,Netbios_Name0,Resource_Domain_OR_Workgr0,User_Name0,User_Domain0,Obsolete0,Active0,Client0,AADDeviceID,SerialNumber0\r\n");
-    let mut inst = String::from("ResourceID,GroupID,RevisionID,AgentID,TimeStamp,ARPDisplayName0,InstallDate0,ProductName0,ProductVersion0,Publisher0\r\n");
+    let mut inst = String::from(
+        "ResourceID,GroupID,RevisionID,AgentID,TimeStamp,ARPDisplayName0,InstallDate0,ProductName0,ProductVersion0,Publisher0\r\n",
+    );
     for s in 0..systems {
         let id = 16_777_216 + s;
         let _ = write!(sys, "{id},WS-{s:06},WS-{s:06},CONTOSO,user{},CONTOSO,0,1,1,{},5CG{s:07}\r\n", s % 50_000, guid(4, s));
@@ -283,7 +290,8 @@ fn sccm_metering(rng: &mut Rng, rows: u64) -> AdapterInput {
             16_777_216 + r / 3,
             r / 3,
             1000 + r % 7,
-            ["Adobe Acrobat", "Microsoft Visio", "Autodesk AutoCAD", "MATLAB", "Tableau Desktop", "Microsoft Project", "Zoom"][(r % 7) as usize],
+            ["Adobe Acrobat", "Microsoft Visio", "Autodesk AutoCAD", "MATLAB", "Tableau Desktop", "Microsoft Project", "Zoom"]
+                [(r % 7) as usize],
             (r / 3) % 50_000,
             1 + rng.below(40),
             rng.below(600),
@@ -292,7 +300,11 @@ fn sccm_metering(rng: &mut Rng, rows: u64) -> AdapterInput {
             rng.below(60)
         );
     }
-    AdapterInput { files: vec![file("sccm-metering", "v_MonthlyUsageSummary.csv", text.into_bytes())], options: options(&[]), records: rows }
+    AdapterInput {
+        files: vec![file("sccm-metering", "v_MonthlyUsageSummary.csv", text.into_bytes())],
+        options: options(&[]),
+        records: rows,
+    }
 }
 
 fn lmstat(rng: &mut Rng, sessions: u64) -> AdapterInput {
@@ -339,7 +351,8 @@ fn flexlm_log(rng: &mut Rng, checkouts: u64) -> AdapterInput {
         let second = (n % per_day) * 86_399 / per_day;
         if n % per_day == 0 && day > 0 {
             // Date is days since 1970-01-01; its Display is YYYY-MM-DD.
-            let date = eucora_license_core::time::Date(eucora_license_core::time::Date::parse("2026-11-01").expect("date").0 + day as i64).to_string();
+            let date = eucora_license_core::time::Date(eucora_license_core::time::Date::parse("2026-11-01").expect("date").0 + day as i64)
+                .to_string();
             let _ = writeln!(text, " 0:00:00 (lmgrd) TIMESTAMP {}/{}/{}", &date[5..7], &date[8..10], &date[0..4]);
         }
         let clock = format!("{}:{:02}:{:02}", second / 3600, second / 60 % 60, second % 60);
@@ -362,7 +375,11 @@ fn flexlm_log(rng: &mut Rng, checkouts: u64) -> AdapterInput {
 
 fn adobe(rng: &mut Rng, users: u64) -> AdapterInput {
     let mut text = String::from("\u{feff}Identity Type,Username,Domain,Email,First Name,Last Name,Country Code,Product Configurations,Admin Roles,Product Configurations Administered,User Groups,User Groups Administered,Products Administered,Developer Access,Auto Assigned Products\n");
-    let configs = ["Default All Apps plan - 100 GB configuration", "Default Adobe Acrobat Pro DC configuration", "Default Photoshop - 100 GB configuration"];
+    let configs = [
+        "Default All Apps plan - 100 GB configuration",
+        "Default Adobe Acrobat Pro DC configuration",
+        "Default Photoshop - 100 GB configuration",
+    ];
     for u in 0..users {
         let held: Vec<&str> = configs.iter().copied().filter(|_| rng.chance(500)).collect();
         let _ = writeln!(
@@ -371,7 +388,11 @@ fn adobe(rng: &mut Rng, users: u64) -> AdapterInput {
             held.join(",")
         );
     }
-    AdapterInput { files: vec![file("adobe-users", "users.csv", text.into_bytes())], options: options(&[("observed_at", "2026-11-21T08:00:00Z")]), records: users }
+    AdapterInput {
+        files: vec![file("adobe-users", "users.csv", text.into_bytes())],
+        options: options(&[("observed_at", "2026-11-21T08:00:00Z")]),
+        records: users,
+    }
 }
 
 #[cfg(test)]
@@ -397,7 +418,11 @@ mod tests {
         for name in ADAPTERS {
             let a = generate(name, 200).unwrap();
             let b = generate(name, 200).unwrap();
-            assert_eq!(a.files.iter().map(|f| &f.bytes).collect::<Vec<_>>(), b.files.iter().map(|f| &f.bytes).collect::<Vec<_>>(), "{name}");
+            assert_eq!(
+                a.files.iter().map(|f| &f.bytes).collect::<Vec<_>>(),
+                b.files.iter().map(|f| &f.bytes).collect::<Vec<_>>(),
+                "{name}"
+            );
             assert!(generate(name, 2000).unwrap().bytes() > a.bytes(), "{name}");
         }
         assert!(generate("no-such-adapter", 1).is_none());

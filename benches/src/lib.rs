@@ -41,13 +41,11 @@ const HEADER: &str = "source,raw_id,observed_at,sku,product,kind,status,user,dev
 const PLACEHOLDERS: [&str; 4] = ["To Be Filled By O.E.M.", "0", "Default string", "System Serial Number"];
 const REGIONS: [&str; 3] = ["emea", "na", "apac"];
 const BUS: [&str; 5] = ["engineering", "finance", "sales", "marketing", "operations"];
-const GIVEN: [&str; 16] = [
-    "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "ken", "leo", "mia", "nina",
-    "oscar", "peggy",
-];
+const GIVEN: [&str; 16] =
+    ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "ken", "leo", "mia", "nina", "oscar", "peggy"];
 const FAMILY: [&str; 16] = [
-    "smith", "jones", "white", "miller", "chen", "lopez", "kim", "novak", "petrov", "park", "osei", "rossi", "santos",
-    "berg", "tanaka", "weber",
+    "smith", "jones", "white", "miller", "chen", "lopez", "kim", "novak", "petrov", "park", "osei", "rossi", "santos", "berg", "tanaka",
+    "weber",
 ];
 
 /// Workload size and seed.
@@ -67,13 +65,7 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config {
-            signals: 1_000_000,
-            devices: 200_000,
-            users: 60_000,
-            skus: 500,
-            seed: 1,
-        }
+        Config { signals: 1_000_000, devices: 200_000, users: 60_000, skus: 500, seed: 1 }
     }
 }
 
@@ -122,9 +114,7 @@ pub struct DirSink {
 impl DirSink {
     /// A sink rooted at `root` (created as needed).
     pub fn new(root: impl AsRef<Path>) -> Self {
-        DirSink {
-            root: root.as_ref().to_path_buf(),
-        }
+        DirSink { root: root.as_ref().to_path_buf() }
     }
 }
 
@@ -186,11 +176,7 @@ pub struct Summary {
 impl Summary {
     /// Signal rows over all `signals/` files.
     pub fn signals(&self) -> u64 {
-        self.files
-            .iter()
-            .filter(|(p, _)| p.starts_with("signals/"))
-            .map(|(_, n)| n)
-            .sum()
+        self.files.iter().filter(|(p, _)| p.starts_with("signals/")).map(|(_, n)| n).sum()
     }
 }
 
@@ -280,13 +266,7 @@ fn push_instant(out: &mut String, t: i64, ms: u32, offset_min: i32) {
     let local = t + offset_min as i64 * 60;
     let day = Date(local.div_euclid(DAY));
     let s = local.rem_euclid(DAY);
-    let _ = write!(
-        out,
-        "{day}T{:02}:{:02}:{:02}",
-        s / HOUR,
-        (s % HOUR) / 60,
-        s % 60
-    );
+    let _ = write!(out, "{day}T{:02}:{:02}:{:02}", s / HOUR, (s % HOUR) / 60, s % 60);
     if ms != 0 {
         let _ = write!(out, ".{ms:03}");
     }
@@ -334,31 +314,11 @@ struct Vendor {
 }
 
 const VENDORS: [Vendor; 5] = [
-    Vendor {
-        id: "microsoft",
-        name: "Microsoft",
-        code: "MS",
-    },
-    Vendor {
-        id: "adobe",
-        name: "Adobe",
-        code: "ADBE",
-    },
-    Vendor {
-        id: "autodesk",
-        name: "Autodesk",
-        code: "ADSK",
-    },
-    Vendor {
-        id: "jetbrains",
-        name: "JetBrains",
-        code: "JB",
-    },
-    Vendor {
-        id: "mathworks",
-        name: "MathWorks",
-        code: "MW",
-    },
+    Vendor { id: "microsoft", name: "Microsoft", code: "MS" },
+    Vendor { id: "adobe", name: "Adobe", code: "ADBE" },
+    Vendor { id: "autodesk", name: "Autodesk", code: "ADSK" },
+    Vendor { id: "jetbrains", name: "JetBrains", code: "JB" },
+    Vendor { id: "mathworks", name: "MathWorks", code: "MW" },
 ];
 
 struct Sku {
@@ -433,11 +393,7 @@ impl World {
             for k in 0..n {
                 let i = skus.len() as u64;
                 // Concurrent SKUs come mostly from engineering vendors.
-                let vendor = if model == Model::Concurrent {
-                    [4, 2, 4, 3][(k % 4) as usize]
-                } else {
-                    (i % 5) as usize
-                };
+                let vendor = if model == Model::Concurrent { [4, 2, 4, 3][(k % 4) as usize] } else { (i % 5) as usize };
                 let v = &VENDORS[vendor];
                 let mapped = mapped_per_model[model as usize] < 2 && k % 3 == 0;
                 if mapped {
@@ -460,13 +416,7 @@ impl World {
                 });
             }
         }
-        let idx = |m: Model| -> Vec<u32> {
-            skus.iter()
-                .enumerate()
-                .filter(|(_, k)| k.model == m)
-                .map(|(i, _)| i as u32)
-                .collect()
-        };
+        let idx = |m: Model| -> Vec<u32> { skus.iter().enumerate().filter(|(_, k)| k.model == m).map(|(i, _)| i as u32).collect() };
         let subscriptions = idx(Model::Subscription);
         let users_m = idx(Model::User);
         let features = idx(Model::Feature);
@@ -476,11 +426,7 @@ impl World {
         // Features: 80 % add-ons of the core suite, the rest of another subscription or user SKU.
         let bases: Vec<u32> = subscriptions.iter().chain(users_m.iter()).copied().collect();
         for &f in &features {
-            let b = if rng.chance(800) {
-                core
-            } else {
-                bases[rng.below(bases.len() as u64) as usize]
-            };
+            let b = if rng.chance(800) { core } else { bases[rng.below(bases.len() as u64) as usize] };
             skus[f as usize].base = Some(b);
         }
         let mut installable = devices_m.clone();
@@ -543,11 +489,7 @@ impl World {
     /// Unique serial (a bijection of the device index).
     fn serial(&self, d: u32, out: &mut String) {
         let x = d.wrapping_mul(0x9E37_79B1) ^ 0x5A5A_5A5A;
-        let prefix = if self.is_mac(d) {
-            "C02"
-        } else {
-            ["PF", "5CG", "MXL"][(self.h(T_DEV, d as u64, 1) % 3) as usize]
-        };
+        let prefix = if self.is_mac(d) { "C02" } else { ["PF", "5CG", "MXL"][(self.h(T_DEV, d as u64, 1) % 3) as usize] };
         let _ = write!(out, "{prefix}{x:08X}");
     }
 
@@ -580,12 +522,7 @@ impl World {
     }
 
     fn email(&self, u: u32, out: &mut String) {
-        let _ = write!(
-            out,
-            "{}.{}.{u:06}@acme.com",
-            GIVEN[(u % 16) as usize],
-            FAMILY[((u / 16) % 16) as usize]
-        );
+        let _ = write!(out, "{}.{}.{u:06}@acme.com", GIVEN[(u % 16) as usize], FAMILY[((u / 16) % 16) as usize]);
     }
 
     fn sam(&self, u: u32, out: &mut String) {
@@ -641,10 +578,7 @@ struct Row {
 
 impl Row {
     fn new() -> Self {
-        Row {
-            line: String::with_capacity(256),
-            fields: 0,
-        }
+        Row { line: String::with_capacity(256), fields: 0 }
     }
     fn start(&mut self) {
         self.line.clear();
@@ -714,11 +648,7 @@ fn write_intune(w: &mut World, n: u64, out: &mut dyn Write) -> io::Result<()> {
     let len = w.intune.len().max(1) as u64;
     let as_of = w.as_of;
     for i in 0..n {
-        let d = if w.intune.is_empty() {
-            w.windows[(i % w.windows.len() as u64) as usize]
-        } else {
-            w.intune[(i % len) as usize]
-        };
+        let d = if w.intune.is_empty() { w.windows[(i % w.windows.len() as u64) as usize] } else { w.intune[(i % len) as usize] };
         let slot = i / len;
         let k = w.app(d, slot);
         let usage = rng.chance(250);
@@ -910,11 +840,7 @@ fn write_entra(w: &mut World, n: u64, out: &mut dyn Write) -> io::Result<()> {
             w.assignable[rng.skewed(w.assignable.len() as u64) as usize]
         };
         let x = rng.next_u64() as i64 & i64::MAX;
-        let age = if rng.chance(920) {
-            60 + x % (3 * DAY)
-        } else {
-            31 * DAY + x % (89 * DAY)
-        };
+        let age = if rng.chance(920) { 60 + x % (3 * DAY) } else { 31 * DAY + x % (89 * DAY) };
         let status = match rng.below(1000) {
             0..=959 => "active",
             960..=989 => "revoked",
@@ -1048,10 +974,7 @@ fn cents(c: u64) -> String {
 }
 
 fn catalog_json(w: &World) -> Value {
-    let vendors: Vec<Value> = VENDORS
-        .iter()
-        .map(|v| json!({"id": v.id, "name": v.name, "contacts": []}))
-        .collect();
+    let vendors: Vec<Value> = VENDORS.iter().map(|v| json!({"id": v.id, "name": v.name, "contacts": []})).collect();
     let skus: Vec<Value> = w
         .skus
         .iter()
@@ -1075,15 +998,11 @@ fn catalog_json(w: &World) -> Value {
 
 /// The default ruleset, re-identified as `bench`, with the mappings the generator uses.
 pub fn ruleset_json_for(mappings: Vec<Value>) -> Value {
-    let mut rs: Value =
-        serde_json::from_str(include_str!("../../rulesets/default/v1.json")).expect("default ruleset is JSON");
+    let mut rs: Value = serde_json::from_str(include_str!("../../rulesets/default/v1.json")).expect("default ruleset is JSON");
     let obj = rs.as_object_mut().expect("default ruleset is an object");
     obj.remove("$schema");
     obj.insert("id".into(), json!("bench"));
-    obj.insert(
-        "description".into(),
-        json!("EUCORA benchmark ruleset: the default rules plus the generated product mappings"),
-    );
+    obj.insert("description".into(), json!("EUCORA benchmark ruleset: the default rules plus the generated product mappings"));
     obj.insert("sku_mappings".into(), Value::Array(mappings));
     rs
 }
@@ -1121,10 +1040,7 @@ fn estimates(w: &mut World) -> Vec<u64> {
 
 fn write_entitlements(w: &World, est: &[u64], out: &mut impl Write) -> io::Result<Vec<u64>> {
     let mut rng = Rng::new(w.cfg.seed ^ T_ENT);
-    writeln!(
-        out,
-        "entitlement_id,sku,contract_id,quantity,starts_on,ends_on,unit_cost,currency"
-    )?;
+    writeln!(out, "entitlement_id,sku,contract_id,quantity,starts_on,ends_on,unit_cost,currency")?;
     let mut n = 0u32;
     let mut entitled = vec![0u64; w.skus.len()];
     let day0 = w.as_of.div_euclid(DAY) * DAY;
@@ -1143,19 +1059,11 @@ fn write_entitlements(w: &World, est: &[u64], out: &mut impl Write) -> io::Resul
         let contract = |n: u32, year: i64| format!("{}-EA-{year}-{:04}", v.code, n % 10_000);
         let perpetual = sku.model == Model::Device && rng.chance(400);
         let cost = cents(sku.cost_cents);
-        let emit =
-            |out: &mut dyn Write, q: u64, start: i64, end: Option<i64>, year: i64, n: &mut u32| -> io::Result<()> {
-                *n += 1;
-                let ends = end.map(date).unwrap_or_default();
-                writeln!(
-                    out,
-                    "ENT-{:06},{},{},{q},{},{ends},{cost},USD",
-                    *n,
-                    sku.id,
-                    contract(*n, year),
-                    date(start)
-                )
-            };
+        let emit = |out: &mut dyn Write, q: u64, start: i64, end: Option<i64>, year: i64, n: &mut u32| -> io::Result<()> {
+            *n += 1;
+            let ends = end.map(date).unwrap_or_default();
+            writeln!(out, "ENT-{:06},{},{},{q},{},{ends},{cost},USD", *n, sku.id, contract(*n, year), date(start))
+        };
         if qty > 0 {
             let start = day0 - (30 + rng.below(700) as i64) * DAY;
             let end = (!perpetual).then(|| day0 + (20 + rng.below(700) as i64) * DAY);
@@ -1189,12 +1097,7 @@ fn write_pools(w: &World, est: &[u64], entitled: &[u64], out: &mut impl Write) -
     writeln!(out, "pool_id,sku,scope,quantity,reserved")?;
     // Region pools for the most popular device and user SKUs (pools never
     // split concurrent SKUs).
-    let mut top: Vec<u32> = w
-        .installable
-        .iter()
-        .copied()
-        .filter(|&k| est[k as usize] > 0 && entitled[k as usize] > 0)
-        .collect();
+    let mut top: Vec<u32> = w.installable.iter().copied().filter(|&k| est[k as usize] > 0 && entitled[k as usize] > 0).collect();
     top.sort_by_key(|&k| (std::cmp::Reverse(est[k as usize]), k));
     top.truncate(12);
     top.sort_unstable();
@@ -1217,12 +1120,7 @@ fn write_directory(w: &World, out: &mut impl Write) -> io::Result<()> {
     let attrs = |tag: u64, x: u32, line: &mut String| {
         let h = w.h(T_ATTR, tag, x as u64);
         let status = if h % 100 < 97 { "active" } else { "disabled" };
-        let _ = write!(
-            line,
-            ",{status},{},{},",
-            REGIONS[((h >> 8) % 3) as usize],
-            BUS[((h >> 16) % 5) as usize]
-        );
+        let _ = write!(line, ",{status},{},{},", REGIONS[((h >> 8) % 3) as usize], BUS[((h >> 16) % 5) as usize]);
         let age = ((h >> 24) % (40 * DAY as u64)) as i64;
         push_instant(line, w.as_of - age - 60, 0, 0);
         line.push('\n');
@@ -1327,10 +1225,7 @@ pub fn generate<S: Sink>(cfg: &Config, sink: &mut S) -> io::Result<Summary> {
     ];
     for (source, rows, f) in plan {
         let path = format!("signals/{source}.csv");
-        let mut out = Counting {
-            inner: sink.create(&path)?,
-            lines: 0,
-        };
+        let mut out = Counting { inner: sink.create(&path)?, lines: 0 };
         f(&mut w, rows, &mut out)?;
         debug_assert_eq!(out.lines, rows + 1);
         summary.files.push((path.clone(), out.lines - 1));
@@ -1357,26 +1252,17 @@ pub fn generate<S: Sink>(cfg: &Config, sink: &mut S) -> io::Result<Summary> {
     put_json(sink, "catalog.json", &catalog_json(&w))?;
     summary.files.push(("catalog.json".into(), w.skus.len() as u64));
 
-    let mut out = Counting {
-        inner: sink.create("entitlements.csv")?,
-        lines: 0,
-    };
+    let mut out = Counting { inner: sink.create("entitlements.csv")?, lines: 0 };
     let entitled = write_entitlements(&w, &est, &mut out)?;
     summary.files.push(("entitlements.csv".into(), out.lines - 1));
     sink.finish("entitlements.csv", out.inner)?;
 
-    let mut out = Counting {
-        inner: sink.create("pools.csv")?,
-        lines: 0,
-    };
+    let mut out = Counting { inner: sink.create("pools.csv")?, lines: 0 };
     write_pools(&w, &est, &entitled, &mut out)?;
     summary.files.push(("pools.csv".into(), out.lines - 1));
     sink.finish("pools.csv", out.inner)?;
 
-    let mut out = Counting {
-        inner: sink.create("directory.csv")?,
-        lines: 0,
-    };
+    let mut out = Counting { inner: sink.create("directory.csv")?, lines: 0 };
     write_directory(&w, &mut out)?;
     summary.files.push(("directory.csv".into(), out.lines - 1));
     sink.finish("directory.csv", out.inner)?;
@@ -1399,21 +1285,11 @@ mod tests {
 
     #[test]
     fn deterministic_and_exact() {
-        let cfg = Config {
-            signals: 12_345,
-            devices: 900,
-            users: 300,
-            skus: 40,
-            seed: 7,
-        };
+        let cfg = Config { signals: 12_345, devices: 900, users: 300, skus: 40, seed: 7 };
         let a = generate_in_memory(&cfg).unwrap();
         let b = generate_in_memory(&cfg).unwrap();
         assert_eq!(a, b);
-        let rows: u64 = a
-            .iter()
-            .filter(|(p, _)| p.starts_with("signals/"))
-            .map(|(_, v)| count_lines(v) - 1)
-            .sum();
+        let rows: u64 = a.iter().filter(|(p, _)| p.starts_with("signals/")).map(|(_, v)| count_lines(v) - 1).sum();
         assert_eq!(rows, 12_345);
         let c = generate_in_memory(&Config { seed: 8, ..cfg }).unwrap();
         assert_ne!(a, c);
@@ -1422,27 +1298,9 @@ mod tests {
     #[test]
     fn tiny_estates() {
         for cfg in [
-            Config {
-                signals: 0,
-                devices: 1,
-                users: 1,
-                skus: 5,
-                seed: 1,
-            },
-            Config {
-                signals: 100,
-                devices: 1,
-                users: 1,
-                skus: 5,
-                seed: 1,
-            },
-            Config {
-                signals: 1000,
-                devices: 3,
-                users: 50,
-                skus: 7,
-                seed: 2,
-            },
+            Config { signals: 0, devices: 1, users: 1, skus: 5, seed: 1 },
+            Config { signals: 100, devices: 1, users: 1, skus: 5, seed: 1 },
+            Config { signals: 1000, devices: 3, users: 50, skus: 7, seed: 2 },
         ] {
             let mut sink = MemorySink::default();
             let s = generate(&cfg, &mut sink).unwrap();

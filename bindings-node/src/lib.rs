@@ -4,7 +4,7 @@
 //! work off the main thread; every rule lives in the core.
 //!
 //! - Every export is `#[napi(catch_unwind)]` and runs its body under
-//!   [`guard`]: a panic becomes an `Error` with `code: "internal"`, never an
+//!   `guard`: a panic becomes an `Error` with `code: "internal"`, never an
 //!   abort of the Node process.
 //! - Errors are `Error` objects with a stable `.code` (the engine's code names,
 //!   plus `invalid_argument` for JavaScript values of the wrong type) and, when
@@ -19,9 +19,9 @@
 #[cfg(panic = "abort")]
 compile_error!("the Node binding turns panics into errors: build with panic = \"unwind\"");
 
-use eucora_license_dir::DirBundle;
 use eucora_license_core::bundle::MemoryBundle;
 use eucora_license_core::{self as core_, Error as CoreError, RunStatus};
+use eucora_license_dir::DirBundle;
 use napi::bindgen_prelude::*;
 use napi::{Env, JsValue, Status, ValueType};
 use napi_derive::napi;
@@ -84,9 +84,7 @@ impl Failure {
             first,
             if more > 0 { format!(" (and {more} more error{})", if more == 1 { "" } else { "s" }) } else { String::new() }
         );
-        f.with("reasons", out.report["reasons"].clone())
-            .with("errors", out.report["errors"].clone())
-            .with("report", out.report.clone())
+        f.with("reasons", out.report["reasons"].clone()).with("errors", out.report["errors"].clone()).with("report", out.report.clone())
     }
 
     fn invalid_ruleset(what: &str, issues: &[core_::ruleset::RulesetIssue]) -> Self {
@@ -192,9 +190,7 @@ fn json_arg(env: &Env, v: &Unknown<'_>, what: &str) -> NResult<Vec<u8>> {
             if let Some(bytes) = binary(v)? {
                 return Ok(bytes);
             }
-            let value: Value = env
-                .from_js_value(*v)
-                .map_err(|e| Failure::arg(format!("`{what}` cannot be read as JSON: {}", e.reason)))?;
+            let value: Value = env.from_js_value(*v).map_err(|e| Failure::arg(format!("`{what}` cannot be read as JSON: {}", e.reason)))?;
             serde_json::to_vec(&value).map_err(|e| Failure::arg(format!("`{what}` cannot be written as JSON: {e}")))
         }
         _ => Err(Failure::arg(format!("`{what}` must be JSON text, a Buffer or an object, got {}", type_name(v)))),
@@ -250,9 +246,9 @@ fn files_arg(env: &Env, v: &Unknown<'_>) -> NResult<MemoryBundle> {
             Some(b) => b,
             None => {
                 let doc: Value = match value.get_type()? {
-                    ValueType::String | ValueType::Object => env
-                        .from_js_value(value)
-                        .map_err(|e| Failure::arg(format!("file `{path}` cannot be read: {}", e.reason)))?,
+                    ValueType::String | ValueType::Object => {
+                        env.from_js_value(value).map_err(|e| Failure::arg(format!("file `{path}` cannot be read: {}", e.reason)))?
+                    }
                     _ => {
                         return Err(Failure::arg(format!(
                             "file `{path}` must be a string, a Buffer, an array of lines or an object, got {}",
@@ -347,7 +343,13 @@ pub fn validate_ruleset(env: Env, ruleset: Unknown<'_>, options: Option<Unknown<
         let exists = |id: &str| ids.as_ref().is_some_and(|ids| ids.iter().any(|x| x == id));
         let check: Option<&dyn Fn(&str) -> bool> = if ids.is_some() { Some(&exists) } else { None };
         Ok(match core_::ruleset::parse(&bytes, check) {
-            Ok(rs) => RulesetValidation { ok: true, errors: Vec::new(), id: Some(rs.id), version: Some(rs.version), hash: Some(rs.hash.to_prefixed()) },
+            Ok(rs) => RulesetValidation {
+                ok: true,
+                errors: Vec::new(),
+                id: Some(rs.id),
+                version: Some(rs.version),
+                hash: Some(rs.hash.to_prefixed()),
+            },
             Err(issues) => RulesetValidation {
                 ok: false,
                 errors: issues.into_iter().map(|i| RulesetError { path: i.path, code: i.code.to_string(), message: i.message }).collect(),
@@ -524,7 +526,12 @@ impl Outcome {
         self.inner
             .exceptions
             .iter()
-            .map(|e| ExceptionRecord { code: e.code.to_string(), source: e.source.clone(), raw_id: e.raw_id.clone(), detail: e.detail.clone() })
+            .map(|e| ExceptionRecord {
+                code: e.code.to_string(),
+                source: e.source.clone(),
+                raw_id: e.raw_id.clone(),
+                detail: e.detail.clone(),
+            })
             .collect()
     }
 
@@ -538,9 +545,9 @@ impl Outcome {
     #[napi(catch_unwind)]
     pub fn evidence_pack(&self, env: Env) -> napi::Result<Buffer> {
         guard(&env, || {
-            let pack = self.pack.get_or_init(|| {
-                core_::evidence::write_pack(&self.inner, Vec::new()).map(|(bytes, _)| bytes).map_err(|e| e.to_string())
-            });
+            let pack = self
+                .pack
+                .get_or_init(|| core_::evidence::write_pack(&self.inner, Vec::new()).map(|(bytes, _)| bytes).map_err(|e| e.to_string()));
             match pack {
                 Ok(bytes) => Ok(Buffer::from(bytes.clone())),
                 Err(e) => Err(Failure::new("internal", e.clone())),
@@ -597,10 +604,7 @@ pub fn reconcile(env: Env, bundle_dir: Unknown<'_>, options: Option<Unknown<'_>>
 /// Reconcile a bundle given as an object: each key a path inside the bundle
 /// (`"signals/intune.csv"`), each value a string, a Buffer, an array of lines
 /// or an object (written as canonical JSON). As `reconcile`.
-#[napi(
-    catch_unwind,
-    ts_args_type = "files: Record<string, string | Uint8Array | string[] | object>, options?: ReconcileOptions"
-)]
+#[napi(catch_unwind, ts_args_type = "files: Record<string, string | Uint8Array | string[] | object>, options?: ReconcileOptions")]
 pub fn reconcile_files(env: Env, files: Unknown<'_>, options: Option<Unknown<'_>>) -> napi::Result<Outcome> {
     guard(&env, || {
         let bundle = files_arg(&env, &files)?;
@@ -817,4 +821,3 @@ pub struct SidebarState {
     /// The instant asked about.
     pub now: String,
 }
-

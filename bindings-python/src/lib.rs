@@ -15,9 +15,9 @@
 // does not matter, boxing them would only add noise.
 #![allow(clippy::result_large_err)]
 
-use eucora_license_dir::{outdir, DirBundle};
 use eucora_license_core::bundle::MemoryBundle;
 use eucora_license_core::{self as core_, Error as CoreError, RunStatus};
+use eucora_license_dir::{outdir, DirBundle};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use std::io::{self, Write};
@@ -64,9 +64,10 @@ impl Failure {
     }
 
     fn into_pyerr(self, py: Python<'_>) -> PyErr {
-        let built = py.import("eucora_license._errors").and_then(|m| m.getattr("_from_native")).and_then(|ctor| {
-            ctor.call1((self.code, self.message, self.file, self.line, self.field, self.details))
-        });
+        let built = py
+            .import("eucora_license._errors")
+            .and_then(|m| m.getattr("_from_native"))
+            .and_then(|ctor| ctor.call1((self.code, self.message, self.file, self.line, self.field, self.details)));
         match built {
             Ok(exc) => PyErr::from_value(exc),
             Err(e) => e,
@@ -94,11 +95,10 @@ fn boundary<T>(py: Python<'_>, f: impl FnOnce() -> Result<T, Raise>) -> PyResult
         Ok(Ok(v)) => Ok(v),
         Ok(Err(Raise::Failure(failure))) => Err(failure.into_pyerr(py)),
         Ok(Err(Raise::Python(e))) => Err(e),
-        Err(payload) => Err(Failure::new(
-            "internal",
-            format!("internal error in the engine (a bug; please report it): {}", panic_message(payload)),
-        )
-        .into_pyerr(py)),
+        Err(payload) => {
+            Err(Failure::new("internal", format!("internal error in the engine (a bug; please report it): {}", panic_message(payload)))
+                .into_pyerr(py))
+        }
     }
 }
 
@@ -187,9 +187,9 @@ fn reconcile_files(py: Python<'_>, files: Bound<'_, PyDict>, previous: Option<Bo
                 .map_err(|_| Failure::invalid_input(format!("bundle file names must be str, not {}", type_name(&k))))?
                 .to_str()?
                 .to_string();
-            let data = v.cast::<PyBytes>().map_err(|_| {
-                Failure::invalid_input(format!("bundle file `{path}` must be bytes, not {}", type_name(&v))).at_file(&path)
-            })?;
+            let data = v
+                .cast::<PyBytes>()
+                .map_err(|_| Failure::invalid_input(format!("bundle file `{path}` must be bytes, not {}", type_name(&v))).at_file(&path))?;
             bundle.insert(path, data.as_bytes().to_vec());
         }
         let prev = bytes_of(&previous);
@@ -369,9 +369,8 @@ impl Outcome {
         boundary(py, || {
             let root = Path::new(directory);
             let outputs = outdir::RunOutputs { pack, shared: None };
-            py.detach(|| outdir::write_run_to(root, &self.inner, outputs)).map_err(|e| {
-                Raise::Python(PyErr::from(io::Error::new(e.kind(), format!("cannot write to {directory}: {e}"))))
-            })
+            py.detach(|| outdir::write_run_to(root, &self.inner, outputs))
+                .map_err(|e| Raise::Python(PyErr::from(io::Error::new(e.kind(), format!("cannot write to {directory}: {e}")))))
         })
     }
 }
@@ -460,17 +459,23 @@ fn prove(py: Python<'_>, snapshot: Bound<'_, PyBytes>, sku: &str) -> PyResult<St
 /// snapshot's bytes), the proof must be of that snapshot.
 #[pyfunction]
 #[pyo3(signature = (proof, snapshot_hash=None, snapshot=None))]
-fn verify_proof(py: Python<'_>, proof: Bound<'_, PyBytes>, snapshot_hash: Option<&str>, snapshot: Option<Bound<'_, PyBytes>>) -> PyResult<()> {
+fn verify_proof(
+    py: Python<'_>,
+    proof: Bound<'_, PyBytes>,
+    snapshot_hash: Option<&str>,
+    snapshot: Option<Bound<'_, PyBytes>>,
+) -> PyResult<()> {
     boundary(py, || {
-        let v: serde_json::Value = serde_json::from_slice(proof.as_bytes())
-            .map_err(|e| Failure::invalid_input(format!("the proof is not JSON: {e}")))?;
+        let v: serde_json::Value =
+            serde_json::from_slice(proof.as_bytes()).map_err(|e| Failure::invalid_input(format!("the proof is not JSON: {e}")))?;
         let checked = match (snapshot_hash, &snapshot) {
             (Some(h), _) => core_::proof::verify_proof_against(&v, h),
             (None, Some(s)) => core_::proof::verify_proof_with_snapshot(&v, s.as_bytes()),
             (None, None) => core_::proof::verify_proof(&v),
         };
         checked.map_err(|why| {
-            let mut f = Failure::new("verification_failed", format!("the proof of `{}` does not verify: {why}", v["sku"].as_str().unwrap_or("")));
+            let mut f =
+                Failure::new("verification_failed", format!("the proof of `{}` does not verify: {why}", v["sku"].as_str().unwrap_or("")));
             f.field = Some("proof".into());
             f
         })?;
@@ -504,7 +509,8 @@ fn sidebar(
         };
         let run: Option<serde_json::Value> = match &last_run {
             Some(b) => Some(
-                serde_json::from_slice(b.as_bytes()).map_err(|e| Failure::invalid_input(format!("the last run report is not JSON: {e}")))?,
+                serde_json::from_slice(b.as_bytes())
+                    .map_err(|e| Failure::invalid_input(format!("the last run report is not JSON: {e}")))?,
             ),
             None => None,
         };
@@ -620,7 +626,10 @@ fn import_files<'py>(
         }
         let mut opts = adapters::Options::new();
         for (k, v) in options.iter() {
-            let (k, v): (String, String) = (k.extract()?, v.extract().map_err(|_| Failure::invalid_input(format!("option `{k}` must be a str, not {}", type_name(&v))))?);
+            let (k, v): (String, String) = (
+                k.extract()?,
+                v.extract().map_err(|_| Failure::invalid_input(format!("option `{k}` must be a str, not {}", type_name(&v))))?,
+            );
             opts.insert(k, v);
         }
         inputs.sort_by(|a, b| a.path.cmp(&b.path));

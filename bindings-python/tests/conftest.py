@@ -6,19 +6,18 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import eucora_license as el
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "fixtures" / "demo"
 DEFAULT_RULESET = REPO / "rulesets" / "default" / "v1.json"
-AS_OF = datetime(2026, 11, 22, 6, 0, tzinfo=timezone.utc)
+AS_OF = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
 
 # The Django test project lives beside the tests.
 sys.path.insert(0, str(Path(__file__).resolve().parent / "django_site"))
@@ -96,7 +95,7 @@ ENTITLEMENTS: list[dict[str, Any]] = [
 
 def signal_rows() -> list[dict[str, Any]]:
     """Two devices for Acrobat (one seen twice, once at +01:00), three users for E3 (one revoked)."""
-    t = datetime(2026, 11, 21, 10, 0, tzinfo=timezone.utc)
+    t = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
     return [
         {"source": "intune", "raw_id": "1", "observed_at": t, "sku": "acrobat", "kind": "installation",
          "device_serial": "PF3ABC12"},

@@ -9,7 +9,7 @@ import os
 import tarfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,19 +17,18 @@ import pytest
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "licensesite.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
+import eucora_license as el  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import setup_test_environment, teardown_test_environment  # noqa: E402
+from licenses.models import Entitlement, FailedRun, Signal, Sku, StoredSnapshot, Vendor  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
-import eucora_license as el  # noqa: E402
-from licenses.models import Entitlement, FailedRun, Signal, Sku, StoredSnapshot, Vendor  # noqa: E402
-
-AS_OF = datetime(2026, 11, 22, 6, 0, tzinfo=timezone.utc)
-T = datetime(2026, 11, 21, 9, 30, tzinfo=timezone.utc)
+AS_OF = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
+T = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
 
 
 def seed() -> None:

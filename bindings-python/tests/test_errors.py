@@ -9,9 +9,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import eucora_license as el
+import pytest
 from conftest import CATALOG, DEMO, ENTITLEMENTS, default_ruleset, make_bundle, signal_rows
 
 

@@ -12,9 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import eucora_license as el
+import pytest
 
 GOLDEN = Path(__file__).resolve().parents[2] / "fixtures" / "golden"
 

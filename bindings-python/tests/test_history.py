@@ -7,9 +7,8 @@ import json
 import subprocess
 from pathlib import Path
 
-import pytest
-
 import eucora_license as el
+import pytest
 from conftest import REPO, cli_reconcile
 
 HISTORY = REPO / "fixtures" / "demo-history"

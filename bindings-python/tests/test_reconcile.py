@@ -5,14 +5,13 @@ from __future__ import annotations
 import io
 import json
 import tarfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import eucora_license as el
+import pytest
 from conftest import AS_OF, DEMO, cli_reconcile, make_bundle
 
 FIELDS = ("entitled", "reserved", "reserved_effective", "consumed", "remaining", "available")
@@ -43,7 +42,7 @@ def test_demo_counters_match_expected(demo_result: el.Result, expected: dict[str
 
 def test_demo_snapshot_attributes_have_python_types(demo_result: el.Result) -> None:
     snap = demo_result.snapshot
-    assert snap.reconciled_at == datetime(2026, 11, 22, 6, 0, tzinfo=timezone.utc)
+    assert snap.reconciled_at == datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
     assert snap.reconciled_at.tzinfo is not None
     assert snap.sequence == 1 and snap.previous_hash is None and snap.diff is None
     assert snap.organization_id == "org-acme"

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 import eucora_license as el
+import pytest
 from conftest import DEFAULT_RULESET, DEMO, REPO, default_ruleset, make_bundle
 
-T0 = datetime(2026, 11, 22, 6, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
 
 
 def test_sidebar_states(demo_result: el.Result) -> None:
@@ -123,7 +122,7 @@ def test_import_file_matches_the_adapter_fixtures(adapter: str) -> None:
     inputs = sorted(p for p in (folder / "input").glob("*")) if (folder / "input").is_dir() else sorted(folder.glob("page-*.json"))
     options = json.loads((folder / "options.json").read_text()) if (folder / "options.json").exists() else {}
     if adapter == "jamf-inventory":  # the instant the core's fixture test uses, as a datetime
-        options = {"observed_at": datetime(2026, 11, 21, 8, 0, tzinfo=timezone.utc)}
+        options = {"observed_at": datetime(2026, 11, 21, 8, 0, tzinfo=UTC)}
     result = el.import_file(adapter, {p.name: p.read_bytes() for p in inputs}, **options)
     assert result.adapter == adapter and len(result.jobs) == len(inputs)
     assert sum(j.signals for j in result.jobs) == len(result.signals) > 0

@@ -10,9 +10,8 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
 import eucora_license as el
+import pytest
 from conftest import make_bundle
 
 N_SIGNALS = 200_000
@@ -60,7 +59,7 @@ def progress_while(work: Callable[[], object]) -> tuple[float, float, int]:
         raise errors[0]
     start, end = span
     inside = [s for s in stamps if start <= s <= end]
-    gaps = [b - a for a, b in zip([start] + inside, inside + [end])]
+    gaps = [b - a for a, b in zip([start] + inside, inside + [end], strict=True)]
     return end - start, max(gaps), len(inside)
 
 

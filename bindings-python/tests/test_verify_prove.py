@@ -6,9 +6,8 @@ import io
 import json
 from pathlib import Path
 
-import pytest
-
 import eucora_license as el
+import pytest
 from conftest import DEMO
 
 

@@ -9,9 +9,8 @@ import re
 import threading
 from pathlib import Path
 
-import pytest
-
 import eucora_license as el
+import pytest
 from conftest import DEMO, REPO, cli_reconcile
 
 HISTORY = REPO / "fixtures" / "demo-history"

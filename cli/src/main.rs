@@ -109,11 +109,7 @@ fn main() -> ExitCode {
                     a.name(),
                     a.version(),
                     a.source(),
-                    if keys.is_empty() {
-                        "-".to_string()
-                    } else {
-                        keys.join(", ")
-                    }
+                    if keys.is_empty() { "-".to_string() } else { keys.join(", ") }
                 );
             }
             ExitCode::SUCCESS
@@ -146,24 +142,15 @@ struct ReconcileOpts {
 }
 
 fn parse_reconcile(args: &[String]) -> Result<ReconcileOpts, String> {
-    let (mut bundle, mut out, mut previous, mut json, mut pack, mut share_key) =
-        (None, None, None, false, true, None);
+    let (mut bundle, mut out, mut previous, mut json, mut pack, mut share_key) = (None, None, None, false, true, None);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--out" => out = Some(it.next().ok_or("--out needs a directory")?.into()),
-            "--previous" => {
-                previous = Some(
-                    it.next()
-                        .ok_or("--previous needs a run directory, evidence pack or snapshot")?
-                        .into(),
-                )
-            }
+            "--previous" => previous = Some(it.next().ok_or("--previous needs a run directory, evidence pack or snapshot")?.into()),
             "--json" => json = true,
             "--no-pack" => pack = false,
-            "--share-key" => {
-                share_key = Some(it.next().ok_or("--share-key needs a key file")?.into())
-            }
+            "--share-key" => share_key = Some(it.next().ok_or("--share-key needs a key file")?.into()),
             s if s.starts_with("--") => return Err(format!("unknown option `{s}`")),
             s if bundle.is_none() => bundle = Some(PathBuf::from(s)),
             s => return Err(format!("unexpected argument `{s}`")),
@@ -204,10 +191,7 @@ fn load_run(path: &str) -> Result<(eucora_license_core::Snapshot, Option<Value>)
 }
 
 /// Two run arguments, `--json`, `--sku`.
-fn parse_pair(
-    args: &[String],
-    with_sku: bool,
-) -> Result<(String, String, bool, Option<String>), ExitCode> {
+fn parse_pair(args: &[String], with_sku: bool) -> Result<(String, String, bool, Option<String>), ExitCode> {
     let (mut runs, mut json, mut sku) = (Vec::new(), false, None);
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -219,9 +203,7 @@ fn parse_pair(
         }
     }
     match (runs.as_slice(), with_sku, &sku) {
-        ([old, new], false, _) | ([old, new], true, Some(_)) => {
-            Ok((old.clone(), new.clone(), json, sku))
-        }
+        ([old, new], false, _) | ([old, new], true, Some(_)) => Ok((old.clone(), new.clone(), json, sku)),
         _ if with_sku => Err(usage_error("explain needs <old-run> <new-run> --sku <id>")),
         _ => Err(usage_error("diff needs <old-run> <new-run>")),
     }
@@ -237,30 +219,24 @@ fn run_diff(args: &[String]) -> ExitCode {
         (Ok(a), Ok(b)) => (a, b),
         (Err(c), _) | (_, Err(c)) => return c,
     };
-    let diff = match eucora_license_core::diff::between_checked(&prev, &cur) { Ok(d) => d, Err(e) => { eprintln!("error: {e}"); return ExitCode::from(2); } };
+    let diff = match eucora_license_core::diff::between_checked(&prev, &cur) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     if json {
-        let consecutive = diff["previous_hash"].as_str()
-            == Some(prev.hash().to_prefixed().as_str())
-            && diff["basis"] == "units";
+        let consecutive = diff["previous_hash"].as_str() == Some(prev.hash().to_prefixed().as_str()) && diff["basis"] == "units";
         let out = if consecutive {
-            detail
-                .filter(|d| d["previous_hash"] == diff["previous_hash"])
-                .map(|d| serde_json::json!({"summary": diff, "units": d}))
+            detail.filter(|d| d["previous_hash"] == diff["previous_hash"]).map(|d| serde_json::json!({"summary": diff, "units": d}))
         } else {
             None
         };
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&out.unwrap_or(diff)).unwrap_or_default()
-        );
+        println!("{}", serde_json::to_string_pretty(&out.unwrap_or(diff)).unwrap_or_default());
         return ExitCode::SUCCESS;
     }
-    println!(
-        "diff sequence {} -> {} (basis: {})",
-        prev.sequence(),
-        cur.sequence(),
-        diff["basis"].as_str().unwrap_or("")
-    );
+    println!("diff sequence {} -> {} (basis: {})", prev.sequence(), cur.sequence(), diff["basis"].as_str().unwrap_or(""));
     let skus = diff["skus"].as_array().cloned().unwrap_or_default();
     if skus.is_empty() {
         println!("no SKU changed");
@@ -282,23 +258,12 @@ fn run_diff(args: &[String]) -> ExitCode {
         }
         println!();
     }
-    for g in diff["coverage_gaps"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
-    {
+    for g in diff["coverage_gaps"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
         println!(
             "coverage gap: source {} {} (SKUs: {})",
             g["source"].as_str().unwrap_or(""),
             g["status"].as_str().unwrap_or(""),
-            g["skus"]
-                .as_array()
-                .map(|a| a
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", "))
-                .unwrap_or_default()
+            g["skus"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")).unwrap_or_default()
         );
     }
     ExitCode::SUCCESS
@@ -314,12 +279,7 @@ fn run_explain(args: &[String]) -> ExitCode {
         (Ok(a), Ok(b)) => (a, b),
         (Err(c), _) | (_, Err(c)) => return c,
     };
-    match eucora_license_core::explain::explain(
-        &prev,
-        &cur,
-        detail.as_ref(),
-        sku.as_deref().unwrap_or(""),
-    ) {
+    match eucora_license_core::explain::explain(&prev, &cur, detail.as_ref(), sku.as_deref().unwrap_or("")) {
         Ok(text) => {
             println!("{text}");
             ExitCode::SUCCESS
@@ -361,25 +321,17 @@ fn run_verify(args: &[String]) -> ExitCode {
     let report = std::thread::scope(|s| {
         let replay = s.spawn(|| eucora_license_core::evidence::replay_pack(&bytes));
         eucora_license_core::evidence::verify_using(&bytes, prev.as_deref(), || {
-            replay
-                .join()
-                .unwrap_or_else(|_| Err("the replay stopped on an internal error".into()))
+            replay.join().unwrap_or_else(|_| Err("the replay stopped on an internal error".into()))
         })
     });
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        );
+        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
     } else {
         for c in &report.checks {
             println!("{:<8} {:<32} {}", c.status, c.name, c.detail);
         }
         match &report.first_failure {
-            None => println!(
-                "\nverified: every check passed; snapshot {}",
-                report.snapshot_hash.as_deref().unwrap_or("")
-            ),
+            None => println!("\nverified: every check passed; snapshot {}", report.snapshot_hash.as_deref().unwrap_or("")),
             Some(f) => println!("\nNOT verified: first failed check: {f}"),
         }
     }
@@ -392,8 +344,7 @@ fn run_verify(args: &[String]) -> ExitCode {
 
 /// `sidebar`: the state of the latest truth at `--now`.
 fn run_sidebar(args: &[String]) -> ExitCode {
-    let (mut snapshot, mut last_run, mut now, mut hours, mut factor) =
-        (None, None, None, 24i64, 2i64);
+    let (mut snapshot, mut last_run, mut now, mut hours, mut factor) = (None, None, None, 24i64, 2i64);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = || it.next().cloned();
@@ -432,14 +383,14 @@ fn run_sidebar(args: &[String]) -> ExitCode {
         (Err(c), _) | (_, Err(c)) => return c,
     };
     if let Some(s) = &snap {
-        if let Err(e) = eucora_license_core::Snapshot::parse_verified(
-            &eucora_license_core::canonical::to_vec(s).unwrap_or_default(),
-        ) {
+        if let Err(e) = eucora_license_core::Snapshot::parse_verified(&eucora_license_core::canonical::to_vec(s).unwrap_or_default()) {
             eprintln!("error: the snapshot does not verify: {e}");
             return ExitCode::from(2);
         }
     }
-    let Ok(schedule_interval_secs) = eucora_license_core::sidebar::schedule_secs_from_hours(hours) else { return usage_error("--schedule-hours is more hours than the engine counts") };
+    let Ok(schedule_interval_secs) = eucora_license_core::sidebar::schedule_secs_from_hours(hours) else {
+        return usage_error("--schedule-hours is more hours than the engine counts");
+    };
     let state = match eucora_license_core::sidebar::try_sidebar(&eucora_license_core::sidebar::SidebarInput {
         latest_success: snap.as_ref(),
         last_run: run.as_ref(),
@@ -546,7 +497,10 @@ fn run_verify_proof(args: &[String]) -> ExitCode {
         }
         Ok(()) => {
             println!("verified: `{}` is in skus_root {}", sku, proof["skus_root"].as_str().unwrap_or(""));
-            println!("(bound to snapshot {} as the proof claims: pass --snapshot-hash with a hash you trust to bind it)", proof["snapshot_hash"].as_str().unwrap_or("?"));
+            println!(
+                "(bound to snapshot {} as the proof claims: pass --snapshot-hash with a hash you trust to bind it)",
+                proof["snapshot_hash"].as_str().unwrap_or("?")
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -563,17 +517,14 @@ struct ImportOpts {
 }
 
 fn parse_import(args: &[String]) -> Result<ImportOpts, String> {
-    let (mut adapter, mut options, mut files) =
-        (None, std::collections::BTreeMap::new(), Vec::new());
+    let (mut adapter, mut options, mut files) = (None, std::collections::BTreeMap::new(), Vec::new());
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--adapter" => adapter = Some(it.next().ok_or("--adapter needs a name")?.clone()),
             "--option" => {
                 let kv = it.next().ok_or("--option needs key=value")?;
-                let (k, v) = kv
-                    .split_once('=')
-                    .ok_or_else(|| format!("--option `{kv}` is not key=value"))?;
+                let (k, v) = kv.split_once('=').ok_or_else(|| format!("--option `{kv}` is not key=value"))?;
                 options.insert(k.to_string(), v.to_string());
             }
             s if s.starts_with("--") => return Err(format!("unknown option `{s}`")),
@@ -583,11 +534,7 @@ fn parse_import(args: &[String]) -> Result<ImportOpts, String> {
     if files.is_empty() {
         return Err("import needs at least one file".into());
     }
-    Ok(ImportOpts {
-        adapter: adapter.ok_or("missing --adapter <name>")?,
-        options,
-        files,
-    })
+    Ok(ImportOpts { adapter: adapter.ok_or("missing --adapter <name>")?, options, files })
 }
 
 /// `import`: adapter output as canonical JSONL on stdout, the per-file jobs on stderr.
@@ -596,10 +543,7 @@ fn run_import(opts: &ImportOpts) -> ExitCode {
     let mut inputs = Vec::new();
     for f in &opts.files {
         match read_limited(f, files::BULK_LIMIT) {
-            Ok(bytes) => inputs.push(adapters::InputFile {
-                path: f.display().to_string(),
-                bytes,
-            }),
+            Ok(bytes) => inputs.push(adapters::InputFile { path: f.display().to_string(), bytes }),
             Err(code) => return code,
         }
     }
@@ -647,10 +591,7 @@ fn run_import(opts: &ImportOpts) -> ExitCode {
         "directory": out.directory,
         "entitlement_observations": out.observations,
     });
-    eprintln!(
-        "{}",
-        serde_json::to_string_pretty(&report).unwrap_or_default()
-    );
+    eprintln!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
     ExitCode::SUCCESS
 }
 
@@ -718,16 +659,12 @@ fn reconcile_into(opts: &ReconcileOpts) -> Result<ExitCode, String> {
     // A previous run elsewhere is read now, under its own lock, so this
     // process never holds two locks (two runs chained crosswise cannot
     // deadlock); the output directory's own run is read under our lock.
-    let previous_is_out = opts
-        .previous
-        .as_deref()
-        .is_some_and(|p| outdir::same_dir(p, &opts.out));
+    let previous_is_out = opts.previous.as_deref().is_some_and(|p| outdir::same_dir(p, &opts.out));
     let mut previous = match &opts.previous {
         Some(p) if !previous_is_out => Some(outdir::read_run(p, None)?.1),
         _ => None,
     };
-    let out = outdir::OutDir::open(&opts.out)
-        .map_err(|e| format!("cannot write to {}: {e}", opts.out.display()))?;
+    let out = outdir::OutDir::open(&opts.out).map_err(|e| format!("cannot write to {}: {e}", opts.out.display()))?;
     if let (Some(p), true) = (&opts.previous, previous_is_out) {
         previous = Some(outdir::read_run(p, Some(&out))?.1);
     }
@@ -736,20 +673,13 @@ fn reconcile_into(opts: &ReconcileOpts) -> Result<ExitCode, String> {
     let outcome = reconcile(&bundle, previous.as_deref());
     drop(previous);
     let shared = match (&key, &outcome.snapshot) {
-        (Some(key), Some(_)) => Some(
-            eucora_license_core::pseudonym::pseudonymise(&outcome, key)
-                .map_err(|e| format!("shared pack: {e}"))?,
-        ),
+        (Some(key), Some(_)) => Some(eucora_license_core::pseudonym::pseudonymise(&outcome, key).map_err(|e| format!("shared pack: {e}"))?),
         _ => None,
     };
     // Staged and switched in as one set (see `outdir`): a failed run
     // replaces only run_report.json.
-    let outputs = outdir::RunOutputs {
-        pack: opts.pack,
-        shared: shared.as_ref(),
-    };
-    outdir::write_run(&out, &outcome, outputs)
-        .map_err(|e| format!("cannot write to {}: {e}", opts.out.display()))?;
+    let outputs = outdir::RunOutputs { pack: opts.pack, shared: shared.as_ref() };
+    outdir::write_run(&out, &outcome, outputs).map_err(|e| format!("cannot write to {}: {e}", opts.out.display()))?;
     drop(out);
 
     match &outcome.snapshot {
@@ -778,16 +708,7 @@ fn int(v: &Value, k: &str) -> String {
 }
 
 fn print_table(snap: &Value, outcome: &Outcome) {
-    let header = [
-        "SKU",
-        "MODEL",
-        "ENTITLED",
-        "RESERVED",
-        "CONSUMED",
-        "REMAINING",
-        "AVAILABLE",
-        "COMPLIANCE",
-    ];
+    let header = ["SKU", "MODEL", "ENTITLED", "RESERVED", "CONSUMED", "REMAINING", "AVAILABLE", "COMPLIANCE"];
     let mut rows: Vec<[String; 8]> = Vec::new();
     for r in snap["skus"].as_array().into_iter().flatten() {
         rows.push([
@@ -838,43 +759,23 @@ fn print_table(snap: &Value, outcome: &Outcome) {
     line(&totals);
     println!();
     let health = snap["health"].as_str().unwrap_or("");
-    let reasons: Vec<&str> = snap["health_reasons"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
+    let reasons: Vec<&str> = snap["health_reasons"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
     if reasons.is_empty() {
         println!("health:        {health}");
     } else {
         println!("health:        {health} ({})", reasons.join(", "));
     }
-    println!(
-        "reconciled at: {}",
-        snap["reconciled_at"].as_str().unwrap_or("")
-    );
+    println!("reconciled at: {}", snap["reconciled_at"].as_str().unwrap_or(""));
     println!("sequence:      {}", snap["sequence"]);
-    println!(
-        "ruleset:       {} v{}",
-        snap["ruleset"]["id"].as_str().unwrap_or(""),
-        snap["ruleset"]["version"]
-    );
+    println!("ruleset:       {} v{}", snap["ruleset"]["id"].as_str().unwrap_or(""), snap["ruleset"]["version"]);
     let summary = &snap["exceptions_summary"];
     if let Some(m) = summary.as_object().filter(|m| !m.is_empty()) {
         let parts: Vec<String> = m.iter().map(|(k, v)| format!("{k} {v}")).collect();
         println!("exceptions:    {} (see exceptions.jsonl)", parts.join(", "));
     }
-    let rejected: u64 = outcome.report["imports"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|j| j["rows_rejected"].as_u64())
-        .sum();
+    let rejected: u64 = outcome.report["imports"].as_array().into_iter().flatten().filter_map(|j| j["rows_rejected"].as_u64()).sum();
     if rejected > 0 {
         println!("rejected rows: {rejected} (see run_report.json)");
     }
-    println!(
-        "snapshot:      {}",
-        snap["snapshot_hash"].as_str().unwrap_or("")
-    );
+    println!("snapshot:      {}", snap["snapshot_hash"].as_str().unwrap_or(""));
 }

@@ -20,9 +20,7 @@ fn demo() -> PathBuf {
 }
 
 fn tmp(name: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("reliability")
-        .join(name);
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("reliability").join(name);
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
@@ -51,11 +49,7 @@ fn contents(dir: &Path) -> Set {
         let e = e.unwrap();
         let name = e.file_name().to_string_lossy().into_owned();
         let ft = e.file_type().unwrap();
-        let bytes = if ft.is_file() {
-            std::fs::read(e.path()).unwrap()
-        } else {
-            format!("<{ft:?}>").into_bytes()
-        };
+        let bytes = if ft.is_file() { std::fs::read(e.path()).unwrap() } else { format!("<{ft:?}>").into_bytes() };
         m.insert(name, bytes);
     }
     m
@@ -66,14 +60,7 @@ fn names(set: &Set) -> Vec<&str> {
 }
 
 fn reconcile(bundle: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
-    bin()
-        .arg("reconcile")
-        .arg(bundle)
-        .arg("--out")
-        .arg(out)
-        .args(extra)
-        .output()
-        .unwrap()
+    bin().arg("reconcile").arg(bundle).arg("--out").arg(out).args(extra).output().unwrap()
 }
 
 fn stderr(o: &std::process::Output) -> String {
@@ -88,10 +75,7 @@ fn report(out: &Path) -> serde_json::Value {
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         self.0 >> 33
     }
 }
@@ -140,27 +124,14 @@ fn reference_runs() -> &'static ((Set, Set), u64) {
 }
 
 fn spawn_big(out: &Path) -> std::process::Child {
-    bin()
-        .arg("reconcile")
-        .arg(big_bundle())
-        .arg("--out")
-        .arg(out)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
+    bin().arg("reconcile").arg(big_bundle()).arg("--out").arg(out).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
 }
 
 /// Wait until a temporary (a name starting with `.`) appears in `out`: the
 /// run has started writing. `None` when the process ended first.
 fn wait_for_temporary(child: &mut std::process::Child, out: &Path) -> Option<Instant> {
     loop {
-        let seen = std::fs::read_dir(out)
-            .map(|d| {
-                d.flatten()
-                    .any(|e| e.file_name().to_string_lossy().starts_with('.'))
-            })
-            .unwrap_or(false);
+        let seen = std::fs::read_dir(out).map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().starts_with('.'))).unwrap_or(false);
         if seen {
             return Some(Instant::now());
         }
@@ -192,16 +163,7 @@ fn a_failed_run_keeps_the_last_good_outputs_and_previous_still_chains() {
     let o = reconcile(&bundle, &out, &["--share-key", key_arg]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let good = contents(&out);
-    assert_eq!(
-        names(&good),
-        [
-            "evidence.shared.tar",
-            "evidence.tar",
-            "exceptions.jsonl",
-            "run_report.json",
-            "snapshot.json"
-        ]
-    );
+    assert_eq!(names(&good), ["evidence.shared.tar", "evidence.tar", "exceptions.jsonl", "run_report.json", "snapshot.json"]);
     let good_snapshot: serde_json::Value = serde_json::from_slice(&good["snapshot.json"]).unwrap();
 
     // The catalog gets a duplicate SKU id: the run fails closed.
@@ -215,12 +177,7 @@ fn a_failed_run_keeps_the_last_good_outputs_and_previous_still_chains() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let after = contents(&out);
     assert_eq!(names(&after), names(&good), "no file added or removed");
-    for name in [
-        "snapshot.json",
-        "evidence.tar",
-        "evidence.shared.tar",
-        "exceptions.jsonl",
-    ] {
+    for name in ["snapshot.json", "evidence.tar", "evidence.shared.tar", "exceptions.jsonl"] {
         assert!(after[name] == good[name], "{name} changed on a failed run");
     }
     let failed = report(&out);
@@ -246,32 +203,18 @@ fn a_failed_run_keeps_the_last_good_outputs_and_previous_still_chains() {
     // another directory and into the same one.
     std::fs::write(&catalog, &original).unwrap();
     let elsewhere = dir.join("elsewhere");
-    let o = reconcile(
-        &bundle,
-        &elsewhere,
-        &["--previous", out.to_str().unwrap(), "--json"],
-    );
+    let o = reconcile(&bundle, &elsewhere, &["--previous", out.to_str().unwrap(), "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let chained: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(chained["sequence"], 2);
     assert_eq!(chained["previous_hash"], good_snapshot["snapshot_hash"]);
-    assert_eq!(
-        chained["diff"]["basis"], "units",
-        "chained to the pack, unit by unit"
-    );
-    let o = reconcile(
-        &bundle,
-        &out,
-        &["--previous", out.to_str().unwrap(), "--json", "--no-pack"],
-    );
+    assert_eq!(chained["diff"]["basis"], "units", "chained to the pack, unit by unit");
+    let o = reconcile(&bundle, &out, &["--previous", out.to_str().unwrap(), "--json", "--no-pack"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let same: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(same["previous_hash"], good_snapshot["snapshot_hash"]);
     // A successful run without packs leaves no older pack that would not match.
-    assert_eq!(
-        names(&contents(&out)),
-        ["exceptions.jsonl", "run_report.json", "snapshot.json"]
-    );
+    assert_eq!(names(&contents(&out)), ["exceptions.jsonl", "run_report.json", "snapshot.json"]);
     assert_eq!(report(&out)["snapshot_hash"], same["snapshot_hash"]);
 }
 
@@ -289,15 +232,9 @@ fn kill_9_at_random_points_leaves_the_old_set_or_the_new_set() {
     assert!(child.wait().unwrap().success());
     let compute = (staged - started).as_millis() as u64 + 1;
     let write = staged.elapsed().as_millis() as u64 + 1;
-    assert!(
-        contents(&out) == *new,
-        "an undisturbed run gives the reference set"
-    );
+    assert!(contents(&out) == *new, "an undisturbed run gives the reference set");
     for name in new.keys() {
-        assert!(
-            old[name] != new[name],
-            "{name} must differ between the two sets"
-        );
+        assert!(old[name] != new[name], "{name} must differ between the two sets");
     }
     let mut rng = Lcg(0x5eed_0010);
     let (mut saw_old, mut saw_new, mut saw_pending) = (0, 0, 0);
@@ -321,10 +258,7 @@ fn kill_9_at_random_points_leaves_the_old_set_or_the_new_set() {
             let o = bin().arg("diff").arg(&out).arg(&out).output().unwrap();
             assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         }
-        let visible: Set = contents(&out)
-            .into_iter()
-            .filter(|(n, _)| !n.starts_with('.'))
-            .collect();
+        let visible: Set = contents(&out).into_iter().filter(|(n, _)| !n.starts_with('.')).collect();
         if visible == *old {
             saw_old += 1;
         } else if visible == *new {
@@ -350,10 +284,7 @@ fn kill_9_at_random_points_leaves_the_old_set_or_the_new_set() {
         // The next run cleans every temporary the killed one left.
         let o = reconcile(&demo(), &out, &["--no-pack"]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-        let left: Vec<String> = contents(&out)
-            .into_keys()
-            .filter(|n| n.starts_with('.'))
-            .collect();
+        let left: Vec<String> = contents(&out).into_keys().filter(|n| n.starts_with('.')).collect();
         assert!(left.is_empty(), "iteration {i}: stale temporaries {left:?}");
     }
     eprintln!("kill -9: {saw_old} old sets, {saw_new} new sets ({saw_pending} finished by the next reader)");
@@ -375,61 +306,27 @@ fn a_switch_stopped_after_its_commit_point_is_finished_by_the_next_reader() {
     assert_eq!(reconcile(&variant, &reference, &[]).status.code(), Some(0));
     let new = &contents(&reference);
     let out = dir.join("out");
-    for (point, reader) in [
-        ("committed", "diff"),
-        ("mid-switch", "diff"),
-        ("mid-switch", "previous"),
-        ("committed", "reconcile"),
-    ] {
+    for (point, reader) in [("committed", "diff"), ("mid-switch", "diff"), ("mid-switch", "previous"), ("committed", "reconcile")] {
         reset_to(&out, old);
-        let o = bin()
-            .arg("reconcile")
-            .arg(&variant)
-            .arg("--out")
-            .arg(&out)
-            .env("EUCORA_LICENSE_CRASH_AT", point)
-            .output()
-            .unwrap();
-        assert_ne!(
-            o.status.code(),
-            Some(0),
-            "{point}: the process must have stopped"
-        );
-        assert!(
-            out.join(".commit").exists(),
-            "{point}: the journal is there"
-        );
+        let o = bin().arg("reconcile").arg(&variant).arg("--out").arg(&out).env("EUCORA_LICENSE_CRASH_AT", point).output().unwrap();
+        assert_ne!(o.status.code(), Some(0), "{point}: the process must have stopped");
+        assert!(out.join(".commit").exists(), "{point}: the journal is there");
         let o = match reader {
             "diff" => bin().arg("diff").arg(&out).arg(&out).output().unwrap(),
-            "previous" => reconcile(
-                &demo(),
-                &dir.join("next"),
-                &["--previous", out.to_str().unwrap(), "--json", "--no-pack"],
-            ),
+            "previous" => reconcile(&demo(), &dir.join("next"), &["--previous", out.to_str().unwrap(), "--json", "--no-pack"]),
             _ => reconcile(&demo(), &out, &["--no-pack"]),
         };
         assert_eq!(o.status.code(), Some(0), "{point}/{reader}: {}", stderr(&o));
         if reader == "previous" {
             let next: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-            let new_snapshot: serde_json::Value =
-                serde_json::from_slice(&new["snapshot.json"]).unwrap();
-            assert_eq!(
-                next["previous_hash"], new_snapshot["snapshot_hash"],
-                "chained to the finished switch"
-            );
+            let new_snapshot: serde_json::Value = serde_json::from_slice(&new["snapshot.json"]).unwrap();
+            assert_eq!(next["previous_hash"], new_snapshot["snapshot_hash"], "chained to the finished switch");
         }
         let now = contents(&out);
         if reader == "reconcile" {
-            assert_eq!(
-                names(&now),
-                ["exceptions.jsonl", "run_report.json", "snapshot.json"]
-            );
+            assert_eq!(names(&now), ["exceptions.jsonl", "run_report.json", "snapshot.json"]);
         } else {
-            assert!(
-                now == *new,
-                "{point}/{reader}: the switch was finished: {:?}",
-                names(&now)
-            );
+            assert!(now == *new, "{point}/{reader}: the switch was finished: {:?}", names(&now));
         }
     }
 }
@@ -442,51 +339,21 @@ fn two_runs_at_once_into_one_out_never_mix() {
         let _ = std::fs::remove_dir_all(&out);
         // The long run first, then the short one at a point of the long one
         // (computing, writing its pack, switching in).
-        let long = bin()
-            .arg("reconcile")
-            .arg(big_bundle())
-            .arg("--out")
-            .arg(&out)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(
-            full * [10, 40, 60, 75, 90][trial as usize] / 100,
-        ));
-        let short = bin()
-            .arg("reconcile")
-            .arg(demo())
-            .arg("--out")
-            .arg(&out)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (long, short) = (
-            long.wait_with_output().unwrap(),
-            short.wait_with_output().unwrap(),
-        );
+        let long =
+            bin().arg("reconcile").arg(big_bundle()).arg("--out").arg(&out).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(full * [10, 40, 60, 75, 90][trial as usize] / 100));
+        let short = bin().arg("reconcile").arg(demo()).arg("--out").arg(&out).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        let (long, short) = (long.wait_with_output().unwrap(), short.wait_with_output().unwrap());
         assert_eq!(long.status.code(), Some(0), "{}", stderr(&long));
         assert_eq!(short.status.code(), Some(0), "{}", stderr(&short));
         let now = contents(&out);
-        assert!(
-            now == *old || now == *new,
-            "trial {trial}: a mixed set {:?}",
-            names(&now)
-        );
+        assert!(now == *old || now == *new, "trial {trial}: a mixed set {:?}", names(&now));
         if stderr(&short).contains("waiting for lock on") {
             // It waited for the long run, so it switched in last.
-            assert!(
-                now == *old,
-                "trial {trial}: the run that waited must be the one left"
-            );
+            assert!(now == *old, "trial {trial}: the run that waited must be the one left");
         }
         if stderr(&long).contains("waiting for lock on") {
-            assert!(
-                now == *new,
-                "trial {trial}: the run that waited must be the one left"
-            );
+            assert!(now == *new, "trial {trial}: the run that waited must be the one left");
         }
     }
 }
@@ -501,8 +368,7 @@ fn planted_links_at_temporary_and_output_names_are_not_written_through() {
     std::fs::create_dir_all(&victim_dir).unwrap();
     let victim = dir.join("victim");
     std::fs::write(&victim, b"do not touch").unwrap();
-    let link =
-        |target: &Path, name: &str| std::os::unix::fs::symlink(target, out.join(name)).unwrap();
+    let link = |target: &Path, name: &str| std::os::unix::fs::symlink(target, out.join(name)).unwrap();
     for pid in [1, 2, 4242] {
         link(&victim_dir, &format!(".staging-{pid}-0"));
         link(&victim, &format!(".commit.tmp-{pid}-0"));
@@ -518,11 +384,7 @@ fn planted_links_at_temporary_and_output_names_are_not_written_through() {
     assert_eq!(std::fs::read_dir(&victim_dir).unwrap().count(), 0);
     assert!(!dir.join("dangling").exists());
     let (old, _) = references();
-    assert!(
-        contents(&out) == *old,
-        "exactly the run's files, as regular files: {:?}",
-        names(&contents(&out))
-    );
+    assert!(contents(&out) == *old, "exactly the run's files, as regular files: {:?}", names(&contents(&out)));
 }
 
 #[cfg(unix)]
@@ -531,28 +393,17 @@ fn linked_signal_files_folders_and_bundle_json_are_reported_not_skipped() {
     let dir = tmp("links-in-bundle");
     let outside = dir.join("outside");
     std::fs::create_dir_all(&outside).unwrap();
-    std::fs::copy(
-        demo().join("signals/intune-usage.csv"),
-        outside.join("more.csv"),
-    )
-    .unwrap();
+    std::fs::copy(demo().join("signals/intune-usage.csv"), outside.join("more.csv")).unwrap();
     let out = dir.join("out");
     let (old, _) = references();
     reset_to(&out, old);
     type Plant = fn(&Path, &Path);
     let cases: [(&str, Plant); 4] = [
-        ("signals/more.csv", |b, o| {
-            std::os::unix::fs::symlink(o.join("more.csv"), b.join("signals/more.csv")).unwrap()
-        }),
-        ("signals/extra", |b, o| {
-            std::os::unix::fs::symlink(o, b.join("signals/extra")).unwrap()
-        }),
+        ("signals/more.csv", |b, o| std::os::unix::fs::symlink(o.join("more.csv"), b.join("signals/more.csv")).unwrap()),
+        ("signals/extra", |b, o| std::os::unix::fs::symlink(o, b.join("signals/extra")).unwrap()),
         ("imports/intune-apps/page-3.json", |b, _| {
-            std::os::unix::fs::symlink(
-                b.join("imports/intune-apps/managedDevices-page-2.json"),
-                b.join("imports/intune-apps/page-3.json"),
-            )
-            .unwrap()
+            std::os::unix::fs::symlink(b.join("imports/intune-apps/managedDevices-page-2.json"), b.join("imports/intune-apps/page-3.json"))
+                .unwrap()
         }),
         ("bundle.json", |b, _| {
             std::fs::rename(b.join("bundle.json"), b.join("params.json")).unwrap();
@@ -567,18 +418,12 @@ fn linked_signal_files_folders_and_bundle_json_are_reported_not_skipped() {
         let o = reconcile(&bundle, &out, &[]);
         assert_eq!(o.status.code(), Some(2), "{path}: {}", stderr(&o));
         let err = stderr(&o);
-        assert!(
-            err.contains(&format!("{path}: a symbolic link")),
-            "{path}: {err}"
-        );
+        assert!(err.contains(&format!("{path}: a symbolic link")), "{path}: {err}");
         let r = report(&out);
         assert_eq!(r["status"], "failed");
         assert_eq!(r["reasons"], serde_json::json!(["invalid_input"]));
         let message = r["errors"][0]["message"].as_str().unwrap();
-        assert!(
-            message.contains(path) && !message.contains("missing"),
-            "{path}: {message}"
-        );
+        assert!(message.contains(path) && !message.contains("missing"), "{path}: {message}");
         // The last good outputs are still there.
         assert!(contents(&out)["snapshot.json"] == old["snapshot.json"]);
     }
@@ -587,28 +432,16 @@ fn linked_signal_files_folders_and_bundle_json_are_reported_not_skipped() {
     let _ = std::fs::remove_dir_all(&bundle);
     copy_dir(&demo(), &bundle);
     let fifo = bundle.join("signals/pipe.csv");
-    assert!(Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap()
-        .success());
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
     let o = run_bounded(bin().arg("reconcile").arg(&bundle).arg("--out").arg(&out));
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("signals/pipe.csv: not a regular file"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("signals/pipe.csv: not a regular file"), "{}", stderr(&o));
 }
 
 /// Run a command that must end by itself; a watchdog kills it (and fails
 /// the test) rather than let the suite hang.
 fn run_bounded(cmd: &mut Command) -> std::process::Output {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     while child.try_wait().unwrap().is_none() {
         if Instant::now() > deadline {
@@ -626,11 +459,7 @@ fn endless_and_special_files_are_refused_with_a_clear_error() {
     let dir = tmp("endless");
     let out = dir.join("out");
     let fifo = dir.join("fifo");
-    assert!(Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap()
-        .success());
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
     let fifo = fifo.to_str().unwrap().to_string();
     let pack = dir.join("pack.tar");
     std::fs::write(&pack, &references().0["evidence.tar"]).unwrap();
@@ -644,13 +473,7 @@ fn endless_and_special_files_are_refused_with_a_clear_error() {
             vec!["verify", pack, "--previous", input],
             vec!["diff", input, input],
             vec!["explain", input, input, "--sku", "x"],
-            vec![
-                "sidebar",
-                "--snapshot",
-                input,
-                "--now",
-                "2026-11-23T00:00:00Z",
-            ],
+            vec!["sidebar", "--snapshot", input, "--now", "2026-11-23T00:00:00Z"],
             vec!["prove", input, "--sku", "x"],
             vec!["verify-proof", input],
             vec!["import", "--adapter", "jamf-inventory", input],
@@ -661,10 +484,7 @@ fn endless_and_special_files_are_refused_with_a_clear_error() {
             let o = run_bounded(bin().args(&args));
             assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
             let err = stderr(&o);
-            assert!(
-                err.contains(&format!("{input}: not a regular file")),
-                "{args:?}: {err}"
-            );
+            assert!(err.contains(&format!("{input}: not a regular file")), "{args:?}: {err}");
         }
     }
 }
@@ -675,13 +495,8 @@ fn out_inside_the_bundle_is_refused() {
     let bundle = dir.join("bundle");
     copy_dir(&demo(), &bundle);
     let before = contents(&bundle);
-    let mut outs = vec![
-        bundle.clone(),
-        bundle.join("out"),
-        bundle.join("signals/deeper/out"),
-        bundle.join("x/../y"),
-        dir.join("bundle/./z"),
-    ];
+    let mut outs =
+        vec![bundle.clone(), bundle.join("out"), bundle.join("signals/deeper/out"), bundle.join("x/../y"), dir.join("bundle/./z")];
     #[cfg(unix)]
     {
         std::os::unix::fs::symlink(&bundle, dir.join("alias")).unwrap();
@@ -689,28 +504,10 @@ fn out_inside_the_bundle_is_refused() {
     }
     for out in outs {
         let o = reconcile(&bundle, &out, &[]);
-        assert_eq!(
-            o.status.code(),
-            Some(1),
-            "{}: {}",
-            out.display(),
-            stderr(&o)
-        );
-        assert!(
-            stderr(&o).contains("is inside the bundle"),
-            "{}",
-            stderr(&o)
-        );
-        assert!(
-            contents(&bundle) == before,
-            "nothing was written into the bundle"
-        );
+        assert_eq!(o.status.code(), Some(1), "{}: {}", out.display(), stderr(&o));
+        assert!(stderr(&o).contains("is inside the bundle"), "{}", stderr(&o));
+        assert!(contents(&bundle) == before, "nothing was written into the bundle");
     }
     // Beside the bundle is fine.
-    assert_eq!(
-        reconcile(&bundle, &dir.join("bundle-out"), &["--no-pack"])
-            .status
-            .code(),
-        Some(0)
-    );
+    assert_eq!(reconcile(&bundle, &dir.join("bundle-out"), &["--no-pack"]).status.code(), Some(0));
 }

@@ -79,8 +79,18 @@ fn sidebar_refuses_another_organizations_report_and_a_list() {
         assert_eq!(o.status.code(), Some(2), "{}", text(&o));
         assert!(text(&o).contains("invalid_input"), "{}", text(&o));
     }
-    assert!(text(&bin().arg("sidebar").arg("--snapshot").arg(out.join("snapshot.json")).arg("--last-run").arg(&theirs)
-        .args(["--now", "2026-11-22T07:00:00Z"]).output().unwrap()).contains("organization_id"));
+    assert!(text(
+        &bin()
+            .arg("sidebar")
+            .arg("--snapshot")
+            .arg(out.join("snapshot.json"))
+            .arg("--last-run")
+            .arg(&theirs)
+            .args(["--now", "2026-11-22T07:00:00Z"])
+            .output()
+            .unwrap()
+    )
+    .contains("organization_id"));
 }
 
 #[test]
@@ -123,7 +133,8 @@ fn verify_refuses_a_member_the_contract_does_not_define() {
         .map(|(n, d)| json!({"name": n, "size": d.len(), "sha256": eucora_license_core::hash::sha256(d).to_prefixed()}))
         .collect();
     m.as_object_mut().unwrap().remove("pack_hash");
-    let h = eucora_license_core::hash::tagged(eucora_license_core::hash::Domain::Pack, &eucora_license_core::canonical::to_vec(&m).unwrap());
+    let h =
+        eucora_license_core::hash::tagged(eucora_license_core::hash::Domain::Pack, &eucora_license_core::canonical::to_vec(&m).unwrap());
     m["pack_hash"] = json!(h.to_prefixed());
     files[mi].1 = eucora_license_core::canonical::to_vec(&m).unwrap();
     let mut w = eucora_license_core::tar::TarWriter::new(Vec::new());

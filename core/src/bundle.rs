@@ -101,9 +101,8 @@ pub fn parse_params(file: &str, doc: &Value) -> Result<RunParams> {
     let organization_id = text("organization_id", true)?.unwrap_or_default();
     let run_id = text("run_id", true)?.unwrap_or_default();
     let as_of_text = text("as_of", true)?.unwrap_or_default();
-    let as_of = Instant::parse(&as_of_text).map_err(|e| {
-        err("$.as_of", &format!("`as_of` must be an RFC 3339 instant with offset ({})", e.code()))
-    })?;
+    let as_of = Instant::parse(&as_of_text)
+        .map_err(|e| err("$.as_of", &format!("`as_of` must be an RFC 3339 instant with offset ({})", e.code())))?;
     let ruleset = text("ruleset", false)?;
     let expected_sources = match obj.get("expected_sources") {
         None | Some(Value::Null) => Vec::new(),
@@ -194,9 +193,7 @@ impl MemoryBundle {
 /// Check that `path` names a file inside a bundle: relative, `/`-separated,
 /// no empty, `.` or `..` segment, no backslash or NUL.
 pub fn check_bundle_path(path: &str) -> Result<()> {
-    let ok = !path.is_empty()
-        && !path.contains(['\\', '\0'])
-        && path.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..");
+    let ok = !path.is_empty() && !path.contains(['\\', '\0']) && path.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..");
     if ok {
         Ok(())
     } else {
@@ -223,7 +220,9 @@ pub fn file_bytes_from_json(path: &str, value: &Value) -> Result<Vec<u8>> {
             Some(bytes) => Ok(bytes),
             None => Err(err("`base64` must be a string in standard base64 with padding")),
         },
-        Value::Object(_) => crate::canonical::to_vec(value).map_err(|e| err(&format!("cannot write the object as canonical JSON: {}", e.message()))),
+        Value::Object(_) => {
+            crate::canonical::to_vec(value).map_err(|e| err(&format!("cannot write the object as canonical JSON: {}", e.message())))
+        }
         _ => Err(err("a file's content must be a string, an array of lines, {\"base64\": ...} or a JSON object")),
     }
 }

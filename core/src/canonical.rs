@@ -48,8 +48,7 @@ pub fn canonicalize(json_text: &[u8]) -> Result<Vec<u8>> {
 
 /// Canonical bytes of any serializable value (through `serde_json::Value`).
 pub fn to_vec_of<T: serde::Serialize>(value: &T) -> Result<Vec<u8>> {
-    let v = serde_json::to_value(value)
-        .map_err(|e| Error::new(ErrorCode::NonCanonical, format!("cannot serialize: {e}")))?;
+    let v = serde_json::to_value(value).map_err(|e| Error::new(ErrorCode::NonCanonical, format!("cannot serialize: {e}")))?;
     to_vec(&v)
 }
 
@@ -68,10 +67,7 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value) -> Result<()> {
                 }
                 out.extend_from_slice(u.to_string().as_bytes());
             } else {
-                return Err(Error::new(
-                    ErrorCode::NonCanonical,
-                    format!("float {n} in hashed data: use an integer or a decimal string"),
-                ));
+                return Err(Error::new(ErrorCode::NonCanonical, format!("float {n} in hashed data: use an integer or a decimal string")));
             }
         }
         Value::String(s) => write_str(out, s),

@@ -312,7 +312,10 @@ pub fn parse_catalog(file: &str, doc: &Value, errors: &mut Vec<Error>) -> Result
             errors.push(integrity(loc("vendor"), format!("SKU `{id}` names unknown vendor `{vendor}`")));
         }
         let Some(model) = Model::parse(text("model")) else {
-            errors.push(integrity(loc("model"), format!("SKU `{id}` has unknown model (expected device, user, concurrent, subscription or feature)")));
+            errors.push(integrity(
+                loc("model"),
+                format!("SKU `{id}` has unknown model (expected device, user, concurrent, subscription or feature)"),
+            ));
             continue;
         };
         let base = match s.get("base_sku") {
@@ -359,7 +362,12 @@ pub fn parse_catalog(file: &str, doc: &Value, errors: &mut Vec<Error>) -> Result
 }
 
 /// Read `entitlements.csv` into `md`.
-pub fn read_entitlements<R: Read>(file: &str, input: HashingReader<R>, md: &mut MasterData, errors: &mut Vec<Error>) -> Result<HashingReader<R>> {
+pub fn read_entitlements<R: Read>(
+    file: &str,
+    input: HashingReader<R>,
+    md: &mut MasterData,
+    errors: &mut Vec<Error>,
+) -> Result<HashingReader<R>> {
     let mut t = CsvTable::new(file, input)?;
     if t.is_empty_input() {
         return Err(Error::new(ErrorCode::InvalidInput, "empty file: the header row is required").at(Location::file(file)));
@@ -499,7 +507,12 @@ pub fn read_pools<R: Read>(file: &str, input: HashingReader<R>, md: &mut MasterD
 }
 
 /// Read `directory.csv` into `md`.
-pub fn read_directory<R: Read>(file: &str, input: HashingReader<R>, md: &mut MasterData, errors: &mut Vec<Error>) -> Result<HashingReader<R>> {
+pub fn read_directory<R: Read>(
+    file: &str,
+    input: HashingReader<R>,
+    md: &mut MasterData,
+    errors: &mut Vec<Error>,
+) -> Result<HashingReader<R>> {
     let mut t = CsvTable::new(file, input)?;
     if t.is_empty_input() {
         return Ok(t.into_inner());

@@ -77,9 +77,7 @@ impl Counters {
     pub fn compliance_status(&self, under_utilized_percent: i64) -> &'static str {
         if self.consumed > self.entitled {
             "over_deployed"
-        } else if self.entitled > 0
-            && (self.consumed as i128) * 100 < (self.entitled as i128) * (under_utilized_percent as i128)
-        {
+        } else if self.entitled > 0 && (self.consumed as i128) * 100 < (self.entitled as i128) * (under_utilized_percent as i128) {
             "under_utilized"
         } else {
             "compliant"
@@ -317,8 +315,7 @@ pub fn evaluate(store: &mut SignalStore, md: &MasterData, rs: &Ruleset, as_of: I
             f.last_observed_at = Some(s.observed_at);
         }
     }
-    let sources: BTreeMap<String, SourceFacts> =
-        by_source.into_iter().map(|(k, v)| (store.sources.resolve(k).to_string(), v)).collect();
+    let sources: BTreeMap<String, SourceFacts> = by_source.into_iter().map(|(k, v)| (store.sources.resolve(k).to_string(), v)).collect();
 
     // 2. The order of exclusion.
     let fates = qualify(store, md, rs, as_of, unique, &mut exceptions);
@@ -333,10 +330,7 @@ pub fn evaluate(store: &mut SignalStore, md: &MasterData, rs: &Ruleset, as_of: I
             code: "ambiguous_identity",
             source: store.source_of(s).to_string(),
             raw_id: store.raw_id_of(s).to_string(),
-            detail: format!(
-                "hostname `{}` belongs to several devices; counted as its own device",
-                store.hostnames.resolve(s.hostname)
-            ),
+            detail: format!("hostname `{}` belongs to several devices; counted as its own device", store.hostnames.resolve(s.hostname)),
         });
     }
     let device_user = device_users(store, &identity, unique, &fates, &devices);
@@ -387,7 +381,12 @@ pub fn evaluate(store: &mut SignalStore, md: &MasterData, rs: &Ruleset, as_of: I
         if sku.model == Model::Concurrent {
             let intervals = formed.sessions.get(&(k as u32)).cloned().unwrap_or_default();
             let (peak, units) = ctx.concurrent_units(&sku.id, intervals, &mut counted_sessions)?;
-            skus.push(SkuResult { sku: k, counters: Counters::derive(entitled, reserved, peak), pools: Vec::new(), units: UnitList::from_sorted(units) });
+            skus.push(SkuResult {
+                sku: k,
+                counters: Counters::derive(entitled, reserved, peak),
+                pools: Vec::new(),
+                units: UnitList::from_sorted(units),
+            });
             continue;
         }
         let members = formed.units.get(&(k as u32)).map(Vec::as_slice).unwrap_or(&[]);
@@ -432,7 +431,12 @@ pub fn evaluate(store: &mut SignalStore, md: &MasterData, rs: &Ruleset, as_of: I
                 counters: Counters::derive((entitled - pooled_qty).max(0), 0, pool_consumed[pool_ids.len()]),
             });
         }
-        skus.push(SkuResult { sku: k, counters: Counters::derive(entitled, reserved, consumed), pools, units: UnitList::from_sorted(units) });
+        skus.push(SkuResult {
+            sku: k,
+            counters: Counters::derive(entitled, reserved, consumed),
+            pools,
+            units: UnitList::from_sorted(units),
+        });
     }
 
     // needs_review: signals a counted unit rests on, below review_confidence.
@@ -443,7 +447,10 @@ pub fn evaluate(store: &mut SignalStore, md: &MasterData, rs: &Ruleset, as_of: I
                 code: "needs_review",
                 source: store.source_of(s).to_string(),
                 raw_id: store.raw_id_of(s).to_string(),
-                detail: format!("confidence {} is below review_confidence", crate::numbers::Fixed9(s.confidence as i128).to_canonical_string()),
+                detail: format!(
+                    "confidence {} is below review_confidence",
+                    crate::numbers::Fixed9(s.confidence as i128).to_canonical_string()
+                ),
             });
         }
     }
@@ -673,13 +680,8 @@ fn build_identity(
     let n_serial = store.serials.len() as u32;
     let names = n_serial + store.device_ids.len() as u32;
     let total = names + store.hostnames.len() as u32;
-    let mut id = Identity {
-        n_serial,
-        names,
-        uf: UnionFind::new(total as usize),
-        root_name: FxHashMap::default(),
-        user_resolved: Vec::new(),
-    };
+    let mut id =
+        Identity { n_serial, names, uf: UnionFind::new(total as usize), root_name: FxHashMap::default(), user_resolved: Vec::new() };
     for &i in unique {
         let s = &store.rows[i as usize];
         if matches!(fates[i as usize], Fate::Qualified(_)) && s.serial != NONE && s.device_id != NONE {
@@ -892,12 +894,7 @@ impl Ctx<'_> {
 
     fn exception(&self, ex: &mut Vec<ExceptionRecord>, code: &'static str, i: u32, detail: String) {
         let s = &self.store.rows[i as usize];
-        ex.push(ExceptionRecord {
-            code,
-            source: self.store.source_of(s).to_string(),
-            raw_id: self.store.raw_id_of(s).to_string(),
-            detail,
-        });
+        ex.push(ExceptionRecord { code, source: self.store.source_of(s).to_string(), raw_id: self.store.raw_id_of(s).to_string(), detail });
     }
 
     /// The user a user-model signal counts for: its own (resolved), else its

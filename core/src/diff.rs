@@ -46,8 +46,8 @@ use crate::hash::Digest32;
 use crate::signals::SignalStore;
 use crate::snapshot::Snapshot;
 use crate::time::Instant;
-use serde_json::{json, Map, Value};
 use rustc_hash::FxHashMap as HashMap;
+use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The previous run as far as a diff needs it: its verified snapshot, its
@@ -221,10 +221,7 @@ fn consuming(units: &[UnitView], concurrent: bool) -> BTreeMap<String, i64> {
         }
     }
     let Some(t) = at else { return BTreeMap::new() };
-    units
-        .iter()
-        .filter_map(|u| u.session.filter(|(s, e, _)| *s <= t && t < *e).map(|(_, _, q)| (u.key.clone(), q)))
-        .collect()
+    units.iter().filter_map(|u| u.session.filter(|(s, e, _)| *s <= t && t < *e).map(|(_, _, q)| (u.key.clone(), q))).collect()
 }
 
 /// A unit in a diff list.
@@ -392,7 +389,14 @@ pub(crate) fn diff(previous: &PreviousRun, cur: &Current) -> Result<(Value, Valu
                             if cur_home.get(&(s.as_str(), r.as_str())).is_some_and(|key| *key != u.key) {
                                 "merged_identity"
                             } else {
-                                signal_reason(cur, &exception_of, wanted.get(&(s.as_str(), r.as_str())).copied().flatten(), s, k, ruleset_changed)
+                                signal_reason(
+                                    cur,
+                                    &exception_of,
+                                    wanted.get(&(s.as_str(), r.as_str())).copied().flatten(),
+                                    s,
+                                    k,
+                                    ruleset_changed,
+                                )
                             }
                         })
                         .collect();
@@ -437,7 +441,8 @@ pub(crate) fn diff(previous: &PreviousRun, cur: &Current) -> Result<(Value, Valu
         let entitlement_changes = entitlement_changes(&previous.entitlements, cur, k, sku, prev_day);
         let num = |r: Option<&Value>, f: &str| r.and_then(|r| r[f].as_i64()).unwrap_or(0);
         let fields = ["entitled", "reserved", "consumed", "remaining", "available"];
-        let delta: Map<String, Value> = fields.iter().map(|f| (f.to_string(), json!(num(Some(record), f).saturating_sub(num(prev_record, f))))).collect();
+        let delta: Map<String, Value> =
+            fields.iter().map(|f| (f.to_string(), json!(num(Some(record), f).saturating_sub(num(prev_record, f))))).collect();
         let changed = delta.values().any(|v| v != &json!(0)) || !added.is_empty() || !removed.is_empty() || !entitlement_changes.is_empty();
         if !changed {
             continue;
@@ -471,7 +476,9 @@ pub(crate) fn diff(previous: &PreviousRun, cur: &Current) -> Result<(Value, Valu
             "removed": by_reason(&removed),
             "entitlements": ent_by_reason,
         }));
-        let list = |l: &[Change]| -> Vec<Value> { l.iter().map(|c| json!({"key": c.key, "reason": c.reason, "weight": c.weight, "sources": c.sources})).collect() };
+        let list = |l: &[Change]| -> Vec<Value> {
+            l.iter().map(|c| json!({"key": c.key, "reason": c.reason, "weight": c.weight, "sources": c.sources})).collect()
+        };
         detail.push(json!({
             "sku": sku,
             "model": record["model"],
@@ -497,15 +504,18 @@ pub(crate) fn diff(previous: &PreviousRun, cur: &Current) -> Result<(Value, Valu
         }
         Value::Object(m)
     };
-    Ok((
-        head(json!({"skus": sku_diffs, "coverage_gaps": coverage_gaps})),
-        head(json!({"skus": detail, "coverage_gaps": coverage_gaps})),
-    ))
+    Ok((head(json!({"skus": sku_diffs, "coverage_gaps": coverage_gaps})), head(json!({"skus": detail, "coverage_gaps": coverage_gaps}))))
 }
 
 /// Entitlement changes of SKU `k` between the previous run's entitlements (in
 /// force on its day) and this run's (in force on `as_of`), by entitlement id.
-fn entitlement_changes(previous: &Value, cur: &Current, k: usize, sku: &str, prev_day: Option<crate::time::Date>) -> Vec<(String, &'static str, i64)> {
+fn entitlement_changes(
+    previous: &Value,
+    cur: &Current,
+    k: usize,
+    sku: &str,
+    prev_day: Option<crate::time::Date>,
+) -> Vec<(String, &'static str, i64)> {
     let mut before: BTreeMap<String, i64> = BTreeMap::new();
     for e in previous.as_array().map(Vec::as_slice).unwrap_or(&[]) {
         if e["sku"].as_str() != Some(sku) {
@@ -551,7 +561,8 @@ pub(crate) fn counters_only(previous: &Snapshot, records: &[Value]) -> Value {
     let get = |m: &BTreeMap<&str, &Value>, id: &str, f: &str| m.get(id).and_then(|r| r[f].as_i64()).unwrap_or(0);
     let mut skus = Vec::new();
     for id in ids {
-        let delta: Map<String, Value> = fields.iter().map(|f| (f.to_string(), json!(get(&cur, id, f).saturating_sub(get(&prev, id, f))))).collect();
+        let delta: Map<String, Value> =
+            fields.iter().map(|f| (f.to_string(), json!(get(&cur, id, f).saturating_sub(get(&prev, id, f))))).collect();
         if delta.values().any(|v| v != &json!(0)) {
             skus.push(json!({"sku": id, "delta": delta}));
         }

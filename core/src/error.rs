@@ -196,9 +196,7 @@ pub fn is_displayable_name(s: &str) -> bool {
         && b.len() <= 64
         && (b[0].is_ascii_alphabetic() || b[0] == b'_')
         && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b' ' | b'.' | b'-'));
-    shape
-        && b.iter().filter(|c| c.is_ascii_digit()).count() <= 4
-        && s.split(['_', '.', '-', ' ']).all(|w| w.len() <= 24)
+    shape && b.iter().filter(|c| c.is_ascii_digit()).count() <= 4 && s.split(['_', '.', '-', ' ']).all(|w| w.len() <= 24)
 }
 
 /// Input-supplied names for a message: the displayable ones, in the order

@@ -140,8 +140,8 @@ fn write_streamed(outcome: &Outcome, name: &str, out: &mut dyn Write) -> Result<
     } else {
         for (sku, list) in &outcome.units {
             for u in list.iter() {
-                let unit: Value = serde_json::from_slice(u)
-                    .map_err(|e| Error::new(ErrorCode::Internal, format!("unit is not JSON: {e}")))?;
+                let unit: Value =
+                    serde_json::from_slice(u).map_err(|e| Error::new(ErrorCode::Internal, format!("unit is not JSON: {e}")))?;
                 out.write_all(&canon(&json!({"sku": sku, "unit": unit}))?).map_err(io)?;
                 out.write_all(b"\n").map_err(io)?;
             }
@@ -169,10 +169,8 @@ impl Write for Digesting {
 
 /// The manifest body (without `pack_hash`) and its `eucora.pack.v1` hash.
 fn manifest_of(artifacts: &BTreeMap<&str, (u64, Digest32)>, snapshot_hash: &str, note: Option<&Value>) -> Result<(Value, Digest32)> {
-    let list: Vec<Value> = artifacts
-        .iter()
-        .map(|(name, (size, digest))| json!({"name": name, "size": size, "sha256": digest.to_prefixed()}))
-        .collect();
+    let list: Vec<Value> =
+        artifacts.iter().map(|(name, (size, digest))| json!({"name": name, "size": size, "sha256": digest.to_prefixed()})).collect();
     let mut body = json!({"schema": MANIFEST_SCHEMA, "artifacts": list, "snapshot_hash": snapshot_hash});
     if let Some(note) = note {
         body["pseudonymised"] = note.clone();
@@ -218,7 +216,6 @@ pub fn write_pack<W: Write>(outcome: &Outcome, sink: W) -> Result<(W, Digest32)>
     }
     Ok((w.finish()?, pack_hash))
 }
-
 
 /// One named verification check.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -304,8 +301,8 @@ pub(crate) fn open_members(pack: &[u8]) -> std::result::Result<Members<'_>, Stri
     let mut last: Option<&'static str> = None;
     for entry in tar::entries(pack) {
         let e = entry.map_err(|e| e.message().to_string())?;
-        let name = member_name(&e.name)
-            .ok_or_else(|| format!("member `{}` is not one an evidence pack holds (A7): refused", quoted(&e.name)))?;
+        let name =
+            member_name(&e.name).ok_or_else(|| format!("member `{}` is not one an evidence pack holds (A7): refused", quoted(&e.name)))?;
         if files.contains_key(name) {
             return Err(format!("entry `{name}` appears twice"));
         }
@@ -364,7 +361,11 @@ pub fn replay_pack(pack: &[u8]) -> std::result::Result<Digest32, String> {
 /// let report = verify_using(pack, None, || replay_pack(pack));
 /// assert_eq!(report.first_failure.as_deref(), Some("archive"));
 /// ```
-pub fn verify_using(pack: &[u8], previous: Option<&[u8]>, replayed: impl FnOnce() -> std::result::Result<Digest32, String>) -> VerifyReport {
+pub fn verify_using(
+    pack: &[u8],
+    previous: Option<&[u8]>,
+    replayed: impl FnOnce() -> std::result::Result<Digest32, String>,
+) -> VerifyReport {
     let mut v = Verifier { checks: Vec::new(), failed: false };
     let mut snapshot_hash = None;
     let files = match open_members(pack) {
@@ -404,7 +405,8 @@ pub fn verify_using(pack: &[u8], previous: Option<&[u8]>, replayed: impl FnOnce(
     }
     let claimed_snapshot = manifest["snapshot_hash"].as_str().unwrap_or("").to_string();
     v.check("pack_hash", || {
-        let (mut expected, h) = manifest_of(&view, &claimed_snapshot, manifest.get("pseudonymised")).map_err(|e| e.message().to_string())?;
+        let (mut expected, h) =
+            manifest_of(&view, &claimed_snapshot, manifest.get("pseudonymised")).map_err(|e| e.message().to_string())?;
         if manifest["pack_hash"].as_str() != Some(h.to_prefixed().as_str()) {
             return Err(format!("recomputed {h}, manifest says {}", shown(&manifest["pack_hash"])));
         }
@@ -434,7 +436,9 @@ pub fn verify_using(pack: &[u8], previous: Option<&[u8]>, replayed: impl FnOnce(
     let records: &[Value] = snap.as_ref().and_then(|s| s.value()["skus"].as_array()).map(Vec::as_slice).unwrap_or(&[]);
     v.check("skus_root", || match crate::snapshot::skus_root(records) {
         Ok(r) if snap.as_ref().is_some_and(|s| s.value()["skus_root"].as_str() == Some(r.to_prefixed().as_str())) => Ok(r.to_prefixed()),
-        Ok(r) => Err(format!("recomputed {r}, snapshot says {}", snap.as_ref().map(|s| shown(&s.value()["skus_root"])).unwrap_or_default())),
+        Ok(r) => {
+            Err(format!("recomputed {r}, snapshot says {}", snap.as_ref().map(|s| shown(&s.value()["skus_root"])).unwrap_or_default()))
+        }
         Err(e) => Err(e.message().to_string()),
     });
     let units = files.get("units.jsonl").map(|b| units_by_sku(b)).unwrap_or_else(|| Err("units.jsonl is missing".into()));
@@ -448,7 +452,13 @@ pub fn verify_using(pack: &[u8], previous: Option<&[u8]>, replayed: impl FnOnce(
                 let leaves: Vec<Digest32> = units.get(sku).into_iter().flatten().map(|u| crate::merkle::leaf_hash(u)).collect();
                 let root = crate::merkle::root_of_leaves(leaves).to_prefixed();
                 let ok = r["units_root"].as_str() == Some(root.as_str());
-                v.check(format!("units_root:{}", escaped(sku)), || if ok { Ok(root) } else { Err(format!("recomputed {root}, record says {}", shown(&r["units_root"]))) });
+                v.check(format!("units_root:{}", escaped(sku)), || {
+                    if ok {
+                        Ok(root)
+                    } else {
+                        Err(format!("recomputed {root}, record says {}", shown(&r["units_root"])))
+                    }
+                });
             }
         }
     }
@@ -488,7 +498,10 @@ fn check_manifest(bytes: Option<&[u8]>, manifest: Option<&Value>, files: &Member
     let mut listed = Vec::with_capacity(list.len());
     for a in list {
         let entry = a.as_object().filter(|o| {
-            o.len() == 3 && o.get("name").is_some_and(Value::is_string) && o.get("size").is_some_and(Value::is_u64) && o.get("sha256").is_some_and(Value::is_string)
+            o.len() == 3
+                && o.get("name").is_some_and(Value::is_string)
+                && o.get("size").is_some_and(Value::is_u64)
+                && o.get("sha256").is_some_and(Value::is_string)
         });
         let entry = entry.ok_or("every entry of `artifacts` is {name, size, sha256}")?;
         listed.push(entry["name"].as_str().unwrap_or_default());
@@ -601,14 +614,15 @@ fn replay(files: &Members<'_>) -> std::result::Result<Digest32, String> {
     if previous.as_ref().is_some_and(|p| p.organization_id() != params.organization_id) {
         return Err("previous_snapshot.json belongs to another organization: the run would have failed closed".into());
     }
-    let previous_run = match (files.get("previous_snapshot.json"), files.get("previous_units.jsonl"), files.get("previous_entitlements.json")) {
-        (Some(s), Some(u), Some(e)) => {
-            canonical_document("previous_entitlements.json", e)?;
-            Some(crate::diff::PreviousRun::from_parts(s, u, e).map_err(msg)?)
-        }
-        (_, None, None) => None,
-        _ => return Err("previous_units.jsonl and previous_entitlements.json come together, with previous_snapshot.json".into()),
-    };
+    let previous_run =
+        match (files.get("previous_snapshot.json"), files.get("previous_units.jsonl"), files.get("previous_entitlements.json")) {
+            (Some(s), Some(u), Some(e)) => {
+                canonical_document("previous_entitlements.json", e)?;
+                Some(crate::diff::PreviousRun::from_parts(s, u, e).map_err(msg)?)
+            }
+            (_, None, None) => None,
+            _ => return Err("previous_units.jsonl and previous_entitlements.json come together, with previous_snapshot.json".into()),
+        };
     let (warnings, observations) = recorded_report(&json("run_report.json")?)?;
     let unique = crate::counters::collapse_duplicates(&signals).map_err(|e| e.first().map(|x| x.to_string()).unwrap_or_default())?;
     let inputs = RunInputs { params, ruleset, master, signals, jobs, observations, previous, previous_run, warnings, pseudonymised: None };
@@ -741,7 +755,9 @@ fn signals_of(bytes: &[u8], jobs: &[ImportJob], max_reject_percent: i64) -> std:
             return Err(format!("imports.json: job `{id}` names source `{}`, its signals another", quoted(&j.source)));
         }
         if j.exceeds_reject_threshold(max_reject_percent) {
-            return Err(format!("imports.json: job `{id}` rejected more rows than max_reject_percent allows: the run would have failed closed"));
+            return Err(format!(
+                "imports.json: job `{id}` rejected more rows than max_reject_percent allows: the run would have failed closed"
+            ));
         }
     }
     signals.jobs = jobs.to_vec();
@@ -896,13 +912,19 @@ mod tests {
     #[test]
     fn units_as_written_is_the_writers_rendering() {
         let mut b = MemoryBundle::default();
-        b.insert("bundle.json", br#"{"organization_id":"o","as_of":"2026-11-22T06:00:00Z","run_id":"r","ruleset":"ruleset.json"}"#.to_vec());
+        b.insert(
+            "bundle.json",
+            br#"{"organization_id":"o","as_of":"2026-11-22T06:00:00Z","run_id":"r","ruleset":"ruleset.json"}"#.to_vec(),
+        );
         b.insert("ruleset.json", include_bytes!("../../rulesets/default/v1.json").to_vec());
         b.insert(
             "catalog.json",
             br#"{"vendors":[{"id":"v","name":"V"}],"skus":[{"id":"app","vendor":"v","model":"device"},{"id":"s\u00e9at \"x\"","vendor":"v","model":"user"}]}"#.to_vec(),
         );
-        b.insert("entitlements.csv", b"entitlement_id,sku,contract_id,quantity,starts_on,ends_on,unit_cost,currency\nE1,app,C1,5,2026-01-01,,,\n".to_vec());
+        b.insert(
+            "entitlements.csv",
+            b"entitlement_id,sku,contract_id,quantity,starts_on,ends_on,unit_cost,currency\nE1,app,C1,5,2026-01-01,,,\n".to_vec(),
+        );
         b.insert(
             "signals/s.csv",
             "source,raw_id,observed_at,sku,kind,device_serial,user\nintune,i1,2026-11-21T00:00:00Z,app,installation,SER1,\nintune,i2,2026-11-21T00:00:00Z,app,installation,SER2,\nentra,u1,2026-11-21T00:00:00Z,s\u{e9}at \"x\",assignment,,z\u{fc}rich@x.example\n"

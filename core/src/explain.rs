@@ -38,7 +38,9 @@ fn phrase(reason: &str, added: bool, sources: &str) -> String {
         ("revoked", _) => "assignment revoked or suspended".into(),
         ("below_confidence", _) => "signals below the minimum confidence".into(),
         ("unattributable", _) => "no device or user can be determined any more".into(),
-        ("source_missing", _) => format!("source{} sent nothing this run", if sources.is_empty() { String::new() } else { format!(" {sources}") }),
+        ("source_missing", _) => {
+            format!("source{} sent nothing this run", if sources.is_empty() { String::new() } else { format!(" {sources}") })
+        }
         ("not_reported", _) => format!("no longer reported{}", from(sources)),
         ("excluded", _) => "set aside (see the exceptions)".into(),
         (other, _) => other.replace('_', " "),
@@ -122,7 +124,8 @@ pub fn explain(previous: &Snapshot, current: &Snapshot, detail: Option<&Value>, 
             ),
         ));
     }
-    let record = current.sku(sku).ok_or_else(|| Error::new(ErrorCode::InvalidInput, format!("SKU `{sku}` is not in the current snapshot")))?;
+    let record =
+        current.sku(sku).ok_or_else(|| Error::new(ErrorCode::InvalidInput, format!("SKU `{sku}` is not in the current snapshot")))?;
     let prev_record = previous.sku(sku);
     let num = |r: Option<&Value>, f: &str| r.and_then(|r| r[f].as_i64()).unwrap_or(0);
     let model = record["model"].as_str().unwrap_or_default();
@@ -160,7 +163,13 @@ pub fn explain(previous: &Snapshot, current: &Snapshot, detail: Option<&Value>, 
                 let ids: Vec<String> = listed
                     .iter()
                     .filter(|e| e["reason"] == reason.as_str())
-                    .map(|e| format!("{} {}", e["entitlement_id"].as_str().unwrap_or_default(), signed(i128::from(e["quantity"].as_i64().unwrap_or(0)))))
+                    .map(|e| {
+                        format!(
+                            "{} {}",
+                            e["entitlement_id"].as_str().unwrap_or_default(),
+                            signed(i128::from(e["quantity"].as_i64().unwrap_or(0)))
+                        )
+                    })
                     .collect();
                 let what = reason.replace('_', " ");
                 if ids.is_empty() {

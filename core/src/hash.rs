@@ -122,10 +122,7 @@ mod tests {
     #[test]
     fn pinned_digests() {
         // FIPS 180-2 "abc" vector, checks the hex encoding of sha2 0.11 digests.
-        assert_eq!(
-            sha256(b"abc").to_prefixed(),
-            "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(sha256(b"abc").to_prefixed(), "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         // Tagged = SHA-256("eucora.ruleset.v1" || 0x00 || "abc").
         let mut manual = b"eucora.ruleset.v1".to_vec();
         manual.push(0);

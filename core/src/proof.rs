@@ -124,7 +124,8 @@ fn holds(proof: &Value, snapshot: &Snapshot) -> std::result::Result<(), String> 
 /// needed. A proof without its snapshot (made before proofs carried one)
 /// cannot be tied to a hash: check it with [`verify_proof_with_snapshot`].
 pub fn verify_proof_against(proof: &Value, snapshot_hash: &str) -> std::result::Result<(), String> {
-    let expected = Digest32::parse_prefixed(snapshot_hash).ok_or("the expected snapshot hash is not `sha256:` and 64 lower-case hex digits")?;
+    let expected =
+        Digest32::parse_prefixed(snapshot_hash).ok_or("the expected snapshot hash is not `sha256:` and 64 lower-case hex digits")?;
     verify_proof(proof)?;
     if proof.get("snapshot").is_none() {
         return Err("the proof carries no snapshot, so nothing ties its skus_root to a snapshot hash: check it against the snapshot".into());

@@ -8,8 +8,8 @@
 
 use crate::bundle::{parse_params, BundleSource, RunParams};
 use crate::catalog::{self, MasterData, Model};
-use crate::diff::PreviousRun;
 use crate::counters::{collapse_duplicates, evaluate, Counters, Evaluation, ExceptionRecord, SkuResult, UnitList};
+use crate::diff::PreviousRun;
 use crate::error::{Error, ErrorCode, Location};
 use crate::hash::Digest32;
 use crate::ruleset::{self, Ruleset};
@@ -157,7 +157,16 @@ impl RunCtx {
             "warnings": self.warnings,
             "snapshot_hash": null,
         });
-        Outcome { status: RunStatus::Failed, snapshot: None, report, exceptions: Vec::new(), errors, units: BTreeMap::new(), inputs: None, diff: None }
+        Outcome {
+            status: RunStatus::Failed,
+            snapshot: None,
+            report,
+            exceptions: Vec::new(),
+            errors,
+            units: BTreeMap::new(),
+            inputs: None,
+            diff: None,
+        }
     }
 }
 
@@ -200,14 +209,13 @@ fn master_job(role: &str, path: &str, hash: Digest32, bytes: u64, rows: usize) -
 /// reason that could be established (a ruleset that does not parse leaves the
 /// signals unread, since they are normalised with it).
 fn run(bundle: &dyn BundleSource, previous: Option<&[u8]>, ctx: &mut RunCtx) -> Result<Outcome, Vec<Error>> {
-    let paths = bundle
-        .paths()
-        .map_err(|e| vec![Error::new(ErrorCode::InvalidInput, format!("cannot list the bundle: {e}"))])?;
+    let paths = bundle.paths().map_err(|e| vec![Error::new(ErrorCode::InvalidInput, format!("cannot list the bundle: {e}"))])?;
     let has = |p: &str| paths.iter().any(|x| x == p);
     for required in ["bundle.json", "catalog.json", "entitlements.csv"] {
         if !has(required) {
-            return Err(vec![Error::new(ErrorCode::InvalidInput, format!("required file `{required}` is missing"))
-                .at(Location::file(required))]);
+            return Err(vec![
+                Error::new(ErrorCode::InvalidInput, format!("required file `{required}` is missing")).at(Location::file(required))
+            ]);
         }
     }
     let (params_doc, _) = read_json("bundle.json", open(bundle, "bundle.json")?).map_err(|e| vec![e])?;
@@ -233,10 +241,7 @@ fn run(bundle: &dyn BundleSource, previous: Option<&[u8]>, ctx: &mut RunCtx) -> 
         None
     } else {
         let mut rs_bytes = Vec::new();
-        bundle
-            .open(&ruleset_path)
-            .and_then(|mut r| r.read_to_end(&mut rs_bytes))
-            .map_err(|e| io_err(&ruleset_path, e))?;
+        bundle.open(&ruleset_path).and_then(|mut r| r.read_to_end(&mut rs_bytes)).map_err(|e| io_err(&ruleset_path, e))?;
         let sku_exists = |id: &str| md.declared_sku_ids.contains(id);
         match ruleset::parse(&rs_bytes, Some(&sku_exists)) {
             Ok(rs) => Some(rs),
@@ -311,10 +316,8 @@ fn run(bundle: &dyn BundleSource, previous: Option<&[u8]>, ctx: &mut RunCtx) -> 
     // Signals (they are normalised with the ruleset's identity options).
     let Some(rs) = rs else { return Err(errors) };
     let mut store = SignalStore::default();
-    let mut signal_paths: Vec<&String> = paths
-        .iter()
-        .filter(|p| p.starts_with("signals/") && (p.ends_with(".csv") || p.ends_with(".jsonl")))
-        .collect();
+    let mut signal_paths: Vec<&String> =
+        paths.iter().filter(|p| p.starts_with("signals/") && (p.ends_with(".csv") || p.ends_with(".jsonl"))).collect();
     signal_paths.sort();
     for p in paths.iter().filter(|p| p.starts_with("signals/") && !(p.ends_with(".csv") || p.ends_with(".jsonl"))) {
         ctx.warnings.push(format!("{p}: not a .csv or .jsonl file; ignored"));
@@ -401,7 +404,18 @@ fn run(bundle: &dyn BundleSource, previous: Option<&[u8]>, ctx: &mut RunCtx) -> 
     }
 
     let warnings = std::mem::take(&mut ctx.warnings);
-    let inputs = RunInputs { params, ruleset: rs, master: md, signals: store, jobs, observations, previous, previous_run, warnings, pseudonymised: None };
+    let inputs = RunInputs {
+        params,
+        ruleset: rs,
+        master: md,
+        signals: store,
+        jobs,
+        observations,
+        previous,
+        previous_run,
+        warnings,
+        pseudonymised: None,
+    };
     compute(inputs, &unique).map_err(|e| vec![e])
 }
 
@@ -614,7 +628,16 @@ fn assemble(inputs: &RunInputs, mut eval: Evaluation, unique: &[u32]) -> Result<
         "sequence": sequence,
         "snapshot_hash": snap.hash().to_prefixed(),
     });
-    Ok(Outcome { status, snapshot: Some(snap), report, exceptions: eval.exceptions, errors: Vec::new(), units, inputs: None, diff: diff_detail })
+    Ok(Outcome {
+        status,
+        snapshot: Some(snap),
+        report,
+        exceptions: eval.exceptions,
+        errors: Vec::new(),
+        units,
+        inputs: None,
+        diff: diff_detail,
+    })
 }
 
 /// Vendor-portal observations next to our own numbers, with the

@@ -124,8 +124,7 @@ impl Checker {
                 self.issue(&format!("{path}.{k}"), "missing_key", format!("required key `{k}` is missing"));
             }
         }
-        let mut unknown: Vec<&String> =
-            obj.keys().filter(|k| !required.contains(&k.as_str()) && !optional.contains(&k.as_str())).collect();
+        let mut unknown: Vec<&String> = obj.keys().filter(|k| !required.contains(&k.as_str()) && !optional.contains(&k.as_str())).collect();
         unknown.sort();
         for k in unknown {
             // A key is named when it looks like a name (never a value, never
@@ -265,9 +264,7 @@ pub fn validate(doc: &Value, sku_exists: Option<&dyn Fn(&str) -> bool>) -> std::
 
     let (mut placeholders, mut hostname_fallback, mut strip) = (Vec::new(), false, false);
     if let Some(v) = top.get("identity") {
-        if let Some(o) =
-            c.keys("$.identity", v, &["serial_placeholders", "hostname_fallback", "strip_netbios_domain"], &[])
-        {
+        if let Some(o) = c.keys("$.identity", v, &["serial_placeholders", "hostname_fallback", "strip_netbios_domain"], &[]) {
             match o.get("serial_placeholders") {
                 None => {}
                 Some(Value::Array(items)) => {

@@ -107,7 +107,9 @@ fn check(input: &SidebarInput<'_>) -> crate::Result<()> {
     match report.get("reconciled_at") {
         None | Some(Value::Null) => {}
         Some(t) if t.as_str().is_some_and(|t| Instant::parse(t).is_ok()) => {}
-        Some(_) => return Err(invalid("last_run", "reconciled_at", "the last run report's `reconciled_at` is not an RFC 3339 instant".into())),
+        Some(_) => {
+            return Err(invalid("last_run", "reconciled_at", "the last run report's `reconciled_at` is not an RFC 3339 instant".into()))
+        }
     }
     match (report.get("organization_id"), snapshot_org) {
         (None | Some(Value::Null), _) => Ok(()),
@@ -295,8 +297,8 @@ mod tests {
             (Some(&degraded), None, "2026-11-25T06:00:00Z", "stale"), // stale beats degraded
             (Some(&ok), Some(&failed_after), "2026-11-23T07:00:00Z", "failed"),
             (Some(&degraded), Some(&failed_after), "2026-11-23T07:00:00Z", "failed"), // failure after a degraded success
-            (Some(&ok), Some(&failed_after), "2026-11-30T07:00:00Z", "failed"), // a stale failure is still failed
-            (Some(&ok), Some(&failed_before), "2026-11-22T07:00:00Z", "ok"), // an older failure is history
+            (Some(&ok), Some(&failed_after), "2026-11-30T07:00:00Z", "failed"),       // a stale failure is still failed
+            (Some(&ok), Some(&failed_before), "2026-11-22T07:00:00Z", "ok"),          // an older failure is history
             (Some(&ok), Some(&failed_untimed), "2026-11-22T07:00:00Z", "failed"),
             (None, None, "2026-11-22T07:00:00Z", "stale"), // never reconciled
             (None, Some(&failed_after), "2026-11-23T07:00:00Z", "failed"),
@@ -328,8 +330,14 @@ mod tests {
         assert_eq!(e.code().name(), "invalid_input");
         assert_eq!(e.location().and_then(|l| l.field.as_deref()), Some("organization_id"));
         assert!(e.message().contains("org-other") && e.message().contains("org-acme"), "{e}");
-        for bad in [json!([]), json!("failed"), json!({}), json!({"status": "broken"}), json!({"status": "failed", "organization_id": 7}),
-                    json!({"status": "failed", "reconciled_at": "yesterday"})] {
+        for bad in [
+            json!([]),
+            json!("failed"),
+            json!({}),
+            json!({"status": "broken"}),
+            json!({"status": "failed", "organization_id": 7}),
+            json!({"status": "failed", "reconciled_at": "yesterday"}),
+        ] {
             let e = checked(Some(&ok), Some(&bad), "2026-11-23T07:00:00Z", DAY, 2).unwrap_err();
             assert_eq!(e.code().name(), "invalid_input", "{bad}");
         }

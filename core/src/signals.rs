@@ -5,7 +5,6 @@
 //! row rule; rejection never stops the file. Hints are normalised here, once,
 //! with the ruleset's identity options, so later stages only compare ids.
 
-use serde::Deserialize as _;
 use crate::error::{Error, ErrorCode, Location, Result};
 use crate::hash::{tagged, Digest32, Domain};
 use crate::identity::{normalize_device_id_into, normalize_hostname_into, normalize_serial_into, normalize_user_into};
@@ -14,6 +13,7 @@ use crate::numbers::{parse_integer, Fixed9};
 use crate::ruleset::Ruleset;
 use crate::table::{CsvTable, HashingReader};
 use crate::time::{Instant, InstantError};
+use serde::Deserialize as _;
 use std::collections::BTreeSet;
 use std::hash::{Hash, Hasher};
 
@@ -174,10 +174,12 @@ impl Signal {
     /// Whether two rows with the same (source, raw_id) say the same thing:
     /// parsed values equal and free text equal as written.
     pub fn same_content(&self, other: &Signal, store: &SignalStore) -> bool {
-        let session = |s: &Signal| (s.session != NONE).then(|| {
-            let d = store.sessions[s.session as usize];
-            (d.start, d.end, d.quantity)
-        });
+        let session = |s: &Signal| {
+            (s.session != NONE).then(|| {
+                let d = store.sessions[s.session as usize];
+                (d.start, d.end, d.quantity)
+            })
+        };
         self.observed_at == other.observed_at
             && self.text_hash == other.text_hash
             && self.confidence == other.confidence
@@ -333,9 +335,8 @@ impl SignalStore {
         } else {
             self.read_csv(path, reader, &opts, &mut job, &mut ctx)?
         };
-        let (hash, bytes) = reader
-            .finish()
-            .map_err(|e| Error::new(ErrorCode::InvalidInput, format!("cannot read: {e}")).at(Location::file(path)))?;
+        let (hash, bytes) =
+            reader.finish().map_err(|e| Error::new(ErrorCode::InvalidInput, format!("cannot read: {e}")).at(Location::file(path)))?;
         let fresh = ImportJob::new("canonical", path, hash, bytes);
         job.job_id = fresh.job_id;
         job.input_hash = fresh.input_hash;
@@ -441,10 +442,7 @@ impl SignalStore {
                 header.len()
             ));
         } else if !unknown.is_empty() {
-            job.warnings.push(format!(
-                "unknown columns ignored: {}",
-                crate::error::names_for_display(unknown.iter().map(String::as_str))
-            ));
+            job.warnings.push(format!("unknown columns ignored: {}", crate::error::names_for_display(unknown.iter().map(String::as_str))));
         }
         while let Some((line, record)) = table.next_record()? {
             let mut fields: [&str; 16] = [""; 16];
@@ -550,10 +548,7 @@ impl SignalStore {
             self.accept_row(&fields, line, opts, job, ctx);
         }
         if !unknown.is_empty() {
-            job.warnings.push(format!(
-                "unknown columns ignored: {}",
-                crate::error::names_for_display(unknown.iter().map(String::as_str))
-            ));
+            job.warnings.push(format!("unknown columns ignored: {}", crate::error::names_for_display(unknown.iter().map(String::as_str))));
         }
         Ok(reader.into_inner())
     }
@@ -583,10 +578,13 @@ impl SignalStore {
                 return Err((c, "missing_field", format!("required field `{}` is empty", COLUMNS[c])));
             }
         }
-        let kind = Kind::parse(t(C_KIND))
-            .ok_or((C_KIND, "unknown_kind", "kind must be assignment, installation, usage or session".to_string()))?;
-        let status = Status::parse(t(C_STATUS))
-            .ok_or((C_STATUS, "unknown_status", "status must be active, revoked or suspended".to_string()))?;
+        let kind = Kind::parse(t(C_KIND)).ok_or((
+            C_KIND,
+            "unknown_kind",
+            "kind must be assignment, installation, usage or session".to_string(),
+        ))?;
+        let status =
+            Status::parse(t(C_STATUS)).ok_or((C_STATUS, "unknown_status", "status must be active, revoked or suspended".to_string()))?;
         let instant = |c: usize| -> std::result::Result<Option<Instant>, (usize, &'static str, String)> {
             let s = t(c);
             if s.is_empty() {
@@ -600,8 +598,7 @@ impl SignalStore {
                 (c, e.code(), msg)
             })
         };
-        let observed_at = instant(C_OBSERVED)?
-            .ok_or((C_OBSERVED, "missing_field", "required field `observed_at` is empty".to_string()))?;
+        let observed_at = instant(C_OBSERVED)?.ok_or((C_OBSERVED, "missing_field", "required field `observed_at` is empty".to_string()))?;
         let last_used_at = instant(C_LAST_USED)?;
         let session_start = instant(C_START)?;
         let session_end = instant(C_END)?;
@@ -821,7 +818,8 @@ impl SignalStore {
         let kind = text("kind").and_then(Kind::parse).ok_or("unknown `kind`")?;
         let status = Status::parse(text("status").unwrap_or("")).ok_or("unknown `status`")?;
         let observed_at = instant("observed_at")?.ok_or("missing `observed_at`")?;
-        let confidence = text("confidence").and_then(Fixed9::parse).filter(|c| *c >= Fixed9::ZERO && *c <= Fixed9::ONE).ok_or("bad `confidence`")?;
+        let confidence =
+            text("confidence").and_then(Fixed9::parse).filter(|c| *c >= Fixed9::ZERO && *c <= Fixed9::ONE).ok_or("bad `confidence`")?;
         let session = if kind == Kind::Session {
             let start = instant("session_start")?.ok_or("a session needs `session_start`")?;
             let quantity =

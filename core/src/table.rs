@@ -338,16 +338,11 @@ fn is_blank(record: &Record) -> bool {
 pub fn read_json(file: &str, input: impl Read) -> Result<(serde_json::Value, Digest32)> {
     let mut hr = HashingReader::new(input);
     let mut bytes = Vec::new();
-    hr.read_to_end(&mut bytes)
-        .map_err(|e| Error::new(ErrorCode::InvalidInput, format!("cannot read: {e}")).at(Location::file(file)))?;
-    let (hash, _) = hr
-        .finish()
-        .map_err(|e| Error::new(ErrorCode::InvalidInput, format!("cannot read: {e}")).at(Location::file(file)))?;
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|_| Error::new(ErrorCode::InvalidInput, "not valid UTF-8").at(Location::file(file)))?;
+    hr.read_to_end(&mut bytes).map_err(|e| Error::new(ErrorCode::InvalidInput, format!("cannot read: {e}")).at(Location::file(file)))?;
+    let (hash, _) = hr.finish().map_err(|e| Error::new(ErrorCode::InvalidInput, format!("cannot read: {e}")).at(Location::file(file)))?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| Error::new(ErrorCode::InvalidInput, "not valid UTF-8").at(Location::file(file)))?;
     let value = crate::canonical::parse_strict(text).map_err(|e| {
-        Error::new(ErrorCode::InvalidInput, format!("malformed JSON: {}", strip_position(&e)))
-            .at(Location::line(file, e.line() as u64))
+        Error::new(ErrorCode::InvalidInput, format!("malformed JSON: {}", strip_position(&e))).at(Location::line(file, e.line() as u64))
     })?;
     Ok((value, hash))
 }

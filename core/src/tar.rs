@@ -301,12 +301,12 @@ mod tests {
         let bytes = w.finish().unwrap();
         assert!(read(&bytes).is_ok());
         let edits: [(usize, &[u8]); 6] = [
-            (345, b"../"),       // prefix: extracted as ../snapshot.json
-            (108, b"0001750"),   // uid 1000
-            (100, b"0000755"),   // mode
-            (157, b"target"),    // link name
+            (345, b"../"),        // prefix: extracted as ../snapshot.json
+            (108, b"0001750"),    // uid 1000
+            (100, b"0000755"),    // mode
+            (157, b"target"),     // link name
             (136, b"0000000001"), // mtime
-            (265, b"root"),      // user name
+            (265, b"root"),       // user name
         ];
         for (at, text) in edits {
             let mut h = bytes.clone();

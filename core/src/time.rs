@@ -124,7 +124,11 @@ impl Instant {
                     return Err(InstantError::Malformed);
                 }
                 let v = (oh * 3600 + om * 60) as i64;
-                if sign == b'+' { v } else { -v }
+                if sign == b'+' {
+                    v
+                } else {
+                    -v
+                }
             }
             _ => return Err(InstantError::Malformed),
         };

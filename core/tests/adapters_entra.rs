@@ -109,8 +109,7 @@ fn fixture_dir(adapter: &str) -> PathBuf {
 /// The fixture's raw files (`input/`, sorted) as they would sit under `imports/<adapter>/`.
 fn fixture_inputs(adapter: &str) -> Vec<InputFile> {
     let dir = fixture_dir(adapter).join("input");
-    let mut names: Vec<String> =
-        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
     names.into_iter().map(|n| input(&format!("imports/{adapter}/{n}"), std::fs::read(dir.join(&n)).unwrap())).collect()
 }
@@ -181,7 +180,8 @@ fn adapters_are_registered_in_name_order() {
 #[test]
 fn pages_across_files_are_read_in_path_order() {
     let p1 = users_page(json!([user(U1, "a@contoso.com", &[E3], json!([state(E3, "Active", "2026-11-01T00:00:00Z")]), Value::Null)]), true);
-    let p2 = users_page(json!([user(U2, "b@contoso.com", &[E3], json!([state(E3, "Active", "2026-11-02T00:00:00Z")]), Value::Null)]), false);
+    let p2 =
+        users_page(json!([user(U2, "b@contoso.com", &[E3], json!([state(E3, "Active", "2026-11-02T00:00:00Z")]), Value::Null)]), false);
     let out = run("entra-users", &[input("imports/entra-users/p1.json", p1), input("imports/entra-users/p2.json", p2)], &[]).unwrap();
     assert_eq!(
         out.signals,
@@ -212,10 +212,7 @@ fn page_chain_is_checked_by_count_not_file_order() {
         input("imports/entra-users/page-2.json", users_page(rec(U2, "b@x.com"), true)),
     ];
     let out = run("entra-users", &files, &[]).unwrap();
-    assert_eq!(
-        out.notes,
-        vec![(1, "every page has @odata.nextLink: the export looks incomplete (its last page is missing)".to_string())]
-    );
+    assert_eq!(out.notes, vec![(1, "every page has @odata.nextLink: the export looks incomplete (its last page is missing)".to_string())]);
 
     // Two final pages: two exports in one folder?
     let files = vec![
@@ -281,8 +278,13 @@ fn timestamps_with_zero_to_seven_fraction_digits_are_kept_as_written() {
 #[test]
 fn a_graph_timestamp_without_offset_is_read_at_utc() {
     let out = users(
-        json!([user(U1, "a@contoso.com", &[E3], json!([state(E3, "Active", "2026-11-20T10:00:00.25")]),
-                    json!({"lastSuccessfulSignInDateTime": "2026-11-21T09:00:00"}))]),
+        json!([user(
+            U1,
+            "a@contoso.com",
+            &[E3],
+            json!([state(E3, "Active", "2026-11-20T10:00:00.25")]),
+            json!({"lastSuccessfulSignInDateTime": "2026-11-21T09:00:00"})
+        )]),
         &[],
     );
     assert_eq!(
@@ -340,8 +342,13 @@ fn observed_at_option_dates_assignments_without_a_state_timestamp() {
 
 #[test]
 fn assignment_time_export_dates_every_assignment_at_the_export() {
-    let rec = json!([user(U1, "a@contoso.com", &[E3], json!([state(E3, "Active", "2024-01-01T00:00:00Z")]),
-                          json!({"lastSuccessfulSignInDateTime": "2026-11-21T09:00:00Z"}))]);
+    let rec = json!([user(
+        U1,
+        "a@contoso.com",
+        &[E3],
+        json!([state(E3, "Active", "2024-01-01T00:00:00Z")]),
+        json!({"lastSuccessfulSignInDateTime": "2026-11-21T09:00:00Z"})
+    )]);
     let out = users(rec.clone(), &[("assignment_time", "export"), ("observed_at", "2026-11-22T05:00:00Z")]);
     assert_eq!(
         signals(&out),
@@ -387,8 +394,12 @@ fn signin_activity_null_absent_or_empty_yields_no_usage() {
         json!([
             mk(U1, "a@contoso.com", Some(Value::Null)),
             mk(U2, "b@contoso.com", None),
-            mk(U3, "c@contoso.com", Some(json!({"lastSignInDateTime": null, "lastSuccessfulSignInDateTime": null,
-                                                 "lastNonInteractiveSignInDateTime": "2026-11-21T00:00:00Z"}))),
+            mk(
+                U3,
+                "c@contoso.com",
+                Some(json!({"lastSignInDateTime": null, "lastSuccessfulSignInDateTime": null,
+                                                 "lastNonInteractiveSignInDateTime": "2026-11-21T00:00:00Z"}))
+            ),
         ]),
         &[],
     );
@@ -408,11 +419,21 @@ fn usage_prefers_the_last_successful_sign_in() {
     let at = "2026-11-20T10:00:00Z";
     let out = users(
         json!([
-            user(U1, "a@contoso.com", &[E3], json!([state(E3, "Active", at)]),
-                 json!({"lastSignInDateTime": "2026-11-21T12:00:00Z", "lastSuccessfulSignInDateTime": "2026-11-19T08:00:00Z",
-                        "lastNonInteractiveSignInDateTime": "2026-11-21T20:00:00Z"})),
-            user(U2, "b@contoso.com", &[E3], json!([state(E3, "Active", at)]),
-                 json!({"lastSignInDateTime": "2026-11-18T07:00:00Z", "lastSuccessfulSignInDateTime": null})),
+            user(
+                U1,
+                "a@contoso.com",
+                &[E3],
+                json!([state(E3, "Active", at)]),
+                json!({"lastSignInDateTime": "2026-11-21T12:00:00Z", "lastSuccessfulSignInDateTime": "2026-11-19T08:00:00Z",
+                        "lastNonInteractiveSignInDateTime": "2026-11-21T20:00:00Z"})
+            ),
+            user(
+                U2,
+                "b@contoso.com",
+                &[E3],
+                json!([state(E3, "Active", at)]),
+                json!({"lastSignInDateTime": "2026-11-18T07:00:00Z", "lastSuccessfulSignInDateTime": null})
+            ),
         ]),
         &[],
     );
@@ -460,7 +481,13 @@ fn without_a_state_the_error_field_decides() {
     let at = "2026-11-20T10:00:00Z";
     let s = |sku: &str, error: Value| json!({"skuId": sku, "error": error, "lastUpdatedDateTime": at});
     let out = users(
-        json!([user(U1, "a@contoso.com", &[E3, VISIO], json!([s(E3, json!("None")), s(VISIO, json!("CountViolation")), s(E5, json!("Other"))]), Value::Null)]),
+        json!([user(
+            U1,
+            "a@contoso.com",
+            &[E3, VISIO],
+            json!([s(E3, json!("None")), s(VISIO, json!("CountViolation")), s(E5, json!("Other"))]),
+            Value::Null
+        )]),
         &[],
     );
     assert_eq!(
@@ -509,7 +536,10 @@ fn states_map_to_active_suspended_or_revoked() {
 #[test]
 fn an_undocumented_state_rejects_only_its_sku() {
     let at = "2026-11-20T10:00:00Z";
-    let out = users(json!([user(U1, "a@contoso.com", &[E3, VISIO], json!([state(E3, "Pending", at), state(VISIO, "Active", at)]), Value::Null)]), &[]);
+    let out = users(
+        json!([user(U1, "a@contoso.com", &[E3, VISIO], json!([state(E3, "Pending", at), state(VISIO, "Active", at)]), Value::Null)]),
+        &[],
+    );
     assert_eq!(signals(&out), vec![assignment(U1, VISIO, at, VISIO, "active", "a@contoso.com")]);
     assert_eq!(rejects(&out), vec![(0, 1, "licenseAssignmentStates.state".to_string(), "unknown_state")]);
 }
@@ -528,11 +558,21 @@ fn direct_and_group_assignment_of_one_sku_is_one_seat() {
 
 #[test]
 fn disabled_accounts_keep_assignments_but_not_usage() {
-    let mut u = user(U1, "a@contoso.com", &[E3], json!([state(E3, "Active", "2026-11-20T10:00:00Z")]),
-                     json!({"lastSuccessfulSignInDateTime": "2026-11-21T00:00:00Z"}));
+    let mut u = user(
+        U1,
+        "a@contoso.com",
+        &[E3],
+        json!([state(E3, "Active", "2026-11-20T10:00:00Z")]),
+        json!({"lastSuccessfulSignInDateTime": "2026-11-21T00:00:00Z"}),
+    );
     u["accountEnabled"] = json!(false);
-    let mut v = user(U2, "b@contoso.com", &[E3], json!([state(E3, "Active", "2026-11-20T10:00:00Z")]),
-                     json!({"lastSuccessfulSignInDateTime": "2026-11-21T00:00:00Z"}));
+    let mut v = user(
+        U2,
+        "b@contoso.com",
+        &[E3],
+        json!([state(E3, "Active", "2026-11-20T10:00:00Z")]),
+        json!({"lastSuccessfulSignInDateTime": "2026-11-21T00:00:00Z"}),
+    );
     v.as_object_mut().unwrap().remove("accountEnabled");
     let out = users(json!([u, v]), &[]);
     assert_eq!(
@@ -562,12 +602,7 @@ fn guest_ext_upns_stay_the_user_and_mail_becomes_an_alias() {
     assert_eq!(signals(&out), vec![assignment(U1, E3, "2026-11-20T10:00:00Z", E3, "active", guest)]);
     assert_eq!(
         out.directory,
-        vec![
-            alias("Bob@Contoso.com", U2),
-            alias("carol@contoso.com", U3),
-            alias(guest, U1),
-            alias(guest, "dana.reyes@fabrikam.com"),
-        ]
+        vec![alias("Bob@Contoso.com", U2), alias("carol@contoso.com", U3), alias(guest, U1), alias(guest, "dana.reyes@fabrikam.com"),]
     );
 }
 
@@ -639,8 +674,10 @@ fn broken_records_are_rejected_alone() {
 
 #[test]
 fn a_truncated_page_fails_the_folder_naming_file_and_line() {
-    let good = users_page(json!([user(U1, "a@contoso.com", &[E3], json!([state(E3, "Active", "2026-11-20T10:00:00Z")]), Value::Null)]), true);
-    let full = users_page(json!([user(U2, "b@contoso.com", &[E3], json!([state(E3, "Active", "2026-11-20T10:00:00Z")]), Value::Null)]), false);
+    let good =
+        users_page(json!([user(U1, "a@contoso.com", &[E3], json!([state(E3, "Active", "2026-11-20T10:00:00Z")]), Value::Null)]), true);
+    let full =
+        users_page(json!([user(U2, "b@contoso.com", &[E3], json!([state(E3, "Active", "2026-11-20T10:00:00Z")]), Value::Null)]), false);
     let truncated = full[..full.len() * 2 / 3].to_vec();
     let r = run("entra-users", &[input("imports/entra-users/p1.json", good), input("imports/entra-users/p2.json", truncated)], &[]);
     let e = invalid_input_at(r, "imports/entra-users/p2.json");
@@ -786,7 +823,8 @@ fn subscribed_skus_become_observations_across_pages() {
 
 #[test]
 fn broken_subscribed_skus_are_rejected_alone() {
-    let ok = json!({"skuId": E3, "skuPartNumber": "SPE_E3", "capabilityStatus": "Enabled", "consumedUnits": 1, "prepaidUnits": {"enabled": 1}});
+    let ok =
+        json!({"skuId": E3, "skuPartNumber": "SPE_E3", "capabilityStatus": "Enabled", "consumedUnits": 1, "prepaidUnits": {"enabled": 1}});
     let mut changed = ok.clone();
     changed["consumedUnits"] = json!(2);
     let out = run(
@@ -878,7 +916,7 @@ fn end_to_end_reconciles_the_fixtures() {
     assert_eq!(consumed("m365-e5"), 0); // erin's group assignment failed: revoked
     assert_eq!(consumed("visio"), 0); // frank's is Disabled: suspended
     assert_eq!(consumed("pbi-pro"), 1); // the guest, by assignment and usage
-    // grace's Project rows carry the skuId GUID, which no mapping names.
+                                        // grace's Project rows carry the skuId GUID, which no mapping names.
     let grace = "689bfb35-f5e5-463a-89b5-181436547da8:53818b1b-4a27-454b-8896-0dba576410e6";
     assert_eq!(
         exceptions(&out, "unmapped_product"),
@@ -967,11 +1005,29 @@ fn end_to_end_a_rejected_subscribed_sku_trips_the_reject_threshold() {
 fn end_to_end_directory_aliases_join_other_sources() {
     // Another source knows the guest by mail and alice by object id: still one user each.
     let b = e2e_bundle(&fixture_options("entra-users"))
-        .signal(&[("source", "manual"), ("raw_id", "m1"), ("observed_at", "2026-11-21T00:00:00Z"), ("product", "POWER_BI_PRO"),
-                  ("kind", "usage"), ("user", "Dana.Reyes@fabrikam.com")])
-        .signal(&[("source", "manual"), ("raw_id", "m2"), ("observed_at", "2026-11-21T00:00:00Z"), ("product", "POWER_BI_PRO"),
-                  ("kind", "usage"), ("user", U1)])
-        .signal(&[("source", "manual"), ("raw_id", "m3"), ("observed_at", "2026-11-21T00:00:00Z"), ("product", "POWER_BI_PRO"),
-                  ("kind", "usage"), ("user", "alice@contoso.com")]);
+        .signal(&[
+            ("source", "manual"),
+            ("raw_id", "m1"),
+            ("observed_at", "2026-11-21T00:00:00Z"),
+            ("product", "POWER_BI_PRO"),
+            ("kind", "usage"),
+            ("user", "Dana.Reyes@fabrikam.com"),
+        ])
+        .signal(&[
+            ("source", "manual"),
+            ("raw_id", "m2"),
+            ("observed_at", "2026-11-21T00:00:00Z"),
+            ("product", "POWER_BI_PRO"),
+            ("kind", "usage"),
+            ("user", U1),
+        ])
+        .signal(&[
+            ("source", "manual"),
+            ("raw_id", "m3"),
+            ("observed_at", "2026-11-21T00:00:00Z"),
+            ("product", "POWER_BI_PRO"),
+            ("kind", "usage"),
+            ("user", "alice@contoso.com"),
+        ]);
     assert_eq!(b.consumed("pbi-pro"), 2); // dana (entra + manual) and alice (by id and by UPN)
 }

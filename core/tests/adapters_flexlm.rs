@@ -94,16 +94,14 @@ fn fixture_options(adapter: &str) -> Vec<(String, String)> {
 /// The fixture's adapter output compared line by line with expected.jsonl
 /// (canonical JSON of each SignalRow, as `eucora-license import` prints it).
 fn check_fixture(adapter: &str, files: &[&str]) -> AdapterOutput {
-    let bytes: Vec<(String, Vec<u8>)> = files.iter().map(|f| (format!("imports/{adapter}/{f}"), fixture(&format!("{adapter}/input/{f}")))).collect();
+    let bytes: Vec<(String, Vec<u8>)> =
+        files.iter().map(|f| (format!("imports/{adapter}/{f}"), fixture(&format!("{adapter}/input/{f}")))).collect();
     let refs: Vec<(&str, &[u8])> = bytes.iter().map(|(p, b)| (p.as_str(), b.as_slice())).collect();
     let o = fixture_options(adapter);
     let kv: Vec<(&str, &str)> = o.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let out = ok(adapter, &refs, &kv);
-    let got: Vec<String> = out
-        .signals
-        .iter()
-        .map(|(_, r)| String::from_utf8(eucora_license_core::canonical::to_vec_of(r).unwrap()).unwrap())
-        .collect();
+    let got: Vec<String> =
+        out.signals.iter().map(|(_, r)| String::from_utf8(eucora_license_core::canonical::to_vec_of(r).unwrap()).unwrap()).collect();
     let expected_text = String::from_utf8(fixture(&format!("{adapter}/expected.jsonl"))).unwrap();
     let expected: Vec<&str> = expected_text.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(got, expected, "{adapter} output differs from expected.jsonl");
@@ -168,9 +166,36 @@ fn lmstat_singular_and_plural_licenses() {
     assert_eq!(
         rows(&out),
         vec![
-            session(&lmstat_id("101", "CATIA_KIN", "jdoe", "ws-042", "2026-11-20T09:15"), at, "CATIA_KIN", "jdoe", "ws-042", "2026-11-20T09:15:00+00:00", "", "1"),
-            session(&lmstat_id("102", "CATIA_MD2", "asmith", "ws-017", "2026-11-20T09:20"), at, "CATIA_MD2", "asmith", "ws-017", "2026-11-20T09:20:00+00:00", "", "3"),
-            session(&lmstat_id("103", "CATIA_MD2", "bwong", "ws-088", "2026-11-20T09:30"), at, "CATIA_MD2", "bwong", "ws-088", "2026-11-20T09:30:00+00:00", "", "1"),
+            session(
+                &lmstat_id("101", "CATIA_KIN", "jdoe", "ws-042", "2026-11-20T09:15"),
+                at,
+                "CATIA_KIN",
+                "jdoe",
+                "ws-042",
+                "2026-11-20T09:15:00+00:00",
+                "",
+                "1"
+            ),
+            session(
+                &lmstat_id("102", "CATIA_MD2", "asmith", "ws-017", "2026-11-20T09:20"),
+                at,
+                "CATIA_MD2",
+                "asmith",
+                "ws-017",
+                "2026-11-20T09:20:00+00:00",
+                "",
+                "3"
+            ),
+            session(
+                &lmstat_id("103", "CATIA_MD2", "bwong", "ws-088", "2026-11-20T09:30"),
+                at,
+                "CATIA_MD2",
+                "bwong",
+                "ws-088",
+                "2026-11-20T09:30:00+00:00",
+                "",
+                "1"
+            ),
         ]
     );
     assert_eq!(lines_of(&out), vec![(0, 20), (0, 26), (0, 27)]);
@@ -332,8 +357,26 @@ fn lmstat_several_captures_in_one_file() {
     assert_eq!(
         rows(&out),
         vec![
-            session("lmstat|2026-11-20T10:05:00Z|lmhost/27000 7|F|jdoe|ws-042|2026-11-20T09:15", "2026-11-20T10:05:00+00:00", "F", "jdoe", "ws-042", "2026-11-20T09:15:00+00:00", "", "1"),
-            session("lmstat|2026-11-20T11:05:00Z|lmhost/27000 7|F|jdoe|ws-042|2026-11-20T09:15", "2026-11-20T11:05:00+00:00", "F", "jdoe", "ws-042", "2026-11-20T09:15:00+00:00", "", "1"),
+            session(
+                "lmstat|2026-11-20T10:05:00Z|lmhost/27000 7|F|jdoe|ws-042|2026-11-20T09:15",
+                "2026-11-20T10:05:00+00:00",
+                "F",
+                "jdoe",
+                "ws-042",
+                "2026-11-20T09:15:00+00:00",
+                "",
+                "1"
+            ),
+            session(
+                "lmstat|2026-11-20T11:05:00Z|lmhost/27000 7|F|jdoe|ws-042|2026-11-20T09:15",
+                "2026-11-20T11:05:00+00:00",
+                "F",
+                "jdoe",
+                "ws-042",
+                "2026-11-20T09:15:00+00:00",
+                "",
+                "1"
+            ),
         ]
     );
 }
@@ -351,9 +394,36 @@ fn lmstat_linger_queued_and_odd_user_lines() {
     assert_eq!(
         rows(&out),
         vec![
-            session(&lmstat_id("11", "F", "John Smith", "WS-042.corp.example.com", "2026-11-20T09:15"), at, "F", "John Smith", "WS-042.corp.example.com", "2026-11-20T09:15:00+00:00", "", "1"),
-            session(&lmstat_id("12", "F", "svc-build", "build-01", "2026-11-20T09:16"), at, "F", "svc-build", "build-01", "2026-11-20T09:16:00+00:00", "", "2"),
-            session(&format!("lmstat|{CAP_UTC}|lmhost/27000|F|nohandle|ws-7|2026-11-20T09:17"), at, "F", "nohandle", "ws-7", "2026-11-20T09:17:00+00:00", "", "1"),
+            session(
+                &lmstat_id("11", "F", "John Smith", "WS-042.corp.example.com", "2026-11-20T09:15"),
+                at,
+                "F",
+                "John Smith",
+                "WS-042.corp.example.com",
+                "2026-11-20T09:15:00+00:00",
+                "",
+                "1"
+            ),
+            session(
+                &lmstat_id("12", "F", "svc-build", "build-01", "2026-11-20T09:16"),
+                at,
+                "F",
+                "svc-build",
+                "build-01",
+                "2026-11-20T09:16:00+00:00",
+                "",
+                "2"
+            ),
+            session(
+                &format!("lmstat|{CAP_UTC}|lmhost/27000|F|nohandle|ws-7|2026-11-20T09:17"),
+                at,
+                "F",
+                "nohandle",
+                "ws-7",
+                "2026-11-20T09:17:00+00:00",
+                "",
+                "1"
+            ),
         ]
     );
     assert_eq!(out.records, vec![4]);
@@ -415,7 +485,8 @@ fn lmstat_error_feature_and_empty_capture_notes() {
         ]
     );
     // Server down: a capture header and an error, no usage at all.
-    let down = format!("{CAPTURE}\n\nError getting status: Cannot connect to license server system. (-15,570:111 \"Connection refused\")\n");
+    let down =
+        format!("{CAPTURE}\n\nError getting status: Cannot connect to license server system. (-15,570:111 \"Connection refused\")\n");
     let out = ok("flexlm-lmstat", &[("cap.txt", down.as_bytes())], &[]);
     assert!(out.signals.is_empty());
     assert_eq!(notes(&out, 0), vec!["no `Users of` line: the capture shows no feature usage"]);
@@ -425,7 +496,8 @@ fn lmstat_error_feature_and_empty_capture_notes() {
 fn lmstat_bad_input_is_a_located_error() {
     let good = lmstat("Users of F:  (Total of 1 license issued;  Total of 1 license in use)\n\n    jdoe ws-042 ws-042 (v1) (lmhost/27000 7), start Fri 11/20 9:15\n");
     // Neither UTF-8 nor UTF-16: the whole run fails, no partial signals.
-    let e = err("flexlm-lmstat", &[("imports/flexlm-lmstat/a.txt", &good), ("imports/flexlm-lmstat/b.txt", b"Users of F:\xFF\xFE\xFD")], &[]);
+    let e =
+        err("flexlm-lmstat", &[("imports/flexlm-lmstat/a.txt", &good), ("imports/flexlm-lmstat/b.txt", b"Users of F:\xFF\xFE\xFD")], &[]);
     assert_invalid(&e, "imports/flexlm-lmstat/b.txt", None);
     // The wrong export for this adapter (a debug log).
     let e = err("flexlm-lmstat", &[("imports/flexlm-lmstat/lmgrd.log", b" 9:15:02 (cadvend) OUT: \"F\" jdoe@ws-042\n")], &[]);
@@ -460,7 +532,10 @@ fn log_fixture_matches_expected_jsonl() {
             "unmet demand: 1 QUEUED request for feature `CATIA_MD2`",
         ]
     );
-    assert_eq!(notes(&out, 1), vec!["line 6: license server start or shutdown ended 2 open checkouts", "3 checkouts still open at the end of the log"]);
+    assert_eq!(
+        notes(&out, 1),
+        vec!["line 6: license server start or shutdown ended 2 open checkouts", "3 checkouts still open at the end of the log"]
+    );
 }
 
 #[test]
@@ -478,9 +553,36 @@ fn log_singular_and_plural_licenses() {
     assert_eq!(
         rows(&out),
         vec![
-            session("lmgrd.log:2", "2026-11-20T10:00:00+00:00", "F", "jdoe", "ws-042", "2026-11-20T09:15:02+00:00", "2026-11-20T10:00:00+00:00", "1"),
-            session("lmgrd.log:3", "2026-11-20T10:01:00+00:00", "F", "asmith", "ws-017", "2026-11-20T09:16:00+00:00", "2026-11-20T10:01:00+00:00", "4"),
-            session("lmgrd.log:4", "2026-11-20T10:02:00+00:00", "F", "bwong", "ws-088", "2026-11-20T09:17:00+00:00", "2026-11-20T10:02:00+00:00", "1"),
+            session(
+                "lmgrd.log:2",
+                "2026-11-20T10:00:00+00:00",
+                "F",
+                "jdoe",
+                "ws-042",
+                "2026-11-20T09:15:02+00:00",
+                "2026-11-20T10:00:00+00:00",
+                "1"
+            ),
+            session(
+                "lmgrd.log:3",
+                "2026-11-20T10:01:00+00:00",
+                "F",
+                "asmith",
+                "ws-017",
+                "2026-11-20T09:16:00+00:00",
+                "2026-11-20T10:01:00+00:00",
+                "4"
+            ),
+            session(
+                "lmgrd.log:4",
+                "2026-11-20T10:02:00+00:00",
+                "F",
+                "bwong",
+                "ws-088",
+                "2026-11-20T09:17:00+00:00",
+                "2026-11-20T10:02:00+00:00",
+                "1"
+            ),
         ]
     );
     assert_eq!(out.records, vec![6]);
@@ -518,7 +620,16 @@ fn log_lines_before_the_first_date() {
     assert_eq!(
         rows(&out),
         vec![
-            session("lmgrd.log:1", "2026-11-20T10:00:00+00:00", "F", "jdoe", "ws-042", "2026-11-20T08:02:11+00:00", "2026-11-20T10:00:00+00:00", "1"),
+            session(
+                "lmgrd.log:1",
+                "2026-11-20T10:00:00+00:00",
+                "F",
+                "jdoe",
+                "ws-042",
+                "2026-11-20T08:02:11+00:00",
+                "2026-11-20T10:00:00+00:00",
+                "1"
+            ),
             session("lmgrd.log:5", "2026-11-20T10:00:00+00:00", "F", "asmith", "ws-017", "2026-11-20T09:10:00+00:00", "", "1"),
         ]
     );
@@ -547,9 +658,36 @@ fn log_midnight_rollover() {
     assert_eq!(
         rows(&out),
         vec![
-            session("lmgrd.log:2", "2026-11-21T00:00:10+01:00", "F", "night", "build-01", "2026-11-20T23:59:50+01:00", "2026-11-21T00:00:10+01:00", "1"),
-            session("lmgrd.log:4", "2026-11-22T01:00:00+01:00", "F", "night", "build-01", "2026-11-21T23:10:00+01:00", "2026-11-22T01:00:00+01:00", "1"),
-            session("lmgrd.log:7", "2026-11-22T03:00:00+01:00", "F", "day", "ws-1", "2026-11-22T01:05:00+01:00", "2026-11-22T03:00:00+01:00", "1"),
+            session(
+                "lmgrd.log:2",
+                "2026-11-21T00:00:10+01:00",
+                "F",
+                "night",
+                "build-01",
+                "2026-11-20T23:59:50+01:00",
+                "2026-11-21T00:00:10+01:00",
+                "1"
+            ),
+            session(
+                "lmgrd.log:4",
+                "2026-11-22T01:00:00+01:00",
+                "F",
+                "night",
+                "build-01",
+                "2026-11-21T23:10:00+01:00",
+                "2026-11-22T01:00:00+01:00",
+                "1"
+            ),
+            session(
+                "lmgrd.log:7",
+                "2026-11-22T03:00:00+01:00",
+                "F",
+                "day",
+                "ws-1",
+                "2026-11-22T01:05:00+01:00",
+                "2026-11-22T03:00:00+01:00",
+                "1"
+            ),
         ]
     );
 }
@@ -568,7 +706,16 @@ fn log_dates_from_startup_lines() {
     assert_eq!(
         rows(&out),
         vec![
-            session("lmgrd.log:3", "2026-11-20T15:52:00+01:00", "F", "jdoe", "ws-042", "2026-11-19T15:51:00+01:00", "2026-11-20T15:52:00+01:00", "1"),
+            session(
+                "lmgrd.log:3",
+                "2026-11-20T15:52:00+01:00",
+                "F",
+                "jdoe",
+                "ws-042",
+                "2026-11-19T15:51:00+01:00",
+                "2026-11-20T15:52:00+01:00",
+                "1"
+            ),
             session("lmgrd.log:5", "2026-11-20T15:53:00+01:00", "F", "asmith", "ws-017", "2026-11-20T15:53:00+01:00", "", "1"),
         ]
     );
@@ -712,8 +859,26 @@ fn log_datestamp_lines_carry_their_own_date() {
     assert_eq!(
         rows(&out),
         vec![
-            session("lmgrd.log:1", "2026-11-20T10:00:00-05:00", "F", "jdoe", "ws-042", "2026-11-20T09:15:02-05:00", "2026-11-20T10:00:00-05:00", "1"),
-            session("lmgrd.log:2", "2026-11-20T11:00:00-05:00", "F", "asmith", "ws-017", "2026-11-20T09:20:00-05:00", "2026-11-20T11:00:00-05:00", "1"),
+            session(
+                "lmgrd.log:1",
+                "2026-11-20T10:00:00-05:00",
+                "F",
+                "jdoe",
+                "ws-042",
+                "2026-11-20T09:15:02-05:00",
+                "2026-11-20T10:00:00-05:00",
+                "1"
+            ),
+            session(
+                "lmgrd.log:2",
+                "2026-11-20T11:00:00-05:00",
+                "F",
+                "asmith",
+                "ws-017",
+                "2026-11-20T09:20:00-05:00",
+                "2026-11-20T11:00:00-05:00",
+                "1"
+            ),
         ]
     );
 }
@@ -728,11 +893,24 @@ fn log_files_chain_in_path_order() {
         out.signals,
         vec![(
             adapters::Origin { file: 0, line: 2 },
-            session("2026-11-20.log:2", "2026-11-21T01:00:00+00:00", "F", "jdoe", "ws-042", "2026-11-20T23:00:00+00:00", "2026-11-21T01:00:00+00:00", "1")
+            session(
+                "2026-11-20.log:2",
+                "2026-11-21T01:00:00+00:00",
+                "F",
+                "jdoe",
+                "ws-042",
+                "2026-11-20T23:00:00+00:00",
+                "2026-11-21T01:00:00+00:00",
+                "1"
+            )
         )]
     );
     // Path order must be chronological: a file dated before the end of the previous one is an error.
-    let e = err("flexlm-log", &[("imports/flexlm-log/a.log", &log(&["9:00:00 (lmgrd) TIMESTAMP 11/25/2026"])), ("imports/flexlm-log/b.log", &a)], &[]);
+    let e = err(
+        "flexlm-log",
+        &[("imports/flexlm-log/a.log", &log(&["9:00:00 (lmgrd) TIMESTAMP 11/25/2026"])), ("imports/flexlm-log/b.log", &a)],
+        &[],
+    );
     assert_invalid(&e, "imports/flexlm-log/b.log", Some(1));
     // Two files with the same base name: the raw ids carry the whole paths.
     let one = log(&[" 9:00:00 (lmgrd) TIMESTAMP 11/20/2026", " 9:10:00 (cadvend) OUT: \"F\" jdoe@ws-042"]);
@@ -802,7 +980,12 @@ fn e2e_bundle(adapter: &str, files: &[&str]) -> Bundle {
 
 fn check_imports(out: &eucora_license_core::Outcome, adapter: &str, files: &[&str], rows: &[u64]) {
     let snap = out.snapshot.as_ref().expect("snapshot");
-    let imports: Vec<&Value> = snap.value()["imports"].as_array().unwrap().iter().filter(|j| j["path"].as_str().is_some_and(|p| p.starts_with("imports/"))).collect();
+    let imports: Vec<&Value> = snap.value()["imports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["path"].as_str().is_some_and(|p| p.starts_with("imports/")))
+        .collect();
     assert_eq!(imports.len(), files.len());
     for ((imp, f), n) in imports.iter().zip(files).zip(rows) {
         assert_eq!(imp["adapter"], adapter);

@@ -145,16 +145,25 @@ fn devices_fixture_gives_the_expected_identity_facts_and_no_signals() {
     assert_eq!(
         notes(&out),
         vec![
-            (1, "managed device `3f1c2a9e-7b41-4d2a-9c55-0a1b2c3d4e05` (serial `pf3abc12`, last sync 2026-06-30T16:20:00Z) \
+            (
+                1,
+                "managed device `3f1c2a9e-7b41-4d2a-9c55-0a1b2c3d4e05` (serial `pf3abc12`, last sync 2026-06-30T16:20:00Z) \
                  is an older enrolment of managed device `3f1c2a9e-7b41-4d2a-9c55-0a1b2c3d4e02` (last sync \
                  2026-11-21T07:30:00.1234567Z): its device id, name and apps are not used"
-                .to_string()),
-            (0, "hostname `iphone` is reported for 2 managed devices (`3f1c2a9e-7b41-4d2a-9c55-0a1b2c3d4e04`, \
+                    .to_string()
+            ),
+            (
+                0,
+                "hostname `iphone` is reported for 2 managed devices (`3f1c2a9e-7b41-4d2a-9c55-0a1b2c3d4e04`, \
                  `3f1c2a9e-7b41-4d2a-9c55-0a1b2c3d4e06`): not linked to any of them"
-                .to_string()),
-            (1, "hostname `kiosk-01` is reported for 2 managed devices (`3f1c2a9e-7b41-4d2a-9c55-0a1b2c3d4e08`, \
+                    .to_string()
+            ),
+            (
+                1,
+                "hostname `kiosk-01` is reported for 2 managed devices (`3f1c2a9e-7b41-4d2a-9c55-0a1b2c3d4e08`, \
                  `3f1c2a9e-7b41-4d2a-9c55-0a1b2c3d4e09`): not linked to any of them"
-                .to_string()),
+                    .to_string()
+            ),
         ]
     );
 }
@@ -305,7 +314,10 @@ fn placeholder_serials_never_merge_devices_and_are_never_emitted() {
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            with_apps(device(&format!("m{i}"), &format!("VM-{i}"), s, &format!("aad-{i}"), "", "2026-11-20T00:00:00Z"), json!([app("a", "App", "1")]))
+            with_apps(
+                device(&format!("m{i}"), &format!("VM-{i}"), s, &format!("aad-{i}"), "", "2026-11-20T00:00:00Z"),
+                json!([app("a", "App", "1")]),
+            )
         })
         .collect();
     let out = run("intune-apps", &pages(&[page(recs)]), &Options::new());
@@ -340,7 +352,10 @@ fn all_zero_guids_are_never_a_device_id() {
 #[test]
 fn reenrolment_keeps_the_newest_record_and_its_apps_only() {
     // The old enrolment comes later in the files: order does not matter, the sync time does.
-    let new = with_apps(device("m-new", "FIN-LT-007", "PF3ABC12", "aad-new", "bwong@x.com", "2026-11-21T07:30:00Z"), json!([app("acro", "Acrobat", "24")]));
+    let new = with_apps(
+        device("m-new", "FIN-LT-007", "PF3ABC12", "aad-new", "bwong@x.com", "2026-11-21T07:30:00Z"),
+        json!([app("acro", "Acrobat", "24")]),
+    );
     let old = with_apps(
         device("m-old", "DESKTOP-OLD", " pf3 abc12 ", "aad-old", "cdiaz@x.com", "2026-06-30T16:20:00Z"),
         json!([app("acro", "Acrobat", "24"), app("acad", "AutoCAD", "25")]),
@@ -349,7 +364,10 @@ fn reenrolment_keeps_the_newest_record_and_its_apps_only() {
     first["@odata.nextLink"] = json!("https://graph.microsoft.com/v1.0/deviceManagement/managedDevices?$skiptoken=1");
     let files = pages(&[first, page(vec![old])]);
     let out = run("intune-apps", &files, &Options::new());
-    assert_eq!(signals(&out), vec![inst("m-new:acro", "2026-11-21T07:30:00Z", "Acrobat", "bwong@x.com", "PF3ABC12", "aad-new", "FIN-LT-007")]);
+    assert_eq!(
+        signals(&out),
+        vec![inst("m-new:acro", "2026-11-21T07:30:00Z", "Acrobat", "bwong@x.com", "PF3ABC12", "aad-new", "FIN-LT-007")]
+    );
     assert_eq!(out.directory, vec![dev_entry("id:aad-new", "name:FIN-LT-007"), dev_entry("id:aad-new", "serial:PF3ABC12")]);
     assert_eq!(
         notes(&out),
@@ -454,7 +472,11 @@ fn guest_ext_upns_pass_through_and_email_aliases_are_emitted_when_unambiguous() 
     assert_eq!(users, vec![user_entry("asmith@contoso.com", "Alice.Smith@contoso.com"), user_entry(guest, "jane@fabrikam.com")]);
     assert_eq!(
         notes(&out),
-        vec![(0, "e-mail `reception@contoso.com` is reported for several users (`frontdesk1@contoso.com`, `frontdesk2@contoso.com`): not linked".to_string())]
+        vec![(
+            0,
+            "e-mail `reception@contoso.com` is reported for several users (`frontdesk1@contoso.com`, `frontdesk2@contoso.com`): not linked"
+                .to_string()
+        )]
     );
 }
 
@@ -500,7 +522,10 @@ fn null_sections_and_empty_versions() {
 #[test]
 fn a_device_or_installation_read_twice_is_one() {
     let old = with_apps(device("m1", "PC-1", "S1", "aad-1", "a@x.com", "2026-11-19T00:00:00Z"), json!([app("a", "App", "1")]));
-    let new = with_apps(device("m1", "PC-1", "S1", "aad-1", "a@x.com", "2026-11-20T00:00:00Z"), json!([app("a", "App", "1"), app("b", "Other", "2")]));
+    let new = with_apps(
+        device("m1", "PC-1", "S1", "aad-1", "a@x.com", "2026-11-20T00:00:00Z"),
+        json!([app("a", "App", "1"), app("b", "Other", "2")]),
+    );
     // A page shifted during the export: the device appears on both pages.
     let out = run("intune-apps", &pages(&[page(vec![old]), page(vec![new])]), &Options::new());
     assert_eq!(
@@ -549,13 +574,16 @@ fn records_that_fail_alone_are_rejected_with_their_position() {
     let recs = vec![
         with_apps(json!({"deviceName": "NO-ID", "lastSyncDateTime": "2026-11-20T00:00:00Z"}), json!([app("a", "App", "1")])),
         with_apps(device("m2", "PC-2", "S2", "", "", "yesterday"), json!([app("a", "App", "1")])),
-        with_apps(device("m3", "PC-3", "S3", "", "", "2026-11-20T00:00:00Z"), json!([
-            {"displayName": "No id"},
-            {"id": "blank", "displayName": "   "},
-            {"id": "ok", "displayName": "Good"},
-            "not an object",
-            {"id": "typed", "displayName": {"en": "x"}}
-        ])),
+        with_apps(
+            device("m3", "PC-3", "S3", "", "", "2026-11-20T00:00:00Z"),
+            json!([
+                {"displayName": "No id"},
+                {"id": "blank", "displayName": "   "},
+                {"id": "ok", "displayName": "Good"},
+                "not an object",
+                {"id": "typed", "displayName": {"en": "x"}}
+            ]),
+        ),
         json!({"id": "m4", "deviceName": "PC-4", "serialNumber": {"value": "S4"}, "detectedApps": []}),
         json!(42),
         json!({"id": "m6", "deviceName": "PC-6", "lastSyncDateTime": "2026-11-20T00:00:00Z", "detectedApps": "none"}),
@@ -608,7 +636,10 @@ fn a_truncated_page_fails_with_file_and_line() {
     let good = fixture("intune-apps/page-1.json");
     let full = fixture("intune-apps/page-2.json");
     let cut = full[..full.len() / 2].to_vec();
-    let files = vec![InputFile { path: "imports/intune-apps/page-1.json".into(), bytes: good }, InputFile { path: "imports/intune-apps/page-2.json".into(), bytes: cut }];
+    let files = vec![
+        InputFile { path: "imports/intune-apps/page-1.json".into(), bytes: good },
+        InputFile { path: "imports/intune-apps/page-2.json".into(), bytes: cut },
+    ];
     let e = run_err("intune-apps", &files, &fixture_options("intune-apps"));
     let msg = invalid_in(&e, "imports/intune-apps/page-2.json");
     assert!(msg.contains("malformed JSON"), "{msg}");
@@ -728,15 +759,24 @@ fn e2e_bundle() -> Bundle {
         .entitle("acrobat", 10)
         .sku("visio", "device")
         .entitle("visio", 5)
-        .rule(&["sku_mappings"], json!([
-            {"match": "prefix", "field": "product", "value": "Adobe Acrobat", "sku": "acrobat"},
-            {"match": "prefix", "field": "product", "value": "microsoft visio", "sku": "visio"}
-        ]))
+        .rule(
+            &["sku_mappings"],
+            json!([
+                {"match": "prefix", "field": "product", "value": "Adobe Acrobat", "sku": "acrobat"},
+                {"match": "prefix", "field": "product", "value": "microsoft visio", "sku": "visio"}
+            ]),
+        )
         // Only the directory facts may bind a hostname-only signal to a device.
         .rule(&["identity", "hostname_fallback"], json!(false))
         // SCCM knows the re-enrolled laptop by its short hostname only.
-        .signal(&[("source", "sccm"), ("raw_id", "s1"), ("observed_at", "2026-11-21T00:00:00Z"), ("product", "Adobe Acrobat Pro"),
-                  ("kind", "installation"), ("device_name", "fin-lt-007")]);
+        .signal(&[
+            ("source", "sccm"),
+            ("raw_id", "s1"),
+            ("observed_at", "2026-11-21T00:00:00Z"),
+            ("product", "Adobe Acrobat Pro"),
+            ("kind", "installation"),
+            ("device_name", "fin-lt-007"),
+        ]);
     for n in ["device-3f1c2a9e-7b41-4d2a-9c55-0a1b2c3d4e09.json", "page-1.json", "page-2.json"] {
         b = b.file(&format!("imports/intune-apps/{n}"), &fixture(&format!("intune-apps/{n}")));
     }
@@ -816,8 +856,14 @@ fn end_to_end_without_the_device_facts_the_hostname_signal_stands_alone() {
     b.extra.retain(|(p, _)| !p.starts_with("imports/"));
     assert_eq!(b.consumed("acrobat"), 1);
     // The old enrolment's name is not linked: SCCM's DESKTOP-7QH2K is a device of its own.
-    let b = e2e_bundle().signal(&[("source", "sccm"), ("raw_id", "s2"), ("observed_at", "2026-11-21T00:00:00Z"),
-        ("product", "Adobe Acrobat Pro"), ("kind", "installation"), ("device_name", "DESKTOP-7QH2K.corp.contoso.com")]);
+    let b = e2e_bundle().signal(&[
+        ("source", "sccm"),
+        ("raw_id", "s2"),
+        ("observed_at", "2026-11-21T00:00:00Z"),
+        ("product", "Adobe Acrobat Pro"),
+        ("kind", "installation"),
+        ("device_name", "DESKTOP-7QH2K.corp.contoso.com"),
+    ]);
     assert_eq!(b.consumed("acrobat"), 4);
 }
 

@@ -129,10 +129,7 @@ fn invalid_input_unterminated_quote_in_signal_file() {
 
 #[test]
 fn invalid_input_entitlements_missing_required_column() {
-    let b = base().file(
-        "entitlements.csv",
-        b"entitlement_id,sku,contract_id,starts_on,ends_on,unit_cost,currency\ne1,d,c,2026-01-01,,,\n",
-    );
+    let b = base().file("entitlements.csv", b"entitlement_id,sku,contract_id,starts_on,ends_on,unit_cost,currency\ne1,d,c,2026-01-01,,,\n");
     located(&b.run(), "invalid_input", "entitlements.csv", None, Some("quantity"));
 }
 
@@ -430,10 +427,14 @@ fn ends_on_before_starts_on_is_not_a_failure() {
 
 #[test]
 fn conflicting_duplicate_raw_id_fails_closed() {
-    let b = base()
-        .sku("e", "device")
-        .signal(&sig("intune", "1", RECENT, "d", "installation", &[("device_serial", "A")]))
-        .signal(&sig("intune", "1", RECENT, "e", "installation", &[("device_serial", "A")]));
+    let b = base().sku("e", "device").signal(&sig("intune", "1", RECENT, "d", "installation", &[("device_serial", "A")])).signal(&sig(
+        "intune",
+        "1",
+        RECENT,
+        "e",
+        "installation",
+        &[("device_serial", "A")],
+    ));
     located(&b.run(), "conflicting_duplicate", "signals/s.csv", Some(3), None);
 }
 
@@ -448,9 +449,14 @@ fn conflicting_duplicate_across_files() {
 
 #[test]
 fn conflicting_duplicate_compares_text_as_written() {
-    let b = base()
-        .signal(&sig("intune", "1", RECENT, "d", "installation", &[("device_serial", "A"), ("user", "Alice")]))
-        .signal(&sig("intune", "1", RECENT, "d", "installation", &[("device_serial", "A"), ("user", "alice")]));
+    let b = base().signal(&sig("intune", "1", RECENT, "d", "installation", &[("device_serial", "A"), ("user", "Alice")])).signal(&sig(
+        "intune",
+        "1",
+        RECENT,
+        "d",
+        "installation",
+        &[("device_serial", "A"), ("user", "alice")],
+    ));
     failed_with(&b.run(), "conflicting_duplicate");
 }
 
@@ -460,7 +466,14 @@ fn identical_duplicates_collapse_and_count_in_rows_and_coverage() {
         .param("expected_sources", json!(["intune"]))
         .signal(&sig("intune", "1", RECENT, "d", "installation", &[("device_serial", "A")]))
         // same parsed values: instant with offset, confidence 1.0 vs empty, quantity 1 vs empty
-        .signal(&sig("intune", "1", "2026-11-21T01:00:00+01:00", "d", "installation", &[("device_serial", "A"), ("confidence", "1.0"), ("quantity", "1")]))
+        .signal(&sig(
+            "intune",
+            "1",
+            "2026-11-21T01:00:00+01:00",
+            "d",
+            "installation",
+            &[("device_serial", "A"), ("confidence", "1.0"), ("quantity", "1")],
+        ))
         .signal_in("other.csv", &sig("intune", "1", RECENT, "d", "installation", &[("device_serial", "A")]));
     let (out, snap) = run_ok(&b);
     assert_eq!(snap.sku("d").unwrap()["consumed"], 1);
@@ -486,7 +499,14 @@ fn rejected_rows_malformed_instants_with_line_and_column() {
         .signal(&sig("intune", "ok1", "2026-11-21t00:00:00z", "d", "installation", &[("device_serial", "Y1")]))
         .signal(&sig("intune", "ok2", "2026-11-21T00:00:00-00:00", "d", "installation", &[("device_serial", "Y2")]))
         .signal(&sig("intune", "ok3", "2026-11-21T00:00:00.123456789Z", "d", "installation", &[("device_serial", "Y3")]))
-        .signal(&sig("intune", "ok4", RECENT, "d", "installation", &[("device_serial", "Y4"), ("last_used_at", "2026-11-20T00:00:00+05:30")]));
+        .signal(&sig(
+            "intune",
+            "ok4",
+            RECENT,
+            "d",
+            "installation",
+            &[("device_serial", "Y4"), ("last_used_at", "2026-11-20T00:00:00+05:30")],
+        ));
     let (out, snap) = run_ok(&b);
     let j = job(&out, "signals/s.csv");
     assert_eq!(rows(j), (100, 96, 4));
@@ -570,7 +590,14 @@ fn reject_threshold_exceeded_fails_closed() {
 
 #[test]
 fn reject_threshold_exactly_at_limit_is_not_exceeded() {
-    let b = good_rows(base(), "s.csv", "g", 19).signal(&sig("intune", "b1", "2026-11-21T00:00:00", "d", "installation", &[("device_serial", "X1")]));
+    let b = good_rows(base(), "s.csv", "g", 19).signal(&sig(
+        "intune",
+        "b1",
+        "2026-11-21T00:00:00",
+        "d",
+        "installation",
+        &[("device_serial", "X1")],
+    ));
     // 1 of 20 = 5%, not strictly greater
     let (out, snap) = run_ok(&b);
     assert_eq!(rows(job(&out, "signals/s.csv")), (20, 19, 1));
@@ -588,9 +615,14 @@ fn reject_threshold_is_per_file() {
 
 #[test]
 fn reject_threshold_follows_ruleset() {
-    let b = good_rows(base(), "s.csv", "g", 9)
-        .rule(&["max_reject_percent"], json!(10))
-        .signal(&sig("intune", "b1", "2026-11-21T00:00:00", "d", "installation", &[("device_serial", "X1")]));
+    let b = good_rows(base(), "s.csv", "g", 9).rule(&["max_reject_percent"], json!(10)).signal(&sig(
+        "intune",
+        "b1",
+        "2026-11-21T00:00:00",
+        "d",
+        "installation",
+        &[("device_serial", "X1")],
+    ));
     let (out, _) = run_ok(&b);
     assert_eq!(rows(job(&out, "signals/s.csv")), (10, 9, 1));
 }
@@ -616,10 +648,7 @@ fn signal_file_without_required_column_rejects_all_rows() {
 
 #[test]
 fn unknown_columns_are_ignored_with_a_warning() {
-    let f = signal_file(
-        "colour,source,raw_id,observed_at,sku,kind,device_serial",
-        &["red,intune,1,2026-11-21T00:00:00Z,d,installation,A"],
-    );
+    let f = signal_file("colour,source,raw_id,observed_at,sku,kind,device_serial", &["red,intune,1,2026-11-21T00:00:00Z,d,installation,A"]);
     let b = base().file("signals/x.csv", &f);
     let (out, snap) = run_ok(&b);
     let j = job(&out, "signals/x.csv");
@@ -733,7 +762,6 @@ fn header_only_entitlements_is_valid() {
     assert_eq!(snap.sku("d").unwrap()["entitled"], 0);
 }
 
-
 #[test]
 fn literal_grammar_for_confidence_and_quantity() {
     // decimals [+-]?(\d+(\.\d+)?|\.\d+); integers [+-]?\d+
@@ -763,10 +791,7 @@ fn literal_grammar_for_confidence_and_quantity() {
     let (out, snap) = run_ok(&b);
     let j = job(&out, "signals/s.csv");
     assert_eq!(rows(j), (6, 3, 3));
-    assert_eq!(
-        row_errors(j),
-        vec![(4, "confidence".to_string()), (5, "confidence".to_string()), (7, "quantity".to_string())]
-    );
+    assert_eq!(row_errors(j), vec![(4, "confidence".to_string()), (5, "confidence".to_string()), (7, "quantity".to_string())]);
     assert_eq!(snap.sku("d").unwrap()["consumed"], 2);
     assert_eq!(snap.sku("c").unwrap()["consumed"], 2);
 }
@@ -795,10 +820,8 @@ fn csv_quoted_fields_with_commas_and_quotes() {
     let (out, snap) = run_ok(&b);
     assert_eq!(rows(job(&out, "signals/s.csv")), (3, 3, 0));
     assert_eq!(snap.sku("u").unwrap()["consumed"], 2);
-    let mut keys: Vec<String> = out.units["u"]
-        .iter()
-        .map(|u| serde_json::from_slice::<Value>(u).unwrap()["key"].as_str().unwrap().to_string())
-        .collect();
+    let mut keys: Vec<String> =
+        out.units["u"].iter().map(|u| serde_json::from_slice::<Value>(u).unwrap()["key"].as_str().unwrap().to_string()).collect();
     keys.sort();
     assert_eq!(keys, vec!["o\"brien", "smith, john"]);
 }

@@ -184,10 +184,7 @@ fn import_folders() -> BTreeMap<String, Vec<String>> {
 fn raw_demo_reads_every_import_folder_through_its_adapter() {
     let folders = import_folders();
     let names: Vec<&str> = folders.keys().map(String::as_str).collect();
-    assert_eq!(
-        names,
-        ["adobe-users", "entra-users", "flexlm-log", "intune-apps", "jamf-inventory", "sccm-installed", "sccm-metering"]
-    );
+    assert_eq!(names, ["adobe-users", "entra-users", "flexlm-log", "intune-apps", "jamf-inventory", "sccm-installed", "sccm-metering"]);
     let out = run("demo");
     let snap = out.snapshot.unwrap();
     let jobs = snap.value()["imports"].as_array().unwrap();
@@ -212,16 +209,10 @@ fn raw_demo_reads_every_import_folder_through_its_adapter() {
     for j in jobs.iter().filter(|j| !j["path"].as_str().unwrap().starts_with("imports/")) {
         assert_eq!(j["adapter"], "canonical", "{}", j["path"]);
     }
-    let signals_from_adapters: u64 = jobs
-        .iter()
-        .filter(|j| j["path"].as_str().unwrap().starts_with("imports/"))
-        .map(|j| j["rows_accepted"].as_u64().unwrap())
-        .sum();
-    let signals_from_files: u64 = jobs
-        .iter()
-        .filter(|j| j["path"].as_str().unwrap().starts_with("signals/"))
-        .map(|j| j["rows_accepted"].as_u64().unwrap())
-        .sum();
+    let signals_from_adapters: u64 =
+        jobs.iter().filter(|j| j["path"].as_str().unwrap().starts_with("imports/")).map(|j| j["rows_accepted"].as_u64().unwrap()).sum();
+    let signals_from_files: u64 =
+        jobs.iter().filter(|j| j["path"].as_str().unwrap().starts_with("signals/")).map(|j| j["rows_accepted"].as_u64().unwrap()).sum();
     assert_eq!((signals_from_adapters, signals_from_files), (77, 13));
 }
 

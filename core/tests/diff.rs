@@ -69,11 +69,21 @@ fn assert_adds_up(prev: &Outcome, cur: &Outcome) {
 }
 
 fn device_bundle() -> Bundle {
-    Bundle::new().sku("app", "device").entitle("app", 10).rule(&["sku_mappings"], json!([{"match": "exact", "field": "product", "value": "App", "sku": "app"}]))
+    Bundle::new()
+        .sku("app", "device")
+        .entitle("app", 10)
+        .rule(&["sku_mappings"], json!([{"match": "exact", "field": "product", "value": "App", "sku": "app"}]))
 }
 
 fn install(b: Bundle, raw_id: &str, serial: &str, at: &str) -> Bundle {
-    b.signal(&[("source", "intune"), ("raw_id", raw_id), ("observed_at", at), ("product", "App"), ("kind", "installation"), ("device_serial", serial)])
+    b.signal(&[
+        ("source", "intune"),
+        ("raw_id", raw_id),
+        ("observed_at", at),
+        ("product", "App"),
+        ("kind", "installation"),
+        ("device_serial", serial),
+    ])
 }
 
 #[test]
@@ -132,8 +142,13 @@ fn a_vanished_record_is_not_reported_unless_its_source_sent_nothing() {
 fn confidence_below_the_minimum_removes_with_below_confidence() {
     let first = install(device_bundle(), "i1", "SER001", "2026-11-20T00:00:00Z").run();
     let low = device_bundle().signal(&[
-        ("source", "intune"), ("raw_id", "i1"), ("observed_at", "2026-11-21T00:00:00Z"), ("product", "App"),
-        ("kind", "installation"), ("device_serial", "SER001"), ("confidence", "0.1"),
+        ("source", "intune"),
+        ("raw_id", "i1"),
+        ("observed_at", "2026-11-21T00:00:00Z"),
+        ("product", "App"),
+        ("kind", "installation"),
+        ("device_serial", "SER001"),
+        ("confidence", "0.1"),
     ]);
     let second = after(&first, &low);
     assert_eq!(entry(&second, "app")["removed"], json!({"below_confidence": 1}));
@@ -141,13 +156,23 @@ fn confidence_below_the_minimum_removes_with_below_confidence() {
 }
 
 fn assign(b: Bundle, raw_id: &str, user: &str, at: &str, status: &str) -> Bundle {
-    b.signal(&[("source", "entra"), ("raw_id", raw_id), ("observed_at", at), ("sku", "suite"), ("kind", "assignment"), ("status", status), ("user", user)])
+    b.signal(&[
+        ("source", "entra"),
+        ("raw_id", raw_id),
+        ("observed_at", at),
+        ("sku", "suite"),
+        ("kind", "assignment"),
+        ("status", status),
+        ("user", user),
+    ])
 }
 
 #[test]
 fn a_later_revocation_removes_with_revoked() {
     let base = || Bundle::new().sku("suite", "user").entitle("suite", 5);
-    let first = assign(assign(base(), "a1", "ann@x.com", "2026-11-20T00:00:00Z", "active"), "a2", "bob@x.com", "2026-11-20T00:00:00Z", "active").run();
+    let first =
+        assign(assign(base(), "a1", "ann@x.com", "2026-11-20T00:00:00Z", "active"), "a2", "bob@x.com", "2026-11-20T00:00:00Z", "active")
+            .run();
     let b = assign(
         assign(assign(base(), "a1", "ann@x.com", "2026-11-20T00:00:00Z", "active"), "a2", "bob@x.com", "2026-11-20T00:00:00Z", "active"),
         "a3",
@@ -163,7 +188,14 @@ fn a_later_revocation_removes_with_revoked() {
 #[test]
 fn a_directory_merge_removes_with_merged_identity() {
     let host = |b: Bundle| {
-        b.signal(&[("source", "sccm"), ("raw_id", "s1"), ("observed_at", "2026-11-20T00:00:00Z"), ("product", "App"), ("kind", "installation"), ("device_name", "ws-01")])
+        b.signal(&[
+            ("source", "sccm"),
+            ("raw_id", "s1"),
+            ("observed_at", "2026-11-20T00:00:00Z"),
+            ("product", "App"),
+            ("kind", "installation"),
+            ("device_name", "ws-01"),
+        ])
     };
     let first = host(install(device_bundle(), "i1", "SER001", "2026-11-20T00:00:00Z")).run();
     assert_eq!(first.snapshot.as_ref().unwrap().sku("app").unwrap()["consumed"], 2);
@@ -182,7 +214,12 @@ fn a_directory_merge_removes_with_merged_identity() {
 fn a_mapping_change_moves_units_with_ruleset_changed() {
     let two = || device_bundle().sku("app2", "device").entitle("app2", 3);
     let first = install(two(), "i1", "SER001", "2026-11-20T00:00:00Z").run();
-    let remapped = install(two().rule(&["sku_mappings"], json!([{"match": "exact", "field": "product", "value": "App", "sku": "app2"}])), "i1", "SER001", "2026-11-20T00:00:00Z");
+    let remapped = install(
+        two().rule(&["sku_mappings"], json!([{"match": "exact", "field": "product", "value": "App", "sku": "app2"}])),
+        "i1",
+        "SER001",
+        "2026-11-20T00:00:00Z",
+    );
     let second = after(&first, &remapped);
     assert_eq!(second.snapshot.as_ref().unwrap().value()["diff"]["ruleset_changed"], true);
     assert_eq!(entry(&second, "app")["removed"], json!({"ruleset_changed": 1}));
@@ -221,8 +258,15 @@ fn entitlement_changes_carry_their_reasons() {
 
 fn session(b: Bundle, raw_id: &str, user: &str, start: &str, end: &str) -> Bundle {
     b.signal(&[
-        ("source", "flexlm"), ("raw_id", raw_id), ("observed_at", end), ("sku", "cad"), ("kind", "session"), ("user", user),
-        ("device_name", &format!("ws-{user}")), ("session_start", start), ("session_end", end),
+        ("source", "flexlm"),
+        ("raw_id", raw_id),
+        ("observed_at", end),
+        ("sku", "cad"),
+        ("kind", "session"),
+        ("user", user),
+        ("device_name", &format!("ws-{user}")),
+        ("session_start", start),
+        ("session_end", end),
     ])
 }
 
@@ -230,11 +274,29 @@ fn session(b: Bundle, raw_id: &str, user: &str, start: &str, end: &str) -> Bundl
 fn concurrent_diffs_count_the_sessions_at_the_peak() {
     let base = || Bundle::new().sku("cad", "concurrent").entitle("cad", 5);
     // Peak 2 (ann + bob overlap); carol alone later.
-    let one = session(session(session(base(), "f1", "ann", "2026-11-20T08:00:00Z", "2026-11-20T10:00:00Z"), "f2", "bob", "2026-11-20T09:00:00Z", "2026-11-20T11:00:00Z"), "f3", "carol", "2026-11-20T12:00:00Z", "2026-11-20T13:00:00Z");
+    let one = session(
+        session(
+            session(base(), "f1", "ann", "2026-11-20T08:00:00Z", "2026-11-20T10:00:00Z"),
+            "f2",
+            "bob",
+            "2026-11-20T09:00:00Z",
+            "2026-11-20T11:00:00Z",
+        ),
+        "f3",
+        "carol",
+        "2026-11-20T12:00:00Z",
+        "2026-11-20T13:00:00Z",
+    );
     let first = one.run();
     assert_eq!(first.snapshot.as_ref().unwrap().sku("cad").unwrap()["consumed"], 2);
     // dan and erin overlap carol: peak 3 at 12:30, ann and bob leave the peak.
-    let two = session(session(one, "f4", "dan", "2026-11-20T12:00:00Z", "2026-11-20T14:00:00Z"), "f5", "erin", "2026-11-20T12:30:00Z", "2026-11-20T13:30:00Z");
+    let two = session(
+        session(one, "f4", "dan", "2026-11-20T12:00:00Z", "2026-11-20T14:00:00Z"),
+        "f5",
+        "erin",
+        "2026-11-20T12:30:00Z",
+        "2026-11-20T13:30:00Z",
+    );
     let second = after(&first, &two);
     assert_eq!(second.snapshot.as_ref().unwrap().sku("cad").unwrap()["consumed"], 3);
     let e = entry(&second, "cad");
@@ -256,7 +318,8 @@ fn the_pack_of_a_chained_run_verifies_by_replay() {
     let entries = eucora_license_core::tar::read(&first_pack).unwrap();
     let mut w = eucora_license_core::tar::TarWriter::new(Vec::new());
     for e in &entries {
-        let data = if e.name == "units.jsonl" { e.data.to_vec().into_iter().map(|b| if b == b'1' { b'2' } else { b }).collect() } else { e.data.to_vec() };
+        let data =
+            if e.name == "units.jsonl" { e.data.iter().map(|&b| if b == b'1' { b'2' } else { b }).collect() } else { e.data.to_vec() };
         w.append(&e.name, &data).unwrap();
     }
     let tampered = w.finish().unwrap();
@@ -309,23 +372,42 @@ fn bundle_of(s: &Step) -> Bundle {
     for &(d, src) in &s.installs {
         let (source, hint) = if src == 0 { ("intune", "device_serial") } else { ("sccm", "device_name") };
         let value = if src == 0 { format!("SER{d:03}") } else { format!("ws-{d:02}") };
-        b = b.signal(&[("source", source), ("raw_id", &format!("{source}-{d}")), ("observed_at", "2026-11-01T00:00:00Z"), ("product", "App"), ("kind", "installation"), (hint, &value)]);
+        b = b.signal(&[
+            ("source", source),
+            ("raw_id", &format!("{source}-{d}")),
+            ("observed_at", "2026-11-01T00:00:00Z"),
+            ("product", "App"),
+            ("kind", "installation"),
+            (hint, &value),
+        ]);
     }
     for &d in &s.links {
         b = b.dir(&format!("device,serial:SER{d:03},name:ws-{d:02},active,,,"));
     }
     for (n, &(u, active)) in s.assigns.iter().enumerate() {
         b = b.signal(&[
-            ("source", "entra"), ("raw_id", &format!("a{n}")), ("observed_at", &format!("2026-11-01T0{}:00:00Z", n % 10)), ("sku", "suite"),
-            ("kind", "assignment"), ("status", if active { "active" } else { "revoked" }), ("user", &format!("u{u}@x.com")),
+            ("source", "entra"),
+            ("raw_id", &format!("a{n}")),
+            ("observed_at", &format!("2026-11-01T0{}:00:00Z", n % 10)),
+            ("sku", "suite"),
+            ("kind", "assignment"),
+            ("status", if active { "active" } else { "revoked" }),
+            ("user", &format!("u{u}@x.com")),
         ]);
     }
     for (n, &(u, h, len)) in s.sessions.iter().enumerate() {
         let start = format!("2026-11-01T{:02}:00:00Z", h);
         let end = format!("2026-11-0{}T{:02}:00:00Z", 1 + (h as u32 + len as u32) / 24, (h as u32 + len as u32) % 24);
         b = b.signal(&[
-            ("source", "flexlm"), ("raw_id", &format!("f{n}")), ("observed_at", &end), ("sku", "cad"), ("kind", "session"),
-            ("user", &format!("u{u}")), ("device_name", &format!("ws-{u:02}")), ("session_start", &start), ("session_end", &end),
+            ("source", "flexlm"),
+            ("raw_id", &format!("f{n}")),
+            ("observed_at", &end),
+            ("sku", "cad"),
+            ("kind", "session"),
+            ("user", &format!("u{u}")),
+            ("device_name", &format!("ws-{u:02}")),
+            ("session_start", &start),
+            ("session_end", &end),
         ]);
     }
     b
@@ -388,7 +470,14 @@ fn explain_names_entitlements_and_mixed_sources() {
     let base = || device_bundle().sku("x", "device");
     let first = base().entitlement_row("E9,app,C1,4,2024-01-01,,1.00,USD").run();
     let b = install(base(), "i1", "SER001", "2026-11-20T00:00:00Z")
-        .signal(&[("source", "sccm"), ("raw_id", "s1"), ("observed_at", "2026-11-20T00:00:00Z"), ("product", "App"), ("kind", "installation"), ("device_name", "ws-9")])
+        .signal(&[
+            ("source", "sccm"),
+            ("raw_id", "s1"),
+            ("observed_at", "2026-11-20T00:00:00Z"),
+            ("product", "App"),
+            ("kind", "installation"),
+            ("device_name", "ws-9"),
+        ])
         .entitlement_row("E9,app,C1,6,2024-01-01,,1.00,USD");
     let second = after(&first, &b);
     let text = explained(&first, &second, "app");

@@ -17,12 +17,8 @@ fn fields<'a>(src: &'a str, raw: &'a str, sku: &'a str, kind: &'a str, extra: &[
 }
 
 fn pool_consumed(rec: &Value, pool: Option<&str>) -> i64 {
-    rec["pools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["pool"].as_str() == pool)
-        .unwrap_or_else(|| panic!("pool {pool:?} in {rec}"))["consumed"]
+    rec["pools"].as_array().unwrap().iter().find(|p| p["pool"].as_str() == pool).unwrap_or_else(|| panic!("pool {pool:?} in {rec}"))
+        ["consumed"]
         .as_i64()
         .unwrap()
 }
@@ -88,13 +84,13 @@ fn a9_identical_sessions_collapse_before_window_clipping() {
     // Same user, host and start: one ends before the window, one reaches into it.
     // Collapsed first (latest end, largest quantity), then clipped: 5 tokens count.
     let s = |raw: &'static str, end: &'static str, q: &'static str| {
-        fields("flexlm", raw, "c", "session", &[
-            ("user", "u"),
-            ("device_serial", "H"),
-            ("session_start", "2026-10-01T00:00:00Z"),
-            ("session_end", end),
-            ("quantity", q),
-        ])
+        fields(
+            "flexlm",
+            raw,
+            "c",
+            "session",
+            &[("user", "u"), ("device_serial", "H"), ("session_start", "2026-10-01T00:00:00Z"), ("session_end", end), ("quantity", q)],
+        )
     };
     let b = Bundle::new()
         .sku("c", "concurrent")
@@ -110,10 +106,13 @@ fn a9_identical_sessions_collapse_before_window_clipping() {
 
 #[test]
 fn a9_quantity_beyond_32_bits_is_an_integer_too() {
-    let b = Bundle::new().sku("c", "concurrent").entitle("c", 1).signal(&fields("flexlm", "1", "c", "session", &[
-        ("session_start", "2026-11-20T00:00:00Z"),
-        ("quantity", "5000000000"),
-    ]));
+    let b = Bundle::new().sku("c", "concurrent").entitle("c", 1).signal(&fields(
+        "flexlm",
+        "1",
+        "c",
+        "session",
+        &[("session_start", "2026-11-20T00:00:00Z"), ("quantity", "5000000000")],
+    ));
     assert_eq!(b.consumed("c"), 5_000_000_000);
 }
 
@@ -147,11 +146,7 @@ fn a10_jsonl_numbers_follow_the_literal_grammar() {
         r#"{"source":"jamf","raw_id":"3","observed_at":"2026-11-21T00:00:00Z","sku":"d","kind":"installation","device_serial":"C","confidence":true}"#,
         "\n"
     );
-    let out = Bundle::new()
-        .sku("d", "device")
-        .rule(&["max_reject_percent"], json!(100))
-        .file("signals/jamf.jsonl", rows.as_bytes())
-        .run();
+    let out = Bundle::new().sku("d", "device").rule(&["max_reject_percent"], json!(100)).file("signals/jamf.jsonl", rows.as_bytes()).run();
     let snap = out.snapshot.as_ref().expect("snapshot");
     assert_eq!(snap.sku("d").unwrap()["consumed"], 1);
     let job = out.report["imports"].as_array().unwrap().iter().find(|j| j["path"] == "signals/jamf.jsonl").unwrap().clone();
@@ -169,11 +164,7 @@ fn a9_entitlement_unit_cost_is_not_an_integrity_rule() {
 #[test]
 fn a6_every_fail_closed_reason_is_reported() {
     // An invalid ruleset and an entitlement of an unknown SKU: both reasons.
-    let out = Bundle::new()
-        .sku("s", "device")
-        .entitle("nosuch", 1)
-        .rule(&["min_confidence"], json!(0.5))
-        .run();
+    let out = Bundle::new().sku("s", "device").entitle("nosuch", 1).rule(&["min_confidence"], json!(0.5)).run();
     assert_eq!(reasons(&out), vec!["invalid_ruleset", "catalog_integrity"]);
 
     // Too many rejected rows and a conflicting duplicate: both reasons.

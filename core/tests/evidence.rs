@@ -9,7 +9,6 @@ use eucora_license_core::{reconcile, Outcome};
 use serde_json::{json, Value};
 use std::path::Path;
 
-
 /// The demo bundle: raw exports read through the adapters, plus a few canonical rows.
 fn demo() -> Outcome {
     reconcile(&load_dir(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/demo"))), None)
@@ -42,7 +41,8 @@ fn forge(pack: &[u8], name: &str, edit: impl Fn(&[u8]) -> Vec<u8>) -> Vec<u8> {
     // The pack hash is re-derived too: the forger has the whole algorithm.
     let mut body = manifest.clone();
     body.as_object_mut().unwrap().remove("pack_hash");
-    let h = eucora_license_core::hash::tagged(eucora_license_core::hash::Domain::Pack, &eucora_license_core::canonical::to_vec(&body).unwrap());
+    let h =
+        eucora_license_core::hash::tagged(eucora_license_core::hash::Domain::Pack, &eucora_license_core::canonical::to_vec(&body).unwrap());
     manifest["pack_hash"] = json!(h.to_prefixed());
     for f in files.iter_mut() {
         if f.0 == "manifest.json" {
@@ -105,7 +105,8 @@ fn every_flipped_byte_of_the_demo_pack_is_caught() {
 #[test]
 fn a_tampered_snapshot_is_caught_by_its_hash() {
     let pack = pack_of(&demo());
-    let forged = forge(&pack, "snapshot.json", |b| String::from_utf8_lossy(b).replacen("\"consumed\":13", "\"consumed\":12", 1).into_bytes());
+    let forged =
+        forge(&pack, "snapshot.json", |b| String::from_utf8_lossy(b).replacen("\"consumed\":13", "\"consumed\":12", 1).into_bytes());
     let r = verify(&forged, None);
     assert_eq!(r.first_failure.as_deref(), Some("snapshot_hash"), "{:#?}", r.checks);
 }
@@ -153,9 +154,11 @@ fn chains_verify_and_broken_links_are_caught() {
     };
     let first = b().run();
     let s1 = first.snapshot.clone().unwrap();
-    let second = reconcile(&b().param("as_of", json!("2026-11-23T06:00:00Z")).param("run_id", json!("run-2")).build(), Some(s1.canonical_bytes()));
+    let second =
+        reconcile(&b().param("as_of", json!("2026-11-23T06:00:00Z")).param("run_id", json!("run-2")).build(), Some(s1.canonical_bytes()));
     let s2 = second.snapshot.clone().unwrap();
-    let third = reconcile(&b().param("as_of", json!("2026-11-24T06:00:00Z")).param("run_id", json!("run-3")).build(), Some(s2.canonical_bytes()));
+    let third =
+        reconcile(&b().param("as_of", json!("2026-11-24T06:00:00Z")).param("run_id", json!("run-3")).build(), Some(s2.canonical_bytes()));
     let (p1, p2, p3) = (pack_of(&first), pack_of(&second), pack_of(&third));
     assert!(verify(&p1, None).ok);
     assert!(verify(&p2, Some(s1.canonical_bytes())).ok);
@@ -236,6 +239,9 @@ fn fast_signal_rendering_is_the_canonical_form() {
     for s in &store.rows {
         let mut fast = Vec::new();
         store.write_normalised(s, &mut fast);
-        assert_eq!(String::from_utf8(fast).unwrap(), String::from_utf8(eucora_license_core::canonical::to_vec(&store.normalised_json(s)).unwrap()).unwrap());
+        assert_eq!(
+            String::from_utf8(fast).unwrap(),
+            String::from_utf8(eucora_license_core::canonical::to_vec(&store.normalised_json(s)).unwrap()).unwrap()
+        );
     }
 }

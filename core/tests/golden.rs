@@ -149,11 +149,9 @@ fn pretty(v: &Value, indent: usize) -> String {
     let pad = "  ".repeat(indent);
     let fits = flat.len() + pad.len() < 110;
     match v {
-        Value::Object(m) if !m.is_empty() && !(fits && indent > 0) => {
-            let items: Vec<String> = m
-                .iter()
-                .map(|(k, x)| format!("{pad}  {}: {}", serde_json::to_string(k).unwrap(), pretty(x, indent + 1)))
-                .collect();
+        Value::Object(m) if !m.is_empty() && (!fits || indent == 0) => {
+            let items: Vec<String> =
+                m.iter().map(|(k, x)| format!("{pad}  {}: {}", serde_json::to_string(k).unwrap(), pretty(x, indent + 1))).collect();
             format!("{{\n{}\n{pad}}}", items.join(",\n"))
         }
         Value::Array(a) if !a.is_empty() && !fits => {
@@ -223,7 +221,18 @@ fn golden_vectors_cover_the_contract() {
         "reject_threshold_exceeded",
     ]);
     assert_eq!(reasons, fail_closed);
-    for c in ["jcs:key_order", "jcs:beyond_bmp", "jcs:escapes", "jcs:integers", "identity:serial", "identity:hostname_fallback", "identity:directory", "identity:user_alias", "form:directory", "form:base64"] {
+    for c in [
+        "jcs:key_order",
+        "jcs:beyond_bmp",
+        "jcs:escapes",
+        "jcs:integers",
+        "identity:serial",
+        "identity:hostname_fallback",
+        "identity:directory",
+        "identity:user_alias",
+        "form:directory",
+        "form:base64",
+    ] {
         assert!(covers.contains(c), "no golden case covers {c}");
     }
 }

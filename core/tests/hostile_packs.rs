@@ -336,7 +336,13 @@ fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
         (any::<usize>(), 1u8..=255).prop_map(|(p, x)| Mutation::Flip(p, x)),
         (any::<usize>(), 1usize..40).prop_map(|(p, n)| Mutation::Delete(p, n)),
-        (any::<usize>(), proptest::collection::vec(prop_oneof![Just(b'"'), Just(b','), Just(b'{'), Just(b'}'), Just(b'\n'), Just(b'0'), any::<u8>()], 1..12))
+        (
+            any::<usize>(),
+            proptest::collection::vec(
+                prop_oneof![Just(b'"'), Just(b','), Just(b'{'), Just(b'}'), Just(b'\n'), Just(b'0'), any::<u8>()],
+                1..12
+            )
+        )
             .prop_map(|(p, b)| Mutation::Insert(p, b)),
         any::<usize>().prop_map(Mutation::DuplicateLine),
         any::<usize>().prop_map(Mutation::DropLine),

@@ -65,8 +65,14 @@ fn quantities_at_the_limit_that_do_not_overflow_still_work() {
         // Not in force on as_of: not part of the sum.
         .entitlement_row(&format!("e3,app,c3,{MAX},2020-01-01,2020-12-31,,"))
         .pool(&format!("p1,app,global,{MAX},{MAX}"))
-        .signal(&[("source", "intune"), ("raw_id", "1"), ("observed_at", "2026-11-21T00:00:00Z"), ("sku", "app"),
-                  ("kind", "installation"), ("device_serial", "S1")]);
+        .signal(&[
+            ("source", "intune"),
+            ("raw_id", "1"),
+            ("observed_at", "2026-11-21T00:00:00Z"),
+            ("sku", "app"),
+            ("kind", "installation"),
+            ("device_serial", "S1"),
+        ]);
     let out = b.run();
     assert!(out.errors.is_empty(), "{:?}", out.errors);
     let snap = out.snapshot.unwrap();
@@ -106,18 +112,12 @@ fn totals_over_skus_past_the_limit_fail_closed() {
 
 #[test]
 fn pool_reservations_and_quantities_past_the_limit_fail_closed() {
-    let b = base()
-        .entitle("app", 5)
-        .pool(&format!("p1,app,global,1,{}", 1i64 << 52))
-        .pool(&format!("p2,app,region:emea,1,{}", 1i64 << 52));
+    let b = base().entitle("app", 5).pool(&format!("p1,app,global,1,{}", 1i64 << 52)).pool(&format!("p2,app,region:emea,1,{}", 1i64 << 52));
     let e = failed_with(&b, "catalog_integrity");
     let loc = e.location().unwrap();
     assert_eq!((loc.file.as_str(), loc.line, loc.field.as_deref()), ("pools.csv", Some(3), Some("reserved")));
 
-    let b = base()
-        .entitle("app", 5)
-        .pool(&format!("p1,app,global,{},0", 1i64 << 52))
-        .pool(&format!("p2,app,region:emea,{},0", 1i64 << 52));
+    let b = base().entitle("app", 5).pool(&format!("p1,app,global,{},0", 1i64 << 52)).pool(&format!("p2,app,region:emea,{},0", 1i64 << 52));
     let e = failed_with(&b, "catalog_integrity");
     assert_eq!(e.location().unwrap().field.as_deref(), Some("quantity"));
 
@@ -127,9 +127,18 @@ fn pool_reservations_and_quantities_past_the_limit_fail_closed() {
 }
 
 fn session(b: Bundle, id: &str, user: &str, qty: &str) -> Bundle {
-    b.signal(&[("source", "flexlm"), ("raw_id", id), ("observed_at", "2026-11-21T00:00:00Z"), ("sku", "lic"),
-               ("kind", "session"), ("user", user), ("device_name", user), ("session_start", "2026-11-20T00:00:00Z"),
-               ("session_end", "2026-11-21T00:00:00Z"), ("quantity", qty)])
+    b.signal(&[
+        ("source", "flexlm"),
+        ("raw_id", id),
+        ("observed_at", "2026-11-21T00:00:00Z"),
+        ("sku", "lic"),
+        ("kind", "session"),
+        ("user", user),
+        ("device_name", user),
+        ("session_start", "2026-11-20T00:00:00Z"),
+        ("session_end", "2026-11-21T00:00:00Z"),
+        ("quantity", qty),
+    ])
 }
 
 #[test]
@@ -151,7 +160,12 @@ fn session_tokens_summing_past_the_limit_fail_cleanly() {
     failed_with(&b, "invalid_input");
 
     // At the limit exactly: fine.
-    let b = session(session(Bundle::new().sku("lic", "concurrent").entitle("lic", 10), "s1", "alice", &(MAX - 1).to_string()), "s2", "bob", "1");
+    let b = session(
+        session(Bundle::new().sku("lic", "concurrent").entitle("lic", 10), "s1", "alice", &(MAX - 1).to_string()),
+        "s2",
+        "bob",
+        "1",
+    );
     assert_eq!(b.consumed("lic"), MAX);
 }
 
@@ -171,8 +185,14 @@ fn a_session_quantity_beyond_the_exact_range_rejects_the_row() {
 }
 
 fn usage(b: Bundle, id: &str, at: &str, serial: &str) -> Bundle {
-    b.signal(&[("source", "intune"), ("raw_id", id), ("observed_at", at), ("sku", "app"), ("kind", "installation"),
-               ("device_serial", serial)])
+    b.signal(&[
+        ("source", "intune"),
+        ("raw_id", id),
+        ("observed_at", at),
+        ("sku", "app"),
+        ("kind", "installation"),
+        ("device_serial", serial),
+    ])
 }
 
 #[test]
@@ -192,9 +212,17 @@ fn a_huge_lookback_is_exact_not_wrapped() {
 #[test]
 fn a_huge_window_is_exact_not_wrapped() {
     let b = Bundle::new().sku("lic", "concurrent").entitle("lic", 10).rule(&["concurrent", "window_days"], json!(MAX));
-    let b = b.signal(&[("source", "flexlm"), ("raw_id", "old"), ("observed_at", "0001-01-02T00:00:00Z"), ("sku", "lic"),
-                       ("kind", "session"), ("user", "alice"), ("session_start", "0001-01-01T00:00:00Z"),
-                       ("session_end", "0001-01-02T00:00:00Z"), ("quantity", "3")]);
+    let b = b.signal(&[
+        ("source", "flexlm"),
+        ("raw_id", "old"),
+        ("observed_at", "0001-01-02T00:00:00Z"),
+        ("sku", "lic"),
+        ("kind", "session"),
+        ("user", "alice"),
+        ("session_start", "0001-01-01T00:00:00Z"),
+        ("session_end", "0001-01-02T00:00:00Z"),
+        ("quantity", "3"),
+    ]);
     assert_eq!(b.consumed("lic"), 3);
 }
 

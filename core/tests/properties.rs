@@ -116,7 +116,10 @@ fn permutation(n: usize) -> impl Strategy<Value = Vec<usize>> {
     Just((0..n).collect::<Vec<_>>()).prop_shuffle()
 }
 
-fn rows_and_perm() -> impl Strategy<Value = (Vec<(usize, Vec<(&'static str, String)>)>, Vec<usize>, usize)> {
+/// Numbered rows (index, fields), as the generator makes them.
+type NumberedRows = Vec<(usize, Vec<(&'static str, String)>)>;
+
+fn rows_and_perm() -> impl Strategy<Value = (NumberedRows, Vec<usize>, usize)> {
     prop::collection::vec(row_strategy(), 1..60).prop_flat_map(|rows| {
         let n = rows.len();
         let rows: Vec<_> = rows.into_iter().enumerate().collect();
@@ -202,8 +205,28 @@ fn snapshot_hash_is_stable_across_listing_order_of_files() {
     // The same files given in any listing order give the same bytes.
     let rows: Vec<(usize, Vec<(&'static str, String)>)> = vec![];
     let b = bundle_of(&rows, |_, _| "x.csv".into())
-        .signal_in("b.csv", &[("source", "jamf"), ("raw_id", "1"), ("observed_at", "2026-11-21T00:00:00Z"), ("sku", "dev"), ("kind", "installation"), ("device_serial", "X1")])
-        .signal_in("a.csv", &[("source", "intune"), ("raw_id", "1"), ("observed_at", "2026-11-21T00:00:00Z"), ("sku", "dev"), ("kind", "installation"), ("device_serial", "x1")]);
+        .signal_in(
+            "b.csv",
+            &[
+                ("source", "jamf"),
+                ("raw_id", "1"),
+                ("observed_at", "2026-11-21T00:00:00Z"),
+                ("sku", "dev"),
+                ("kind", "installation"),
+                ("device_serial", "X1"),
+            ],
+        )
+        .signal_in(
+            "a.csv",
+            &[
+                ("source", "intune"),
+                ("raw_id", "1"),
+                ("observed_at", "2026-11-21T00:00:00Z"),
+                ("sku", "dev"),
+                ("kind", "installation"),
+                ("device_serial", "x1"),
+            ],
+        );
     let out = b.run();
     let snap = out.snapshot.unwrap();
     assert_eq!(snap.sku("dev").unwrap()["consumed"], 1);

@@ -69,9 +69,8 @@ fn counters_survive_and_no_principal_is_left() {
     let alnum = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric());
     for name in &names {
         let n = name.as_bytes();
-        let found = (0..pack.len().saturating_sub(n.len())).any(|i| {
-            &pack[i..i + n.len()] == n && !alnum(i.checked_sub(1).and_then(|j| pack.get(j))) && !alnum(pack.get(i + n.len()))
-        });
+        let found = (0..pack.len().saturating_sub(n.len()))
+            .any(|i| &pack[i..i + n.len()] == n && !alnum(i.checked_sub(1).and_then(|j| pack.get(j))) && !alnum(pack.get(i + n.len())));
         assert!(!found, "`{name}` appears in the pseudonymised pack");
     }
     // The exceptions too (they name users in their details).
@@ -99,7 +98,9 @@ fn the_pseudonymised_pack_verifies_and_says_what_it_is() {
     assert!(!pack.windows(KEY.len()).any(|w| w == KEY));
     let other = pseudonymise(&out, b"another key of 16+ bytes").unwrap();
     let (pack2, _) = write_pack(&other, Vec::new()).unwrap();
-    let m2: Value = serde_json::from_slice(eucora_license_core::tar::read(&pack2).unwrap().iter().find(|e| e.name == "manifest.json").unwrap().data).unwrap();
+    let m2: Value =
+        serde_json::from_slice(eucora_license_core::tar::read(&pack2).unwrap().iter().find(|e| e.name == "manifest.json").unwrap().data)
+            .unwrap();
     assert_ne!(m2["pseudonymised"]["key_fingerprint"], note["key_fingerprint"]);
     assert_eq!(counters(&other), counters(&out));
 }

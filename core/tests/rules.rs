@@ -258,9 +258,14 @@ fn a10_confidence_literal_truncated_after_nine_fraction_digits() {
 
 #[test]
 fn a9_order_future_signal_before_unknown_sku() {
-    let b = Bundle::new()
-        .sku("d", "device")
-        .signal(&sig("intune", "1", "2026-11-23T00:00:00Z", "nope", "installation", &[("device_serial", "A")]));
+    let b = Bundle::new().sku("d", "device").signal(&sig(
+        "intune",
+        "1",
+        "2026-11-23T00:00:00Z",
+        "nope",
+        "installation",
+        &[("device_serial", "A")],
+    ));
     let (out, _) = run_ok(&b);
     assert_eq!(exc_sorted(&out, "future_signal"), vec![pair("intune", "1")]);
     assert!(exceptions(&out, "unknown_sku").is_empty());
@@ -651,11 +656,14 @@ fn a9_conflicting_alias_maps_to_byte_smallest() {
 
 #[test]
 fn a10_alias_listed_under_itself_and_another_id_is_conflict() {
-    let b = Bundle::new()
-        .sku("u", "user")
-        .dir("user,zed,zed,active,,,")
-        .dir("user,amy,zed,active,,,")
-        .signal(&sig("entra", "1", RECENT, "u", "usage", &[("user", "zed")]));
+    let b = Bundle::new().sku("u", "user").dir("user,zed,zed,active,,,").dir("user,amy,zed,active,,,").signal(&sig(
+        "entra",
+        "1",
+        RECENT,
+        "u",
+        "usage",
+        &[("user", "zed")],
+    ));
     let (out, snap) = run_ok(&b);
     assert_eq!(consumed(&snap, "u"), 1);
     assert_eq!(unit_keys(&out, "u"), vec!["amy"]);
@@ -704,11 +712,14 @@ fn a3_unattributable_without_principal() {
 fn a9_device_to_user_attribution_never_for_sessions() {
     // Sessions without a user stand alone under dup_group `user`; attributing
     // them to the device's user would merge them into one.
-    let b = Bundle::new()
-        .sku("c", "concurrent")
-        .sku("d", "device")
-        .rule(&["concurrent", "dup_group"], json!("user"))
-        .signal(&sig("intune", "0", RECENT, "d", "installation", &[("device_serial", "S1"), ("user", "bob")]));
+    let b = Bundle::new().sku("c", "concurrent").sku("d", "device").rule(&["concurrent", "dup_group"], json!("user")).signal(&sig(
+        "intune",
+        "0",
+        RECENT,
+        "d",
+        "installation",
+        &[("device_serial", "S1"), ("user", "bob")],
+    ));
     let b = sess(b, "flexlm", "1", "c", "", "S1", &t("10:00"), &t("12:00"), "");
     let b = sess(b, "flexlm", "2", "c", "", "S1", &t("11:00"), &t("13:00"), "");
     let (_, snap) = run_ok(&b);
@@ -1030,7 +1041,8 @@ fn a9_as_of_date_taken_in_utc() {
 
 #[test]
 fn a4_reserved_effective_only_holds_what_is_not_consumed() {
-    let b = Bundle::new().sku("d", "device").entitle("d", 10).pool("p1,d,global,,5").sku("e", "device").entitle("e", 10).pool("p2,e,global,,2");
+    let b =
+        Bundle::new().sku("d", "device").entitle("d", 10).pool("p1,d,global,,5").sku("e", "device").entitle("e", 10).pool("p2,e,global,,2");
     let b = devices(devices(b, "d", 7), "e", 3);
     let (_, snap) = run_ok(&b);
     let d = rec(&snap, "d");
@@ -1076,12 +1088,8 @@ fn a4_compliance_status_thresholds() {
     assert_eq!(st("e"), "over_deployed");
     assert_eq!(st("f"), "compliant");
 
-    let b = Bundle::new()
-        .rule(&["under_utilized_percent"], json!(50))
-        .sku("g", "device")
-        .entitle("g", 10)
-        .sku("h", "device")
-        .entitle("h", 10);
+    let b =
+        Bundle::new().rule(&["under_utilized_percent"], json!(50)).sku("g", "device").entitle("g", 10).sku("h", "device").entitle("h", 10);
     let b = devices(devices(b, "g", 5), "h", 4);
     let (_, snap) = run_ok(&b);
     assert_eq!(rec(&snap, "g")["compliance_status"], "compliant");
@@ -1093,9 +1101,9 @@ fn a4_variance_percent_half_even_two_places() {
     let mut b = Bundle::new();
     // (sku, entitled, consumed, expected)
     let cases = [
-        ("a", 32, 31, "3.12"),   // 3.125 -> 3.12
-        ("b", 32, 29, "9.38"),   // 9.375 -> 9.38
-        ("c", 32, 33, "-3.12"),  // -3.125 -> -3.12
+        ("a", 32, 31, "3.12"),  // 3.125 -> 3.12
+        ("b", 32, 29, "9.38"),  // 9.375 -> 9.38
+        ("c", 32, 33, "-3.12"), // -3.125 -> -3.12
         ("d", 3, 1, "66.67"),
         ("e", 3, 2, "33.33"),
         ("f", 8, 7, "12.50"),
@@ -1216,12 +1224,7 @@ fn a9_pool_attributes_from_principal_rows_first_setting_row() {
 
 #[test]
 fn a9_unpooled_entitled_not_below_zero_and_empty_quantity_is_zero() {
-    let b = Bundle::new()
-        .sku("d", "device")
-        .entitle("d", 5)
-        .pool("p1,d,region:x,4,0")
-        .pool("p2,d,region:y,3,0")
-        .pool("p3,d,region:z,,0");
+    let b = Bundle::new().sku("d", "device").entitle("d", 5).pool("p1,d,region:x,4,0").pool("p2,d,region:y,3,0").pool("p3,d,region:z,,0");
     let b = inst(b, "1", "d", "S1");
     let (_, snap) = run_ok(&b);
     let d = rec(&snap, "d");
@@ -1251,13 +1254,8 @@ fn a9_concurrent_skus_not_split_into_pools() {
 
 #[test]
 fn a9_totals_and_by_model_are_sums_and_every_catalog_sku_appears() {
-    let b = Bundle::new()
-        .sku("d", "device")
-        .entitle("d", 10)
-        .pool("p1,d,global,,2")
-        .sku("u", "user")
-        .entitle("u", 5)
-        .sku("z", "subscription");
+    let b =
+        Bundle::new().sku("d", "device").entitle("d", 10).pool("p1,d,global,,2").sku("u", "user").entitle("u", 5).sku("z", "subscription");
     let mut b = devices(b, "d", 3);
     for i in 0..6 {
         let raw = format!("u{i}");
@@ -1284,10 +1282,7 @@ fn a9_totals_and_by_model_are_sums_and_every_catalog_sku_appears() {
 
 #[test]
 fn a6_missing_expected_source_degrades_health() {
-    let mut b = Bundle::new()
-        .param("expected_sources", json!(["intune", "jamf"]))
-        .sku("d", "device")
-        .entitle("d", 40);
+    let mut b = Bundle::new().param("expected_sources", json!(["intune", "jamf"])).sku("d", "device").entitle("d", 40);
     b = devices(b, "d", 30);
     // jamf's only row is rejected (1 of 31 rows): jamf has no accepted row
     b = b.signal(&sig("jamf", "x", RECENT, "d", "Installation", &[("device_serial", "J1")]));
@@ -1413,7 +1408,14 @@ fn a9_excluded_signals_do_not_feed_identity() {
     let b = Bundle::new()
         .sku("d", "device")
         // low confidence: excluded, so S1/host1 are not linked
-        .signal(&sig("intune", "1", RECENT, "d", "installation", &[("device_serial", "S1"), ("device_name", "host1"), ("confidence", "0.1")]))
+        .signal(&sig(
+            "intune",
+            "1",
+            RECENT,
+            "d",
+            "installation",
+            &[("device_serial", "S1"), ("device_name", "host1"), ("confidence", "0.1")],
+        ))
         // unknown SKU: excluded, so S2/host2 are not linked
         .signal(&sig("intune", "2", RECENT, "nope", "installation", &[("device_serial", "S2"), ("device_name", "host2")]))
         // future: excluded
@@ -1527,10 +1529,14 @@ fn a9_concurrent_host_is_resolved_device_key() {
 
 #[test]
 fn a10_ids_and_enumerations_trimmed() {
-    let b = Bundle::new()
-        .param("expected_sources", json!(["intune"]))
-        .sku("d", "device")
-        .signal(&sig(" intune ", "1", RECENT, " d ", " installation ", &[("device_serial", "A")]));
+    let b = Bundle::new().param("expected_sources", json!(["intune"])).sku("d", "device").signal(&sig(
+        " intune ",
+        "1",
+        RECENT,
+        " d ",
+        " installation ",
+        &[("device_serial", "A")],
+    ));
     let (out, snap) = run_ok(&b);
     assert_eq!(out.status, RunStatus::Ok, "source ` intune ` is source `intune`");
     assert_eq!(consumed(&snap, "d"), 1);
@@ -1540,10 +1546,14 @@ fn a10_ids_and_enumerations_trimmed() {
 
 #[test]
 fn a9_directory_disabled_status_does_not_change_counting() {
-    let b = Bundle::new()
-        .sku("u", "user")
-        .dir("user,alice,alice@x.com,disabled,,,")
-        .signal(&sig("entra", "1", RECENT, "u", "usage", &[("user", "alice@x.com")]));
+    let b = Bundle::new().sku("u", "user").dir("user,alice,alice@x.com,disabled,,,").signal(&sig(
+        "entra",
+        "1",
+        RECENT,
+        "u",
+        "usage",
+        &[("user", "alice@x.com")],
+    ));
     let (out, snap) = run_ok(&b);
     assert_eq!(consumed(&snap, "u"), 1);
     assert_eq!(unit_keys(&out, "u"), vec!["alice"]);

@@ -137,7 +137,8 @@ fn duplicate_keys_are_refused_in_every_json_document() {
     assert!(e.message().contains("duplicate key `version`") && e.message().contains("line 1"), "{e}");
 
     // a JSON Lines signal: the row is rejected with its line, never last-wins
-    let line = r#"{"source":"jamf","raw_id":"j1","observed_at":"2026-11-21T00:00:00Z","sku":"app","kind":"installation","device_serial":"S2"}"#;
+    let line =
+        r#"{"source":"jamf","raw_id":"j1","observed_at":"2026-11-21T00:00:00Z","sku":"app","kind":"installation","device_serial":"S2"}"#;
     let dup = r#"{"source":"jamf","raw_id":"j2","observed_at":"2026-11-21T00:00:00Z","sku":"app","sku":"other","kind":"installation","device_serial":"S3"}"#;
     let mut rows = String::new();
     for _ in 0..30 {

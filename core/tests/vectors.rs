@@ -55,10 +55,14 @@ fn jcs_vectors_our_writer() {
 #[test]
 fn jcs_edge_cases() {
     // Large integers up to 2^53 - 1, escapes, and UTF-16 ordering beyond the BMP.
-    let v: Value = serde_json::from_str(r#"{"max":9007199254740991,"min":-9007199254740991,"\ud83d\ude00":"a\u0000b","\uffff":1}"#).unwrap();
+    let v: Value =
+        serde_json::from_str(r#"{"max":9007199254740991,"min":-9007199254740991,"\ud83d\ude00":"a\u0000b","\uffff":1}"#).unwrap();
     let ours = canonical::to_vec(&v).unwrap();
     assert_eq!(ours, serde_json_canonicalizer::to_vec(&v).unwrap());
-    assert_eq!(String::from_utf8(ours).unwrap(), "{\"max\":9007199254740991,\"min\":-9007199254740991,\"\u{1f600}\":\"a\\u0000b\",\"\u{ffff}\":1}");
+    assert_eq!(
+        String::from_utf8(ours).unwrap(),
+        "{\"max\":9007199254740991,\"min\":-9007199254740991,\"\u{1f600}\":\"a\\u0000b\",\"\u{ffff}\":1}"
+    );
 }
 
 fn json_value() -> impl Strategy<Value = Value> {

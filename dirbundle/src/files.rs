@@ -20,9 +20,7 @@ pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
     let shown = path.display();
     let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
     if !meta.is_file() {
-        return Err(format!(
-            "cannot read {shown}: not a regular file (a folder, device, pipe or socket is refused)"
-        ));
+        return Err(format!("cannot read {shown}: not a regular file (a folder, device, pipe or socket is refused)"));
     }
     if meta.len() > limit {
         return Err(format!("cannot read {shown}: larger than {limit} bytes"));
@@ -31,17 +29,11 @@ pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
     // The name may have been replaced between the two looks.
     match file.metadata() {
         Ok(m) if m.is_file() => {}
-        Ok(_) => {
-            return Err(format!(
-            "cannot read {shown}: not a regular file (a folder, device, pipe or socket is refused)"
-        ))
-        }
+        Ok(_) => return Err(format!("cannot read {shown}: not a regular file (a folder, device, pipe or socket is refused)")),
         Err(e) => return Err(format!("cannot read {shown}: {e}")),
     }
     let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.take(limit.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes).map_err(|e| format!("cannot read {shown}: {e}"))?;
     if bytes.len() as u64 > limit {
         return Err(format!("cannot read {shown}: larger than {limit} bytes"));
     }

@@ -55,29 +55,17 @@ fn refusal(ft: &std::fs::FileType) -> &'static str {
 
 impl DirBundle {
     pub fn new(root: &Path) -> Self {
-        DirBundle {
-            root: root.to_path_buf(),
-        }
+        DirBundle { root: root.to_path_buf() }
     }
 
-    fn walk(
-        &self,
-        dir: &Path,
-        prefix: &str,
-        out: &mut Vec<String>,
-        refused: &mut Vec<String>,
-    ) -> io::Result<()> {
+    fn walk(&self, dir: &Path, prefix: &str, out: &mut Vec<String>, refused: &mut Vec<String>) -> io::Result<()> {
         for entry in std::fs::read_dir(dir)? {
             let entry = entry?;
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.starts_with('.') {
                 continue;
             }
-            let rel = if prefix.is_empty() {
-                name.clone()
-            } else {
-                format!("{prefix}/{name}")
-            };
+            let rel = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
             let ft = entry.file_type()?;
             if ft.is_dir() {
                 self.walk(&entry.path(), &rel, out, refused)?;
@@ -110,9 +98,7 @@ impl<R: Read> Read for Bounded<R> {
                 _ => Err(too_large(self.limit)),
             };
         }
-        let max = buf
-            .len()
-            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let max = buf.len().min(usize::try_from(self.left).unwrap_or(usize::MAX));
         let n = self.inner.read(&mut buf[..max])?;
         self.left -= n as u64;
         Ok(n)
@@ -120,10 +106,7 @@ impl<R: Read> Read for Bounded<R> {
 }
 
 fn too_large(limit: u64) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidData,
-        format!("larger than {limit} bytes, the limit for this bundle file"),
-    )
+    io::Error::new(io::ErrorKind::InvalidData, format!("larger than {limit} bytes, the limit for this bundle file"))
 }
 
 impl BundleSource for DirBundle {
@@ -132,10 +115,7 @@ impl BundleSource for DirBundle {
         self.walk(&self.root, "", &mut out, &mut refused)?;
         if !refused.is_empty() {
             refused.sort();
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                refused.join("; "),
-            ));
+            return Err(io::Error::new(io::ErrorKind::InvalidData, refused.join("; ")));
         }
         out.sort();
         Ok(out)
@@ -148,10 +128,7 @@ impl BundleSource for DirBundle {
     fn open(&self, path: &str) -> io::Result<Box<dyn Read + '_>> {
         let rel = Path::new(path);
         if rel.components().any(|c| !matches!(c, Component::Normal(_))) {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "path must stay inside the bundle",
-            ));
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "path must stay inside the bundle"));
         }
         let full = self.root.join(rel);
         let mut at = self.root.clone();
@@ -162,20 +139,9 @@ impl BundleSource for DirBundle {
             let last = at == full;
             let ok = if last { m.is_file() } else { m.is_dir() };
             if !ok {
-                let what = if m.file_type().is_symlink() || last {
-                    refusal(&m.file_type())
-                } else {
-                    "not a folder"
-                };
-                let shown = at
-                    .strip_prefix(&self.root)
-                    .unwrap_or(&at)
-                    .display()
-                    .to_string();
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("{shown}: {what}"),
-                ));
+                let what = if m.file_type().is_symlink() || last { refusal(&m.file_type()) } else { "not a folder" };
+                let shown = at.strip_prefix(&self.root).unwrap_or(&at).display().to_string();
+                return Err(io::Error::new(io::ErrorKind::InvalidData, format!("{shown}: {what}")));
             }
             meta = Some(m);
         }
@@ -186,35 +152,19 @@ impl BundleSource for DirBundle {
         {
             use std::os::unix::fs::MetadataExt;
             // The name must still be the regular file looked at above.
-            if meta
-                .as_ref()
-                .is_none_or(|m| (m.dev(), m.ino()) != (opened.dev(), opened.ino()))
-            {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("{path}: replaced while being opened"),
-                ));
+            if meta.as_ref().is_none_or(|m| (m.dev(), m.ino()) != (opened.dev(), opened.ino())) {
+                return Err(io::Error::new(io::ErrorKind::InvalidData, format!("{path}: replaced while being opened")));
             }
         }
         #[cfg(not(unix))]
         let _ = meta;
         if !opened.is_file() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("{path}: {}", refusal(&opened.file_type())),
-            ));
+            return Err(io::Error::new(io::ErrorKind::InvalidData, format!("{path}: {}", refusal(&opened.file_type()))));
         }
         if opened.len() > limit {
             return Err(too_large(limit));
         }
-        Ok(Box::new(io::BufReader::with_capacity(
-            1 << 20,
-            Bounded {
-                inner: f,
-                left: limit,
-                limit,
-            },
-        )))
+        Ok(Box::new(io::BufReader::with_capacity(1 << 20, Bounded { inner: f, left: limit, limit })))
     }
 }
 
@@ -224,18 +174,10 @@ mod tests {
 
     #[test]
     fn the_bound_refuses_one_byte_more() {
-        let mut r = Bounded {
-            inner: &b"abcd"[..],
-            left: 4,
-            limit: 4,
-        };
+        let mut r = Bounded { inner: &b"abcd"[..], left: 4, limit: 4 };
         let mut v = Vec::new();
         assert_eq!(r.read_to_end(&mut v).unwrap(), 4);
-        let mut r = Bounded {
-            inner: &b"abcde"[..],
-            left: 4,
-            limit: 4,
-        };
+        let mut r = Bounded { inner: &b"abcde"[..], left: 4, limit: 4 };
         let e = r.read_to_end(&mut Vec::new()).unwrap_err();
         assert!(e.to_string().contains("larger than 4 bytes"), "{e}");
     }
@@ -253,19 +195,13 @@ mod tests {
         std::os::unix::fs::symlink(d.join("real.json"), d.join("bundle.json")).unwrap();
         std::os::unix::fs::symlink(d.join("signals"), d.join("more")).unwrap();
         let e = b.paths().unwrap_err().to_string();
-        assert!(
-            e.contains("bundle.json: a symbolic link") && e.contains("more: a symbolic link"),
-            "{e}"
-        );
+        assert!(e.contains("bundle.json: a symbolic link") && e.contains("more: a symbolic link"), "{e}");
         let e = b.open("bundle.json").err().unwrap().to_string();
         assert!(e.contains("bundle.json: a symbolic link"), "{e}");
         let e = b.open("more/a.csv").err().unwrap().to_string();
         assert!(e.contains("more: a symbolic link"), "{e}");
         let mut s = String::new();
-        b.open("signals/a.csv")
-            .unwrap()
-            .read_to_string(&mut s)
-            .unwrap();
+        b.open("signals/a.csv").unwrap().read_to_string(&mut s).unwrap();
         assert_eq!(s, "x");
         let _ = std::fs::remove_dir_all(&d);
     }

@@ -55,13 +55,7 @@ const STAGING_PREFIX: &str = ".staging-";
 const JOURNAL_TMP_PREFIX: &str = ".commit.tmp-";
 
 /// Every file a run may write to `<out>`.
-pub const OUTPUTS: [&str; 5] = [
-    "snapshot.json",
-    "evidence.tar",
-    "evidence.shared.tar",
-    "exceptions.jsonl",
-    "run_report.json",
-];
+pub const OUTPUTS: [&str; 5] = ["snapshot.json", "evidence.tar", "evidence.shared.tar", "exceptions.jsonl", "run_report.json"];
 
 /// How many names `.staging-<pid>-<n>` are tried before giving up.
 const MAX_NAME_TRIES: u32 = 64;
@@ -85,21 +79,12 @@ fn lock(dir: &Path) -> io::Result<File> {
     #[cfg(not(unix))]
     let file = {
         let p = dir.join(".lock");
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&p)
-            .map_err(|e| err_at(&p, e))?
+        OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&p).map_err(|e| err_at(&p, e))?
     };
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => {
-            eprintln!(
-                "waiting for lock on {} (another eucora-license process is using it)",
-                dir.display()
-            );
+            eprintln!("waiting for lock on {} (another eucora-license process is using it)", dir.display());
             file.lock().map_err(|e| err_at(dir, e))?;
             Ok(file)
         }
@@ -110,9 +95,7 @@ fn lock(dir: &Path) -> io::Result<File> {
 /// Make a directory's entries (creations, renames, removals) durable.
 fn sync_dir(dir: &Path) -> io::Result<()> {
     #[cfg(unix)]
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| err_at(dir, e))?;
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| err_at(dir, e))?;
     #[cfg(not(unix))]
     let _ = dir;
     Ok(())
@@ -134,19 +117,13 @@ fn remove_any(path: &Path) -> io::Result<()> {
 fn is_temporary(name: &str) -> bool {
     name.starts_with(STAGING_PREFIX)
         || name.starts_with(JOURNAL_TMP_PREFIX)
-        || OUTPUTS
-            .iter()
-            .any(|o| name.starts_with(&format!(".{o}.tmp-")))
+        || OUTPUTS.iter().any(|o| name.starts_with(&format!(".{o}.tmp-")))
 }
 
 /// Create `path` exclusively for writing: fails when anything (a planted
 /// symbolic link included) is already there.
 fn create_new(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|e| err_at(path, e))
+    OpenOptions::new().write(true).create_new(true).open(path).map_err(|e| err_at(path, e))
 }
 
 /// With the cargo feature `crash-points` (the CLI turns it on for its
@@ -171,10 +148,7 @@ impl OutDir {
     /// prints `waiting for lock on <path> ...` on stderr and waits.
     pub fn open(path: &Path) -> io::Result<OutDir> {
         std::fs::create_dir_all(path).map_err(|e| err_at(path, e))?;
-        let dir = OutDir {
-            path: path.to_path_buf(),
-            _lock: lock(path)?,
-        };
+        let dir = OutDir { path: path.to_path_buf(), _lock: lock(path)? };
         dir.recover()?;
         Ok(dir)
     }
@@ -185,15 +159,15 @@ impl OutDir {
     pub fn open_for_reading(path: &Path) -> io::Result<Option<OutDir>> {
         match lock(path) {
             Ok(lock) => {
-                let dir = OutDir {
-                    path: path.to_path_buf(),
-                    _lock: lock,
-                };
+                let dir = OutDir { path: path.to_path_buf(), _lock: lock };
                 match dir.roll_forward() {
                     Ok(()) => Ok(Some(dir)),
                     Err(e) if e.kind() == io::ErrorKind::PermissionDenied => Err(io::Error::new(
                         e.kind(),
-                        format!("{}: an interrupted run left its outputs half switched in, and finishing the switch needs write access ({e})", path.display()),
+                        format!(
+                            "{}: an interrupted run left its outputs half switched in, and finishing the switch needs write access ({e})",
+                            path.display()
+                        ),
                     )),
                     Err(e) => Err(e),
                 }
@@ -237,20 +211,14 @@ impl OutDir {
         if !meta.is_file() || meta.len() > 4096 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!(
-                    "{}: not a journal this program wrote; remove it by hand",
-                    journal.display()
-                ),
+                format!("{}: not a journal this program wrote; remove it by hand", journal.display()),
             ));
         }
         let text = std::fs::read_to_string(&journal).map_err(|e| err_at(&journal, e))?;
         let plan = Plan::parse(&text).ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!(
-                    "{}: not a journal this program wrote; remove it by hand",
-                    journal.display()
-                ),
+                format!("{}: not a journal this program wrote; remove it by hand", journal.display()),
             )
         })?;
         self.apply(&plan)?;
@@ -286,26 +254,12 @@ impl OutDir {
             let name = format!("{STAGING_PREFIX}{pid}-{n}");
             let dir = self.path.join(&name);
             match std::fs::create_dir(&dir) {
-                Ok(()) => {
-                    return Ok(Staging {
-                        out: self,
-                        name,
-                        dir,
-                        install: Vec::new(),
-                        committed: false,
-                    })
-                }
+                Ok(()) => return Ok(Staging { out: self, name, dir, install: Vec::new(), committed: false }),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(err_at(&dir, e)),
             }
         }
-        Err(io::Error::new(
-            io::ErrorKind::AlreadyExists,
-            format!(
-                "{}: no free name for a staging directory",
-                self.path.display()
-            ),
-        ))
+        Err(io::Error::new(io::ErrorKind::AlreadyExists, format!("{}: no free name for a staging directory", self.path.display())))
     }
 }
 
@@ -336,9 +290,7 @@ impl Plan {
             return None;
         }
         let staging = lines.next()?.strip_prefix("staging ")?.to_string();
-        let safe_staging = staging.starts_with(STAGING_PREFIX)
-            && !staging.contains(['/', '\\'])
-            && staging.len() > STAGING_PREFIX.len();
+        let safe_staging = staging.starts_with(STAGING_PREFIX) && !staging.contains(['/', '\\']) && staging.len() > STAGING_PREFIX.len();
         if !safe_staging {
             return None;
         }
@@ -354,11 +306,7 @@ impl Plan {
                 _ => return None,
             }
         }
-        Some(Plan {
-            staging,
-            remove,
-            install,
-        })
+        Some(Plan { staging, remove, install })
     }
 }
 
@@ -375,19 +323,11 @@ pub struct Staging<'a> {
 impl Staging<'_> {
     /// Write one output file from `fill`, then `fsync` it. `name` must be
     /// one of [`OUTPUTS`] (the journal names nothing else).
-    pub fn write_with(
-        &mut self,
-        name: &'static str,
-        fill: impl FnOnce(&mut io::BufWriter<File>) -> io::Result<()>,
-    ) -> io::Result<()> {
+    pub fn write_with(&mut self, name: &'static str, fill: impl FnOnce(&mut io::BufWriter<File>) -> io::Result<()>) -> io::Result<()> {
         if !OUTPUTS.contains(&name) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!(
-                    "{}: `{name}` is not an output name ({})",
-                    self.out.path.display(),
-                    OUTPUTS.join(", ")
-                ),
+                format!("{}: `{name}` is not an output name ({})", self.out.path.display(), OUTPUTS.join(", ")),
             ));
         }
         let path = self.dir.join(name);
@@ -409,21 +349,13 @@ impl Staging<'_> {
     /// [`OUTPUTS`] are refused). `run_report.json` is installed last.
     pub fn commit(mut self, remove: &[&str]) -> io::Result<()> {
         if let Some(bad) = remove.iter().find(|r| !OUTPUTS.contains(r)) {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("{}: `{bad}` is not an output name", self.out.path.display()),
-            ));
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{}: `{bad}` is not an output name", self.out.path.display())));
         }
         sync_dir(&self.dir)?;
-        self.install
-            .sort_by_key(|n| n.as_str() == "run_report.json");
+        self.install.sort_by_key(|n| n.as_str() == "run_report.json");
         let plan = Plan {
             staging: self.name.clone(),
-            remove: remove
-                .iter()
-                .filter(|r| !self.install.iter().any(|i| i == *r))
-                .map(|r| r.to_string())
-                .collect(),
+            remove: remove.iter().filter(|r| !self.install.iter().any(|i| i == *r)).map(|r| r.to_string()).collect(),
             install: self.install.clone(),
         };
         let out = &self.out.path;
@@ -441,14 +373,9 @@ impl Staging<'_> {
             }
         }
         let Some((tmp, mut file)) = tmp else {
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                format!("{}: no free name for the journal", out.display()),
-            ));
+            return Err(io::Error::new(io::ErrorKind::AlreadyExists, format!("{}: no free name for the journal", out.display())));
         };
-        let written = file
-            .write_all(plan.render().as_bytes())
-            .and_then(|()| file.sync_all());
+        let written = file.write_all(plan.render().as_bytes()).and_then(|()| file.sync_all());
         drop(file);
         if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, out.join(JOURNAL))) {
             let _ = std::fs::remove_file(&tmp);
@@ -488,11 +415,7 @@ pub struct RunOutputs<'a> {
 
 /// An evidence pack streamed into a staged file.
 fn pack_into(outcome: &Outcome) -> impl FnOnce(&mut io::BufWriter<File>) -> io::Result<()> + '_ {
-    move |w| {
-        eucora_license_core::evidence::write_pack(outcome, w)
-            .map(|_| ())
-            .map_err(io::Error::other)
-    }
+    move |w| eucora_license_core::evidence::write_pack(outcome, w).map(|_| ()).map_err(io::Error::other)
 }
 
 /// `run_report.json` as written: the report as pretty JSON and a newline.
@@ -571,11 +494,7 @@ pub fn same_dir(a: &Path, b: &Path) -> bool {
 /// is not locked twice). The error message names the path.
 pub fn read_run(path: &Path, held: Option<&OutDir>) -> Result<(PathBuf, Vec<u8>), String> {
     let same_as_held = held.is_some_and(|h| same_dir(h.path(), path));
-    let _guard = if path.is_dir() && !same_as_held {
-        OutDir::open_for_reading(path).map_err(|e| e.to_string())?
-    } else {
-        None
-    };
+    let _guard = if path.is_dir() && !same_as_held { OutDir::open_for_reading(path).map_err(|e| e.to_string())? } else { None };
     let file = run_file(path);
     let bytes = crate::files::read_bounded(&file, crate::files::BULK_LIMIT)?;
     Ok((file, bytes))
@@ -600,10 +519,7 @@ mod tests {
             install: vec!["snapshot.json".into(), "run_report.json".into()],
         };
         let back = Plan::parse(&plan.render()).unwrap();
-        assert_eq!(
-            (back.staging, back.remove, back.install),
-            (plan.staging, plan.remove, plan.install)
-        );
+        assert_eq!((back.staging, back.remove, back.install), (plan.staging, plan.remove, plan.install));
         for bad in [
             "x\nstaging .staging-1\n",
             "eucora-license outputs v1\nstaging ../x\n",
@@ -628,23 +544,11 @@ mod tests {
         let pid = std::process::id();
         // Links where this process will create its staging directory and journal.
         std::os::unix::fs::symlink(&victim, out.join(format!(".staging-{pid}-0"))).unwrap();
-        std::os::unix::fs::symlink(
-            victim.join("keep"),
-            out.join(format!(".commit.tmp-{pid}-0")),
-        )
-        .unwrap();
+        std::os::unix::fs::symlink(victim.join("keep"), out.join(format!(".commit.tmp-{pid}-0"))).unwrap();
         // Creating a file exclusively over a (dangling or not) link fails.
-        assert_eq!(
-            create_new(&out.join(format!(".commit.tmp-{pid}-0")))
-                .unwrap_err()
-                .kind(),
-            io::ErrorKind::AlreadyExists
-        );
+        assert_eq!(create_new(&out.join(format!(".commit.tmp-{pid}-0"))).unwrap_err().kind(), io::ErrorKind::AlreadyExists);
         // Without recovery the names are taken: the next ones are used.
-        let dir = OutDir {
-            path: out.clone(),
-            _lock: lock(&out).unwrap(),
-        };
+        let dir = OutDir { path: out.clone(), _lock: lock(&out).unwrap() };
         let mut st = dir.stage().unwrap();
         assert_eq!(st.name, format!(".staging-{pid}-1"));
         st.write("snapshot.json", b"{}").unwrap();
@@ -654,10 +558,8 @@ mod tests {
         dir.recover().unwrap();
         assert_eq!(std::fs::read(victim.join("keep")).unwrap(), b"keep");
         assert_eq!(std::fs::read_dir(&victim).unwrap().count(), 1);
-        let mut names: Vec<String> = std::fs::read_dir(&out)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
+        let mut names: Vec<String> =
+            std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
         names.sort();
         assert_eq!(names, ["snapshot.json"]);
         let _ = std::fs::remove_dir_all(&d);
@@ -682,25 +584,18 @@ mod tests {
         std::fs::write(out.join(".evidence.tar.tmp-77"), b"stale").unwrap();
         let dir = OutDir::open(&out).unwrap();
         drop(dir);
-        let mut names: Vec<String> = std::fs::read_dir(&out)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
+        let mut names: Vec<String> =
+            std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
         names.sort();
         assert_eq!(names, ["run_report.json", "snapshot.json"]);
         assert_eq!(std::fs::read(out.join("snapshot.json")).unwrap(), b"new");
-        assert_eq!(
-            std::fs::read(out.join("run_report.json")).unwrap(),
-            b"new report"
-        );
+        assert_eq!(std::fs::read(out.join("run_report.json")).unwrap(), b"new report");
         let _ = std::fs::remove_dir_all(&out);
     }
 
     fn names(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
+        let mut names: Vec<String> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
         names.sort();
         names
     }
@@ -716,31 +611,13 @@ mod tests {
         std::fs::write(out.join(".commit.tmp-1-0"), b"partial").unwrap();
         std::fs::write(out.join("notes.txt"), b"mine").unwrap();
 
-        let with_pack = RunOutputs {
-            pack: true,
-            shared: None,
-        };
+        let with_pack = RunOutputs { pack: true, shared: None };
         write_run_to(&out, &outcome, with_pack).unwrap();
-        assert_eq!(
-            names(&out),
-            [
-                "evidence.tar",
-                "exceptions.jsonl",
-                "notes.txt",
-                "run_report.json",
-                "snapshot.json"
-            ]
-        );
+        assert_eq!(names(&out), ["evidence.tar", "exceptions.jsonl", "notes.txt", "run_report.json", "snapshot.json"]);
         let (pack, _) = eucora_license_core::evidence::write_pack(&outcome, Vec::new()).unwrap();
         assert_eq!(std::fs::read(out.join("evidence.tar")).unwrap(), pack);
-        assert_eq!(
-            std::fs::read(out.join("snapshot.json")).unwrap(),
-            snap.canonical_bytes()
-        );
-        assert_eq!(
-            std::fs::read(out.join("exceptions.jsonl")).unwrap(),
-            outcome.exceptions_jsonl()
-        );
+        assert_eq!(std::fs::read(out.join("snapshot.json")).unwrap(), snap.canonical_bytes());
+        assert_eq!(std::fs::read(out.join("exceptions.jsonl")).unwrap(), outcome.exceptions_jsonl());
         let report = std::fs::read(out.join("run_report.json")).unwrap();
         assert_eq!(report, report_file_bytes(&outcome).unwrap());
         assert!(report.ends_with(b"}\n"));
@@ -749,29 +626,12 @@ mod tests {
         assert_eq!((file, bytes), (out.join("evidence.tar"), pack.clone()));
 
         // Over it: no pack, a shared pack; the older pack goes, nothing stale stays.
-        let shared =
-            eucora_license_core::pseudonym::pseudonymise(&outcome, b"0123456789abcdef").unwrap();
-        let outputs = RunOutputs {
-            pack: false,
-            shared: Some(&shared),
-        };
+        let shared = eucora_license_core::pseudonym::pseudonymise(&outcome, b"0123456789abcdef").unwrap();
+        let outputs = RunOutputs { pack: false, shared: Some(&shared) };
         write_run_to(&out, &outcome, outputs).unwrap();
-        assert_eq!(
-            names(&out),
-            [
-                "evidence.shared.tar",
-                "exceptions.jsonl",
-                "notes.txt",
-                "run_report.json",
-                "snapshot.json"
-            ]
-        );
-        let (shared_pack, _) =
-            eucora_license_core::evidence::write_pack(&shared, Vec::new()).unwrap();
-        assert_eq!(
-            std::fs::read(out.join("evidence.shared.tar")).unwrap(),
-            shared_pack
-        );
+        assert_eq!(names(&out), ["evidence.shared.tar", "exceptions.jsonl", "notes.txt", "run_report.json", "snapshot.json"]);
+        let (shared_pack, _) = eucora_license_core::evidence::write_pack(&shared, Vec::new()).unwrap();
+        assert_eq!(std::fs::read(out.join("evidence.shared.tar")).unwrap(), shared_pack);
         assert_eq!(read_run(&out, None).unwrap().1, snap.canonical_bytes());
 
         // A failed run replaces only the report.
@@ -779,24 +639,9 @@ mod tests {
         let failed = eucora_license_core::reconcile(&crate::DirBundle::new(&empty), None);
         assert!(failed.snapshot.is_none());
         write_run_to(&out, &failed, with_pack).unwrap();
-        assert_eq!(
-            names(&out),
-            [
-                "evidence.shared.tar",
-                "exceptions.jsonl",
-                "notes.txt",
-                "run_report.json",
-                "snapshot.json"
-            ]
-        );
-        assert_eq!(
-            std::fs::read(out.join("snapshot.json")).unwrap(),
-            snap.canonical_bytes()
-        );
-        assert_eq!(
-            std::fs::read(out.join("run_report.json")).unwrap(),
-            report_file_bytes(&failed).unwrap()
-        );
+        assert_eq!(names(&out), ["evidence.shared.tar", "exceptions.jsonl", "notes.txt", "run_report.json", "snapshot.json"]);
+        assert_eq!(std::fs::read(out.join("snapshot.json")).unwrap(), snap.canonical_bytes());
+        assert_eq!(std::fs::read(out.join("run_report.json")).unwrap(), report_file_bytes(&failed).unwrap());
         assert_eq!(std::fs::read(out.join("notes.txt")).unwrap(), b"mine");
         let _ = std::fs::remove_dir_all(&out);
         let _ = std::fs::remove_dir_all(&empty);
@@ -809,11 +654,7 @@ mod tests {
         let mut st = dir.stage().unwrap();
         let e = st.write("catalog.json", b"{}").unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
-        assert!(
-            e.to_string()
-                .contains("`catalog.json` is not an output name"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("`catalog.json` is not an output name"), "{e}");
         let e = st.commit(&["../x"]).unwrap_err();
         assert!(e.to_string().contains(&out.display().to_string()), "{e}");
         // The refused staging directory is gone.

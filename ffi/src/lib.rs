@@ -24,9 +24,9 @@
 #[cfg(panic = "abort")]
 compile_error!("the C ABI turns panics into status codes: build with panic = \"unwind\"");
 
-use eucora_license_dir::DirBundle;
 use eucora_license_core::bundle::{BundleSource, MemoryBundle};
 use eucora_license_core::{self as core_, Error as CoreError, Outcome, RunStatus};
+use eucora_license_dir::DirBundle;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::ffi::{c_char, CStr};
@@ -466,8 +466,9 @@ pub unsafe extern "C" fn eucora_license_reconcile_json(
         let text = unsafe { bytes_in("files_json", files_json, files_json_len) }?;
         // SAFETY: forwarded caller contract.
         let previous = unsafe { optional_bytes_in("previous", previous, previous_len) }?;
-        let doc: serde_json::Value = serde_json::from_slice(text)
-            .map_err(|e| Fail::new(EUCORA_LICENSE_INVALID_INPUT, format!("files_json is not JSON (line {}, column {})", e.line(), e.column())))?;
+        let doc: serde_json::Value = serde_json::from_slice(text).map_err(|e| {
+            Fail::new(EUCORA_LICENSE_INVALID_INPUT, format!("files_json is not JSON (line {}, column {})", e.line(), e.column()))
+        })?;
         let bundle = MemoryBundle::from_json(&doc)?;
         run_and_register(&bundle, previous, slot);
         Ok(())
@@ -701,7 +702,10 @@ pub unsafe extern "C" fn eucora_license_validate_ruleset(
         // SAFETY: forwarded caller contract.
         let ids = unsafe { optional_bytes_in("sku_ids_json", sku_ids_json, sku_ids_json_len) }?;
         let ids: Option<Vec<String>> = ids
-            .map(|b| serde_json::from_slice(b).map_err(|_| Fail::new(EUCORA_LICENSE_INVALID_INPUT, "sku_ids_json must be a JSON array of strings")))
+            .map(|b| {
+                serde_json::from_slice(b)
+                    .map_err(|_| Fail::new(EUCORA_LICENSE_INVALID_INPUT, "sku_ids_json must be a JSON array of strings"))
+            })
             .transpose()?;
         let exists = |id: &str| ids.as_ref().is_some_and(|ids| ids.iter().any(|x| x == id));
         let check: Option<&dyn Fn(&str) -> bool> = if ids.is_some() { Some(&exists) } else { None };
@@ -761,7 +765,6 @@ pub unsafe extern "C" fn eucora_license_sidebar(
         unsafe { text_out(&out, buf, cap, len_out) }
     })
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -27,11 +27,7 @@ fn parse_num(flag: &str, v: Option<&String>) -> Result<u64, String> {
         Some('m' | 'M') => (&t[..t.len() - 1], 1_000_000),
         _ => (&t[..], 1),
     };
-    digits
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(mul))
-        .ok_or_else(|| format!("{flag}: `{v}` is not a non-negative integer"))
+    digits.parse::<u64>().ok().and_then(|n| n.checked_mul(mul)).ok_or_else(|| format!("{flag}: `{v}` is not a non-negative integer"))
 }
 
 fn parse(args: &[String]) -> Result<(PathBuf, Config), String> {

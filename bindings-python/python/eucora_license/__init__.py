@@ -18,8 +18,8 @@ percentages ``Decimal``, counts ``int``. Errors derive from
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Mapping
 
 from . import _native
 from ._api import (
@@ -55,6 +55,7 @@ from ._model import (
     AdapterJob,
     Check,
     Coverage,
+    Diff,
     DirectoryEntry,
     ExceptionRecord,
     ImportJob,
@@ -71,7 +72,6 @@ from ._model import (
     SkuChange,
     SkuRecord,
     Snapshot,
-    Diff,
     Totals,
     VerifyReport,
 )

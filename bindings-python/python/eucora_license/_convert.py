@@ -18,7 +18,7 @@ from typing import Any
 
 from ._errors import InvalidInput, Location
 
-UTC = _dt.timezone.utc
+UTC = _dt.UTC
 
 _INSTANT = re.compile(r"^(\d{4})-(\d\d)-(\d\d)[Tt](\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?:[Zz]|([+-])(\d\d):(\d\d))$")
 

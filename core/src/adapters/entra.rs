@@ -21,8 +21,8 @@
 //! [`Origin::line`] is its 1-based position in the page's `value` array.
 
 use super::{
-    is_null_guid, normalize_timestamp, parse_json, Adapter, AdapterOutput, DirectoryEntry, EntitlementObservation, InputFile,
-    Options, Origin, SignalRow,
+    is_null_guid, normalize_timestamp, parse_json, Adapter, AdapterOutput, DirectoryEntry, EntitlementObservation, InputFile, Options,
+    Origin, SignalRow,
 };
 use crate::error::{Error, ErrorCode, Location, Result};
 use crate::time::Instant;
@@ -74,11 +74,10 @@ fn read_page(file: &InputFile, entity_set: &str, adapter: &str) -> Result<Page> 
     let has_next = matches!(obj.get("@odata.nextLink"), Some(Value::String(s)) if !s.trim().is_empty());
     match obj.remove("value") {
         Some(Value::Array(records)) => Ok(Page { records, has_next }),
-        _ => Err(Error::new(
-            ErrorCode::InvalidInput,
-            format!("adapter `{adapter}` expects a Graph `/{entity_set}` page: no `value` array"),
-        )
-        .at(Location::file(&file.path).with_field("value"))),
+        _ => {
+            Err(Error::new(ErrorCode::InvalidInput, format!("adapter `{adapter}` expects a Graph `/{entity_set}` page: no `value` array"))
+                .at(Location::file(&file.path).with_field("value")))
+        }
     }
 }
 
@@ -102,16 +101,11 @@ fn page_chain_notes(pages: &[bool], out: &mut AdapterOutput) {
     }
     let finals: Vec<usize> = pages.iter().enumerate().filter(|(_, next)| !**next).map(|(i, _)| i).collect();
     if finals.is_empty() {
-        out.notes.push((
-            pages.len() - 1,
-            "every page has @odata.nextLink: the export looks incomplete (its last page is missing)".to_string(),
-        ));
+        out.notes
+            .push((pages.len() - 1, "every page has @odata.nextLink: the export looks incomplete (its last page is missing)".to_string()));
     } else if finals.len() > 1 {
         for &i in &finals {
-            out.notes.push((
-                i,
-                format!("{} pages have no @odata.nextLink: the folder may hold more than one export", finals.len()),
-            ));
+            out.notes.push((i, format!("{} pages have no @odata.nextLink: the folder may hold more than one export", finals.len())));
         }
     }
 }
@@ -314,11 +308,7 @@ impl Adapter for EntraUsers {
                     out.signals.push((origin, s));
                 }
                 if let Field::Text(upn) = field(obj, "userPrincipalName") {
-                    directory.insert(DirectoryEntry {
-                        principal_type: "user".into(),
-                        canonical_id: upn.to_string(),
-                        alias: id.clone(),
-                    });
+                    directory.insert(DirectoryEntry { principal_type: "user".into(), canonical_id: upn.to_string(), alias: id.clone() });
                     if let Field::Text(mail) = field(obj, "mail") {
                         if mail.to_lowercase() != upn.to_lowercase() {
                             directory.insert(DirectoryEntry {

@@ -264,7 +264,8 @@ type LineError = (&'static str, &'static str, String);
 /// the last is the display, the one before it the host, and the rest the user
 /// (so a user name with a space survives).
 fn parse_checkout(line: &str) -> std::result::Result<Checkout, LineError> {
-    let shape = || ("line", "malformed_checkout", "expected `user host display (vVERSION) (server/port handle), start Www M/D H:MM`".to_string());
+    let shape =
+        || ("line", "malformed_checkout", "expected `user host display (vVERSION) (server/port handle), start Www M/D H:MM`".to_string());
     let body = line.trim();
     let at = body.find(", start ").ok_or_else(shape)?;
     let (head, tail) = (body.get(..at).ok_or_else(shape)?.trim_end(), body.get(at + ", start ".len()..).ok_or_else(shape)?);
@@ -335,8 +336,8 @@ impl LmstatFile<'_> {
     fn start(&self, c: &Checkout) -> std::result::Result<Stamp, LineError> {
         let (cy, cm, cd) = ymd(self.capture_date).ok_or(("session_start", "malformed_start", "capture date out of range".to_string()))?;
         let year = if (c.month, c.day) > (cm, cd) { cy - 1 } else { cy };
-        let date = date_of(year, c.month, c.day)
-            .ok_or(("session_start", "malformed_start", format!("the start day is not a date in {year}")))?;
+        let date =
+            date_of(year, c.month, c.day).ok_or(("session_start", "malformed_start", format!("the start day is not a date in {year}")))?;
         if c.weekday.is_some_and(|w| w != weekday(date)) {
             return Err((
                 "session_start",
@@ -344,8 +345,11 @@ impl LmstatFile<'_> {
                 format!("the start weekday does not match {date}: the checkout is older than a year or the capture date is wrong"),
             ));
         }
-        let stamp = Stamp::local(date, c.secs, self.offset)
-            .ok_or(("session_start", "malformed_start", "the start is not a valid instant".to_string()))?;
+        let stamp = Stamp::local(date, c.secs, self.offset).ok_or((
+            "session_start",
+            "malformed_start",
+            "the start is not a valid instant".to_string(),
+        ))?;
         if stamp.at > self.capture.at {
             return Err(("session_start", "start_after_capture", "the checkout starts after the capture instant".to_string()));
         }
@@ -394,14 +398,7 @@ impl Adapter for FlexlmLmstat {
 /// one after the other (a polling script appending to one file): each
 /// capture header starts a new capture. A file that is not lmstat output, or
 /// whose usage cannot be dated, is an error (nothing of it is used).
-fn lmstat_file(
-    index: usize,
-    file: &InputFile,
-    text: &str,
-    offset: &str,
-    fallback: Option<&Stamp>,
-    out: &mut AdapterOutput,
-) -> Result<()> {
+fn lmstat_file(index: usize, file: &InputFile, text: &str, offset: &str, fallback: Option<&Stamp>, out: &mut AdapterOutput) -> Result<()> {
     let path = file.path.as_str();
     let recognised = numbered_lines(text).any(|(_, line)| {
         users_of(line).is_some() || line.trim_start().starts_with("License server status:") || lmstat_header(line).is_some()
@@ -434,8 +431,11 @@ fn lmstat_file(
                 continue;
             }
             Some(Err(())) => {
-                return Err(Error::new(ErrorCode::InvalidInput, "capture header is not `Flexible License Manager status on Www M/D/YYYY H:MM`")
-                    .at(Location::line(path, n)))
+                return Err(Error::new(
+                    ErrorCode::InvalidInput,
+                    "capture header is not `Flexible License Manager status on Www M/D/YYYY H:MM`",
+                )
+                .at(Location::line(path, n)))
             }
             None => {}
         }
@@ -903,11 +903,7 @@ fn session_row(raw_id: String, u: &Usage, quantity: u64, start: &Stamp, end: Opt
 fn file_keys(files: &[InputFile]) -> Vec<String> {
     let base = |p: &str| p.rsplit(['/', '\\']).next().unwrap_or(p).to_string();
     let bases: Vec<String> = files.iter().map(|f| base(&f.path)).collect();
-    files
-        .iter()
-        .zip(&bases)
-        .map(|(f, b)| if bases.iter().filter(|x| *x == b).count() > 1 { f.path.clone() } else { b.clone() })
-        .collect()
+    files.iter().zip(&bases).map(|(f, b)| if bases.iter().filter(|x| *x == b).count() > 1 { f.path.clone() } else { b.clone() }).collect()
 }
 
 impl Adapter for FlexlmLog {
@@ -979,7 +975,10 @@ impl Adapter for FlexlmLog {
                 ));
             }
             if n.instant > 0 {
-                push(format!("{} with no duration (checked in within the same second) skipped", plural(n.instant, "checkout", "checkouts")));
+                push(format!(
+                    "{} with no duration (checked in within the same second) skipped",
+                    plural(n.instant, "checkout", "checkouts")
+                ));
             }
             for (feature, k) in n.denied {
                 push(format!("unmet demand: {} for feature `{feature}`", plural(k, "DENIED request", "DENIED requests")));
@@ -1126,7 +1125,12 @@ mod tests {
 
     #[test]
     fn usage_shapes() {
-        let u = |f: &str, user: &str, host: &str, q: Option<u64>| Usage { feature: f.into(), user: user.into(), host: host.into(), quantity: q };
+        let u = |f: &str, user: &str, host: &str, q: Option<u64>| Usage {
+            feature: f.into(),
+            user: user.into(),
+            host: host.into(),
+            quantity: q,
+        };
         assert_eq!(parse_usage("\"f1\" alice@pc [job-42] (3 licenses)"), Some(u("f1", "alice", "pc", Some(3))));
         assert_eq!(parse_usage("f3 carol@host"), Some(u("f3", "carol", "host", None)));
         assert_eq!(parse_usage("\"f2\" bob (2 licenses)"), Some(u("f2", "bob", "", Some(2))));
@@ -1142,7 +1146,10 @@ mod tests {
 
     #[test]
     fn server_events() {
-        assert_eq!(server_event("lmgrd", "FlexNet Licensing (v11.19.6.0 build 1 x64_lsb) started on lmhost (linux) (11/20/2026)"), Some(Ends::All));
+        assert_eq!(
+            server_event("lmgrd", "FlexNet Licensing (v11.19.6.0 build 1 x64_lsb) started on lmhost (linux) (11/20/2026)"),
+            Some(Ends::All)
+        );
         assert_eq!(server_event("lmgrd", "Shutting down cadvend pid=4321 because of signal 15"), Some(Ends::All));
         assert_eq!(server_event("lmgrd", "REStarted cadvend (internet tcp_port 41234 pid 5544)"), Some(Ends::Daemon("cadvend".into())));
         assert_eq!(server_event("cadvend_2", "EXITING DUE TO SIGNAL 15 Exit reason 2"), Some(Ends::Daemon("cadvend".into())));

@@ -26,8 +26,8 @@
 //! merge different devices and under-count consumption.
 
 use super::{
-    is_null_guid, is_placeholder_serial, normalize_timestamp, parse_json, Adapter, AdapterOutput, DirectoryEntry, InputFile,
-    Options, Origin, SignalRow,
+    is_null_guid, is_placeholder_serial, normalize_timestamp, parse_json, Adapter, AdapterOutput, DirectoryEntry, InputFile, Options,
+    Origin, SignalRow,
 };
 use crate::error::{Error, ErrorCode, Location, Result};
 use crate::identity::{normalize_hostname, normalize_serial};
@@ -81,10 +81,7 @@ impl Adapter for IntuneDevices {
                 } else {
                     ""
                 };
-                return Err(wrong_shape(
-                    &file.path,
-                    format!("no record is a managedDevice (none has {}){hint}", DEVICE_KEYS.join(", ")),
-                ));
+                return Err(wrong_shape(&file.path, format!("no record is a managedDevice (none has {}){hint}", DEVICE_KEYS.join(", "))));
             }
             if let Some(next) = page.next_link {
                 paging.push((fi, next));
@@ -304,10 +301,9 @@ fn count_records(out: &mut AdapterOutput, file: usize, n: usize) {
 fn paging_notes(pages: &[(usize, bool)], out: &mut AdapterOutput) {
     let last_pages: Vec<usize> = pages.iter().filter(|(_, next)| !next).map(|(f, _)| *f).collect();
     match (last_pages.len(), pages.last()) {
-        (0, Some((f, _))) => out.notes.push((
-            *f,
-            "every page has @odata.nextLink: the last page of the export is missing, devices may be missing".to_string(),
-        )),
+        (0, Some((f, _))) => out
+            .notes
+            .push((*f, "every page has @odata.nextLink: the last page of the export is missing, devices may be missing".to_string())),
         (n, _) if n > 1 => {
             for f in last_pages {
                 out.notes.push((f, format!("{n} pages have no @odata.nextLink: several exports share the folder (duplicates collapse)")));
@@ -398,9 +394,7 @@ fn text_of(obj: &Map<String, Value>, key: &str, at: &str) -> std::result::Result
         None | Some(Value::Null) => Ok(String::new()),
         Some(Value::String(s)) => Ok(s.trim().to_string()),
         Some(Value::Number(n)) => Ok(n.to_string()),
-        Some(other) => {
-            Err(Reject::new(format!("{at}{key}"), "wrong_type", format!("`{key}` is {}, not a string", kind_of(other))))
-        }
+        Some(other) => Err(Reject::new(format!("{at}{key}"), "wrong_type", format!("`{key}` is {}, not a string", kind_of(other)))),
     }
 }
 
@@ -468,11 +462,7 @@ fn app_of(v: &Value, at: &str) -> std::result::Result<(String, String), Reject> 
     }
     let name = text_of(obj, "displayName", at)?;
     if name.is_empty() {
-        return Err(Reject::new(
-            format!("{at}displayName"),
-            "missing_product",
-            format!("detected app `{id}` has no displayName"),
-        ));
+        return Err(Reject::new(format!("{at}displayName"), "missing_product", format!("detected app `{id}` has no displayName")));
     }
     Ok((id, name))
 }

@@ -272,9 +272,7 @@ pub fn run(name: &str, files: &[InputFile], options: &Options) -> Result<(&'stat
 /// assert!(decode_text("a.csv", b"\xFFx").is_err());
 /// ```
 pub fn decode_text(path: &str, bytes: &[u8]) -> Result<String> {
-    let bad = |offset: usize, what: &str| {
-        Error::new(ErrorCode::InvalidInput, format!("{what} at byte {offset}")).at(Location::file(path))
-    };
+    let bad = |offset: usize, what: &str| Error::new(ErrorCode::InvalidInput, format!("{what} at byte {offset}")).at(Location::file(path));
     if let Some(rest) = bytes.strip_prefix(b"\xFF\xFE") {
         return decode_utf16(rest, u16::from_le_bytes).map_err(|o| bad(o + 2, "not valid UTF-16 LE"));
     }
@@ -394,7 +392,16 @@ pub fn is_placeholder_serial(s: &str) -> bool {
     }
     matches!(
         t.as_str(),
-        "0" | "TOBEFILLEDBYO.E.M." | "DEFAULTSTRING" | "SYSTEMSERIALNUMBER" | "NONE" | "N/A" | "NULL" | "CHASSISSERIALNUMBER"
-            | "123456789" | "INVALID" | "NOTAPPLICABLE" | "NOTSPECIFIED"
+        "0" | "TOBEFILLEDBYO.E.M."
+            | "DEFAULTSTRING"
+            | "SYSTEMSERIALNUMBER"
+            | "NONE"
+            | "N/A"
+            | "NULL"
+            | "CHASSISSERIALNUMBER"
+            | "123456789"
+            | "INVALID"
+            | "NOTAPPLICABLE"
+            | "NOTSPECIFIED"
     )
 }

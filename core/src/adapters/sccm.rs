@@ -610,7 +610,10 @@ impl Adapter for SccmInstalled {
         for (fi, lines) in skipped {
             let shown: Vec<&str> = lines.iter().take(NOTE_IDS).map(String::as_str).collect();
             let more = if lines.len() > NOTE_IDS { format!("; … ({} in all)", lines.len()) } else { String::new() };
-            out.notes.push((fi, format!("skipped: {} that cannot be used: {}{more}", plural(lines.len() as u64, "system row"), shown.join("; "))));
+            out.notes.push((
+                fi,
+                format!("skipped: {} that cannot be used: {}{more}", plural(lines.len() as u64, "system row"), shown.join("; ")),
+            ));
         }
         for (rid, s) in systems.iter_mut() {
             if s.fields.serial.is_empty() {

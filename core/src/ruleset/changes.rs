@@ -139,13 +139,23 @@ pub fn diff(a: &Ruleset, b: &Ruleset) -> RulesetDiff {
     );
     scalar(
         &["identity", "strip_netbios_domain"],
-        if b.strip_netbios_domain { "`DOMAIN\\name` users count as `name`".into() } else { "`DOMAIN\\name` users keep their domain".into() },
+        if b.strip_netbios_domain {
+            "`DOMAIN\\name` users count as `name`".into()
+        } else {
+            "`DOMAIN\\name` users keep their domain".into()
+        },
     );
-    scalar(&["concurrent", "window_days"], format!("the concurrent peak is taken over the last {} days, was {}", b.window_days, a.window_days));
+    scalar(
+        &["concurrent", "window_days"],
+        format!("the concurrent peak is taken over the last {} days, was {}", b.window_days, a.window_days),
+    );
     scalar(&["concurrent", "dup_group"], format!("{}, was: {}", dup_group_words(b.dup_group), dup_group_words(a.dup_group)));
     scalar(
         &["under_utilized_percent"],
-        format!("a SKU is under_utilized when less than {}% of its entitlement is consumed, was {}%", b.under_utilized_percent, a.under_utilized_percent),
+        format!(
+            "a SKU is under_utilized when less than {}% of its entitlement is consumed, was {}%",
+            b.under_utilized_percent, a.under_utilized_percent
+        ),
     );
     scalar(
         &["degraded_drop_percent"],
@@ -161,7 +171,10 @@ pub fn diff(a: &Ruleset, b: &Ruleset) -> RulesetDiff {
     );
     scalar(&["stale_factor"], format!("the sidebar turns stale after {} schedule intervals, was {}", b.stale_factor, a.stale_factor));
     scalar(&["inactivity_days"], format!("a principal is inactive after {} days, was {}", b.inactivity_days, a.inactivity_days));
-    scalar(&["expiry_notice_days"], format!("expiry notices {:?} days before the end, were {:?}", b.expiry_notice_days, a.expiry_notice_days));
+    scalar(
+        &["expiry_notice_days"],
+        format!("expiry notices {:?} days before the end, were {:?}", b.expiry_notice_days, a.expiry_notice_days),
+    );
     scalar(&["description"], "the description changed (no effect on counting; the hash changes)".into());
     scalar(&["$schema"], "`$schema` changed (no effect on counting; the hash changes)".into());
 
@@ -192,8 +205,10 @@ pub fn diff(a: &Ruleset, b: &Ruleset) -> RulesetDiff {
     // SKU mappings: an ordered list, matched by (match, value).
     let key = |m: &SkuMapping| (m.kind == MatchKind::Prefix, m.value.clone());
     let rule_doc = |rs: &Ruleset, i: usize| doc_at(rs, &["sku_mappings"]).get(i).cloned().unwrap_or(Value::Null);
-    let common_a: Vec<usize> = (0..a.sku_mappings.len()).filter(|&i| b.sku_mappings.iter().any(|m| key(m) == key(&a.sku_mappings[i]))).collect();
-    let common_b: Vec<usize> = (0..b.sku_mappings.len()).filter(|&j| a.sku_mappings.iter().any(|m| key(m) == key(&b.sku_mappings[j]))).collect();
+    let common_a: Vec<usize> =
+        (0..a.sku_mappings.len()).filter(|&i| b.sku_mappings.iter().any(|m| key(m) == key(&a.sku_mappings[i]))).collect();
+    let common_b: Vec<usize> =
+        (0..b.sku_mappings.len()).filter(|&j| a.sku_mappings.iter().any(|m| key(m) == key(&b.sku_mappings[j]))).collect();
     for (i, m) in a.sku_mappings.iter().enumerate() {
         if !common_a.contains(&i) {
             changes.push(RulesetChange {
@@ -245,7 +260,13 @@ pub fn diff(a: &Ruleset, b: &Ruleset) -> RulesetDiff {
     if !identical && changes.is_empty() {
         // Every key is compared above; this only guards against a key added
         // to the ruleset without a sentence here.
-        changes.push(RulesetChange { path: "$".into(), kind: "changed", before: Value::Null, after: Value::Null, text: "the documents differ".into() });
+        changes.push(RulesetChange {
+            path: "$".into(),
+            kind: "changed",
+            before: Value::Null,
+            after: Value::Null,
+            text: "the documents differ".into(),
+        });
     }
     let head = |rs: &Ruleset| json!({"id": rs.id, "version": rs.version, "hash": rs.hash.to_prefixed()});
     RulesetDiff { identical, before: head(a), after: head(b), changes }

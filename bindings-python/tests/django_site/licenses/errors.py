@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import eucora_license as el
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
-
-import eucora_license as el
 
 STATUS = {
     el.InvalidInput: 422,

@@ -44,7 +44,7 @@ class SummarySerializer(serializers.Serializer[Any]):
     reason = serializers.CharField(allow_null=True)
     counters = CountersSerializer(allow_null=True)
     # Instants leave the API in UTC whatever the site's TIME_ZONE.
-    last_reconciled_at = serializers.DateTimeField(allow_null=True, default_timezone=dt.timezone.utc)
+    last_reconciled_at = serializers.DateTimeField(allow_null=True, default_timezone=dt.UTC)
     stale_for_seconds = serializers.IntegerField(allow_null=True)
     snapshot_hash = serializers.CharField(allow_null=True)
     sequence = serializers.IntegerField(allow_null=True)

@@ -7,10 +7,9 @@ import io
 import json
 from typing import Any
 
+import eucora_license as el
 from django.conf import settings
 from django.db import transaction
-
-import eucora_license as el
 
 from .models import Entitlement, FailedRun, Signal, Sku, StoredSnapshot, Vendor
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import eucora_license as el
 from django.http import HttpResponse
 from django.utils import timezone
 from rest_framework.exceptions import NotFound, ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
-
-import eucora_license as el
 
 from . import services
 from .models import FailedRun, StoredSnapshot

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from django.urls import path
-
 from licenses import views
 
 urlpatterns = [
