@@ -1,34 +1,74 @@
-//! Issue 10 through the binary: hostile packs, proofs bound to a snapshot
-//! hash, the sidebar's schedule arithmetic and organizations that do not mix.
+//! `verify`, `sidebar`, `prove` and `verify-proof` through the binary, with
+//! issue 10's cases: hostile packs, proofs bound to a snapshot hash, the
+//! sidebar's schedule arithmetic and organizations that do not mix.
 
+use crate::common::{bin, demo, reconcile_demo, text, tmp};
 use serde_json::{json, Value};
-use std::path::PathBuf;
-use std::process::{Command, Output};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_eucora-license"))
+#[test]
+fn reconcile_writes_a_pack_that_verify_accepts_and_tampering_fails() {
+    let out = tmp("pack-out");
+    assert_eq!(bin().arg("reconcile").arg(demo()).arg("--out").arg(&out).output().unwrap().status.code(), Some(0));
+    let pack = out.join("evidence.tar");
+    let o = bin().arg("verify").arg(&pack).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("replay"));
+    let mut bytes = std::fs::read(&pack).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x20;
+    let bad = out.join("tampered.tar");
+    std::fs::write(&bad, bytes).unwrap();
+    let o = bin().arg("verify").arg(&bad).arg("--json").output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["ok"], false);
+    assert!(report["first_failure"].is_string());
+    // --no-pack leaves no pack that would not match the new snapshot.
+    assert_eq!(bin().arg("reconcile").arg(demo()).arg("--out").arg(&out).arg("--no-pack").output().unwrap().status.code(), Some(0));
+    assert!(!pack.exists());
 }
 
-fn demo() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/demo"))
+#[test]
+fn sidebar_reports_state_from_snapshot_and_last_run() {
+    let out = tmp("sidebar-out");
+    assert_eq!(bin().arg("reconcile").arg(demo()).arg("--out").arg(&out).arg("--no-pack").output().unwrap().status.code(), Some(0));
+    let run = |now: &str| -> serde_json::Value {
+        let o = bin()
+            .arg("sidebar")
+            .arg("--snapshot")
+            .arg(out.join("snapshot.json"))
+            .arg("--last-run")
+            .arg(out.join("run_report.json"))
+            .args(["--now", now])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let fresh = run("2026-11-22T07:00:00Z");
+    assert_eq!(fresh["state"], "ok");
+    assert_eq!(fresh["counters"]["consumed"], 46);
+    let late = run("2026-11-24T06:00:01Z");
+    assert_eq!(late["state"], "stale");
+    assert_eq!(late["stale_seconds"], 2 * 86_400 + 1);
+    let o = bin().args(["sidebar", "--now", "yesterday"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn reconcile_demo(name: &str) -> PathBuf {
-    let out = tmp(name);
-    let o = bin().arg("reconcile").arg(demo()).arg("--out").arg(&out).output().unwrap();
+#[test]
+fn prove_and_verify_proof_round_trip() {
+    let out = tmp("prove-out");
+    assert_eq!(bin().arg("reconcile").arg(demo()).arg("--out").arg(&out).arg("--no-pack").output().unwrap().status.code(), Some(0));
+    let o = bin().arg("prove").arg(out.join("snapshot.json")).args(["--sku", "m365-e3"]).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    out
-}
-
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    let proof_path = out.join("proof.json");
+    std::fs::write(&proof_path, &o.stdout).unwrap();
+    assert_eq!(bin().arg("verify-proof").arg(&proof_path).output().unwrap().status.code(), Some(0));
+    let mut proof: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    proof["record"]["consumed"] = serde_json::json!(12);
+    std::fs::write(&proof_path, serde_json::to_vec(&proof).unwrap()).unwrap();
+    assert_eq!(bin().arg("verify-proof").arg(&proof_path).output().unwrap().status.code(), Some(2));
+    assert_eq!(bin().arg("prove").arg(out.join("snapshot.json")).args(["--sku", "nope"]).output().unwrap().status.code(), Some(2));
 }
 
 #[test]

@@ -5,38 +5,16 @@
 //! written through, links in a bundle are reported, endless inputs are
 //! refused, and `--out` inside the bundle is refused.
 
+use crate::common::{bin, copy_dir, demo, reconcile, stderr};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_eucora-license"))
-}
-
-fn demo() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/demo"))
-}
-
+/// `tmp`, under `reliability/`.
 fn tmp(name: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("reliability").join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let p = e.unwrap().path();
-        let dest = to.join(p.file_name().unwrap());
-        if p.is_dir() {
-            copy_dir(&p, &dest);
-        } else {
-            std::fs::copy(&p, &dest).unwrap();
-        }
-    }
+    crate::common::tmp(&format!("reliability/{name}"))
 }
 
 /// A directory's entries, name → bytes.
@@ -57,14 +35,6 @@ fn contents(dir: &Path) -> Set {
 
 fn names(set: &Set) -> Vec<&str> {
     set.keys().map(String::as_str).collect()
-}
-
-fn reconcile(bundle: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
-    bin().arg("reconcile").arg(bundle).arg("--out").arg(out).args(extra).output().unwrap()
-}
-
-fn stderr(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn report(out: &Path) -> serde_json::Value {

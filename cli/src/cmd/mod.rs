@@ -1,0 +1,13 @@
+//! One module per subcommand, each with `run(args) -> ExitCode`; `pair`
+//! holds the two-run arguments `diff` and `explain` share.
+
+pub(crate) mod adapters;
+pub(crate) mod diff;
+pub(crate) mod explain;
+pub(crate) mod import;
+mod pair;
+pub(crate) mod prove;
+pub(crate) mod reconcile;
+pub(crate) mod sidebar;
+pub(crate) mod verify;
+pub(crate) mod verify_proof;

@@ -1,0 +1,84 @@
+//! `sidebar --snapshot <snapshot.json> [--last-run <run_report.json>] --now
+//! <instant> [--schedule-hours <h>] [--stale-factor <n>]`: print the sidebar
+//! state (ok, degraded, stale, failed) of the latest truth at `--now`, as
+//! JSON.
+//!
+//! Exit codes: 0 the state was printed; 2 the snapshot does not verify or
+//! the run report is refused (another organisation's, not a report); 1
+//! usage or I/O error, a schedule longer than the engine counts included.
+
+use crate::{failed, read, usage_error};
+use eucora_license_core::time::Instant;
+use serde_json::Value;
+use std::process::ExitCode;
+
+struct SidebarArgs {
+    snapshot: Option<String>,
+    last_run: Option<String>,
+    now: Instant,
+    hours: i64,
+    factor: i64,
+}
+
+/// Run `sidebar` with its arguments (after the command name).
+pub(crate) fn run(args: &[String]) -> ExitCode {
+    let a = match parse(args) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    let (snap, run) = match (load(a.snapshot), load(a.last_run)) {
+        (Ok(s), Ok(r)) => (s, r),
+        (Err(c), _) | (_, Err(c)) => return c,
+    };
+    if let Some(s) = &snap {
+        if let Err(e) = eucora_license_core::Snapshot::parse_verified(&eucora_license_core::canonical::to_vec(s).unwrap_or_default()) {
+            return failed(format!("the snapshot does not verify: {e}"));
+        }
+    }
+    let Ok(schedule_interval_secs) = eucora_license_core::sidebar::schedule_secs_from_hours(a.hours) else {
+        return usage_error("--schedule-hours is more hours than the engine counts");
+    };
+    let state = match eucora_license_core::sidebar::try_sidebar(&eucora_license_core::sidebar::SidebarInput {
+        latest_success: snap.as_ref(),
+        last_run: run.as_ref(),
+        now: a.now,
+        schedule_interval_secs,
+        stale_factor: a.factor,
+    }) {
+        Ok(s) => s,
+        Err(e) => return failed(e),
+    };
+    println!("{}", serde_json::to_string_pretty(&state).unwrap_or_default());
+    ExitCode::SUCCESS
+}
+
+fn parse(args: &[String]) -> Result<SidebarArgs, ExitCode> {
+    let (mut snapshot, mut last_run, mut now, mut hours, mut factor) = (None, None, None, 24i64, 2i64);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = || it.next().cloned();
+        match a.as_str() {
+            "--snapshot" => snapshot = value(),
+            "--last-run" => last_run = value(),
+            "--now" => now = value(),
+            "--schedule-hours" => match value().and_then(|v| v.parse().ok()) {
+                Some(h) if h > 0 => hours = h,
+                _ => return Err(usage_error("--schedule-hours needs a positive integer")),
+            },
+            "--stale-factor" => match value().and_then(|v| v.parse().ok()) {
+                Some(f) if f >= 0 => factor = f,
+                _ => return Err(usage_error("--stale-factor needs a non-negative integer")),
+            },
+            s => return Err(usage_error(&format!("unexpected argument `{s}`"))),
+        }
+    }
+    let Some(now) = now.and_then(|n| Instant::parse(&n).ok()) else {
+        return Err(usage_error("--now needs an RFC 3339 instant with offset"));
+    };
+    Ok(SidebarArgs { snapshot, last_run, now, hours, factor })
+}
+
+/// An optional JSON document.
+fn load(path: Option<String>) -> Result<Option<Value>, ExitCode> {
+    path.map(|p| read::json(&p)).transpose()
+}

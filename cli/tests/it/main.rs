@@ -1,0 +1,8 @@
+//! The `eucora-license` binary end to end, one integration-test binary
+//! with a module per area; `common` holds the setup they share.
+
+mod common;
+mod history;
+mod reconcile;
+mod reliability;
+mod verify_sidebar;
