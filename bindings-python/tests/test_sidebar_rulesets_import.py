@@ -52,7 +52,7 @@ def test_sidebar_refuses_another_organisations_report(demo_result: el.Result) ->
         el.reconcile(make_bundle(ruleset=rs, as_of=T0 + timedelta(days=1)))  # org-test, not the demo's
     with pytest.raises(el.InvalidInput) as bad:
         el.sidebar(demo_result.snapshot, last_run=ei.value, now=T0 + timedelta(days=1, hours=1))
-    assert bad.value.field == "organization_id"
+    assert bad.value.location is not None and bad.value.location.field == "organization_id"
     with pytest.raises(el.InvalidInput):
         el.sidebar(demo_result.snapshot, last_run={"status": "failed", "organization_id": 7}, now=T0)
 
