@@ -1,0 +1,110 @@
+//! Errors on their way to JavaScript (`Error` objects with a stable `.code`)
+//! and the panic boundary every export runs its body under.
+
+use eucora_license_core::{self as core_, Error as CoreError};
+use napi::bindgen_prelude::*;
+use napi::{Env, Status};
+use serde_json::{json, Value};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// An error on its way to JavaScript.
+pub struct Failure {
+    code: String,
+    message: String,
+    extra: Vec<(&'static str, Value)>,
+}
+
+impl Failure {
+    pub(crate) fn new(code: &str, message: impl Into<String>) -> Self {
+        Failure { code: code.to_string(), message: message.into(), extra: Vec::new() }
+    }
+
+    pub(crate) fn arg(message: impl Into<String>) -> Self {
+        Failure::new("invalid_argument", message)
+    }
+
+    fn with(mut self, key: &'static str, value: Value) -> Self {
+        self.extra.push((key, value));
+        self
+    }
+
+    fn from_core(e: &CoreError) -> Self {
+        let mut f = Failure::new(e.code().name(), e.to_string()).with("number", json!(e.code().number()));
+        if let Some(loc) = e.location() {
+            if !loc.file.is_empty() {
+                f = f.with("file", json!(loc.file));
+            }
+            if let Some(line) = loc.line {
+                f = f.with("line", json!(line));
+            }
+            if let Some(field) = &loc.field {
+                f = f.with("field", json!(field));
+            }
+        }
+        f
+    }
+
+    /// A run that failed closed: the first error's code, every error, the
+    /// reasons and the run report.
+    pub(crate) fn from_failed_run(out: &core_::Outcome) -> Self {
+        let Some(first) = out.errors.first() else {
+            return Failure::new("internal", "the run failed without an error");
+        };
+        let more = out.errors.len() - 1;
+        let mut f = Failure::from_core(first);
+        f.message = format!(
+            "reconciliation failed closed: {}{}",
+            first,
+            if more > 0 { format!(" (and {more} more error{})", if more == 1 { "" } else { "s" }) } else { String::new() }
+        );
+        f.with("reasons", out.report["reasons"].clone()).with("errors", out.report["errors"].clone()).with("report", out.report.clone())
+    }
+
+    pub(crate) fn invalid_ruleset(what: &str, issues: &[core_::ruleset::RulesetIssue]) -> Self {
+        let e = core_::ruleset::issues_to_error(what, issues);
+        Failure::new("invalid_ruleset", e.to_string())
+            .with("number", json!(e.code().number()))
+            .with("errors", serde_json::to_value(issues).unwrap_or(Value::Null))
+    }
+}
+
+impl From<CoreError> for Failure {
+    fn from(e: CoreError) -> Self {
+        Failure::from_core(&e)
+    }
+}
+
+impl From<napi::Error> for Failure {
+    fn from(e: napi::Error) -> Self {
+        Failure::arg(e.reason.clone())
+    }
+}
+
+pub(crate) type NResult<T> = std::result::Result<T, Failure>;
+
+/// The `Error` object JavaScript sees.
+pub(crate) fn js_error(env: &Env, f: Failure) -> napi::Error {
+    let build = || -> napi::Result<napi::Error> {
+        let mut obj = env.create_error(napi::Error::new(Status::GenericFailure, f.message.clone()))?;
+        obj.set_named_property("code", f.code.as_str())?;
+        for (key, value) in &f.extra {
+            obj.set_named_property(key, env.to_js_value(value)?)?;
+        }
+        Ok(napi::Error::from(obj.to_unknown()))
+    };
+    build().unwrap_or_else(|_| napi::Error::new(Status::GenericFailure, format!("{}: {}", f.code, f.message)))
+}
+
+pub(crate) fn panic_failure() -> Failure {
+    Failure::new("internal", "internal error in the engine (a bug; please report it)")
+}
+
+/// Run one export's body: its `Failure` becomes a coded `Error`, a panic an
+/// `Error` with code `internal`.
+pub(crate) fn guard<T>(env: &Env, body: impl FnOnce() -> NResult<T>) -> napi::Result<T> {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(f)) => Err(js_error(env, f)),
+        Err(_) => Err(js_error(env, panic_failure())),
+    }
+}
