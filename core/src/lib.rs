@@ -41,34 +41,26 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod adapters;
-pub mod bundle;
-pub mod canonical;
-pub mod catalog;
-pub mod counters;
-pub mod diff;
+mod canon;
+mod document;
+pub mod engine;
 pub mod error;
 pub mod evidence;
-pub mod explain;
-pub mod hash;
-pub mod identity;
-pub mod intern;
-pub mod merkle;
-pub mod numbers;
-pub mod proof;
-pub mod pseudonym;
-pub mod reconcile;
-pub mod ruleset;
-pub mod sidebar;
-pub mod signals;
-pub mod snapshot;
-pub mod table;
-pub mod tar;
-pub mod time;
+mod history;
+mod input;
+pub mod run;
+mod vocab;
 
+pub use canon::{canonical, hash, merkle, numbers, tar, time};
+pub use document::{sidebar, snapshot};
+pub use engine as counters;
+pub use evidence::{proof, pseudonym};
+pub use history::{diff, explain};
+pub use input::{adapters, bundle, catalog, intern, normalize as identity, ruleset, signals, table};
+
+pub use document::snapshot::Snapshot;
 pub use error::{Error, ErrorCode, Location, Result};
-pub use reconcile::{reconcile, Outcome, RunStatus};
-pub use snapshot::Snapshot;
+pub use run::{reconcile, Outcome, RunStatus};
 
 /// The library version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -38,7 +38,7 @@ fn outputs(out: &Outcome) -> Vec<(String, Vec<u8>)> {
     ];
     for e in &out.errors {
         all.push(("error".to_string(), e.to_string().into_bytes()));
-        all.push(("error json".to_string(), eucora_license_core::reconcile::error_json(e).to_string().into_bytes()));
+        all.push(("error json".to_string(), eucora_license_core::run::error_json(e).to_string().into_bytes()));
     }
     if let Some(s) = &out.snapshot {
         all.push(("snapshot.json".to_string(), s.canonical_bytes().to_vec()));

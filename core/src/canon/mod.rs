@@ -1,0 +1,7 @@
+//! TODO
+pub mod canonical;
+pub mod hash;
+pub mod merkle;
+pub mod numbers;
+pub mod tar;
+pub mod time;

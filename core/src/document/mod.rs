@@ -1,0 +1,4 @@
+//! TODO
+pub mod manifest;
+pub mod sidebar;
+pub mod snapshot;

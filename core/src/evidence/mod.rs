@@ -1,0 +1,5 @@
+//! TODO
+pub mod pack;
+pub mod proof;
+pub mod pseudonym;
+pub use pack::*;

@@ -1,0 +1,3 @@
+//! TODO
+pub mod diff;
+pub mod explain;
