@@ -506,6 +506,40 @@ pub fn read_pools<R: Read>(file: &str, input: HashingReader<R>, md: &mut MasterD
     Ok(t.into_inner())
 }
 
+/// The directory's row rule (DESIGN A1), in one place: `principal_type` is
+/// `user` or `device`, `canonical_id` is not empty, and a device's values are
+/// written `serial:V`, `id:V` or `name:V` (the alias may be empty).
+/// `directory.csv` rows and the identity facts adapters report (which a
+/// replay reads back from the pack's `directory.json`) both go through it.
+/// Returns whether the principal is a device, or each (field, message) the
+/// row breaks.
+pub(crate) fn check_directory_row(
+    principal_type: &str,
+    canonical_id: &str,
+    alias: &str,
+) -> std::result::Result<bool, Vec<(&'static str, &'static str)>> {
+    let is_device = match principal_type {
+        "user" => false,
+        "device" => true,
+        _ => return Err(vec![("principal_type", "principal_type must be `user` or `device`")]),
+    };
+    if canonical_id.trim().is_empty() {
+        return Err(vec![("canonical_id", "canonical_id is empty")]);
+    }
+    if is_device {
+        let typed = |v: &str| v.is_empty() || ["serial:", "id:", "name:"].iter().any(|p| v.starts_with(p));
+        let broken: Vec<_> = [("canonical_id", canonical_id), ("alias", alias)]
+            .into_iter()
+            .filter(|(_, v)| !typed(v))
+            .map(|(f, _)| (f, "device values must be written serial:V, id:V or name:V"))
+            .collect();
+        if !broken.is_empty() {
+            return Err(broken);
+        }
+    }
+    Ok(is_device)
+}
+
 /// Read `directory.csv` into `md`.
 pub fn read_directory<R: Read>(
     file: &str,
@@ -525,32 +559,18 @@ pub fn read_directory<R: Read>(
         let get_opt = |i: Option<usize>| -> Result<String> { Ok(i.map(get).transpose()?.unwrap_or("").to_string()) };
         let loc = |f: &str| Location::line(file, line).with_field(f);
         let ptype = get(cols[0])?;
-        let is_device = match ptype {
-            "user" => false,
-            "device" => true,
-            _ => {
-                errors.push(integrity(loc("principal_type"), "principal_type must be `user` or `device`"));
+        // The other values are read (and must be UTF-8) only for a known type.
+        let (canonical_id, alias) = match ptype {
+            "user" | "device" => (get(cols[1])?.to_string(), get(cols[2])?.to_string()),
+            _ => (String::new(), String::new()),
+        };
+        let is_device = match check_directory_row(ptype, &canonical_id, &alias) {
+            Ok(is_device) => is_device,
+            Err(broken) => {
+                errors.extend(broken.into_iter().map(|(f, msg)| integrity(loc(f), msg)));
                 continue;
             }
         };
-        let canonical_id = get(cols[1])?.to_string();
-        let alias = get(cols[2])?.to_string();
-        if canonical_id.is_empty() {
-            errors.push(integrity(loc("canonical_id"), "canonical_id is empty"));
-            continue;
-        }
-        if is_device {
-            let mut ok = true;
-            for (name, v) in [("canonical_id", &canonical_id), ("alias", &alias)] {
-                if !(v.is_empty() || v.starts_with("serial:") || v.starts_with("id:") || v.starts_with("name:")) {
-                    errors.push(integrity(loc(name), "device values must be written serial:V, id:V or name:V"));
-                    ok = false;
-                }
-            }
-            if !ok {
-                continue;
-            }
-        }
         md.directory.push(DirectoryRow {
             line,
             is_device,
