@@ -124,7 +124,7 @@ fn check(input: &SidebarInput<'_>) -> crate::error::Result<()> {
 }
 
 /// [`sidebar`], with its inputs checked first (the form every host should
-/// call; [`from_documents`] does): a report of another organization than the
+/// call; `api::sidebar` does): a report of another organization than the
 /// snapshot's, a report that is not a run report, or a schedule whose stale
 /// limit overflows is an `invalid_input` error naming the field
 /// (`organization_id`, `status`, `schedule_interval`, ...), never a state.
@@ -146,7 +146,7 @@ pub fn try_sidebar(input: &SidebarInput<'_>) -> crate::error::Result<Value> {
 }
 
 /// Compute the sidebar state from inputs the caller has checked (hosts call
-/// [`try_sidebar`] or [`from_documents`], which refuse another
+/// [`try_sidebar`] or `api::sidebar`, which refuse another
 /// organization's report and an overflowing schedule). Never panics: a stale
 /// limit beyond what an `i64` holds is never exceeded.
 ///
@@ -199,58 +199,6 @@ pub fn sidebar(input: &SidebarInput<'_>) -> Value {
         "stale_seconds": age.filter(|_| state == "stale"),
         "snapshot_hash": success.and_then(|s| s.get("snapshot_hash")).cloned().unwrap_or(Value::Null),
         "now": input.now.to_string(),
-    })
-}
-
-/// [`sidebar`] over documents as the bindings receive them: the latest
-/// successful snapshot's bytes (its hash is verified first), the last run
-/// report's bytes, `now` as RFC 3339 text.
-///
-/// Errors: `previous_snapshot_invalid` when the snapshot does not verify,
-/// `invalid_input` for a report that is not a JSON object, a malformed `now`,
-/// a schedule interval that is not positive or a negative stale factor, and
-/// everything [`try_sidebar`] refuses (a report of another organization, a
-/// schedule whose stale limit overflows).
-///
-/// ```
-/// use eucora_license_core::sidebar::from_documents;
-/// let s = from_documents(None, None, "2026-11-22T06:00:00Z", 86_400, 2).unwrap();
-/// assert_eq!(s["state"], "stale");
-/// assert_eq!(s["reason"]["code"], "never_reconciled");
-/// let e = from_documents(None, None, "yesterday", 86_400, 2).unwrap_err();
-/// assert_eq!(e.code().name(), "invalid_input");
-/// ```
-pub fn from_documents(
-    snapshot: Option<&[u8]>,
-    last_run: Option<&[u8]>,
-    now: &str,
-    schedule_interval_secs: i64,
-    stale_factor: i64,
-) -> crate::error::Result<Value> {
-    use crate::error::{Error, ErrorCode};
-    let invalid = |m: String| Error::new(ErrorCode::InvalidInput, m);
-    let now = Instant::parse(now).map_err(|e| invalid(format!("`now` must be an RFC 3339 instant with offset ({})", e.code())))?;
-    if schedule_interval_secs <= 0 {
-        return Err(invalid("the schedule interval must be a positive number of seconds".into()));
-    }
-    if stale_factor < 0 {
-        return Err(invalid("the stale factor must not be negative".into()));
-    }
-    let snapshot = snapshot.map(crate::document::snapshot::Snapshot::parse_verified).transpose()?;
-    let run: Option<Value> = match last_run {
-        None => None,
-        Some(b) => match serde_json::from_slice::<Value>(b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b)) {
-            Ok(v @ Value::Object(_)) => Some(v),
-            Ok(_) => return Err(invalid("the last run report must be a JSON object".into())),
-            Err(e) => return Err(invalid(format!("the last run report is not JSON: {}", crate::canon::canonical::strip_position(&e)))),
-        },
-    };
-    try_sidebar(&SidebarInput {
-        latest_success: snapshot.as_ref().map(|s| s.value()),
-        last_run: run.as_ref(),
-        now,
-        schedule_interval_secs,
-        stale_factor,
     })
 }
 
@@ -348,9 +296,8 @@ mod tests {
         let unnamed = run("failed", Some("2026-11-23T06:00:00Z"));
         assert_eq!(checked(Some(&ok), Some(&unnamed), "2026-11-23T07:00:00Z", DAY, 2).unwrap()["state"], "failed");
         assert_eq!(checked(None, Some(&theirs), "2026-11-23T07:00:00Z", DAY, 2).unwrap()["state"], "failed");
-        // The same through the document form every binding uses.
-        let e = from_documents(None, Some(b"[]"), "2026-11-23T07:00:00Z", DAY, 2).unwrap_err();
-        assert_eq!(e.code().name(), "invalid_input");
+        // The same through the document form every binding uses: see
+        // `api::tests::a_report_that_is_no_object_is_refused`.
     }
 
     /// Issue 10, defect 2 (sidebar): a schedule whose stale limit overflows is

@@ -2,4 +2,3 @@
 pub mod pack;
 pub mod proof;
 pub mod pseudonym;
-pub use pack::*;
