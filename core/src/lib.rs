@@ -43,16 +43,16 @@
 
 // The layers, bottom first; a module imports only from its own layer or a
 // layer below it (`scripts/check-layering`, docs/architecture.md).
-mod vocab;
-mod error;
-mod canon;
-mod input;
-mod engine;
-mod document;
-mod history;
-mod run;
-mod evidence;
 pub mod api;
+mod canon;
+mod document;
+mod engine;
+mod error;
+mod evidence;
+mod history;
+mod input;
+mod run;
+mod vocab;
 
 // ---------------------------------------------------------------------------
 // Reconciling: a bundle in, an outcome (snapshot, run report, units,
@@ -129,6 +129,10 @@ pub mod internal {
     pub mod merkle {
         pub use crate::canon::merkle::{leaf_hash, root, root_of_leaves};
     }
+    /// Exact numbers.
+    pub mod numbers {
+        pub use crate::canon::numbers::{parse_integer, percent_2dp, Fixed9};
+    }
     /// Instants and dates.
     pub mod time {
         pub use crate::canon::time::{Date, Instant, InstantError};
@@ -171,7 +175,8 @@ pub mod internal {
     }
     /// Evidence packs.
     pub mod evidence {
-        pub use crate::evidence::pack::{member_name, replay_pack, verify, verify_using, write_pack, VerifyReport};
+        pub use crate::document::manifest::member_name;
+        pub use crate::evidence::pack::{replay_pack, verify, verify_using, write_pack, VerifyReport};
     }
     /// Names shown in messages.
     pub mod error {

@@ -73,7 +73,7 @@ impl Status {
 }
 
 /// The canonical columns, in the contract's order.
-pub const COLUMNS: [&str; 16] = [
+pub(crate) const COLUMNS: [&str; 16] = [
     "source",
     "raw_id",
     "observed_at",

@@ -16,9 +16,9 @@ use serde_json::Value;
 ///
 /// ```
 /// use serde_json::json;
-/// let bytes = eucora_license_core::canonical::to_vec(&json!({"b": 1, "a": [true, null, "é"]})).unwrap();
+/// let bytes = eucora_license_core::internal::canonical::to_vec(&json!({"b": 1, "a": [true, null, "é"]})).unwrap();
 /// assert_eq!(bytes, "{\"a\":[true,null,\"é\"],\"b\":1}".as_bytes());
-/// assert!(eucora_license_core::canonical::to_vec(&json!({"x": 1.5})).is_err());
+/// assert!(eucora_license_core::internal::canonical::to_vec(&json!({"x": 1.5})).is_err());
 /// ```
 pub fn to_vec(value: &Value) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(256);
@@ -31,9 +31,9 @@ pub fn to_vec(value: &Value) -> Result<Vec<u8>> {
 /// `invalid_input`; a float or an integer beyond ±(2^53−1) is `non_canonical`.
 ///
 /// ```
-/// let c = eucora_license_core::canonical::canonicalize(br#"{ "b": [1, "\u00e9"], "a": null }"#).unwrap();
+/// let c = eucora_license_core::internal::canonical::canonicalize(br#"{ "b": [1, "\u00e9"], "a": null }"#).unwrap();
 /// assert_eq!(c, "{\"a\":null,\"b\":[1,\"é\"]}".as_bytes());
-/// let e = eucora_license_core::canonical::canonicalize(b"{").unwrap_err();
+/// let e = eucora_license_core::internal::canonical::canonicalize(b"{").unwrap_err();
 /// assert_eq!(e.code().name(), "invalid_input");
 /// ```
 pub fn canonicalize(json_text: &[u8]) -> Result<Vec<u8>> {
@@ -50,7 +50,7 @@ pub fn to_vec_of<T: serde::Serialize>(value: &T) -> Result<Vec<u8>> {
 }
 
 /// Append the canonical form of `value` to `out`.
-pub fn write_value(out: &mut Vec<u8>, value: &Value) -> Result<()> {
+pub(crate) fn write_value(out: &mut Vec<u8>, value: &Value) -> Result<()> {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(true) => out.extend_from_slice(b"true"),
@@ -105,7 +105,7 @@ fn non_canonical_int(i: i128) -> Error {
 
 /// Write an integer, refusing values a double cannot hold exactly (JCS
 /// serializes numbers as IEEE doubles).
-pub fn write_int(out: &mut Vec<u8>, i: i64) -> Result<()> {
+pub(crate) fn write_int(out: &mut Vec<u8>, i: i64) -> Result<()> {
     if !(-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(&i) {
         return Err(non_canonical_int(i as i128));
     }
@@ -116,7 +116,7 @@ pub fn write_int(out: &mut Vec<u8>, i: i64) -> Result<()> {
 /// Write a JSON string with JCS escaping: `"` and `\` escaped, the control
 /// characters with short forms as `\b \t \n \f \r`, other controls as
 /// `\u00xx` (lower-case hex), everything else verbatim UTF-8.
-pub fn write_str(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut start = 0;
@@ -151,7 +151,7 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
 /// Order two strings by UTF-16 code units (RFC 8785 §3.2.3). Differs from
 /// byte order only when one side has a character above U+FFFF facing one in
 /// U+E000..=U+FFFF.
-pub fn cmp_utf16(a: &str, b: &str) -> std::cmp::Ordering {
+pub(crate) fn cmp_utf16(a: &str, b: &str) -> std::cmp::Ordering {
     if a.is_ascii() && b.is_ascii() {
         return a.cmp(b);
     }
@@ -168,7 +168,7 @@ pub fn cmp_utf16(a: &str, b: &str) -> std::cmp::Ordering {
 /// without duplicates (same maps, same numbers).
 ///
 /// ```
-/// use eucora_license_core::canonical::parse_strict;
+/// use eucora_license_core::internal::canonical::parse_strict;
 /// assert_eq!(parse_strict(r#"{"b": 1, "a": [2.5]}"#).unwrap(), serde_json::json!({"a": [2.5], "b": 1}));
 /// let e = parse_strict("{\"a\": 1,\n \"a\": 2}").unwrap_err();
 /// assert_eq!((e.line(), e.to_string().starts_with("duplicate key `a`")), (2, true));
@@ -181,7 +181,7 @@ pub fn parse_strict(text: &str) -> std::result::Result<Value, serde_json::Error>
 }
 
 /// [`parse_strict`] over bytes (which must be UTF-8).
-pub fn parse_strict_slice(bytes: &[u8]) -> std::result::Result<Value, serde_json::Error> {
+pub(crate) fn parse_strict_slice(bytes: &[u8]) -> std::result::Result<Value, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let StrictValue(v) = serde::Deserialize::deserialize(&mut de)?;
     de.end()?;
@@ -189,7 +189,7 @@ pub fn parse_strict_slice(bytes: &[u8]) -> std::result::Result<Value, serde_json
 }
 
 /// A [`Value`] deserialized with duplicate keys refused.
-pub struct StrictValue(pub Value);
+pub(crate) struct StrictValue(pub Value);
 
 impl<'de> serde::Deserialize<'de> for StrictValue {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
@@ -198,7 +198,7 @@ impl<'de> serde::Deserialize<'de> for StrictValue {
 }
 
 /// The message for a duplicate key: the key when it looks like a name.
-pub fn duplicate_key_message(key: &str) -> String {
+pub(crate) fn duplicate_key_message(key: &str) -> String {
     if crate::error::is_displayable_name(key) {
         format!("duplicate key `{key}`")
     } else {
@@ -263,7 +263,7 @@ impl<'de> serde::de::Visitor<'de> for StrictVisitor {
 
 /// serde_json's message without its " at line L column C" tail (the location
 /// is reported separately).
-pub fn strip_position(e: &serde_json::Error) -> String {
+pub(crate) fn strip_position(e: &serde_json::Error) -> String {
     let s = e.to_string();
     match s.find(" at line ") {
         Some(p) => s[..p].to_string(),

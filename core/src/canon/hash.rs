@@ -81,7 +81,7 @@ pub fn sha256(bytes: &[u8]) -> Digest32 {
 /// Tagged hash of `bytes` in `domain`.
 ///
 /// ```
-/// use eucora_license_core::hash::{tagged, Domain};
+/// use eucora_license_core::internal::hash::{tagged, Domain};
 /// let h = tagged(Domain::Import, b"");
 /// assert!(h.to_prefixed().starts_with("sha256:"));
 /// assert_eq!(h.to_prefixed().len(), 7 + 64);
@@ -93,11 +93,11 @@ pub fn tagged(domain: Domain, bytes: &[u8]) -> Digest32 {
 }
 
 /// Incremental tagged hashing, for inputs that arrive in chunks.
-pub struct TaggedHasher(Sha256);
+pub(crate) struct TaggedHasher(Sha256);
 
 impl TaggedHasher {
     /// Start a hash in `domain`.
-    pub fn new(domain: Domain) -> Self {
+    pub(crate) fn new(domain: Domain) -> Self {
         let mut h = Sha256::new();
         h.update(domain.tag().as_bytes());
         h.update([0u8]);
@@ -105,12 +105,12 @@ impl TaggedHasher {
     }
 
     /// Feed more bytes.
-    pub fn update(&mut self, bytes: &[u8]) {
+    pub(crate) fn update(&mut self, bytes: &[u8]) {
         self.0.update(bytes);
     }
 
     /// The digest.
-    pub fn finish(self) -> Digest32 {
+    pub(crate) fn finish(self) -> Digest32 {
         Digest32(self.0.finalize().into())
     }
 }

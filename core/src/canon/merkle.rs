@@ -18,7 +18,7 @@ pub fn leaf_hash(data: &[u8]) -> Digest32 {
 }
 
 /// The hash of an interior node.
-pub fn node_hash(left: &Digest32, right: &Digest32) -> Digest32 {
+pub(crate) fn node_hash(left: &Digest32, right: &Digest32) -> Digest32 {
     let mut h = Sha256::new();
     h.update([1u8]);
     h.update(left.0);
@@ -31,7 +31,7 @@ pub fn node_hash(left: &Digest32, right: &Digest32) -> Digest32 {
 /// of a level is carried up unchanged.
 ///
 /// ```
-/// use eucora_license_core::merkle::{root_of_leaves, leaf_hash};
+/// use eucora_license_core::internal::merkle::{root_of_leaves, leaf_hash};
 /// let one = root_of_leaves(vec![leaf_hash(b"")]);
 /// assert_eq!(one.to_prefixed(), "sha256:6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d");
 /// ```
@@ -63,7 +63,7 @@ pub fn root<'a>(leaves: impl IntoIterator<Item = &'a [u8]>) -> Digest32 {
 }
 
 /// Audit path (RFC 9162 §2.1.3) for leaf `index` among `leaves`, bottom first.
-pub fn inclusion_path(leaves: &[Digest32], index: usize) -> Vec<Digest32> {
+pub(crate) fn inclusion_path(leaves: &[Digest32], index: usize) -> Vec<Digest32> {
     let mut path = Vec::new();
     let mut level = leaves.to_vec();
     let mut idx = index;
@@ -79,7 +79,7 @@ pub fn inclusion_path(leaves: &[Digest32], index: usize) -> Vec<Digest32> {
 }
 
 /// Check an audit path (RFC 9162 §2.1.3.2) for leaf `index` of a tree of `size`.
-pub fn verify_inclusion(leaf: &Digest32, index: u64, size: u64, path: &[Digest32], root: &Digest32) -> bool {
+pub(crate) fn verify_inclusion(leaf: &Digest32, index: u64, size: u64, path: &[Digest32], root: &Digest32) -> bool {
     if index >= size {
         return false;
     }

@@ -1,7 +1,7 @@
 //! TODO
-pub mod canonical;
-pub mod hash;
-pub mod merkle;
-pub mod numbers;
-pub mod tar;
-pub mod time;
+pub(crate) mod canonical;
+pub(crate) mod hash;
+pub(crate) mod merkle;
+pub(crate) mod numbers;
+pub(crate) mod tar;
+pub(crate) mod time;

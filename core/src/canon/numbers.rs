@@ -10,7 +10,7 @@
 pub struct Fixed9(pub i128);
 
 /// 10^9, the scale of [`Fixed9`].
-pub const SCALE: i128 = 1_000_000_000;
+pub(crate) const SCALE: i128 = 1_000_000_000;
 
 impl Fixed9 {
     /// One.
@@ -21,7 +21,7 @@ impl Fixed9 {
     /// Parse a decimal literal.
     ///
     /// ```
-    /// use eucora_license_core::numbers::Fixed9;
+    /// use eucora_license_core::internal::numbers::Fixed9;
     /// assert_eq!(Fixed9::parse("0.5"), Some(Fixed9(500_000_000)));
     /// assert_eq!(Fixed9::parse(".25"), Some(Fixed9(250_000_000)));
     /// assert_eq!(Fixed9::parse("+1"), Some(Fixed9::ONE));
@@ -71,7 +71,7 @@ impl Fixed9 {
     /// Canonical decimal text: no exponent, no trailing fractional zeros, no `-0`.
     ///
     /// ```
-    /// use eucora_license_core::numbers::Fixed9;
+    /// use eucora_license_core::internal::numbers::Fixed9;
     /// assert_eq!(Fixed9::parse("0.50").unwrap().to_canonical_string(), "0.5");
     /// assert_eq!(Fixed9::parse("-0.0").unwrap().to_canonical_string(), "0");
     /// ```
@@ -97,7 +97,7 @@ impl Fixed9 {
 /// Parse an integer literal `[+-]?\d+` (DESIGN A10).
 ///
 /// ```
-/// use eucora_license_core::numbers::parse_integer;
+/// use eucora_license_core::internal::numbers::parse_integer;
 /// assert_eq!(parse_integer("+12"), Some(12));
 /// assert_eq!(parse_integer("-3"), Some(-3));
 /// assert_eq!(parse_integer("1.0"), None);
@@ -127,7 +127,7 @@ pub fn parse_integer(s: &str) -> Option<i64> {
 /// `variance_percent` is reproducible in any language with integers.
 ///
 /// ```
-/// use eucora_license_core::numbers::percent_2dp;
+/// use eucora_license_core::internal::numbers::percent_2dp;
 /// assert_eq!(percent_2dp(20 * 100, 100), "20.00");
 /// assert_eq!(percent_2dp(100, 3), "33.33");
 /// assert_eq!(percent_2dp(1, 8), "0.12");   // 0.125 -> 0.12 (half to even)

@@ -138,7 +138,7 @@ fn parse_octal(field: &[u8]) -> Option<u64> {
 
 /// Whether `bytes` start like a ustar archive (the magic at offset 257), so
 /// a caller can tell an evidence pack from a JSON document.
-pub fn looks_like_archive(bytes: &[u8]) -> bool {
+pub(crate) fn looks_like_archive(bytes: &[u8]) -> bool {
     bytes.get(257..263) == Some(b"ustar\0")
 }
 
@@ -160,7 +160,7 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Entry<'_>>> {
 /// read.
 ///
 /// ```
-/// use eucora_license_core::tar::{entries, TarWriter};
+/// use eucora_license_core::internal::tar::{entries, TarWriter};
 /// let mut w = TarWriter::new(Vec::new());
 /// w.append("a", b"1").unwrap();
 /// w.append("b", b"2").unwrap();

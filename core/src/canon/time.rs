@@ -13,7 +13,7 @@ const NANOS: i128 = 1_000_000_000;
 /// Nanoseconds in a second, as the sub-second field's type.
 const NANOS_U32: u32 = 1_000_000_000;
 /// Seconds in a day (no leap seconds, DESIGN A9).
-pub const DAY_SECS: i64 = 86_400;
+pub(crate) const DAY_SECS: i64 = 86_400;
 
 /// A UTC instant with nanosecond precision, ordered in time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -68,7 +68,7 @@ impl Instant {
     /// Parse an RFC 3339 instant.
     ///
     /// ```
-    /// use eucora_license_core::time::{Instant, InstantError};
+    /// use eucora_license_core::internal::time::{Instant, InstantError};
     /// let a = Instant::parse("2026-11-22T07:00:00+01:00").unwrap();
     /// assert_eq!(a.to_string(), "2026-11-22T06:00:00Z");
     /// assert_eq!(Instant::parse("2026-11-22t06:00:00.500z").unwrap().to_string(), "2026-11-22T06:00:00.5Z");
@@ -206,7 +206,7 @@ impl Date {
     /// Parse `YYYY-MM-DD`.
     ///
     /// ```
-    /// use eucora_license_core::time::Date;
+    /// use eucora_license_core::internal::time::Date;
     /// assert_eq!(Date::parse("1970-01-02"), Some(Date(1)));
     /// assert_eq!(Date::parse("2026-02-29"), None);
     /// ```

@@ -10,10 +10,10 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// The manifest schema identifier.
-pub const MANIFEST_SCHEMA: &str = "eucora.license.pack/v1";
+pub(crate) const MANIFEST_SCHEMA: &str = "eucora.license.pack/v1";
 
 /// Artifacts every pack holds (besides `manifest.json`).
-pub const REQUIRED: [&str; 13] = [
+pub(crate) const REQUIRED: [&str; 13] = [
     "bundle.json",
     "catalog.json",
     "diff.json",
@@ -31,16 +31,16 @@ pub const REQUIRED: [&str; 13] = [
 
 /// Artifacts a pack holds when its run was chained: the previous snapshot,
 /// and with a previous pack, its units and entitlements.
-pub const OPTIONAL: [&str; 3] = ["previous_entitlements.json", "previous_snapshot.json", "previous_units.jsonl"];
+pub(crate) const OPTIONAL: [&str; 3] = ["previous_entitlements.json", "previous_snapshot.json", "previous_units.jsonl"];
 
 /// The manifest's member name.
-pub const MANIFEST: &str = "manifest.json";
+pub(crate) const MANIFEST: &str = "manifest.json";
 
 /// The member names a pack may hold: exactly what [`write_pack`] writes
 /// ([`REQUIRED`], [`OPTIONAL`] and `manifest.json`), as the static name.
 ///
 /// ```
-/// use eucora_license_core::evidence::member_name;
+/// use eucora_license_core::internal::evidence::member_name;
 /// assert_eq!(member_name("snapshot.json"), Some("snapshot.json"));
 /// assert_eq!(member_name("../evil.txt"), None);
 /// assert_eq!(member_name("/snapshot.json"), None);

@@ -1,4 +1,4 @@
 //! TODO
-pub mod manifest;
-pub mod sidebar;
-pub mod snapshot;
+pub(crate) mod manifest;
+pub(crate) mod sidebar;
+pub(crate) mod snapshot;

@@ -43,7 +43,7 @@ fn stale_limit_secs(input: &SidebarInput<'_>) -> Option<i64> {
 /// an `invalid_input` error, never a wrapped value.
 ///
 /// ```
-/// use eucora_license_core::sidebar::schedule_secs_from_hours;
+/// use eucora_license_core::internal::sidebar::schedule_secs_from_hours;
 /// assert_eq!(schedule_secs_from_hours(24).unwrap(), 86_400);
 /// assert_eq!(schedule_secs_from_hours(i64::MAX).unwrap_err().code().name(), "invalid_input");
 /// assert!(schedule_secs_from_hours(0).is_err());
@@ -130,8 +130,8 @@ fn check(input: &SidebarInput<'_>) -> crate::error::Result<()> {
 /// (`organization_id`, `status`, `schedule_interval`, ...), never a state.
 ///
 /// ```
-/// use eucora_license_core::sidebar::{try_sidebar, SidebarInput};
-/// use eucora_license_core::time::Instant;
+/// use eucora_license_core::internal::sidebar::{try_sidebar, SidebarInput};
+/// use eucora_license_core::internal::time::Instant;
 /// let snap = serde_json::json!({"organization_id": "org-a", "reconciled_at": "2026-11-22T06:00:00Z", "health": "ok",
 ///     "health_reasons": [], "totals": {"consumed": 5}, "snapshot_hash": "sha256:00"});
 /// let theirs = serde_json::json!({"organization_id": "org-b", "status": "failed", "reasons": ["catalog_integrity"]});
@@ -151,8 +151,8 @@ pub fn try_sidebar(input: &SidebarInput<'_>) -> crate::error::Result<Value> {
 /// limit beyond what an `i64` holds is never exceeded.
 ///
 /// ```
-/// use eucora_license_core::sidebar::{sidebar, SidebarInput};
-/// use eucora_license_core::time::Instant;
+/// use eucora_license_core::internal::sidebar::{sidebar, SidebarInput};
+/// use eucora_license_core::internal::time::Instant;
 /// let snap = serde_json::json!({"reconciled_at": "2026-11-22T06:00:00Z", "health": "ok",
 ///     "health_reasons": [], "totals": {"consumed": 5}, "snapshot_hash": "sha256:00"});
 /// let s = sidebar(&SidebarInput { latest_success: Some(&snap), last_run: None,

@@ -103,7 +103,7 @@ pub fn skus_root(records: &[Value]) -> Result<Digest32> {
 /// field named as a JSON path) instead of being read as something else.
 ///
 /// ```
-/// use eucora_license_core::snapshot::validate;
+/// use eucora_license_core::internal::snapshot::validate;
 /// let e = validate(&serde_json::json!({"schema": "eucora.license.snapshot/v1", "sequence": -5})).unwrap_err();
 /// assert_eq!(e.code().name(), "previous_snapshot_invalid");
 /// ```

@@ -27,7 +27,7 @@ impl Counters {
     /// Derive the counters from entitled, reserved and consumed (DESIGN A4).
     ///
     /// ```
-    /// use eucora_license_core::counters::Counters;
+    /// use eucora_license_core::internal::counters::Counters;
     /// let c = Counters::derive(100, 30, 80);
     /// assert_eq!((c.reserved_effective, c.remaining, c.available), (20, 0, 0));
     /// let over = Counters::derive(10, 5, 12);

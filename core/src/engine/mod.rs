@@ -23,7 +23,7 @@ pub(crate) mod units;
 pub use counters::{Counters, MAX_COUNT};
 pub use dedup::collapse_duplicates;
 pub(crate) use qualify::Fate;
-pub use units::UnitList;
+pub(crate) use units::UnitList;
 
 use crate::canon::time::Instant;
 use crate::error::Error;
@@ -55,7 +55,7 @@ pub struct ExceptionRecord {
 
 /// A pool's result.
 #[derive(Debug, Clone)]
-pub struct PoolResult {
+pub(crate) struct PoolResult {
     /// Pool id; `None` for the unpooled remainder.
     pub pool: Option<String>,
     /// Scope text; `None` for the unpooled remainder.
@@ -66,7 +66,7 @@ pub struct PoolResult {
 
 /// The result for one SKU.
 #[derive(Debug, Clone)]
-pub struct SkuResult {
+pub(crate) struct SkuResult {
     /// SKU index in the master data.
     pub sku: usize,
     /// Counters.
@@ -79,7 +79,7 @@ pub struct SkuResult {
 
 /// Per-source coverage facts gathered from accepted rows.
 #[derive(Debug, Clone, Default)]
-pub struct SourceFacts {
+pub(crate) struct SourceFacts {
     /// Accepted rows (collapsed duplicates included).
     pub signals: u64,
     /// Latest `observed_at` not after `as_of`.
@@ -88,7 +88,7 @@ pub struct SourceFacts {
 
 /// Everything the counting stage produces.
 #[derive(Debug, Clone)]
-pub struct Evaluation {
+pub(crate) struct Evaluation {
     /// One result per catalog SKU, in SKU-id order.
     pub skus: Vec<SkuResult>,
     /// Exceptions, sorted.
@@ -110,7 +110,13 @@ pub struct Evaluation {
 /// quantities or reservations of one SKU (`catalog_integrity`, located at
 /// the row that crossed it), or the tokens of a concurrent peak
 /// (`invalid_input`, located at a session of the peak).
-pub fn evaluate(store: &mut SignalStore, md: &MasterData, rs: &Ruleset, as_of: Instant, unique: &[u32]) -> Result<Evaluation, Error> {
+pub(crate) fn evaluate(
+    store: &mut SignalStore,
+    md: &MasterData,
+    rs: &Ruleset,
+    as_of: Instant,
+    unique: &[u32],
+) -> Result<Evaluation, Error> {
     let mut exceptions: Vec<ExceptionRecord> = Vec::new();
     let sources = source_facts(store, as_of);
 

@@ -15,7 +15,7 @@ use std::cmp::Ordering;
 
 /// One consumption unit of a SKU, ready for hashing.
 #[derive(Debug, Clone)]
-pub struct Unit {
+pub(crate) struct Unit {
     /// The unit's key: device key, user key, or the merged session interval.
     pub key: String,
     /// Canonical JSON bytes of the unit (its Merkle leaf).

@@ -1,4 +1,4 @@
 //! TODO
-pub mod pack;
-pub mod proof;
-pub mod pseudonym;
+pub(crate) mod pack;
+pub(crate) mod proof;
+pub(crate) mod pseudonym;

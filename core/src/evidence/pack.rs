@@ -32,7 +32,7 @@ use crate::canon::canonical;
 use crate::canon::hash::{sha256, tagged, Digest32, Domain};
 use crate::canon::tar::TarWriter;
 use crate::document::manifest::{escaped, open_members, quoted, shown, Members};
-pub use crate::document::manifest::{member_name, MANIFEST, MANIFEST_SCHEMA, OPTIONAL, REQUIRED};
+use crate::document::manifest::{MANIFEST, MANIFEST_SCHEMA, OPTIONAL, REQUIRED};
 use crate::document::snapshot::Snapshot;
 use crate::error::{Error, ErrorCode, Result};
 use crate::input::catalog;
@@ -145,10 +145,10 @@ fn manifest_of(artifacts: &BTreeMap<&str, (u64, Digest32)>, snapshot_hash: &str,
 /// a buffer); returns the sink and the pack hash.
 ///
 /// ```
-/// # use eucora_license_core::{reconcile, bundle::MemoryBundle};
+/// # use eucora_license_core::{reconcile, MemoryBundle};
 /// # let out = reconcile(&MemoryBundle::default(), None);
 /// // A failed run has no pack:
-/// assert!(eucora_license_core::evidence::write_pack(&out, Vec::new()).is_err());
+/// assert!(eucora_license_core::internal::evidence::write_pack(&out, Vec::new()).is_err());
 /// ```
 pub fn write_pack<W: Write>(outcome: &Outcome, sink: W) -> Result<(W, Digest32)> {
     let a = artifacts(outcome)?;
@@ -272,7 +272,7 @@ pub fn replay_pack(pack: &[u8]) -> std::result::Result<Digest32, String> {
 /// `replayed`), so the hashing and the replay overlap; the CLI does so.
 ///
 /// ```
-/// # use eucora_license_core::evidence::{replay_pack, verify_using};
+/// # use eucora_license_core::internal::evidence::{replay_pack, verify_using};
 /// let pack = b"not an archive";
 /// let report = verify_using(pack, None, || replay_pack(pack));
 /// assert_eq!(report.first_failure.as_deref(), Some("archive"));

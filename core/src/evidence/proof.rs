@@ -59,17 +59,17 @@ pub fn prove(snapshot: &Snapshot, sku: &str) -> Result<Value> {
 /// [`verify_proof_with_snapshot`] with the snapshot).
 ///
 /// ```
-/// use eucora_license_core::{proof, Snapshot};
+/// use eucora_license_core::{prove, verify_proof, verify_proof_against, Snapshot};
 /// use serde_json::json;
 /// let records = vec![json!({"sku": "a", "consumed": 1}), json!({"sku": "b", "consumed": 2})];
-/// let root = eucora_license_core::snapshot::skus_root(&records).unwrap();
+/// let root = eucora_license_core::internal::snapshot::skus_root(&records).unwrap();
 /// let body = json!({"schema": "eucora.license.snapshot/v1", "skus": records, "skus_root": root.to_prefixed()});
 /// let snap = Snapshot::seal(body.as_object().unwrap().clone()).unwrap();
-/// let mut p = proof::prove(&snap, "b").unwrap();
-/// assert!(proof::verify_proof(&p).is_ok());
-/// assert!(proof::verify_proof_against(&p, &snap.hash().to_prefixed()).is_ok());
+/// let mut p = prove(&snap, "b").unwrap();
+/// assert!(verify_proof(&p).is_ok());
+/// assert!(verify_proof_against(&p, &snap.hash().to_prefixed()).is_ok());
 /// p["record"]["consumed"] = json!(3);
-/// assert!(proof::verify_proof(&p).is_err());
+/// assert!(verify_proof(&p).is_err());
 /// ```
 pub fn verify_proof(proof: &Value) -> std::result::Result<(), String> {
     let record = proof.get("record").ok_or("the proof has no record")?;

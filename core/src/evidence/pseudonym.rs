@@ -34,7 +34,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 /// A keyed pseudonym function (HMAC-SHA-256, RFC 2104).
-pub struct Pseudonymiser {
+pub(crate) struct Pseudonymiser {
     inner: [u8; 64],
     outer: [u8; 64],
 }
@@ -46,12 +46,12 @@ impl std::fmt::Debug for Pseudonymiser {
 }
 
 /// Shortest key accepted: 16 bytes (128 bits).
-pub const MIN_KEY_LEN: usize = 16;
+pub(crate) const MIN_KEY_LEN: usize = 16;
 
 impl Pseudonymiser {
     /// A pseudonymiser under `key` (at least [`MIN_KEY_LEN`] bytes; the host
     /// keeps it secret and stable to get stable pseudonyms).
-    pub fn new(key: &[u8]) -> Result<Self> {
+    pub(crate) fn new(key: &[u8]) -> Result<Self> {
         if key.len() < MIN_KEY_LEN {
             return Err(Error::new(ErrorCode::InvalidInput, format!("the pseudonymisation key must have at least {MIN_KEY_LEN} bytes")));
         }
@@ -80,7 +80,7 @@ impl Pseudonymiser {
 
     /// A fingerprint of the key (a tagged hash of an HMAC output): shows which
     /// key was used, reveals nothing of it.
-    pub fn fingerprint(&self) -> String {
+    pub(crate) fn fingerprint(&self) -> String {
         tagged(Domain::Pack, self.token("fingerprint", "").as_bytes()).to_prefixed()
     }
 }
@@ -167,7 +167,7 @@ fn directory_kind(v: &str, is_device: bool, inputs: &RunInputs) -> Option<(Kind,
 /// differ), and its evidence pack verifies on its own.
 ///
 /// ```
-/// use eucora_license_core::{bundle::MemoryBundle, pseudonym::pseudonymise, reconcile};
+/// use eucora_license_core::{pseudonymise, reconcile, MemoryBundle};
 /// let mut b = MemoryBundle::default();
 /// b.insert("bundle.json", br#"{"organization_id":"o","as_of":"2026-11-22T06:00:00Z","run_id":"r","ruleset":"ruleset.json"}"#.to_vec());
 /// b.insert("ruleset.json", include_bytes!("../../../rulesets/default/v1.json").to_vec());
@@ -178,9 +178,9 @@ fn directory_kind(v: &str, is_device: bool, inputs: &RunInputs) -> Option<(Kind,
 /// let shared = pseudonymise(&out, b"a key the host keeps secret").unwrap();
 /// let sku = |o: &eucora_license_core::Outcome| o.snapshot.as_ref().unwrap().sku("e3").unwrap()["consumed"].clone();
 /// assert_eq!(sku(&shared), sku(&out));
-/// let (pack, _) = eucora_license_core::evidence::write_pack(&shared, Vec::new()).unwrap();
+/// let (pack, _) = eucora_license_core::internal::evidence::write_pack(&shared, Vec::new()).unwrap();
 /// assert!(!pack.windows(5).any(|w| w == b"alice"));
-/// assert!(eucora_license_core::evidence::verify(&pack, None).ok);
+/// assert!(eucora_license_core::internal::evidence::verify(&pack, None).ok);
 /// ```
 pub fn pseudonymise(outcome: &Outcome, key: &[u8]) -> Result<Outcome> {
     let p = Pseudonymiser::new(key)?;

@@ -597,7 +597,7 @@ pub fn open_run(bytes: &[u8]) -> Result<(Snapshot, Option<Value>)> {
 /// error naming the field `organization_id`.
 ///
 /// ```
-/// use eucora_license_core::{diff::same_organization, Snapshot};
+/// use eucora_license_core::{same_organization, Snapshot};
 /// let snap = |org: &str| Snapshot::seal(serde_json::json!({"schema": "eucora.license.snapshot/v1",
 ///     "organization_id": org, "skus": []}).as_object().unwrap().clone()).unwrap();
 /// assert!(same_organization(&snap("a"), &snap("a")).is_ok());
@@ -630,7 +630,7 @@ pub fn between_checked(previous: &Snapshot, current: &Snapshot) -> Result<Value>
 /// directly follows `previous` (unit-level when it was chained to a pack),
 /// else counter deltas between the two (`basis: counters`). Does not check
 /// that both are of one organization: see [`between_checked`].
-pub fn between(previous: &Snapshot, current: &Snapshot) -> Value {
+pub(crate) fn between(previous: &Snapshot, current: &Snapshot) -> Value {
     let cur = current.value();
     if cur["previous_hash"].as_str() == Some(previous.hash().to_prefixed().as_str()) && !cur["diff"].is_null() {
         return cur["diff"].clone();

@@ -95,7 +95,7 @@ fn side(counts: &Value, units: &[Value], added: bool, model: &str) -> Option<Str
 /// names the sources of new and vanished units.
 ///
 /// ```
-/// use eucora_license_core::{bundle::MemoryBundle, evidence::write_pack, explain::explain, reconcile};
+/// use eucora_license_core::{explain, reconcile, write_pack, MemoryBundle};
 /// let mut b = MemoryBundle::default();
 /// b.insert("bundle.json", br#"{"organization_id":"o","as_of":"2026-11-22T06:00:00Z","run_id":"r","ruleset":"ruleset.json"}"#.to_vec());
 /// b.insert("ruleset.json", include_bytes!("../../../rulesets/default/v1.json").to_vec());

@@ -1,3 +1,3 @@
 //! TODO
-pub mod diff;
-pub mod explain;
+pub(crate) mod diff;
+pub(crate) mod explain;

@@ -22,7 +22,7 @@ pub trait BundleSource {
 /// A bundle held in memory: path → bytes.
 ///
 /// ```
-/// use eucora_license_core::bundle::{BundleSource, MemoryBundle};
+/// use eucora_license_core::{BundleSource, MemoryBundle};
 /// let mut b = MemoryBundle::default();
 /// b.insert("catalog.json", br#"{"vendors":[],"skus":[]}"#.to_vec());
 /// assert_eq!(b.paths().unwrap(), vec!["catalog.json".to_string()]);
@@ -88,7 +88,7 @@ pub struct RunParams {
 }
 
 /// Parse `bundle.json`.
-pub fn parse_params(file: &str, doc: &Value) -> Result<RunParams> {
+pub(crate) fn parse_params(file: &str, doc: &Value) -> Result<RunParams> {
     let err = |field: &str, msg: &str| Error::new(ErrorCode::InvalidInput, msg.to_string()).at(Location::file(file).with_field(field));
     let obj = doc.as_object().ok_or_else(|| err("$", "expected a JSON object"))?;
     let text = |k: &str, required: bool| -> Result<Option<String>> {
@@ -163,7 +163,7 @@ impl MemoryBundle {
     /// Paths are relative, `/`-separated, without empty, `.` or `..` segments.
     ///
     /// ```
-    /// use eucora_license_core::bundle::MemoryBundle;
+    /// use eucora_license_core::MemoryBundle;
     /// let doc = serde_json::json!({
     ///     "bundle.json": {"run_id": "r1", "organization_id": "o"},
     ///     "entitlements.csv": ["entitlement_id,sku", "e1,a"],

@@ -193,25 +193,25 @@ impl MasterData {
 
 /// The largest quantity (and any sum of quantities): 2^53 − 1, the largest
 /// integer canonical JSON holds exactly (DESIGN A5).
-pub const MAX_QUANTITY: i64 = crate::canon::canonical::MAX_SAFE_INTEGER;
+pub(crate) const MAX_QUANTITY: i64 = crate::canon::canonical::MAX_SAFE_INTEGER;
 
 fn integrity(loc: Location, msg: impl Into<String>) -> Error {
     Error::new(ErrorCode::CatalogIntegrity, msg).at(loc)
 }
 
 /// The SKU fields the catalog defines; the engine keeps these only.
-pub const SKU_FIELDS: &[&str] = &["id", "vendor", "sku_code", "name", "model", "unit_cost", "cost_period", "currency", "base_sku"];
+pub(crate) const SKU_FIELDS: &[&str] = &["id", "vendor", "sku_code", "name", "model", "unit_cost", "cost_period", "currency", "base_sku"];
 /// SKU fields that must be strings (or null) when present.
 const SKU_TEXT_FIELDS: &[&str] = &["id", "vendor", "sku_code", "name", "model", "cost_period", "currency", "base_sku"];
 /// The vendor fields the catalog defines; the engine keeps these only.
-pub const VENDOR_FIELDS: &[&str] = &["id", "name", "contacts"];
+pub(crate) const VENDOR_FIELDS: &[&str] = &["id", "name", "contacts"];
 /// Vendor fields that must be strings (or null) when present.
 const VENDOR_TEXT_FIELDS: &[&str] = &["id", "name"];
 /// The fields of a vendor contact the engine keeps (requirement 7.1 "support
 /// contacts", seed 003's contact name, e-mail and phone, plus a role); any
 /// other field of a contact — a password, a token — is dropped on reading,
 /// so it reaches no artifact (docs/semantics.md).
-pub const CONTACT_FIELDS: &[&str] = &["name", "email", "role", "phone"];
+pub(crate) const CONTACT_FIELDS: &[&str] = &["name", "email", "role", "phone"];
 
 /// The known `keys` of an object, in a new object.
 fn pick(v: &Value, keys: &[&str]) -> Value {
@@ -261,7 +261,7 @@ fn vendor_record(file: &str, path: &str, v: &Value, errors: &mut Vec<Error>) -> 
 
 /// Parse `catalog.json` (already read as JSON). Problems are pushed to
 /// `errors`; structurally unusable input is an `invalid_input` error.
-pub fn parse_catalog(file: &str, doc: &Value, errors: &mut Vec<Error>) -> Result<MasterData> {
+pub(crate) fn parse_catalog(file: &str, doc: &Value, errors: &mut Vec<Error>) -> Result<MasterData> {
     let bad = |path: &str, msg: &str| Error::new(ErrorCode::InvalidInput, msg.to_string()).at(Location::file(file).with_field(path));
     let obj = doc.as_object().ok_or_else(|| bad("$", "expected an object with `vendors` and `skus`"))?;
     let vendors = obj.get("vendors").and_then(Value::as_array).ok_or_else(|| bad("$.vendors", "expected an array"))?;
@@ -362,7 +362,7 @@ pub fn parse_catalog(file: &str, doc: &Value, errors: &mut Vec<Error>) -> Result
 }
 
 /// Read `entitlements.csv` into `md`.
-pub fn read_entitlements<R: Read>(
+pub(crate) fn read_entitlements<R: Read>(
     file: &str,
     input: HashingReader<R>,
     md: &mut MasterData,
@@ -448,7 +448,12 @@ pub fn read_entitlements<R: Read>(
 }
 
 /// Read `pools.csv` into `md` (sorted by pool id).
-pub fn read_pools<R: Read>(file: &str, input: HashingReader<R>, md: &mut MasterData, errors: &mut Vec<Error>) -> Result<HashingReader<R>> {
+pub(crate) fn read_pools<R: Read>(
+    file: &str,
+    input: HashingReader<R>,
+    md: &mut MasterData,
+    errors: &mut Vec<Error>,
+) -> Result<HashingReader<R>> {
     let mut t = CsvTable::new(file, input)?;
     if t.is_empty_input() {
         return Ok(t.into_inner());
@@ -541,7 +546,7 @@ pub(crate) fn check_directory_row(
 }
 
 /// Read `directory.csv` into `md`.
-pub fn read_directory<R: Read>(
+pub(crate) fn read_directory<R: Read>(
     file: &str,
     input: HashingReader<R>,
     md: &mut MasterData,
@@ -585,7 +590,7 @@ pub fn read_directory<R: Read>(
 }
 
 /// Pools grouped by SKU index, in pool-id order.
-pub fn pools_by_sku(md: &MasterData) -> BTreeMap<usize, Vec<usize>> {
+pub(crate) fn pools_by_sku(md: &MasterData) -> BTreeMap<usize, Vec<usize>> {
     let mut out: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for (i, p) in md.pools.iter().enumerate() {
         out.entry(p.sku).or_default().push(i);
@@ -598,12 +603,12 @@ pub fn pools_by_sku(md: &MasterData) -> BTreeMap<usize, Vec<usize>> {
 // an input carried beside them — a license key, say — reaches the pack).
 
 /// Entitlements as JSON records, in file order.
-pub fn entitlements_json(md: &MasterData) -> Value {
+pub(crate) fn entitlements_json(md: &MasterData) -> Value {
     Value::Array(md.entitlements.iter().map(|e| e.record.clone()).collect())
 }
 
 /// Pools as JSON records, in pool-id order.
-pub fn pools_json(md: &MasterData) -> Value {
+pub(crate) fn pools_json(md: &MasterData) -> Value {
     Value::Array(
         md.pools
             .iter()
@@ -616,7 +621,7 @@ pub fn pools_json(md: &MasterData) -> Value {
 }
 
 /// Directory rows (adapter identity facts included) as JSON records, in order.
-pub fn directory_json(md: &MasterData) -> Value {
+pub(crate) fn directory_json(md: &MasterData) -> Value {
     Value::Array(
         md.directory
             .iter()
@@ -631,7 +636,7 @@ pub fn directory_json(md: &MasterData) -> Value {
 
 /// The catalog with known fields only (vendors, contacts and SKUs were cut
 /// to their known fields when read).
-pub fn catalog_json(md: &MasterData) -> Value {
+pub(crate) fn catalog_json(md: &MasterData) -> Value {
     serde_json::json!({
         "vendors": md.vendors.iter().map(|v| pick(v, VENDOR_FIELDS)).collect::<Vec<_>>(),
         "skus": md.sku_records.iter().map(|s| pick(s, SKU_FIELDS)).collect::<Vec<_>>(),
@@ -648,7 +653,7 @@ fn text_of(v: &Value, k: &str) -> String {
 
 /// Load tables from their pack JSON forms into `md` (replay), with the same
 /// integrity rules as the CSV readers.
-pub fn tables_from_json(file_prefix: &str, ents: &Value, pools: &Value, dir: &Value, md: &mut MasterData, errors: &mut Vec<Error>) {
+pub(crate) fn tables_from_json(file_prefix: &str, ents: &Value, pools: &Value, dir: &Value, md: &mut MasterData, errors: &mut Vec<Error>) {
     // Entitlements and pools go back through CSV text so that one reader, with
     // one set of rules, serves both forms.
     let csv_of = |rows: &Value, cols: &[&str]| -> Vec<u8> {

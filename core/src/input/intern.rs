@@ -108,12 +108,12 @@ impl Arena {
 }
 
 /// The FxHash of a string (stable within a run; never emitted).
-pub fn hash_of(s: &str) -> u64 {
+pub(crate) fn hash_of(s: &str) -> u64 {
     hash_str(s)
 }
 
 /// Marks an absent optional id.
-pub const NONE: u32 = u32::MAX;
+pub(crate) const NONE: u32 = u32::MAX;
 
 #[cfg(test)]
 mod tests {

@@ -1,9 +1,9 @@
 //! TODO
-pub mod adapters;
-pub mod bundle;
-pub mod catalog;
-pub mod intern;
-pub mod normalize;
-pub mod ruleset;
-pub mod signals;
-pub mod table;
+pub(crate) mod adapters;
+pub(crate) mod bundle;
+pub(crate) mod catalog;
+pub(crate) mod intern;
+pub(crate) mod normalize;
+pub(crate) mod ruleset;
+pub(crate) mod signals;
+pub(crate) mod table;

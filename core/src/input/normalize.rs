@@ -30,7 +30,7 @@ fn push_lower(buf: &mut String, s: &str) {
 }
 
 /// [`normalize_user`] into a reused buffer; returns whether a value remains.
-pub fn normalize_user_into(s: &str, strip_netbios: bool, buf: &mut String) -> bool {
+pub(crate) fn normalize_user_into(s: &str, strip_netbios: bool, buf: &mut String) -> bool {
     buf.clear();
     let t = s.trim();
     let t = if strip_netbios {
@@ -46,14 +46,14 @@ pub fn normalize_user_into(s: &str, strip_netbios: bool, buf: &mut String) -> bo
 }
 
 /// [`normalize_device_id`] into a reused buffer; returns whether a value remains.
-pub fn normalize_device_id_into(s: &str, buf: &mut String) -> bool {
+pub(crate) fn normalize_device_id_into(s: &str, buf: &mut String) -> bool {
     buf.clear();
     push_lower(buf, s.trim());
     !buf.is_empty()
 }
 
 /// [`normalize_serial`] into a reused buffer; returns whether a strong value remains.
-pub fn normalize_serial_into(s: &str, placeholders: &[String], buf: &mut String) -> bool {
+pub(crate) fn normalize_serial_into(s: &str, placeholders: &[String], buf: &mut String) -> bool {
     buf.clear();
     let t = s.trim();
     if t.is_ascii() {
@@ -66,7 +66,7 @@ pub fn normalize_serial_into(s: &str, placeholders: &[String], buf: &mut String)
 }
 
 /// [`normalize_hostname`] into a reused buffer; returns whether a value remains.
-pub fn normalize_hostname_into(s: &str, buf: &mut String) -> bool {
+pub(crate) fn normalize_hostname_into(s: &str, buf: &mut String) -> bool {
     buf.clear();
     let t = s.trim();
     if t.is_empty() || is_ip_address(t) {
@@ -83,7 +83,7 @@ pub fn normalize_hostname_into(s: &str, buf: &mut String) -> bool {
 /// upper-cased, inner white space removed.
 ///
 /// ```
-/// use eucora_license_core::identity::normalize_serial_text;
+/// use eucora_license_core::internal::identity::normalize_serial_text;
 /// assert_eq!(normalize_serial_text(" to be filled by o.e.m. "), "TOBEFILLEDBYO.E.M.");
 /// ```
 pub fn normalize_serial_text(s: &str) -> String {
@@ -94,7 +94,7 @@ pub fn normalize_serial_text(s: &str) -> String {
 /// `placeholders` must be normalised with [`normalize_serial_text`] and sorted.
 ///
 /// ```
-/// use eucora_license_core::identity::{normalize_serial, normalize_serial_text};
+/// use eucora_license_core::internal::identity::{normalize_serial, normalize_serial_text};
 /// let ph = vec![normalize_serial_text("To Be Filled By O.E.M.")];
 /// assert_eq!(normalize_serial("to be filled by o.e.m.", &ph), None);
 /// assert_eq!(normalize_serial(" c02 x1 ", &ph).as_deref(), Some("C02X1"));
@@ -109,14 +109,14 @@ pub fn normalize_serial(s: &str, placeholders: &[String]) -> Option<String> {
 }
 
 /// A directory device id: trimmed and lower-cased.
-pub fn normalize_device_id(s: &str) -> Option<String> {
+pub(crate) fn normalize_device_id(s: &str) -> Option<String> {
     let n = s.trim().to_lowercase();
     (!n.is_empty()).then_some(n)
 }
 
 /// Whether a trimmed value is an IPv4 or IPv6 address (a zone id such as
 /// `%eth0` still makes it an address). `010.1.2.3` is not an address.
-pub fn is_ip_address(s: &str) -> bool {
+pub(crate) fn is_ip_address(s: &str) -> bool {
     if s.parse::<Ipv4Addr>().is_ok() {
         return true;
     }
@@ -127,7 +127,7 @@ pub fn is_ip_address(s: &str) -> bool {
 /// A hostname: trimmed, not an IP address, lower-cased, cut at the first `.`.
 ///
 /// ```
-/// use eucora_license_core::identity::normalize_hostname;
+/// use eucora_license_core::internal::identity::normalize_hostname;
 /// assert_eq!(normalize_hostname(" LT-0042.corp.acme.com ").as_deref(), Some("lt-0042"));
 /// assert_eq!(normalize_hostname("10.0.0.7"), None);
 /// assert_eq!(normalize_hostname("fe80::1%eth0"), None);
@@ -147,7 +147,7 @@ pub fn normalize_hostname(s: &str) -> Option<String> {
 /// becomes `name` (split at the first backslash).
 ///
 /// ```
-/// use eucora_license_core::identity::normalize_user;
+/// use eucora_license_core::internal::identity::normalize_user;
 /// assert_eq!(normalize_user(" ACME\\Bob ", true).as_deref(), Some("bob"));
 /// assert_eq!(normalize_user("ACME\\Bob", false).as_deref(), Some("acme\\bob"));
 /// assert_eq!(normalize_user("  ", true), None);

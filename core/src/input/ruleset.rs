@@ -207,7 +207,7 @@ impl Checker {
 /// the catalog; pass `None` to skip that check (validating a ruleset alone).
 ///
 /// ```
-/// use eucora_license_core::ruleset::validate;
+/// use eucora_license_core::internal::ruleset::validate;
 /// let doc: serde_json::Value = serde_json::from_str(include_str!("../../../rulesets/default/v1.json")).unwrap();
 /// let rs = validate(&doc, None).unwrap();
 /// assert_eq!(rs.window_days, 30);
@@ -404,7 +404,7 @@ pub fn parse(bytes: &[u8], sku_exists: Option<&dyn Fn(&str) -> bool>) -> std::re
 /// `{"ok": false, "errors": [{"path", "code", "message"}, ...]}`.
 ///
 /// ```
-/// let r = eucora_license_core::ruleset::report(br#"{"id": "x"}"#, None);
+/// let r = eucora_license_core::internal::ruleset::report(br#"{"id": "x"}"#, None);
 /// assert_eq!(r["ok"], false);
 /// assert_eq!(r["errors"][0]["code"], "missing_key");
 /// ```
@@ -419,7 +419,7 @@ pub fn report(bytes: &[u8], sku_exists: Option<&dyn Fn(&str) -> bool>) -> Value 
 ///
 /// ```
 /// let doc = serde_json::json!({"id": "x"});
-/// let h = eucora_license_core::ruleset::hash_document(&doc).unwrap();
+/// let h = eucora_license_core::internal::ruleset::hash_document(&doc).unwrap();
 /// assert!(h.to_prefixed().starts_with("sha256:"));
 /// ```
 pub fn hash_document(doc: &Value) -> Result<Digest32> {

@@ -13,7 +13,7 @@ use crate::input::intern::{Arena, Interner, NONE};
 use crate::input::normalize::{normalize_device_id_into, normalize_hostname_into, normalize_serial_into, normalize_user_into};
 use crate::input::ruleset::Ruleset;
 use crate::input::table::{CsvTable, HashingReader};
-pub use crate::vocab::{Kind, RowError, Status, COLUMNS};
+pub(crate) use crate::vocab::{Kind, RowError, Status, COLUMNS};
 use serde::Deserialize as _;
 use std::collections::BTreeSet;
 use std::hash::{Hash, Hasher};
@@ -178,10 +178,10 @@ impl ImportJob {
 
 /// The largest session `quantity` (and any counter): 2^53 − 1, the largest
 /// integer canonical JSON holds exactly (DESIGN A5).
-pub const MAX_QUANTITY: i64 = crate::canon::canonical::MAX_SAFE_INTEGER;
+pub(crate) const MAX_QUANTITY: i64 = crate::canon::canonical::MAX_SAFE_INTEGER;
 
 /// Version of the canonical signal format reader.
-pub const CANONICAL_VERSION: &str = "1";
+pub(crate) const CANONICAL_VERSION: &str = "1";
 
 /// All accepted signals of a run with their string tables.
 #[derive(Default, Debug)]

@@ -5,7 +5,7 @@
 //! hashes the exact bytes as they stream by, so an import's `input_hash` costs
 //! no second pass and the file never has to sit in memory whole.
 
-pub use crate::canon::canonical::strip_position;
+pub(crate) use crate::canon::canonical::strip_position;
 use crate::canon::hash::{Digest32, Domain, TaggedHasher};
 use crate::error::{Error, ErrorCode, Location, Result};
 use std::io::{self, Read};
@@ -13,7 +13,7 @@ use std::io::{self, Read};
 /// Wraps a reader, hashing (domain `eucora.import.v1`) and counting every
 /// byte read, and dropping a leading UTF-8 byte-order mark from what it hands
 /// on (the mark is still hashed: the hash is over the exact input bytes).
-pub struct HashingReader<R> {
+pub(crate) struct HashingReader<R> {
     inner: R,
     hasher: TaggedHasher,
     bytes: u64,
@@ -23,13 +23,13 @@ pub struct HashingReader<R> {
 
 impl<R: Read> HashingReader<R> {
     /// Wrap `inner`.
-    pub fn new(inner: R) -> Self {
+    pub(crate) fn new(inner: R) -> Self {
         HashingReader { inner, hasher: TaggedHasher::new(Domain::Import), bytes: 0, at_start: true, pending: Vec::new() }
     }
 
     /// Read what is left (so the hash covers the whole input) and return the
     /// input hash and byte count.
-    pub fn finish(mut self) -> io::Result<(Digest32, u64)> {
+    pub(crate) fn finish(mut self) -> io::Result<(Digest32, u64)> {
         let mut sink = [0u8; 64 * 1024];
         while self.read(&mut sink)? > 0 {}
         Ok((self.hasher.finish(), self.bytes))
@@ -73,7 +73,7 @@ impl<R: Read> Read for HashingReader<R> {
 
 /// One CSV record: the unescaped bytes of its fields.
 #[derive(Debug, Default, Clone)]
-pub struct Record {
+pub(crate) struct Record {
     data: Vec<u8>,
     /// (start, end) of each field in `data`.
     spans: Vec<(usize, usize)>,
@@ -83,17 +83,12 @@ pub struct Record {
 
 impl Record {
     /// Number of fields.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.spans.len()
     }
 
-    /// Whether the record has no field.
-    pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
-    }
-
     /// Field `i`'s bytes.
-    pub fn get(&self, i: usize) -> Option<&[u8]> {
+    pub(crate) fn get(&self, i: usize) -> Option<&[u8]> {
         let &(start, end) = self.spans.get(i)?;
         Some(&self.data[start..end])
     }
@@ -101,18 +96,18 @@ impl Record {
     /// Field `i` as text, given the record's bytes validated once with
     /// [`Record::utf8`] (field boundaries fall on ASCII commas, so they are
     /// always character boundaries).
-    pub fn field_str<'a>(&self, text: &'a str, i: usize) -> Option<&'a str> {
+    pub(crate) fn field_str<'a>(&self, text: &'a str, i: usize) -> Option<&'a str> {
         let &(start, end) = self.spans.get(i)?;
         text.get(start..end)
     }
 
     /// The record's bytes as text, if they are valid UTF-8.
-    pub fn utf8(&self) -> Option<&str> {
+    pub(crate) fn utf8(&self) -> Option<&str> {
         std::str::from_utf8(&self.data).ok()
     }
 
     /// All fields.
-    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &[u8]> {
         (0..self.len()).filter_map(move |i| self.get(i))
     }
 
@@ -226,7 +221,7 @@ impl<R: Read> CsvReader<R> {
 }
 
 /// A CSV stream with a header row, yielding records with their line numbers.
-pub struct CsvTable<R: Read> {
+pub(crate) struct CsvTable<R: Read> {
     file: String,
     reader: CsvReader<R>,
     header: Vec<String>,
@@ -235,7 +230,7 @@ pub struct CsvTable<R: Read> {
 
 impl<R: Read> CsvTable<R> {
     /// Start reading; reads the header. An empty input has an empty header.
-    pub fn new(file: &str, input: R) -> Result<Self> {
+    pub(crate) fn new(file: &str, input: R) -> Result<Self> {
         let mut reader = CsvReader::new(input);
         let mut record = Record::default();
         let mut header = Vec::new();
@@ -262,23 +257,23 @@ impl<R: Read> CsvTable<R> {
     }
 
     /// The header's column names (trimmed).
-    pub fn header(&self) -> &[String] {
+    pub(crate) fn header(&self) -> &[String] {
         &self.header
     }
 
     /// Whether the input had no header at all (an empty file).
-    pub fn is_empty_input(&self) -> bool {
+    pub(crate) fn is_empty_input(&self) -> bool {
         self.header.is_empty()
     }
 
     /// Index of column `name`, if present.
-    pub fn column(&self, name: &str) -> Option<usize> {
+    pub(crate) fn column(&self, name: &str) -> Option<usize> {
         self.header.iter().position(|h| h == name)
     }
 
     /// Indices of `names`, failing with `invalid_input` naming the first
     /// missing column.
-    pub fn require(&self, names: &[&str]) -> Result<Vec<usize>> {
+    pub(crate) fn require(&self, names: &[&str]) -> Result<Vec<usize>> {
         names
             .iter()
             .map(|n| {
@@ -292,7 +287,7 @@ impl<R: Read> CsvTable<R> {
 
     /// The next non-blank record and its 1-based line. A record whose field
     /// count differs from the header's is an `invalid_input` error.
-    pub fn next_record(&mut self) -> Result<Option<(u64, &Record)>> {
+    pub(crate) fn next_record(&mut self) -> Result<Option<(u64, &Record)>> {
         loop {
             match self.reader.read(&mut self.record) {
                 Ok(None) => return Ok(None),
@@ -315,13 +310,13 @@ impl<R: Read> CsvTable<R> {
     }
 
     /// The underlying reader, once the records are exhausted.
-    pub fn into_inner(self) -> R {
+    pub(crate) fn into_inner(self) -> R {
         self.reader.input.into_inner()
     }
 }
 
 /// Field `i` of `record` as UTF-8 text, trimmed, or an `invalid_input` error.
-pub fn field<'r>(file: &str, line: u64, header: &[String], record: &'r Record, i: usize) -> Result<&'r str> {
+pub(crate) fn field<'r>(file: &str, line: u64, header: &[String], record: &'r Record, i: usize) -> Result<&'r str> {
     let raw = record.get(i).unwrap_or(b"");
     std::str::from_utf8(raw).map(str::trim).map_err(|_| {
         Error::new(ErrorCode::InvalidInput, "field is not valid UTF-8")
@@ -336,7 +331,7 @@ fn is_blank(record: &Record) -> bool {
 
 /// Read a whole (small) JSON document from a reader, failing with
 /// `invalid_input` and the line of a syntax error.
-pub fn read_json(file: &str, input: impl Read) -> Result<(serde_json::Value, Digest32)> {
+pub(crate) fn read_json(file: &str, input: impl Read) -> Result<(serde_json::Value, Digest32)> {
     let mut hr = HashingReader::new(input);
     let mut bytes = Vec::new();
     hr.read_to_end(&mut bytes).map_err(|e| Error::new(ErrorCode::InvalidInput, format!("cannot read: {e}")).at(Location::file(file)))?;

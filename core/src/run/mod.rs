@@ -122,7 +122,7 @@ impl Outcome {
 /// errors in the report or as the errors of a failed run.
 ///
 /// ```
-/// use eucora_license_core::{reconcile, bundle::MemoryBundle, RunStatus};
+/// use eucora_license_core::{reconcile, MemoryBundle, RunStatus};
 /// let mut b = MemoryBundle::default();
 /// b.insert("bundle.json", br#"{"organization_id":"o","as_of":"2026-01-01T00:00:00Z","run_id":"r"}"#.to_vec());
 /// let out = reconcile(&b, None);

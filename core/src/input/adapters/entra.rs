@@ -155,7 +155,7 @@ fn is_no_error(e: &Field<'_>) -> bool {
 
 /// `entra-users`: Graph `/users` pages → assignment and usage signals, user
 /// aliases (mail and object id → UPN).
-pub struct EntraUsers;
+pub(super) struct EntraUsers;
 
 /// How assignment signals are dated (option `assignment_time`).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -529,7 +529,7 @@ fn user_record(obj: &Map<String, Value>, id: &str, opts: &UserOptions, file: &In
 
 /// `entra-subscribed-skus`: Graph `/subscribedSkus` pages → entitlement
 /// observations (prepaid units by state, consumed units, capability status).
-pub struct EntraSubscribedSkus;
+pub(super) struct EntraSubscribedSkus;
 
 /// A non-negative Int32 count; absent or `null` is 0 (Graph's schema marks
 /// the counts nullable, and a SKU without units has none).

@@ -160,7 +160,7 @@ fn plural(n: u64, one: &str, many: &str) -> String {
 /// Fri 11/20/2026 10:05` (one per file, so several captures can be imported
 /// together); the option `observed_at` stands in for files without it, and a
 /// file with neither is an `invalid_input` error, never a guessed clock.
-pub struct FlexlmLmstat;
+pub(super) struct FlexlmLmstat;
 
 /// What kind of feature a `Users of` section describes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -546,7 +546,7 @@ fn lmstat_file(index: usize, file: &InputFile, text: &str, offset: &str, fallbac
 /// read as one log in path order (name rotated logs so that path order is
 /// chronological); a checkout open at the end of one file may be checked in
 /// in the next.
-pub struct FlexlmLog;
+pub(super) struct FlexlmLog;
 
 /// A line's time of day as written.
 #[derive(Debug, Clone)]

@@ -54,10 +54,10 @@ const DEVICE_KEYS: &[&str] = &[
 ];
 
 /// `intune-devices`: managed devices → identity facts only.
-pub struct IntuneDevices;
+pub(super) struct IntuneDevices;
 
 /// `intune-apps`: detected apps joined to managed devices → installations.
-pub struct IntuneApps;
+pub(super) struct IntuneApps;
 
 impl Adapter for IntuneDevices {
     fn name(&self) -> &'static str {

@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// (sections GENERAL, HARDWARE, APPLICATIONS, USER_AND_LOCATION), one
 /// `installation` signal per (computer, application).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct JamfInventory;
+pub(super) struct JamfInventory;
 
 /// Why a computer record could not be used: (column / JSON path, code, message).
 type RecordError = (String, &'static str, String);
@@ -426,7 +426,7 @@ impl Adapter for JamfInventory {
 /// Export users list to CSV), one active `assignment` per (account, product
 /// configuration).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct AdobeUsers;
+pub(super) struct AdobeUsers;
 
 /// The columns of the export, in Adobe's order (`ID` and `Auto Assigned
 /// Products` appear only in some console versions). Only the first three

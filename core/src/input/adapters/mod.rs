@@ -222,7 +222,7 @@ pub fn by_name(name: &str) -> Option<&'static dyn Adapter> {
 }
 
 /// Check `options` against the adapter's keys.
-pub fn check_options(adapter: &dyn Adapter, options: &Options) -> Result<()> {
+pub(crate) fn check_options(adapter: &dyn Adapter, options: &Options) -> Result<()> {
     for k in options.keys() {
         if !adapter.option_keys().contains(&k.as_str()) {
             // The key is named when it looks like a name; a value is never shown.
@@ -243,7 +243,7 @@ pub fn check_options(adapter: &dyn Adapter, options: &Options) -> Result<()> {
 /// Run adapter `name` over `files` after checking its options.
 ///
 /// ```
-/// use eucora_license_core::adapters::{run, Options};
+/// use eucora_license_core::internal::adapters::{run, Options};
 /// let e = run("no-such-adapter", &[], &Options::new()).err().unwrap();
 /// assert_eq!(e.code().name(), "invalid_input");
 /// ```
@@ -266,7 +266,7 @@ pub fn run(name: &str, files: &[InputFile], options: &Options) -> Result<(&'stat
 /// error naming the file and the byte offset.
 ///
 /// ```
-/// use eucora_license_core::adapters::decode_text;
+/// use eucora_license_core::internal::adapters::decode_text;
 /// assert_eq!(decode_text("a.csv", b"\xEF\xBB\xBFx,y").unwrap(), "x,y");
 /// assert_eq!(decode_text("a.csv", b"\xFF\xFEx\x00,\x00y\x00").unwrap(), "x,y");
 /// assert!(decode_text("a.csv", b"\xFFx").is_err());
@@ -301,7 +301,7 @@ fn decode_utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> std::result::Result<S
 
 /// Parse a JSON document of a file, failing with the file, line and column
 /// of a syntax error (a truncated page, say).
-pub fn parse_json(path: &str, bytes: &[u8]) -> Result<serde_json::Value> {
+pub(crate) fn parse_json(path: &str, bytes: &[u8]) -> Result<serde_json::Value> {
     let text = decode_text(path, bytes)?;
     crate::canon::canonical::parse_strict(&text).map_err(|e| {
         Error::new(ErrorCode::InvalidInput, format!("malformed JSON at column {}: {}", e.column(), crate::input::table::strip_position(&e)))
@@ -315,7 +315,7 @@ pub fn parse_json(path: &str, bytes: &[u8]) -> Result<serde_json::Value> {
 /// `utc_offset` (`±HH:MM`). Returns `None` for anything else.
 ///
 /// ```
-/// use eucora_license_core::adapters::normalize_timestamp;
+/// use eucora_license_core::internal::adapters::normalize_timestamp;
 /// assert_eq!(normalize_timestamp("2026-11-20T10:00:00.1234567Z", "+00:00").as_deref(), Some("2026-11-20T10:00:00.1234567Z"));
 /// assert_eq!(normalize_timestamp("2026-11-20 10:00:00.000", "+01:00").as_deref(), Some("2026-11-20T10:00:00.000+01:00"));
 /// assert_eq!(normalize_timestamp("20/11/2026", "+00:00"), None);
@@ -356,7 +356,7 @@ pub(crate) fn observed_at_option(adapter: &str, options: &Options, required: boo
 }
 
 /// Parse a `±HH:MM` option value.
-pub fn parse_utc_offset(name: &str, value: Option<&String>) -> Result<String> {
+pub(crate) fn parse_utc_offset(name: &str, value: Option<&String>) -> Result<String> {
     let v = value.map(String::as_str).unwrap_or("+00:00");
     let ok = v.len() == 6
         && matches!(v.as_bytes()[0], b'+' | b'-')
@@ -373,7 +373,7 @@ pub fn parse_utc_offset(name: &str, value: Option<&String>) -> Result<String> {
 
 /// Whether a device id is all zeros (`00000000-0000-0000-0000-000000000000`):
 /// Graph's "none", which must never merge devices.
-pub fn is_null_guid(s: &str) -> bool {
+pub(crate) fn is_null_guid(s: &str) -> bool {
     let t = s.trim();
     !t.is_empty() && t.chars().all(|c| c == '0' || c == '-')
 }
@@ -381,7 +381,7 @@ pub fn is_null_guid(s: &str) -> bool {
 /// Whether a serial is a vendor placeholder beyond the ruleset's list: empty,
 /// one character repeated (`0000000`, `AAAAAAAA`), or a well-known filler.
 /// Adapters drop such serials so identity facts never merge devices on them.
-pub fn is_placeholder_serial(s: &str) -> bool {
+pub(crate) fn is_placeholder_serial(s: &str) -> bool {
     let t: String = s.trim().to_uppercase().chars().filter(|c| !c.is_whitespace()).collect();
     if t.is_empty() {
         return true;

@@ -312,7 +312,7 @@ impl Collapser {
 
 /// `sccm-installed`: software inventory of Configuration Manager clients,
 /// joined with discovery data, as `installation` signals.
-pub struct SccmInstalled;
+pub(super) struct SccmInstalled;
 
 /// Column names of the system attributes (`v_R_System` + BIOS serial).
 const RESOURCE_ID: &[&str] = &["ResourceID"];
@@ -869,7 +869,7 @@ fn directory(facts: &BTreeMap<(String, String, String), Origin>, out: &mut Adapt
 
 /// `sccm-metering`: software metering monthly usage summaries as `usage`
 /// signals.
-pub struct SccmMetering;
+pub(super) struct SccmMetering;
 
 const M_PRODUCT: &[&str] = &["ProductName", "MeteredProductName"];
 const M_FULL_NAME: &[&str] = &["FullName", "MeteredUserName"];

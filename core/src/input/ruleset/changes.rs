@@ -80,12 +80,12 @@ fn dup_group_words(d: DupGroup) -> &'static str {
 /// Compare two validated rulesets.
 ///
 /// ```
-/// use eucora_license_core::ruleset::{parse, changes::diff};
+/// use eucora_license_core::internal::ruleset::{parse, changes::diff};
 /// let a = parse(include_bytes!("../../../../rulesets/default/v1.json"), None).unwrap();
 /// let mut doc = a.document.clone();
 /// doc["version"] = serde_json::json!(2);
 /// doc["lookback_days"]["usage"] = serde_json::json!(60);
-/// let b = eucora_license_core::ruleset::validate(&doc, None).unwrap();
+/// let b = eucora_license_core::internal::ruleset::validate(&doc, None).unwrap();
 /// let d = diff(&a, &b);
 /// assert!(!d.identical);
 /// assert_eq!(d.changes[1].path, "$.lookback_days.usage");
