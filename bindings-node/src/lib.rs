@@ -19,7 +19,7 @@
 #[cfg(panic = "abort")]
 compile_error!("the Node binding turns panics into errors: build with panic = \"unwind\"");
 
-use eucora_license_core::bundle::MemoryBundle;
+use eucora_license_core::MemoryBundle;
 use eucora_license_core::{self as core_, Error as CoreError, RunStatus};
 use eucora_license_dir::DirBundle;
 use napi::bindgen_prelude::*;
@@ -87,8 +87,8 @@ impl Failure {
         f.with("reasons", out.report["reasons"].clone()).with("errors", out.report["errors"].clone()).with("report", out.report.clone())
     }
 
-    fn invalid_ruleset(what: &str, issues: &[core_::ruleset::RulesetIssue]) -> Self {
-        let e = core_::ruleset::issues_to_error(what, issues);
+    fn invalid_ruleset(what: &str, issues: &[core_::RulesetIssue]) -> Self {
+        let e = core_::ruleset_issues_to_error(what, issues);
         Failure::new("invalid_ruleset", e.to_string())
             .with("number", json!(e.code().number()))
             .with("errors", serde_json::to_value(issues).unwrap_or(Value::Null))
@@ -240,7 +240,7 @@ fn files_arg(env: &Env, v: &Unknown<'_>) -> NResult<MemoryBundle> {
     let obj: Object = unsafe { v.cast() }?;
     let mut bundle = MemoryBundle::default();
     for path in Object::keys(&obj)? {
-        core_::bundle::check_bundle_path(&path)?;
+        core_::check_bundle_path(&path)?;
         let value: Unknown = obj.get_named_property(&path)?;
         let bytes = match binary(&value)? {
             Some(b) => b,
@@ -256,7 +256,7 @@ fn files_arg(env: &Env, v: &Unknown<'_>) -> NResult<MemoryBundle> {
                         )))
                     }
                 };
-                core_::bundle::file_bytes_from_json(&path, &doc)?
+                core_::file_bytes_from_json(&path, &doc)?
             }
         };
         bundle.insert(path, bytes);
@@ -280,7 +280,7 @@ pub fn version() -> String {
 pub fn canonicalize(env: Env, json: Unknown<'_>) -> napi::Result<String> {
     guard(&env, || {
         let bytes = json_arg(&env, &json, "json")?;
-        let out = core_::canonical::canonicalize(&bytes)?;
+        let out = core_::canonicalize(&bytes)?;
         String::from_utf8(out).map_err(|_| Failure::new("internal", "canonical JSON is not UTF-8"))
     })
 }
@@ -342,7 +342,7 @@ pub fn validate_ruleset(env: Env, ruleset: Unknown<'_>, options: Option<Unknown<
         let ids = sku_ids_option(options.as_ref())?;
         let exists = |id: &str| ids.as_ref().is_some_and(|ids| ids.iter().any(|x| x == id));
         let check: Option<&dyn Fn(&str) -> bool> = if ids.is_some() { Some(&exists) } else { None };
-        Ok(match core_::ruleset::parse(&bytes, check) {
+        Ok(match core_::parse_ruleset(&bytes, check) {
             Ok(rs) => RulesetValidation {
                 ok: true,
                 errors: Vec::new(),
@@ -361,8 +361,8 @@ pub fn validate_ruleset(env: Env, ruleset: Unknown<'_>, options: Option<Unknown<
     })
 }
 
-fn parse_ruleset(bytes: &[u8], what: &str) -> NResult<core_::ruleset::Ruleset> {
-    core_::ruleset::parse(bytes, None).map_err(|issues| Failure::invalid_ruleset(what, &issues))
+fn parse_ruleset(bytes: &[u8], what: &str) -> NResult<core_::Ruleset> {
+    core_::parse_ruleset(bytes, None).map_err(|issues| Failure::invalid_ruleset(what, &issues))
 }
 
 /// The `eucora.ruleset.v1` hash (`sha256:<hex>`) of a valid ruleset. Throws
@@ -432,7 +432,7 @@ pub fn diff_rulesets(env: Env, a: Unknown<'_>, b: Unknown<'_>) -> napi::Result<R
     guard(&env, || {
         let a = parse_ruleset(&json_arg(&env, &a, "a")?, "a")?;
         let b = parse_ruleset(&json_arg(&env, &b, "b")?, "b")?;
-        let d = core_::ruleset::changes::diff(&a, &b);
+        let d = core_::ruleset_changes(&a, &b);
         Ok(RulesetDiff {
             identical: d.identical,
             before: head(&d.before),
@@ -545,9 +545,8 @@ impl Outcome {
     #[napi(catch_unwind)]
     pub fn evidence_pack(&self, env: Env) -> napi::Result<Buffer> {
         guard(&env, || {
-            let pack = self
-                .pack
-                .get_or_init(|| core_::evidence::write_pack(&self.inner, Vec::new()).map(|(bytes, _)| bytes).map_err(|e| e.to_string()));
+            let pack =
+                self.pack.get_or_init(|| core_::write_pack(&self.inner, Vec::new()).map(|(bytes, _)| bytes).map_err(|e| e.to_string()));
             match pack {
                 Ok(bytes) => Ok(Buffer::from(bytes.clone())),
                 Err(e) => Err(Failure::new("internal", e.clone())),
@@ -694,8 +693,8 @@ pub struct VerifyReport {
     pub snapshot_hash: Option<String>,
 }
 
-impl From<core_::evidence::VerifyReport> for VerifyReport {
-    fn from(r: core_::evidence::VerifyReport) -> Self {
+impl From<core_::VerifyReport> for VerifyReport {
+    fn from(r: core_::VerifyReport) -> Self {
         VerifyReport {
             ok: r.ok,
             first_failure: r.first_failure,
@@ -725,7 +724,7 @@ pub fn verify_pack(env: Env, pack: Unknown<'_>, options: Option<Unknown<'_>>) ->
     guard(&env, || {
         let pack = pack_arg(&pack)?;
         let previous = previous_option(&env, options.as_ref())?;
-        Ok(core_::evidence::verify(&pack, previous.as_deref()).into())
+        Ok(core_::verify_pack(&pack, previous.as_deref()).into())
     })
 }
 
@@ -736,11 +735,11 @@ pub struct VerifyTask {
 }
 
 impl Task for VerifyTask {
-    type Output = std::result::Result<core_::evidence::VerifyReport, Failure>;
+    type Output = std::result::Result<core_::VerifyReport, Failure>;
     type JsValue = VerifyReport;
 
     fn compute(&mut self) -> napi::Result<Self::Output> {
-        Ok(catch_unwind(AssertUnwindSafe(|| core_::evidence::verify(&self.pack, self.previous.as_deref()))).map_err(|_| panic_failure()))
+        Ok(catch_unwind(AssertUnwindSafe(|| core_::verify_pack(&self.pack, self.previous.as_deref()))).map_err(|_| panic_failure()))
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<VerifyReport> {
@@ -791,7 +790,7 @@ pub fn sidebar(env: Env, input: Unknown<'_>) -> napi::Result<Value> {
         };
         let interval = optional_i64(Some(&input), "scheduleIntervalSecs")?.unwrap_or(86_400);
         let factor = optional_i64(Some(&input), "staleFactor")?.unwrap_or(2);
-        Ok(core_::sidebar::from_documents(snapshot.as_deref(), last_run.as_deref(), &now, interval, factor)?)
+        Ok(core_::api::sidebar(snapshot.as_deref(), last_run.as_deref(), &now, interval, factor)?)
     })
 }
 

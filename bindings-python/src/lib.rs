@@ -15,7 +15,7 @@
 // does not matter, boxing them would only add noise.
 #![allow(clippy::result_large_err)]
 
-use eucora_license_core::bundle::MemoryBundle;
+use eucora_license_core::MemoryBundle;
 use eucora_license_core::{self as core_, Error as CoreError, RunStatus};
 use eucora_license_dir::{outdir, DirBundle};
 use pyo3::prelude::*;
@@ -320,7 +320,7 @@ impl Outcome {
     fn pseudonymise(&self, py: Python<'_>, key: Bound<'_, PyBytes>) -> PyResult<Outcome> {
         boundary(py, || {
             let key = key.as_bytes();
-            let shared = py.detach(|| core_::pseudonym::pseudonymise(&self.inner, key)).map_err(|e| Failure::from_core(&e))?;
+            let shared = py.detach(|| core_::pseudonymise(&self.inner, key)).map_err(|e| Failure::from_core(&e))?;
             Ok(Outcome { inner: shared })
         })
     }
@@ -328,7 +328,7 @@ impl Outcome {
     /// The evidence pack in memory: (tar bytes, pack hash).
     fn pack_bytes<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyBytes>, String)> {
         boundary(py, || {
-            let r = py.detach(|| core_::evidence::write_pack(&self.inner, Vec::new()));
+            let r = py.detach(|| core_::write_pack(&self.inner, Vec::new()));
             let (bytes, hash) = r.map_err(|e| Failure::from_core(&e))?;
             Ok((PyBytes::new(py, &bytes), hash.to_prefixed()))
         })
@@ -344,7 +344,7 @@ impl Outcome {
             let chunk = chunk_size.max(1);
             let writer = PyWriter { file, buf: Vec::with_capacity(chunk), chunk, error: slot.clone(), failed: false, written: 0 };
             let r = py.detach(move || {
-                let (mut w, hash) = core_::evidence::write_pack(&self.inner, writer)?;
+                let (mut w, hash) = core_::write_pack(&self.inner, writer)?;
                 w.flush().map_err(|e| CoreError::new(core_::ErrorCode::InvalidInput, format!("cannot write the pack: {e}")))?;
                 Ok::<_, CoreError>((hash, w.written))
             });
@@ -397,12 +397,10 @@ fn read_run_dir<'py>(py: Python<'py>, path: &str, what: &str) -> PyResult<Bound<
 
 /// `evidence::verify`, with the replay on a second thread while the other
 /// checks hash the pack (as the CLI does; the core itself stays single-threaded).
-fn verify_report(pack: &[u8], previous: Option<&[u8]>) -> core_::evidence::VerifyReport {
+fn verify_report(pack: &[u8], previous: Option<&[u8]>) -> core_::VerifyReport {
     std::thread::scope(|s| {
-        let replay = s.spawn(|| core_::evidence::replay_pack(pack));
-        core_::evidence::verify_using(pack, previous, || {
-            replay.join().unwrap_or_else(|_| Err("the replay stopped on an internal error".into()))
-        })
+        let replay = s.spawn(|| core_::replay_pack(pack));
+        core_::verify_pack_using(pack, previous, || replay.join().unwrap_or_else(|_| Err("the replay stopped on an internal error".into())))
     })
 }
 
@@ -449,7 +447,7 @@ fn load_snapshot<'py>(py: Python<'py>, data: Bound<'py, PyBytes>) -> PyResult<(B
 fn prove(py: Python<'_>, snapshot: Bound<'_, PyBytes>, sku: &str) -> PyResult<String> {
     boundary(py, || {
         let s = parse_snapshot(snapshot.as_bytes())?;
-        let p = core_::proof::prove(&s, sku).map_err(|e| Failure::from_core(&e))?;
+        let p = core_::prove(&s, sku).map_err(|e| Failure::from_core(&e))?;
         Ok(json_text(&p)?)
     })
 }
@@ -469,9 +467,9 @@ fn verify_proof(
         let v: serde_json::Value =
             serde_json::from_slice(proof.as_bytes()).map_err(|e| Failure::invalid_input(format!("the proof is not JSON: {e}")))?;
         let checked = match (snapshot_hash, &snapshot) {
-            (Some(h), _) => core_::proof::verify_proof_against(&v, h),
-            (None, Some(s)) => core_::proof::verify_proof_with_snapshot(&v, s.as_bytes()),
-            (None, None) => core_::proof::verify_proof(&v),
+            (Some(h), _) => core_::verify_proof_against(&v, h),
+            (None, Some(s)) => core_::verify_proof_with_snapshot(&v, s.as_bytes()),
+            (None, None) => core_::verify_proof(&v),
         };
         checked.map_err(|why| {
             let mut f =
@@ -495,7 +493,7 @@ fn sidebar(
     stale_factor: i64,
 ) -> PyResult<String> {
     boundary(py, || {
-        let now = core_::time::Instant::parse(now)
+        let now = core_::Instant::parse(now)
             .map_err(|e| Failure::invalid_input(format!("`now` must be an RFC 3339 instant with offset ({})", e.code())))?;
         if schedule_interval_secs <= 0 {
             return Err(Failure::invalid_input("schedule_interval must be positive").into());
@@ -516,7 +514,7 @@ fn sidebar(
         };
         // The checked form: another organization's report, a document that is
         // no run report or an overflowing schedule is an error, never a state.
-        let state = core_::sidebar::try_sidebar(&core_::sidebar::SidebarInput {
+        let state = core_::try_sidebar(&core_::SidebarInput {
             latest_success: snap.as_ref().map(|s| s.value()),
             last_run: run.as_ref(),
             now,
@@ -537,9 +535,9 @@ fn diff(py: Python<'_>, previous: Bound<'_, PyBytes>, current: Bound<'_, PyBytes
     boundary(py, || {
         let (p, c) = (previous.as_bytes(), current.as_bytes());
         let out = py.detach(|| -> Result<serde_json::Value, CoreError> {
-            let (prev, _) = core_::diff::open_run(p)?;
-            let (cur, detail) = core_::diff::open_run(c)?;
-            let summary = core_::diff::between_checked(&prev, &cur)?;
+            let (prev, _) = core_::open_run(p)?;
+            let (cur, detail) = core_::open_run(c)?;
+            let summary = core_::diff_between(&prev, &cur)?;
             let consecutive = summary["previous_hash"].as_str() == Some(prev.hash().to_prefixed().as_str()) && summary["basis"] == "units";
             let units = if consecutive { detail.filter(|d| d["previous_hash"] == summary["previous_hash"]) } else { None };
             Ok(serde_json::json!({"summary": summary, "units": units}))
@@ -555,9 +553,9 @@ fn explain(py: Python<'_>, previous: Bound<'_, PyBytes>, current: Bound<'_, PyBy
     boundary(py, || {
         let (p, c) = (previous.as_bytes(), current.as_bytes());
         let text = py.detach(|| -> Result<String, CoreError> {
-            let (prev, _) = core_::diff::open_run(p)?;
-            let (cur, detail) = core_::diff::open_run(c)?;
-            core_::explain::explain(&prev, &cur, detail.as_ref(), sku)
+            let (prev, _) = core_::open_run(p)?;
+            let (cur, detail) = core_::open_run(c)?;
+            core_::explain(&prev, &cur, detail.as_ref(), sku)
         });
         Ok(text.map_err(|e| Failure::from_core(&e))?)
     })
@@ -575,10 +573,10 @@ fn validate_ruleset(py: Python<'_>, data: Bound<'_, PyBytes>, sku_ids: Option<Ve
         let known: Option<std::collections::BTreeSet<String>> = sku_ids.map(|v| v.into_iter().collect());
         let exists = |id: &str| known.as_ref().is_some_and(|k| k.contains(id));
         let check: Option<&dyn Fn(&str) -> bool> = if known.is_some() { Some(&exists) } else { None };
-        match core_::ruleset::parse(data.as_bytes(), check) {
+        match core_::parse_ruleset(data.as_bytes(), check) {
             Ok(rs) => Ok(json_text(&serde_json::json!({"id": rs.id, "version": rs.version, "hash": rs.hash.to_prefixed()}))?),
             Err(issues) => {
-                let e = core_::ruleset::issues_to_error("", &issues);
+                let e = core_::ruleset_issues_to_error("", &issues);
                 let mut f = Failure::from_core(&e);
                 f.file = None;
                 Err(f.with_details(json_text(&serde_json::json!({"issues": issues}))?).into())
@@ -595,7 +593,7 @@ fn hash_ruleset(py: Python<'_>, data: Bound<'_, PyBytes>) -> PyResult<String> {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         let doc: serde_json::Value = serde_json::from_slice(bytes)
             .map_err(|e| Failure::new("invalid_ruleset", format!("malformed JSON at line {} column {}", e.line(), e.column())))?;
-        let h = core_::ruleset::hash_document(&doc).map_err(|e| Failure::from_core(&e))?;
+        let h = core_::ruleset_hash(&doc).map_err(|e| Failure::from_core(&e))?;
         Ok(h.to_prefixed())
     })
 }
@@ -613,7 +611,7 @@ fn import_files<'py>(
     files: Bound<'py, PyList>,
     options: Bound<'py, PyDict>,
 ) -> PyResult<(Bound<'py, PyBytes>, String)> {
-    use core_::adapters;
+    use core_::{run_adapter, AdapterOptions, InputFile};
     boundary(py, || {
         let mut inputs = Vec::new();
         for item in files.iter() {
@@ -622,9 +620,9 @@ fn import_files<'py>(
             let data = data
                 .cast::<PyBytes>()
                 .map_err(|_| Failure::invalid_input(format!("file `{name}` must be bytes, not {}", type_name(&data))).at_file(&name))?;
-            inputs.push(adapters::InputFile { path: name, bytes: data.as_bytes().to_vec() });
+            inputs.push(InputFile { path: name, bytes: data.as_bytes().to_vec() });
         }
-        let mut opts = adapters::Options::new();
+        let mut opts = AdapterOptions::new();
         for (k, v) in options.iter() {
             let (k, v): (String, String) = (
                 k.extract()?,
@@ -633,10 +631,10 @@ fn import_files<'py>(
             opts.insert(k, v);
         }
         inputs.sort_by(|a, b| a.path.cmp(&b.path));
-        let (adapter, out) = py.detach(|| adapters::run(adapter, &inputs, &opts)).map_err(|e| Failure::from_core(&e))?;
+        let (adapter, out) = py.detach(|| run_adapter(adapter, &inputs, &opts)).map_err(|e| Failure::from_core(&e))?;
         let mut jsonl = Vec::new();
         for (_, row) in &out.signals {
-            let line = core_::canonical::to_vec_of(row).map_err(|e| Failure::from_core(&e))?;
+            let line = core_::canonical_bytes_of(row).map_err(|e| Failure::from_core(&e))?;
             jsonl.extend_from_slice(&line);
             jsonl.push(b'\n');
         }
@@ -645,10 +643,10 @@ fn import_files<'py>(
             .enumerate()
             .map(|(i, f)| {
                 let signals = out.signals.iter().filter(|(o, _)| o.file == i).count();
-                let errors: Vec<&core_::signals::RowError> = out.rejected.iter().filter(|(file, _)| *file == i).map(|(_, e)| e).collect();
+                let errors: Vec<&core_::RowError> = out.rejected.iter().filter(|(file, _)| *file == i).map(|(_, e)| e).collect();
                 serde_json::json!({
                     "adapter": adapter.name(), "adapter_version": adapter.version(), "path": f.path,
-                    "input_hash": core_::hash::tagged(core_::hash::Domain::Import, &f.bytes).to_prefixed(),
+                    "input_hash": core_::tagged_hash(core_::Domain::Import, &f.bytes).to_prefixed(),
                     "records": out.records.get(i).copied().unwrap_or(0), "signals": signals,
                     "rejected": errors.len(), "errors": errors,
                     "notes": out.notes.iter().filter(|(file, _)| *file == i).map(|(_, n)| n).collect::<Vec<_>>(),
@@ -666,7 +664,7 @@ fn import_files<'py>(
 /// Every adapter: (name, version, source, option keys).
 #[pyfunction]
 fn adapters() -> Vec<(&'static str, &'static str, &'static str, Vec<&'static str>)> {
-    core_::adapters::all().iter().map(|a| (a.name(), a.version(), a.source(), a.option_keys().to_vec())).collect()
+    core_::adapters().iter().map(|a| (a.name(), a.version(), a.source(), a.option_keys().to_vec())).collect()
 }
 
 /// Every stable error code: (number, name).

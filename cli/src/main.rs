@@ -102,7 +102,7 @@ fn main() -> ExitCode {
         Some("prove") => run_prove(&args[1..]),
         Some("verify-proof") => run_verify_proof(&args[1..]),
         Some("adapters") => {
-            for a in eucora_license_core::adapters::all() {
+            for a in eucora_license_core::adapters() {
                 let keys = a.option_keys();
                 println!(
                     "{:<24} v{:<6} source {:<8} options: {}",
@@ -184,7 +184,7 @@ fn load_run(path: &str) -> Result<(eucora_license_core::Snapshot, Option<Value>)
         eprintln!("error: {e}");
         ExitCode::from(1)
     })?;
-    eucora_license_core::diff::open_run(&bytes).map_err(|e| {
+    eucora_license_core::open_run(&bytes).map_err(|e| {
         eprintln!("error: {}: {e}", file.display());
         ExitCode::from(2)
     })
@@ -219,7 +219,7 @@ fn run_diff(args: &[String]) -> ExitCode {
         (Ok(a), Ok(b)) => (a, b),
         (Err(c), _) | (_, Err(c)) => return c,
     };
-    let diff = match eucora_license_core::diff::between_checked(&prev, &cur) {
+    let diff = match eucora_license_core::diff_between(&prev, &cur) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("error: {e}");
@@ -279,7 +279,7 @@ fn run_explain(args: &[String]) -> ExitCode {
         (Ok(a), Ok(b)) => (a, b),
         (Err(c), _) | (_, Err(c)) => return c,
     };
-    match eucora_license_core::explain::explain(&prev, &cur, detail.as_ref(), sku.as_deref().unwrap_or("")) {
+    match eucora_license_core::explain(&prev, &cur, detail.as_ref(), sku.as_deref().unwrap_or("")) {
         Ok(text) => {
             println!("{text}");
             ExitCode::SUCCESS
@@ -319,8 +319,8 @@ fn run_verify(args: &[String]) -> ExitCode {
     };
     // The replay runs on a second thread while the other checks hash the pack.
     let report = std::thread::scope(|s| {
-        let replay = s.spawn(|| eucora_license_core::evidence::replay_pack(&bytes));
-        eucora_license_core::evidence::verify_using(&bytes, prev.as_deref(), || {
+        let replay = s.spawn(|| eucora_license_core::replay_pack(&bytes));
+        eucora_license_core::verify_pack_using(&bytes, prev.as_deref(), || {
             replay.join().unwrap_or_else(|_| Err("the replay stopped on an internal error".into()))
         })
     });
@@ -363,7 +363,7 @@ fn run_sidebar(args: &[String]) -> ExitCode {
             s => return usage_error(&format!("unexpected argument `{s}`")),
         }
     }
-    let Some(now) = now.and_then(|n| eucora_license_core::time::Instant::parse(&n).ok()) else {
+    let Some(now) = now.and_then(|n| eucora_license_core::Instant::parse(&n).ok()) else {
         return usage_error("--now needs an RFC 3339 instant with offset");
     };
     let load = |p: Option<String>| -> Result<Option<serde_json::Value>, ExitCode> {
@@ -383,15 +383,15 @@ fn run_sidebar(args: &[String]) -> ExitCode {
         (Err(c), _) | (_, Err(c)) => return c,
     };
     if let Some(s) = &snap {
-        if let Err(e) = eucora_license_core::Snapshot::parse_verified(&eucora_license_core::canonical::to_vec(s).unwrap_or_default()) {
+        if let Err(e) = eucora_license_core::Snapshot::parse_verified(&eucora_license_core::canonical_bytes(s).unwrap_or_default()) {
             eprintln!("error: the snapshot does not verify: {e}");
             return ExitCode::from(2);
         }
     }
-    let Ok(schedule_interval_secs) = eucora_license_core::sidebar::schedule_secs_from_hours(hours) else {
+    let Ok(schedule_interval_secs) = eucora_license_core::schedule_secs_from_hours(hours) else {
         return usage_error("--schedule-hours is more hours than the engine counts");
     };
-    let state = match eucora_license_core::sidebar::try_sidebar(&eucora_license_core::sidebar::SidebarInput {
+    let state = match eucora_license_core::try_sidebar(&eucora_license_core::SidebarInput {
         latest_success: snap.as_ref(),
         last_run: run.as_ref(),
         now,
@@ -433,7 +433,7 @@ fn run_prove(args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match eucora_license_core::proof::prove(&snap, &sku) {
+    match eucora_license_core::prove(&snap, &sku) {
         Ok(p) => {
             println!("{}", serde_json::to_string_pretty(&p).unwrap_or_default());
             ExitCode::SUCCESS
@@ -485,9 +485,9 @@ fn run_verify_proof(args: &[String]) -> ExitCode {
         Err(code) => return code,
     };
     let result = match (&trusted_hash, &snapshot) {
-        (Some(h), _) => eucora_license_core::proof::verify_proof_against(&proof, h),
-        (None, Some(s)) => eucora_license_core::proof::verify_proof_with_snapshot(&proof, s),
-        (None, None) => eucora_license_core::proof::verify_proof(&proof),
+        (Some(h), _) => eucora_license_core::verify_proof_against(&proof, h),
+        (None, Some(s)) => eucora_license_core::verify_proof_with_snapshot(&proof, s),
+        (None, None) => eucora_license_core::verify_proof(&proof),
     };
     let sku = proof["sku"].as_str().unwrap_or("");
     match result {
@@ -539,16 +539,16 @@ fn parse_import(args: &[String]) -> Result<ImportOpts, String> {
 
 /// `import`: adapter output as canonical JSONL on stdout, the per-file jobs on stderr.
 fn run_import(opts: &ImportOpts) -> ExitCode {
-    use eucora_license_core::adapters;
+    use eucora_license_core::{run_adapter, InputFile};
     let mut inputs = Vec::new();
     for f in &opts.files {
         match read_limited(f, files::BULK_LIMIT) {
-            Ok(bytes) => inputs.push(adapters::InputFile { path: f.display().to_string(), bytes }),
+            Ok(bytes) => inputs.push(InputFile { path: f.display().to_string(), bytes }),
             Err(code) => return code,
         }
     }
     inputs.sort_by(|a, b| a.path.cmp(&b.path));
-    let (adapter, out) = match adapters::run(&opts.adapter, &inputs, &opts.options) {
+    let (adapter, out) = match run_adapter(&opts.adapter, &inputs, &opts.options) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
@@ -557,7 +557,7 @@ fn run_import(opts: &ImportOpts) -> ExitCode {
     };
     let mut stdout = std::io::stdout().lock();
     for (_, row) in &out.signals {
-        match eucora_license_core::canonical::to_vec_of(row) {
+        match eucora_license_core::canonical_bytes_of(row) {
             Ok(mut line) => {
                 line.push(b'\n');
                 if std::io::Write::write_all(&mut stdout, &line).is_err() {
@@ -575,11 +575,10 @@ fn run_import(opts: &ImportOpts) -> ExitCode {
         .enumerate()
         .map(|(i, f)| {
             let signals = out.signals.iter().filter(|(o, _)| o.file == i).count();
-            let errors: Vec<&eucora_license_core::signals::RowError> =
-                out.rejected.iter().filter(|(file, _)| *file == i).map(|(_, e)| e).collect();
+            let errors: Vec<&eucora_license_core::RowError> = out.rejected.iter().filter(|(file, _)| *file == i).map(|(_, e)| e).collect();
             serde_json::json!({
                 "adapter": adapter.name(), "adapter_version": adapter.version(), "path": f.path,
-                "input_hash": eucora_license_core::hash::tagged(eucora_license_core::hash::Domain::Import, &f.bytes).to_prefixed(),
+                "input_hash": eucora_license_core::tagged_hash(eucora_license_core::Domain::Import, &f.bytes).to_prefixed(),
                 "records": out.records.get(i).copied().unwrap_or(0), "signals": signals,
                 "rejected": errors.len(), "errors": errors,
                 "notes": out.notes.iter().filter(|(file, _)| *file == i).map(|(_, n)| n).collect::<Vec<_>>(),
@@ -673,7 +672,7 @@ fn reconcile_into(opts: &ReconcileOpts) -> Result<ExitCode, String> {
     let outcome = reconcile(&bundle, previous.as_deref());
     drop(previous);
     let shared = match (&key, &outcome.snapshot) {
-        (Some(key), Some(_)) => Some(eucora_license_core::pseudonym::pseudonymise(&outcome, key).map_err(|e| format!("shared pack: {e}"))?),
+        (Some(key), Some(_)) => Some(eucora_license_core::pseudonymise(&outcome, key).map_err(|e| format!("shared pack: {e}"))?),
         _ => None,
     };
     // Staged and switched in as one set (see `outdir`): a failed run

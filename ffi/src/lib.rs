@@ -24,8 +24,8 @@
 #[cfg(panic = "abort")]
 compile_error!("the C ABI turns panics into status codes: build with panic = \"unwind\"");
 
-use eucora_license_core::bundle::{BundleSource, MemoryBundle};
 use eucora_license_core::{self as core_, Error as CoreError, Outcome, RunStatus};
+use eucora_license_core::{BundleSource, MemoryBundle};
 use eucora_license_dir::DirBundle;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -214,7 +214,7 @@ unsafe fn int_out(what: &str, out: *mut i32, value: i32) -> FfiResult {
 }
 
 fn canonical_json(v: &serde_json::Value) -> FfiResult<Vec<u8>> {
-    Ok(core_::canonical::to_vec(v)?)
+    Ok(core_::canonical_bytes(v)?)
 }
 
 // ---------------------------------------------------------------------------
@@ -363,7 +363,7 @@ pub unsafe extern "C" fn eucora_license_bundle_add_file(
         let b = bundle_of(bundle)?;
         // SAFETY: forwarded caller contract.
         let path = unsafe { str_in("path", path) }?;
-        core_::bundle::check_bundle_path(path)?;
+        core_::check_bundle_path(path)?;
         // SAFETY: forwarded caller contract.
         let data = unsafe { bytes_in("data", data, len) }?;
         lock(&b).insert(path, data.to_vec());
@@ -589,9 +589,7 @@ pub unsafe extern "C" fn eucora_license_outcome_evidence_pack(
         let o = outcome_of(outcome)?;
         snapshot_of(&o)?;
         let pack = o.pack.get_or_init(|| {
-            core_::evidence::write_pack(&o.outcome, Vec::new())
-                .map(|(bytes, _)| bytes)
-                .map_err(|e| (e.code().number() as i32, e.to_string()))
+            core_::write_pack(&o.outcome, Vec::new()).map(|(bytes, _)| bytes).map_err(|e| (e.code().number() as i32, e.to_string()))
         });
         match pack {
             // SAFETY: forwarded caller contract.
@@ -652,7 +650,7 @@ pub unsafe extern "C" fn eucora_license_verify_pack(
         if verified_out.is_null() {
             return Err(Fail::arg("`verified_out` is NULL"));
         }
-        let report = core_::evidence::verify(pack, previous);
+        let report = core_::verify_pack(pack, previous);
         // SAFETY: forwarded caller contract.
         unsafe { int_out("verified_out", verified_out, i32::from(report.ok)) }?;
         let json = serde_json::to_vec(&report).map_err(|e| Fail::new(EUCORA_LICENSE_INTERNAL, e.to_string()))?;
@@ -675,7 +673,7 @@ pub unsafe extern "C" fn eucora_license_hash_ruleset(
     boundary("eucora_license_hash_ruleset", || {
         // SAFETY: forwarded caller contract.
         let bytes = unsafe { bytes_in("ruleset_json", ruleset_json, ruleset_json_len) }?;
-        let rs = core_::ruleset::parse(bytes, None).map_err(|issues| Fail::from(core_::ruleset::issues_to_error("ruleset", &issues)))?;
+        let rs = core_::parse_ruleset(bytes, None).map_err(|issues| Fail::from(core_::ruleset_issues_to_error("ruleset", &issues)))?;
         // SAFETY: forwarded caller contract.
         unsafe { text_out(rs.hash.to_prefixed().as_bytes(), buf, cap, len_out) }
     })
@@ -709,7 +707,7 @@ pub unsafe extern "C" fn eucora_license_validate_ruleset(
             .transpose()?;
         let exists = |id: &str| ids.as_ref().is_some_and(|ids| ids.iter().any(|x| x == id));
         let check: Option<&dyn Fn(&str) -> bool> = if ids.is_some() { Some(&exists) } else { None };
-        let report = canonical_json(&core_::ruleset::report(bytes, check))?;
+        let report = canonical_json(&core_::ruleset_report(bytes, check))?;
         // SAFETY: forwarded caller contract.
         unsafe { text_out(&report, buf, cap, len_out) }
     })
@@ -729,7 +727,7 @@ pub unsafe extern "C" fn eucora_license_canonicalize(
     boundary("eucora_license_canonicalize", || {
         // SAFETY: forwarded caller contract.
         let bytes = unsafe { bytes_in("json", json, json_len) }?;
-        let out = core_::canonical::canonicalize(bytes)?;
+        let out = core_::canonicalize(bytes)?;
         // SAFETY: forwarded caller contract.
         unsafe { text_out(&out, buf, cap, len_out) }
     })
@@ -759,7 +757,7 @@ pub unsafe extern "C" fn eucora_license_sidebar(
         let last_run = unsafe { optional_bytes_in("last_run", last_run, last_run_len) }?;
         // SAFETY: forwarded caller contract.
         let now = unsafe { str_in("now", now) }?;
-        let state = core_::sidebar::from_documents(snapshot, last_run, now, schedule_interval_secs, stale_factor)?;
+        let state = core_::api::sidebar(snapshot, last_run, now, schedule_interval_secs, stale_factor)?;
         let out = canonical_json(&state)?;
         // SAFETY: forwarded caller contract.
         unsafe { text_out(&out, buf, cap, len_out) }
