@@ -23,7 +23,7 @@ use serde_json::Value;
 /// Errors: `previous_snapshot_invalid` when the snapshot does not verify,
 /// `invalid_input` for a report that is not a JSON object, a malformed `now`,
 /// a schedule interval that is not positive or a negative stale factor, and
-/// everything [`try_sidebar`](crate::try_sidebar) refuses (a report of
+/// everything [`try_sidebar`] refuses (a report of
 /// another organization, a schedule whose stale limit overflows).
 ///
 /// ```

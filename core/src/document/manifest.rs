@@ -36,8 +36,8 @@ pub(crate) const OPTIONAL: [&str; 3] = ["previous_entitlements.json", "previous_
 /// The manifest's member name.
 pub(crate) const MANIFEST: &str = "manifest.json";
 
-/// The member names a pack may hold: exactly what [`write_pack`] writes
-/// ([`REQUIRED`], [`OPTIONAL`] and `manifest.json`), as the static name.
+/// The member names a pack may hold: exactly what `write_pack` writes
+/// (`REQUIRED`, `OPTIONAL` and `manifest.json`), as the static name.
 ///
 /// ```
 /// use eucora_license_core::internal::evidence::member_name;

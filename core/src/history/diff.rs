@@ -619,7 +619,7 @@ pub fn same_organization(previous: &Snapshot, current: &Snapshot) -> Result<()> 
     .at(crate::error::Location::file("current run").with_field("organization_id")))
 }
 
-/// [`between`], for runs a host was handed: refuses two organizations'
+/// `between`, for runs a host was handed: refuses two organizations'
 /// runs ([`same_organization`]). The CLI's `diff` and the bindings call this.
 pub fn between_checked(previous: &Snapshot, current: &Snapshot) -> Result<Value> {
     same_organization(previous, current)?;

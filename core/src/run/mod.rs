@@ -97,7 +97,7 @@ pub struct RunInputs {
     /// Non-fatal remarks.
     pub warnings: Vec<String>,
     /// Set when principals were replaced by keyed hashes
-    /// ([`crate::evidence::pseudonym`]): the manifest's note.
+    /// ([`crate::pseudonymise`]): the manifest's note.
     pub pseudonymised: Option<Value>,
 }
 

@@ -93,7 +93,7 @@ pub struct SignalRow {
 }
 
 impl SignalRow {
-    /// The fields in the order of [`crate::vocab::COLUMNS`].
+    /// The fields in the order of the canonical signal columns (`COLUMNS`).
     pub fn fields(&self) -> [&str; 16] {
         [
             &self.source,
