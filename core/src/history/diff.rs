@@ -303,189 +303,33 @@ pub(crate) fn diff(previous: &PreviousRun, cur: &Current) -> Result<(Value, Valu
     let ruleset_changed = prev_snap["ruleset"]["hash"].as_str() != Some(cur.ruleset_hash.to_prefixed().as_str());
     let prev_records: BTreeMap<&str, &Value> =
         prev_snap["skus"].as_array().map(|a| a.iter().filter_map(|r| Some((r["sku"].as_str()?, r))).collect()).unwrap_or_default();
-
-    // SKUs whose units changed (same root = same units), and the previous
-    // units of every SKU parsed once (for merged_identity / ruleset_changed).
-    let mut cur_views: BTreeMap<&str, Vec<UnitView>> = BTreeMap::new();
-    for (record, units) in &cur.skus {
-        let sku = record["sku"].as_str().unwrap_or_default();
-        let same = prev_records.get(sku).and_then(|r| r["units_root"].as_str()) == record["units_root"].as_str();
-        if !same {
-            cur_views.insert(sku, units.iter().map(view).collect::<Result<_>>()?);
-        }
-    }
-    // All previous units are read only when some SKU's units changed (a unit
-    // may have come from, or gone to, any other SKU).
-    let mut prev_views: BTreeMap<&str, Vec<UnitView>> = BTreeMap::new();
-    if !cur_views.is_empty() || previous.units.keys().any(|k| !cur.skus.iter().any(|(r, _)| r["sku"] == k.as_str())) {
-        for (sku, leaves) in &previous.units {
-            prev_views.insert(sku.as_str(), leaves.iter().map(|l| view(l)).collect::<Result<_>>()?);
-        }
-    }
-    // Previous signal → (SKU, unit key).
-    let mut prev_home: HashMap<(&str, &str), Vec<(&str, &str)>> = HashMap::default();
-    for (sku, views) in &prev_views {
-        for u in views {
-            for (s, r) in &u.signals {
-                prev_home.entry((s.as_str(), r.as_str())).or_default().push((sku, u.key.as_str()));
-            }
-        }
-    }
-
-    // The current rows that previous units of changed SKUs rest on.
-    let mut wanted: HashMap<(&str, &str), Option<u32>> = HashMap::default();
-    for sku in cur_views.keys() {
-        for u in prev_views.get(sku).map(Vec::as_slice).unwrap_or(&[]) {
-            for (s, r) in &u.signals {
-                wanted.insert((s.as_str(), r.as_str()), None);
-            }
-        }
-    }
-    if !wanted.is_empty() {
-        for &i in cur.unique {
-            let s = &cur.store.rows[i as usize];
-            if let Some(slot) = wanted.get_mut(&(cur.store.source_of(s), cur.store.raw_id_of(s))) {
-                *slot = Some(i);
-            }
-        }
-    }
+    let (cur_views, prev_views) = changed_views(previous, cur, &prev_records)?;
+    let reasons = Reasons::new(cur, ruleset_changed, &cur_views, &prev_views);
 
     // The day the previous run's entitlements were in force.
     let prev_day = prev_snap["reconciled_at"].as_str().and_then(|t| Instant::parse(t).ok()).map(Instant::date);
-    // Exception code per (source, raw_id), the first one (needs_review is not an exclusion).
-    let mut exception_of: HashMap<(&str, &str), &'static str> = HashMap::default();
-    for e in cur.exceptions.iter().filter(|e| e.code != "needs_review") {
-        exception_of.entry((e.source.as_str(), e.raw_id.as_str())).or_insert(e.code);
-    }
     let mut sku_diffs = Vec::new();
     let mut detail = Vec::new();
     let mut gaps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (k, (record, _)) in cur.skus.iter().enumerate() {
         let sku = record["sku"].as_str().unwrap_or_default();
         let prev_record = prev_records.get(sku).copied();
-        let concurrent = record["model"] == "concurrent";
-        let (mut added, mut removed) = (Vec::new(), Vec::new());
-        if let Some(cur_units) = cur_views.get(sku) {
-            let empty = Vec::new();
-            let prev_units = prev_views.get(sku).unwrap_or(&empty);
-            let (prev_w, cur_w) = (consuming(prev_units, concurrent), consuming(cur_units, concurrent));
-            let prev_keys: BTreeSet<&str> = prev_units.iter().map(|u| u.key.as_str()).collect();
-            let cur_keys: BTreeSet<&str> = cur_units.iter().map(|u| u.key.as_str()).collect();
-            // Current signal → current unit key, for merged_identity.
-            let cur_home: HashMap<(&str, &str), &str> =
-                cur_units.iter().flat_map(|u| u.signals.iter().map(move |(s, r)| ((s.as_str(), r.as_str()), u.key.as_str()))).collect();
-            for u in prev_units {
-                let Some(&w) = prev_w.get(&u.key) else { continue };
-                if cur_w.get(&u.key) == Some(&w) {
-                    continue;
-                }
-                let reason = if cur_keys.contains(u.key.as_str()) {
-                    "peak_moved"
-                } else {
-                    let mut reasons: Vec<&'static str> = u
-                        .signals
-                        .iter()
-                        .map(|(s, r)| {
-                            if cur_home.get(&(s.as_str(), r.as_str())).is_some_and(|key| *key != u.key) {
-                                "merged_identity"
-                            } else {
-                                signal_reason(
-                                    cur,
-                                    &exception_of,
-                                    wanted.get(&(s.as_str(), r.as_str())).copied().flatten(),
-                                    s,
-                                    k,
-                                    ruleset_changed,
-                                )
-                            }
-                        })
-                        .collect();
-                    // The principal's latest assignment is a revocation (often a
-                    // record of its own, e.g. an audit event): that is why.
-                    if cur.not_active.get(&k).is_some_and(|keys| keys.contains(&u.key)) {
-                        reasons.push("revoked");
-                    }
-                    reasons.sort_by_key(|r| REMOVAL_ORDER.iter().position(|x| x == r));
-                    reasons.first().copied().unwrap_or("not_reported")
-                };
-                if reason == "source_missing" {
-                    for (s, _) in &u.signals {
-                        gaps.entry(s.clone()).or_default().insert(sku.to_string());
-                    }
-                }
-                removed.push(Change { key: u.key.clone(), reason, weight: w, sources: sources_of(u) });
+        let (added, removed) = match cur_views.get(sku) {
+            Some(cur_units) => {
+                let empty = Vec::new();
+                let prev_units = prev_views.get(sku).unwrap_or(&empty);
+                let concurrent = record["model"] == "concurrent";
+                let (prev_w, cur_w) = (consuming(prev_units, concurrent), consuming(cur_units, concurrent));
+                let removed = reasons.removed(k, sku, (prev_units, &prev_w), (cur_units, &cur_w), &mut gaps);
+                (reasons.added(sku, (prev_units, &prev_w), (cur_units, &cur_w)), removed)
             }
-            for u in cur_units {
-                let Some(&w) = cur_w.get(&u.key) else { continue };
-                if prev_w.get(&u.key) == Some(&w) {
-                    continue;
-                }
-                let homes: Vec<(&str, &str)> =
-                    u.signals.iter().flat_map(|(s, r)| prev_home.get(&(s.as_str(), r.as_str())).cloned().unwrap_or_default()).collect();
-                let reason = if prev_keys.contains(u.key.as_str()) {
-                    "peak_moved"
-                } else if homes.iter().any(|(hs, hk)| *hs == sku && *hk != u.key) {
-                    "merged_identity"
-                } else if homes.iter().any(|(hs, _)| *hs != sku) {
-                    if ruleset_changed {
-                        "ruleset_changed"
-                    } else {
-                        "remapped"
-                    }
-                } else {
-                    "new_signal"
-                };
-                added.push(Change { key: u.key.clone(), reason, weight: w, sources: sources_of(u) });
-            }
-        }
+            None => (Vec::new(), Vec::new()),
+        };
         let entitlement_changes = entitlement_changes(&previous.entitlements, cur, k, sku, prev_day);
-        let num = |r: Option<&Value>, f: &str| r.and_then(|r| r[f].as_i64()).unwrap_or(0);
-        let fields = ["entitled", "reserved", "consumed", "remaining", "available"];
-        let delta: Map<String, Value> =
-            fields.iter().map(|f| (f.to_string(), json!(num(Some(record), f).saturating_sub(num(prev_record, f))))).collect();
-        let changed = delta.values().any(|v| v != &json!(0)) || !added.is_empty() || !removed.is_empty() || !entitlement_changes.is_empty();
-        if !changed {
-            continue;
+        if let Some((summary, units)) = sku_entries(sku, record, prev_record, &added, &removed, &entitlement_changes)? {
+            sku_diffs.push(summary);
+            detail.push(units);
         }
-        // The identities the diff promises; a mismatch is a defect, not a result.
-        let total = |l: &[Change]| l.iter().fold(0i64, |a, c| a.saturating_add(c.weight));
-        let (sum_added, sum_removed) = (total(&added), total(&removed));
-        if num(prev_record, "consumed").saturating_add(sum_added).saturating_sub(sum_removed) != num(Some(record), "consumed") {
-            return Err(Error::new(ErrorCode::Internal, format!("diff of `{sku}` does not add up to its consumed count")));
-        }
-        let by_reason = |list: &[Change]| -> BTreeMap<&str, i64> {
-            let mut m = BTreeMap::new();
-            for c in list {
-                let n = m.entry(c.reason).or_insert(0i64);
-                *n = n.saturating_add(c.weight);
-            }
-            m
-        };
-        let mut ent_by_reason: BTreeMap<&str, i64> = BTreeMap::new();
-        for (_, reason, qty) in &entitlement_changes {
-            let n = ent_by_reason.entry(reason).or_insert(0);
-            *n = n.saturating_add(*qty);
-        }
-        sku_diffs.push(json!({
-            "sku": sku,
-            "model": record["model"],
-            "delta": delta,
-            "consumed": {"previous": num(prev_record, "consumed"), "current": num(Some(record), "consumed")},
-            "entitled": {"previous": num(prev_record, "entitled"), "current": num(Some(record), "entitled")},
-            "added": by_reason(&added),
-            "removed": by_reason(&removed),
-            "entitlements": ent_by_reason,
-        }));
-        let list = |l: &[Change]| -> Vec<Value> {
-            l.iter().map(|c| json!({"key": c.key, "reason": c.reason, "weight": c.weight, "sources": c.sources})).collect()
-        };
-        detail.push(json!({
-            "sku": sku,
-            "model": record["model"],
-            "added": list(&added),
-            "removed": list(&removed),
-            "entitlements": entitlement_changes.iter().map(|(id, reason, qty)| json!({"entitlement_id": id, "reason": reason, "quantity": qty})).collect::<Vec<_>>(),
-        }));
     }
     let coverage_gaps: Vec<Value> = cur
         .coverage
@@ -505,6 +349,238 @@ pub(crate) fn diff(previous: &PreviousRun, cur: &Current) -> Result<(Value, Valu
         Value::Object(m)
     };
     Ok((head(json!({"skus": sku_diffs, "coverage_gaps": coverage_gaps})), head(json!({"skus": detail, "coverage_gaps": coverage_gaps}))))
+}
+
+/// Units per SKU id, parsed.
+type Views<'a> = BTreeMap<&'a str, Vec<UnitView>>;
+
+/// The current units of the SKUs whose units changed (same root = same
+/// units), and the previous units of every SKU, parsed once (for
+/// merged_identity / ruleset_changed) — read only when some SKU's units
+/// changed (a unit may have come from, or gone to, any other SKU).
+fn changed_views<'a>(
+    previous: &'a PreviousRun,
+    cur: &Current<'a>,
+    prev_records: &BTreeMap<&str, &Value>,
+) -> Result<(Views<'a>, Views<'a>)> {
+    let mut cur_views: Views<'a> = BTreeMap::new();
+    for (record, units) in &cur.skus {
+        let sku = record["sku"].as_str().unwrap_or_default();
+        let same = prev_records.get(sku).and_then(|r| r["units_root"].as_str()) == record["units_root"].as_str();
+        if !same {
+            cur_views.insert(sku, units.iter().map(view).collect::<Result<_>>()?);
+        }
+    }
+    let mut prev_views: Views<'a> = BTreeMap::new();
+    if !cur_views.is_empty() || previous.units.keys().any(|k| !cur.skus.iter().any(|(r, _)| r["sku"] == k.as_str())) {
+        for (sku, leaves) in &previous.units {
+            prev_views.insert(sku.as_str(), leaves.iter().map(|l| view(l)).collect::<Result<_>>()?);
+        }
+    }
+    Ok((cur_views, prev_views))
+}
+
+/// A (source, raw_id) pair.
+type SignalKey<'a> = (&'a str, &'a str);
+
+/// Units and their consuming weights, by key.
+type Weighed<'u> = (&'u [UnitView], &'u BTreeMap<String, i64>);
+
+/// What the reasons of unit changes are read from.
+struct Reasons<'a, 'c> {
+    cur: &'a Current<'c>,
+    ruleset_changed: bool,
+    /// Previous signal → (SKU, unit key).
+    prev_home: HashMap<SignalKey<'a>, Vec<SignalKey<'a>>>,
+    /// The current rows that previous units of changed SKUs rest on.
+    wanted: HashMap<SignalKey<'a>, Option<u32>>,
+    /// Exception code per (source, raw_id), the first one (needs_review is
+    /// not an exclusion).
+    exception_of: HashMap<SignalKey<'a>, &'static str>,
+}
+
+impl<'a, 'c> Reasons<'a, 'c> {
+    fn new(cur: &'a Current<'c>, ruleset_changed: bool, cur_views: &Views<'a>, prev_views: &'a Views<'a>) -> Self {
+        let mut prev_home: HashMap<SignalKey<'a>, Vec<SignalKey<'a>>> = HashMap::default();
+        for (sku, views) in prev_views {
+            for u in views {
+                for (s, r) in &u.signals {
+                    prev_home.entry((s.as_str(), r.as_str())).or_default().push((sku, u.key.as_str()));
+                }
+            }
+        }
+        let mut wanted: HashMap<SignalKey<'a>, Option<u32>> = HashMap::default();
+        for sku in cur_views.keys() {
+            for u in prev_views.get(sku).map(Vec::as_slice).unwrap_or(&[]) {
+                for (s, r) in &u.signals {
+                    wanted.insert((s.as_str(), r.as_str()), None);
+                }
+            }
+        }
+        if !wanted.is_empty() {
+            for &i in cur.unique {
+                let s = &cur.store.rows[i as usize];
+                if let Some(slot) = wanted.get_mut(&(cur.store.source_of(s), cur.store.raw_id_of(s))) {
+                    *slot = Some(i);
+                }
+            }
+        }
+        let mut exception_of: HashMap<SignalKey<'a>, &'static str> = HashMap::default();
+        for e in cur.exceptions.iter().filter(|e| e.code != "needs_review") {
+            exception_of.entry((e.source.as_str(), e.raw_id.as_str())).or_insert(e.code);
+        }
+        Reasons { cur, ruleset_changed, prev_home, wanted, exception_of }
+    }
+
+    /// The previous units of SKU `k` that no longer consume as they did, each
+    /// with its reason; units gone for a missing source are noted in `gaps`.
+    fn removed(
+        &self,
+        k: usize,
+        sku: &str,
+        (prev_units, prev_w): Weighed<'_>,
+        (cur_units, cur_w): Weighed<'_>,
+        gaps: &mut BTreeMap<String, BTreeSet<String>>,
+    ) -> Vec<Change> {
+        let cur_keys: BTreeSet<&str> = cur_units.iter().map(|u| u.key.as_str()).collect();
+        // Current signal → current unit key, for merged_identity.
+        let cur_home: HashMap<(&str, &str), &str> =
+            cur_units.iter().flat_map(|u| u.signals.iter().map(move |(s, r)| ((s.as_str(), r.as_str()), u.key.as_str()))).collect();
+        let mut removed = Vec::new();
+        for u in prev_units {
+            let Some(&w) = prev_w.get(&u.key) else { continue };
+            if cur_w.get(&u.key) == Some(&w) {
+                continue;
+            }
+            let reason = if cur_keys.contains(u.key.as_str()) {
+                "peak_moved"
+            } else {
+                let mut reasons: Vec<&'static str> = u
+                    .signals
+                    .iter()
+                    .map(|(s, r)| {
+                        if cur_home.get(&(s.as_str(), r.as_str())).is_some_and(|key| *key != u.key) {
+                            "merged_identity"
+                        } else {
+                            signal_reason(
+                                self.cur,
+                                &self.exception_of,
+                                self.wanted.get(&(s.as_str(), r.as_str())).copied().flatten(),
+                                s,
+                                k,
+                                self.ruleset_changed,
+                            )
+                        }
+                    })
+                    .collect();
+                // The principal's latest assignment is a revocation (often a
+                // record of its own, e.g. an audit event): that is why.
+                if self.cur.not_active.get(&k).is_some_and(|keys| keys.contains(&u.key)) {
+                    reasons.push("revoked");
+                }
+                reasons.sort_by_key(|r| REMOVAL_ORDER.iter().position(|x| x == r));
+                reasons.first().copied().unwrap_or("not_reported")
+            };
+            if reason == "source_missing" {
+                for (s, _) in &u.signals {
+                    gaps.entry(s.clone()).or_default().insert(sku.to_string());
+                }
+            }
+            removed.push(Change { key: u.key.clone(), reason, weight: w, sources: sources_of(u) });
+        }
+        removed
+    }
+
+    /// The current units of `sku` that consume what they did not, each with
+    /// its reason.
+    fn added(&self, sku: &str, (prev_units, prev_w): Weighed<'_>, (cur_units, cur_w): Weighed<'_>) -> Vec<Change> {
+        let prev_keys: BTreeSet<&str> = prev_units.iter().map(|u| u.key.as_str()).collect();
+        let mut added = Vec::new();
+        for u in cur_units {
+            let Some(&w) = cur_w.get(&u.key) else { continue };
+            if prev_w.get(&u.key) == Some(&w) {
+                continue;
+            }
+            let homes: Vec<(&str, &str)> =
+                u.signals.iter().flat_map(|(s, r)| self.prev_home.get(&(s.as_str(), r.as_str())).cloned().unwrap_or_default()).collect();
+            let reason = if prev_keys.contains(u.key.as_str()) {
+                "peak_moved"
+            } else if homes.iter().any(|(hs, hk)| *hs == sku && *hk != u.key) {
+                "merged_identity"
+            } else if homes.iter().any(|(hs, _)| *hs != sku) {
+                if self.ruleset_changed {
+                    "ruleset_changed"
+                } else {
+                    "remapped"
+                }
+            } else {
+                "new_signal"
+            };
+            added.push(Change { key: u.key.clone(), reason, weight: w, sources: sources_of(u) });
+        }
+        added
+    }
+}
+
+/// One SKU's entries, (the snapshot's counts by reason, the pack's unit
+/// lists), or `None` when nothing of it changed. Checks the identity the diff
+/// promises (previous consumed + added − removed = consumed): a mismatch is a
+/// defect, not a result.
+fn sku_entries(
+    sku: &str,
+    record: &Value,
+    prev_record: Option<&Value>,
+    added: &[Change],
+    removed: &[Change],
+    entitlement_changes: &[(String, &'static str, i64)],
+) -> Result<Option<(Value, Value)>> {
+    let num = |r: Option<&Value>, f: &str| r.and_then(|r| r[f].as_i64()).unwrap_or(0);
+    let fields = ["entitled", "reserved", "consumed", "remaining", "available"];
+    let delta: Map<String, Value> =
+        fields.iter().map(|f| (f.to_string(), json!(num(Some(record), f).saturating_sub(num(prev_record, f))))).collect();
+    let changed = delta.values().any(|v| v != &json!(0)) || !added.is_empty() || !removed.is_empty() || !entitlement_changes.is_empty();
+    if !changed {
+        return Ok(None);
+    }
+    let total = |l: &[Change]| l.iter().fold(0i64, |a, c| a.saturating_add(c.weight));
+    let (sum_added, sum_removed) = (total(added), total(removed));
+    if num(prev_record, "consumed").saturating_add(sum_added).saturating_sub(sum_removed) != num(Some(record), "consumed") {
+        return Err(Error::new(ErrorCode::Internal, format!("diff of `{sku}` does not add up to its consumed count")));
+    }
+    let by_reason = |list: &[Change]| -> BTreeMap<&str, i64> {
+        let mut m = BTreeMap::new();
+        for c in list {
+            let n = m.entry(c.reason).or_insert(0i64);
+            *n = n.saturating_add(c.weight);
+        }
+        m
+    };
+    let mut ent_by_reason: BTreeMap<&str, i64> = BTreeMap::new();
+    for (_, reason, qty) in entitlement_changes {
+        let n = ent_by_reason.entry(reason).or_insert(0);
+        *n = n.saturating_add(*qty);
+    }
+    let summary = json!({
+        "sku": sku,
+        "model": record["model"],
+        "delta": delta,
+        "consumed": {"previous": num(prev_record, "consumed"), "current": num(Some(record), "consumed")},
+        "entitled": {"previous": num(prev_record, "entitled"), "current": num(Some(record), "entitled")},
+        "added": by_reason(added),
+        "removed": by_reason(removed),
+        "entitlements": ent_by_reason,
+    });
+    let list = |l: &[Change]| -> Vec<Value> {
+        l.iter().map(|c| json!({"key": c.key, "reason": c.reason, "weight": c.weight, "sources": c.sources})).collect()
+    };
+    let units = json!({
+        "sku": sku,
+        "model": record["model"],
+        "added": list(added),
+        "removed": list(removed),
+        "entitlements": entitlement_changes.iter().map(|(id, reason, qty)| json!({"entitlement_id": id, "reason": reason, "quantity": qty})).collect::<Vec<_>>(),
+    });
+    Ok(Some((summary, units)))
 }
 
 /// Entitlement changes of SKU `k` between the previous run's entitlements (in
