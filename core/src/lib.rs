@@ -77,9 +77,11 @@ pub use document::snapshot::Snapshot;
 // Evidence: packs, offline verification and replay, per-SKU proofs, shared
 // (pseudonymised) outcomes.
 
-pub use evidence::pack::{replay_pack, verify as verify_pack, verify_using as verify_pack_using, write_pack, Check, VerifyReport};
+pub use evidence::pack::write_pack;
 pub use evidence::proof::{prove, verify_proof, verify_proof_against, verify_proof_with_snapshot};
 pub use evidence::pseudonym::pseudonymise;
+pub use evidence::replay::replay_pack;
+pub use evidence::verify::{verify as verify_pack, verify_using as verify_pack_using, Check, VerifyReport};
 
 // ---------------------------------------------------------------------------
 // History: what changed between two runs, and why.
@@ -176,7 +178,9 @@ pub mod internal {
     /// Evidence packs.
     pub mod evidence {
         pub use crate::document::manifest::member_name;
-        pub use crate::evidence::pack::{replay_pack, verify, verify_using, write_pack, VerifyReport};
+        pub use crate::evidence::pack::write_pack;
+        pub use crate::evidence::replay::replay_pack;
+        pub use crate::evidence::verify::{verify, verify_using, VerifyReport};
     }
     /// Names shown in messages.
     pub mod error {
