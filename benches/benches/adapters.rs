@@ -8,7 +8,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use eucora_license_benches::adapter_inputs::{generate, ADAPTERS};
-use eucora_license_core::adapters::run;
+use eucora_license_core::internal::adapters::run;
 use std::hint::black_box;
 
 fn bench_adapters(c: &mut Criterion) {

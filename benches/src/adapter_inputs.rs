@@ -11,7 +11,7 @@
 //! Pure function of its arguments: a SplitMix64 stream, no clock.
 
 use crate::Rng;
-use eucora_license_core::adapters::{InputFile, Options};
+use eucora_license_core::internal::adapters::{InputFile, Options};
 use serde_json::{json, Value};
 use std::fmt::Write as _;
 
@@ -351,8 +351,10 @@ fn flexlm_log(rng: &mut Rng, checkouts: u64) -> AdapterInput {
         let second = (n % per_day) * 86_399 / per_day;
         if n % per_day == 0 && day > 0 {
             // Date is days since 1970-01-01; its Display is YYYY-MM-DD.
-            let date = eucora_license_core::time::Date(eucora_license_core::time::Date::parse("2026-11-01").expect("date").0 + day as i64)
-                .to_string();
+            let date = eucora_license_core::internal::time::Date(
+                eucora_license_core::internal::time::Date::parse("2026-11-01").expect("date").0 + day as i64,
+            )
+            .to_string();
             let _ = writeln!(text, " 0:00:00 (lmgrd) TIMESTAMP {}/{}/{}", &date[5..7], &date[8..10], &date[0..4]);
         }
         let clock = format!("{}:{:02}:{:02}", second / 3600, second / 60 % 60, second % 60);
@@ -398,7 +400,7 @@ fn adobe(rng: &mut Rng, users: u64) -> AdapterInput {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use eucora_license_core::adapters::run;
+    use eucora_license_core::internal::adapters::run;
 
     /// Every generated record is read, none is rejected, and the adapter
     /// yields output: the benchmark measures the path real exports take.

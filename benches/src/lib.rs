@@ -22,7 +22,7 @@
 
 pub mod adapter_inputs;
 
-use eucora_license_core::time::Date;
+use eucora_license_core::internal::time::Date;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -157,9 +157,9 @@ pub fn generate_in_memory(cfg: &Config) -> io::Result<BTreeMap<String, Vec<u8>>>
     Ok(sink.files)
 }
 
-/// Generate a workload into an [`eucora_license_core::bundle::MemoryBundle`].
-pub fn memory_bundle(cfg: &Config) -> io::Result<eucora_license_core::bundle::MemoryBundle> {
-    let mut b = eucora_license_core::bundle::MemoryBundle::default();
+/// Generate a workload into an [`eucora_license_core::MemoryBundle`].
+pub fn memory_bundle(cfg: &Config) -> io::Result<eucora_license_core::MemoryBundle> {
+    let mut b = eucora_license_core::MemoryBundle::default();
     for (path, bytes) in generate_in_memory(cfg)? {
         b.insert(path, bytes);
     }

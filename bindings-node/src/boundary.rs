@@ -60,8 +60,8 @@ impl Failure {
         f.with("reasons", out.report["reasons"].clone()).with("errors", out.report["errors"].clone()).with("report", out.report.clone())
     }
 
-    pub(crate) fn invalid_ruleset(what: &str, issues: &[core_::ruleset::RulesetIssue]) -> Self {
-        let e = core_::ruleset::issues_to_error(what, issues);
+    pub(crate) fn invalid_ruleset(what: &str, issues: &[core_::RulesetIssue]) -> Self {
+        let e = core_::ruleset_issues_to_error(what, issues);
         Failure::new("invalid_ruleset", e.to_string())
             .with("number", json!(e.code().number()))
             .with("errors", serde_json::to_value(issues).unwrap_or(Value::Null))

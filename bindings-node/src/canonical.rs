@@ -14,7 +14,7 @@ use napi_derive::napi;
 pub fn canonicalize(env: Env, json: Unknown<'_>) -> napi::Result<String> {
     guard(&env, || {
         let bytes = json_arg(&env, &json, "json")?;
-        let out = core_::canonical::canonicalize(&bytes)?;
+        let out = core_::canonicalize(&bytes)?;
         String::from_utf8(out).map_err(|_| Failure::new("internal", "canonical JSON is not UTF-8"))
     })
 }

@@ -3,7 +3,7 @@
 
 use crate::boundary::{Failure, NResult};
 use eucora_license_core as core_;
-use eucora_license_core::bundle::MemoryBundle;
+use eucora_license_core::MemoryBundle;
 use napi::bindgen_prelude::*;
 use napi::{Env, JsValue, ValueType};
 use serde_json::Value;
@@ -109,7 +109,7 @@ pub(crate) fn files_arg(env: &Env, v: &Unknown<'_>) -> NResult<MemoryBundle> {
     let obj: Object = unsafe { v.cast() }?;
     let mut bundle = MemoryBundle::default();
     for path in Object::keys(&obj)? {
-        core_::bundle::check_bundle_path(&path)?;
+        core_::check_bundle_path(&path)?;
         let value: Unknown = obj.get_named_property(&path)?;
         let bytes = match binary(&value)? {
             Some(b) => b,
@@ -125,7 +125,7 @@ pub(crate) fn files_arg(env: &Env, v: &Unknown<'_>) -> NResult<MemoryBundle> {
                         )))
                     }
                 };
-                core_::bundle::file_bytes_from_json(&path, &doc)?
+                core_::file_bytes_from_json(&path, &doc)?
             }
         };
         bundle.insert(path, bytes);

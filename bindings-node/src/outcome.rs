@@ -95,9 +95,8 @@ impl Outcome {
     #[napi(catch_unwind)]
     pub fn evidence_pack(&self, env: Env) -> napi::Result<Buffer> {
         guard(&env, || {
-            let pack = self
-                .pack
-                .get_or_init(|| core_::evidence::write_pack(&self.inner, Vec::new()).map(|(bytes, _)| bytes).map_err(|e| e.to_string()));
+            let pack =
+                self.pack.get_or_init(|| core_::write_pack(&self.inner, Vec::new()).map(|(bytes, _)| bytes).map_err(|e| e.to_string()));
             match pack {
                 Ok(bytes) => Ok(Buffer::from(bytes.clone())),
                 Err(e) => Err(Failure::new("internal", e.clone())),

@@ -4,7 +4,7 @@
 use crate::boundary::{guard, js_error, panic_failure, Failure, NResult};
 use crate::convert::{files_arg, previous_option, string_arg};
 use crate::outcome::Outcome;
-use eucora_license_core::bundle::MemoryBundle;
+use eucora_license_core::MemoryBundle;
 use eucora_license_core::{self as core_, RunStatus};
 use eucora_license_dir::DirBundle;
 use napi::bindgen_prelude::*;

@@ -65,7 +65,7 @@ pub fn validate_ruleset(env: Env, ruleset: Unknown<'_>, options: Option<Unknown<
         let ids = sku_ids_option(options.as_ref())?;
         let exists = |id: &str| ids.as_ref().is_some_and(|ids| ids.iter().any(|x| x == id));
         let check: Option<&dyn Fn(&str) -> bool> = if ids.is_some() { Some(&exists) } else { None };
-        Ok(match core_::ruleset::parse(&bytes, check) {
+        Ok(match core_::parse_ruleset(&bytes, check) {
             Ok(rs) => RulesetValidation {
                 ok: true,
                 errors: Vec::new(),
@@ -84,8 +84,8 @@ pub fn validate_ruleset(env: Env, ruleset: Unknown<'_>, options: Option<Unknown<
     })
 }
 
-fn parse_ruleset(bytes: &[u8], what: &str) -> NResult<core_::ruleset::Ruleset> {
-    core_::ruleset::parse(bytes, None).map_err(|issues| Failure::invalid_ruleset(what, &issues))
+fn parse_ruleset(bytes: &[u8], what: &str) -> NResult<core_::Ruleset> {
+    core_::parse_ruleset(bytes, None).map_err(|issues| Failure::invalid_ruleset(what, &issues))
 }
 
 /// The `eucora.ruleset.v1` hash (`sha256:<hex>`) of a valid ruleset. Throws
@@ -155,7 +155,7 @@ pub fn diff_rulesets(env: Env, a: Unknown<'_>, b: Unknown<'_>) -> napi::Result<R
     guard(&env, || {
         let a = parse_ruleset(&json_arg(&env, &a, "a")?, "a")?;
         let b = parse_ruleset(&json_arg(&env, &b, "b")?, "b")?;
-        let d = core_::ruleset::changes::diff(&a, &b);
+        let d = core_::ruleset_changes(&a, &b);
         Ok(RulesetDiff {
             identical: d.identical,
             before: head(&d.before),

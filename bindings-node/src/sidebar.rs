@@ -41,7 +41,7 @@ pub fn sidebar(env: Env, input: Unknown<'_>) -> napi::Result<Value> {
         };
         let interval = optional_i64(Some(&input), "scheduleIntervalSecs")?.unwrap_or(86_400);
         let factor = optional_i64(Some(&input), "staleFactor")?.unwrap_or(2);
-        Ok(core_::sidebar::from_documents(snapshot.as_deref(), last_run.as_deref(), &now, interval, factor)?)
+        Ok(core_::api::sidebar(snapshot.as_deref(), last_run.as_deref(), &now, interval, factor)?)
     })
 }
 

@@ -35,8 +35,8 @@ pub struct VerifyReport {
     pub snapshot_hash: Option<String>,
 }
 
-impl From<core_::evidence::VerifyReport> for VerifyReport {
-    fn from(r: core_::evidence::VerifyReport) -> Self {
+impl From<core_::VerifyReport> for VerifyReport {
+    fn from(r: core_::VerifyReport) -> Self {
         VerifyReport {
             ok: r.ok,
             first_failure: r.first_failure,
@@ -66,7 +66,7 @@ pub fn verify_pack(env: Env, pack: Unknown<'_>, options: Option<Unknown<'_>>) ->
     guard(&env, || {
         let pack = pack_arg(&pack)?;
         let previous = previous_option(&env, options.as_ref())?;
-        Ok(core_::evidence::verify(&pack, previous.as_deref()).into())
+        Ok(core_::verify_pack(&pack, previous.as_deref()).into())
     })
 }
 
@@ -77,11 +77,11 @@ pub struct VerifyTask {
 }
 
 impl Task for VerifyTask {
-    type Output = std::result::Result<core_::evidence::VerifyReport, Failure>;
+    type Output = std::result::Result<core_::VerifyReport, Failure>;
     type JsValue = VerifyReport;
 
     fn compute(&mut self) -> napi::Result<Self::Output> {
-        Ok(catch_unwind(AssertUnwindSafe(|| core_::evidence::verify(&self.pack, self.previous.as_deref()))).map_err(|_| panic_failure()))
+        Ok(catch_unwind(AssertUnwindSafe(|| core_::verify_pack(&self.pack, self.previous.as_deref()))).map_err(|_| panic_failure()))
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<VerifyReport> {

@@ -16,7 +16,7 @@ pub(crate) fn import_files<'py>(
     files: Bound<'py, PyList>,
     options: Bound<'py, PyDict>,
 ) -> PyResult<(Bound<'py, PyBytes>, String)> {
-    use core_::adapters;
+    use core_::{run_adapter, AdapterOptions, InputFile};
     boundary(py, || {
         let mut inputs = Vec::new();
         for item in files.iter() {
@@ -25,9 +25,9 @@ pub(crate) fn import_files<'py>(
             let data = data
                 .cast::<PyBytes>()
                 .map_err(|_| Failure::invalid_input(format!("file `{name}` must be bytes, not {}", type_name(&data))).at_file(&name))?;
-            inputs.push(adapters::InputFile { path: name, bytes: data.as_bytes().to_vec() });
+            inputs.push(InputFile { path: name, bytes: data.as_bytes().to_vec() });
         }
-        let mut opts = adapters::Options::new();
+        let mut opts = AdapterOptions::new();
         for (k, v) in options.iter() {
             let (k, v): (String, String) = (
                 k.extract()?,
@@ -36,10 +36,10 @@ pub(crate) fn import_files<'py>(
             opts.insert(k, v);
         }
         inputs.sort_by(|a, b| a.path.cmp(&b.path));
-        let (adapter, out) = py.detach(|| adapters::run(adapter, &inputs, &opts)).map_err(|e| Failure::from_core(&e))?;
+        let (adapter, out) = py.detach(|| run_adapter(adapter, &inputs, &opts)).map_err(|e| Failure::from_core(&e))?;
         let mut jsonl = Vec::new();
         for (_, row) in &out.signals {
-            let line = core_::canonical::to_vec_of(row).map_err(|e| Failure::from_core(&e))?;
+            let line = core_::canonical_bytes_of(row).map_err(|e| Failure::from_core(&e))?;
             jsonl.extend_from_slice(&line);
             jsonl.push(b'\n');
         }
@@ -48,10 +48,10 @@ pub(crate) fn import_files<'py>(
             .enumerate()
             .map(|(i, f)| {
                 let signals = out.signals.iter().filter(|(o, _)| o.file == i).count();
-                let errors: Vec<&core_::signals::RowError> = out.rejected.iter().filter(|(file, _)| *file == i).map(|(_, e)| e).collect();
+                let errors: Vec<&core_::RowError> = out.rejected.iter().filter(|(file, _)| *file == i).map(|(_, e)| e).collect();
                 serde_json::json!({
                     "adapter": adapter.name(), "adapter_version": adapter.version(), "path": f.path,
-                    "input_hash": core_::hash::tagged(core_::hash::Domain::Import, &f.bytes).to_prefixed(),
+                    "input_hash": core_::tagged_hash(core_::Domain::Import, &f.bytes).to_prefixed(),
                     "records": out.records.get(i).copied().unwrap_or(0), "signals": signals,
                     "rejected": errors.len(), "errors": errors,
                     "notes": out.notes.iter().filter(|(file, _)| *file == i).map(|(_, n)| n).collect::<Vec<_>>(),
@@ -69,5 +69,5 @@ pub(crate) fn import_files<'py>(
 /// Every adapter: (name, version, source, option keys).
 #[pyfunction]
 pub(crate) fn adapters() -> Vec<(&'static str, &'static str, &'static str, Vec<&'static str>)> {
-    core_::adapters::all().iter().map(|a| (a.name(), a.version(), a.source(), a.option_keys().to_vec())).collect()
+    core_::adapters().iter().map(|a| (a.name(), a.version(), a.source(), a.option_keys().to_vec())).collect()
 }

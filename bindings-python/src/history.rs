@@ -15,9 +15,9 @@ pub(crate) fn diff(py: Python<'_>, previous: Bound<'_, PyBytes>, current: Bound<
     boundary(py, || {
         let (p, c) = (previous.as_bytes(), current.as_bytes());
         let out = py.detach(|| -> Result<serde_json::Value, CoreError> {
-            let (prev, _) = core_::diff::open_run(p)?;
-            let (cur, detail) = core_::diff::open_run(c)?;
-            let summary = core_::diff::between_checked(&prev, &cur)?;
+            let (prev, _) = core_::open_run(p)?;
+            let (cur, detail) = core_::open_run(c)?;
+            let summary = core_::diff_between(&prev, &cur)?;
             let consecutive = summary["previous_hash"].as_str() == Some(prev.hash().to_prefixed().as_str()) && summary["basis"] == "units";
             let units = if consecutive { detail.filter(|d| d["previous_hash"] == summary["previous_hash"]) } else { None };
             Ok(serde_json::json!({"summary": summary, "units": units}))
@@ -33,9 +33,9 @@ pub(crate) fn explain(py: Python<'_>, previous: Bound<'_, PyBytes>, current: Bou
     boundary(py, || {
         let (p, c) = (previous.as_bytes(), current.as_bytes());
         let text = py.detach(|| -> Result<String, CoreError> {
-            let (prev, _) = core_::diff::open_run(p)?;
-            let (cur, detail) = core_::diff::open_run(c)?;
-            core_::explain::explain(&prev, &cur, detail.as_ref(), sku)
+            let (prev, _) = core_::open_run(p)?;
+            let (cur, detail) = core_::open_run(c)?;
+            core_::explain(&prev, &cur, detail.as_ref(), sku)
         });
         Ok(text.map_err(|e| Failure::from_core(&e))?)
     })

@@ -61,7 +61,7 @@ impl Outcome {
     fn pseudonymise(&self, py: Python<'_>, key: Bound<'_, PyBytes>) -> PyResult<Outcome> {
         boundary(py, || {
             let key = key.as_bytes();
-            let shared = py.detach(|| core_::pseudonym::pseudonymise(&self.inner, key)).map_err(|e| Failure::from_core(&e))?;
+            let shared = py.detach(|| core_::pseudonymise(&self.inner, key)).map_err(|e| Failure::from_core(&e))?;
             Ok(Outcome { inner: shared })
         })
     }
@@ -69,7 +69,7 @@ impl Outcome {
     /// The evidence pack in memory: (tar bytes, pack hash).
     fn pack_bytes<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyBytes>, String)> {
         boundary(py, || {
-            let r = py.detach(|| core_::evidence::write_pack(&self.inner, Vec::new()));
+            let r = py.detach(|| core_::write_pack(&self.inner, Vec::new()));
             let (bytes, hash) = r.map_err(|e| Failure::from_core(&e))?;
             Ok((PyBytes::new(py, &bytes), hash.to_prefixed()))
         })
@@ -85,7 +85,7 @@ impl Outcome {
             let chunk = chunk_size.max(1);
             let writer = PyWriter { file, buf: Vec::with_capacity(chunk), chunk, error: slot.clone(), failed: false, written: 0 };
             let r = py.detach(move || {
-                let (mut w, hash) = core_::evidence::write_pack(&self.inner, writer)?;
+                let (mut w, hash) = core_::write_pack(&self.inner, writer)?;
                 w.flush().map_err(|e| CoreError::new(core_::ErrorCode::InvalidInput, format!("cannot write the pack: {e}")))?;
                 Ok::<_, CoreError>((hash, w.written))
             });

@@ -12,7 +12,7 @@ use pyo3::types::PyBytes;
 pub(crate) fn prove(py: Python<'_>, snapshot: Bound<'_, PyBytes>, sku: &str) -> PyResult<String> {
     boundary(py, || {
         let s = parse_snapshot(snapshot.as_bytes())?;
-        let p = core_::proof::prove(&s, sku).map_err(|e| Failure::from_core(&e))?;
+        let p = core_::prove(&s, sku).map_err(|e| Failure::from_core(&e))?;
         Ok(json_text(&p)?)
     })
 }
@@ -32,9 +32,9 @@ pub(crate) fn verify_proof(
         let v: serde_json::Value =
             serde_json::from_slice(proof.as_bytes()).map_err(|e| Failure::invalid_input(format!("the proof is not JSON: {e}")))?;
         let checked = match (snapshot_hash, &snapshot) {
-            (Some(h), _) => core_::proof::verify_proof_against(&v, h),
-            (None, Some(s)) => core_::proof::verify_proof_with_snapshot(&v, s.as_bytes()),
-            (None, None) => core_::proof::verify_proof(&v),
+            (Some(h), _) => core_::verify_proof_against(&v, h),
+            (None, Some(s)) => core_::verify_proof_with_snapshot(&v, s.as_bytes()),
+            (None, None) => core_::verify_proof(&v),
         };
         checked.map_err(|why| {
             let mut f =

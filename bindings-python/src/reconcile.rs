@@ -4,7 +4,7 @@
 use crate::boundary::{boundary, Failure, NResult};
 use crate::convert::{bytes_of, json_text, type_name};
 use crate::outcome::Outcome;
-use eucora_license_core::bundle::MemoryBundle;
+use eucora_license_core::MemoryBundle;
 use eucora_license_core::{self as core_, RunStatus};
 use eucora_license_dir::{outdir, DirBundle};
 use pyo3::prelude::*;

@@ -15,10 +15,10 @@ pub(crate) fn validate_ruleset(py: Python<'_>, data: Bound<'_, PyBytes>, sku_ids
         let known: Option<std::collections::BTreeSet<String>> = sku_ids.map(|v| v.into_iter().collect());
         let exists = |id: &str| known.as_ref().is_some_and(|k| k.contains(id));
         let check: Option<&dyn Fn(&str) -> bool> = if known.is_some() { Some(&exists) } else { None };
-        match core_::ruleset::parse(data.as_bytes(), check) {
+        match core_::parse_ruleset(data.as_bytes(), check) {
             Ok(rs) => Ok(json_text(&serde_json::json!({"id": rs.id, "version": rs.version, "hash": rs.hash.to_prefixed()}))?),
             Err(issues) => {
-                let e = core_::ruleset::issues_to_error("", &issues);
+                let e = core_::ruleset_issues_to_error("", &issues);
                 let mut f = Failure::from_core(&e);
                 f.file = None;
                 Err(f.with_details(json_text(&serde_json::json!({"issues": issues}))?).into())
@@ -35,7 +35,7 @@ pub(crate) fn hash_ruleset(py: Python<'_>, data: Bound<'_, PyBytes>) -> PyResult
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         let doc: serde_json::Value = serde_json::from_slice(bytes)
             .map_err(|e| Failure::new("invalid_ruleset", format!("malformed JSON at line {} column {}", e.line(), e.column())))?;
-        let h = core_::ruleset::hash_document(&doc).map_err(|e| Failure::from_core(&e))?;
+        let h = core_::ruleset_hash(&doc).map_err(|e| Failure::from_core(&e))?;
         Ok(h.to_prefixed())
     })
 }

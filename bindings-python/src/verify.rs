@@ -8,12 +8,10 @@ use pyo3::types::PyBytes;
 
 /// `evidence::verify`, with the replay on a second thread while the other
 /// checks hash the pack (as the CLI does; the core itself stays single-threaded).
-fn verify_report(pack: &[u8], previous: Option<&[u8]>) -> core_::evidence::VerifyReport {
+fn verify_report(pack: &[u8], previous: Option<&[u8]>) -> core_::VerifyReport {
     std::thread::scope(|s| {
-        let replay = s.spawn(|| core_::evidence::replay_pack(pack));
-        core_::evidence::verify_using(pack, previous, || {
-            replay.join().unwrap_or_else(|_| Err("the replay stopped on an internal error".into()))
-        })
+        let replay = s.spawn(|| core_::replay_pack(pack));
+        core_::verify_pack_using(pack, previous, || replay.join().unwrap_or_else(|_| Err("the replay stopped on an internal error".into())))
     })
 }
 

@@ -37,7 +37,7 @@ pub(crate) fn json(path: &str) -> Result<Value, ExitCode> {
 /// pack, the diff's unit lists.
 pub(crate) fn run(path: &str) -> Result<Run, ExitCode> {
     let (file, bytes) = outdir::read_run(Path::new(path), None).map_err(io_error)?;
-    eucora_license_core::diff::open_run(&bytes).map_err(|e| failed(format!("{}: {e}", file.display())))
+    eucora_license_core::open_run(&bytes).map_err(|e| failed(format!("{}: {e}", file.display())))
 }
 
 /// Two past runs, both read (each error reported) before either is used.

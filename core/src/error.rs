@@ -183,7 +183,7 @@ impl fmt::Display for Error {
 /// header, say) fails at least one of these.
 ///
 /// ```
-/// use eucora_license_core::error::is_displayable_name;
+/// use eucora_license_core::internal::error::is_displayable_name;
 /// assert!(is_displayable_name("cost_center"));
 /// assert!(is_displayable_name("lastSyncDateTime"));
 /// assert!(!is_displayable_name("ABCD-1234-EFGH-5678"));
@@ -203,7 +203,7 @@ pub fn is_displayable_name(s: &str) -> bool {
 /// given, and a count of the others (which are never shown).
 ///
 /// ```
-/// use eucora_license_core::error::names_for_display;
+/// use eucora_license_core::internal::error::names_for_display;
 /// assert_eq!(names_for_display(["cost_center", "ABCD-1234-EFGH-5678"]), "cost_center (and 1 more not shown)");
 /// ```
 pub fn names_for_display<'a>(names: impl IntoIterator<Item = &'a str>) -> String {

@@ -8,12 +8,12 @@
 //!
 //! The engine is pure (sans-IO): it never opens files, reads clocks or the
 //! environment, spawns threads or draws random numbers. Inputs arrive through
-//! [`bundle::BundleSource`]; every "now" is a parameter. Same inputs and
+//! [`BundleSource`]; every "now" is a parameter. Same inputs and
 //! ruleset give byte-identical output on every platform, whatever the order of
 //! input rows.
 //!
 //! ```
-//! use eucora_license_core::{reconcile, bundle::MemoryBundle, RunStatus};
+//! use eucora_license_core::{reconcile, MemoryBundle, RunStatus};
 //!
 //! let mut b = MemoryBundle::default();
 //! b.insert("bundle.json", br#"{"organization_id":"org","as_of":"2026-11-22T06:00:00Z",
@@ -39,36 +39,154 @@
 //! assert!(snap.hash().to_prefixed().starts_with("sha256:"));
 //! ```
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![warn(missing_docs, unreachable_pub)]
 
-pub mod adapters;
-pub mod bundle;
-pub mod canonical;
-pub mod catalog;
-pub mod counters;
-pub mod diff;
-pub mod error;
-pub mod evidence;
-pub mod explain;
-pub mod hash;
-pub mod identity;
-pub mod intern;
-pub mod merkle;
-pub mod numbers;
-pub mod proof;
-pub mod pseudonym;
-pub mod reconcile;
-pub mod ruleset;
-pub mod sidebar;
-pub mod signals;
-pub mod snapshot;
-pub mod table;
-pub mod tar;
-pub mod time;
+// The layers, bottom first; a module imports only from its own layer or a
+// layer below it (`scripts/check-layering`, docs/architecture.md).
+pub mod api;
+mod canon;
+mod document;
+mod engine;
+mod error;
+mod evidence;
+mod history;
+mod input;
+mod run;
+mod vocab;
+
+// ---------------------------------------------------------------------------
+// Reconciling: a bundle in, an outcome (snapshot, run report, units,
+// exceptions) out.
+
+pub use input::bundle::{check_bundle_path, file_bytes_from_json, BundleSource, MemoryBundle, RunParams};
+pub use run::{error_json, reconcile, Outcome, RunInputs, RunStatus};
+
+// ---------------------------------------------------------------------------
+// Errors: one type, stable codes from one table.
 
 pub use error::{Error, ErrorCode, Location, Result};
-pub use reconcile::{reconcile, Outcome, RunStatus};
-pub use snapshot::Snapshot;
+
+// ---------------------------------------------------------------------------
+// Documents: the snapshot and the sidebar state (the bytes/JSON form every
+// binding calls is [`api::sidebar`]).
+
+pub use document::sidebar::{schedule_secs_from_hours, try_sidebar, SidebarInput};
+pub use document::snapshot::Snapshot;
+
+// ---------------------------------------------------------------------------
+// Evidence: packs, offline verification and replay, per-SKU proofs, shared
+// (pseudonymised) outcomes.
+
+pub use evidence::pack::write_pack;
+pub use evidence::proof::{prove, verify_proof, verify_proof_against, verify_proof_with_snapshot};
+pub use evidence::pseudonym::pseudonymise;
+pub use evidence::replay::replay_pack;
+pub use evidence::verify::{verify as verify_pack, verify_using as verify_pack_using, Check, VerifyReport};
+
+// ---------------------------------------------------------------------------
+// History: what changed between two runs, and why.
+
+pub use history::diff::{between_checked as diff_between, open_run, same_organization};
+pub use history::explain::explain;
+
+// ---------------------------------------------------------------------------
+// Rulesets: parse and validate, report, hash, compare versions.
+
+pub use input::ruleset::changes::{diff as ruleset_changes, RulesetChange, RulesetDiff};
+pub use input::ruleset::{
+    hash_document as ruleset_hash, issues_to_error as ruleset_issues_to_error, parse as parse_ruleset, report as ruleset_report,
+    validate as validate_ruleset, Ruleset, RulesetIssue,
+};
+
+// ---------------------------------------------------------------------------
+// Adapters: raw exports from source systems in, canonical signals out.
+
+pub use input::adapters::{
+    all as adapters, by_name as adapter_by_name, run as run_adapter, Adapter, AdapterOutput, DirectoryEntry, EntitlementObservation,
+    InputFile, Options as AdapterOptions, Origin, SignalRow,
+};
+pub use vocab::RowError;
+
+// ---------------------------------------------------------------------------
+// Canonical JSON, hashes and instants (DESIGN A5, A9).
+
+pub use canon::canonical::{canonicalize, to_vec as canonical_bytes, to_vec_of as canonical_bytes_of};
+pub use canon::hash::{tagged as tagged_hash, Digest32, Domain};
+pub use canon::time::{Date, Instant, InstantError};
+
+/// Hooks for fuzz targets, benchmarks and integration tests: engine
+/// internals with no stability promise. Hosts use the items at the crate
+/// root.
+#[doc(hidden)]
+pub mod internal {
+    /// Canonical JSON.
+    pub mod canonical {
+        pub use crate::canon::canonical::{canonicalize, parse_strict, to_vec, to_vec_of, MAX_SAFE_INTEGER};
+    }
+    /// Hashes.
+    pub mod hash {
+        pub use crate::canon::hash::{sha256, tagged, Digest32, Domain};
+    }
+    /// RFC 9162 Merkle trees.
+    pub mod merkle {
+        pub use crate::canon::merkle::{leaf_hash, root, root_of_leaves};
+    }
+    /// Exact numbers.
+    pub mod numbers {
+        pub use crate::canon::numbers::{parse_integer, percent_2dp, Fixed9};
+    }
+    /// Instants and dates.
+    pub mod time {
+        pub use crate::canon::time::{Date, Instant, InstantError};
+    }
+    /// Deterministic tar archives.
+    pub mod tar {
+        pub use crate::canon::tar::{entries, read, Entry, TarWriter};
+    }
+    /// Canonical signals.
+    pub mod signals {
+        pub use crate::input::signals::SignalStore;
+        pub use crate::vocab::RowError;
+    }
+    /// Identity normalisation.
+    pub mod identity {
+        pub use crate::input::normalize::{normalize_hostname, normalize_serial, normalize_serial_text, normalize_user};
+    }
+    /// Adapters.
+    pub mod adapters {
+        pub use crate::input::adapters::{
+            all, by_name, decode_text, normalize_timestamp, run, AdapterOutput, DirectoryEntry, EntitlementObservation, InputFile, Options,
+            Origin, SignalRow,
+        };
+    }
+    /// Rulesets.
+    pub mod ruleset {
+        pub use crate::input::ruleset::{changes, hash_document, issues_to_error, parse, report, validate, Ruleset, RulesetIssue};
+    }
+    /// The counters.
+    pub mod counters {
+        pub use crate::engine::{collapse_duplicates, Counters, MAX_COUNT};
+    }
+    /// Snapshots.
+    pub mod snapshot {
+        pub use crate::document::snapshot::{skus_root, validate, Snapshot, SCHEMA};
+    }
+    /// The sidebar state.
+    pub mod sidebar {
+        pub use crate::document::sidebar::{schedule_secs_from_hours, sidebar, try_sidebar, SidebarInput};
+    }
+    /// Evidence packs.
+    pub mod evidence {
+        pub use crate::document::manifest::member_name;
+        pub use crate::evidence::pack::write_pack;
+        pub use crate::evidence::replay::replay_pack;
+        pub use crate::evidence::verify::{verify, verify_using, VerifyReport};
+    }
+    /// Names shown in messages.
+    pub mod error {
+        pub use crate::error::{is_displayable_name, names_for_display};
+    }
+}
 
 /// The library version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -4,7 +4,7 @@
 
 mod common;
 use common::*;
-use eucora_license_core::adapters::{self, AdapterOutput, DirectoryEntry, EntitlementObservation, InputFile, Options, SignalRow};
+use eucora_license_core::internal::adapters::{self, AdapterOutput, DirectoryEntry, EntitlementObservation, InputFile, Options, SignalRow};
 use eucora_license_core::{Error, RunStatus};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -124,7 +124,7 @@ fn fixture_lines(adapter: &str, file: &str) -> Vec<String> {
 }
 
 fn canonical_lines<T: serde::Serialize>(items: &[T]) -> Vec<String> {
-    items.iter().map(|i| String::from_utf8(eucora_license_core::canonical::to_vec_of(i).unwrap()).unwrap()).collect()
+    items.iter().map(|i| String::from_utf8(eucora_license_core::internal::canonical::to_vec_of(i).unwrap()).unwrap()).collect()
 }
 
 fn invalid_input_at(r: Result<AdapterOutput, Error>, file: &str) -> Error {

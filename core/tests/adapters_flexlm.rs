@@ -4,7 +4,7 @@
 
 mod common;
 use common::*;
-use eucora_license_core::adapters::{self, AdapterOutput, InputFile, Options, SignalRow};
+use eucora_license_core::internal::adapters::{self, AdapterOutput, InputFile, Options, SignalRow};
 use eucora_license_core::{Error, RunStatus};
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -100,8 +100,11 @@ fn check_fixture(adapter: &str, files: &[&str]) -> AdapterOutput {
     let o = fixture_options(adapter);
     let kv: Vec<(&str, &str)> = o.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let out = ok(adapter, &refs, &kv);
-    let got: Vec<String> =
-        out.signals.iter().map(|(_, r)| String::from_utf8(eucora_license_core::canonical::to_vec_of(r).unwrap()).unwrap()).collect();
+    let got: Vec<String> = out
+        .signals
+        .iter()
+        .map(|(_, r)| String::from_utf8(eucora_license_core::internal::canonical::to_vec_of(r).unwrap()).unwrap())
+        .collect();
     let expected_text = String::from_utf8(fixture(&format!("{adapter}/expected.jsonl"))).unwrap();
     let expected: Vec<&str> = expected_text.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(got, expected, "{adapter} output differs from expected.jsonl");

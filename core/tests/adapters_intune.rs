@@ -4,7 +4,7 @@
 
 mod common;
 use common::*;
-use eucora_license_core::adapters::{self, AdapterOutput, DirectoryEntry, InputFile, Options, SignalRow};
+use eucora_license_core::internal::adapters::{self, AdapterOutput, DirectoryEntry, InputFile, Options, SignalRow};
 use eucora_license_core::{Error, RunStatus};
 use serde_json::{json, Value};
 
@@ -119,7 +119,7 @@ fn jsonl_lines(bytes: &[u8]) -> Vec<String> {
 }
 
 fn canonical_lines<T: serde::Serialize>(items: &[T]) -> Vec<String> {
-    items.iter().map(|i| String::from_utf8(eucora_license_core::canonical::to_vec_of(i).unwrap()).unwrap()).collect()
+    items.iter().map(|i| String::from_utf8(eucora_license_core::internal::canonical::to_vec_of(i).unwrap()).unwrap()).collect()
 }
 
 fn notes(out: &AdapterOutput) -> Vec<(usize, String)> {

@@ -5,8 +5,8 @@
 
 mod common;
 use common::*;
-use eucora_license_core::adapters::{self, AdapterOutput, DirectoryEntry, InputFile, Options, SignalRow};
-use eucora_license_core::signals::RowError;
+use eucora_license_core::internal::adapters::{self, AdapterOutput, DirectoryEntry, InputFile, Options, SignalRow};
+use eucora_license_core::internal::signals::RowError;
 use eucora_license_core::{Error, RunStatus};
 use serde_json::json;
 
@@ -112,7 +112,7 @@ fn app(name: &str, bundle: &str) -> serde_json::Value {
 }
 
 fn jsonl(rows: &[SignalRow]) -> String {
-    rows.iter().map(|r| String::from_utf8(eucora_license_core::canonical::to_vec_of(r).unwrap()).unwrap() + "\n").collect()
+    rows.iter().map(|r| String::from_utf8(eucora_license_core::internal::canonical::to_vec_of(r).unwrap()).unwrap() + "\n").collect()
 }
 
 fn adobe_csv(rows: &[&str]) -> Vec<u8> {

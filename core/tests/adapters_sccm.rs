@@ -7,7 +7,7 @@
 
 mod common;
 use common::*;
-use eucora_license_core::adapters::{self, AdapterOutput, DirectoryEntry, InputFile, Options, SignalRow};
+use eucora_license_core::internal::adapters::{self, AdapterOutput, DirectoryEntry, InputFile, Options, SignalRow};
 use eucora_license_core::{Error, ErrorCode, Outcome};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -173,7 +173,7 @@ fn run_fixture(name: &str) -> AdapterOutput {
 }
 
 fn canonical_line<T: serde::Serialize>(v: &T) -> String {
-    String::from_utf8(eucora_license_core::canonical::to_vec_of(v).unwrap()).unwrap()
+    String::from_utf8(eucora_license_core::internal::canonical::to_vec_of(v).unwrap()).unwrap()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1263,7 +1263,7 @@ fn fixture_texts(adapter: &str) -> Vec<(String, String)> {
 
 /// Check what an adapter produced against the A1 row rules it must meet.
 fn assert_canonical(out: &AdapterOutput, n_files: usize) {
-    use eucora_license_core::time::Instant;
+    use eucora_license_core::internal::time::Instant;
     assert_eq!(out.records.len(), n_files);
     for (o, r) in &out.signals {
         assert!(o.file < n_files && o.line >= 1);

@@ -8,7 +8,7 @@
 //! Each matches its hand-worked `expected.json`, the two agree on every SKU record (and on the
 //! devices, users and sessions counted), and both snapshot hashes are pinned.
 
-use eucora_license_core::adapters;
+use eucora_license_core::internal::adapters;
 use eucora_license_core::{reconcile, Outcome, RunStatus};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};

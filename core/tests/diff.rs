@@ -4,7 +4,7 @@
 mod common;
 
 use common::Bundle;
-use eucora_license_core::evidence::{verify, write_pack};
+use eucora_license_core::internal::evidence::{verify, write_pack};
 use eucora_license_core::{reconcile, Outcome, RunStatus};
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -315,8 +315,8 @@ fn the_pack_of_a_chained_run_verifies_by_replay() {
     let report = verify(&p, Some(first.snapshot.as_ref().unwrap().canonical_bytes()));
     assert!(report.ok, "{:?}", report.checks.iter().filter(|c| c.status == "failed").collect::<Vec<_>>());
     // A previous pack whose units do not match its snapshot is refused.
-    let entries = eucora_license_core::tar::read(&first_pack).unwrap();
-    let mut w = eucora_license_core::tar::TarWriter::new(Vec::new());
+    let entries = eucora_license_core::internal::tar::read(&first_pack).unwrap();
+    let mut w = eucora_license_core::internal::tar::TarWriter::new(Vec::new());
     for e in &entries {
         let data =
             if e.name == "units.jsonl" { e.data.iter().map(|&b| if b == b'1' { b'2' } else { b }).collect() } else { e.data.to_vec() };
@@ -435,7 +435,7 @@ proptest! {
 // ---------------------------------------------------------------------------------------------
 // Explain.
 
-use eucora_license_core::explain::explain;
+use eucora_license_core::explain;
 
 fn explained(prev: &Outcome, cur: &Outcome, sku: &str) -> String {
     explain(prev.snapshot.as_ref().unwrap(), cur.snapshot.as_ref().unwrap(), cur.diff.as_ref(), sku).unwrap()

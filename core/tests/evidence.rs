@@ -3,8 +3,8 @@
 
 mod common;
 use common::*;
-use eucora_license_core::evidence::{verify, write_pack};
-use eucora_license_core::hash::sha256;
+use eucora_license_core::internal::evidence::{verify, write_pack};
+use eucora_license_core::internal::hash::sha256;
 use eucora_license_core::{reconcile, Outcome};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -25,7 +25,7 @@ fn pack_of(out: &Outcome) -> Vec<u8> {
 
 /// Rewrite one artifact and re-hash the manifest consistently (as a forger would).
 fn forge(pack: &[u8], name: &str, edit: impl Fn(&[u8]) -> Vec<u8>) -> Vec<u8> {
-    let entries = eucora_license_core::tar::read(pack).unwrap();
+    let entries = eucora_license_core::internal::tar::read(pack).unwrap();
     let mut files: Vec<(String, Vec<u8>)> = entries.iter().map(|e| (e.name.clone(), e.data.to_vec())).collect();
     for f in files.iter_mut() {
         if f.0 == name {
@@ -41,15 +41,17 @@ fn forge(pack: &[u8], name: &str, edit: impl Fn(&[u8]) -> Vec<u8>) -> Vec<u8> {
     // The pack hash is re-derived too: the forger has the whole algorithm.
     let mut body = manifest.clone();
     body.as_object_mut().unwrap().remove("pack_hash");
-    let h =
-        eucora_license_core::hash::tagged(eucora_license_core::hash::Domain::Pack, &eucora_license_core::canonical::to_vec(&body).unwrap());
+    let h = eucora_license_core::internal::hash::tagged(
+        eucora_license_core::internal::hash::Domain::Pack,
+        &eucora_license_core::internal::canonical::to_vec(&body).unwrap(),
+    );
     manifest["pack_hash"] = json!(h.to_prefixed());
     for f in files.iter_mut() {
         if f.0 == "manifest.json" {
-            f.1 = eucora_license_core::canonical::to_vec(&manifest).unwrap();
+            f.1 = eucora_license_core::internal::canonical::to_vec(&manifest).unwrap();
         }
     }
-    let mut w = eucora_license_core::tar::TarWriter::new(Vec::new());
+    let mut w = eucora_license_core::internal::tar::TarWriter::new(Vec::new());
     for (n, d) in &files {
         w.append(n, d).unwrap();
     }
@@ -66,7 +68,7 @@ fn demo_pack_is_deterministic_and_verifies_with_replay() {
     assert!(report.checks.iter().any(|c| c.name == "replay" && c.status == "passed"));
     assert_eq!(report.snapshot_hash.as_deref(), Some(out.snapshot.unwrap().hash().to_prefixed().as_str()));
     // The pack records which adapter (and version) read each raw export.
-    let imports = eucora_license_core::tar::read(&a).unwrap().into_iter().find(|e| e.name == "imports.json").unwrap();
+    let imports = eucora_license_core::internal::tar::read(&a).unwrap().into_iter().find(|e| e.name == "imports.json").unwrap();
     let jobs: Value = serde_json::from_slice(imports.data).unwrap();
     let adapters: std::collections::BTreeSet<&str> = jobs
         .as_array()
@@ -120,12 +122,12 @@ fn a_fully_consistent_forgery_is_caught_by_replay() {
         let skus = v["skus"].as_array_mut().unwrap();
         skus[0]["consumed"] = json!(skus[0]["consumed"].as_i64().unwrap() + 1);
         let rec = skus.clone();
-        v["skus_root"] = json!(eucora_license_core::snapshot::skus_root(&rec).unwrap().to_prefixed());
+        v["skus_root"] = json!(eucora_license_core::internal::snapshot::skus_root(&rec).unwrap().to_prefixed());
         let mut body = v.as_object().unwrap().clone();
         body.remove("snapshot_hash");
         eucora_license_core::Snapshot::seal(body).unwrap().canonical_bytes().to_vec()
     });
-    for e in eucora_license_core::tar::read(&forged).unwrap() {
+    for e in eucora_license_core::internal::tar::read(&forged).unwrap() {
         if e.name == "snapshot.json" {
             new_hash = serde_json::from_slice::<Value>(e.data).unwrap()["snapshot_hash"].as_str().unwrap().to_string();
         }
@@ -133,7 +135,7 @@ fn a_fully_consistent_forgery_is_caught_by_replay() {
     let forged = forge(&forged, "manifest.json", |b| {
         let mut m: Value = serde_json::from_slice(b).unwrap();
         m["snapshot_hash"] = json!(new_hash);
-        eucora_license_core::canonical::to_vec(&m).unwrap()
+        eucora_license_core::internal::canonical::to_vec(&m).unwrap()
     });
     let r = verify(&forged, None);
     assert!(!r.ok);
@@ -241,7 +243,7 @@ fn fast_signal_rendering_is_the_canonical_form() {
         store.write_normalised(s, &mut fast);
         assert_eq!(
             String::from_utf8(fast).unwrap(),
-            String::from_utf8(eucora_license_core::canonical::to_vec(&store.normalised_json(s)).unwrap()).unwrap()
+            String::from_utf8(eucora_license_core::internal::canonical::to_vec(&store.normalised_json(s)).unwrap()).unwrap()
         );
     }
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use eucora_license_core::evidence::{verify, write_pack};
+use eucora_license_core::internal::evidence::{verify, write_pack};
 use eucora_license_core::reconcile;
 use std::path::{Path, PathBuf};
 

@@ -9,8 +9,8 @@
 
 mod common;
 
-use eucora_license_core::bundle::MemoryBundle;
-use eucora_license_core::{canonical, reconcile, ruleset, sidebar, RunStatus};
+use eucora_license_core::MemoryBundle;
+use eucora_license_core::{api, internal::canonical, internal::ruleset, reconcile, RunStatus};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -130,7 +130,7 @@ fn observe_ruleset(dir: &Path, case: &Value) -> Value {
 fn observe_sidebar(dir: &Path, case: &Value) -> Value {
     let snapshot = optional(&dir.join("snapshot.json"));
     let last_run = optional(&dir.join("last_run.json"));
-    match sidebar::from_documents(
+    match api::sidebar(
         snapshot.as_deref(),
         last_run.as_deref(),
         case["now"].as_str().unwrap(),

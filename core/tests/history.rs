@@ -4,8 +4,8 @@
 
 mod common;
 
-use eucora_license_core::evidence::{verify, write_pack};
-use eucora_license_core::explain::explain;
+use eucora_license_core::explain;
+use eucora_license_core::internal::evidence::{verify, write_pack};
 use eucora_license_core::{reconcile, Outcome, RunStatus};
 use serde_json::{json, Value};
 use std::path::Path;

@@ -6,10 +6,10 @@
 
 mod common;
 use common::*;
-use eucora_license_core::evidence::{replay_pack, verify, verify_using, VerifyReport};
-use eucora_license_core::hash::{sha256, tagged, Domain};
-use eucora_license_core::tar::{self, TarWriter};
-use eucora_license_core::{canonical, reconcile, Outcome};
+use eucora_license_core::internal::evidence::{replay_pack, verify, verify_using, VerifyReport};
+use eucora_license_core::internal::hash::{sha256, tagged, Domain};
+use eucora_license_core::internal::tar::{self, TarWriter};
+use eucora_license_core::{internal::canonical, reconcile, Outcome};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -22,7 +22,7 @@ fn demo() -> Outcome {
 /// The demo pack, written once for every test of this file.
 fn demo_pack() -> &'static [u8] {
     static PACK: OnceLock<Vec<u8>> = OnceLock::new();
-    PACK.get_or_init(|| eucora_license_core::evidence::write_pack(&demo(), Vec::new()).unwrap().0)
+    PACK.get_or_init(|| eucora_license_core::internal::evidence::write_pack(&demo(), Vec::new()).unwrap().0)
 }
 
 /// The members of a pack, in order.
@@ -205,9 +205,9 @@ fn a_rewritten_diff_is_caught_by_the_replay() {
 
     let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/demo-history"));
     let first = reconcile(&load_dir(&dir.join("step-1")), None);
-    let first_pack = eucora_license_core::evidence::write_pack(&first, Vec::new()).unwrap().0;
+    let first_pack = eucora_license_core::internal::evidence::write_pack(&first, Vec::new()).unwrap().0;
     let second = reconcile(&load_dir(&dir.join("step-2")), Some(&first_pack));
-    let pack = eucora_license_core::evidence::write_pack(&second, Vec::new()).unwrap().0;
+    let pack = eucora_license_core::internal::evidence::write_pack(&second, Vec::new()).unwrap().0;
     assert!(verify_bare(&pack).ok);
     let mut files = members(&pack);
     let diff = files.iter_mut().find(|f| f.0 == "diff.json").unwrap();
@@ -473,8 +473,8 @@ fn chaining_and_diff_refuse_a_pack_with_a_foreign_member() {
     let out = reconcile(&bundle, Some(&pack));
     assert!(out.snapshot.is_none());
     assert_eq!(reasons(&out), vec!["previous_snapshot_invalid"]);
-    let e = eucora_license_core::diff::open_run(&pack).unwrap_err();
+    let e = eucora_license_core::open_run(&pack).unwrap_err();
     assert_eq!(e.code().name(), "invalid_input");
     // The untouched pack still chains and opens.
-    assert!(eucora_license_core::diff::open_run(demo_pack()).is_ok());
+    assert!(eucora_license_core::open_run(demo_pack()).is_ok());
 }

@@ -5,7 +5,7 @@
 
 mod common;
 use common::*;
-use eucora_license_core::{diff, explain, sidebar, Outcome};
+use eucora_license_core::{api, diff_between, explain, Outcome};
 use serde_json::json;
 
 fn run_of(org: &str, as_of: &str, ok: bool) -> Outcome {
@@ -35,16 +35,16 @@ fn the_sidebar_refuses_another_organizations_report() {
     assert!(theirs.snapshot.is_none(), "the other organization's run failed closed");
     let snap = ours.snapshot.as_ref().unwrap().canonical_bytes();
     let report = serde_json::to_vec(&theirs.report).unwrap();
-    let e = sidebar::from_documents(Some(snap), Some(&report), "2026-11-23T07:00:00Z", 86_400, 2).unwrap_err();
+    let e = api::sidebar(Some(snap), Some(&report), "2026-11-23T07:00:00Z", 86_400, 2).unwrap_err();
     assert_eq!(e.code().name(), "invalid_input");
     assert_eq!(field(&e), Some("organization_id"));
     // `[]` is no run report either.
-    let e = sidebar::from_documents(Some(snap), Some(b"[]"), "2026-11-23T07:00:00Z", 86_400, 2).unwrap_err();
+    let e = api::sidebar(Some(snap), Some(b"[]"), "2026-11-23T07:00:00Z", 86_400, 2).unwrap_err();
     assert_eq!(e.code().name(), "invalid_input");
     // Our own failed run still flips the state to failed.
     let our_failure = run_of("org-acme", "2026-11-23T06:00:00Z", false);
     let report = serde_json::to_vec(&our_failure.report).unwrap();
-    let s = sidebar::from_documents(Some(snap), Some(&report), "2026-11-23T07:00:00Z", 86_400, 2).unwrap();
+    let s = api::sidebar(Some(snap), Some(&report), "2026-11-23T07:00:00Z", 86_400, 2).unwrap();
     assert_eq!(s["state"], "failed");
     assert_eq!(s["counters"], ours.snapshot.as_ref().unwrap().value()["totals"]);
 }
@@ -54,13 +54,13 @@ fn diff_and_explain_refuse_runs_of_two_organizations() {
     let a = run_of("org-acme", "2026-11-22T06:00:00Z", true);
     let b = run_of("org-other", "2026-11-23T06:00:00Z", true);
     let (sa, sb) = (a.snapshot.as_ref().unwrap(), b.snapshot.as_ref().unwrap());
-    let e = diff::between_checked(sa, sb).unwrap_err();
+    let e = diff_between(sa, sb).unwrap_err();
     assert_eq!((e.code().name(), field(&e)), ("invalid_input", Some("organization_id")));
     assert!(e.to_string().contains("org-acme") && e.to_string().contains("org-other"), "{e}");
-    let e = explain::explain(sa, sb, None, "d").unwrap_err();
+    let e = explain(sa, sb, None, "d").unwrap_err();
     assert_eq!((e.code().name(), field(&e)), ("invalid_input", Some("organization_id")));
     // One organization compares as before.
     let c = run_of("org-acme", "2026-11-23T06:00:00Z", true);
-    let d = diff::between_checked(sa, c.snapshot.as_ref().unwrap()).unwrap();
+    let d = diff_between(sa, c.snapshot.as_ref().unwrap()).unwrap();
     assert_eq!(d["basis"], "counters");
 }

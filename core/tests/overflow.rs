@@ -7,8 +7,8 @@
 mod common;
 
 use common::{reasons, Bundle};
-use eucora_license_core::counters::{collapse_duplicates, Counters, MAX_COUNT};
-use eucora_license_core::signals::SignalStore;
+use eucora_license_core::internal::counters::{collapse_duplicates, Counters, MAX_COUNT};
+use eucora_license_core::internal::signals::SignalStore;
 use eucora_license_core::RunStatus;
 use serde_json::json;
 

@@ -35,7 +35,7 @@ fn row_strategy() -> impl Strategy<Value = Vec<(&'static str, String)>> {
     )
         .prop_map(|((so, u, se, di, h), (sk, p, k, st, c), (obs_h, start_h, dur_h, open, q))| {
             let at = |hours: i64| {
-                let base = eucora_license_core::time::Instant::parse("2026-11-22T06:00:00Z").unwrap();
+                let base = eucora_license_core::internal::time::Instant::parse("2026-11-22T06:00:00Z").unwrap();
                 base.plus_secs(hours * 3600 + 17).to_string()
             };
             let mut sku = SKUS[sk];
@@ -176,8 +176,8 @@ proptest! {
     #[test]
     fn every_pack_verifies_by_replay((rows, _, _) in rows_and_perm()) {
         let out = reconcile(&bundle_of(&rows, |_, s| format!("{s}.csv")).build(), None);
-        let (pack, _) = eucora_license_core::evidence::write_pack(&out, Vec::new()).unwrap();
-        let report = eucora_license_core::evidence::verify(&pack, None);
+        let (pack, _) = eucora_license_core::internal::evidence::write_pack(&out, Vec::new()).unwrap();
+        let report = eucora_license_core::internal::evidence::verify(&pack, None);
         prop_assert!(report.ok, "{:?}", report.checks.iter().filter(|c| c.status == "failed").collect::<Vec<_>>());
     }
 

@@ -3,8 +3,8 @@
 
 mod common;
 
-use eucora_license_core::evidence::{verify, write_pack};
-use eucora_license_core::pseudonym::pseudonymise;
+use eucora_license_core::internal::evidence::{verify, write_pack};
+use eucora_license_core::pseudonymise;
 use eucora_license_core::{reconcile, Outcome};
 use serde_json::Value;
 use std::path::Path;
@@ -89,7 +89,7 @@ fn the_pseudonymised_pack_verifies_and_says_what_it_is() {
     let (pack, _) = write_pack(&shared, Vec::new()).unwrap();
     let report = verify(&pack, None);
     assert!(report.ok, "{:?}", report.first_failure);
-    let entries = eucora_license_core::tar::read(&pack).unwrap();
+    let entries = eucora_license_core::internal::tar::read(&pack).unwrap();
     let manifest: Value = serde_json::from_slice(entries.iter().find(|e| e.name == "manifest.json").unwrap().data).unwrap();
     let note = &manifest["pseudonymised"];
     assert_eq!(note["scheme"], "hmac-sha256");
@@ -98,9 +98,10 @@ fn the_pseudonymised_pack_verifies_and_says_what_it_is() {
     assert!(!pack.windows(KEY.len()).any(|w| w == KEY));
     let other = pseudonymise(&out, b"another key of 16+ bytes").unwrap();
     let (pack2, _) = write_pack(&other, Vec::new()).unwrap();
-    let m2: Value =
-        serde_json::from_slice(eucora_license_core::tar::read(&pack2).unwrap().iter().find(|e| e.name == "manifest.json").unwrap().data)
-            .unwrap();
+    let m2: Value = serde_json::from_slice(
+        eucora_license_core::internal::tar::read(&pack2).unwrap().iter().find(|e| e.name == "manifest.json").unwrap().data,
+    )
+    .unwrap();
     assert_ne!(m2["pseudonymised"]["key_fingerprint"], note["key_fingerprint"]);
     assert_eq!(counters(&other), counters(&out));
 }

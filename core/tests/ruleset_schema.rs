@@ -2,7 +2,7 @@
 //! the same required keys at every level, the same enumerations, and the
 //! same confidence literals.
 
-use eucora_license_core::ruleset::validate;
+use eucora_license_core::internal::ruleset::validate;
 use serde_json::{json, Value};
 
 fn schema() -> Value {

@@ -11,8 +11,8 @@
 mod common;
 
 use common::load_dir;
-use eucora_license_core::bundle::MemoryBundle;
-use eucora_license_core::{evidence, pseudonym, reconcile, Outcome};
+use eucora_license_core::MemoryBundle;
+use eucora_license_core::{internal::evidence, pseudonymise, reconcile, Outcome};
 use serde_json::{json, Value};
 use std::path::Path;
 
@@ -38,13 +38,13 @@ fn outputs(out: &Outcome) -> Vec<(String, Vec<u8>)> {
     ];
     for e in &out.errors {
         all.push(("error".to_string(), e.to_string().into_bytes()));
-        all.push(("error json".to_string(), eucora_license_core::reconcile::error_json(e).to_string().into_bytes()));
+        all.push(("error json".to_string(), eucora_license_core::error_json(e).to_string().into_bytes()));
     }
     if let Some(s) = &out.snapshot {
         all.push(("snapshot.json".to_string(), s.canonical_bytes().to_vec()));
         let (pack, _) = evidence::write_pack(out, Vec::new()).expect("pack");
         all.push(("evidence.tar".to_string(), pack));
-        let shared = pseudonym::pseudonymise(out, b"a pseudonymisation key of 32 bytes!!").expect("pseudonymise");
+        let shared = pseudonymise(out, b"a pseudonymisation key of 32 bytes!!").expect("pseudonymise");
         let (pack, _) = evidence::write_pack(&shared, Vec::new()).expect("pseudonymised pack");
         all.push(("pseudonymised evidence.tar".to_string(), pack));
         all.push(("pseudonymised run_report.json".to_string(), shared.report.to_string().into_bytes()));

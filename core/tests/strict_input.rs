@@ -5,7 +5,7 @@
 mod common;
 
 use common::{reasons, Bundle};
-use eucora_license_core::canonical::parse_strict;
+use eucora_license_core::internal::canonical::parse_strict;
 use eucora_license_core::{reconcile, RunStatus, Snapshot};
 use serde_json::{json, Value};
 

@@ -1,8 +1,8 @@
 //! Published test vectors: RFC 8785 (JCS) and RFC 9162 Merkle tree roots.
 //! The data files live in `fixtures/` and are shared with the bindings' tests.
 
-use eucora_license_core::canonical;
-use eucora_license_core::merkle;
+use eucora_license_core::internal::canonical;
+use eucora_license_core::internal::merkle;
 use eucora_license_core::ErrorCode;
 use proptest::prelude::*;
 use serde_json::Value;

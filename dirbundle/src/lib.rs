@@ -21,7 +21,7 @@
 pub mod files;
 pub mod outdir;
 
-use eucora_license_core::bundle::BundleSource;
+use eucora_license_core::BundleSource;
 use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
 

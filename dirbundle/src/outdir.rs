@@ -415,7 +415,7 @@ pub struct RunOutputs<'a> {
 
 /// An evidence pack streamed into a staged file.
 fn pack_into(outcome: &Outcome) -> impl FnOnce(&mut io::BufWriter<File>) -> io::Result<()> + '_ {
-    move |w| eucora_license_core::evidence::write_pack(outcome, w).map(|_| ()).map_err(io::Error::other)
+    move |w| eucora_license_core::write_pack(outcome, w).map(|_| ()).map_err(io::Error::other)
 }
 
 /// `run_report.json` as written: the report as pretty JSON and a newline.
@@ -614,7 +614,7 @@ mod tests {
         let with_pack = RunOutputs { pack: true, shared: None };
         write_run_to(&out, &outcome, with_pack).unwrap();
         assert_eq!(names(&out), ["evidence.tar", "exceptions.jsonl", "notes.txt", "run_report.json", "snapshot.json"]);
-        let (pack, _) = eucora_license_core::evidence::write_pack(&outcome, Vec::new()).unwrap();
+        let (pack, _) = eucora_license_core::write_pack(&outcome, Vec::new()).unwrap();
         assert_eq!(std::fs::read(out.join("evidence.tar")).unwrap(), pack);
         assert_eq!(std::fs::read(out.join("snapshot.json")).unwrap(), snap.canonical_bytes());
         assert_eq!(std::fs::read(out.join("exceptions.jsonl")).unwrap(), outcome.exceptions_jsonl());
@@ -626,11 +626,11 @@ mod tests {
         assert_eq!((file, bytes), (out.join("evidence.tar"), pack.clone()));
 
         // Over it: no pack, a shared pack; the older pack goes, nothing stale stays.
-        let shared = eucora_license_core::pseudonym::pseudonymise(&outcome, b"0123456789abcdef").unwrap();
+        let shared = eucora_license_core::pseudonymise(&outcome, b"0123456789abcdef").unwrap();
         let outputs = RunOutputs { pack: false, shared: Some(&shared) };
         write_run_to(&out, &outcome, outputs).unwrap();
         assert_eq!(names(&out), ["evidence.shared.tar", "exceptions.jsonl", "notes.txt", "run_report.json", "snapshot.json"]);
-        let (shared_pack, _) = eucora_license_core::evidence::write_pack(&shared, Vec::new()).unwrap();
+        let (shared_pack, _) = eucora_license_core::write_pack(&shared, Vec::new()).unwrap();
         assert_eq!(std::fs::read(out.join("evidence.shared.tar")).unwrap(), shared_pack);
         assert_eq!(read_run(&out, None).unwrap().1, snap.canonical_bytes());
 

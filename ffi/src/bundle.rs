@@ -5,7 +5,7 @@ use crate::convert::{bytes_in, str_in};
 use crate::handles::{bundle_of, handle_id, handle_out, lock, register, Entry, EucoraLicenseBundle, REGISTRY};
 use crate::status::{EUCORA_LICENSE_INVALID_HANDLE, EUCORA_LICENSE_OK};
 use eucora_license_core as core_;
-use eucora_license_core::bundle::MemoryBundle;
+use eucora_license_core::MemoryBundle;
 use std::ffi::c_char;
 use std::sync::{Arc, Mutex};
 
@@ -34,7 +34,7 @@ pub unsafe extern "C" fn eucora_license_bundle_add_file(
         let b = bundle_of(bundle)?;
         // SAFETY: forwarded caller contract.
         let path = unsafe { str_in("path", path) }?;
-        core_::bundle::check_bundle_path(path)?;
+        core_::check_bundle_path(path)?;
         // SAFETY: forwarded caller contract.
         let data = unsafe { bytes_in("data", data, len) }?;
         lock(&b).insert(path, data.to_vec());

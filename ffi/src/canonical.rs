@@ -19,7 +19,7 @@ pub unsafe extern "C" fn eucora_license_canonicalize(
     boundary("eucora_license_canonicalize", || {
         // SAFETY: forwarded caller contract.
         let bytes = unsafe { bytes_in("json", json, json_len) }?;
-        let out = core_::canonical::canonicalize(bytes)?;
+        let out = core_::canonicalize(bytes)?;
         // SAFETY: forwarded caller contract.
         unsafe { text_out(&out, buf, cap, len_out) }
     })

@@ -80,5 +80,5 @@ pub(crate) unsafe fn int_out(what: &str, out: *mut i32, value: i32) -> FfiResult
 }
 
 pub(crate) fn canonical_json(v: &serde_json::Value) -> FfiResult<Vec<u8>> {
-    Ok(core_::canonical::to_vec(v)?)
+    Ok(core_::canonical_bytes(v)?)
 }

@@ -3,7 +3,7 @@
 
 use crate::boundary::{Fail, FfiResult};
 use crate::status::EUCORA_LICENSE_INVALID_HANDLE;
-use eucora_license_core::bundle::MemoryBundle;
+use eucora_license_core::MemoryBundle;
 use eucora_license_core::Outcome;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};

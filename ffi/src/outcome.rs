@@ -122,9 +122,7 @@ pub unsafe extern "C" fn eucora_license_outcome_evidence_pack(
         let o = outcome_of(outcome)?;
         snapshot_of(&o)?;
         let pack = o.pack.get_or_init(|| {
-            core_::evidence::write_pack(&o.outcome, Vec::new())
-                .map(|(bytes, _)| bytes)
-                .map_err(|e| (e.code().number() as i32, e.to_string()))
+            core_::write_pack(&o.outcome, Vec::new()).map(|(bytes, _)| bytes).map_err(|e| (e.code().number() as i32, e.to_string()))
         });
         match pack {
             // SAFETY: forwarded caller contract.

@@ -6,7 +6,7 @@ use crate::convert::{bytes_in, optional_bytes_in, str_in};
 use crate::handles::{bundle_of, handle_out, lock, register, Entry, EucoraLicenseBundle, EucoraLicenseOutcome, OutcomeEntry};
 use crate::status::EUCORA_LICENSE_INVALID_INPUT;
 use eucora_license_core as core_;
-use eucora_license_core::bundle::{BundleSource, MemoryBundle};
+use eucora_license_core::{BundleSource, MemoryBundle};
 use eucora_license_dir::DirBundle;
 use std::ffi::c_char;
 use std::path::PathBuf;

@@ -20,7 +20,7 @@ pub unsafe extern "C" fn eucora_license_hash_ruleset(
     boundary("eucora_license_hash_ruleset", || {
         // SAFETY: forwarded caller contract.
         let bytes = unsafe { bytes_in("ruleset_json", ruleset_json, ruleset_json_len) }?;
-        let rs = core_::ruleset::parse(bytes, None).map_err(|issues| Fail::from(core_::ruleset::issues_to_error("ruleset", &issues)))?;
+        let rs = core_::parse_ruleset(bytes, None).map_err(|issues| Fail::from(core_::ruleset_issues_to_error("ruleset", &issues)))?;
         // SAFETY: forwarded caller contract.
         unsafe { text_out(rs.hash.to_prefixed().as_bytes(), buf, cap, len_out) }
     })
@@ -54,7 +54,7 @@ pub unsafe extern "C" fn eucora_license_validate_ruleset(
             .transpose()?;
         let exists = |id: &str| ids.as_ref().is_some_and(|ids| ids.iter().any(|x| x == id));
         let check: Option<&dyn Fn(&str) -> bool> = if ids.is_some() { Some(&exists) } else { None };
-        let report = canonical_json(&core_::ruleset::report(bytes, check))?;
+        let report = canonical_json(&core_::ruleset_report(bytes, check))?;
         // SAFETY: forwarded caller contract.
         unsafe { text_out(&report, buf, cap, len_out) }
     })

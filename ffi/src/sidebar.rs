@@ -29,7 +29,7 @@ pub unsafe extern "C" fn eucora_license_sidebar(
         let last_run = unsafe { optional_bytes_in("last_run", last_run, last_run_len) }?;
         // SAFETY: forwarded caller contract.
         let now = unsafe { str_in("now", now) }?;
-        let state = core_::sidebar::from_documents(snapshot, last_run, now, schedule_interval_secs, stale_factor)?;
+        let state = core_::api::sidebar(snapshot, last_run, now, schedule_interval_secs, stale_factor)?;
         let out = canonical_json(&state)?;
         // SAFETY: forwarded caller contract.
         unsafe { text_out(&out, buf, cap, len_out) }

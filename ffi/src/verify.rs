@@ -31,7 +31,7 @@ pub unsafe extern "C" fn eucora_license_verify_pack(
         if verified_out.is_null() {
             return Err(Fail::arg("`verified_out` is NULL"));
         }
-        let report = core_::evidence::verify(pack, previous);
+        let report = core_::verify_pack(pack, previous);
         // SAFETY: forwarded caller contract.
         unsafe { int_out("verified_out", verified_out, i32::from(report.ok)) }?;
         let json = serde_json::to_vec(&report).map_err(|e| Fail::new(EUCORA_LICENSE_INTERNAL, e.to_string()))?;

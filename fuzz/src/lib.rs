@@ -11,10 +11,10 @@
 //! - every row, rejection and identity fact points at an input file that exists;
 //! - a file that fails as a whole yields an error, never partial output.
 
-use eucora_license_core::adapters::{run, InputFile, Options};
-use eucora_license_core::hash::Digest32;
-use eucora_license_core::ruleset::{self, Ruleset};
-use eucora_license_core::signals::SignalStore;
+use eucora_license_core::internal::adapters::{run, InputFile, Options};
+use eucora_license_core::internal::hash::Digest32;
+use eucora_license_core::internal::ruleset::{self, Ruleset};
+use eucora_license_core::internal::signals::SignalStore;
 use std::sync::OnceLock;
 
 /// The demo ruleset: adapter rows then go through the core's row rules too,

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 /// Run `adapters`.
 pub(crate) fn run() -> ExitCode {
-    for a in eucora_license_core::adapters::all() {
+    for a in eucora_license_core::adapters() {
         let keys = a.option_keys();
         println!(
             "{:<24} v{:<6} source {:<8} options: {}",

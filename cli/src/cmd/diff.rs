@@ -22,7 +22,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         Ok(runs) => runs,
         Err(code) => return code,
     };
-    let diff = match eucora_license_core::diff::between_checked(&prev, &cur) {
+    let diff = match eucora_license_core::diff_between(&prev, &cur) {
         Ok(d) => d,
         Err(e) => return failed(e),
     };

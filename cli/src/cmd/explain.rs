@@ -18,7 +18,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         Ok(runs) => runs,
         Err(code) => return code,
     };
-    match eucora_license_core::explain::explain(&prev, &cur, detail.as_ref(), p.sku.as_deref().unwrap_or("")) {
+    match eucora_license_core::explain(&prev, &cur, detail.as_ref(), p.sku.as_deref().unwrap_or("")) {
         Ok(text) => {
             println!("{text}");
             ExitCode::SUCCESS

@@ -7,7 +7,7 @@
 //! adapter or option, unreadable export); 1 usage or I/O error.
 
 use crate::{failed, io_error, read, usage_error};
-use eucora_license_core::adapters;
+use eucora_license_core::{run_adapter, Adapter, AdapterOutput, InputFile};
 use eucora_license_dir::files;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -29,12 +29,12 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
     let mut inputs = Vec::new();
     for f in &opts.files {
         match read::bounded(f, files::BULK_LIMIT) {
-            Ok(bytes) => inputs.push(adapters::InputFile { path: f.display().to_string(), bytes }),
+            Ok(bytes) => inputs.push(InputFile { path: f.display().to_string(), bytes }),
             Err(code) => return code,
         }
     }
     inputs.sort_by(|a, b| a.path.cmp(&b.path));
-    let (adapter, out) = match adapters::run(&opts.adapter, &inputs, &opts.options) {
+    let (adapter, out) = match run_adapter(&opts.adapter, &inputs, &opts.options) {
         Ok(r) => r,
         Err(e) => return failed(e),
     };
@@ -73,10 +73,10 @@ fn parse(args: &[String]) -> Result<ImportOpts, String> {
 
 /// Each signal as one line of canonical JSON on stdout; a closed stdout is
 /// exit status 1 without a message.
-fn write_signals(out: &adapters::AdapterOutput) -> Result<(), ExitCode> {
+fn write_signals(out: &AdapterOutput) -> Result<(), ExitCode> {
     let mut stdout = std::io::stdout().lock();
     for (_, row) in &out.signals {
-        let mut line = eucora_license_core::canonical::to_vec_of(row).map_err(io_error)?;
+        let mut line = eucora_license_core::canonical_bytes_of(row).map_err(io_error)?;
         line.push(b'\n');
         if std::io::Write::write_all(&mut stdout, &line).is_err() {
             return Err(ExitCode::from(1));
@@ -86,17 +86,16 @@ fn write_signals(out: &adapters::AdapterOutput) -> Result<(), ExitCode> {
 }
 
 /// One import job per input file, in input order.
-fn jobs(adapter: &dyn adapters::Adapter, inputs: &[adapters::InputFile], out: &adapters::AdapterOutput) -> Vec<Value> {
+fn jobs(adapter: &dyn Adapter, inputs: &[InputFile], out: &AdapterOutput) -> Vec<Value> {
     inputs
         .iter()
         .enumerate()
         .map(|(i, f)| {
             let signals = out.signals.iter().filter(|(o, _)| o.file == i).count();
-            let errors: Vec<&eucora_license_core::signals::RowError> =
-                out.rejected.iter().filter(|(file, _)| *file == i).map(|(_, e)| e).collect();
+            let errors: Vec<&eucora_license_core::RowError> = out.rejected.iter().filter(|(file, _)| *file == i).map(|(_, e)| e).collect();
             serde_json::json!({
                 "adapter": adapter.name(), "adapter_version": adapter.version(), "path": f.path,
-                "input_hash": eucora_license_core::hash::tagged(eucora_license_core::hash::Domain::Import, &f.bytes).to_prefixed(),
+                "input_hash": eucora_license_core::tagged_hash(eucora_license_core::Domain::Import, &f.bytes).to_prefixed(),
                 "records": out.records.get(i).copied().unwrap_or(0), "signals": signals,
                 "rejected": errors.len(), "errors": errors,
                 "notes": out.notes.iter().filter(|(file, _)| *file == i).map(|(_, n)| n).collect::<Vec<_>>(),

@@ -30,7 +30,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         Ok(s) => s,
         Err(e) => return failed(e),
     };
-    match eucora_license_core::proof::prove(&snap, &sku) {
+    match eucora_license_core::prove(&snap, &sku) {
         Ok(p) => {
             println!("{}", serde_json::to_string_pretty(&p).unwrap_or_default());
             ExitCode::SUCCESS

@@ -71,7 +71,7 @@ fn reconcile_into(opts: &ReconcileOpts) -> Result<ExitCode, String> {
     let outcome = reconcile(&bundle, previous.as_deref());
     drop(previous);
     let shared = match (&key, &outcome.snapshot) {
-        (Some(key), Some(_)) => Some(eucora_license_core::pseudonym::pseudonymise(&outcome, key).map_err(|e| format!("shared pack: {e}"))?),
+        (Some(key), Some(_)) => Some(eucora_license_core::pseudonymise(&outcome, key).map_err(|e| format!("shared pack: {e}"))?),
         _ => None,
     };
     // Staged and switched in as one set (see `outdir`): a failed run

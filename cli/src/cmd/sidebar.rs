@@ -8,7 +8,7 @@
 //! usage or I/O error, a schedule longer than the engine counts included.
 
 use crate::{failed, read, usage_error};
-use eucora_license_core::time::Instant;
+use eucora_license_core::Instant;
 use serde_json::Value;
 use std::process::ExitCode;
 
@@ -31,14 +31,14 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         (Err(c), _) | (_, Err(c)) => return c,
     };
     if let Some(s) = &snap {
-        if let Err(e) = eucora_license_core::Snapshot::parse_verified(&eucora_license_core::canonical::to_vec(s).unwrap_or_default()) {
+        if let Err(e) = eucora_license_core::Snapshot::parse_verified(&eucora_license_core::canonical_bytes(s).unwrap_or_default()) {
             return failed(format!("the snapshot does not verify: {e}"));
         }
     }
-    let Ok(schedule_interval_secs) = eucora_license_core::sidebar::schedule_secs_from_hours(a.hours) else {
+    let Ok(schedule_interval_secs) = eucora_license_core::schedule_secs_from_hours(a.hours) else {
         return usage_error("--schedule-hours is more hours than the engine counts");
     };
-    let state = match eucora_license_core::sidebar::try_sidebar(&eucora_license_core::sidebar::SidebarInput {
+    let state = match eucora_license_core::try_sidebar(&eucora_license_core::SidebarInput {
         latest_success: snap.as_ref(),
         last_run: run.as_ref(),
         now: a.now,

@@ -6,7 +6,7 @@
 //! Exit codes: 0 every check passed; 2 a check failed; 1 usage or I/O error.
 
 use crate::{read, usage_error};
-use eucora_license_core::evidence::VerifyReport;
+use eucora_license_core::VerifyReport;
 use eucora_license_dir::files;
 use std::path::Path;
 use std::process::ExitCode;
@@ -33,8 +33,8 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
     };
     // The replay runs on a second thread while the other checks hash the pack.
     let report = std::thread::scope(|s| {
-        let replay = s.spawn(|| eucora_license_core::evidence::replay_pack(&bytes));
-        eucora_license_core::evidence::verify_using(&bytes, prev.as_deref(), || {
+        let replay = s.spawn(|| eucora_license_core::replay_pack(&bytes));
+        eucora_license_core::verify_pack_using(&bytes, prev.as_deref(), || {
             replay.join().unwrap_or_else(|_| Err("the replay stopped on an internal error".into()))
         })
     });

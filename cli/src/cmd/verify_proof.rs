@@ -33,9 +33,9 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         Err(code) => return code,
     };
     let result = match (&a.trusted_hash, &snapshot) {
-        (Some(h), _) => eucora_license_core::proof::verify_proof_against(&proof, h),
-        (None, Some(s)) => eucora_license_core::proof::verify_proof_with_snapshot(&proof, s),
-        (None, None) => eucora_license_core::proof::verify_proof(&proof),
+        (Some(h), _) => eucora_license_core::verify_proof_against(&proof, h),
+        (None, Some(s)) => eucora_license_core::verify_proof_with_snapshot(&proof, s),
+        (None, None) => eucora_license_core::verify_proof(&proof),
     };
     match result {
         Ok(()) => {

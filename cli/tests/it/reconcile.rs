@@ -16,7 +16,7 @@ fn reconcile_demo_writes_outputs_and_prints_table() {
     let v: serde_json::Value = serde_json::from_slice(&snap).unwrap();
     assert!(stdout.contains(v["snapshot_hash"].as_str().unwrap()));
     // snapshot.json is the canonical form: re-canonicalising changes nothing.
-    assert_eq!(eucora_license_core::canonical::to_vec(&v).unwrap(), snap);
+    assert_eq!(eucora_license_core::canonical_bytes(&v).unwrap(), snap);
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("run_report.json")).unwrap()).unwrap();
     assert_eq!(report["status"], "ok");
     assert_eq!(report["snapshot_hash"], v["snapshot_hash"]);

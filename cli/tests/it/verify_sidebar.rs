@@ -161,7 +161,7 @@ fn verify_refuses_a_member_the_contract_does_not_define() {
     let out = reconcile_demo("cli-verify-evil");
     let pack = std::fs::read(out.join("evidence.tar")).unwrap();
     let mut files: Vec<(String, Vec<u8>)> =
-        eucora_license_core::tar::read(&pack).unwrap().into_iter().map(|e| (e.name, e.data.to_vec())).collect();
+        eucora_license_core::internal::tar::read(&pack).unwrap().into_iter().map(|e| (e.name, e.data.to_vec())).collect();
     files.push(("../evil.txt".into(), b"owned".to_vec()));
     files.sort_by(|a, b| a.0.cmp(&b.0));
     // Manifest and pack hash recomputed, as a forger would.
@@ -170,14 +170,16 @@ fn verify_refuses_a_member_the_contract_does_not_define() {
     m["artifacts"] = files
         .iter()
         .filter(|f| f.0 != "manifest.json")
-        .map(|(n, d)| json!({"name": n, "size": d.len(), "sha256": eucora_license_core::hash::sha256(d).to_prefixed()}))
+        .map(|(n, d)| json!({"name": n, "size": d.len(), "sha256": eucora_license_core::internal::hash::sha256(d).to_prefixed()}))
         .collect();
     m.as_object_mut().unwrap().remove("pack_hash");
-    let h =
-        eucora_license_core::hash::tagged(eucora_license_core::hash::Domain::Pack, &eucora_license_core::canonical::to_vec(&m).unwrap());
+    let h = eucora_license_core::internal::hash::tagged(
+        eucora_license_core::internal::hash::Domain::Pack,
+        &eucora_license_core::internal::canonical::to_vec(&m).unwrap(),
+    );
     m["pack_hash"] = json!(h.to_prefixed());
-    files[mi].1 = eucora_license_core::canonical::to_vec(&m).unwrap();
-    let mut w = eucora_license_core::tar::TarWriter::new(Vec::new());
+    files[mi].1 = eucora_license_core::internal::canonical::to_vec(&m).unwrap();
+    let mut w = eucora_license_core::internal::tar::TarWriter::new(Vec::new());
     for (n, d) in &files {
         w.append(n, d).unwrap();
     }

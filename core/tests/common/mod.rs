@@ -1,7 +1,7 @@
 //! Test support: small in-memory bundles built row by row.
 #![allow(dead_code)]
 
-use eucora_license_core::bundle::MemoryBundle;
+use eucora_license_core::MemoryBundle;
 use eucora_license_core::{reconcile, Outcome};
 use serde_json::{json, Value};
 

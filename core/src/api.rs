@@ -1,0 +1,82 @@
+//! The bytes/JSON entry points the CLI and every binding call.
+//!
+//! Bindings are thin: type conversion and the error/panic boundary. A check
+//! of an argument that arrives as bytes or text (an instant, a schedule, a
+//! document that must be JSON) lives here, once, so Python, Node and C refuse
+//! the same inputs with the same error.
+//!
+//! The top layer: it may import from every layer below it.
+
+use crate::canon::canonical::strip_position;
+use crate::canon::time::Instant;
+use crate::document::sidebar::{try_sidebar, SidebarInput};
+use crate::document::snapshot::Snapshot;
+use crate::error::{Error, ErrorCode, Result};
+use serde_json::Value;
+
+/// The sidebar state (DESIGN A8) over documents as the bindings receive
+/// them: the latest successful snapshot's bytes (its hash is verified
+/// first), the last run report's bytes, `now` as RFC 3339 text, the schedule
+/// interval in seconds and the stale factor. The state is JSON (a host
+/// renders it with canonical JSON: `canonicalize`).
+///
+/// Errors: `previous_snapshot_invalid` when the snapshot does not verify,
+/// `invalid_input` for a report that is not a JSON object, a malformed `now`,
+/// a schedule interval that is not positive or a negative stale factor, and
+/// everything [`try_sidebar`] refuses (a report of
+/// another organization, a schedule whose stale limit overflows).
+///
+/// ```
+/// use eucora_license_core::api;
+/// let s = api::sidebar(None, None, "2026-11-22T06:00:00Z", 86_400, 2).unwrap();
+/// assert_eq!(s["state"], "stale");
+/// assert_eq!(s["reason"]["code"], "never_reconciled");
+/// let e = api::sidebar(None, None, "yesterday", 86_400, 2).unwrap_err();
+/// assert_eq!(e.code().name(), "invalid_input");
+/// ```
+pub fn sidebar(
+    snapshot: Option<&[u8]>,
+    last_run: Option<&[u8]>,
+    now: &str,
+    schedule_interval_secs: i64,
+    stale_factor: i64,
+) -> Result<Value> {
+    let invalid = |m: String| Error::new(ErrorCode::InvalidInput, m);
+    let now = Instant::parse(now).map_err(|e| invalid(format!("`now` must be an RFC 3339 instant with offset ({})", e.code())))?;
+    if schedule_interval_secs <= 0 {
+        return Err(invalid("the schedule interval must be a positive number of seconds".into()));
+    }
+    if stale_factor < 0 {
+        return Err(invalid("the stale factor must not be negative".into()));
+    }
+    let snapshot = snapshot.map(Snapshot::parse_verified).transpose()?;
+    let run: Option<Value> = match last_run {
+        None => None,
+        Some(b) => match serde_json::from_slice::<Value>(b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b)) {
+            Ok(v @ Value::Object(_)) => Some(v),
+            Ok(_) => return Err(invalid("the last run report must be a JSON object".into())),
+            Err(e) => return Err(invalid(format!("the last run report is not JSON: {}", strip_position(&e)))),
+        },
+    };
+    try_sidebar(&SidebarInput {
+        latest_success: snapshot.as_ref().map(|s| s.value()),
+        last_run: run.as_ref(),
+        now,
+        schedule_interval_secs,
+        stale_factor,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Moved from `document::sidebar::tests::another_organizations_report_is_refused`
+    /// (issue 10, defect 11): the document form every binding uses refuses a
+    /// last run report that is no run report.
+    #[test]
+    fn a_report_that_is_no_object_is_refused() {
+        let e = sidebar(None, Some(b"[]"), "2026-11-23T07:00:00Z", 86_400, 2).unwrap_err();
+        assert_eq!(e.code().name(), "invalid_input");
+    }
+}

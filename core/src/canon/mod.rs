@@ -1,0 +1,15 @@
+//! Layer `canon`: the canonical forms everything hashed is made of (DESIGN
+//! A5, A9) — canonical JSON (RFC 8785), domain-tagged SHA-256 hashes, RFC
+//! 9162 Merkle trees, exact numbers (fixed-point decimals, half-even
+//! percentages), instants and dates, and the deterministic tar the evidence
+//! pack is written in.
+//!
+//! Imports: `vocab`, `error`. Knows nothing of bundles, signals or
+//! snapshots.
+
+pub(crate) mod canonical;
+pub(crate) mod hash;
+pub(crate) mod merkle;
+pub(crate) mod numbers;
+pub(crate) mod tar;
+pub(crate) mod time;

@@ -1,0 +1,96 @@
+//! The evidence pack's layout (DESIGN A7): the manifest schema, the member
+//! names a pack may hold, and strict reading of a pack's members.
+//!
+//! A document, not evidence logic: the history layer reads a previous pack's
+//! members (units, entitlements) through [`open_members`] without depending on
+//! the evidence layer, which writes and verifies packs.
+
+use crate::canon::tar;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The manifest schema identifier.
+pub(crate) const MANIFEST_SCHEMA: &str = "eucora.license.pack/v1";
+
+/// Artifacts every pack holds (besides `manifest.json`).
+pub(crate) const REQUIRED: [&str; 13] = [
+    "bundle.json",
+    "catalog.json",
+    "diff.json",
+    "directory.json",
+    "entitlements.json",
+    "exceptions.jsonl",
+    "imports.json",
+    "pools.json",
+    "ruleset.json",
+    "run_report.json",
+    "signals.jsonl",
+    "snapshot.json",
+    "units.jsonl",
+];
+
+/// Artifacts a pack holds when its run was chained: the previous snapshot,
+/// and with a previous pack, its units and entitlements.
+pub(crate) const OPTIONAL: [&str; 3] = ["previous_entitlements.json", "previous_snapshot.json", "previous_units.jsonl"];
+
+/// The manifest's member name.
+pub(crate) const MANIFEST: &str = "manifest.json";
+
+/// The member names a pack may hold: exactly what `write_pack` writes
+/// (`REQUIRED`, `OPTIONAL` and `manifest.json`), as the static name.
+///
+/// ```
+/// use eucora_license_core::internal::evidence::member_name;
+/// assert_eq!(member_name("snapshot.json"), Some("snapshot.json"));
+/// assert_eq!(member_name("../evil.txt"), None);
+/// assert_eq!(member_name("/snapshot.json"), None);
+/// ```
+pub fn member_name(name: &str) -> Option<&'static str> {
+    REQUIRED.iter().chain(OPTIONAL.iter()).chain([MANIFEST].iter()).copied().find(|n| *n == name)
+}
+
+/// Text from a hostile pack, fit to quote in a message: escaped (no control
+/// characters reach a terminal) and cut to 60 characters.
+pub(crate) fn quoted(text: &str) -> String {
+    let mut s = escaped(&text.chars().take(60).collect::<String>());
+    if text.chars().nth(60).is_some() {
+        s.push('…');
+    }
+    s
+}
+
+/// `text` with control characters (and only those) escaped.
+pub(crate) fn escaped(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+}
+
+/// A JSON value from a hostile pack, fit to quote: its JSON text, cut short.
+pub(crate) fn shown(v: &Value) -> String {
+    quoted(&v.to_string())
+}
+
+/// A pack's members by name.
+pub(crate) type Members<'a> = BTreeMap<&'static str, &'a [u8]>;
+
+/// Read a pack's members strictly: the archive as [`TarWriter`] writes it,
+/// only the names [`member_name`] knows, each once, in name order. Stops at
+/// the first entry that breaks a rule, so a pack holds at most 17 entries
+/// before it is refused, however many it has (bounded work).
+pub(crate) fn open_members(pack: &[u8]) -> std::result::Result<Members<'_>, String> {
+    let mut files: Members<'_> = BTreeMap::new();
+    let mut last: Option<&'static str> = None;
+    for entry in tar::entries(pack) {
+        let e = entry.map_err(|e| e.message().to_string())?;
+        let name =
+            member_name(&e.name).ok_or_else(|| format!("member `{}` is not one an evidence pack holds (A7): refused", quoted(&e.name)))?;
+        if files.contains_key(name) {
+            return Err(format!("entry `{name}` appears twice"));
+        }
+        if last.is_some_and(|l| l > name) {
+            return Err(format!("entries are not in name order (at `{name}`)"));
+        }
+        last = Some(name);
+        files.insert(name, e.data);
+    }
+    Ok(files)
+}

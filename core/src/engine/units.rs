@@ -1,0 +1,306 @@
+//! Units per license model (DESIGN A4): the principals a SKU counts, each
+//! with the signals it rests on, as canonical JSON (its Merkle leaf).
+
+use super::concurrent::Session;
+use super::identity::{DeviceId, Identity};
+use super::qualify::Fate;
+use super::ExceptionRecord;
+use crate::canon::time::Instant;
+use crate::input::catalog::{MasterData, Model};
+use crate::input::intern::NONE;
+use crate::input::ruleset::Ruleset;
+use crate::input::signals::{Kind, SignalStore, Status};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::cmp::Ordering;
+
+/// One consumption unit of a SKU, ready for hashing.
+#[derive(Debug, Clone)]
+pub(crate) struct Unit {
+    /// The unit's key: device key, user key, or the merged session interval.
+    pub key: String,
+    /// Canonical JSON bytes of the unit (its Merkle leaf).
+    pub canonical: Vec<u8>,
+}
+
+/// A SKU's units packed in one buffer, in key order: each unit's canonical
+/// JSON bytes (its Merkle leaf), back to back.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnitList {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl UnitList {
+    pub(crate) fn from_sorted(units: Vec<Unit>) -> UnitList {
+        let total = units.iter().map(|u| u.canonical.len()).sum();
+        let mut list = UnitList { bytes: Vec::with_capacity(total), ends: Vec::with_capacity(units.len()) };
+        for u in units {
+            list.bytes.extend_from_slice(&u.canonical);
+            list.ends.push(list.bytes.len());
+        }
+        list
+    }
+
+    /// Number of units.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether there is no unit.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Unit `i`'s canonical JSON bytes.
+    pub fn get(&self, i: usize) -> Option<&[u8]> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        Some(&self.bytes[start..end])
+    }
+
+    /// The units' canonical JSON bytes, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        (0..self.len()).filter_map(move |i| self.get(i))
+    }
+
+    /// RFC 9162 root over the units (`units_root`).
+    pub fn root(&self) -> crate::canon::hash::Digest32 {
+        crate::canon::merkle::root_of_leaves(self.iter().map(crate::canon::merkle::leaf_hash).collect())
+    }
+}
+
+impl<'a> IntoIterator for &'a UnitList {
+    type Item = &'a [u8];
+    type IntoIter = Box<dyn Iterator<Item = &'a [u8]> + 'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+/// A unit under formation: a principal of a SKU and the signals it rests on.
+#[derive(Debug, Clone)]
+pub(crate) struct Member {
+    pub(crate) principal: u32,
+    pub(crate) signals: Vec<u32>,
+}
+
+pub(crate) struct Formed {
+    pub(crate) units: FxHashMap<u32, Vec<Member>>,
+    pub(crate) sessions: FxHashMap<u32, Vec<Session>>,
+    pub(crate) counted_signals: Vec<u32>,
+    /// (SKU, principal) whose latest assignment is not active.
+    pub(crate) not_active: Vec<(u32, u32)>,
+}
+
+pub(crate) struct Ctx<'a> {
+    pub(crate) store: &'a SignalStore,
+    pub(crate) md: &'a MasterData,
+    pub(crate) rs: &'a Ruleset,
+    pub(crate) as_of: Instant,
+    pub(crate) identity: &'a Identity,
+    pub(crate) devices: &'a [DeviceId],
+    pub(crate) device_user: &'a FxHashMap<DeviceId, u32>,
+    pub(crate) unique: &'a [u32],
+    pub(crate) fates: &'a [Fate],
+}
+
+impl Ctx<'_> {
+    /// Order of assignments: latest last by (observed_at, source, raw_id), bytes.
+    pub(crate) fn assignment_order(&self, a: u32, b: u32) -> Ordering {
+        let (x, y) = (&self.store.rows[a as usize], &self.store.rows[b as usize]);
+        x.observed_at
+            .cmp(&y.observed_at)
+            .then_with(|| self.store.source_of(x).cmp(self.store.source_of(y)))
+            .then_with(|| self.store.raw_id_of(x).cmp(self.store.raw_id_of(y)))
+    }
+
+    pub(crate) fn exception(&self, ex: &mut Vec<ExceptionRecord>, code: &'static str, i: u32, detail: String) {
+        let s = &self.store.rows[i as usize];
+        ex.push(ExceptionRecord { code, source: self.store.source_of(s).to_string(), raw_id: self.store.raw_id_of(s).to_string(), detail });
+    }
+
+    /// The user a user-model signal counts for: its own (resolved), else its
+    /// device's user.
+    pub(crate) fn user_of(&self, i: u32) -> u32 {
+        let s = &self.store.rows[i as usize];
+        if s.user != NONE {
+            return self.identity.user_resolved[s.user as usize];
+        }
+        let d = self.devices[i as usize];
+        if d == NONE {
+            return NONE;
+        }
+        self.device_user.get(&d).copied().unwrap_or(NONE)
+    }
+
+    pub(crate) fn form_units(&self, ex: &mut Vec<ExceptionRecord>) -> Formed {
+        // (sku, principal, signal) for usage/installation contributions.
+        let mut direct: Vec<(u32, u32, u32)> = Vec::new();
+        let mut assignments: Vec<(u32, u32, u32)> = Vec::new();
+        let mut sessions: FxHashMap<u32, Vec<Session>> = FxHashMap::default();
+        for &i in self.unique {
+            let (k, clipped) = match self.fates[i as usize] {
+                Fate::Qualified(k) => (k, false),
+                Fate::ClippedSession(k) => (k, true),
+                Fate::Excluded => continue,
+            };
+            let s = &self.store.rows[i as usize];
+            let model = self.md.skus[k as usize].model;
+            if clipped && model != Model::Concurrent {
+                continue;
+            }
+            let counts = match (model, s.kind) {
+                (Model::Concurrent, Kind::Session) => {
+                    let Some(d) = s.session_data(self.store) else { continue };
+                    let (start, end) = (d.start, d.end.unwrap_or(self.as_of));
+                    let user = if s.user != NONE { self.identity.user_resolved[s.user as usize] } else { NONE };
+                    sessions.entry(k).or_default().push(Session {
+                        user,
+                        host: self.devices[i as usize],
+                        start,
+                        end,
+                        quantity: d.quantity,
+                        signals: vec![i],
+                    });
+                    continue;
+                }
+                (Model::Device | Model::User, Kind::Installation | Kind::Usage) => false,
+                (_, Kind::Assignment) if model != Model::Concurrent => true,
+                _ => continue,
+            };
+            let principal = match model {
+                Model::Device => self.devices[i as usize],
+                _ => self.user_of(i),
+            };
+            if principal == NONE {
+                let what = if model == Model::Device { "device" } else { "user" };
+                self.exception(ex, "unattributable", i, format!("no {what} could be determined for a {} SKU", model.name()));
+                continue;
+            }
+            if counts {
+                assignments.push((k, principal, i));
+            } else {
+                direct.push((k, principal, i));
+            }
+        }
+        // Latest assignment per (sku, principal).
+        assignments.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| self.assignment_order(a.2, b.2)));
+        let mut active_latest: FxHashSet<(u32, u32)> = FxHashSet::default();
+        let mut latest_active: Vec<(u32, u32, u32)> = Vec::new();
+        let mut not_active = Vec::new();
+        for group in assignments.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+            let last = group[group.len() - 1];
+            if self.store.rows[last.2 as usize].status == Status::Active {
+                active_latest.insert((last.0, last.1));
+                latest_active.push(last);
+            } else {
+                not_active.push((last.0, last.1));
+            }
+        }
+        // Feature SKUs: a user without an active base assignment is flagged, still counted.
+        for &(k, u, i) in &latest_active {
+            let sku = &self.md.skus[k as usize];
+            if let (Model::Feature, Some(base)) = (sku.model, sku.base) {
+                if !active_latest.contains(&(base as u32, u)) {
+                    self.exception(
+                        ex,
+                        "feature_without_base",
+                        i,
+                        format!(
+                            "user `{}` has `{}` but no active `{}` assignment",
+                            self.store.users.resolve(u),
+                            sku.id,
+                            self.md.skus[base].id
+                        ),
+                    );
+                }
+            }
+        }
+        let mut all = direct;
+        all.extend(latest_active);
+        all.sort_unstable();
+        let mut units: FxHashMap<u32, Vec<Member>> = FxHashMap::default();
+        let mut counted_signals = Vec::with_capacity(all.len());
+        for group in all.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+            let signals: Vec<u32> = group.iter().map(|g| g.2).collect();
+            counted_signals.extend_from_slice(&signals);
+            units.entry(group[0].0).or_default().push(Member { principal: group[0].1, signals });
+        }
+        Formed { units, sessions, counted_signals, not_active }
+    }
+
+    pub(crate) fn signal_refs(&self, out: &mut Vec<u8>, signals: &[u32]) {
+        let mut refs: Vec<(&str, &str)> = signals
+            .iter()
+            .map(|&i| {
+                let s = &self.store.rows[i as usize];
+                (self.store.source_of(s), self.store.raw_id_of(s))
+            })
+            .collect();
+        refs.sort_unstable();
+        refs.dedup();
+        out.push(b'[');
+        for (n, (src, raw)) in refs.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"raw_id\":");
+            crate::canon::canonical::write_str(out, raw);
+            out.extend_from_slice(b",\"source\":");
+            crate::canon::canonical::write_str(out, src);
+            out.push(b'}');
+        }
+        out.push(b']');
+    }
+
+    /// Canonical unit `{"key","pool","principal_type","signals"}` (keys in JCS order).
+    pub(crate) fn principal_unit(&self, model: Model, m: &Member, pool: Option<&str>) -> Unit {
+        let key = if model == Model::Device {
+            self.identity.device_key(self.store, m.principal)
+        } else {
+            self.store.users.resolve(m.principal).to_string()
+        };
+        let mut out = Vec::with_capacity(64 + key.len());
+        out.extend_from_slice(b"{\"key\":");
+        crate::canon::canonical::write_str(&mut out, &key);
+        out.extend_from_slice(b",\"pool\":");
+        match pool {
+            None | Some("") => out.extend_from_slice(b"null"),
+            Some(p) => crate::canon::canonical::write_str(&mut out, p),
+        }
+        out.extend_from_slice(b",\"principal_type\":");
+        out.extend_from_slice(if model == Model::Device { b"\"device\"" } else { b"\"user\"" });
+        out.extend_from_slice(b",\"signals\":");
+        self.signal_refs(&mut out, &m.signals);
+        out.push(b'}');
+        Unit { key, canonical: out }
+    }
+
+    /// Canonical merged session `{"end","host","key","quantity","signals","start","user"}`.
+    pub(crate) fn session_unit(&self, s: Session) -> Unit {
+        let user = (s.user != NONE).then(|| self.store.users.resolve(s.user).to_string());
+        let host = (s.host != NONE).then(|| self.identity.device_key(self.store, s.host));
+        let key = format!("{}|{}|{}", s.start, user.as_deref().unwrap_or(""), host.as_deref().unwrap_or(""));
+        let mut out = Vec::with_capacity(128);
+        let opt = |out: &mut Vec<u8>, v: &Option<String>| match v {
+            Some(v) => crate::canon::canonical::write_str(out, v),
+            None => out.extend_from_slice(b"null"),
+        };
+        out.extend_from_slice(b"{\"end\":");
+        crate::canon::canonical::write_str(&mut out, &s.end.to_string());
+        out.extend_from_slice(b",\"host\":");
+        opt(&mut out, &host);
+        out.extend_from_slice(b",\"key\":");
+        crate::canon::canonical::write_str(&mut out, &key);
+        out.extend_from_slice(b",\"quantity\":");
+        out.extend_from_slice(s.quantity.to_string().as_bytes());
+        out.extend_from_slice(b",\"signals\":");
+        self.signal_refs(&mut out, &s.signals);
+        out.extend_from_slice(b",\"start\":");
+        crate::canon::canonical::write_str(&mut out, &s.start.to_string());
+        out.extend_from_slice(b",\"user\":");
+        opt(&mut out, &user);
+        out.push(b'}');
+        Unit { key, canonical: out }
+    }
+}

@@ -1,0 +1,181 @@
+//! Evidence packs (DESIGN A7): a deterministic tar of everything a snapshot
+//! rests on, and offline verification that replays the reconciliation.
+//!
+//! The pack holds the snapshot, the run parameters, the ruleset, the catalog,
+//! entitlements, pools and directory (known columns only), the normalised
+//! signals, the units, exceptions, import jobs, the diff, the run report and
+//! the previous snapshot when there is one, plus `manifest.json` listing every
+//! artifact's name, size and SHA-256, the snapshot hash and the pack hash.
+//! Any `tar` and `sha256sum` can check the artifacts; [`verify`](super::verify::verify) checks
+//! everything, in order, and then replays the run from the pack's own inputs:
+//! every artifact the run derives (snapshot, units, exceptions, diff, run
+//! report) and the canonical rendering of every input must come out byte for
+//! byte as the pack holds them.
+//!
+//! Every byte of a pack is hostile until checked: the archive must be exactly
+//! what [`write_pack`] writes (its headers, only the members it writes, each
+//! once, in name order), and the replay checks every cross-reference (each
+//! signal's import job, the jobs' ids and row counts) before the engine sees
+//! the inputs.
+//!
+//! Import jobs are taken as recorded, with what can be checked checked: their
+//! input hashes are over the raw input bytes, which the pack deliberately does
+//! not carry (they may hold secrets the canonical columns leave out), so the
+//! input hashes, row errors and warnings are facts of the original run; each
+//! job id must derive from its adapter, path and input hash, and each signal
+//! file's accepted row count must be the number of its signals in the pack.
+//! Likewise the run report's `warnings` and the portal side of its
+//! `entitlement_observations` are recorded facts of the raw input; everything
+//! else in the report is recomputed.
+
+use crate::canon::canonical;
+use crate::canon::hash::{sha256, tagged, Digest32, Domain};
+use crate::canon::tar::TarWriter;
+use crate::document::manifest::MANIFEST_SCHEMA;
+use crate::error::{Error, ErrorCode, Result};
+use crate::input::catalog;
+use crate::run::Outcome;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::io::Write;
+
+pub(super) fn canon(v: &Value) -> Result<Vec<u8>> {
+    canonical::to_vec(v)
+}
+
+/// The artifacts of a successful run, by name (sorted).
+pub(super) fn artifacts(outcome: &Outcome) -> Result<BTreeMap<&'static str, Vec<u8>>> {
+    let (Some(snapshot), Some(inputs)) = (&outcome.snapshot, &outcome.inputs) else {
+        return Err(Error::new(ErrorCode::InvalidInput, "a failed run has no evidence pack; its run report says why"));
+    };
+    let p = &inputs.params;
+    let mut a: BTreeMap<&'static str, Vec<u8>> = BTreeMap::new();
+    a.insert(
+        "bundle.json",
+        canon(&json!({
+            "organization_id": p.organization_id, "as_of": p.as_of.to_string(), "run_id": p.run_id,
+            "ruleset": "ruleset.json", "expected_sources": p.expected_sources,
+            "schedule_interval_hours": p.schedule_interval_hours, "adapter_options": p.adapter_options,
+        }))?,
+    );
+    a.insert("catalog.json", canon(&catalog::catalog_json(&inputs.master))?);
+    a.insert("diff.json", canon(outcome.diff.as_ref().unwrap_or(&Value::Null))?);
+    a.insert("directory.json", canon(&catalog::directory_json(&inputs.master))?);
+    a.insert("entitlements.json", canon(&catalog::entitlements_json(&inputs.master))?);
+    a.insert("exceptions.jsonl", outcome.exceptions_jsonl());
+    a.insert("imports.json", canonical::to_vec_of(&inputs.jobs)?);
+    a.insert("pools.json", canon(&catalog::pools_json(&inputs.master))?);
+    if let Some(prev) = &inputs.previous {
+        a.insert("previous_snapshot.json", prev.canonical_bytes().to_vec());
+    }
+    // The previous run's units and entitlements: replay needs them to
+    // re-derive the unit-level diff (checked against the previous snapshot).
+    if let Some(run) = &inputs.previous_run {
+        a.insert("previous_units.jsonl", run.units_jsonl()?);
+        a.insert("previous_entitlements.json", canon(&run.entitlements)?);
+    }
+    a.insert("ruleset.json", canon(&inputs.ruleset.document)?);
+    a.insert("run_report.json", canon(&outcome.report)?);
+    a.insert("snapshot.json", snapshot.canonical_bytes().to_vec());
+    Ok(a)
+}
+
+/// The two artifacts that grow with the estate are generated, not held: once
+/// to hash and measure them for the manifest, once into the archive.
+pub(super) const STREAMED: [&str; 2] = ["signals.jsonl", "units.jsonl"];
+
+pub(super) fn write_streamed(outcome: &Outcome, name: &str, out: &mut dyn Write) -> Result<()> {
+    let io = |e: std::io::Error| Error::new(ErrorCode::InvalidInput, format!("cannot write the pack: {e}"));
+    let inputs = outcome.inputs.as_ref().ok_or_else(|| Error::new(ErrorCode::Internal, "no run inputs"))?;
+    if name == "signals.jsonl" {
+        let store = &inputs.signals;
+        let mut line = Vec::with_capacity(512);
+        for s in &store.rows {
+            line.clear();
+            store.write_normalised(s, &mut line);
+            line.push(b'\n');
+            out.write_all(&line).map_err(io)?;
+        }
+    } else {
+        for (sku, list) in &outcome.units {
+            for u in list.iter() {
+                let unit: Value =
+                    serde_json::from_slice(u).map_err(|e| Error::new(ErrorCode::Internal, format!("unit is not JSON: {e}")))?;
+                out.write_all(&canon(&json!({"sku": sku, "unit": unit}))?).map_err(io)?;
+                out.write_all(b"\n").map_err(io)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A sink that only hashes and counts.
+struct Digesting {
+    hasher: sha2::Sha256,
+    len: u64,
+}
+
+impl Write for Digesting {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        sha2::Digest::update(&mut self.hasher, buf);
+        self.len += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The manifest body (without `pack_hash`) and its `eucora.pack.v1` hash.
+pub(super) fn manifest_of(
+    artifacts: &BTreeMap<&str, (u64, Digest32)>,
+    snapshot_hash: &str,
+    note: Option<&Value>,
+) -> Result<(Value, Digest32)> {
+    let list: Vec<Value> =
+        artifacts.iter().map(|(name, (size, digest))| json!({"name": name, "size": size, "sha256": digest.to_prefixed()})).collect();
+    let mut body = json!({"schema": MANIFEST_SCHEMA, "artifacts": list, "snapshot_hash": snapshot_hash});
+    if let Some(note) = note {
+        body["pseudonymised"] = note.clone();
+    }
+    let hash = tagged(Domain::Pack, &canon(&body)?);
+    Ok((body, hash))
+}
+
+/// Write the evidence pack of a successful run into `sink` (a file, a socket,
+/// a buffer); returns the sink and the pack hash.
+///
+/// ```
+/// # use eucora_license_core::{reconcile, MemoryBundle};
+/// # let out = reconcile(&MemoryBundle::default(), None);
+/// // A failed run has no pack:
+/// assert!(eucora_license_core::internal::evidence::write_pack(&out, Vec::new()).is_err());
+/// ```
+pub fn write_pack<W: Write>(outcome: &Outcome, sink: W) -> Result<(W, Digest32)> {
+    let a = artifacts(outcome)?;
+    let snapshot_hash = outcome.snapshot.as_ref().map(|s| s.hash().to_prefixed()).unwrap_or_default();
+    let mut digests: BTreeMap<&str, (u64, Digest32)> = a.iter().map(|(k, v)| (*k, (v.len() as u64, sha256(v)))).collect();
+    for name in STREAMED {
+        let mut d = Digesting { hasher: <sha2::Sha256 as sha2::Digest>::new(), len: 0 };
+        write_streamed(outcome, name, &mut d)?;
+        digests.insert(name, (d.len, Digest32(sha2::Digest::finalize(d.hasher).into())));
+    }
+    let note = outcome.inputs.as_ref().and_then(|i| i.pseudonymised.as_ref());
+    let (mut manifest, pack_hash) = manifest_of(&digests, &snapshot_hash, note)?;
+    manifest["pack_hash"] = json!(pack_hash.to_prefixed());
+    let manifest_bytes = canon(&manifest)?;
+    let mut names: Vec<&str> = digests.keys().copied().chain(["manifest.json"]).collect();
+    names.sort_unstable();
+    let mut w = TarWriter::new(sink);
+    for name in names {
+        if let Some(bytes) = a.get(name) {
+            w.append(name, bytes)?;
+        } else if name == "manifest.json" {
+            w.append(name, &manifest_bytes)?;
+        } else {
+            let size = digests[name].0;
+            w.append_with(name, size, |out| write_streamed(outcome, name, out))?;
+        }
+    }
+    Ok((w.finish()?, pack_hash))
+}

@@ -1,0 +1,295 @@
+//! Offline verification of an evidence pack (DESIGN A7): the archive, the
+//! manifest, every artifact's size and hash, the pack and snapshot hashes,
+//! `skus_root` and each `units_root`, the chain link, then the replay
+//! ([`super::replay`]).
+
+use super::pack::{canon, manifest_of};
+use super::replay::replay_pack;
+use crate::canon::hash::{sha256, Digest32};
+use crate::document::manifest::{escaped, open_members, quoted, shown, Members};
+use crate::document::manifest::{MANIFEST, MANIFEST_SCHEMA, OPTIONAL, REQUIRED};
+use crate::document::snapshot::Snapshot;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// One named verification check.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Check {
+    /// Check name, e.g. `artifact:signals.jsonl`, `replay`.
+    pub name: String,
+    /// `passed`, `failed` or `skipped`.
+    pub status: &'static str,
+    /// What was found.
+    pub detail: String,
+}
+
+/// The result of [`verify`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct VerifyReport {
+    /// Whether every check passed.
+    pub ok: bool,
+    /// The first check that failed.
+    pub first_failure: Option<String>,
+    /// Every check, in the order run.
+    pub checks: Vec<Check>,
+    /// The pack's snapshot hash, when readable.
+    pub snapshot_hash: Option<String>,
+}
+
+struct Verifier {
+    checks: Vec<Check>,
+    failed: bool,
+}
+
+impl Verifier {
+    /// Run a check unless an earlier one failed (then it is recorded as skipped
+    /// and not computed).
+    fn check(&mut self, name: impl Into<String>, run: impl FnOnce() -> std::result::Result<String, String>) -> bool {
+        let name = name.into();
+        if self.failed {
+            self.checks.push(Check { name, status: "skipped", detail: "an earlier check failed".into() });
+            return false;
+        }
+        match run() {
+            Ok(detail) => {
+                self.checks.push(Check { name, status: "passed", detail });
+                true
+            }
+            Err(detail) => {
+                self.failed = true;
+                self.checks.push(Check { name, status: "failed", detail });
+                false
+            }
+        }
+    }
+}
+
+/// Verify an evidence pack offline: the archive, the manifest, every
+/// artifact's size and hash, the pack hash, the snapshot hash, `skus_root`,
+/// each SKU's `units_root`, the chain link (to `previous`, or to the pack's
+/// own previous snapshot), and finally a replay of the reconciliation from
+/// the pack's inputs, which must reproduce every derived artifact byte for
+/// byte (see [`replay_pack`]).
+/// Never panics; the report names each check and the first that failed.
+pub fn verify(pack: &[u8], previous: Option<&[u8]>) -> VerifyReport {
+    verify_using(pack, previous, || {
+        // The replay checks its inputs before the engine sees them; should the
+        // engine still stop on an internal error, the report says so.
+        std::panic::catch_unwind(|| replay_pack(pack)).unwrap_or_else(|_| Err("the replay stopped on an internal error".into()))
+    })
+}
+
+/// [`verify`], with the replay's result supplied by `replayed` (called once,
+/// at the replay check, only if every earlier check passed). The core runs
+/// on one thread; a host with cores to spare starts [`replay_pack`] on
+/// another and hands its result in here (joining that thread in
+/// `replayed`), so the hashing and the replay overlap; the CLI does so.
+///
+/// ```
+/// # use eucora_license_core::internal::evidence::{replay_pack, verify_using};
+/// let pack = b"not an archive";
+/// let report = verify_using(pack, None, || replay_pack(pack));
+/// assert_eq!(report.first_failure.as_deref(), Some("archive"));
+/// ```
+pub fn verify_using(
+    pack: &[u8],
+    previous: Option<&[u8]>,
+    replayed: impl FnOnce() -> std::result::Result<Digest32, String>,
+) -> VerifyReport {
+    let mut v = Verifier { checks: Vec::new(), failed: false };
+    let mut snapshot_hash = None;
+    let files = match open_members(pack) {
+        Ok(f) => f,
+        Err(e) => {
+            v.check("archive", || Err(e));
+            return finish(v, None);
+        }
+    };
+    v.check("archive", || Ok(format!("{} entries", files.len())));
+    let manifest_bytes = files.get(MANIFEST).copied();
+    let manifest: Option<Value> = manifest_bytes.and_then(|b| serde_json::from_slice(b).ok());
+    v.check("manifest", || check_manifest(manifest_bytes, manifest.as_ref(), &files));
+    if v.failed {
+        for name in ["pack_hash", "snapshot_hash", "skus_root", "units_root", "chain", "replay"] {
+            v.check(name, || Ok(String::new()));
+        }
+        return finish(v, None);
+    }
+    let manifest = manifest.unwrap_or(Value::Null);
+    // Each artifact is hashed once; the checks and the pack hash share the digests.
+    let view: BTreeMap<&str, (u64, Digest32)> =
+        files.iter().filter(|(k, _)| **k != MANIFEST).map(|(k, b)| (*k, (b.len() as u64, sha256(b)))).collect();
+    for a in manifest["artifacts"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+        let name = a["name"].as_str().unwrap_or("");
+        let (size, digest) = view.get(name).copied().unwrap_or((0, sha256(&[])));
+        v.check(format!("artifact:{name}"), || {
+            let got = digest.to_prefixed();
+            if a["size"].as_u64() != Some(size) {
+                Err(format!("size {size} but the manifest says {}", shown(&a["size"])))
+            } else if a["sha256"].as_str() != Some(got.as_str()) {
+                Err(format!("sha256 {got} but the manifest says {}", shown(&a["sha256"])))
+            } else {
+                Ok(got)
+            }
+        });
+    }
+    let claimed_snapshot = manifest["snapshot_hash"].as_str().unwrap_or("").to_string();
+    v.check("pack_hash", || {
+        let (mut expected, h) =
+            manifest_of(&view, &claimed_snapshot, manifest.get("pseudonymised")).map_err(|e| e.message().to_string())?;
+        if manifest["pack_hash"].as_str() != Some(h.to_prefixed().as_str()) {
+            return Err(format!("recomputed {h}, manifest says {}", shown(&manifest["pack_hash"])));
+        }
+        expected["pack_hash"] = json!(h.to_prefixed());
+        if canon(&expected).ok().as_deref() != manifest_bytes {
+            return Err("manifest.json is not byte for byte the manifest of these artifacts".into());
+        }
+        Ok(h.to_prefixed())
+    });
+    if v.failed {
+        for name in ["snapshot_hash", "skus_root", "units_root", "chain", "replay"] {
+            v.check(name, || Ok(String::new()));
+        }
+        return finish(v, None);
+    }
+    let snapshot = files.get("snapshot.json").map(|b| Snapshot::parse_verified(b));
+    v.check("snapshot_hash", || match &snapshot {
+        Some(Ok(s)) if s.hash().to_prefixed() == claimed_snapshot => {
+            snapshot_hash = Some(claimed_snapshot.clone());
+            Ok(claimed_snapshot.clone())
+        }
+        Some(Ok(s)) => Err(format!("snapshot hashes to {}, manifest says {}", s.hash(), quoted(&claimed_snapshot))),
+        Some(Err(e)) => Err(e.message().to_string()),
+        None => Err("snapshot.json is missing".into()),
+    });
+    let snap = snapshot.and_then(|r| r.ok());
+    let records: &[Value] = snap.as_ref().and_then(|s| s.value()["skus"].as_array()).map(Vec::as_slice).unwrap_or(&[]);
+    v.check("skus_root", || match crate::document::snapshot::skus_root(records) {
+        Ok(r) if snap.as_ref().is_some_and(|s| s.value()["skus_root"].as_str() == Some(r.to_prefixed().as_str())) => Ok(r.to_prefixed()),
+        Ok(r) => {
+            Err(format!("recomputed {r}, snapshot says {}", snap.as_ref().map(|s| shown(&s.value()["skus_root"])).unwrap_or_default()))
+        }
+        Err(e) => Err(e.message().to_string()),
+    });
+    let units = files.get("units.jsonl").map(|b| units_by_sku(b)).unwrap_or_else(|| Err("units.jsonl is missing".into()));
+    match units {
+        Err(e) => {
+            v.check("units_root", || Err(e));
+        }
+        Ok(units) => {
+            for r in records {
+                let sku = r["sku"].as_str().unwrap_or("");
+                let leaves: Vec<Digest32> = units.get(sku).into_iter().flatten().map(|u| crate::canon::merkle::leaf_hash(u)).collect();
+                let root = crate::canon::merkle::root_of_leaves(leaves).to_prefixed();
+                let ok = r["units_root"].as_str() == Some(root.as_str());
+                v.check(format!("units_root:{}", escaped(sku)), || {
+                    if ok {
+                        Ok(root)
+                    } else {
+                        Err(format!("recomputed {root}, record says {}", shown(&r["units_root"])))
+                    }
+                });
+            }
+        }
+    }
+    v.check("chain", || chain_check(snap.as_ref(), files.get("previous_snapshot.json").copied(), previous));
+    let expected = snapshot_hash.clone();
+    v.check("replay", || {
+        replayed().and_then(|h| {
+            if Some(h.to_prefixed()) == expected {
+                Ok(format!("replay gives {h}, and every derived artifact byte for byte"))
+            } else {
+                Err(format!("replay gives {h}, the pack's snapshot is {}", expected.clone().unwrap_or_default()))
+            }
+        })
+    });
+    finish(v, snapshot_hash)
+}
+
+/// The `manifest` check: present, the contract's fields only, canonical,
+/// listing exactly the archive's artifacts with every required one.
+fn check_manifest(bytes: Option<&[u8]>, manifest: Option<&Value>, files: &Members<'_>) -> std::result::Result<String, String> {
+    let (Some(bytes), Some(m)) = (bytes, manifest) else { return Err("manifest.json is missing or not JSON".into()) };
+    let obj = m.as_object().ok_or("manifest.json is not a JSON object")?;
+    if obj.get("schema").and_then(Value::as_str) != Some(MANIFEST_SCHEMA) {
+        return Err(format!("schema is not {MANIFEST_SCHEMA}"));
+    }
+    if let Some(k) = obj.keys().find(|k| !matches!(k.as_str(), "schema" | "artifacts" | "snapshot_hash" | "pack_hash" | "pseudonymised")) {
+        return Err(format!("manifest.json has a field the contract does not define: `{}`", quoted(k)));
+    }
+    if obj.get("pseudonymised").is_some_and(|n| !n.is_object()) {
+        return Err("manifest.json: `pseudonymised` is not an object".into());
+    }
+    let list = obj.get("artifacts").and_then(Value::as_array).ok_or("manifest.json has no `artifacts` list")?;
+    let most = REQUIRED.len() + OPTIONAL.len();
+    if list.len() > most {
+        return Err(format!("manifest lists {} artifacts; a pack holds at most {most}", list.len()));
+    }
+    let mut listed = Vec::with_capacity(list.len());
+    for a in list {
+        let entry = a.as_object().filter(|o| {
+            o.len() == 3
+                && o.get("name").is_some_and(Value::is_string)
+                && o.get("size").is_some_and(Value::is_u64)
+                && o.get("sha256").is_some_and(Value::is_string)
+        });
+        let entry = entry.ok_or("every entry of `artifacts` is {name, size, sha256}")?;
+        listed.push(entry["name"].as_str().unwrap_or_default());
+    }
+    let present: Vec<&str> = files.keys().copied().filter(|n| *n != MANIFEST).collect();
+    let missing: Vec<&str> = REQUIRED.iter().copied().filter(|r| !files.contains_key(r)).collect();
+    if listed != present {
+        let listed: Vec<String> = listed.iter().map(|n| quoted(n)).collect();
+        return Err(format!("manifest lists {listed:?}, archive holds {present:?}"));
+    }
+    if !missing.is_empty() {
+        return Err(format!("required artifacts missing: {missing:?}"));
+    }
+    if canon(m).ok().as_deref() != Some(bytes) {
+        return Err("manifest.json is not in canonical form (RFC 8785)".into());
+    }
+    Ok(format!("{} artifacts listed", listed.len()))
+}
+
+fn finish(v: Verifier, snapshot_hash: Option<String>) -> VerifyReport {
+    let first_failure = v.checks.iter().find(|c| c.status == "failed").map(|c| c.name.clone());
+    VerifyReport { ok: first_failure.is_none(), first_failure, checks: v.checks, snapshot_hash }
+}
+
+/// Units of `units.jsonl`, as canonical leaf bytes per SKU.
+fn units_by_sku(bytes: &[u8]) -> std::result::Result<BTreeMap<String, Vec<Vec<u8>>>, String> {
+    crate::history::diff::units_by_sku(bytes).map_err(|e| format!("units.jsonl {e}"))
+}
+
+fn chain_check(snap: Option<&Snapshot>, embedded: Option<&[u8]>, given: Option<&[u8]>) -> std::result::Result<String, String> {
+    let snap = snap.ok_or("no readable snapshot")?;
+    let prev_hash = snap.value()["previous_hash"].as_str().map(str::to_string);
+    let seq = snap.sequence();
+    let link = |p: &Snapshot| -> std::result::Result<String, String> {
+        if p.organization_id() != snap.organization_id() {
+            return Err(format!("previous snapshot belongs to `{}`", quoted(p.organization_id())));
+        }
+        if prev_hash.as_deref() != Some(p.hash().to_prefixed().as_str()) {
+            return Err(format!("previous_hash {:?} does not name the previous snapshot {}", prev_hash.as_deref().map(quoted), p.hash()));
+        }
+        if p.sequence().checked_add(1) != Some(seq) {
+            return Err(format!("sequence {seq} does not follow {}", p.sequence()));
+        }
+        Ok(format!("sequence {seq} follows {}", p.hash()))
+    };
+    let parse = |b: &[u8]| Snapshot::parse_verified(b).map_err(|e| format!("previous snapshot: {}", e.message()));
+    match (given, embedded) {
+        (Some(g), e) => {
+            let g = parse(g)?;
+            if let Some(e) = e {
+                if parse(e)?.hash() != g.hash() {
+                    return Err("the pack's previous snapshot is not the one given".into());
+                }
+            }
+            link(&g)
+        }
+        (None, Some(e)) => link(&parse(e)?),
+        (None, None) if seq == 1 && prev_hash.is_none() => Ok("first snapshot of the chain".into()),
+        (None, None) => Err(format!("sequence {seq} needs its previous snapshot")),
+    }
+}

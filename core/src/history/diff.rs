@@ -1,0 +1,715 @@
+//! What changed since the previous snapshot, unit by unit, and why.
+//!
+//! A snapshot's counters say *how many*; an auditor also asks *which* and
+//! *why*. Given the previous run's units (its evidence pack carries them) and
+//! this run's units, every SKU gets the units **added** and **removed**, each
+//! with one reason code, and the entitlement changes with theirs. The
+//! snapshot carries the counts per reason (`diff`), the pack the unit lists
+//! (`diff.json`), and for every SKU
+//!
+//! ```text
+//! consumed(previous) + Σ added − Σ removed = consumed(current)
+//! entitled(previous) + Σ entitlement changes = entitled(current)
+//! ```
+//!
+//! holds exactly. For device, user, subscription and feature SKUs a unit
+//! weighs 1. For concurrent SKUs consumed is the peak, so the units that count
+//! are the sessions open at the peak instant (the earliest instant the peak is
+//! reached), each weighing its quantity; a session that is still there but no
+//! longer at the peak leaves with `peak_moved`.
+//!
+//! Reasons are derived only from facts of the two runs: the previous unit's
+//! signals as this run saw them (absent, aged out, revoked, below confidence,
+//! mapped elsewhere) or the unit they now belong to (merged identity).
+//!
+//! | reason | added / removed |
+//! | --- | --- |
+//! | `new_signal` | added: rests on signals no previous unit of any SKU held |
+//! | `merged_identity` | added or removed: its signals belong to another unit of the SKU (identities merged or split) |
+//! | `ruleset_changed` | added or removed: the ruleset changed and its signals now map to (or from) another SKU |
+//! | `remapped` | as above, with the same ruleset (the record's `sku`/`product` changed) |
+//! | `peak_moved` | concurrent only: the session is still there, but (no longer) open at the peak |
+//! | `aged_out` | removed: its signals fell out of the lookback or the concurrency window |
+//! | `revoked` | removed: its assignment is no longer active (revoked or suspended) |
+//! | `below_confidence` | removed: its signals are now below `min_confidence` |
+//! | `unattributable` | removed: no device or user can be determined for its signals any more |
+//! | `source_missing` | removed: its signals are gone and their source sent nothing this run |
+//! | `not_reported` | removed: its signals are gone though their source reported (uninstalled, unassigned, deleted) |
+//! | `excluded` | removed: its signals are set aside for another reason (see the exceptions) |
+//! | `entitlement_started` / `entitlement_ended` / `quantity_changed` | entitlements in force on `as_of` |
+
+use crate::canon::canonical;
+use crate::canon::hash::Digest32;
+use crate::canon::time::Instant;
+use crate::document::snapshot::Snapshot;
+use crate::engine::{ExceptionRecord, Fate, UnitList};
+use crate::error::{Error, ErrorCode, Result};
+use crate::input::catalog::MasterData;
+use crate::input::signals::SignalStore;
+use rustc_hash::FxHashMap as HashMap;
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The previous run as far as a diff needs it: its verified snapshot, its
+/// units per SKU (checked against the snapshot's `units_root`s) and its
+/// entitlements. Built from the previous evidence pack.
+#[derive(Debug, Clone)]
+pub struct PreviousRun {
+    /// The previous snapshot (hash verified).
+    pub snapshot: Snapshot,
+    /// `units.jsonl` of the previous pack: canonical unit bytes per SKU, in order.
+    pub units: BTreeMap<String, Vec<Vec<u8>>>,
+    /// `entitlements.json` of the previous pack.
+    pub entitlements: Value,
+}
+
+fn invalid(message: impl Into<String>) -> Error {
+    Error::new(ErrorCode::PreviousSnapshotInvalid, message.into())
+}
+
+impl PreviousRun {
+    /// Read the previous run from its evidence pack (`evidence.tar`).
+    ///
+    /// Checks the snapshot hash and every SKU's `units_root` against the
+    /// units; anything else is `verify`'s job.
+    pub fn from_pack(pack: &[u8]) -> Result<PreviousRun> {
+        // Read as strictly as `verify` reads it: only a pack's members, each once.
+        let files = crate::document::manifest::open_members(pack).map_err(|e| invalid(format!("previous evidence pack: {e}")))?;
+        let get = |name: &str| files.get(name).copied().ok_or_else(|| invalid(format!("previous evidence pack has no {name}")));
+        Self::from_parts(get("snapshot.json")?, get("units.jsonl")?, get("entitlements.json")?)
+    }
+
+    /// The previous run from its three artifacts (as an evidence pack holds
+    /// them: `snapshot.json`, `units.jsonl`, `entitlements.json`).
+    pub fn from_parts(snapshot: &[u8], units_jsonl: &[u8], entitlements_json: &[u8]) -> Result<PreviousRun> {
+        let snapshot = Snapshot::parse_verified(snapshot).map_err(|e| invalid(format!("previous snapshot: {}", e.message())))?;
+        let units = units_by_sku(units_jsonl).map_err(|m| invalid(format!("previous units: {m}")))?;
+        let entitlements: Value =
+            serde_json::from_slice(entitlements_json).map_err(|e| invalid(format!("previous entitlements.json: {e}")))?;
+        if !entitlements.is_array() {
+            return Err(invalid("previous entitlements.json is not a list"));
+        }
+        let run = PreviousRun { snapshot, units, entitlements };
+        run.check_roots()?;
+        Ok(run)
+    }
+
+    /// Every SKU of the snapshot has exactly the units whose root it records.
+    fn check_roots(&self) -> Result<()> {
+        let records = self.snapshot.value()["skus"].as_array().cloned().unwrap_or_default();
+        let mut known = BTreeSet::new();
+        for r in &records {
+            let sku = r["sku"].as_str().unwrap_or_default();
+            known.insert(sku.to_string());
+            let leaves = self.units.get(sku).map(Vec::as_slice).unwrap_or(&[]);
+            let root = crate::canon::merkle::root(leaves.iter().map(Vec::as_slice)).to_prefixed();
+            if r["units_root"].as_str() != Some(root.as_str()) {
+                return Err(invalid(format!("previous units of `{sku}` do not match the snapshot's units_root")));
+            }
+        }
+        if let Some(extra) = self.units.keys().find(|k| !known.contains(*k)) {
+            return Err(invalid(format!("previous units name SKU `{extra}`, which the snapshot does not list")));
+        }
+        Ok(())
+    }
+
+    /// The units as `units.jsonl` lines (the pack's `previous_units.jsonl`).
+    pub fn units_jsonl(&self) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        for (sku, list) in &self.units {
+            for leaf in list {
+                let unit: Value = serde_json::from_slice(leaf).map_err(|e| Error::new(ErrorCode::Internal, format!("unit: {e}")))?;
+                out.extend_from_slice(&canonical::to_vec(&json!({"sku": sku, "unit": unit}))?);
+                out.push(b'\n');
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Units of a `units.jsonl`, as leaf bytes per SKU: each line's `unit`
+/// exactly as written (a pack writes it canonical; anything else would not
+/// match the `units_root` it is checked against).
+pub(crate) fn units_by_sku(bytes: &[u8]) -> std::result::Result<BTreeMap<String, Vec<Vec<u8>>>, String> {
+    #[derive(serde::Deserialize)]
+    struct Line<'a> {
+        #[serde(borrow)]
+        sku: std::borrow::Cow<'a, str>,
+        #[serde(borrow)]
+        unit: &'a serde_json::value::RawValue,
+    }
+    let mut out: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
+    for (i, line) in bytes.split(|&b| b == b'\n').enumerate().filter(|(_, l)| !l.is_empty()) {
+        let v: Line = serde_json::from_slice(line).map_err(|e| format!("line {}: {e}", i + 1))?;
+        match out.get_mut(v.sku.as_ref()) {
+            Some(list) => list.push(v.unit.get().as_bytes().to_vec()),
+            None => {
+                out.insert(v.sku.into_owned(), vec![v.unit.get().as_bytes().to_vec()]);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// This run, as far as a diff needs it.
+pub(crate) struct Current<'a> {
+    pub store: &'a SignalStore,
+    pub fates: &'a [Fate],
+    /// Per SKU index: unit keys whose latest assignment is not active.
+    pub not_active: &'a BTreeMap<usize, BTreeSet<String>>,
+    pub unique: &'a [u32],
+    pub exceptions: &'a [ExceptionRecord],
+    pub master: &'a MasterData,
+    /// SKU id → (record, units), every catalog SKU.
+    pub skus: Vec<(&'a Value, &'a UnitList)>,
+    /// Source name → coverage status (`ok`, `missing`, `degraded`).
+    pub coverage: BTreeMap<String, String>,
+    pub ruleset_hash: Digest32,
+    pub as_of: Instant,
+}
+
+/// One unit as the diff sees it.
+#[derive(Debug, Clone)]
+struct UnitView {
+    key: String,
+    /// (source, raw_id) of its signals.
+    signals: Vec<(String, String)>,
+    /// Concurrent sessions: clipped interval and quantity.
+    session: Option<(Instant, Instant, i64)>,
+}
+
+fn view(leaf: &[u8]) -> Result<UnitView> {
+    let v: Value = serde_json::from_slice(leaf).map_err(|e| Error::new(ErrorCode::Internal, format!("unit is not JSON: {e}")))?;
+    let text = |f: &str| v.get(f).and_then(Value::as_str);
+    let signals = v["signals"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| (s["source"].as_str().unwrap_or_default().to_string(), s["raw_id"].as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let session = match (text("start").map(Instant::parse), text("end").map(Instant::parse), v["quantity"].as_i64()) {
+        (Some(Ok(s)), Some(Ok(e)), Some(q)) => Some((s, e, q)),
+        _ => None,
+    };
+    Ok(UnitView { key: text("key").unwrap_or_default().to_string(), signals, session })
+}
+
+/// Units that make up consumed, with their weights: every unit weighs 1,
+/// except concurrent sessions, where only those open at the peak count.
+fn consuming(units: &[UnitView], concurrent: bool) -> BTreeMap<String, i64> {
+    if !concurrent {
+        return units.iter().map(|u| (u.key.clone(), 1)).collect();
+    }
+    // Same sweep as the counters: at one instant ends come before starts.
+    let mut events: Vec<(Instant, u8, i64)> = Vec::with_capacity(units.len() * 2);
+    for (s, e, q) in units.iter().filter_map(|u| u.session) {
+        events.push((s, 1, q));
+        events.push((e, 0, q.saturating_neg()));
+    }
+    events.sort_unstable();
+    let (mut cur, mut peak, mut at) = (0i64, 0i64, None);
+    // Saturating: the previous run's units come from a pack, whose numbers
+    // are not trusted until the diff is compared (a wrapped sum would panic
+    // in a debug build and be wrong in any).
+    for (t, _, q) in events {
+        cur = cur.saturating_add(q);
+        if cur > peak {
+            peak = cur;
+            at = Some(t);
+        }
+    }
+    let Some(t) = at else { return BTreeMap::new() };
+    units.iter().filter_map(|u| u.session.filter(|(s, e, _)| *s <= t && t < *e).map(|(_, _, q)| (u.key.clone(), q))).collect()
+}
+
+/// A unit in a diff list.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Change {
+    key: String,
+    reason: &'static str,
+    weight: i64,
+    /// Sources of the unit's signals (sorted, distinct).
+    sources: Vec<String>,
+}
+
+fn sources_of(u: &UnitView) -> Vec<String> {
+    let set: BTreeSet<&str> = u.signals.iter().map(|(s, _)| s.as_str()).collect();
+    set.into_iter().map(str::to_string).collect()
+}
+
+/// Why a previous signal no longer counts for `sku` (index `k`) in this run.
+fn signal_reason(
+    cur: &Current,
+    exception_of: &HashMap<(&str, &str), &'static str>,
+    row: Option<u32>,
+    source: &str,
+    k: usize,
+    ruleset_changed: bool,
+) -> &'static str {
+    let Some(i) = row else {
+        return if cur.coverage.get(source).map(String::as_str) == Some("missing") { "source_missing" } else { "not_reported" };
+    };
+    let s = &cur.store.rows[i as usize];
+    let (src, raw) = (cur.store.source_of(s), cur.store.raw_id_of(s));
+    let exception = exception_of.get(&(src, raw)).copied();
+    match (cur.fates[i as usize], exception) {
+        (_, Some("low_confidence")) => "below_confidence",
+        (_, Some("unknown_sku" | "unmapped_product")) => {
+            if ruleset_changed {
+                "ruleset_changed"
+            } else {
+                "remapped"
+            }
+        }
+        (_, Some("unattributable")) => "unattributable",
+        (Fate::Excluded, Some(_)) => "excluded",
+        // Excluded without an exception: outside its kind's lookback.
+        (Fate::Excluded, None) | (Fate::ClippedSession(_), _) => "aged_out",
+        (Fate::Qualified(other), _) if other as usize != k => {
+            if ruleset_changed {
+                "ruleset_changed"
+            } else {
+                "remapped"
+            }
+        }
+        // Qualified for this SKU yet in no unit of it: an assignment whose
+        // latest state is not active.
+        (Fate::Qualified(_), _) if s.kind == crate::input::signals::Kind::Assignment => "revoked",
+        _ => "excluded",
+    }
+}
+
+/// Reason order when a unit's signals disagree: the most specific wins.
+const REMOVAL_ORDER: [&str; 11] = [
+    "merged_identity",
+    "revoked",
+    "below_confidence",
+    "ruleset_changed",
+    "remapped",
+    "aged_out",
+    "unattributable",
+    "source_missing",
+    "not_reported",
+    "excluded",
+    "peak_moved",
+];
+
+/// The diff of this run against `previous`: the snapshot's `diff` object
+/// (counts by reason) and the pack's `diff.json` (unit lists).
+pub(crate) fn diff(previous: &PreviousRun, cur: &Current) -> Result<(Value, Value)> {
+    let prev_snap = previous.snapshot.value();
+    let ruleset_changed = prev_snap["ruleset"]["hash"].as_str() != Some(cur.ruleset_hash.to_prefixed().as_str());
+    let prev_records: BTreeMap<&str, &Value> =
+        prev_snap["skus"].as_array().map(|a| a.iter().filter_map(|r| Some((r["sku"].as_str()?, r))).collect()).unwrap_or_default();
+    let (cur_views, prev_views) = changed_views(previous, cur, &prev_records)?;
+    let reasons = Reasons::new(cur, ruleset_changed, &cur_views, &prev_views);
+
+    // The day the previous run's entitlements were in force.
+    let prev_day = prev_snap["reconciled_at"].as_str().and_then(|t| Instant::parse(t).ok()).map(Instant::date);
+    let mut sku_diffs = Vec::new();
+    let mut detail = Vec::new();
+    let mut gaps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (k, (record, _)) in cur.skus.iter().enumerate() {
+        let sku = record["sku"].as_str().unwrap_or_default();
+        let prev_record = prev_records.get(sku).copied();
+        let (added, removed) = match cur_views.get(sku) {
+            Some(cur_units) => {
+                let empty = Vec::new();
+                let prev_units = prev_views.get(sku).unwrap_or(&empty);
+                let concurrent = record["model"] == "concurrent";
+                let (prev_w, cur_w) = (consuming(prev_units, concurrent), consuming(cur_units, concurrent));
+                let removed = reasons.removed(k, sku, (prev_units, &prev_w), (cur_units, &cur_w), &mut gaps);
+                (reasons.added(sku, (prev_units, &prev_w), (cur_units, &cur_w)), removed)
+            }
+            None => (Vec::new(), Vec::new()),
+        };
+        let entitlement_changes = entitlement_changes(&previous.entitlements, cur, k, sku, prev_day);
+        if let Some((summary, units)) = sku_entries(sku, record, prev_record, &added, &removed, &entitlement_changes)? {
+            sku_diffs.push(summary);
+            detail.push(units);
+        }
+    }
+    let coverage_gaps: Vec<Value> = cur
+        .coverage
+        .iter()
+        .filter(|(_, status)| status.as_str() != "ok")
+        .map(|(source, status)| json!({"source": source, "status": status, "skus": gaps.get(source).cloned().unwrap_or_default()}))
+        .collect();
+    let head = |body: Value| -> Value {
+        let mut m = Map::new();
+        m.insert("previous_hash".into(), json!(previous.snapshot.hash().to_prefixed()));
+        m.insert("previous_sequence".into(), json!(previous.snapshot.sequence()));
+        m.insert("ruleset_changed".into(), json!(ruleset_changed));
+        m.insert("basis".into(), json!("units"));
+        if let Value::Object(b) = body {
+            m.extend(b);
+        }
+        Value::Object(m)
+    };
+    Ok((head(json!({"skus": sku_diffs, "coverage_gaps": coverage_gaps})), head(json!({"skus": detail, "coverage_gaps": coverage_gaps}))))
+}
+
+/// Units per SKU id, parsed.
+type Views<'a> = BTreeMap<&'a str, Vec<UnitView>>;
+
+/// The current units of the SKUs whose units changed (same root = same
+/// units), and the previous units of every SKU, parsed once (for
+/// merged_identity / ruleset_changed) — read only when some SKU's units
+/// changed (a unit may have come from, or gone to, any other SKU).
+fn changed_views<'a>(
+    previous: &'a PreviousRun,
+    cur: &Current<'a>,
+    prev_records: &BTreeMap<&str, &Value>,
+) -> Result<(Views<'a>, Views<'a>)> {
+    let mut cur_views: Views<'a> = BTreeMap::new();
+    for (record, units) in &cur.skus {
+        let sku = record["sku"].as_str().unwrap_or_default();
+        let same = prev_records.get(sku).and_then(|r| r["units_root"].as_str()) == record["units_root"].as_str();
+        if !same {
+            cur_views.insert(sku, units.iter().map(view).collect::<Result<_>>()?);
+        }
+    }
+    let mut prev_views: Views<'a> = BTreeMap::new();
+    if !cur_views.is_empty() || previous.units.keys().any(|k| !cur.skus.iter().any(|(r, _)| r["sku"] == k.as_str())) {
+        for (sku, leaves) in &previous.units {
+            prev_views.insert(sku.as_str(), leaves.iter().map(|l| view(l)).collect::<Result<_>>()?);
+        }
+    }
+    Ok((cur_views, prev_views))
+}
+
+/// A (source, raw_id) pair.
+type SignalKey<'a> = (&'a str, &'a str);
+
+/// Units and their consuming weights, by key.
+type Weighed<'u> = (&'u [UnitView], &'u BTreeMap<String, i64>);
+
+/// What the reasons of unit changes are read from.
+struct Reasons<'a, 'c> {
+    cur: &'a Current<'c>,
+    ruleset_changed: bool,
+    /// Previous signal → (SKU, unit key).
+    prev_home: HashMap<SignalKey<'a>, Vec<SignalKey<'a>>>,
+    /// The current rows that previous units of changed SKUs rest on.
+    wanted: HashMap<SignalKey<'a>, Option<u32>>,
+    /// Exception code per (source, raw_id), the first one (needs_review is
+    /// not an exclusion).
+    exception_of: HashMap<SignalKey<'a>, &'static str>,
+}
+
+impl<'a, 'c> Reasons<'a, 'c> {
+    fn new(cur: &'a Current<'c>, ruleset_changed: bool, cur_views: &Views<'a>, prev_views: &'a Views<'a>) -> Self {
+        let mut prev_home: HashMap<SignalKey<'a>, Vec<SignalKey<'a>>> = HashMap::default();
+        for (sku, views) in prev_views {
+            for u in views {
+                for (s, r) in &u.signals {
+                    prev_home.entry((s.as_str(), r.as_str())).or_default().push((sku, u.key.as_str()));
+                }
+            }
+        }
+        let mut wanted: HashMap<SignalKey<'a>, Option<u32>> = HashMap::default();
+        for sku in cur_views.keys() {
+            for u in prev_views.get(sku).map(Vec::as_slice).unwrap_or(&[]) {
+                for (s, r) in &u.signals {
+                    wanted.insert((s.as_str(), r.as_str()), None);
+                }
+            }
+        }
+        if !wanted.is_empty() {
+            for &i in cur.unique {
+                let s = &cur.store.rows[i as usize];
+                if let Some(slot) = wanted.get_mut(&(cur.store.source_of(s), cur.store.raw_id_of(s))) {
+                    *slot = Some(i);
+                }
+            }
+        }
+        let mut exception_of: HashMap<SignalKey<'a>, &'static str> = HashMap::default();
+        for e in cur.exceptions.iter().filter(|e| e.code != "needs_review") {
+            exception_of.entry((e.source.as_str(), e.raw_id.as_str())).or_insert(e.code);
+        }
+        Reasons { cur, ruleset_changed, prev_home, wanted, exception_of }
+    }
+
+    /// The previous units of SKU `k` that no longer consume as they did, each
+    /// with its reason; units gone for a missing source are noted in `gaps`.
+    fn removed(
+        &self,
+        k: usize,
+        sku: &str,
+        (prev_units, prev_w): Weighed<'_>,
+        (cur_units, cur_w): Weighed<'_>,
+        gaps: &mut BTreeMap<String, BTreeSet<String>>,
+    ) -> Vec<Change> {
+        let cur_keys: BTreeSet<&str> = cur_units.iter().map(|u| u.key.as_str()).collect();
+        // Current signal → current unit key, for merged_identity.
+        let cur_home: HashMap<(&str, &str), &str> =
+            cur_units.iter().flat_map(|u| u.signals.iter().map(move |(s, r)| ((s.as_str(), r.as_str()), u.key.as_str()))).collect();
+        let mut removed = Vec::new();
+        for u in prev_units {
+            let Some(&w) = prev_w.get(&u.key) else { continue };
+            if cur_w.get(&u.key) == Some(&w) {
+                continue;
+            }
+            let reason = if cur_keys.contains(u.key.as_str()) {
+                "peak_moved"
+            } else {
+                let mut reasons: Vec<&'static str> = u
+                    .signals
+                    .iter()
+                    .map(|(s, r)| {
+                        if cur_home.get(&(s.as_str(), r.as_str())).is_some_and(|key| *key != u.key) {
+                            "merged_identity"
+                        } else {
+                            signal_reason(
+                                self.cur,
+                                &self.exception_of,
+                                self.wanted.get(&(s.as_str(), r.as_str())).copied().flatten(),
+                                s,
+                                k,
+                                self.ruleset_changed,
+                            )
+                        }
+                    })
+                    .collect();
+                // The principal's latest assignment is a revocation (often a
+                // record of its own, e.g. an audit event): that is why.
+                if self.cur.not_active.get(&k).is_some_and(|keys| keys.contains(&u.key)) {
+                    reasons.push("revoked");
+                }
+                reasons.sort_by_key(|r| REMOVAL_ORDER.iter().position(|x| x == r));
+                reasons.first().copied().unwrap_or("not_reported")
+            };
+            if reason == "source_missing" {
+                for (s, _) in &u.signals {
+                    gaps.entry(s.clone()).or_default().insert(sku.to_string());
+                }
+            }
+            removed.push(Change { key: u.key.clone(), reason, weight: w, sources: sources_of(u) });
+        }
+        removed
+    }
+
+    /// The current units of `sku` that consume what they did not, each with
+    /// its reason.
+    fn added(&self, sku: &str, (prev_units, prev_w): Weighed<'_>, (cur_units, cur_w): Weighed<'_>) -> Vec<Change> {
+        let prev_keys: BTreeSet<&str> = prev_units.iter().map(|u| u.key.as_str()).collect();
+        let mut added = Vec::new();
+        for u in cur_units {
+            let Some(&w) = cur_w.get(&u.key) else { continue };
+            if prev_w.get(&u.key) == Some(&w) {
+                continue;
+            }
+            let homes: Vec<(&str, &str)> =
+                u.signals.iter().flat_map(|(s, r)| self.prev_home.get(&(s.as_str(), r.as_str())).cloned().unwrap_or_default()).collect();
+            let reason = if prev_keys.contains(u.key.as_str()) {
+                "peak_moved"
+            } else if homes.iter().any(|(hs, hk)| *hs == sku && *hk != u.key) {
+                "merged_identity"
+            } else if homes.iter().any(|(hs, _)| *hs != sku) {
+                if self.ruleset_changed {
+                    "ruleset_changed"
+                } else {
+                    "remapped"
+                }
+            } else {
+                "new_signal"
+            };
+            added.push(Change { key: u.key.clone(), reason, weight: w, sources: sources_of(u) });
+        }
+        added
+    }
+}
+
+/// One SKU's entries, (the snapshot's counts by reason, the pack's unit
+/// lists), or `None` when nothing of it changed. Checks the identity the diff
+/// promises (previous consumed + added − removed = consumed): a mismatch is a
+/// defect, not a result.
+fn sku_entries(
+    sku: &str,
+    record: &Value,
+    prev_record: Option<&Value>,
+    added: &[Change],
+    removed: &[Change],
+    entitlement_changes: &[(String, &'static str, i64)],
+) -> Result<Option<(Value, Value)>> {
+    let num = |r: Option<&Value>, f: &str| r.and_then(|r| r[f].as_i64()).unwrap_or(0);
+    let fields = ["entitled", "reserved", "consumed", "remaining", "available"];
+    let delta: Map<String, Value> =
+        fields.iter().map(|f| (f.to_string(), json!(num(Some(record), f).saturating_sub(num(prev_record, f))))).collect();
+    let changed = delta.values().any(|v| v != &json!(0)) || !added.is_empty() || !removed.is_empty() || !entitlement_changes.is_empty();
+    if !changed {
+        return Ok(None);
+    }
+    let total = |l: &[Change]| l.iter().fold(0i64, |a, c| a.saturating_add(c.weight));
+    let (sum_added, sum_removed) = (total(added), total(removed));
+    if num(prev_record, "consumed").saturating_add(sum_added).saturating_sub(sum_removed) != num(Some(record), "consumed") {
+        return Err(Error::new(ErrorCode::Internal, format!("diff of `{sku}` does not add up to its consumed count")));
+    }
+    let by_reason = |list: &[Change]| -> BTreeMap<&str, i64> {
+        let mut m = BTreeMap::new();
+        for c in list {
+            let n = m.entry(c.reason).or_insert(0i64);
+            *n = n.saturating_add(c.weight);
+        }
+        m
+    };
+    let mut ent_by_reason: BTreeMap<&str, i64> = BTreeMap::new();
+    for (_, reason, qty) in entitlement_changes {
+        let n = ent_by_reason.entry(reason).or_insert(0);
+        *n = n.saturating_add(*qty);
+    }
+    let summary = json!({
+        "sku": sku,
+        "model": record["model"],
+        "delta": delta,
+        "consumed": {"previous": num(prev_record, "consumed"), "current": num(Some(record), "consumed")},
+        "entitled": {"previous": num(prev_record, "entitled"), "current": num(Some(record), "entitled")},
+        "added": by_reason(added),
+        "removed": by_reason(removed),
+        "entitlements": ent_by_reason,
+    });
+    let list = |l: &[Change]| -> Vec<Value> {
+        l.iter().map(|c| json!({"key": c.key, "reason": c.reason, "weight": c.weight, "sources": c.sources})).collect()
+    };
+    let units = json!({
+        "sku": sku,
+        "model": record["model"],
+        "added": list(added),
+        "removed": list(removed),
+        "entitlements": entitlement_changes.iter().map(|(id, reason, qty)| json!({"entitlement_id": id, "reason": reason, "quantity": qty})).collect::<Vec<_>>(),
+    });
+    Ok(Some((summary, units)))
+}
+
+/// Entitlement changes of SKU `k` between the previous run's entitlements (in
+/// force on its day) and this run's (in force on `as_of`), by entitlement id.
+fn entitlement_changes(
+    previous: &Value,
+    cur: &Current,
+    k: usize,
+    sku: &str,
+    prev_day: Option<crate::canon::time::Date>,
+) -> Vec<(String, &'static str, i64)> {
+    let mut before: BTreeMap<String, i64> = BTreeMap::new();
+    for e in previous.as_array().map(Vec::as_slice).unwrap_or(&[]) {
+        if e["sku"].as_str() != Some(sku) {
+            continue;
+        }
+        let day = |f: &str| e[f].as_str().and_then(crate::canon::time::Date::parse);
+        let in_force = match prev_day {
+            Some(d) => day("starts_on").is_some_and(|s| s <= d) && (e["ends_on"].is_null() || day("ends_on").is_some_and(|x| d <= x)),
+            None => false,
+        };
+        if in_force {
+            let n = before.entry(e["entitlement_id"].as_str().unwrap_or_default().to_string()).or_insert(0i64);
+            *n = n.saturating_add(e["quantity"].as_i64().unwrap_or(0));
+        }
+    }
+    let today = cur.as_of.date();
+    let mut after: BTreeMap<String, i64> = BTreeMap::new();
+    for e in cur.master.entitlements.iter().filter(|e| e.sku == k && e.active_on(today)) {
+        let n = after.entry(e.id.clone()).or_insert(0i64);
+        *n = n.saturating_add(e.quantity);
+    }
+    let ids: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    let mut out = Vec::new();
+    for id in ids {
+        match (before.get(id), after.get(id)) {
+            (None, Some(&q)) if q != 0 => out.push((id.clone(), "entitlement_started", q)),
+            (Some(&q), None) if q != 0 => out.push((id.clone(), "entitlement_ended", q.saturating_neg())),
+            (Some(&a), Some(&b)) if a != b => out.push((id.clone(), "quantity_changed", b.saturating_sub(a))),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The diff against a previous *snapshot* alone (no units at hand): counter
+/// deltas per SKU, no reasons (`basis: counters`).
+pub(crate) fn counters_only(previous: &Snapshot, records: &[Value]) -> Value {
+    let fields = ["entitled", "reserved", "consumed", "remaining", "available"];
+    let prev: BTreeMap<&str, &Value> =
+        previous.value()["skus"].as_array().map(|a| a.iter().filter_map(|r| Some((r["sku"].as_str()?, r))).collect()).unwrap_or_default();
+    let cur: BTreeMap<&str, &Value> = records.iter().filter_map(|r| Some((r["sku"].as_str()?, r))).collect();
+    let ids: BTreeSet<&str> = prev.keys().chain(cur.keys()).copied().collect();
+    let get = |m: &BTreeMap<&str, &Value>, id: &str, f: &str| m.get(id).and_then(|r| r[f].as_i64()).unwrap_or(0);
+    let mut skus = Vec::new();
+    for id in ids {
+        let delta: Map<String, Value> =
+            fields.iter().map(|f| (f.to_string(), json!(get(&cur, id, f).saturating_sub(get(&prev, id, f))))).collect();
+        if delta.values().any(|v| v != &json!(0)) {
+            skus.push(json!({"sku": id, "delta": delta}));
+        }
+    }
+    json!({
+        "previous_hash": previous.hash().to_prefixed(),
+        "previous_sequence": previous.sequence(),
+        "basis": "counters",
+        "skus": skus,
+    })
+}
+
+/// A snapshot and, when `bytes` is an evidence pack, the pack's `diff.json`
+/// (the unit lists). For callers that hold either form of a past run.
+pub fn open_run(bytes: &[u8]) -> Result<(Snapshot, Option<Value>)> {
+    if !crate::canon::tar::looks_like_archive(bytes) {
+        return Ok((Snapshot::parse_verified(bytes)?, None));
+    }
+    let files =
+        crate::document::manifest::open_members(bytes).map_err(|e| Error::new(ErrorCode::InvalidInput, format!("evidence pack: {e}")))?;
+    let get = |name: &str| files.get(name).copied();
+    let snapshot = get("snapshot.json").ok_or_else(|| Error::new(ErrorCode::InvalidInput, "the evidence pack has no snapshot.json"))?;
+    let snapshot = Snapshot::parse_verified(snapshot)?;
+    let detail = match get("diff.json") {
+        Some(d) => Some(serde_json::from_slice(d).map_err(|e| Error::new(ErrorCode::InvalidInput, format!("diff.json: {e}")))?),
+        None => None,
+    };
+    Ok((snapshot, detail.filter(|d: &Value| !d.is_null())))
+}
+
+/// Two runs compared must be of one organization: else an `invalid_input`
+/// error naming the field `organization_id`.
+///
+/// ```
+/// use eucora_license_core::{same_organization, Snapshot};
+/// let snap = |org: &str| Snapshot::seal(serde_json::json!({"schema": "eucora.license.snapshot/v1",
+///     "organization_id": org, "skus": []}).as_object().unwrap().clone()).unwrap();
+/// assert!(same_organization(&snap("a"), &snap("a")).is_ok());
+/// let e = same_organization(&snap("a"), &snap("b")).unwrap_err();
+/// assert_eq!(e.location().unwrap().field.as_deref(), Some("organization_id"));
+/// ```
+pub fn same_organization(previous: &Snapshot, current: &Snapshot) -> Result<()> {
+    if previous.organization_id() == current.organization_id() {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorCode::InvalidInput,
+        format!(
+            "the runs are of two organizations (`{}`, `{}`): only runs of one organization compare",
+            previous.organization_id(),
+            current.organization_id()
+        ),
+    )
+    .at(crate::error::Location::file("current run").with_field("organization_id")))
+}
+
+/// `between`, for runs a host was handed: refuses two organizations'
+/// runs ([`same_organization`]). The CLI's `diff` and the bindings call this.
+pub fn between_checked(previous: &Snapshot, current: &Snapshot) -> Result<Value> {
+    same_organization(previous, current)?;
+    Ok(between(previous, current))
+}
+
+/// The diff from `previous` to `current`: the one `current` carries when it
+/// directly follows `previous` (unit-level when it was chained to a pack),
+/// else counter deltas between the two (`basis: counters`). Does not check
+/// that both are of one organization: see [`between_checked`].
+pub(crate) fn between(previous: &Snapshot, current: &Snapshot) -> Value {
+    let cur = current.value();
+    if cur["previous_hash"].as_str() == Some(previous.hash().to_prefixed().as_str()) && !cur["diff"].is_null() {
+        return cur["diff"].clone();
+    }
+    counters_only(previous, cur["skus"].as_array().map(Vec::as_slice).unwrap_or(&[]))
+}

@@ -1,0 +1,185 @@
+//! Why a SKU's numbers changed, in words, from the diff's facts only.
+//!
+//! [`explain`] turns one SKU's diff (counts per reason from the snapshot, unit
+//! lists with their sources from the pack's `diff.json` when given) into a
+//! short deterministic text. Every number in it is read from the diff or the
+//! two snapshots; nothing is estimated, so the text can be re-derived offline
+//! like everything else.
+
+use crate::document::snapshot::Snapshot;
+use crate::error::{Error, ErrorCode, Result};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// What a unit of `model` is called (singular, plural).
+fn noun(model: &str) -> (&'static str, &'static str) {
+    match model {
+        "device" => ("device", "devices"),
+        "subscription" => ("seat", "seats"),
+        "concurrent" => ("token at the peak", "tokens at the peak"),
+        _ => ("user", "users"),
+    }
+}
+
+/// The phrase for `reason` on the `added` or `removed` side.
+fn phrase(reason: &str, added: bool, sources: &str) -> String {
+    let from = |s: &str| if s.is_empty() { String::new() } else { format!(" by {s}") };
+    match (reason, added) {
+        ("new_signal", _) => format!("newly reported{}", from(sources)),
+        ("merged_identity", true) => "split from a merged identity".into(),
+        ("merged_identity", false) => "merged into another identity".into(),
+        ("ruleset_changed", true) => "mapped here by the changed ruleset".into(),
+        ("ruleset_changed", false) => "mapped elsewhere by the changed ruleset".into(),
+        ("remapped", true) => "now reported under this SKU's product".into(),
+        ("remapped", false) => "now reported under another product".into(),
+        ("peak_moved", true) => "now open at the peak".into(),
+        ("peak_moved", false) => "no longer open at the peak".into(),
+        ("aged_out", _) => "aged out: no signal within the lookback window".into(),
+        ("revoked", _) => "assignment revoked or suspended".into(),
+        ("below_confidence", _) => "signals below the minimum confidence".into(),
+        ("unattributable", _) => "no device or user can be determined any more".into(),
+        ("source_missing", _) => {
+            format!("source{} sent nothing this run", if sources.is_empty() { String::new() } else { format!(" {sources}") })
+        }
+        ("not_reported", _) => format!("no longer reported{}", from(sources)),
+        ("excluded", _) => "set aside (see the exceptions)".into(),
+        (other, _) => other.replace('_', " "),
+    }
+}
+
+fn signed(n: i128) -> String {
+    if n > 0 {
+        format!("+{n}")
+    } else if n < 0 {
+        format!("−{}", -n)
+    } else {
+        "±0".into()
+    }
+}
+
+/// "intune 7, sccm 2" from the unit lists of one reason (weights per source).
+fn source_breakdown(units: &[Value], reason: &str) -> String {
+    // i128: the numbers come from documents a host was handed; no sum of
+    // i64s read from them can overflow it.
+    let mut by: BTreeMap<String, i128> = BTreeMap::new();
+    for u in units.iter().filter(|u| u["reason"] == reason) {
+        let sources: Vec<&str> = u["sources"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+        *by.entry(sources.join("+")).or_insert(0) += i128::from(u["weight"].as_i64().unwrap_or(0));
+    }
+    if by.len() == 1 {
+        return by.into_keys().next().unwrap_or_default();
+    }
+    by.iter().map(|(s, n)| format!("{s} {n}")).collect::<Vec<_>>().join(", ")
+}
+
+/// One side (`added` / `removed`) as a sentence: "+3 users: 2 newly reported by intune; 1 split …".
+fn side(counts: &Value, units: &[Value], added: bool, model: &str) -> Option<String> {
+    let counts = counts.as_object()?;
+    let total: i128 = counts.values().filter_map(Value::as_i64).map(i128::from).sum();
+    if total == 0 {
+        return None;
+    }
+    let (one, many) = noun(model);
+    let mut parts = Vec::new();
+    for (reason, n) in counts {
+        let n = i128::from(n.as_i64().unwrap_or(0));
+        parts.push(format!("{n} {}", phrase(reason, added, &source_breakdown(units, reason))));
+    }
+    let sign = if added { "+" } else { "−" };
+    Some(format!("{sign}{total} {}: {}.", if total == 1 { one } else { many }, parts.join("; ")))
+}
+
+/// Explain why `sku`'s consumed, entitled and remaining changed from
+/// `previous` to `current` (consecutive snapshots of one chain). `detail` is
+/// the current run's `diff.json` from its evidence pack; with it the text
+/// names the sources of new and vanished units.
+///
+/// ```
+/// use eucora_license_core::{explain, reconcile, write_pack, MemoryBundle};
+/// let mut b = MemoryBundle::default();
+/// b.insert("bundle.json", br#"{"organization_id":"o","as_of":"2026-11-22T06:00:00Z","run_id":"r","ruleset":"ruleset.json"}"#.to_vec());
+/// b.insert("ruleset.json", include_bytes!("../../../rulesets/default/v1.json").to_vec());
+/// b.insert("catalog.json", br#"{"vendors":[{"id":"v","name":"V"}],"skus":[{"id":"app","vendor":"v","model":"device"}]}"#.to_vec());
+/// b.insert("entitlements.csv", b"entitlement_id,sku,contract_id,quantity,starts_on,ends_on,unit_cost,currency\nE1,app,C1,5,2026-01-01,,,\n".to_vec());
+/// let first = reconcile(&b, None);
+/// let (pack, _) = write_pack(&first, Vec::new()).unwrap();
+/// b.insert("signals/intune.csv", b"source,raw_id,observed_at,sku,kind,device_serial\nintune,i1,2026-11-21T00:00:00Z,app,installation,SER1\n".to_vec());
+/// let second = reconcile(&b, Some(&pack));
+/// let text = explain(first.snapshot.as_ref().unwrap(), second.snapshot.as_ref().unwrap(), second.diff.as_ref(), "app").unwrap();
+/// assert!(text.contains("consumed 0 → 1 (+1)"), "{text}");
+/// assert!(text.contains("+1 device: 1 newly reported by intune."), "{text}");
+/// ```
+pub fn explain(previous: &Snapshot, current: &Snapshot, detail: Option<&Value>, sku: &str) -> Result<String> {
+    crate::history::diff::same_organization(previous, current)?;
+    let cur = current.value();
+    if cur["previous_hash"].as_str() != Some(previous.hash().to_prefixed().as_str()) {
+        return Err(Error::new(
+            ErrorCode::InvalidInput,
+            format!(
+                "snapshot {} (sequence {}) does not follow {} (sequence {}): explain compares consecutive snapshots",
+                current.hash(),
+                current.sequence(),
+                previous.hash(),
+                previous.sequence()
+            ),
+        ));
+    }
+    let record =
+        current.sku(sku).ok_or_else(|| Error::new(ErrorCode::InvalidInput, format!("SKU `{sku}` is not in the current snapshot")))?;
+    let prev_record = previous.sku(sku);
+    let num = |r: Option<&Value>, f: &str| r.and_then(|r| r[f].as_i64()).unwrap_or(0);
+    let model = record["model"].as_str().unwrap_or_default();
+    let line = |f: &str| {
+        let (a, b) = (num(prev_record, f), num(Some(record), f));
+        format!("{f} {a} → {b} ({})", signed(i128::from(b) - i128::from(a)))
+    };
+    let mut text = format!("{sku} ({model}): {}; {}; {}.", line("consumed"), line("entitled"), line("remaining"));
+    let entry = cur["diff"]["skus"].as_array().and_then(|a| a.iter().find(|d| d["sku"] == sku));
+    let Some(entry) = entry else {
+        text.push_str("\nNo change.");
+        return Ok(text);
+    };
+    if cur["diff"]["basis"] != "units" {
+        text.push_str("\nThe previous run's units were not available (chained to a bare snapshot): counts only.");
+        return Ok(text);
+    }
+    let detail_entry = detail
+        .filter(|d| d["previous_hash"] == cur["diff"]["previous_hash"])
+        .and_then(|d| d["skus"].as_array())
+        .and_then(|a| a.iter().find(|d| d["sku"] == sku));
+    let units = |s: &str| detail_entry.and_then(|d| d[s].as_array()).cloned().unwrap_or_default();
+    for (s, added) in [("added", true), ("removed", false)] {
+        if let Some(sentence) = side(&entry[s], &units(s), added, model) {
+            text.push('\n');
+            text.push_str(&sentence);
+        }
+    }
+    if let Some(ents) = entry["entitlements"].as_object().filter(|m| !m.is_empty()) {
+        let total: i128 = ents.values().filter_map(Value::as_i64).map(i128::from).sum();
+        let listed = detail_entry.and_then(|d| d["entitlements"].as_array()).cloned().unwrap_or_default();
+        let parts: Vec<String> = ents
+            .iter()
+            .map(|(reason, q)| {
+                let ids: Vec<String> = listed
+                    .iter()
+                    .filter(|e| e["reason"] == reason.as_str())
+                    .map(|e| {
+                        format!(
+                            "{} {}",
+                            e["entitlement_id"].as_str().unwrap_or_default(),
+                            signed(i128::from(e["quantity"].as_i64().unwrap_or(0)))
+                        )
+                    })
+                    .collect();
+                let what = reason.replace('_', " ");
+                if ids.is_empty() {
+                    format!("{} {what}", signed(i128::from(q.as_i64().unwrap_or(0))))
+                } else {
+                    format!("{} {what} ({})", signed(i128::from(q.as_i64().unwrap_or(0))), ids.join(", "))
+                }
+            })
+            .collect();
+        text.push_str(&format!("\nEntitled {}: {}.", signed(total), parts.join("; ")));
+    }
+    Ok(text)
+}

@@ -1,0 +1,871 @@
+//! Canonical consumption signals (DESIGN A1, A9): parsing CSV and JSON Lines
+//! into compact, interned rows, with an [`ImportJob`] per file.
+//!
+//! A row is *rejected* (counted against `max_reject_percent`) when it breaks a
+//! row rule; rejection never stops the file. Hints are normalised here, once,
+//! with the ruleset's identity options, so later stages only compare ids.
+
+use crate::canon::hash::{tagged, Digest32, Domain};
+use crate::canon::numbers::{parse_integer, Fixed9};
+use crate::canon::time::{Instant, InstantError};
+use crate::error::{Error, ErrorCode, Location, Result};
+use crate::input::intern::{Arena, Interner, NONE};
+use crate::input::normalize::{normalize_device_id_into, normalize_hostname_into, normalize_serial_into, normalize_user_into};
+use crate::input::ruleset::Ruleset;
+use crate::input::table::{CsvTable, HashingReader};
+pub(crate) use crate::vocab::{Kind, RowError, Status, COLUMNS};
+use serde::Deserialize as _;
+use std::collections::BTreeSet;
+use std::hash::{Hash, Hasher};
+
+/// The interval and tokens of a `session` signal.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionData {
+    /// Checkout start.
+    pub start: Instant,
+    /// Checkout end; `None` = still open.
+    pub end: Option<Instant>,
+    /// Tokens held, ≥ 1.
+    pub quantity: u64,
+}
+use std::io::{BufRead, BufReader, Read};
+
+const C_SOURCE: usize = 0;
+const C_RAW_ID: usize = 1;
+const C_OBSERVED: usize = 2;
+const C_SKU: usize = 3;
+const C_PRODUCT: usize = 4;
+const C_KIND: usize = 5;
+const C_STATUS: usize = 6;
+const C_USER: usize = 7;
+const C_SERIAL: usize = 8;
+const C_DEVICE_ID: usize = 9;
+const C_DEVICE_NAME: usize = 10;
+const C_LAST_USED: usize = 11;
+const C_START: usize = 12;
+const C_END: usize = 13;
+const C_QUANTITY: usize = 14;
+const C_CONFIDENCE: usize = 15;
+const REQUIRED: [usize; 4] = [C_SOURCE, C_RAW_ID, C_OBSERVED, C_KIND];
+
+/// One accepted signal row, interned and compact (80 bytes). Ids index the
+/// [`SignalStore`]'s tables; [`NONE`] marks an absent value.
+#[derive(Debug, Clone)]
+pub struct Signal {
+    /// Observation instant (UTC).
+    pub observed_at: Instant,
+    /// Hash of the free-text fields as written, for duplicate detection.
+    pub text_hash: u64,
+    /// Confidence, scaled by 10^9.
+    pub confidence: u32,
+    /// Interned source name.
+    pub source: u32,
+    /// Interned raw id.
+    pub raw_id: u32,
+    /// Interned trimmed `sku` text, or NONE.
+    pub sku_text: u32,
+    /// Interned normalised product, or NONE.
+    pub product: u32,
+    /// Interned normalised user, or NONE.
+    pub user: u32,
+    /// Interned normalised serial, or NONE.
+    pub serial: u32,
+    /// Interned normalised device id, or NONE.
+    pub device_id: u32,
+    /// Interned normalised hostname, or NONE.
+    pub hostname: u32,
+    /// Index into [`SignalStore::sessions`] for sessions, else NONE.
+    pub session: u32,
+    /// Index of the file in [`SignalStore::jobs`].
+    pub file: u32,
+    /// 1-based line in that file.
+    pub line: u32,
+    /// Kind.
+    pub kind: Kind,
+    /// Assignment status (Active when not given).
+    pub status: Status,
+}
+
+impl Signal {
+    /// Whether two rows with the same (source, raw_id) say the same thing:
+    /// parsed values equal and free text equal as written.
+    pub fn same_content(&self, other: &Signal, store: &SignalStore) -> bool {
+        let session = |s: &Signal| {
+            (s.session != NONE).then(|| {
+                let d = store.sessions[s.session as usize];
+                (d.start, d.end, d.quantity)
+            })
+        };
+        self.observed_at == other.observed_at
+            && self.text_hash == other.text_hash
+            && self.confidence == other.confidence
+            && self.kind == other.kind
+            && self.status == other.status
+            && self.sku_text == other.sku_text
+            && self.product == other.product
+            && self.user == other.user
+            && self.serial == other.serial
+            && self.device_id == other.device_id
+            && self.hostname == other.hostname
+            && session(self) == session(other)
+    }
+
+    /// The session interval and tokens, for `session` signals.
+    pub fn session_data<'a>(&self, store: &'a SignalStore) -> Option<&'a SessionData> {
+        store.sessions.get(self.session as usize)
+    }
+}
+
+/// One input file's import record (DESIGN A1).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ImportJob {
+    /// Id derived from (adapter, path, input hash).
+    pub job_id: String,
+    /// Source system named by the rows (`mixed` when several, empty when none).
+    pub source: String,
+    /// Adapter that read the file (`canonical` for canonical signal files).
+    pub adapter: String,
+    /// Version of that adapter.
+    pub adapter_version: String,
+    /// Path inside the bundle.
+    pub path: String,
+    /// `eucora.import.v1` hash of the exact input bytes.
+    pub input_hash: String,
+    /// Size of the input in bytes.
+    pub bytes: u64,
+    /// Data rows read.
+    pub rows_total: u64,
+    /// Rows accepted (including collapsed identical duplicates).
+    pub rows_accepted: u64,
+    /// Rows rejected.
+    pub rows_rejected: u64,
+    /// Row-level errors, in line order.
+    pub errors: Vec<RowError>,
+    /// Non-fatal remarks (unknown columns, ...).
+    pub warnings: Vec<String>,
+}
+
+impl ImportJob {
+    /// A job for a file, its id derived from (adapter, path, input hash).
+    pub fn new(adapter: &str, path: &str, input_hash: Digest32, bytes: u64) -> Self {
+        let mut id_input = Vec::new();
+        for part in [adapter, path, &input_hash.to_prefixed()] {
+            id_input.extend_from_slice(part.as_bytes());
+            id_input.push(0);
+        }
+        let id = tagged(Domain::Import, &id_input);
+        ImportJob {
+            job_id: format!("job-{}", &hex::encode(id.0)[..16]),
+            source: String::new(),
+            adapter: adapter.to_string(),
+            adapter_version: CANONICAL_VERSION.to_string(),
+            path: path.to_string(),
+            input_hash: input_hash.to_prefixed(),
+            bytes,
+            rows_total: 0,
+            rows_accepted: 0,
+            rows_rejected: 0,
+            errors: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Whether rejected rows exceed `max_percent` of the rows (strictly).
+    pub fn exceeds_reject_threshold(&self, max_percent: i64) -> bool {
+        (self.rows_rejected as i128) * 100 > (max_percent as i128) * (self.rows_total as i128)
+    }
+}
+
+/// The largest session `quantity` (and any counter): 2^53 − 1, the largest
+/// integer canonical JSON holds exactly (DESIGN A5).
+pub(crate) const MAX_QUANTITY: i64 = crate::canon::canonical::MAX_SAFE_INTEGER;
+
+/// Version of the canonical signal format reader.
+pub(crate) const CANONICAL_VERSION: &str = "1";
+
+/// All accepted signals of a run with their string tables.
+#[derive(Default, Debug)]
+pub struct SignalStore {
+    /// Accepted rows, in file then line order.
+    pub rows: Vec<Signal>,
+    /// Interval data of session rows.
+    pub sessions: Vec<SessionData>,
+    /// One job per signal file, in the order files were added.
+    pub jobs: Vec<ImportJob>,
+    /// Source names.
+    pub sources: Interner,
+    /// Raw ids.
+    pub raw_ids: Arena,
+    /// `sku` column texts.
+    pub sku_texts: Interner,
+    /// Normalised products.
+    pub products: Interner,
+    /// Normalised users.
+    pub users: Interner,
+    /// Normalised serials.
+    pub serials: Interner,
+    /// Normalised device ids.
+    pub device_ids: Interner,
+    /// Normalised hostnames.
+    pub hostnames: Interner,
+    /// Scratch buffer for normalisation (no allocation per row).
+    scratch: String,
+}
+
+/// Identity options the parser needs.
+struct Opts<'a> {
+    placeholders: &'a [String],
+    strip_netbios: bool,
+}
+
+/// Per-file state while rows are read.
+struct FileCtx {
+    file_index: u32,
+    sources_seen: BTreeSet<u32>,
+}
+
+impl SignalStore {
+    /// Read one canonical signal file (CSV, or JSON Lines when `path` ends in
+    /// `.jsonl`) and add its accepted rows. Row errors go to the file's job;
+    /// an unreadable or structurally broken file is an `invalid_input` error.
+    pub fn add_file(&mut self, path: &str, input: impl Read, ruleset: &Ruleset) -> Result<&ImportJob> {
+        let opts = Opts { placeholders: &ruleset.serial_placeholders, strip_netbios: ruleset.strip_netbios_domain };
+        let mut job = ImportJob::new("canonical", path, Digest32([0; 32]), 0);
+        let mut ctx = FileCtx { file_index: self.jobs.len() as u32, sources_seen: BTreeSet::new() };
+        let reader = HashingReader::new(input);
+        let reader = if path.ends_with(".jsonl") {
+            self.read_jsonl(path, reader, &opts, &mut job, &mut ctx)?
+        } else {
+            self.read_csv(path, reader, &opts, &mut job, &mut ctx)?
+        };
+        let (hash, bytes) =
+            reader.finish().map_err(|e| Error::new(ErrorCode::InvalidInput, format!("cannot read: {e}")).at(Location::file(path)))?;
+        let fresh = ImportJob::new("canonical", path, hash, bytes);
+        job.job_id = fresh.job_id;
+        job.input_hash = fresh.input_hash;
+        job.bytes = bytes;
+        job.source = match ctx.sources_seen.len() {
+            0 => String::new(),
+            1 => self.sources.resolve(*ctx.sources_seen.iter().next().unwrap_or(&0)).to_string(),
+            _ => "mixed".to_string(),
+        };
+        self.jobs.push(job);
+        Ok(self.jobs.last().expect("just pushed"))
+    }
+
+    /// Add what an adapter produced from `files` (path, input hash, size):
+    /// one import job per file; every signal goes through the same row rules
+    /// as a canonical file. A job counts the signals it produced plus the
+    /// records the adapter rejected (`rows_total = rows_accepted +
+    /// rows_rejected`), except for a file that yields no signal (identity
+    /// facts, portal observations): its `rows_total` is the records read.
+    pub fn add_adapter_output(
+        &mut self,
+        adapter: &dyn crate::input::adapters::Adapter,
+        files: &[(String, Digest32, u64)],
+        out: &crate::input::adapters::AdapterOutput,
+        ruleset: &Ruleset,
+    ) -> std::ops::Range<usize> {
+        let opts = Opts { placeholders: &ruleset.serial_placeholders, strip_netbios: ruleset.strip_netbios_domain };
+        let first = self.jobs.len();
+        let mut jobs: Vec<ImportJob> = files
+            .iter()
+            .map(|(path, hash, bytes)| {
+                let mut j = ImportJob::new(adapter.name(), path, *hash, *bytes);
+                j.adapter_version = adapter.version().to_string();
+                j
+            })
+            .collect();
+        let mut ctxs: Vec<FileCtx> =
+            (0..files.len()).map(|i| FileCtx { file_index: (first + i) as u32, sources_seen: BTreeSet::new() }).collect();
+        for (file, err) in &out.rejected {
+            if let Some(job) = jobs.get_mut(*file) {
+                job.rows_total += 1;
+                job.rows_rejected += 1;
+                job.errors.push(err.clone());
+            }
+        }
+        for (origin, row) in &out.signals {
+            let (Some(job), Some(ctx)) = (jobs.get_mut(origin.file), ctxs.get_mut(origin.file)) else { continue };
+            job.rows_total += 1;
+            self.accept_row(&row.fields(), origin.line, &opts, job, ctx);
+        }
+        for (file, note) in &out.notes {
+            if let Some(job) = jobs.get_mut(*file) {
+                job.warnings.push(note.clone());
+            }
+        }
+        for (i, (job, ctx)) in jobs.iter_mut().zip(&ctxs).enumerate() {
+            // A file that yields identity facts or observations rather than
+            // signals still had records: they are the denominator of its
+            // reject threshold.
+            if job.rows_accepted == 0 {
+                job.rows_total = job.rows_total.max(out.records.get(i).copied().unwrap_or(0));
+            }
+            job.errors.sort();
+            job.source = match ctx.sources_seen.len() {
+                0 => adapter.source().to_string(),
+                1 => self.sources.resolve(*ctx.sources_seen.iter().next().unwrap_or(&0)).to_string(),
+                _ => "mixed".to_string(),
+            };
+        }
+        self.jobs.extend(jobs);
+        first..self.jobs.len()
+    }
+
+    fn read_csv<R: Read>(
+        &mut self,
+        path: &str,
+        input: HashingReader<R>,
+        opts: &Opts<'_>,
+        job: &mut ImportJob,
+        ctx: &mut FileCtx,
+    ) -> Result<HashingReader<R>> {
+        let mut table = CsvTable::new(path, input)?;
+        let header: Vec<String> = table.header().to_vec();
+        let mut map = [usize::MAX; 16];
+        let mut unknown = Vec::new();
+        for (i, h) in header.iter().enumerate() {
+            match COLUMNS.iter().position(|c| c == h) {
+                Some(c) if map[c] == usize::MAX => map[c] = i,
+                Some(_) => {
+                    return Err(Error::new(ErrorCode::InvalidInput, format!("column `{h}` appears twice in the header"))
+                        .at(Location::line(path, 1).with_field(h.clone())))
+                }
+                None => unknown.push(h.clone()),
+            }
+        }
+        let missing_required: Option<usize> = REQUIRED.iter().copied().find(|&c| map[c] == usize::MAX);
+        if REQUIRED.iter().all(|&c| map[c] == usize::MAX) && !header.is_empty() {
+            // No required column at all: most likely a file without a header,
+            // whose first row (license keys and all) must not be echoed.
+            job.warnings.push(format!(
+                "the first row names none of the required columns ({}): is the header missing? Its {} cells are not shown",
+                REQUIRED.map(|c| COLUMNS[c]).join(", "),
+                header.len()
+            ));
+        } else if !unknown.is_empty() {
+            job.warnings.push(format!("unknown columns ignored: {}", crate::error::names_for_display(unknown.iter().map(String::as_str))));
+        }
+        while let Some((line, record)) = table.next_record()? {
+            let mut fields: [&str; 16] = [""; 16];
+            job.rows_total += 1;
+            if let Some(c) = missing_required {
+                job.rows_rejected += 1;
+                job.errors.push(RowError {
+                    line,
+                    column: COLUMNS[c].to_string(),
+                    code: "missing_column",
+                    message: format!("the file has no `{}` column", COLUMNS[c]),
+                });
+                continue;
+            }
+            let Some(text) = record.utf8() else {
+                let c = (0..16).find(|&c| map[c] != usize::MAX && record.get(map[c]).is_some_and(|f| std::str::from_utf8(f).is_err()));
+                let mut loc = Location::line(path, line);
+                if let Some(c) = c {
+                    loc = loc.with_field(COLUMNS[c]);
+                }
+                return Err(Error::new(ErrorCode::InvalidInput, "field is not valid UTF-8").at(loc));
+            };
+            for (c, slot) in fields.iter_mut().enumerate() {
+                if map[c] != usize::MAX {
+                    *slot = record.field_str(text, map[c]).unwrap_or("");
+                }
+            }
+            self.accept_row(&fields, line, opts, job, ctx);
+        }
+        Ok(table.into_inner())
+    }
+
+    fn read_jsonl<R: Read>(
+        &mut self,
+        path: &str,
+        input: HashingReader<R>,
+        opts: &Opts<'_>,
+        job: &mut ImportJob,
+        ctx: &mut FileCtx,
+    ) -> Result<HashingReader<R>> {
+        let mut reader = BufReader::with_capacity(256 * 1024, input);
+        let mut buf = Vec::new();
+        let mut line: u64 = 0;
+        let mut unknown: BTreeSet<String> = BTreeSet::new();
+        loop {
+            buf.clear();
+            let n = reader
+                .read_until(b'\n', &mut buf)
+                .map_err(|e| Error::new(ErrorCode::InvalidInput, format!("cannot read: {e}")).at(Location::file(path)))?;
+            if n == 0 {
+                break;
+            }
+            line += 1;
+            let text = std::str::from_utf8(&buf)
+                .map_err(|_| Error::new(ErrorCode::InvalidInput, "line is not valid UTF-8").at(Location::line(path, line)))?;
+            if text.trim().is_empty() {
+                continue;
+            }
+            job.rows_total += 1;
+            // Values are read as written: a number keeps its own text, so the
+            // literal grammar (no exponents) applies to it as to CSV.
+            let obj = match serde_json::from_str::<StrictRawMap<'_>>(text) {
+                Ok(o) => o.0,
+                Err(e) => {
+                    let msg = crate::input::table::strip_position(&e);
+                    let code = if msg.starts_with("duplicate key") { "duplicate_key" } else { "malformed_json" };
+                    job.rows_rejected += 1;
+                    job.errors.push(RowError {
+                        line,
+                        column: String::new(),
+                        code,
+                        message: if code == "duplicate_key" { msg } else { format!("not a JSON object: {msg}") },
+                    });
+                    continue;
+                }
+            };
+            let mut owned: [String; 16] = Default::default();
+            let mut wrong_type = None;
+            for (k, v) in &obj {
+                let Some(c) = COLUMNS.iter().position(|c| c == k) else {
+                    unknown.insert(k.clone());
+                    continue;
+                };
+                let raw = v.get();
+                match raw.as_bytes().first() {
+                    Some(b'"') => owned[c] = serde_json::from_str::<String>(raw).unwrap_or_default(),
+                    Some(b'-' | b'0'..=b'9') => owned[c] = raw.to_string(),
+                    Some(b'n') => {}
+                    _ => wrong_type = wrong_type.or(Some(c)),
+                }
+            }
+            if let Some(c) = wrong_type {
+                job.rows_rejected += 1;
+                job.errors.push(RowError {
+                    line,
+                    column: COLUMNS[c].to_string(),
+                    code: "wrong_type",
+                    message: "expected a string, a number or null".to_string(),
+                });
+                continue;
+            }
+            let fields: [&str; 16] = std::array::from_fn(|i| owned[i].as_str());
+            self.accept_row(&fields, line, opts, job, ctx);
+        }
+        if !unknown.is_empty() {
+            job.warnings.push(format!("unknown columns ignored: {}", crate::error::names_for_display(unknown.iter().map(String::as_str))));
+        }
+        Ok(reader.into_inner())
+    }
+
+    /// Validate one row (fields untrimmed, in [`COLUMNS`] order) and store it
+    /// or record why it was rejected.
+    fn accept_row(&mut self, f: &[&str; 16], line: u64, opts: &Opts<'_>, job: &mut ImportJob, ctx: &mut FileCtx) {
+        match self.parse_row(f, opts) {
+            Ok(mut sig) => {
+                sig.file = ctx.file_index;
+                sig.line = line.min(u32::MAX as u64) as u32;
+                ctx.sources_seen.insert(sig.source);
+                job.rows_accepted += 1;
+                self.rows.push(sig);
+            }
+            Err((c, code, message)) => {
+                job.rows_rejected += 1;
+                job.errors.push(RowError { line, column: COLUMNS[c].to_string(), code, message });
+            }
+        }
+    }
+
+    fn parse_row(&mut self, f: &[&str; 16], opts: &Opts<'_>) -> std::result::Result<Signal, (usize, &'static str, String)> {
+        let t = |c: usize| f[c].trim();
+        for c in REQUIRED {
+            if t(c).is_empty() {
+                return Err((c, "missing_field", format!("required field `{}` is empty", COLUMNS[c])));
+            }
+        }
+        let kind = Kind::parse(t(C_KIND)).ok_or((
+            C_KIND,
+            "unknown_kind",
+            "kind must be assignment, installation, usage or session".to_string(),
+        ))?;
+        let status =
+            Status::parse(t(C_STATUS)).ok_or((C_STATUS, "unknown_status", "status must be active, revoked or suspended".to_string()))?;
+        let instant = |c: usize| -> std::result::Result<Option<Instant>, (usize, &'static str, String)> {
+            let s = t(c);
+            if s.is_empty() {
+                return Ok(None);
+            }
+            Instant::parse(s).map(Some).map_err(|e| {
+                let msg = match e {
+                    InstantError::NoOffset => format!("`{}` has no UTC offset", COLUMNS[c]),
+                    InstantError::Malformed => format!("`{}` is not an RFC 3339 instant", COLUMNS[c]),
+                };
+                (c, e.code(), msg)
+            })
+        };
+        let observed_at = instant(C_OBSERVED)?.ok_or((C_OBSERVED, "missing_field", "required field `observed_at` is empty".to_string()))?;
+        let last_used_at = instant(C_LAST_USED)?;
+        let session_start = instant(C_START)?;
+        let session_end = instant(C_END)?;
+        let confidence = match t(C_CONFIDENCE) {
+            "" => Fixed9::ONE,
+            s => match Fixed9::parse(s) {
+                Some(v) if v >= Fixed9::ZERO && v <= Fixed9::ONE => v,
+                _ => return Err((C_CONFIDENCE, "bad_confidence", "confidence must be a decimal in [0, 1]".to_string())),
+            },
+        };
+        let quantity = match t(C_QUANTITY) {
+            "" => 1,
+            s => match parse_integer(s) {
+                Some(q) if (1..=MAX_QUANTITY).contains(&q) => q as u64,
+                _ => {
+                    return Err((
+                        C_QUANTITY,
+                        "bad_quantity",
+                        format!("quantity must be an integer from 1 to {MAX_QUANTITY} (the largest exact JSON integer)"),
+                    ))
+                }
+            },
+        };
+        let session_start = match (kind, session_start) {
+            (Kind::Session, None) => {
+                return Err((C_START, "missing_session_start", "a session needs `session_start`".to_string()));
+            }
+            (_, s) => s,
+        };
+        if t(C_SKU).is_empty() && t(C_PRODUCT).is_empty() {
+            return Err((C_SKU, "missing_sku_and_product", "either `sku` or `product` must be given".to_string()));
+        }
+
+        // Duplicates compare parsed values, and free text as written: the
+        // parsed values are kept; the texts are summarised by a hash.
+        let mut h = rustc_hash::FxHasher::default();
+        // Parsed values not kept for every kind go in too.
+        (last_used_at, session_start, session_end, quantity).hash(&mut h);
+        // Enumerations compare as written (trimmed): an empty status is not `active`.
+        t(C_STATUS).hash(&mut h);
+        for c in [C_PRODUCT, C_USER, C_SERIAL, C_DEVICE_ID, C_DEVICE_NAME] {
+            f[c].hash(&mut h);
+        }
+        let text_hash = h.finish();
+
+        let session = match (kind, session_start) {
+            (Kind::Session, Some(start)) => {
+                self.sessions.push(SessionData { start, end: session_end, quantity });
+                (self.sessions.len() - 1) as u32
+            }
+            _ => NONE,
+        };
+        let product = t(C_PRODUCT);
+        let scratch = &mut self.scratch;
+        let norm = |interner: &mut Interner, ok: bool, buf: &String| if ok { interner.intern(buf) } else { NONE };
+        let user_ok = normalize_user_into(f[C_USER], opts.strip_netbios, scratch);
+        let user = norm(&mut self.users, user_ok, scratch);
+        let serial_ok = normalize_serial_into(f[C_SERIAL], opts.placeholders, scratch);
+        let serial = norm(&mut self.serials, serial_ok, scratch);
+        let id_ok = normalize_device_id_into(f[C_DEVICE_ID], scratch);
+        let device_id = norm(&mut self.device_ids, id_ok, scratch);
+        let host_ok = normalize_hostname_into(f[C_DEVICE_NAME], scratch);
+        let hostname = norm(&mut self.hostnames, host_ok, scratch);
+        let product = if product.is_empty() {
+            NONE
+        } else {
+            let ok = normalize_device_id_into(product, scratch); // trim + lower-case
+            norm(&mut self.products, ok, scratch)
+        };
+        Ok(Signal {
+            observed_at,
+            text_hash,
+            confidence: confidence.0 as u32,
+            source: self.sources.intern(t(C_SOURCE)),
+            raw_id: self.raw_ids.push(t(C_RAW_ID)),
+            sku_text: if t(C_SKU).is_empty() { NONE } else { self.sku_texts.intern(t(C_SKU)) },
+            product,
+            user,
+            serial,
+            device_id,
+            hostname,
+            session,
+            file: 0,
+            line: 0,
+            kind,
+            status,
+        })
+    }
+
+    /// Source name of a row.
+    pub fn source_of(&self, s: &Signal) -> &str {
+        self.sources.resolve(s.source)
+    }
+
+    /// Raw id of a row.
+    pub fn raw_id_of(&self, s: &Signal) -> &str {
+        self.raw_ids.resolve(s.raw_id)
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// The evidence pack's normalised form of signals.
+
+impl SignalStore {
+    /// One accepted row in its normalised form (the evidence pack's
+    /// `signals.jsonl`): hints as identity resolution saw them, only the
+    /// canonical columns (nothing else an input carried reaches the pack).
+    pub fn normalised_json(&self, s: &Signal) -> serde_json::Value {
+        let opt = |table: &Interner, id: u32| if id == NONE { serde_json::Value::Null } else { table.resolve(id).into() };
+        let session = s.session_data(self);
+        serde_json::json!({
+            "source": self.source_of(s),
+            "raw_id": self.raw_id_of(s),
+            "observed_at": s.observed_at.to_string(),
+            "sku": opt(&self.sku_texts, s.sku_text),
+            "product": opt(&self.products, s.product),
+            "kind": s.kind.name(),
+            "status": s.status.name(),
+            "user": opt(&self.users, s.user),
+            "device_serial": opt(&self.serials, s.serial),
+            "device_id": opt(&self.device_ids, s.device_id),
+            "device_name": opt(&self.hostnames, s.hostname),
+            "session_start": session.map(|d| d.start.to_string()),
+            "session_end": session.and_then(|d| d.end).map(|e| e.to_string()),
+            "quantity": session.map(|d| d.quantity.to_string()),
+            "confidence": Fixed9(s.confidence as i128).to_canonical_string(),
+            "job": self.jobs.get(s.file as usize).map(|j| j.job_id.clone()),
+            "line": s.line,
+        })
+    }
+
+    /// One accepted row in its normalised form as canonical JSON bytes
+    /// (exactly `canonical::to_vec(&self.normalised_json(s))`), written
+    /// straight into `out`: the pack renders a million of these, and building
+    /// a `Value` per row first costs more than the rest of the pack.
+    pub fn write_normalised(&self, s: &Signal, out: &mut Vec<u8>) {
+        use crate::canon::canonical::write_str;
+        use std::io::Write as _;
+        let opt = |out: &mut Vec<u8>, table: &Interner, id: u32| {
+            if id == NONE {
+                out.extend_from_slice(b"null");
+            } else {
+                write_str(out, table.resolve(id));
+            }
+        };
+        let session = s.session_data(self);
+        // Keys in canonical (sorted) order.
+        out.extend_from_slice(b"{\"confidence\":");
+        write_str(out, &Fixed9(s.confidence as i128).to_canonical_string());
+        out.extend_from_slice(b",\"device_id\":");
+        opt(out, &self.device_ids, s.device_id);
+        out.extend_from_slice(b",\"device_name\":");
+        opt(out, &self.hostnames, s.hostname);
+        out.extend_from_slice(b",\"device_serial\":");
+        opt(out, &self.serials, s.serial);
+        out.extend_from_slice(b",\"job\":");
+        match self.jobs.get(s.file as usize) {
+            Some(j) => write_str(out, &j.job_id),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"kind\":");
+        write_str(out, s.kind.name());
+        let _ = write!(out, ",\"line\":{}", s.line);
+        out.extend_from_slice(b",\"observed_at\":");
+        write_str(out, &s.observed_at.to_string());
+        out.extend_from_slice(b",\"product\":");
+        opt(out, &self.products, s.product);
+        out.extend_from_slice(b",\"quantity\":");
+        match session {
+            Some(d) => write_str(out, &d.quantity.to_string()),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"raw_id\":");
+        write_str(out, self.raw_id_of(s));
+        out.extend_from_slice(b",\"session_end\":");
+        match session.and_then(|d| d.end) {
+            Some(e) => write_str(out, &e.to_string()),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"session_start\":");
+        match session {
+            Some(d) => write_str(out, &d.start.to_string()),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"sku\":");
+        opt(out, &self.sku_texts, s.sku_text);
+        out.extend_from_slice(b",\"source\":");
+        write_str(out, self.source_of(s));
+        out.extend_from_slice(b",\"status\":");
+        write_str(out, s.status.name());
+        out.extend_from_slice(b",\"user\":");
+        opt(out, &self.users, s.user);
+        out.push(b'}');
+    }
+
+    /// Add a row from one line of a pack's `signals.jsonl` (replay): parsed
+    /// into borrowed text, without a `Value` tree.
+    pub fn push_normalised_line(&mut self, line: &[u8], file_of: impl Fn(&str) -> u32) -> std::result::Result<(), String> {
+        let row: NormalisedRow = serde_json::from_slice(line).map_err(|e| e.to_string())?;
+        let file = row.job.as_deref().map_or(0, &file_of);
+        self.push_row(&row, file)
+    }
+
+    /// Add a row from its normalised form (replay of an evidence pack): values
+    /// are taken as they are, not normalised again.
+    pub fn push_normalised(&mut self, v: &serde_json::Value, file: u32) -> std::result::Result<(), String> {
+        let row = NormalisedRow::deserialize(v).map_err(|e| e.to_string())?;
+        self.push_row(&row, file)
+    }
+
+    fn push_row(&mut self, v: &NormalisedRow, file: u32) -> std::result::Result<(), String> {
+        let text = |k: &str| v.get(k);
+        let instant = |k: &str| -> std::result::Result<Option<Instant>, String> {
+            text(k).map(|t| Instant::parse(t).map_err(|_| format!("`{k}` is not an instant"))).transpose()
+        };
+        let opt = |table: &mut Interner, k: &str| text(k).map_or(NONE, |t| table.intern(t));
+        let kind = text("kind").and_then(Kind::parse).ok_or("unknown `kind`")?;
+        let status = Status::parse(text("status").unwrap_or("")).ok_or("unknown `status`")?;
+        let observed_at = instant("observed_at")?.ok_or("missing `observed_at`")?;
+        let confidence =
+            text("confidence").and_then(Fixed9::parse).filter(|c| *c >= Fixed9::ZERO && *c <= Fixed9::ONE).ok_or("bad `confidence`")?;
+        let session = if kind == Kind::Session {
+            let start = instant("session_start")?.ok_or("a session needs `session_start`")?;
+            let quantity =
+                text("quantity").and_then(parse_integer).filter(|q| (1..=MAX_QUANTITY).contains(q)).ok_or("bad `quantity`")? as u64;
+            self.sessions.push(SessionData { start, end: instant("session_end")?, quantity });
+            (self.sessions.len() - 1) as u32
+        } else {
+            NONE
+        };
+        let sig = Signal {
+            observed_at,
+            text_hash: 0,
+            confidence: confidence.0 as u32,
+            source: self.sources.intern(text("source").ok_or("missing `source`")?),
+            raw_id: self.raw_ids.push(text("raw_id").ok_or("missing `raw_id`")?),
+            sku_text: opt(&mut self.sku_texts, "sku"),
+            product: opt(&mut self.products, "product"),
+            user: opt(&mut self.users, "user"),
+            serial: opt(&mut self.serials, "device_serial"),
+            device_id: opt(&mut self.device_ids, "device_id"),
+            hostname: opt(&mut self.hostnames, "device_name"),
+            session,
+            file,
+            line: v.line.unwrap_or(0).min(u32::MAX as u64) as u32,
+            kind,
+            status,
+        };
+        if sig.sku_text == NONE && sig.product == NONE {
+            return Err("either `sku` or `product` must be given".into());
+        }
+        self.rows.push(sig);
+        Ok(())
+    }
+}
+
+impl ImportJob {
+    /// Rebuild a job's summary (what the snapshot records) from its JSON form.
+    pub fn from_summary(v: &serde_json::Value) -> Option<ImportJob> {
+        let s = |k: &str| v.get(k).and_then(serde_json::Value::as_str).map(str::to_string);
+        let n = |k: &str| v.get(k).and_then(serde_json::Value::as_u64);
+        Some(ImportJob {
+            job_id: s("job_id")?,
+            source: s("source")?,
+            adapter: s("adapter")?,
+            adapter_version: s("adapter_version")?,
+            path: s("path")?,
+            input_hash: s("input_hash")?,
+            bytes: n("bytes").unwrap_or(0),
+            rows_total: n("rows_total")?,
+            rows_accepted: n("rows_accepted")?,
+            rows_rejected: n("rows_rejected")?,
+            errors: Vec::new(),
+            warnings: Vec::new(),
+        })
+    }
+}
+
+/// One JSON Lines object, its values as written; a duplicate key is an error
+/// (never last-wins).
+struct StrictRawMap<'a>(std::collections::BTreeMap<String, &'a serde_json::value::RawValue>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for StrictRawMap<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = StrictRawMap<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
+                let mut out = std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if out.contains_key(&key) {
+                        return Err(serde::de::Error::custom(crate::canon::canonical::duplicate_key_message(&key)));
+                    }
+                    let v: &'a serde_json::value::RawValue = map.next_value()?;
+                    out.insert(key, v);
+                }
+                Ok(StrictRawMap(out))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
+/// One line of a pack's `signals.jsonl`, borrowed where the text has no escapes.
+#[derive(serde::Deserialize)]
+struct NormalisedRow<'a> {
+    #[serde(borrow)]
+    source: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    raw_id: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    observed_at: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    sku: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    product: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    kind: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    status: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    user: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    device_serial: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    device_id: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    device_name: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    session_start: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    session_end: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    quantity: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    confidence: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    job: Option<std::borrow::Cow<'a, str>>,
+    line: Option<u64>,
+}
+
+impl NormalisedRow<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        let f = match key {
+            "source" => &self.source,
+            "raw_id" => &self.raw_id,
+            "observed_at" => &self.observed_at,
+            "sku" => &self.sku,
+            "product" => &self.product,
+            "kind" => &self.kind,
+            "status" => &self.status,
+            "user" => &self.user,
+            "device_serial" => &self.device_serial,
+            "device_id" => &self.device_id,
+            "device_name" => &self.device_name,
+            "session_start" => &self.session_start,
+            "session_end" => &self.session_end,
+            "quantity" => &self.quantity,
+            "confidence" => &self.confidence,
+            _ => return None,
+        };
+        f.as_deref()
+    }
+}

@@ -1,0 +1,252 @@
+//! One reconciliation run: bundle in, snapshot (or a failed run report) out.
+//!
+//! The run fails closed (no snapshot) on the contract's five integrity
+//! reasons and on unusable input (`invalid_input`); everything else — a
+//! missing source, unmapped products, rejected rows under the threshold — is
+//! reported and the snapshot is still computed, marked `degraded` when a
+//! source is missing or collapsed.
+//!
+//! The stages live in [`read`] (bytes to checked inputs, and the re-checks
+//! over everything read) and [`build`] (the snapshot and run report from the
+//! engine's evaluation); this module holds the outcome types and the order.
+//!
+//! Layer: above `history` (the diff against the previous run) and below
+//! `evidence` (replay runs [`compute`] on a pack's inputs).
+
+mod build;
+mod read;
+
+use crate::canon::hash::Digest32;
+use crate::document::snapshot::Snapshot;
+use crate::engine::{evaluate, ExceptionRecord, UnitList};
+use crate::error::Error;
+use crate::history::diff::PreviousRun;
+use crate::input::bundle::{BundleSource, RunParams};
+use crate::input::catalog::MasterData;
+use crate::input::ruleset::Ruleset;
+use crate::input::signals::{ImportJob, SignalStore};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// Status of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    /// Snapshot written, every expected source reported.
+    Ok,
+    /// Snapshot written, some source missing or collapsed.
+    Degraded,
+    /// No snapshot: the run failed closed.
+    Failed,
+}
+
+impl RunStatus {
+    /// `ok`, `degraded` or `failed`.
+    pub fn name(self) -> &'static str {
+        match self {
+            RunStatus::Ok => "ok",
+            RunStatus::Degraded => "degraded",
+            RunStatus::Failed => "failed",
+        }
+    }
+}
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Run status.
+    pub status: RunStatus,
+    /// The snapshot, unless the run failed.
+    pub snapshot: Option<Snapshot>,
+    /// The run report (`run_report.json`).
+    pub report: Value,
+    /// Exceptions, sorted.
+    pub exceptions: Vec<ExceptionRecord>,
+    /// Errors that failed the run (empty on success).
+    pub errors: Vec<Error>,
+    /// Units per SKU id (canonical JSON bytes, key order), for the evidence pack.
+    pub units: BTreeMap<String, UnitList>,
+    /// What the run read (for the evidence pack); `None` when it failed.
+    pub inputs: Option<std::sync::Arc<RunInputs>>,
+    /// The diff against the previous run with its unit lists (the pack's
+    /// `diff.json`; the snapshot's `diff` has the counts). `None` for a
+    /// first run or a failed one.
+    pub diff: Option<Value>,
+}
+
+/// Everything a run read and checked: the inputs of the computation. The
+/// evidence pack records them, and replay rebuilds them from a pack.
+#[derive(Debug)]
+pub struct RunInputs {
+    /// `bundle.json`.
+    pub params: RunParams,
+    /// The validated ruleset.
+    pub ruleset: Ruleset,
+    /// Catalog, entitlements, pools, directory (adapter identity facts included).
+    pub master: MasterData,
+    /// Accepted signals (collapsed duplicates included).
+    pub signals: SignalStore,
+    /// Import jobs, by path.
+    pub jobs: Vec<ImportJob>,
+    /// Vendor-portal observations from adapters.
+    pub observations: Vec<crate::input::adapters::EntitlementObservation>,
+    /// The verified previous snapshot.
+    pub previous: Option<Snapshot>,
+    /// The previous run's units and entitlements, when its evidence pack was
+    /// given (a unit-level diff with reasons); `None` with a bare snapshot.
+    pub previous_run: Option<PreviousRun>,
+    /// Non-fatal remarks.
+    pub warnings: Vec<String>,
+    /// Set when principals were replaced by keyed hashes
+    /// ([`crate::pseudonymise`]): the manifest's note.
+    pub pseudonymised: Option<Value>,
+}
+
+impl Outcome {
+    /// `exceptions.jsonl`: one canonical JSON object per line.
+    pub fn exceptions_jsonl(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for e in &self.exceptions {
+            // ExceptionRecord holds only strings: canonicalisation cannot fail.
+            if let Ok(b) = crate::canon::canonical::to_vec_of(e) {
+                out.extend_from_slice(&b);
+                out.push(b'\n');
+            }
+        }
+        out
+    }
+}
+
+/// Reconcile a bundle, optionally chained to the previous snapshot's bytes.
+///
+/// Never panics on bad input: every problem ends in the outcome, as row
+/// errors in the report or as the errors of a failed run.
+///
+/// ```
+/// use eucora_license_core::{reconcile, MemoryBundle, RunStatus};
+/// let mut b = MemoryBundle::default();
+/// b.insert("bundle.json", br#"{"organization_id":"o","as_of":"2026-01-01T00:00:00Z","run_id":"r"}"#.to_vec());
+/// let out = reconcile(&b, None);
+/// assert_eq!(out.status, RunStatus::Failed); // catalog.json and the rest are missing
+/// assert_eq!(out.errors[0].code().name(), "invalid_input");
+/// ```
+pub fn reconcile(bundle: &dyn BundleSource, previous: Option<&[u8]>) -> Outcome {
+    let mut ctx = RunCtx::default();
+    match run(bundle, previous, &mut ctx) {
+        Ok(done) => done,
+        Err(errors) => ctx.failed(errors),
+    }
+}
+
+/// What is known of a run while it proceeds (for the failed report).
+#[derive(Default)]
+struct RunCtx {
+    params: Option<RunParams>,
+    ruleset: Option<(String, i64, Digest32)>,
+    jobs: Vec<ImportJob>,
+    warnings: Vec<String>,
+}
+
+impl RunCtx {
+    fn failed(self, mut errors: Vec<Error>) -> Outcome {
+        errors.sort_by_key(|a| (a.code(), a.to_string()));
+        errors.dedup();
+        let mut reasons: Vec<&str> = errors.iter().map(|e| e.code().name()).collect();
+        reasons.dedup();
+        let report = json!({
+            "schema": "eucora.license.run_report/v1",
+            "status": "failed",
+            "organization_id": self.params.as_ref().map(|p| p.organization_id.clone()),
+            "run_id": self.params.as_ref().map(|p| p.run_id.clone()),
+            "reconciled_at": self.params.as_ref().map(|p| p.as_of.to_string()),
+            "ruleset": self.ruleset.as_ref().map(|(id, v, h)| json!({"id": id, "version": v, "hash": h.to_prefixed()})),
+            "reasons": reasons,
+            "errors": errors.iter().map(error_json).collect::<Vec<_>>(),
+            "imports": self.jobs,
+            "warnings": self.warnings,
+            "snapshot_hash": null,
+        });
+        Outcome {
+            status: RunStatus::Failed,
+            snapshot: None,
+            report,
+            exceptions: Vec::new(),
+            errors,
+            units: BTreeMap::new(),
+            inputs: None,
+            diff: None,
+        }
+    }
+}
+
+/// An error as report JSON: code, number, message, location.
+pub fn error_json(e: &Error) -> Value {
+    let mut v = json!({"code": e.code().name(), "number": e.code().number(), "message": e.message()});
+    if let Some(loc) = e.location() {
+        v["file"] = json!(loc.file);
+        if let Some(l) = loc.line {
+            v["line"] = json!(l);
+        }
+        if let Some(f) = &loc.field {
+            v["field"] = json!(f);
+        }
+    }
+    v
+}
+
+/// Run the stages: read, validate, re-check, build. Unusable input
+/// (`invalid_input`) stops at once; the fail-closed reasons are collected
+/// across stages, so a report names every reason that could be established
+/// (a ruleset that does not parse leaves the signals unread, since they are
+/// normalised with it).
+fn run(bundle: &dyn BundleSource, previous: Option<&[u8]>, ctx: &mut RunCtx) -> Result<Outcome, Vec<Error>> {
+    let paths = read::bundle_paths(bundle)?;
+    let params = read::params(bundle)?;
+    ctx.params = Some(params.clone());
+
+    // Catalog first: the ruleset's mappings are checked against it.
+    let mut errors = Vec::new();
+    let (mut md, catalog_job) = read::catalog(bundle, &mut errors)?;
+    let rs = read::ruleset(bundle, &paths, &params, &md, &mut errors)?;
+    if let Some(rs) = &rs {
+        ctx.ruleset = Some((rs.id.clone(), rs.version, rs.hash));
+    }
+    let mut jobs = read::master_tables(bundle, &paths, &mut md, catalog_job, &mut errors)?;
+    ctx.jobs = jobs.clone();
+    let (previous, previous_run) = read::previous(previous, &params, &mut errors);
+
+    // Signals (they are normalised with the ruleset's identity options).
+    let Some(rs) = rs else { return Err(errors) };
+    let mut store = read::signals(bundle, &paths, &rs, &mut ctx.warnings)?;
+    let observations = read::imports(bundle, &paths, &params, &rs, &mut store, &mut md, &mut ctx.warnings, &mut errors)?;
+    jobs.extend(store.jobs.iter().cloned());
+    jobs.sort_by(|a, b| a.path.cmp(&b.path));
+    ctx.jobs = jobs.clone();
+    let unique = read::recheck(&store, &rs, &mut errors);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+
+    let warnings = std::mem::take(&mut ctx.warnings);
+    let inputs = RunInputs {
+        params,
+        ruleset: rs,
+        master: md,
+        signals: store,
+        jobs,
+        observations,
+        previous,
+        previous_run,
+        warnings,
+        pseudonymised: None,
+    };
+    compute(inputs, &unique).map_err(|e| vec![e])
+}
+
+/// The computation proper, from checked inputs: identity, counters, snapshot.
+/// `unique` lists one row per (source, raw_id).
+pub(crate) fn compute(mut inputs: RunInputs, unique: &[u32]) -> Result<Outcome, Error> {
+    let eval = evaluate(&mut inputs.signals, &inputs.master, &inputs.ruleset, inputs.params.as_of, unique)?;
+    let mut out = build::assemble(&inputs, eval, unique)?;
+    out.inputs = Some(std::sync::Arc::new(inputs));
+    Ok(out)
+}
