@@ -1,6 +1,6 @@
 'use strict'
 // Every golden vector of fixtures/golden (format: fixtures/golden/README.md)
-// through the Node binding: the same fields as core/tests/golden.rs and
+// through the Node binding: the same fields as core/tests/it/golden.rs and
 // ffi/tests/ffi_test.c observe, compared with expected.json.
 
 const { test } = require('node:test')

@@ -1,9 +1,57 @@
-//! Test support: small in-memory bundles built row by row.
+//! Test support: small in-memory bundles built row by row, the fixture bundles
+//! read from disk, and the helpers several areas share.
 #![allow(dead_code)]
 
 use eucora_license_core::MemoryBundle;
-use eucora_license_core::{reconcile, Outcome};
+use eucora_license_core::{reconcile, Outcome, RunStatus, Snapshot};
 use serde_json::{json, Value};
+use std::path::PathBuf;
+
+/// The repository's `fixtures/` folder.
+pub fn fixtures() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures"))
+}
+
+/// `fixtures/<rel>` read into memory as [`load_dir`] reads it.
+pub fn load_fixture(rel: &str) -> MemoryBundle {
+    load_dir(&fixtures().join(rel))
+}
+
+/// The run of `fixtures/demo`: raw exports read through the adapters, plus a few canonical rows.
+pub fn demo() -> Outcome {
+    reconcile(&load_fixture("demo"), None)
+}
+
+/// The run of `fixtures/demo-canonical`: the same organisation as canonical signal files only.
+pub fn demo_canonical() -> Outcome {
+    reconcile(&load_fixture("demo-canonical"), None)
+}
+
+/// Well inside every lookback.
+pub const RECENT: &str = "2026-11-21T00:00:00Z";
+
+/// Fields of one canonical signal.
+pub fn sig<'a>(
+    src: &'a str,
+    raw: &'a str,
+    at: &'a str,
+    sku: &'a str,
+    kind: &'a str,
+    extra: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    let mut v = vec![("source", src), ("raw_id", raw), ("observed_at", at), ("sku", sku), ("kind", kind)];
+    v.extend_from_slice(extra);
+    v
+}
+
+/// Run, assert that it did not fail, and return the outcome with its snapshot.
+pub fn run_ok(b: &Bundle) -> (Outcome, Snapshot) {
+    let out = b.run();
+    assert!(out.errors.is_empty(), "run failed: {:?}", out.errors);
+    assert_ne!(out.status, RunStatus::Failed);
+    let snap = out.snapshot.clone().expect("snapshot");
+    (out, snap)
+}
 
 /// The canonical signal header used by [`Bundle::signal`].
 pub const SIGNAL_HEADER: &str = "source,raw_id,observed_at,sku,product,kind,status,user,device_serial,device_id,device_name,last_used_at,session_start,session_end,quantity,confidence";
@@ -31,7 +79,8 @@ impl Default for Bundle {
 
 impl Bundle {
     pub fn new() -> Self {
-        let ruleset: Value = serde_json::from_str(include_str!("../../../rulesets/default/v1.json")).unwrap();
+        let ruleset: Value =
+            serde_json::from_str(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../rulesets/default/v1.json"))).unwrap();
         Bundle {
             params: json!({"organization_id": "org-test", "as_of": "2026-11-22T06:00:00Z", "run_id": "run-1",
                            "ruleset": "ruleset.json", "expected_sources": []}),

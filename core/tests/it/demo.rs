@@ -12,16 +12,15 @@ use eucora_license_core::internal::adapters;
 use eucora_license_core::{reconcile, Outcome, RunStatus};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures").join(name)
+    fixtures().join(name)
 }
 
-/// A bundle directory as the CLI reads it (dot files skipped), without the
-/// hand-worked results (`*.md`, `expected.json`).
-mod common;
-use common::load_dir;
+// A bundle directory as the CLI reads it (dot files skipped), without the
+// hand-worked results (`*.md`, `expected.json`).
+use crate::common::{fixtures, load_dir};
 
 fn run(name: &str) -> Outcome {
     reconcile(&load_dir(&fixture(name)), None)

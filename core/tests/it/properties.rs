@@ -8,9 +8,7 @@
 //! these tests compare the snapshot with `imports` removed, plus the units and
 //! exceptions, byte for byte.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use eucora_license_core::{reconcile, Outcome};
 use proptest::prelude::*;
 use serde_json::{json, Value};

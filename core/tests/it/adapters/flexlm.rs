@@ -2,9 +2,9 @@
 //! asserted on whole signal rows, the fixtures against their expected.jsonl,
 //! bad input, and the adapters inside a reconciliation run.
 
-mod common;
-use common::*;
-use eucora_license_core::internal::adapters::{self, AdapterOutput, InputFile, Options, SignalRow};
+use super::{opts, rejects, signals as rows};
+use crate::common::*;
+use eucora_license_core::internal::adapters::{self, AdapterOutput, InputFile, SignalRow};
 use eucora_license_core::{Error, RunStatus};
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -14,10 +14,6 @@ use serde_json::{json, Value};
 
 fn inputs(files: &[(&str, &[u8])]) -> Vec<InputFile> {
     files.iter().map(|(p, b)| InputFile { path: p.to_string(), bytes: b.to_vec() }).collect()
-}
-
-fn opts(kv: &[(&str, &str)]) -> Options {
-    kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 fn run(adapter: &str, files: &[(&str, &[u8])], kv: &[(&str, &str)]) -> Result<AdapterOutput, Error> {
@@ -46,21 +42,12 @@ fn assert_invalid(e: &Error, file: &str, line: Option<u64>) {
     assert_eq!(loc.line, line, "{e}");
 }
 
-fn rows(out: &AdapterOutput) -> Vec<SignalRow> {
-    out.signals.iter().map(|(_, r)| r.clone()).collect()
-}
-
 fn lines_of(out: &AdapterOutput) -> Vec<(usize, u64)> {
     out.signals.iter().map(|(o, _)| (o.file, o.line)).collect()
 }
 
 fn notes(out: &AdapterOutput, file: usize) -> Vec<String> {
     out.notes.iter().filter(|(f, _)| *f == file).map(|(_, n)| n.clone()).collect()
-}
-
-/// Rejections as (file, line, column, code).
-fn rejects(out: &AdapterOutput) -> Vec<(usize, u64, String, &'static str)> {
-    out.rejected.iter().map(|(f, e)| (*f, e.line, e.column.clone(), e.code)).collect()
 }
 
 /// A FlexLM session row; `end` empty = still open.

@@ -2,8 +2,8 @@
 //! their expected output, every Graph quirk they handle, bad input, and an
 //! end-to-end reconciliation over `imports/<adapter>/`.
 
-mod common;
-use common::*;
+use super::{canonical_lines, notes, opts, rejects as rejections, signals};
+use crate::common::*;
 use eucora_license_core::internal::adapters::{self, AdapterOutput, DirectoryEntry, InputFile, Options, SignalRow};
 use eucora_license_core::{Error, RunStatus};
 use serde_json::{json, Value};
@@ -28,10 +28,6 @@ fn fixture_files(adapter: &str, dir: &str, names: &[&str]) -> Vec<InputFile> {
 fn fixture_options(dir: &str) -> Options {
     let v: Value = serde_json::from_slice(&fixture(&format!("{dir}/options.json"))).unwrap();
     v.as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())).collect()
-}
-
-fn opts(kv: &[(&str, &str)]) -> Options {
-    kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 /// JSON pages as input files `p<i>.json`, in order.
@@ -63,10 +59,6 @@ fn invalid_in(e: &Error, file: &str) -> String {
     assert_eq!(e.code().name(), "invalid_input", "{e}");
     assert_eq!(e.location().map(|l| l.file.as_str()), Some(file), "{e}");
     e.message().to_string()
-}
-
-fn signals(out: &AdapterOutput) -> Vec<SignalRow> {
-    out.signals.iter().map(|(_, r)| r.clone()).collect()
 }
 
 fn page(records: Vec<Value>) -> Value {
@@ -116,18 +108,6 @@ fn user_entry(canonical: &str, alias: &str) -> DirectoryEntry {
 
 fn jsonl_lines(bytes: &[u8]) -> Vec<String> {
     String::from_utf8(bytes.to_vec()).unwrap().lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect()
-}
-
-fn canonical_lines<T: serde::Serialize>(items: &[T]) -> Vec<String> {
-    items.iter().map(|i| String::from_utf8(eucora_license_core::internal::canonical::to_vec_of(i).unwrap()).unwrap()).collect()
-}
-
-fn notes(out: &AdapterOutput) -> Vec<(usize, String)> {
-    out.notes.clone()
-}
-
-fn rejections(out: &AdapterOutput) -> Vec<(usize, u64, String, &'static str)> {
-    out.rejected.iter().map(|(f, e)| (*f, e.line, e.column.clone(), e.code)).collect()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,16 +1,12 @@
 //! Published test vectors: RFC 8785 (JCS) and RFC 9162 Merkle tree roots.
 //! The data files live in `fixtures/` and are shared with the bindings' tests.
 
+use crate::common::fixtures;
 use eucora_license_core::internal::canonical;
 use eucora_license_core::internal::merkle;
 use eucora_license_core::ErrorCode;
 use proptest::prelude::*;
 use serde_json::Value;
-use std::path::PathBuf;
-
-fn fixtures() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures"))
-}
 
 const JCS_CASES: [&str; 6] = ["arrays", "french", "structures", "unicode", "values", "weird"];
 /// Vectors whose input holds a number written with a fraction or exponent.

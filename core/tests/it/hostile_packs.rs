@@ -4,20 +4,14 @@
 //! does not define (with bounded work), and must recompute every derived
 //! artifact, naming the first that differs.
 
-mod common;
-use common::*;
+use crate::common::*;
 use eucora_license_core::internal::evidence::{replay_pack, verify, verify_using, VerifyReport};
 use eucora_license_core::internal::hash::{sha256, tagged, Domain};
 use eucora_license_core::internal::tar::{self, TarWriter};
-use eucora_license_core::{internal::canonical, reconcile, Outcome};
+use eucora_license_core::{internal::canonical, reconcile};
 use proptest::prelude::*;
 use serde_json::{json, Value};
-use std::path::Path;
 use std::sync::OnceLock;
-
-fn demo() -> Outcome {
-    reconcile(&load_dir(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/demo"))), None)
-}
 
 /// The demo pack, written once for every test of this file.
 fn demo_pack() -> &'static [u8] {
@@ -203,7 +197,7 @@ fn a_rewritten_diff_is_caught_by_the_replay() {
     let detail = failed_check(&verify_bare(&pack), "replay");
     assert!(detail.contains("`diff.json`"), "{detail}");
 
-    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/demo-history"));
+    let dir = fixtures().join("demo-history");
     let first = reconcile(&load_dir(&dir.join("step-1")), None);
     let first_pack = eucora_license_core::internal::evidence::write_pack(&first, Vec::new()).unwrap().0;
     let second = reconcile(&load_dir(&dir.join("step-2")), Some(&first_pack));
@@ -469,7 +463,7 @@ fn chaining_and_diff_refuse_a_pack_with_a_foreign_member() {
     let mut files = members(demo_pack());
     files.push(("../evil.txt".into(), b"x".to_vec()));
     let pack = repack(files);
-    let bundle = load_dir(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/demo")));
+    let bundle = load_fixture("demo");
     let out = reconcile(&bundle, Some(&pack));
     assert!(out.snapshot.is_none());
     assert_eq!(reasons(&out), vec!["previous_snapshot_invalid"]);

@@ -4,9 +4,7 @@
 //! `catalog_integrity` / `invalid_input` error, never a wrapped value.
 //! Defect 5 (hardening): the engine does not index past its import list.
 
-mod common;
-
-use common::{reasons, Bundle};
+use crate::common::{reasons, Bundle};
 use eucora_license_core::internal::counters::{collapse_duplicates, Counters, MAX_COUNT};
 use eucora_license_core::internal::signals::SignalStore;
 use eucora_license_core::RunStatus;

@@ -2,9 +2,7 @@
 //! A float `unit_cost`, a previous snapshot with a field of the wrong type or
 //! range, and duplicate keys in any JSON document are refused with a location.
 
-mod common;
-
-use common::{reasons, Bundle};
+use crate::common::{reasons, Bundle};
 use eucora_license_core::internal::canonical::parse_strict;
 use eucora_license_core::{reconcile, RunStatus, Snapshot};
 use serde_json::{json, Value};
@@ -185,10 +183,10 @@ fn the_strict_parser_agrees_with_serde_json_on_every_fixture() {
             }
         }
     }
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+    let root = crate::common::fixtures();
     let mut files = Vec::new();
     walk(&root, &mut files);
-    walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../rulesets"), &mut files);
+    walk(&crate::common::fixtures().join("../rulesets"), &mut files);
     let mut compared = 0;
     for f in files {
         let Ok(text) = std::fs::read_to_string(&f) else { continue };

@@ -3,11 +3,9 @@
 //! the Python binding's) iterate the same directories and compare the same
 //! fields, so all bindings agree byte for byte with the engine.
 //!
-//! `EUCORA_GOLDEN_BLESS=1 cargo test -p eucora-license-core --test golden`
+//! `EUCORA_GOLDEN_BLESS=1 cargo test -p eucora-license-core --test it golden::`
 //! rewrites every `expected.json` from the engine; review the diff before
 //! committing it.
-
-mod common;
 
 use eucora_license_core::MemoryBundle;
 use eucora_license_core::{api, internal::canonical, internal::ruleset, reconcile, RunStatus};
@@ -16,7 +14,7 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 fn golden_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/golden"))
+    crate::common::fixtures().join("golden")
 }
 
 /// Case directories (those holding `case.json`), in byte order of their names.
@@ -54,7 +52,7 @@ fn observe(dir: &Path, case: &Value) -> Value {
 fn observe_reconcile(dir: &Path) -> Value {
     let bundle = if dir.join("bundle").is_dir() {
         assert!(!dir.join("files.json").exists(), "{}: both bundle/ and files.json", dir.display());
-        common::load_dir(&dir.join("bundle"))
+        crate::common::load_dir(&dir.join("bundle"))
     } else {
         MemoryBundle::from_json(&read_json(&dir.join("files.json"))).unwrap()
     };
@@ -242,7 +240,7 @@ fn golden_vectors_cover_the_contract() {
 #[test]
 fn json_form_equals_directory_form() {
     let dir = golden_dir().join("reconcile-demo/bundle");
-    let from_dir = common::load_dir(&dir);
+    let from_dir = crate::common::load_dir(&dir);
     let mut doc = Map::new();
     for (path, bytes) in from_dir.files() {
         doc.insert(path.clone(), Value::String(String::from_utf8(bytes.clone()).unwrap()));

@@ -1,25 +1,15 @@
 //! Counter, identity and exclusion rules of DESIGN A2–A4, A9 and A10, one
 //! focused test per rule, each asserting the numbers the contract dictates.
 
-mod common;
-use common::*;
+use crate::common::*;
 use eucora_license_core::{reconcile, Outcome, RunStatus, Snapshot};
 use serde_json::{json, Value};
 
 /// Default as_of of the test bundles.
 const AS_OF: &str = "2026-11-22T06:00:00Z";
-/// Well inside every lookback.
-const RECENT: &str = "2026-11-21T00:00:00Z";
 
 // ---------------------------------------------------------------------------------------------
 // helpers
-
-/// Fields of one canonical signal.
-fn sig<'a>(src: &'a str, raw: &'a str, at: &'a str, sku: &'a str, kind: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
-    let mut v = vec![("source", src), ("raw_id", raw), ("observed_at", at), ("sku", sku), ("kind", kind)];
-    v.extend_from_slice(extra);
-    v
-}
 
 /// A recent installation of `sku` on the device with `serial`.
 fn inst(b: Bundle, raw: &str, sku: &str, serial: &str) -> Bundle {
@@ -51,14 +41,6 @@ fn sess(b: Bundle, src: &str, raw: &str, sku: &str, user: &str, host: &str, star
 /// Same-day session times on 2026-11-20.
 fn t(hm: &str) -> String {
     format!("2026-11-20T{hm}:00Z")
-}
-
-fn run_ok(b: &Bundle) -> (Outcome, Snapshot) {
-    let out = b.run();
-    assert!(out.errors.is_empty(), "run failed: {:?}", out.errors);
-    assert_ne!(out.status, RunStatus::Failed);
-    let snap = out.snapshot.clone().expect("snapshot");
-    (out, snap)
 }
 
 fn rec(snap: &Snapshot, sku: &str) -> Value {

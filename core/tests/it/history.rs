@@ -2,18 +2,14 @@
 //! their evidence packs. Each step's diff and explanation are the ones
 //! `fixtures/demo-history/EXPECTED.md` works out by hand.
 
-mod common;
-
 use eucora_license_core::explain;
 use eucora_license_core::internal::evidence::{verify, write_pack};
 use eucora_license_core::{reconcile, Outcome, RunStatus};
 use serde_json::{json, Value};
-use std::path::Path;
 
 fn step(n: usize, previous: Option<&Outcome>) -> Outcome {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../fixtures/demo-history/step-{n}"));
     let pack = previous.map(|p| write_pack(p, Vec::new()).expect("pack").0);
-    let out = reconcile(&common::load_dir(&dir), pack.as_deref());
+    let out = reconcile(&crate::common::load_fixture(&format!("demo-history/step-{n}")), pack.as_deref());
     assert!(out.errors.is_empty(), "step {n}: {:?}", out.errors);
     out
 }

@@ -6,11 +6,11 @@ use eucora_license_core::internal::ruleset::validate;
 use serde_json::{json, Value};
 
 fn schema() -> Value {
-    serde_json::from_str(include_str!("../../rulesets/schema/ruleset.schema.json")).unwrap()
+    serde_json::from_str(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../rulesets/schema/ruleset.schema.json"))).unwrap()
 }
 
 fn default_doc() -> Value {
-    serde_json::from_str(include_str!("../../rulesets/default/v1.json")).unwrap()
+    serde_json::from_str(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../rulesets/default/v1.json"))).unwrap()
 }
 
 fn keys(v: &Value) -> Vec<String> {

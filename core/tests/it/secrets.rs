@@ -8,9 +8,7 @@
 //! Markers read `SECRET-<file>-<field>-XYZZY`; the scan looks for `XYZZY` and
 //! names the marker it found.
 
-mod common;
-
-use common::load_dir;
+use crate::common::load_dir;
 use eucora_license_core::MemoryBundle;
 use eucora_license_core::{internal::evidence, pseudonymise, reconcile, Outcome};
 use serde_json::{json, Value};
@@ -27,7 +25,7 @@ fn marker(file: &str, field: &str) -> String {
 }
 
 fn root() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    crate::common::fixtures().join("..")
 }
 
 /// Every output of a run, as (name, bytes).

@@ -3,8 +3,7 @@
 //! runs of two organizations, each with an `invalid_input` error naming
 //! `organization_id`.
 
-mod common;
-use common::*;
+use crate::common::*;
 use eucora_license_core::{api, diff_between, explain, Outcome};
 use serde_json::json;
 

@@ -1,19 +1,15 @@
 //! Pseudonymised packs: same counters, no principal in any byte, and the
 //! pack verifies and replays on its own.
 
-mod common;
-
 use eucora_license_core::internal::evidence::{verify, write_pack};
 use eucora_license_core::pseudonymise;
 use eucora_license_core::{reconcile, Outcome};
 use serde_json::Value;
-use std::path::Path;
 
 const KEY: &[u8] = b"0123456789abcdef-host-secret";
 
 fn demo() -> Outcome {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/demo-history/step-1");
-    let out = reconcile(&common::load_dir(&dir), None);
+    let out = reconcile(&crate::common::load_fixture("demo-history/step-1"), None);
     assert!(out.errors.is_empty(), "{:?}", out.errors);
     out
 }

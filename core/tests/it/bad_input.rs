@@ -2,21 +2,12 @@
 //! locations, rejected rows with line and column, and inputs that must be
 //! tolerated (BOM, CRLF, blank lines, JSONL empties, unknown columns).
 
-mod common;
-use common::*;
+use crate::common::*;
 use eucora_license_core::{reconcile, Error, Outcome, RunStatus};
 use serde_json::{json, Value};
 
-const RECENT: &str = "2026-11-21T00:00:00Z";
-
 // ---------------------------------------------------------------------------------------------
 // helpers
-
-fn sig<'a>(src: &'a str, raw: &'a str, at: &'a str, sku: &'a str, kind: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
-    let mut v = vec![("source", src), ("raw_id", raw), ("observed_at", at), ("sku", sku), ("kind", kind)];
-    v.extend_from_slice(extra);
-    v
-}
 
 /// A valid bundle with one device SKU `d` (entitled 10) and one vendor `v`.
 fn base() -> Bundle {
@@ -59,14 +50,6 @@ fn located(out: &Outcome, code: &str, file: &str, line: Option<u64>, field: Opti
         })
     });
     assert!(hit, "no {code} error at {file} line {line:?} field {field:?}: {:?}", errs.iter().map(|e| e.to_string()).collect::<Vec<_>>());
-}
-
-fn run_ok(b: &Bundle) -> (Outcome, eucora_license_core::Snapshot) {
-    let out = b.run();
-    assert!(out.errors.is_empty(), "run failed: {:?}", out.errors);
-    assert_ne!(out.status, RunStatus::Failed);
-    let snap = out.snapshot.clone().expect("snapshot");
-    (out, snap)
 }
 
 /// The import job of `path` in the run report.

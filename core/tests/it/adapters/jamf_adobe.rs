@@ -3,28 +3,31 @@
 //! fixtures against their `expected.jsonl`; bad input; and end-to-end runs
 //! through `imports/<adapter>/` of a bundle.
 
-mod common;
-use common::*;
-use eucora_license_core::internal::adapters::{self, AdapterOutput, DirectoryEntry, InputFile, Options, SignalRow};
+use super::{notes, opts, signals};
+use crate::common::*;
+use eucora_license_core::internal::adapters::{self, AdapterOutput, DirectoryEntry, InputFile, SignalRow};
 use eucora_license_core::internal::signals::RowError;
 use eucora_license_core::{Error, RunStatus};
 use serde_json::json;
 
+/// The path of `fixtures/adapters/<rel>`, for `include_bytes!` and `include_str!`.
+macro_rules! fixture {
+    ($rel:literal) => {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/adapters/", $rel)
+    };
+}
+
 const JAMF_PAGES: [(&str, &[u8]); 3] = [
-    ("imports/jamf-inventory/page-0.json", include_bytes!("../../fixtures/adapters/jamf-inventory/page-0.json")),
-    ("imports/jamf-inventory/page-1.json", include_bytes!("../../fixtures/adapters/jamf-inventory/page-1.json")),
-    ("imports/jamf-inventory/page-2.json", include_bytes!("../../fixtures/adapters/jamf-inventory/page-2.json")),
+    ("imports/jamf-inventory/page-0.json", include_bytes!(fixture!("jamf-inventory/page-0.json"))),
+    ("imports/jamf-inventory/page-1.json", include_bytes!(fixture!("jamf-inventory/page-1.json"))),
+    ("imports/jamf-inventory/page-2.json", include_bytes!(fixture!("jamf-inventory/page-2.json"))),
 ];
-const JAMF_EXPECTED: &str = include_str!("../../fixtures/adapters/jamf-inventory/expected.jsonl");
-const ADOBE_CSV: &[u8] = include_bytes!("../../fixtures/adapters/adobe-users/users.csv");
-const ADOBE_EXPECTED: &str = include_str!("../../fixtures/adapters/adobe-users/expected.jsonl");
+const JAMF_EXPECTED: &str = include_str!(fixture!("jamf-inventory/expected.jsonl"));
+const ADOBE_CSV: &[u8] = include_bytes!(fixture!("adobe-users/users.csv"));
+const ADOBE_EXPECTED: &str = include_str!(fixture!("adobe-users/expected.jsonl"));
 /// The option both fixtures are imported with (`expected.jsonl` was made with it).
 const FIXTURE_OBSERVED_AT: &str = "2026-11-21T08:00:00Z";
 const ADOBE_HEADER: &str = "Identity Type,Username,Domain,Email,First Name,Last Name,Country Code,Product Configurations,Admin Roles,Product Configurations Administered,User Groups,User Groups Administered,Products Administered,Developer Access,Auto Assigned Products";
-
-fn opts(kv: &[(&str, &str)]) -> Options {
-    kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-}
 
 fn run(adapter: &str, files: &[(&str, &[u8])], kv: &[(&str, &str)]) -> Result<AdapterOutput, Error> {
     let inputs: Vec<InputFile> = files.iter().map(|(p, b)| InputFile { path: p.to_string(), bytes: b.to_vec() }).collect();
@@ -40,14 +43,6 @@ fn err(adapter: &str, files: &[(&str, &[u8])], kv: &[(&str, &str)]) -> Error {
         Ok(out) => panic!("{adapter} should fail, produced {} signals", out.signals.len()),
         Err(e) => e,
     }
-}
-
-fn signals(out: &AdapterOutput) -> Vec<SignalRow> {
-    out.signals.iter().map(|(_, s)| s.clone()).collect()
-}
-
-fn notes(out: &AdapterOutput) -> Vec<(usize, String)> {
-    out.notes.clone()
 }
 
 fn rejected(out: &AdapterOutput) -> Vec<(usize, u64, String, String)> {

@@ -3,12 +3,9 @@
 //! attributes come from, collapse-before-clip for sessions, literal JSONL
 //! numbers, duplicate comparison as written, every fail-closed reason reported.
 
-mod common;
-use common::*;
+use crate::common::*;
 use eucora_license_core::RunStatus;
 use serde_json::{json, Value};
-
-const RECENT: &str = "2026-11-21T00:00:00Z";
 
 fn fields<'a>(src: &'a str, raw: &'a str, sku: &'a str, kind: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut v = vec![("source", src), ("raw_id", raw), ("observed_at", RECENT), ("sku", sku), ("kind", kind)];

@@ -5,12 +5,11 @@
 //! ResourceID and by machine name, the fixtures against their expected
 //! signals, bad input, and end-to-end runs through `reconcile`.
 
-mod common;
-use common::*;
-use eucora_license_core::internal::adapters::{self, AdapterOutput, DirectoryEntry, InputFile, Options, SignalRow};
+use super::{fixture_dir, notes, opts, rejects as rejected, signals};
+use crate::common::*;
+use eucora_license_core::internal::adapters::{self, AdapterOutput, DirectoryEntry, InputFile, SignalRow};
 use eucora_license_core::{Error, ErrorCode, Outcome};
 use serde_json::{json, Value};
-use std::path::PathBuf;
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -54,10 +53,6 @@ fn utf16be(s: &str) -> Vec<u8> {
     v
 }
 
-fn opts(pairs: &[(&str, &str)]) -> Options {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-}
-
 /// Run adapter `name` over (path, bytes) files (sorted by path, as the core does).
 fn run(name: &str, files: &[(&str, Vec<u8>)], options: &[(&str, &str)]) -> Result<AdapterOutput, Error> {
     let mut inputs: Vec<InputFile> = files.iter().map(|(p, b)| InputFile { path: p.to_string(), bytes: b.clone() }).collect();
@@ -71,10 +66,6 @@ fn installed(files: &[(&str, Vec<u8>)], options: &[(&str, &str)]) -> AdapterOutp
 
 fn metering(files: &[(&str, Vec<u8>)], options: &[(&str, &str)]) -> AdapterOutput {
     run("sccm-metering", files, options).unwrap_or_else(|e| panic!("sccm-metering failed: {e}"))
-}
-
-fn signals(out: &AdapterOutput) -> Vec<SignalRow> {
-    out.signals.iter().map(|(_, r)| r.clone()).collect()
 }
 
 /// An `installation` signal of source `sccm`.
@@ -112,15 +103,6 @@ fn dev(canonical: &str, alias: &str) -> DirectoryEntry {
     DirectoryEntry { principal_type: "device".into(), canonical_id: canonical.into(), alias: alias.into() }
 }
 
-/// Rejections as (file index, line, column, code).
-fn rejected(out: &AdapterOutput) -> Vec<(usize, u64, String, &'static str)> {
-    out.rejected.iter().map(|(f, e)| (*f, e.line, e.column.clone(), e.code)).collect()
-}
-
-fn notes(out: &AdapterOutput) -> Vec<(usize, String)> {
-    out.notes.clone()
-}
-
 fn assert_invalid_input(e: &Error, file: &str, line: Option<u64>) {
     assert_eq!(e.code(), ErrorCode::InvalidInput, "{e}");
     let loc = e.location().unwrap_or_else(|| panic!("no location: {e}"));
@@ -133,10 +115,6 @@ fn assert_invalid_input(e: &Error, file: &str, line: Option<u64>) {
 /// One current system LT-0042 (ResourceID 16777220) with serial, Entra id and user.
 fn one_system() -> String {
     csv(SYS_HEADER, &[&format!("16777220,LT-0042,LT-0042,CONTOSO,jdoe,CONTOSO,0,1,1,{GUID},5CG1234XYZ")])
-}
-
-fn fixture_dir(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/adapters").join(name)
 }
 
 /// The fixture's input files as (path under `input/`, bytes), sorted.

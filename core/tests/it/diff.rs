@@ -1,9 +1,7 @@
 //! Diffs against the previous run: every unit added or removed has a reason,
 //! and the counts add up (consumed(prev) + added − removed = consumed(cur)).
 
-mod common;
-
-use common::Bundle;
+use crate::common::Bundle;
 use eucora_license_core::internal::evidence::{verify, write_pack};
 use eucora_license_core::{reconcile, Outcome, RunStatus};
 use proptest::prelude::*;
@@ -325,7 +323,7 @@ fn the_pack_of_a_chained_run_verifies_by_replay() {
     let tampered = w.finish().unwrap();
     let out = reconcile(&b.build(), Some(&tampered));
     assert_eq!(out.status, RunStatus::Failed);
-    assert_eq!(common::reasons(&out), vec!["previous_snapshot_invalid"]);
+    assert_eq!(crate::common::reasons(&out), vec!["previous_snapshot_invalid"]);
     // A bare previous snapshot still chains, with counter deltas only.
     let bare = reconcile(&b.build(), Some(first.snapshot.as_ref().unwrap().canonical_bytes()));
     assert_eq!(bare.snapshot.as_ref().unwrap().value()["diff"]["basis"], "counters");

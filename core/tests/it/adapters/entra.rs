@@ -2,12 +2,11 @@
 //! Graph v1.0 pages: every quirk with the exact rows it must produce, the
 //! fixtures against their expected files, bad input, and an end-to-end run.
 
-mod common;
-use common::*;
+use super::{canonical_lines, fixture_dir, opts, rejects, signals};
+use crate::common::*;
 use eucora_license_core::internal::adapters::{self, AdapterOutput, DirectoryEntry, EntitlementObservation, InputFile, Options, SignalRow};
 use eucora_license_core::{Error, RunStatus};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
 
 const E3: &str = "05e9a617-0261-4cee-bb44-138d3ef5d965";
 const E5: &str = "06ebc4ee-1bb5-47dd-8120-11324bc54e06";
@@ -36,10 +35,6 @@ fn input(path: &str, bytes: Vec<u8>) -> InputFile {
     InputFile { path: path.to_string(), bytes }
 }
 
-fn opts(pairs: &[(&str, &str)]) -> Options {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-}
-
 fn run(adapter: &str, files: &[InputFile], options: &[(&str, &str)]) -> Result<AdapterOutput, Error> {
     adapters::run(adapter, files, &opts(options)).map(|(_, out)| out)
 }
@@ -47,15 +42,6 @@ fn run(adapter: &str, files: &[InputFile], options: &[(&str, &str)]) -> Result<A
 /// `entra-users` over one page of `records` (no next link).
 fn users(records: Value, options: &[(&str, &str)]) -> AdapterOutput {
     run("entra-users", &[input("imports/entra-users/page-1.json", users_page(records, false))], options).expect("adapter run")
-}
-
-fn signals(out: &AdapterOutput) -> Vec<SignalRow> {
-    out.signals.iter().map(|(_, r)| r.clone()).collect()
-}
-
-/// The rejections as (file, line, column, code).
-fn rejects(out: &AdapterOutput) -> Vec<(usize, u64, String, &'static str)> {
-    out.rejected.iter().map(|(f, e)| (*f, e.line, e.column.clone(), e.code)).collect()
 }
 
 fn assignment(user_id: &str, sku: &str, at: &str, product: &str, status: &str, upn: &str) -> SignalRow {
@@ -102,10 +88,6 @@ fn state(sku: &str, state: &str, at: &str) -> Value {
     json!({"skuId": sku, "assignedByGroup": null, "disabledPlans": [], "state": state, "error": null, "lastUpdatedDateTime": at})
 }
 
-fn fixture_dir(adapter: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/adapters").join(adapter)
-}
-
 /// The fixture's raw files (`input/`, sorted) as they would sit under `imports/<adapter>/`.
 fn fixture_inputs(adapter: &str) -> Vec<InputFile> {
     let dir = fixture_dir(adapter).join("input");
@@ -121,10 +103,6 @@ fn fixture_options(adapter: &str) -> Options {
 
 fn fixture_lines(adapter: &str, file: &str) -> Vec<String> {
     std::fs::read_to_string(fixture_dir(adapter).join(file)).unwrap().lines().map(str::to_string).collect()
-}
-
-fn canonical_lines<T: serde::Serialize>(items: &[T]) -> Vec<String> {
-    items.iter().map(|i| String::from_utf8(eucora_license_core::internal::canonical::to_vec_of(i).unwrap()).unwrap()).collect()
 }
 
 fn invalid_input_at(r: Result<AdapterOutput, Error>, file: &str) -> Error {

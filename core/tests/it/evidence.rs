@@ -1,23 +1,11 @@
 //! Evidence packs: deterministic bytes, offline verification with replay,
 //! tamper detection, chain links, and no secrets in any artifact.
 
-mod common;
-use common::*;
+use crate::common::*;
 use eucora_license_core::internal::evidence::{verify, write_pack};
 use eucora_license_core::internal::hash::sha256;
 use eucora_license_core::{reconcile, Outcome};
 use serde_json::{json, Value};
-use std::path::Path;
-
-/// The demo bundle: raw exports read through the adapters, plus a few canonical rows.
-fn demo() -> Outcome {
-    reconcile(&load_dir(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/demo"))), None)
-}
-
-/// The same organisation as canonical signal files only.
-fn demo_canonical() -> Outcome {
-    reconcile(&load_dir(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/demo-canonical"))), None)
-}
 
 fn pack_of(out: &Outcome) -> Vec<u8> {
     write_pack(out, Vec::new()).unwrap().0
@@ -208,10 +196,10 @@ fn license_keys_appear_in_no_artifact_report_or_error() {
 fn packs_of_bundles_with_raw_exports_replay() {
     // Adapter output (signals and identity facts) goes into the pack in its
     // normalised form; the replay must reach the same snapshot.
-    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/adapters/intune-apps"));
+    let dir = fixtures().join("adapters/intune-apps");
     let mut b = Bundle::new().sku("d", "device").entitle("d", 50);
     let mut n = 0;
-    for e in std::fs::read_dir(dir).unwrap() {
+    for e in std::fs::read_dir(&dir).unwrap() {
         let p = e.unwrap().path();
         let name = p.file_name().unwrap().to_string_lossy().to_string();
         if p.is_file() && name.ends_with(".json") && name != "options.json" {
@@ -234,8 +222,7 @@ fn packs_of_bundles_with_raw_exports_replay() {
 /// must be byte for byte the canonical form of the normalised row.
 #[test]
 fn fast_signal_rendering_is_the_canonical_form() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/demo-history/step-2");
-    let out = eucora_license_core::reconcile(&common::load_dir(&dir), None);
+    let out = eucora_license_core::reconcile(&load_fixture("demo-history/step-2"), None);
     let store = &out.inputs.as_ref().unwrap().signals;
     assert!(store.rows.len() > 50);
     for s in &store.rows {

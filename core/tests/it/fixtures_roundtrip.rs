@@ -1,8 +1,6 @@
 //! Every bundle under `fixtures/` (any folder with a `bundle.json`)
 //! reconciles, and its evidence pack verifies with replay.
 
-mod common;
-
 use eucora_license_core::internal::evidence::{verify, write_pack};
 use eucora_license_core::reconcile;
 use std::path::{Path, PathBuf};
@@ -21,12 +19,12 @@ fn bundles(dir: &Path, out: &mut Vec<PathBuf>) {
 
 #[test]
 fn every_fixture_bundle_round_trips_through_its_pack() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+    let root = crate::common::fixtures();
     let mut found = Vec::new();
     bundles(&root, &mut found);
     assert!(found.len() >= 4, "{found:?}");
     for dir in &found {
-        let out = reconcile(&common::load_dir(dir), None);
+        let out = reconcile(&crate::common::load_dir(dir), None);
         assert!(out.errors.is_empty(), "{}: {:?}", dir.display(), out.errors);
         let (pack, _) = write_pack(&out, Vec::new()).unwrap();
         let report = verify(&pack, None);

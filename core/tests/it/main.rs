@@ -1,0 +1,24 @@
+//! The engine's integration tests, one test binary with a module per area
+//! (one link instead of two dozen); `common` holds the setup they share.
+//! Run one area with `cargo test -p eucora-license-core --test it -- golden::`.
+
+mod adapters;
+mod bad_input;
+mod common;
+mod demo;
+mod diff;
+mod edge_cases;
+mod evidence;
+mod fixtures_roundtrip;
+mod golden;
+mod history;
+mod hostile_packs;
+mod organizations;
+mod overflow;
+mod properties;
+mod pseudonym;
+mod rules;
+mod ruleset_schema;
+mod secrets;
+mod strict_input;
+mod vectors;
