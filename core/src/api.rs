@@ -99,7 +99,7 @@ mod tests {
     /// compares its export with; it must be the core's, byte for byte.
     #[test]
     fn the_vocabulary_fixture_is_the_cores() {
-        let bytes = crate::canon::canonical::to_vec(&super::vocabulary()).unwrap();
+        let bytes = crate::canon::canonical::to_vec(&vocabulary()).unwrap();
         let fixture = include_str!("../../fixtures/vocabulary.json");
         assert_eq!(std::str::from_utf8(&bytes).unwrap(), fixture.trim_end(), "regenerate fixtures/vocabulary.json");
     }
