@@ -242,3 +242,34 @@ export interface VerifyReport {
 
 /** The library version, e.g. `"0.1.0"`. */
 export declare function version(): string
+
+/**
+ * The engine's closed vocabularies: table name → stable names in
+ * declaration order.
+ */
+export declare function vocabulary(): Vocabulary
+
+/**
+ * The engine's closed vocabularies, as the core exports them (the same as
+ * the C ABI's `eucora_license_vocabulary`, so its keys are snake_case).
+ */
+export interface Vocabulary {
+  /** Exception codes (`future_signal`, `unknown_sku`, ...). */
+  exception_codes: Array<string>
+  /** Diff reasons, in order of precedence (`merged_identity` first). */
+  diff_reasons: Array<string>
+  /** Compliance statuses of a SKU. */
+  compliance_statuses: Array<string>
+  /** Health of a snapshot. */
+  health_states: Array<string>
+  /** States of the sidebar, most severe first. */
+  sidebar_states: Array<string>
+  /** Codes of the sidebar's reason. */
+  sidebar_reasons: Array<string>
+  /** Coverage statuses of a source. */
+  coverage_statuses: Array<string>
+  /** Run statuses. */
+  run_statuses: Array<string>
+  /** Device-key prefixes (`serial:`, `id:`, `name:`). */
+  device_key_prefixes: Array<string>
+}

@@ -848,3 +848,4 @@ module.exports.validateRuleset = nativeBinding.validateRuleset
 module.exports.verifyPack = nativeBinding.verifyPack
 module.exports.verifyPackAsync = nativeBinding.verifyPackAsync
 module.exports.version = nativeBinding.version
+module.exports.vocabulary = nativeBinding.vocabulary

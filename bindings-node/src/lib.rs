@@ -46,7 +46,7 @@ mod verify;
 // describe TypeScript types would otherwise be dead code).
 pub use boundary::Failure;
 pub use canonical::canonicalize;
-pub use library::version;
+pub use library::{version, vocabulary, Vocabulary};
 pub use outcome::{ExceptionRecord, Outcome};
 pub use reconcile::{reconcile, reconcile_async, reconcile_files, reconcile_files_async, ReconcileOptions, ReconcileTask};
 pub use ruleset::{

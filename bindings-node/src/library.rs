@@ -8,3 +8,43 @@ use napi_derive::napi;
 pub fn version() -> String {
     core_::VERSION.to_string()
 }
+
+/// The engine's closed vocabularies, as the core exports them (the same as
+/// the C ABI's `eucora_license_vocabulary`, so its keys are snake_case).
+#[napi(object)]
+pub struct Vocabulary {
+    /// Exception codes (`future_signal`, `unknown_sku`, ...).
+    #[napi(js_name = "exception_codes")]
+    pub exception_codes: Vec<String>,
+    /// Diff reasons, in order of precedence (`merged_identity` first).
+    #[napi(js_name = "diff_reasons")]
+    pub diff_reasons: Vec<String>,
+    /// Compliance statuses of a SKU.
+    #[napi(js_name = "compliance_statuses")]
+    pub compliance_statuses: Vec<String>,
+    /// Health of a snapshot.
+    #[napi(js_name = "health_states")]
+    pub health_states: Vec<String>,
+    /// States of the sidebar, most severe first.
+    #[napi(js_name = "sidebar_states")]
+    pub sidebar_states: Vec<String>,
+    /// Codes of the sidebar's reason.
+    #[napi(js_name = "sidebar_reasons")]
+    pub sidebar_reasons: Vec<String>,
+    /// Coverage statuses of a source.
+    #[napi(js_name = "coverage_statuses")]
+    pub coverage_statuses: Vec<String>,
+    /// Run statuses.
+    #[napi(js_name = "run_statuses")]
+    pub run_statuses: Vec<String>,
+    /// Device-key prefixes (`serial:`, `id:`, `name:`).
+    #[napi(js_name = "device_key_prefixes")]
+    pub device_key_prefixes: Vec<String>,
+}
+
+/// The engine's closed vocabularies: table name → stable names in
+/// declaration order.
+#[napi(catch_unwind, ts_return_type = "Vocabulary")]
+pub fn vocabulary() -> serde_json::Value {
+    core_::api::vocabulary()
+}

@@ -41,6 +41,15 @@ test('version is the package version', () => {
   assert.equal(lic.version(), require('../package.json').version)
 })
 
+test('vocabulary is the core\'s', () => {
+  // fixtures/vocabulary.json is pinned against the core by core/src/api.rs.
+  const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'fixtures', 'vocabulary.json'), 'utf8'))
+  const v = lic.vocabulary()
+  assert.deepEqual(v, fixture)
+  assert.deepEqual(Object.keys(v).sort(), Object.keys(fixture).sort())
+  assert.equal(v.diff_reasons[0], 'merged_identity')
+})
+
 test('wrong JavaScript types are coded errors, never crashes', () => {
   throwsCode(() => lic.reconcile(), 'invalid_argument')
   throwsCode(() => lic.reconcile(undefined), 'invalid_argument')

@@ -112,6 +112,13 @@ pub(crate) fn error_codes() -> Vec<(u32, &'static str)> {
     core_::ErrorCode::ALL.iter().map(|c| (c.number(), c.name())).collect()
 }
 
+/// Every closed vocabulary of the engine: (table name, names in declaration
+/// order), tables in the core's order.
+#[pyfunction]
+pub(crate) fn vocabulary() -> Vec<(&'static str, Vec<&'static str>)> {
+    core_::vocabularies()
+}
+
 /// Panics inside the boundary, with or without the GIL: for the tests that
 /// show a panic surfaces as `InternalError`, never as `PanicException`.
 #[pyfunction]

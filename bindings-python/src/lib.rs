@@ -66,6 +66,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(adapters::import_files, m)?)?;
     m.add_function(wrap_pyfunction!(adapters::adapters, m)?)?;
     m.add_function(wrap_pyfunction!(boundary::error_codes, m)?)?;
+    m.add_function(wrap_pyfunction!(boundary::vocabulary, m)?)?;
     m.add_function(wrap_pyfunction!(boundary::_panic_for_tests, m)?)?;
     Ok(())
 }

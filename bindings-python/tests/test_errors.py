@@ -235,3 +235,21 @@ def test_a_panic_is_internal_error_never_panic_exception(release_gil: bool) -> N
         pytest.fail("no error raised")
     # The module still works afterwards.
     assert el.reconcile(DEMO).status == "ok"
+
+
+def test_vocabulary_is_the_cores() -> None:
+    # fixtures/vocabulary.json is pinned against the core by core/src/api.rs.
+    fixture = json.loads((Path(__file__).resolve().parents[2] / "fixtures" / "vocabulary.json").read_text())
+    assert {table: list(names) for table, names in el.VOCABULARY.items()} == fixture
+    assert list(el.VOCABULARY) == [
+        "exception_codes",
+        "diff_reasons",
+        "compliance_statuses",
+        "health_states",
+        "sidebar_states",
+        "sidebar_reasons",
+        "coverage_statuses",
+        "run_statuses",
+        "device_key_prefixes",
+    ]
+    assert el.VOCABULARY["diff_reasons"][0] == "merged_identity"

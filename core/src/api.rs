@@ -67,6 +67,21 @@ pub fn sidebar(
     })
 }
 
+/// Every closed vocabulary as one JSON object, table name → its snake_case
+/// names in declaration order (`exception_codes`, `diff_reasons`,
+/// `compliance_statuses`, `health_states`, `sidebar_states`,
+/// `sidebar_reasons`, `coverage_statuses`, `run_statuses`,
+/// `device_key_prefixes`): what every binding exports.
+///
+/// ```
+/// let v = eucora_license_core::api::vocabulary();
+/// assert_eq!(v["diff_reasons"][0], "merged_identity");
+/// assert_eq!(v["device_key_prefixes"], serde_json::json!(["serial:", "id:", "name:"]));
+/// ```
+pub fn vocabulary() -> Value {
+    Value::Object(crate::vocab::vocabularies().into_iter().map(|(table, names)| (table.to_string(), Value::from(names))).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,5 +93,14 @@ mod tests {
     fn a_report_that_is_no_object_is_refused() {
         let e = sidebar(None, Some(b"[]"), "2026-11-23T07:00:00Z", 86_400, 2).unwrap_err();
         assert_eq!(e.code().name(), "invalid_input");
+    }
+
+    /// `fixtures/vocabulary.json` is the vocabulary every binding's test
+    /// compares its export with; it must be the core's, byte for byte.
+    #[test]
+    fn the_vocabulary_fixture_is_the_cores() {
+        let bytes = crate::canon::canonical::to_vec(&vocabulary()).unwrap();
+        let fixture = include_str!("../../fixtures/vocabulary.json");
+        assert_eq!(std::str::from_utf8(&bytes).unwrap(), fixture.trim_end(), "regenerate fixtures/vocabulary.json");
     }
 }

@@ -108,6 +108,15 @@ pub use input::adapters::{
 pub use vocab::RowError;
 
 // ---------------------------------------------------------------------------
+// The closed vocabularies: every stable snake_case name a document carries
+// (exception codes, diff reasons, statuses, device-key prefixes), one table
+// each.
+
+pub use vocab::{
+    vocabularies, ComplianceStatus, CoverageStatus, DeviceKeyPrefix, DiffReason, ExceptionCode, Health, SidebarReason, SidebarState,
+};
+
+// ---------------------------------------------------------------------------
 // Canonical JSON, hashes and instants (DESIGN A5, A9).
 
 pub use canon::canonical::{canonicalize, to_vec as canonical_bytes, to_vec_of as canonical_bytes_of};

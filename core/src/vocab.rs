@@ -103,3 +103,303 @@ pub struct RowError {
     /// Human-readable message (never echoes the field's value).
     pub message: String,
 }
+
+/// Declares a closed vocabulary: an enum whose variants each carry one stable
+/// snake_case name, from one table. Generates `name()`, `from_name()`, `ALL`
+/// (declaration order), `Display`, and serde as the name string.
+macro_rules! vocabulary {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident { $( $(#[$vmeta:meta])* $variant:ident = $text:literal, )+ }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        $vis enum $name { $( $(#[$vmeta])* $variant, )+ }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stable snake_case name.
+            pub const fn name(self) -> &'static str {
+                match self { $($name::$variant => $text,)+ }
+            }
+
+            /// The value with this name, if any.
+            pub fn from_name(name: &str) -> Option<$name> {
+                match name { $($text => Some($name::$variant),)+ _ => None }
+            }
+
+            /// Every name, in declaration order.
+            pub fn names() -> Vec<&'static str> {
+                Self::ALL.iter().map(|v| v.name()).collect()
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.name())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<$name, D::Error> {
+                let text = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+                $name::from_name(&text).ok_or_else(|| {
+                    serde::de::Error::unknown_variant(&text, &[$($text),+])
+                })
+            }
+        }
+    };
+}
+
+vocabulary! {
+    /// Why the engine set a signal (or a directory alias) aside or flagged it:
+    /// the `code` of an exception record.
+    pub enum ExceptionCode {
+        /// `observed_at` is after the run's `as_of`.
+        FutureSignal = "future_signal",
+        /// The signal's SKU is not in the catalog.
+        UnknownSku = "unknown_sku",
+        /// The signal's product matches no `sku_mappings` rule.
+        UnmappedProduct = "unmapped_product",
+        /// Confidence below `min_confidence`.
+        LowConfidence = "low_confidence",
+        /// A session whose end is not after its start.
+        InvalidInterval = "invalid_interval",
+        /// Counted, but flagged for a human to look at.
+        NeedsReview = "needs_review",
+        /// A feature SKU consumed without its base SKU.
+        FeatureWithoutBase = "feature_without_base",
+        /// No device or user can be determined for the SKU's model.
+        Unattributable = "unattributable",
+        /// One identity hint resolves to more than one principal.
+        AmbiguousIdentity = "ambiguous_identity",
+        /// A directory alias that contradicts another.
+        ConflictingAlias = "conflicting_alias",
+    }
+}
+
+vocabulary! {
+    /// Why a unit was added to or removed from a SKU's consumption, or why an
+    /// entitlement changed. Declaration order is precedence: when a removed
+    /// unit's signals disagree, the earliest reason wins (`new_signal` and
+    /// the entitlement reasons never compete).
+    pub enum DiffReason {
+        /// The unit's signals now belong to another (merged or split) identity.
+        MergedIdentity = "merged_identity",
+        /// The assignment was revoked or suspended.
+        Revoked = "revoked",
+        /// Signals below the minimum confidence.
+        BelowConfidence = "below_confidence",
+        /// Mapped elsewhere (or here) by a changed ruleset.
+        RulesetChanged = "ruleset_changed",
+        /// Reported under another product with the same ruleset.
+        Remapped = "remapped",
+        /// No signal within the lookback window.
+        AgedOut = "aged_out",
+        /// No device or user can be determined any more.
+        Unattributable = "unattributable",
+        /// The unit's source is expected but reported nothing.
+        SourceMissing = "source_missing",
+        /// The source reported, but not this unit.
+        NotReported = "not_reported",
+        /// Set aside for another exception.
+        Excluded = "excluded",
+        /// A concurrent unit now (or no longer) open at the peak.
+        PeakMoved = "peak_moved",
+        /// A unit newly reported.
+        NewSignal = "new_signal",
+        /// An entitlement came into force.
+        EntitlementStarted = "entitlement_started",
+        /// An entitlement ended.
+        EntitlementEnded = "entitlement_ended",
+        /// An entitlement's quantity changed.
+        QuantityChanged = "quantity_changed",
+    }
+}
+
+vocabulary! {
+    /// A SKU's compliance status in a snapshot.
+    pub enum ComplianceStatus {
+        /// Consumed exceeds entitled.
+        OverDeployed = "over_deployed",
+        /// Consumed below the under-utilization threshold.
+        UnderUtilized = "under_utilized",
+        /// Neither.
+        Compliant = "compliant",
+    }
+}
+
+vocabulary! {
+    /// A snapshot's health.
+    pub enum Health {
+        /// Every expected source reported.
+        Ok = "ok",
+        /// Some source missing or collapsed.
+        Degraded = "degraded",
+    }
+}
+
+vocabulary! {
+    /// The sidebar's state of the latest truth, most severe first.
+    pub enum SidebarState {
+        /// The latest run failed closed.
+        Failed = "failed",
+        /// Never reconciled, or the last success is older than the limit.
+        Stale = "stale",
+        /// The last success was degraded.
+        Degraded = "degraded",
+        /// Fresh and healthy.
+        Ok = "ok",
+    }
+}
+
+vocabulary! {
+    /// The `code` of the sidebar's `reason`, when its state is not `ok`.
+    pub enum SidebarReason {
+        /// State `failed`: the latest run failed closed.
+        ReconciliationFailed = "reconciliation_failed",
+        /// State `stale`: there is no successful run.
+        NeverReconciled = "never_reconciled",
+        /// State `stale`: the last success is older than the limit.
+        Stale = "stale",
+        /// State `degraded`: the last success was degraded.
+        SourceDegraded = "source_degraded",
+    }
+}
+
+vocabulary! {
+    /// A source's coverage status in a snapshot.
+    pub enum CoverageStatus {
+        /// Reported as expected.
+        Ok = "ok",
+        /// Expected but reported nothing.
+        Missing = "missing",
+        /// Reported far fewer signals than last time.
+        Degraded = "degraded",
+    }
+}
+
+vocabulary! {
+    /// Status of a run.
+    pub enum RunStatus {
+        /// Snapshot written, every expected source reported.
+        Ok = "ok",
+        /// Snapshot written, some source missing or collapsed.
+        Degraded = "degraded",
+        /// No snapshot: the run failed closed.
+        Failed = "failed",
+    }
+}
+
+vocabulary! {
+    /// The class of a canonical device key (`serial:V`, `id:V`, `name:V`).
+    pub enum DeviceKeyPrefix {
+        /// A hardware serial number.
+        Serial = "serial",
+        /// A device id (e.g. the Entra device id).
+        Id = "id",
+        /// A hostname.
+        Name = "name",
+    }
+}
+
+impl DeviceKeyPrefix {
+    /// The key prefix, the name followed by `:`.
+    pub const fn prefix(self) -> &'static str {
+        match self {
+            DeviceKeyPrefix::Serial => "serial:",
+            DeviceKeyPrefix::Id => "id:",
+            DeviceKeyPrefix::Name => "name:",
+        }
+    }
+
+    /// `prefix` + `value`.
+    pub fn key(self, value: &str) -> String {
+        format!("{}{value}", self.prefix())
+    }
+}
+
+/// Every closed vocabulary, by table name, each in declaration order (what
+/// the bindings export).
+pub fn vocabularies() -> Vec<(&'static str, Vec<&'static str>)> {
+    vec![
+        ("exception_codes", ExceptionCode::names()),
+        ("diff_reasons", DiffReason::names()),
+        ("compliance_statuses", ComplianceStatus::names()),
+        ("health_states", Health::names()),
+        ("sidebar_states", SidebarState::names()),
+        ("sidebar_reasons", SidebarReason::names()),
+        ("coverage_statuses", CoverageStatus::names()),
+        ("run_statuses", RunStatus::names()),
+        ("device_key_prefixes", DeviceKeyPrefix::ALL.iter().map(|p| p.prefix()).collect()),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_table_is_snake_case_unique_and_round_trips() {
+        fn check<T: Copy + PartialEq + std::fmt::Debug + std::fmt::Display + serde::Serialize + serde::de::DeserializeOwned>(
+            all: &[T],
+            name: impl Fn(T) -> &'static str,
+            from_name: impl Fn(&str) -> Option<T>,
+        ) {
+            let mut seen = std::collections::BTreeSet::new();
+            for &v in all {
+                let n = name(v);
+                assert!(!n.is_empty() && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'), "{n}");
+                assert!(!n.starts_with('_') && !n.ends_with('_') && !n.contains("__"), "{n}");
+                assert!(seen.insert(n), "duplicate {n}");
+                assert_eq!(from_name(n), Some(v));
+                assert_eq!(v.to_string(), n);
+                let json = serde_json::to_string(&v).unwrap();
+                assert_eq!(json, format!("\"{n}\""));
+                assert_eq!(serde_json::from_str::<T>(&json).unwrap(), v);
+            }
+            assert_eq!(from_name("no_such_name"), None);
+            assert!(serde_json::from_str::<T>("\"no_such_name\"").is_err());
+        }
+        check(ExceptionCode::ALL, ExceptionCode::name, ExceptionCode::from_name);
+        check(DiffReason::ALL, DiffReason::name, DiffReason::from_name);
+        check(ComplianceStatus::ALL, ComplianceStatus::name, ComplianceStatus::from_name);
+        check(Health::ALL, Health::name, Health::from_name);
+        check(SidebarState::ALL, SidebarState::name, SidebarState::from_name);
+        check(SidebarReason::ALL, SidebarReason::name, SidebarReason::from_name);
+        check(CoverageStatus::ALL, CoverageStatus::name, CoverageStatus::from_name);
+        check(RunStatus::ALL, RunStatus::name, RunStatus::from_name);
+        check(DeviceKeyPrefix::ALL, DeviceKeyPrefix::name, DeviceKeyPrefix::from_name);
+        for p in DeviceKeyPrefix::ALL {
+            assert_eq!(p.prefix(), format!("{}:", p.name()));
+        }
+    }
+
+    #[test]
+    fn removal_precedence_is_declaration_order() {
+        let order = [
+            "merged_identity",
+            "revoked",
+            "below_confidence",
+            "ruleset_changed",
+            "remapped",
+            "aged_out",
+            "unattributable",
+            "source_missing",
+            "not_reported",
+            "excluded",
+            "peak_moved",
+        ];
+        let got: Vec<&str> = DiffReason::ALL.iter().take(order.len()).map(|r| r.name()).collect();
+        assert_eq!(got, order);
+        assert!(DiffReason::ALL.windows(2).all(|w| w[0] < w[1]));
+    }
+}

@@ -86,6 +86,13 @@ int32_t eucora_license_last_error_code(void);
 // "buffer_too_small"), or "unknown": a static NUL-terminated string, never NULL.
 const char *eucora_license_status_name(int32_t status);
 
+// Every closed vocabulary of the engine as canonical JSON, NUL-terminated,
+// into `buf`: an object from table name (`exception_codes`, `diff_reasons`,
+// `compliance_statuses`, `health_states`, `sidebar_states`,
+// `sidebar_reasons`, `coverage_statuses`, `run_statuses`,
+// `device_key_prefixes`) to its stable names in declaration order.
+int32_t eucora_license_vocabulary(char *buf, size_t cap, size_t *len_out);
+
 // A new, empty bundle. Free it with `eucora_license_bundle_free`.
 int32_t eucora_license_bundle_new(EucoraLicenseBundle **bundle_out);
 

@@ -58,3 +58,17 @@ pub extern "C" fn eucora_license_status_name(status: i32) -> *const c_char {
     };
     name.as_ptr()
 }
+
+/// Every closed vocabulary of the engine as canonical JSON, NUL-terminated,
+/// into `buf`: an object from table name (`exception_codes`, `diff_reasons`,
+/// `compliance_statuses`, `health_states`, `sidebar_states`,
+/// `sidebar_reasons`, `coverage_statuses`, `run_statuses`,
+/// `device_key_prefixes`) to its stable names in declaration order.
+#[no_mangle]
+pub unsafe extern "C" fn eucora_license_vocabulary(buf: *mut c_char, cap: usize, len_out: *mut usize) -> i32 {
+    boundary("eucora_license_vocabulary", || {
+        let json = core_::canonical_bytes(&core_::api::vocabulary())?;
+        // SAFETY: forwarded caller contract (docs/c-api.md).
+        unsafe { text_out(&json, buf, cap, len_out) }
+    })
+}

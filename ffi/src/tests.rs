@@ -80,3 +80,14 @@ fn handles_are_checked_not_dereferenced() {
     assert_eq!(unsafe { eucora_license_outcome_free(0x7fff_ffff as *mut _) }, EUCORA_LICENSE_INVALID_HANDLE);
     assert_eq!(unsafe { eucora_license_outcome_free(null_mut()) }, EUCORA_LICENSE_OK);
 }
+
+#[test]
+fn the_vocabulary_is_the_cores() {
+    let mut len = 0usize;
+    assert_eq!(unsafe { eucora_license_vocabulary(null_mut(), 0, &mut len) }, EUCORA_LICENSE_OK);
+    let mut buf = vec![0 as c_char; len + 1];
+    assert_eq!(unsafe { eucora_license_vocabulary(buf.as_mut_ptr(), buf.len(), &mut len) }, EUCORA_LICENSE_OK);
+    let text = unsafe { CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap().to_string();
+    assert_eq!(text, include_str!("../../fixtures/vocabulary.json").trim_end());
+    assert_eq!(text.as_bytes(), core_::canonical_bytes(&core_::api::vocabulary()).unwrap());
+}

@@ -81,8 +81,15 @@ __version__: str = _native.__version__
 ERROR_CODES: Mapping[str, int] = MappingProxyType({name: number for number, name in _native.error_codes()})
 """The engine's stable error codes: name -> number (never renumbered)."""
 
+VOCABULARY: Mapping[str, tuple[str, ...]] = MappingProxyType({table: tuple(names) for table, names in _native.vocabulary()})
+"""The engine's closed vocabularies: table name (``exception_codes``, ``diff_reasons``,
+``compliance_statuses``, ``health_states``, ``sidebar_states``, ``sidebar_reasons``,
+``coverage_statuses``, ``run_statuses``, ``device_key_prefixes``) -> its stable names in
+declaration order (for ``diff_reasons``, the order of precedence)."""
+
 __all__ = [
     "ERROR_CODES",
+    "VOCABULARY",
     "AdapterInfo",
     "AdapterJob",
     "Bundle",

@@ -8,6 +8,7 @@
 //! `now` is a parameter: the engine never reads a clock.
 
 use crate::canon::time::Instant;
+use crate::vocab::{Health, RunStatus, SidebarReason, SidebarState};
 use serde_json::{json, Value};
 
 /// Inputs of [`sidebar`].
@@ -101,7 +102,7 @@ fn check(input: &SidebarInput<'_>) -> crate::error::Result<()> {
     let Some(report) = run.as_object() else {
         return Err(invalid("last_run", "", "the last run report must be a JSON object".into()));
     };
-    if !matches!(report.get("status").and_then(Value::as_str), Some("ok" | "degraded" | "failed")) {
+    if report.get("status").and_then(Value::as_str).and_then(RunStatus::from_name).is_none() {
         return Err(invalid("last_run", "status", "the last run report has no `status` ok, degraded or failed".into()));
     }
     match report.get("reconciled_at") {
@@ -167,36 +168,37 @@ pub fn sidebar(input: &SidebarInput<'_>) -> Value {
     let counters = success.and_then(|s| s.get("totals")).cloned().unwrap_or(Value::Null);
     // The last run counts as "after the latest success" when it is at least as
     // recent; a run report without a time is taken as the most recent.
-    let failed_run = input.last_run.filter(|r| r.get("status").and_then(Value::as_str) == Some("failed")).filter(|r| {
-        match (instant_of(Some(r), "reconciled_at"), last_success_at) {
-            (Some(run_at), Some(ok_at)) => run_at >= ok_at,
-            _ => true,
-        }
-    });
+    let failed_run =
+        input.last_run.filter(|r| r.get("status").and_then(Value::as_str) == Some(RunStatus::Failed.name())).filter(|r| {
+            match (instant_of(Some(r), "reconciled_at"), last_success_at) {
+                (Some(run_at), Some(ok_at)) => run_at >= ok_at,
+                _ => true,
+            }
+        });
     // Exact, in nanoseconds (i128: neither product can overflow).
     let stale_limit = (input.stale_factor as i128) * (input.schedule_interval_secs as i128);
     let age_nanos = last_success_at.map(|t| input.now.unix_nanos() - t.unix_nanos());
     let age = last_success_at.map(|t| input.now.secs_since(t));
     let (state, reason) = if let Some(run) = failed_run {
         let reasons = run.get("reasons").cloned().unwrap_or(json!([]));
-        ("failed", json!({"code": "reconciliation_failed", "reasons": reasons}))
+        (SidebarState::Failed, json!({"code": SidebarReason::ReconciliationFailed.name(), "reasons": reasons}))
     } else if success.is_none() {
-        ("stale", json!({"code": "never_reconciled"}))
+        (SidebarState::Stale, json!({"code": SidebarReason::NeverReconciled.name()}))
     } else if age_nanos.is_some_and(|a| a > stale_limit.saturating_mul(NANOS)) {
-        ("stale", json!({"code": "stale", "limit_seconds": i64::try_from(stale_limit).ok()}))
-    } else if success.and_then(|s| s.get("health")).and_then(Value::as_str) == Some("degraded") {
+        (SidebarState::Stale, json!({"code": SidebarReason::Stale.name(), "limit_seconds": i64::try_from(stale_limit).ok()}))
+    } else if success.and_then(|s| s.get("health")).and_then(Value::as_str) == Some(Health::Degraded.name()) {
         let gaps = success.and_then(|s| s.get("health_reasons")).cloned().unwrap_or(json!([]));
-        ("degraded", json!({"code": "source_degraded", "coverage_gaps": gaps}))
+        (SidebarState::Degraded, json!({"code": SidebarReason::SourceDegraded.name(), "coverage_gaps": gaps}))
     } else {
-        ("ok", Value::Null)
+        (SidebarState::Ok, Value::Null)
     };
     json!({
-        "state": state,
+        "state": state.name(),
         "reason": reason,
         "counters": counters,
         "last_reconciled_at": last_success_at.map(|t| t.to_string()),
         "last_success_at": last_success_at.map(|t| t.to_string()),
-        "stale_seconds": age.filter(|_| state == "stale"),
+        "stale_seconds": age.filter(|_| state == SidebarState::Stale),
         "snapshot_hash": success.and_then(|s| s.get("snapshot_hash")).cloned().unwrap_or(Value::Null),
         "now": input.now.to_string(),
     })

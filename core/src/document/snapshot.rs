@@ -9,6 +9,7 @@
 use crate::canon::canonical;
 use crate::canon::hash::{tagged, Digest32, Domain};
 use crate::error::{Error, ErrorCode, Result};
+use crate::vocab::{ComplianceStatus, CoverageStatus, Health};
 use serde_json::{Map, Value};
 
 /// The snapshot schema identifier.
@@ -214,7 +215,7 @@ impl Check {
         }
         if per_sku {
             let x = self.get(o, path, "compliance_status");
-            self.one_of(x, &format!("{path}.compliance_status"), &["over_deployed", "under_utilized", "compliant"]);
+            self.one_of(x, &format!("{path}.compliance_status"), &ComplianceStatus::names());
             match self.get(o, path, "variance_percent") {
                 None | Some(Value::Null) => {}
                 Some(Value::String(p)) if crate::canon::numbers::Fixed9::parse(p).is_some() => {}
@@ -275,7 +276,7 @@ impl Check {
                     continue;
                 }
                 let x = self.get(c, &path, "status");
-                self.one_of(x, &format!("{path}.status"), &["ok", "missing", "degraded"]);
+                self.one_of(x, &format!("{path}.status"), &CoverageStatus::names());
                 let x = self.get(c, &path, "signals");
                 self.int(x, &format!("{path}.signals"), 0);
                 let x = self.get(c, &path, "last_observed_at");
@@ -283,7 +284,7 @@ impl Check {
             }
         }
         let x = self.get(v, "$", "health");
-        self.one_of(x, "$.health", &["ok", "degraded"]);
+        self.one_of(x, "$.health", &Health::names());
         let x = self.get(v, "$", "health_reasons");
         for (i, r) in self.array(x, "$.health_reasons").iter().enumerate() {
             self.string(Some(r), &format!("$.health_reasons[{i}]"), false);

@@ -5,6 +5,7 @@ use crate::canon::numbers::percent_2dp;
 use crate::canon::time::Date;
 use crate::error::{Error, ErrorCode};
 use crate::input::catalog::{MasterData, Sku};
+use crate::vocab::ComplianceStatus;
 
 /// Counters of one SKU or pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -44,13 +45,13 @@ impl Counters {
     }
 
     /// `over_deployed`, `under_utilized` or `compliant`.
-    pub fn compliance_status(&self, under_utilized_percent: i64) -> &'static str {
+    pub fn compliance_status(&self, under_utilized_percent: i64) -> ComplianceStatus {
         if self.consumed > self.entitled {
-            "over_deployed"
+            ComplianceStatus::OverDeployed
         } else if self.entitled > 0 && (self.consumed as i128) * 100 < (self.entitled as i128) * (under_utilized_percent as i128) {
-            "under_utilized"
+            ComplianceStatus::UnderUtilized
         } else {
-            "compliant"
+            ComplianceStatus::Compliant
         }
     }
 

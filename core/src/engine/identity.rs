@@ -20,6 +20,7 @@ use crate::input::intern::NONE;
 pub(crate) use crate::input::normalize::{normalize_device_id, normalize_hostname, normalize_serial, normalize_user};
 use crate::input::ruleset::Ruleset;
 use crate::input::signals::{Signal, SignalStore};
+use crate::vocab::{DeviceKeyPrefix, ExceptionCode};
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 
@@ -103,7 +104,7 @@ impl Identity {
     pub(crate) fn device_key(&self, store: &SignalStore, d: DeviceId) -> String {
         let node = self.root_name.get(&d).copied().unwrap_or(d);
         let (class, text) = self.rank(store, node);
-        format!("{}{text}", ["id:", "serial:", "name:"][class as usize])
+        [DeviceKeyPrefix::Id, DeviceKeyPrefix::Serial, DeviceKeyPrefix::Name][class as usize].key(text)
     }
 
     /// Whether a device has a strong hint.
@@ -146,11 +147,11 @@ pub(crate) fn intern_directory(store: &mut SignalStore, md: &MasterData, rs: &Ru
             if !r.is_device {
                 return normalize_user(v, rs.strip_netbios_domain).map_or(DirValue::Absent, |u| DirValue::User(store.users.intern(&u)));
             }
-            if let Some(x) = v.strip_prefix("serial:") {
+            if let Some(x) = v.strip_prefix(DeviceKeyPrefix::Serial.prefix()) {
                 normalize_serial(x, &rs.serial_placeholders).map_or(DirValue::Absent, |x| DirValue::Serial(store.serials.intern(&x)))
-            } else if let Some(x) = v.strip_prefix("id:") {
+            } else if let Some(x) = v.strip_prefix(DeviceKeyPrefix::Id.prefix()) {
                 normalize_device_id(x).map_or(DirValue::Absent, |x| DirValue::DeviceId(store.device_ids.intern(&x)))
-            } else if let Some(x) = v.strip_prefix("name:") {
+            } else if let Some(x) = v.strip_prefix(DeviceKeyPrefix::Name.prefix()) {
                 normalize_hostname(x).map_or(DirValue::Absent, |x| DirValue::Name(store.hostnames.intern(&x)))
             } else {
                 DirValue::Absent
@@ -225,7 +226,7 @@ pub(crate) fn build_identity(
         id.user_resolved[alias as usize] = canon[0];
         if canon.len() > 1 {
             exceptions.push(ExceptionRecord {
-                code: "conflicting_alias",
+                code: ExceptionCode::ConflictingAlias.name(),
                 source: "directory".to_string(),
                 raw_id: store.users.resolve(alias).to_string(),
                 detail: format!(

@@ -30,6 +30,7 @@ use crate::error::Error;
 use crate::input::catalog::{MasterData, Model, Sku};
 use crate::input::ruleset::Ruleset;
 use crate::input::signals::SignalStore;
+use crate::vocab::ExceptionCode;
 use identity::{build_identity, device_users, intern_directory, resolve_devices, Identity};
 use pools::{pick_pool, pool_results, principal_attributes, Attributes};
 use qualify::qualify;
@@ -130,7 +131,7 @@ pub(crate) fn evaluate(
     for &i in &ambiguous {
         let s = &store.rows[i as usize];
         exceptions.push(ExceptionRecord {
-            code: "ambiguous_identity",
+            code: ExceptionCode::AmbiguousIdentity.name(),
             source: store.source_of(s).to_string(),
             raw_id: store.raw_id_of(s).to_string(),
             detail: format!("hostname `{}` belongs to several devices; counted as its own device", store.hostnames.resolve(s.hostname)),
@@ -158,7 +159,7 @@ pub(crate) fn evaluate(
         let s = &store.rows[i as usize];
         if (s.confidence as i128) < rs.review_confidence.0 {
             exceptions.push(ExceptionRecord {
-                code: "needs_review",
+                code: ExceptionCode::NeedsReview.name(),
                 source: store.source_of(s).to_string(),
                 raw_id: store.raw_id_of(s).to_string(),
                 detail: format!(

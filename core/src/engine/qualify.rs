@@ -7,6 +7,7 @@ use crate::input::catalog::MasterData;
 use crate::input::intern::NONE;
 use crate::input::ruleset::Ruleset;
 use crate::input::signals::{Kind, SignalStore};
+use crate::vocab::ExceptionCode;
 
 /// Why a signal does not qualify (the order of exclusion, DESIGN A9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,16 +48,16 @@ pub(crate) fn qualify(
     let min_conf = rs.min_confidence.0;
     for &i in unique {
         let s = &store.rows[i as usize];
-        let mut exc = |code: &'static str, detail: String| {
+        let mut exc = |code: ExceptionCode, detail: String| {
             exceptions.push(ExceptionRecord {
-                code,
+                code: code.name(),
                 source: store.source_of(s).to_string(),
                 raw_id: store.raw_id_of(s).to_string(),
                 detail,
             })
         };
         if s.observed_at > as_of {
-            exc("future_signal", format!("observed_at {} is after as_of {}", s.observed_at, as_of));
+            exc(ExceptionCode::FutureSignal, format!("observed_at {} is after as_of {}", s.observed_at, as_of));
             continue;
         }
         if let Some(start) = starts[s.kind as usize] {
@@ -68,7 +69,7 @@ pub(crate) fn qualify(
             match sku_cache[s.sku_text as usize] {
                 Some(k) => k,
                 None => {
-                    exc("unknown_sku", format!("SKU `{}` is not in the catalog", store.sku_texts.resolve(s.sku_text)));
+                    exc(ExceptionCode::UnknownSku, format!("SKU `{}` is not in the catalog", store.sku_texts.resolve(s.sku_text)));
                     continue;
                 }
             }
@@ -76,13 +77,16 @@ pub(crate) fn qualify(
             match product_cache[s.product as usize] {
                 Some(k) => k,
                 None => {
-                    exc("unmapped_product", format!("product `{}` matches no sku_mappings rule", store.products.resolve(s.product)));
+                    exc(
+                        ExceptionCode::UnmappedProduct,
+                        format!("product `{}` matches no sku_mappings rule", store.products.resolve(s.product)),
+                    );
                     continue;
                 }
             }
         };
         if (s.confidence as i128) < min_conf {
-            exc("low_confidence", "confidence is below min_confidence".to_string());
+            exc(ExceptionCode::LowConfidence, "confidence is below min_confidence".to_string());
             continue;
         }
         if s.kind == Kind::Session {
@@ -90,7 +94,7 @@ pub(crate) fn qualify(
             let start = d.start;
             if let Some(end) = d.end {
                 if end <= start {
-                    exc("invalid_interval", format!("session_end {end} is not after session_start {start}"));
+                    exc(ExceptionCode::InvalidInterval, format!("session_end {end} is not after session_start {start}"));
                     continue;
                 }
             }

@@ -10,6 +10,7 @@ use crate::input::catalog::{MasterData, Model};
 use crate::input::intern::NONE;
 use crate::input::ruleset::Ruleset;
 use crate::input::signals::{Kind, SignalStore, Status};
+use crate::vocab::ExceptionCode;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::cmp::Ordering;
 
@@ -114,9 +115,14 @@ impl Ctx<'_> {
             .then_with(|| self.store.raw_id_of(x).cmp(self.store.raw_id_of(y)))
     }
 
-    pub(crate) fn exception(&self, ex: &mut Vec<ExceptionRecord>, code: &'static str, i: u32, detail: String) {
+    pub(crate) fn exception(&self, ex: &mut Vec<ExceptionRecord>, code: ExceptionCode, i: u32, detail: String) {
         let s = &self.store.rows[i as usize];
-        ex.push(ExceptionRecord { code, source: self.store.source_of(s).to_string(), raw_id: self.store.raw_id_of(s).to_string(), detail });
+        ex.push(ExceptionRecord {
+            code: code.name(),
+            source: self.store.source_of(s).to_string(),
+            raw_id: self.store.raw_id_of(s).to_string(),
+            detail,
+        });
     }
 
     /// The user a user-model signal counts for: its own (resolved), else its
@@ -174,7 +180,7 @@ impl Ctx<'_> {
             };
             if principal == NONE {
                 let what = if model == Model::Device { "device" } else { "user" };
-                self.exception(ex, "unattributable", i, format!("no {what} could be determined for a {} SKU", model.name()));
+                self.exception(ex, ExceptionCode::Unattributable, i, format!("no {what} could be determined for a {} SKU", model.name()));
                 continue;
             }
             if counts {
@@ -204,7 +210,7 @@ impl Ctx<'_> {
                 if !active_latest.contains(&(base as u32, u)) {
                     self.exception(
                         ex,
-                        "feature_without_base",
+                        ExceptionCode::FeatureWithoutBase,
                         i,
                         format!(
                             "user `{}` has `{}` but no active `{}` assignment",

@@ -30,6 +30,7 @@ use crate::input::catalog::DirectoryRow;
 use crate::input::normalize::{normalize_device_id, normalize_hostname, normalize_serial, normalize_user};
 use crate::input::signals::SignalStore;
 use crate::run::{compute, Outcome, RunInputs};
+use crate::vocab::DeviceKeyPrefix;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -154,11 +155,11 @@ fn directory_kind(v: &str, is_device: bool, inputs: &RunInputs) -> Option<(Kind,
         return normalize_user(v, rs.strip_netbios_domain).map(|n| (Kind::User, "", n));
     }
     let (kind, rest) = v.split_once(':')?;
-    match kind {
-        "serial" => normalize_serial(rest, &rs.serial_placeholders).map(|n| (Kind::Serial, "serial:", n)),
-        "id" => normalize_device_id(rest).map(|n| (Kind::DeviceId, "id:", n)),
-        "name" => normalize_hostname(rest).map(|n| (Kind::Hostname, "name:", n)),
-        _ => None,
+    let prefix = DeviceKeyPrefix::from_name(kind)?;
+    match prefix {
+        DeviceKeyPrefix::Serial => normalize_serial(rest, &rs.serial_placeholders).map(|n| (Kind::Serial, prefix.prefix(), n)),
+        DeviceKeyPrefix::Id => normalize_device_id(rest).map(|n| (Kind::DeviceId, prefix.prefix(), n)),
+        DeviceKeyPrefix::Name => normalize_hostname(rest).map(|n| (Kind::Hostname, prefix.prefix(), n)),
     }
 }
 

@@ -46,6 +46,7 @@ use crate::engine::{ExceptionRecord, Fate, UnitList};
 use crate::error::{Error, ErrorCode, Result};
 use crate::input::catalog::MasterData;
 use crate::input::signals::SignalStore;
+use crate::vocab::{CoverageStatus, DiffReason, ExceptionCode};
 use rustc_hash::FxHashMap as HashMap;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -228,7 +229,7 @@ fn consuming(units: &[UnitView], concurrent: bool) -> BTreeMap<String, i64> {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Change {
     key: String,
-    reason: &'static str,
+    reason: DiffReason,
     weight: i64,
     /// Sources of the unit's signals (sorted, distinct).
     sources: Vec<String>,
@@ -247,54 +248,34 @@ fn signal_reason(
     source: &str,
     k: usize,
     ruleset_changed: bool,
-) -> &'static str {
+) -> DiffReason {
     let Some(i) = row else {
-        return if cur.coverage.get(source).map(String::as_str) == Some("missing") { "source_missing" } else { "not_reported" };
+        return if cur.coverage.get(source).map(String::as_str) == Some(CoverageStatus::Missing.name()) {
+            DiffReason::SourceMissing
+        } else {
+            DiffReason::NotReported
+        };
     };
     let s = &cur.store.rows[i as usize];
     let (src, raw) = (cur.store.source_of(s), cur.store.raw_id_of(s));
-    let exception = exception_of.get(&(src, raw)).copied();
+    // Every exception code is an `ExceptionCode` name (the engine writes
+    // them from the vocabulary).
+    let exception = exception_of.get(&(src, raw)).copied().and_then(ExceptionCode::from_name);
+    let moved = if ruleset_changed { DiffReason::RulesetChanged } else { DiffReason::Remapped };
     match (cur.fates[i as usize], exception) {
-        (_, Some("low_confidence")) => "below_confidence",
-        (_, Some("unknown_sku" | "unmapped_product")) => {
-            if ruleset_changed {
-                "ruleset_changed"
-            } else {
-                "remapped"
-            }
-        }
-        (_, Some("unattributable")) => "unattributable",
-        (Fate::Excluded, Some(_)) => "excluded",
+        (_, Some(ExceptionCode::LowConfidence)) => DiffReason::BelowConfidence,
+        (_, Some(ExceptionCode::UnknownSku | ExceptionCode::UnmappedProduct)) => moved,
+        (_, Some(ExceptionCode::Unattributable)) => DiffReason::Unattributable,
+        (Fate::Excluded, Some(_)) => DiffReason::Excluded,
         // Excluded without an exception: outside its kind's lookback.
-        (Fate::Excluded, None) | (Fate::ClippedSession(_), _) => "aged_out",
-        (Fate::Qualified(other), _) if other as usize != k => {
-            if ruleset_changed {
-                "ruleset_changed"
-            } else {
-                "remapped"
-            }
-        }
+        (Fate::Excluded, None) | (Fate::ClippedSession(_), _) => DiffReason::AgedOut,
+        (Fate::Qualified(other), _) if other as usize != k => moved,
         // Qualified for this SKU yet in no unit of it: an assignment whose
         // latest state is not active.
-        (Fate::Qualified(_), _) if s.kind == crate::input::signals::Kind::Assignment => "revoked",
-        _ => "excluded",
+        (Fate::Qualified(_), _) if s.kind == crate::input::signals::Kind::Assignment => DiffReason::Revoked,
+        _ => DiffReason::Excluded,
     }
 }
-
-/// Reason order when a unit's signals disagree: the most specific wins.
-const REMOVAL_ORDER: [&str; 11] = [
-    "merged_identity",
-    "revoked",
-    "below_confidence",
-    "ruleset_changed",
-    "remapped",
-    "aged_out",
-    "unattributable",
-    "source_missing",
-    "not_reported",
-    "excluded",
-    "peak_moved",
-];
 
 /// The diff of this run against `previous`: the snapshot's `diff` object
 /// (counts by reason) and the pack's `diff.json` (unit lists).
@@ -334,7 +315,7 @@ pub(crate) fn diff(previous: &PreviousRun, cur: &Current) -> Result<(Value, Valu
     let coverage_gaps: Vec<Value> = cur
         .coverage
         .iter()
-        .filter(|(_, status)| status.as_str() != "ok")
+        .filter(|(_, status)| status.as_str() != CoverageStatus::Ok.name())
         .map(|(source, status)| json!({"source": source, "status": status, "skus": gaps.get(source).cloned().unwrap_or_default()}))
         .collect();
     let head = |body: Value| -> Value {
@@ -426,7 +407,7 @@ impl<'a, 'c> Reasons<'a, 'c> {
             }
         }
         let mut exception_of: HashMap<SignalKey<'a>, &'static str> = HashMap::default();
-        for e in cur.exceptions.iter().filter(|e| e.code != "needs_review") {
+        for e in cur.exceptions.iter().filter(|e| e.code != ExceptionCode::NeedsReview.name()) {
             exception_of.entry((e.source.as_str(), e.raw_id.as_str())).or_insert(e.code);
         }
         Reasons { cur, ruleset_changed, prev_home, wanted, exception_of }
@@ -453,14 +434,14 @@ impl<'a, 'c> Reasons<'a, 'c> {
                 continue;
             }
             let reason = if cur_keys.contains(u.key.as_str()) {
-                "peak_moved"
+                DiffReason::PeakMoved
             } else {
-                let mut reasons: Vec<&'static str> = u
+                let mut reasons: Vec<DiffReason> = u
                     .signals
                     .iter()
                     .map(|(s, r)| {
                         if cur_home.get(&(s.as_str(), r.as_str())).is_some_and(|key| *key != u.key) {
-                            "merged_identity"
+                            DiffReason::MergedIdentity
                         } else {
                             signal_reason(
                                 self.cur,
@@ -476,12 +457,13 @@ impl<'a, 'c> Reasons<'a, 'c> {
                 // The principal's latest assignment is a revocation (often a
                 // record of its own, e.g. an audit event): that is why.
                 if self.cur.not_active.get(&k).is_some_and(|keys| keys.contains(&u.key)) {
-                    reasons.push("revoked");
+                    reasons.push(DiffReason::Revoked);
                 }
-                reasons.sort_by_key(|r| REMOVAL_ORDER.iter().position(|x| x == r));
-                reasons.first().copied().unwrap_or("not_reported")
+                // When a unit's signals disagree, the most specific reason
+                // wins: the vocabulary's declaration order is the precedence.
+                reasons.iter().copied().min().unwrap_or(DiffReason::NotReported)
             };
-            if reason == "source_missing" {
+            if reason == DiffReason::SourceMissing {
                 for (s, _) in &u.signals {
                     gaps.entry(s.clone()).or_default().insert(sku.to_string());
                 }
@@ -504,17 +486,17 @@ impl<'a, 'c> Reasons<'a, 'c> {
             let homes: Vec<(&str, &str)> =
                 u.signals.iter().flat_map(|(s, r)| self.prev_home.get(&(s.as_str(), r.as_str())).cloned().unwrap_or_default()).collect();
             let reason = if prev_keys.contains(u.key.as_str()) {
-                "peak_moved"
+                DiffReason::PeakMoved
             } else if homes.iter().any(|(hs, hk)| *hs == sku && *hk != u.key) {
-                "merged_identity"
+                DiffReason::MergedIdentity
             } else if homes.iter().any(|(hs, _)| *hs != sku) {
                 if self.ruleset_changed {
-                    "ruleset_changed"
+                    DiffReason::RulesetChanged
                 } else {
-                    "remapped"
+                    DiffReason::Remapped
                 }
             } else {
-                "new_signal"
+                DiffReason::NewSignal
             };
             added.push(Change { key: u.key.clone(), reason, weight: w, sources: sources_of(u) });
         }
@@ -532,7 +514,7 @@ fn sku_entries(
     prev_record: Option<&Value>,
     added: &[Change],
     removed: &[Change],
-    entitlement_changes: &[(String, &'static str, i64)],
+    entitlement_changes: &[(String, DiffReason, i64)],
 ) -> Result<Option<(Value, Value)>> {
     let num = |r: Option<&Value>, f: &str| r.and_then(|r| r[f].as_i64()).unwrap_or(0);
     let fields = ["entitled", "reserved", "consumed", "remaining", "available"];
@@ -550,14 +532,14 @@ fn sku_entries(
     let by_reason = |list: &[Change]| -> BTreeMap<&str, i64> {
         let mut m = BTreeMap::new();
         for c in list {
-            let n = m.entry(c.reason).or_insert(0i64);
+            let n = m.entry(c.reason.name()).or_insert(0i64);
             *n = n.saturating_add(c.weight);
         }
         m
     };
     let mut ent_by_reason: BTreeMap<&str, i64> = BTreeMap::new();
     for (_, reason, qty) in entitlement_changes {
-        let n = ent_by_reason.entry(reason).or_insert(0);
+        let n = ent_by_reason.entry(reason.name()).or_insert(0);
         *n = n.saturating_add(*qty);
     }
     let summary = json!({
@@ -571,14 +553,14 @@ fn sku_entries(
         "entitlements": ent_by_reason,
     });
     let list = |l: &[Change]| -> Vec<Value> {
-        l.iter().map(|c| json!({"key": c.key, "reason": c.reason, "weight": c.weight, "sources": c.sources})).collect()
+        l.iter().map(|c| json!({"key": c.key, "reason": c.reason.name(), "weight": c.weight, "sources": c.sources})).collect()
     };
     let units = json!({
         "sku": sku,
         "model": record["model"],
         "added": list(added),
         "removed": list(removed),
-        "entitlements": entitlement_changes.iter().map(|(id, reason, qty)| json!({"entitlement_id": id, "reason": reason, "quantity": qty})).collect::<Vec<_>>(),
+        "entitlements": entitlement_changes.iter().map(|(id, reason, qty)| json!({"entitlement_id": id, "reason": reason.name(), "quantity": qty})).collect::<Vec<_>>(),
     });
     Ok(Some((summary, units)))
 }
@@ -591,7 +573,7 @@ fn entitlement_changes(
     k: usize,
     sku: &str,
     prev_day: Option<crate::canon::time::Date>,
-) -> Vec<(String, &'static str, i64)> {
+) -> Vec<(String, DiffReason, i64)> {
     let mut before: BTreeMap<String, i64> = BTreeMap::new();
     for e in previous.as_array().map(Vec::as_slice).unwrap_or(&[]) {
         if e["sku"].as_str() != Some(sku) {
@@ -617,9 +599,9 @@ fn entitlement_changes(
     let mut out = Vec::new();
     for id in ids {
         match (before.get(id), after.get(id)) {
-            (None, Some(&q)) if q != 0 => out.push((id.clone(), "entitlement_started", q)),
-            (Some(&q), None) if q != 0 => out.push((id.clone(), "entitlement_ended", q.saturating_neg())),
-            (Some(&a), Some(&b)) if a != b => out.push((id.clone(), "quantity_changed", b.saturating_sub(a))),
+            (None, Some(&q)) if q != 0 => out.push((id.clone(), DiffReason::EntitlementStarted, q)),
+            (Some(&q), None) if q != 0 => out.push((id.clone(), DiffReason::EntitlementEnded, q.saturating_neg())),
+            (Some(&a), Some(&b)) if a != b => out.push((id.clone(), DiffReason::QuantityChanged, b.saturating_sub(a))),
             _ => {}
         }
     }

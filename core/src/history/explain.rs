@@ -8,6 +8,7 @@
 
 use crate::document::snapshot::Snapshot;
 use crate::error::{Error, ErrorCode, Result};
+use crate::vocab::DiffReason;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -24,26 +25,27 @@ fn noun(model: &str) -> (&'static str, &'static str) {
 /// The phrase for `reason` on the `added` or `removed` side.
 fn phrase(reason: &str, added: bool, sources: &str) -> String {
     let from = |s: &str| if s.is_empty() { String::new() } else { format!(" by {s}") };
-    match (reason, added) {
-        ("new_signal", _) => format!("newly reported{}", from(sources)),
-        ("merged_identity", true) => "split from a merged identity".into(),
-        ("merged_identity", false) => "merged into another identity".into(),
-        ("ruleset_changed", true) => "mapped here by the changed ruleset".into(),
-        ("ruleset_changed", false) => "mapped elsewhere by the changed ruleset".into(),
-        ("remapped", true) => "now reported under this SKU's product".into(),
-        ("remapped", false) => "now reported under another product".into(),
-        ("peak_moved", true) => "now open at the peak".into(),
-        ("peak_moved", false) => "no longer open at the peak".into(),
-        ("aged_out", _) => "aged out: no signal within the lookback window".into(),
-        ("revoked", _) => "assignment revoked or suspended".into(),
-        ("below_confidence", _) => "signals below the minimum confidence".into(),
-        ("unattributable", _) => "no device or user can be determined any more".into(),
-        ("source_missing", _) => {
+    let Some(known) = DiffReason::from_name(reason) else { return reason.replace('_', " ") };
+    match (known, added) {
+        (DiffReason::NewSignal, _) => format!("newly reported{}", from(sources)),
+        (DiffReason::MergedIdentity, true) => "split from a merged identity".into(),
+        (DiffReason::MergedIdentity, false) => "merged into another identity".into(),
+        (DiffReason::RulesetChanged, true) => "mapped here by the changed ruleset".into(),
+        (DiffReason::RulesetChanged, false) => "mapped elsewhere by the changed ruleset".into(),
+        (DiffReason::Remapped, true) => "now reported under this SKU's product".into(),
+        (DiffReason::Remapped, false) => "now reported under another product".into(),
+        (DiffReason::PeakMoved, true) => "now open at the peak".into(),
+        (DiffReason::PeakMoved, false) => "no longer open at the peak".into(),
+        (DiffReason::AgedOut, _) => "aged out: no signal within the lookback window".into(),
+        (DiffReason::Revoked, _) => "assignment revoked or suspended".into(),
+        (DiffReason::BelowConfidence, _) => "signals below the minimum confidence".into(),
+        (DiffReason::Unattributable, _) => "no device or user can be determined any more".into(),
+        (DiffReason::SourceMissing, _) => {
             format!("source{} sent nothing this run", if sources.is_empty() { String::new() } else { format!(" {sources}") })
         }
-        ("not_reported", _) => format!("no longer reported{}", from(sources)),
-        ("excluded", _) => "set aside (see the exceptions)".into(),
-        (other, _) => other.replace('_', " "),
+        (DiffReason::NotReported, _) => format!("no longer reported{}", from(sources)),
+        (DiffReason::Excluded, _) => "set aside (see the exceptions)".into(),
+        (DiffReason::EntitlementStarted | DiffReason::EntitlementEnded | DiffReason::QuantityChanged, _) => reason.replace('_', " "),
     }
 }
 

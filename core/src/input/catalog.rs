@@ -9,6 +9,7 @@ use crate::canon::numbers::parse_integer;
 use crate::canon::time::Date;
 use crate::error::{Error, ErrorCode, Location, Result};
 use crate::input::table::{field, CsvTable, HashingReader};
+use crate::vocab::DeviceKeyPrefix;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -532,7 +533,7 @@ pub(crate) fn check_directory_row(
         return Err(vec![("canonical_id", "canonical_id is empty")]);
     }
     if is_device {
-        let typed = |v: &str| v.is_empty() || ["serial:", "id:", "name:"].iter().any(|p| v.starts_with(p));
+        let typed = |v: &str| v.is_empty() || DeviceKeyPrefix::ALL.iter().any(|p| v.starts_with(p.prefix()));
         let broken: Vec<_> = [("canonical_id", canonical_id), ("alias", alias)]
             .into_iter()
             .filter(|(_, v)| !typed(v))

@@ -8,6 +8,7 @@ use crate::error::{Error, ErrorCode, Location};
 use crate::input::adapters::EntitlementObservation;
 use crate::input::catalog::{MasterData, Model};
 use crate::input::ruleset::Ruleset;
+use crate::vocab::{CoverageStatus, Health};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
@@ -21,7 +22,7 @@ fn counters_json(c: &Counters, under: i64, with_variance: bool) -> Map<String, V
     m.insert("available".into(), json!(c.available));
     m.insert("variance".into(), json!(c.variance()));
     if with_variance {
-        m.insert("compliance_status".into(), json!(c.compliance_status(under)));
+        m.insert("compliance_status".into(), json!(c.compliance_status(under).name()));
         m.insert("variance_percent".into(), json!(c.variance_percent()));
     }
     m
@@ -58,7 +59,7 @@ pub(super) fn assemble(inputs: &RunInputs, mut eval: Evaluation, unique: &[u32])
     let (params, rs, md, jobs) = (&inputs.params, &inputs.ruleset, &inputs.master, &inputs.jobs);
     let (previous, warnings, observations) = (inputs.previous.as_ref(), &inputs.warnings, &inputs.observations);
     let (coverage, health_reasons) = coverage(inputs, &eval);
-    let health = if health_reasons.is_empty() { "ok" } else { "degraded" };
+    let health = if health_reasons.is_empty() { Health::Ok } else { Health::Degraded };
     let (totals, by_model, records) = sku_records(md, rs, &eval)?;
     let skus_root = snapshot::skus_root(&records)?;
     let mut exceptions_summary: BTreeMap<&str, u64> = BTreeMap::new();
@@ -93,7 +94,7 @@ pub(super) fn assemble(inputs: &RunInputs, mut eval: Evaluation, unique: &[u32])
         "ruleset": {"id": rs.id, "version": rs.version, "hash": rs.hash.to_prefixed()},
         "imports": imports,
         "coverage": coverage,
-        "health": health,
+        "health": health.name(),
         "health_reasons": health_reasons,
         "totals": totals_json(&totals),
         "by_model": by_model.iter().map(|(k, v)| (k.to_string(), totals_json(v))).collect::<Map<_, _>>(),
@@ -104,7 +105,7 @@ pub(super) fn assemble(inputs: &RunInputs, mut eval: Evaluation, unique: &[u32])
     });
     let Value::Object(body) = body else { unreachable!("json! object") };
     let snap = Snapshot::seal(body)?;
-    let status = if health == "ok" { RunStatus::Ok } else { RunStatus::Degraded };
+    let status = if health == Health::Ok { RunStatus::Ok } else { RunStatus::Degraded };
     let report = json!({
         "schema": "eucora.license.run_report/v1",
         "status": status.name(),
@@ -151,14 +152,14 @@ fn coverage(inputs: &RunInputs, eval: &Evaluation) -> (Map<String, Value>, Vec<S
         let prev_count = prev_cov.as_ref().and_then(|c| c.get(name)).and_then(|c| c.get("signals")).and_then(Value::as_u64);
         let status = if expected && facts.signals == 0 {
             health_reasons.push(format!("source_missing:{name}"));
-            "missing"
+            CoverageStatus::Missing
         } else if prev_count.is_some_and(|p| {
             (facts.signals as u128) * 100 < (p as u128) * (100u128.saturating_sub(rs.degraded_drop_percent.max(0) as u128))
         }) {
             health_reasons.push(format!("source_degraded:{name}"));
-            "degraded"
+            CoverageStatus::Degraded
         } else {
-            "ok"
+            CoverageStatus::Ok
         };
         coverage.insert(
             name.clone(),

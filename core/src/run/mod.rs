@@ -28,27 +28,7 @@ use crate::input::signals::{ImportJob, SignalStore};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-/// Status of a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunStatus {
-    /// Snapshot written, every expected source reported.
-    Ok,
-    /// Snapshot written, some source missing or collapsed.
-    Degraded,
-    /// No snapshot: the run failed closed.
-    Failed,
-}
-
-impl RunStatus {
-    /// `ok`, `degraded` or `failed`.
-    pub fn name(self) -> &'static str {
-        match self {
-            RunStatus::Ok => "ok",
-            RunStatus::Degraded => "degraded",
-            RunStatus::Failed => "failed",
-        }
-    }
-}
+pub use crate::vocab::RunStatus;
 
 /// What a run produced.
 #[derive(Debug, Clone)]
@@ -154,7 +134,7 @@ impl RunCtx {
         reasons.dedup();
         let report = json!({
             "schema": "eucora.license.run_report/v1",
-            "status": "failed",
+            "status": RunStatus::Failed.name(),
             "organization_id": self.params.as_ref().map(|p| p.organization_id.clone()),
             "run_id": self.params.as_ref().map(|p| p.run_id.clone()),
             "reconciled_at": self.params.as_ref().map(|p| p.as_of.to_string()),

@@ -32,6 +32,7 @@ use super::{
 use crate::canon::time::Instant;
 use crate::error::{Error, ErrorCode, Location, Result};
 use crate::input::normalize::{normalize_hostname, normalize_serial};
+use crate::vocab::DeviceKeyPrefix;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -378,10 +379,10 @@ impl Device {
     fn strong_values(&self) -> Vec<String> {
         let mut v = Vec::new();
         if !self.aad_id.is_empty() {
-            v.push(format!("id:{}", self.aad_id));
+            v.push(DeviceKeyPrefix::Id.key(&self.aad_id));
         }
         if !self.serial.is_empty() {
-            v.push(format!("serial:{}", self.serial));
+            v.push(DeviceKeyPrefix::Serial.key(&self.serial));
         }
         v
     }
@@ -672,7 +673,7 @@ fn identity_facts(kept: &BTreeMap<String, Device>, out: &mut AdapterOutput) {
         let Some(canonical) = values.iter().min().cloned() else { continue };
         if let Some(h) = normalize_hostname(&d.name) {
             if !shared.contains(&h) {
-                values.push(format!("name:{}", d.name));
+                values.push(DeviceKeyPrefix::Name.key(&d.name));
             }
         }
         for v in values {

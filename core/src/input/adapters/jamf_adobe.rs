@@ -17,6 +17,7 @@ use super::{
 };
 use crate::canon::time::Instant;
 use crate::error::{Error, ErrorCode, Location, Result};
+use crate::vocab::DeviceKeyPrefix;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -365,8 +366,8 @@ impl Adapter for JamfInventory {
                 Some(s) if s.len() == 1 => {
                     directory.insert(DirectoryEntry {
                         principal_type: "device".to_string(),
-                        canonical_id: format!("serial:{}", c.serial),
-                        alias: format!("name:{}", c.name),
+                        canonical_id: DeviceKeyPrefix::Serial.key(&c.serial),
+                        alias: DeviceKeyPrefix::Name.key(&c.name),
                     });
                 }
                 Some(s) if shared_noted.insert(n.clone()) => {

@@ -28,6 +28,7 @@ use crate::canon::time::Instant;
 use crate::error::{Error, ErrorCode, Location, Result};
 use crate::input::normalize::normalize_hostname;
 use crate::input::table::CsvTable;
+use crate::vocab::DeviceKeyPrefix;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The source name both adapters write.
@@ -839,14 +840,14 @@ fn directory(facts: &BTreeMap<(String, String, String), Origin>, out: &mut Adapt
     // `lt-0042.contoso.com` are the same fact; the first spelling is written.
     let mut named: BTreeSet<(String, String)> = BTreeSet::new();
     for (serial, id, name) in facts.keys() {
-        let canonical = if serial.is_empty() { format!("id:{id}") } else { format!("serial:{serial}") };
+        let canonical = if serial.is_empty() { DeviceKeyPrefix::Id.key(id) } else { DeviceKeyPrefix::Serial.key(serial) };
         if !serial.is_empty() && !id.is_empty() {
-            entries.insert((canonical.clone(), format!("id:{id}")));
+            entries.insert((canonical.clone(), DeviceKeyPrefix::Id.key(id)));
         }
         if let Some(n) = normalize_hostname(name) {
             let unique = per_name.get(&n).is_some_and(|(s, i, _)| s.len() <= 1 && i.len() <= 1);
             if unique && named.insert((canonical.clone(), n)) {
-                entries.insert((canonical, format!("name:{name}")));
+                entries.insert((canonical, DeviceKeyPrefix::Name.key(name)));
             }
         }
     }
