@@ -105,7 +105,7 @@ pub use input::adapters::{
     all as adapters, by_name as adapter_by_name, run as run_adapter, Adapter, AdapterOutput, DirectoryEntry, EntitlementObservation,
     InputFile, Options as AdapterOptions, Origin, SignalRow,
 };
-pub use vocab::RowError;
+pub use vocab::{RowError, RowErrorCode};
 
 // ---------------------------------------------------------------------------
 // The closed vocabularies: every stable snake_case name a document carries
@@ -155,7 +155,7 @@ pub mod internal {
     /// Canonical signals.
     pub mod signals {
         pub use crate::input::signals::SignalStore;
-        pub use crate::vocab::RowError;
+        pub use crate::vocab::{RowError, RowErrorCode};
     }
     /// Identity normalisation.
     pub mod identity {

@@ -91,17 +91,30 @@ pub(crate) const COLUMNS: [&str; 16] = [
     "quantity",
     "confidence",
 ];
-/// A row-level problem in an import.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+/// A row-level problem in an import. Ordered by line, column, code name,
+/// message (the code by its name, so sorting is as when it was a string).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RowError {
     /// 1-based line.
     pub line: u64,
     /// Column (field) name.
     pub column: String,
     /// Stable code, e.g. `missing_field`, `malformed_instant`.
-    pub code: &'static str,
+    pub code: RowErrorCode,
     /// Human-readable message (never echoes the field's value).
     pub message: String,
+}
+
+impl Ord for RowError {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.line, &self.column, self.code.name(), &self.message).cmp(&(other.line, &other.column, other.code.name(), &other.message))
+    }
+}
+
+impl PartialOrd for RowError {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 /// Declares a closed vocabulary: an enum whose variants each carry one stable
@@ -157,6 +170,85 @@ macro_rules! vocabulary {
             }
         }
     };
+}
+
+vocabulary! {
+    /// Why an input row (or adapter record) was rejected: the `code` of a
+    /// [`RowError`].
+    pub enum RowErrorCode {
+        /// A required field is empty or absent.
+        MissingField = "missing_field",
+        /// The file has no column for a required field.
+        MissingColumn = "missing_column",
+        /// A JSON line is not a JSON object.
+        MalformedJson = "malformed_json",
+        /// A JSON object repeats a key.
+        DuplicateKey = "duplicate_key",
+        /// A JSON value of the wrong type.
+        WrongType = "wrong_type",
+        /// `kind` is not one of the signal kinds.
+        UnknownKind = "unknown_kind",
+        /// `status` is not one of the assignment statuses.
+        UnknownStatus = "unknown_status",
+        /// An instant that is not RFC 3339.
+        MalformedInstant = "malformed_instant",
+        /// A date-time with no UTC offset.
+        MissingOffset = "missing_offset",
+        /// `confidence` is not a decimal in [0, 1].
+        BadConfidence = "bad_confidence",
+        /// `quantity` is not a positive integer in range.
+        BadQuantity = "bad_quantity",
+        /// A record that is not the expected shape.
+        InvalidRecord = "invalid_record",
+        /// An id that is not usable (e.g. the all-zero GUID).
+        InvalidId = "invalid_id",
+        /// A field with an invalid value or type.
+        InvalidField = "invalid_field",
+        /// A count that is not a non-negative integer.
+        InvalidNumber = "invalid_number",
+        /// A checkout quantity out of range.
+        InvalidQuantity = "invalid_quantity",
+        /// A record repeated within the input.
+        DuplicateRecord = "duplicate_record",
+        /// A record with no id.
+        MissingId = "missing_id",
+        /// A record with no product.
+        MissingProduct = "missing_product",
+        /// A session with no start.
+        MissingSessionStart = "missing_session_start",
+        /// A record with neither a SKU nor a product.
+        MissingSkuAndProduct = "missing_sku_and_product",
+        /// A value that does not parse.
+        MalformedValue = "malformed_value",
+        /// A start time that does not parse.
+        MalformedStart = "malformed_start",
+        /// A clock time that is not H:MM:SS.
+        MalformedTime = "malformed_time",
+        /// A FlexLM OUT line of the wrong shape.
+        MalformedCheckout = "malformed_checkout",
+        /// A FlexLM IN line of the wrong shape.
+        MalformedCheckin = "malformed_checkin",
+        /// A checkout that starts after the capture instant.
+        StartAfterCapture = "start_after_capture",
+        /// A resource the adapter does not know.
+        UnknownResource = "unknown_resource",
+        /// A state the adapter does not know.
+        UnknownState = "unknown_state",
+        /// A FlexLM start weekday that does not match the inferred date.
+        WeekdayMismatch = "weekday_mismatch",
+        /// A FlexLM checkout before the log's first date.
+        UndatedLine = "undated_line",
+        /// A repeated record whose values differ from the first.
+        ConflictingDuplicate = "conflicting_duplicate",
+        /// A machine name that matches several current systems.
+        AmbiguousSystem = "ambiguous_system",
+    }
+}
+
+impl PartialEq<&str> for RowErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.name() == *other
+    }
 }
 
 vocabulary! {

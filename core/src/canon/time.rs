@@ -8,6 +8,8 @@
 
 use std::fmt;
 
+use crate::vocab::RowErrorCode;
+
 /// Nanoseconds in a second.
 const NANOS: i128 = 1_000_000_000;
 /// Nanoseconds in a second, as the sub-second field's type.
@@ -35,10 +37,10 @@ pub enum InstantError {
 
 impl InstantError {
     /// The stable row-error code for this failure.
-    pub fn code(self) -> &'static str {
+    pub fn code(self) -> RowErrorCode {
         match self {
-            InstantError::Malformed => "malformed_instant",
-            InstantError::NoOffset => "missing_offset",
+            InstantError::Malformed => RowErrorCode::MalformedInstant,
+            InstantError::NoOffset => RowErrorCode::MissingOffset,
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::input::intern::{Arena, Interner, NONE};
 use crate::input::normalize::{normalize_device_id_into, normalize_hostname_into, normalize_serial_into, normalize_user_into};
 use crate::input::ruleset::Ruleset;
 use crate::input::table::{CsvTable, HashingReader};
-pub(crate) use crate::vocab::{Kind, RowError, Status, COLUMNS};
+pub(crate) use crate::vocab::{Kind, RowError, RowErrorCode, Status, COLUMNS};
 use serde::Deserialize as _;
 use std::collections::BTreeSet;
 use std::hash::{Hash, Hasher};
@@ -355,7 +355,7 @@ impl SignalStore {
                 job.errors.push(RowError {
                     line,
                     column: COLUMNS[c].to_string(),
-                    code: "missing_column",
+                    code: RowErrorCode::MissingColumn,
                     message: format!("the file has no `{}` column", COLUMNS[c]),
                 });
                 continue;
@@ -411,13 +411,13 @@ impl SignalStore {
                 Ok(o) => o.0,
                 Err(e) => {
                     let msg = crate::input::table::strip_position(&e);
-                    let code = if msg.starts_with("duplicate key") { "duplicate_key" } else { "malformed_json" };
+                    let code = if msg.starts_with("duplicate key") { RowErrorCode::DuplicateKey } else { RowErrorCode::MalformedJson };
                     job.rows_rejected += 1;
                     job.errors.push(RowError {
                         line,
                         column: String::new(),
                         code,
-                        message: if code == "duplicate_key" { msg } else { format!("not a JSON object: {msg}") },
+                        message: if code == RowErrorCode::DuplicateKey { msg } else { format!("not a JSON object: {msg}") },
                     });
                     continue;
                 }
@@ -442,7 +442,7 @@ impl SignalStore {
                 job.errors.push(RowError {
                     line,
                     column: COLUMNS[c].to_string(),
-                    code: "wrong_type",
+                    code: RowErrorCode::WrongType,
                     message: "expected a string, a number or null".to_string(),
                 });
                 continue;
@@ -474,21 +474,24 @@ impl SignalStore {
         }
     }
 
-    fn parse_row(&mut self, f: &[&str; 16], opts: &Opts<'_>) -> std::result::Result<Signal, (usize, &'static str, String)> {
+    fn parse_row(&mut self, f: &[&str; 16], opts: &Opts<'_>) -> std::result::Result<Signal, (usize, RowErrorCode, String)> {
         let t = |c: usize| f[c].trim();
         for c in REQUIRED {
             if t(c).is_empty() {
-                return Err((c, "missing_field", format!("required field `{}` is empty", COLUMNS[c])));
+                return Err((c, RowErrorCode::MissingField, format!("required field `{}` is empty", COLUMNS[c])));
             }
         }
         let kind = Kind::parse(t(C_KIND)).ok_or((
             C_KIND,
-            "unknown_kind",
+            RowErrorCode::UnknownKind,
             "kind must be assignment, installation, usage or session".to_string(),
         ))?;
-        let status =
-            Status::parse(t(C_STATUS)).ok_or((C_STATUS, "unknown_status", "status must be active, revoked or suspended".to_string()))?;
-        let instant = |c: usize| -> std::result::Result<Option<Instant>, (usize, &'static str, String)> {
+        let status = Status::parse(t(C_STATUS)).ok_or((
+            C_STATUS,
+            RowErrorCode::UnknownStatus,
+            "status must be active, revoked or suspended".to_string(),
+        ))?;
+        let instant = |c: usize| -> std::result::Result<Option<Instant>, (usize, RowErrorCode, String)> {
             let s = t(c);
             if s.is_empty() {
                 return Ok(None);
@@ -501,7 +504,8 @@ impl SignalStore {
                 (c, e.code(), msg)
             })
         };
-        let observed_at = instant(C_OBSERVED)?.ok_or((C_OBSERVED, "missing_field", "required field `observed_at` is empty".to_string()))?;
+        let observed_at =
+            instant(C_OBSERVED)?.ok_or((C_OBSERVED, RowErrorCode::MissingField, "required field `observed_at` is empty".to_string()))?;
         let last_used_at = instant(C_LAST_USED)?;
         let session_start = instant(C_START)?;
         let session_end = instant(C_END)?;
@@ -509,7 +513,7 @@ impl SignalStore {
             "" => Fixed9::ONE,
             s => match Fixed9::parse(s) {
                 Some(v) if v >= Fixed9::ZERO && v <= Fixed9::ONE => v,
-                _ => return Err((C_CONFIDENCE, "bad_confidence", "confidence must be a decimal in [0, 1]".to_string())),
+                _ => return Err((C_CONFIDENCE, RowErrorCode::BadConfidence, "confidence must be a decimal in [0, 1]".to_string())),
             },
         };
         let quantity = match t(C_QUANTITY) {
@@ -519,7 +523,7 @@ impl SignalStore {
                 _ => {
                     return Err((
                         C_QUANTITY,
-                        "bad_quantity",
+                        RowErrorCode::BadQuantity,
                         format!("quantity must be an integer from 1 to {MAX_QUANTITY} (the largest exact JSON integer)"),
                     ))
                 }
@@ -527,12 +531,12 @@ impl SignalStore {
         };
         let session_start = match (kind, session_start) {
             (Kind::Session, None) => {
-                return Err((C_START, "missing_session_start", "a session needs `session_start`".to_string()));
+                return Err((C_START, RowErrorCode::MissingSessionStart, "a session needs `session_start`".to_string()));
             }
             (_, s) => s,
         };
         if t(C_SKU).is_empty() && t(C_PRODUCT).is_empty() {
-            return Err((C_SKU, "missing_sku_and_product", "either `sku` or `product` must be given".to_string()));
+            return Err((C_SKU, RowErrorCode::MissingSkuAndProduct, "either `sku` or `product` must be given".to_string()));
         }
 
         // Duplicates compare parsed values, and free text as written: the

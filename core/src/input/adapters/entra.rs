@@ -26,6 +26,7 @@ use super::{
 };
 use crate::canon::time::Instant;
 use crate::error::{Error, ErrorCode, Location, Result};
+use crate::vocab::RowErrorCode;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -233,7 +234,7 @@ struct StateEntry {
 #[derive(Default)]
 struct UserYield {
     signals: Vec<SignalRow>,
-    rejects: Vec<(&'static str, &'static str, String)>,
+    rejects: Vec<(&'static str, RowErrorCode, String)>,
 }
 
 impl Adapter for EntraUsers {
@@ -267,21 +268,21 @@ impl Adapter for EntraUsers {
             for (ri, record) in page.records.iter().enumerate() {
                 let origin = Origin { file: fi, line: ri as u64 + 1 };
                 let Some(obj) = record.as_object() else {
-                    out.reject(origin, "$", "invalid_record", "a /users record must be a JSON object");
+                    out.reject(origin, "$", RowErrorCode::InvalidRecord, "a /users record must be a JSON object");
                     continue;
                 };
                 let id = match field(obj, "id") {
                     Field::Text(id) if !is_null_guid(id) => id.to_lowercase(),
                     Field::Text(_) => {
-                        out.reject(origin, "id", "invalid_id", "user id is the all-zero GUID");
+                        out.reject(origin, "id", RowErrorCode::InvalidId, "user id is the all-zero GUID");
                         continue;
                     }
                     Field::Absent => {
-                        out.reject(origin, "id", "missing_field", "user record has no `id`");
+                        out.reject(origin, "id", RowErrorCode::MissingField, "user record has no `id`");
                         continue;
                     }
                     Field::Invalid => {
-                        out.reject(origin, "id", "invalid_field", "`id` must be a string");
+                        out.reject(origin, "id", RowErrorCode::InvalidField, "`id` must be a string");
                         continue;
                     }
                 };
@@ -293,7 +294,7 @@ impl Adapter for EntraUsers {
                         out.reject(
                             origin,
                             "id",
-                            "duplicate_record",
+                            RowErrorCode::DuplicateRecord,
                             "user id already read on an earlier page with different content; the first record is kept",
                         );
                     }
@@ -340,11 +341,11 @@ fn user_record(obj: &Map<String, Value>, id: &str, opts: &UserOptions, file: &In
     let upn = match field(obj, "userPrincipalName") {
         Field::Text(u) => u,
         Field::Absent => {
-            y.rejects.push(("userPrincipalName", "missing_field", "user record has no `userPrincipalName`".into()));
+            y.rejects.push(("userPrincipalName", RowErrorCode::MissingField, "user record has no `userPrincipalName`".into()));
             return Ok(y);
         }
         Field::Invalid => {
-            y.rejects.push(("userPrincipalName", "invalid_field", "`userPrincipalName` must be a string".into()));
+            y.rejects.push(("userPrincipalName", RowErrorCode::InvalidField, "`userPrincipalName` must be a string".into()));
             return Ok(y);
         }
     };
@@ -362,14 +363,18 @@ fn user_record(obj: &Map<String, Value>, id: &str, opts: &UserOptions, file: &In
                         assigned.insert(s.to_lowercase());
                     }
                     _ => {
-                        y.rejects.push(("assignedLicenses", "invalid_field", "an assignedLicenses entry has no valid `skuId`".into()));
+                        y.rejects.push((
+                            "assignedLicenses",
+                            RowErrorCode::InvalidField,
+                            "an assignedLicenses entry has no valid `skuId`".into(),
+                        ));
                         return Ok(y);
                     }
                 }
             }
         }
         Some(_) => {
-            y.rejects.push(("assignedLicenses", "invalid_field", "`assignedLicenses` must be an array".into()));
+            y.rejects.push(("assignedLicenses", RowErrorCode::InvalidField, "`assignedLicenses` must be an array".into()));
             return Ok(y);
         }
     }
@@ -381,7 +386,11 @@ fn user_record(obj: &Map<String, Value>, id: &str, opts: &UserOptions, file: &In
         Some(Value::Array(list)) => {
             for s in list {
                 let Some(so) = s.as_object() else {
-                    y.rejects.push(("licenseAssignmentStates", "invalid_field", "a licenseAssignmentStates entry is not an object".into()));
+                    y.rejects.push((
+                        "licenseAssignmentStates",
+                        RowErrorCode::InvalidField,
+                        "a licenseAssignmentStates entry is not an object".into(),
+                    ));
                     return Ok(y);
                 };
                 let sku = match field(so, "skuId") {
@@ -389,7 +398,7 @@ fn user_record(obj: &Map<String, Value>, id: &str, opts: &UserOptions, file: &In
                     _ => {
                         y.rejects.push((
                             "licenseAssignmentStates",
-                            "invalid_field",
+                            RowErrorCode::InvalidField,
                             "a licenseAssignmentStates entry has no valid `skuId`".into(),
                         ));
                         return Ok(y);
@@ -411,7 +420,7 @@ fn user_record(obj: &Map<String, Value>, id: &str, opts: &UserOptions, file: &In
             }
         }
         Some(_) => {
-            y.rejects.push(("licenseAssignmentStates", "invalid_field", "`licenseAssignmentStates` must be an array".into()));
+            y.rejects.push(("licenseAssignmentStates", RowErrorCode::InvalidField, "`licenseAssignmentStates` must be an array".into()));
             return Ok(y);
         }
     }
@@ -446,7 +455,7 @@ fn user_record(obj: &Map<String, Value>, id: &str, opts: &UserOptions, file: &In
         if mine.iter().any(|s| s.active.is_none()) {
             y.rejects.push((
                 "licenseAssignmentStates.state",
-                "unknown_state",
+                RowErrorCode::UnknownState,
                 format!("SKU {sku}: a state other than Active, ActiveWithError, Disabled or Error"),
             ));
             continue;
@@ -465,7 +474,7 @@ fn user_record(obj: &Map<String, Value>, id: &str, opts: &UserOptions, file: &In
                 if mine.iter().any(|s| s.updated.is_err()) {
                     y.rejects.push((
                         "licenseAssignmentStates.lastUpdatedDateTime",
-                        "malformed_instant",
+                        RowErrorCode::MalformedInstant,
                         format!("SKU {sku}: lastUpdatedDateTime is not an RFC 3339 date-time"),
                     ));
                     continue;
@@ -517,7 +526,7 @@ fn user_record(obj: &Map<String, Value>, id: &str, opts: &UserOptions, file: &In
     if sign_in_bad && usage_wanted {
         y.rejects.push((
             "signInActivity",
-            "malformed_instant",
+            RowErrorCode::MalformedInstant,
             "signInActivity has no readable sign-in date-time; no usage signal from this record".into(),
         ));
     }
@@ -564,22 +573,22 @@ impl Adapter for EntraSubscribedSkus {
             for (ri, record) in page.records.iter().enumerate() {
                 let origin = Origin { file: fi, line: ri as u64 + 1 };
                 let Some(obj) = record.as_object() else {
-                    out.reject(origin, "$", "invalid_record", "a /subscribedSkus record must be a JSON object");
+                    out.reject(origin, "$", RowErrorCode::InvalidRecord, "a /subscribedSkus record must be a JSON object");
                     continue;
                 };
                 let sku_id = match field(obj, "skuId") {
                     Field::Text(s) if !is_null_guid(s) => s.to_lowercase(),
                     _ => {
-                        out.reject(origin, "skuId", "missing_field", "subscribedSku has no valid `skuId`");
+                        out.reject(origin, "skuId", RowErrorCode::MissingField, "subscribedSku has no valid `skuId`");
                         continue;
                     }
                 };
                 let Field::Text(part) = field(obj, "skuPartNumber") else {
-                    out.reject(origin, "skuPartNumber", "missing_field", "subscribedSku has no `skuPartNumber`");
+                    out.reject(origin, "skuPartNumber", RowErrorCode::MissingField, "subscribedSku has no `skuPartNumber`");
                     continue;
                 };
                 let Ok(consumed) = count(obj, "consumedUnits") else {
-                    out.reject(origin, "consumedUnits", "invalid_number", "`consumedUnits` must be a non-negative integer");
+                    out.reject(origin, "consumedUnits", RowErrorCode::InvalidNumber, "`consumedUnits` must be a non-negative integer");
                     continue;
                 };
                 let empty = Map::new();
@@ -587,14 +596,14 @@ impl Adapter for EntraSubscribedSkus {
                     None | Some(Value::Null) => &empty,
                     Some(Value::Object(p)) => p,
                     Some(_) => {
-                        out.reject(origin, "prepaidUnits", "invalid_field", "`prepaidUnits` must be an object");
+                        out.reject(origin, "prepaidUnits", RowErrorCode::InvalidField, "`prepaidUnits` must be an object");
                         continue;
                     }
                 };
                 let (Ok(enabled), Ok(warning), Ok(suspended), Ok(locked_out)) =
                     (count(prepaid, "enabled"), count(prepaid, "warning"), count(prepaid, "suspended"), count(prepaid, "lockedOut"))
                 else {
-                    out.reject(origin, "prepaidUnits", "invalid_number", "prepaidUnits counts must be non-negative integers");
+                    out.reject(origin, "prepaidUnits", RowErrorCode::InvalidNumber, "prepaidUnits counts must be non-negative integers");
                     continue;
                 };
                 let status = match field(obj, "capabilityStatus") {
@@ -608,7 +617,7 @@ impl Adapter for EntraSubscribedSkus {
                         out.reject(
                             origin,
                             "skuId",
-                            "duplicate_record",
+                            RowErrorCode::DuplicateRecord,
                             "skuId already read on an earlier page with different content; the first record is kept",
                         );
                     }

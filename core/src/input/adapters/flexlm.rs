@@ -15,6 +15,7 @@
 use super::{decode_text, parse_utc_offset, Adapter, AdapterOutput, InputFile, Options, Origin, SignalRow};
 use crate::canon::time::{Date, Instant, DAY_SECS};
 use crate::error::{Error, ErrorCode, Location, Result};
+use crate::vocab::RowErrorCode;
 use std::collections::BTreeMap;
 
 /// The `source` of every row: both adapters read the same license server.
@@ -255,7 +256,7 @@ fn licenses_count(s: &str) -> Option<u64> {
     n.parse().ok()
 }
 
-type LineError = (&'static str, &'static str, String);
+type LineError = (&'static str, RowErrorCode, String);
 
 /// Parse `user host display (vVER) (server/port handle), start Www M/D H:MM[, N licenses][ (linger: S)]`.
 ///
@@ -264,8 +265,13 @@ type LineError = (&'static str, &'static str, String);
 /// the last is the display, the one before it the host, and the rest the user
 /// (so a user name with a space survives).
 fn parse_checkout(line: &str) -> std::result::Result<Checkout, LineError> {
-    let shape =
-        || ("line", "malformed_checkout", "expected `user host display (vVERSION) (server/port handle), start Www M/D H:MM`".to_string());
+    let shape = || {
+        (
+            "line",
+            RowErrorCode::MalformedCheckout,
+            "expected `user host display (vVERSION) (server/port handle), start Www M/D H:MM`".to_string(),
+        )
+    };
     let body = line.trim();
     let at = body.find(", start ").ok_or_else(shape)?;
     let (head, tail) = (body.get(..at).ok_or_else(shape)?.trim_end(), body.get(at + ", start ".len()..).ok_or_else(shape)?);
@@ -293,7 +299,7 @@ fn parse_checkout(line: &str) -> std::result::Result<Checkout, LineError> {
     let tail = without_parens(tail);
     let mut parts = tail.split(',');
     let when: Vec<&str> = parts.next().unwrap_or("").split_whitespace().collect();
-    let bad_start = || ("session_start", "malformed_start", "the start is not `Www M/D H:MM`".to_string());
+    let bad_start = || ("session_start", RowErrorCode::MalformedStart, "the start is not `Www M/D H:MM`".to_string());
     let (dow, md, clock) = match when.as_slice() {
         [dow, md, clock] => (Some(*dow), *md, *clock),
         [md, clock] => (None, *md, *clock),
@@ -314,7 +320,7 @@ fn parse_checkout(line: &str) -> std::result::Result<Checkout, LineError> {
     for p in parts {
         if let Some(n) = licenses_count(p) {
             if n == 0 {
-                return Err(("quantity", "invalid_quantity", "a checkout holds at least one license".to_string()));
+                return Err(("quantity", RowErrorCode::InvalidQuantity, "a checkout holds at least one license".to_string()));
             }
             quantity = n;
         }
@@ -334,24 +340,28 @@ impl LmstatFile<'_> {
     /// The start instant of a checkout: this year's date unless that is after
     /// the capture day, then last year's; the printed weekday must agree.
     fn start(&self, c: &Checkout) -> std::result::Result<Stamp, LineError> {
-        let (cy, cm, cd) = ymd(self.capture_date).ok_or(("session_start", "malformed_start", "capture date out of range".to_string()))?;
+        let (cy, cm, cd) =
+            ymd(self.capture_date).ok_or(("session_start", RowErrorCode::MalformedStart, "capture date out of range".to_string()))?;
         let year = if (c.month, c.day) > (cm, cd) { cy - 1 } else { cy };
-        let date =
-            date_of(year, c.month, c.day).ok_or(("session_start", "malformed_start", format!("the start day is not a date in {year}")))?;
+        let date = date_of(year, c.month, c.day).ok_or((
+            "session_start",
+            RowErrorCode::MalformedStart,
+            format!("the start day is not a date in {year}"),
+        ))?;
         if c.weekday.is_some_and(|w| w != weekday(date)) {
             return Err((
                 "session_start",
-                "weekday_mismatch",
+                RowErrorCode::WeekdayMismatch,
                 format!("the start weekday does not match {date}: the checkout is older than a year or the capture date is wrong"),
             ));
         }
         let stamp = Stamp::local(date, c.secs, self.offset).ok_or((
             "session_start",
-            "malformed_start",
+            RowErrorCode::MalformedStart,
             "the start is not a valid instant".to_string(),
         ))?;
         if stamp.at > self.capture.at {
-            return Err(("session_start", "start_after_capture", "the checkout starts after the capture instant".to_string()));
+            return Err(("session_start", RowErrorCode::StartAfterCapture, "the checkout starts after the capture instant".to_string()));
         }
         Ok(stamp)
     }
@@ -1048,23 +1058,23 @@ fn log_file(r: &mut LogReader<'_>, index: usize, file: &InputFile, key: &str, te
             "DEQUEUED" => {}
             "OUT" => {
                 let Some(usage) = parse_usage(body) else {
-                    r.out.reject(origin, "line", "malformed_checkout", "an OUT line needs `\"FEATURE\" user@host`");
+                    r.out.reject(origin, "line", RowErrorCode::MalformedCheckout, "an OUT line needs `\"FEATURE\" user@host`");
                     continue;
                 };
                 let quantity = usage.quantity.unwrap_or(1);
                 if quantity == 0 {
-                    r.out.reject(origin, "quantity", "invalid_quantity", "a checkout holds at least one license");
+                    r.out.reject(origin, "quantity", RowErrorCode::InvalidQuantity, "a checkout holds at least one license");
                     continue;
                 }
                 let Some(start) = stamp else {
                     if matches!(clock, Clock::Invalid) {
-                        r.out.reject(origin, "session_start", "malformed_time", "the time is not H:MM:SS");
+                        r.out.reject(origin, "session_start", RowErrorCode::MalformedTime, "the time is not H:MM:SS");
                     } else {
                         notes.undated_out += 1;
                         r.out.reject(
                             origin,
                             "session_start",
-                            "undated_line",
+                            RowErrorCode::UndatedLine,
                             "checkout before the first date of the log (no TIMESTAMP yet): give option `start_date`",
                         );
                     }
@@ -1082,12 +1092,12 @@ fn log_file(r: &mut LogReader<'_>, index: usize, file: &InputFile, key: &str, te
             _ => {
                 // IN
                 let Some(usage) = parse_usage(body) else {
-                    r.out.reject(origin, "line", "malformed_checkin", "an IN line needs `\"FEATURE\" user@host`");
+                    r.out.reject(origin, "line", RowErrorCode::MalformedCheckin, "an IN line needs `\"FEATURE\" user@host`");
                     continue;
                 };
                 let Some(end) = stamp else {
                     if matches!(clock, Clock::Invalid) {
-                        r.out.reject(origin, "session_end", "malformed_time", "the time is not H:MM:SS");
+                        r.out.reject(origin, "session_end", RowErrorCode::MalformedTime, "the time is not H:MM:SS");
                     } else {
                         notes.unmatched_in += 1;
                     }

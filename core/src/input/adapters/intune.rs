@@ -33,6 +33,7 @@ use crate::canon::time::Instant;
 use crate::error::{Error, ErrorCode, Location, Result};
 use crate::input::normalize::{normalize_hostname, normalize_serial};
 use crate::vocab::DeviceKeyPrefix;
+use crate::vocab::RowErrorCode;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -320,12 +321,12 @@ fn paging_notes(pages: &[(usize, bool)], out: &mut AdapterOutput) {
 /// A record (or one field of it) that cannot be used: becomes a rejection.
 struct Reject {
     column: String,
-    code: &'static str,
+    code: RowErrorCode,
     message: String,
 }
 
 impl Reject {
-    fn new(column: String, code: &'static str, message: String) -> Self {
+    fn new(column: String, code: RowErrorCode, message: String) -> Self {
         Reject { column, code, message }
     }
 
@@ -395,7 +396,9 @@ fn text_of(obj: &Map<String, Value>, key: &str, at: &str) -> std::result::Result
         None | Some(Value::Null) => Ok(String::new()),
         Some(Value::String(s)) => Ok(s.trim().to_string()),
         Some(Value::Number(n)) => Ok(n.to_string()),
-        Some(other) => Err(Reject::new(format!("{at}{key}"), "wrong_type", format!("`{key}` is {}, not a string", kind_of(other)))),
+        Some(other) => {
+            Err(Reject::new(format!("{at}{key}"), RowErrorCode::WrongType, format!("`{key}` is {}, not a string", kind_of(other))))
+        }
     }
 }
 
@@ -415,11 +418,11 @@ fn stamp(raw: &str) -> std::result::Result<Option<Stamp>, ()> {
 fn device_of(v: &Value, at: &str) -> std::result::Result<Device, Reject> {
     let Some(obj) = v.as_object() else {
         let column = if at.is_empty() { "value".to_string() } else { at.trim_end_matches('.').to_string() };
-        return Err(Reject::new(column, "wrong_type", format!("a managed device must be an object, not {}", kind_of(v))));
+        return Err(Reject::new(column, RowErrorCode::WrongType, format!("a managed device must be an object, not {}", kind_of(v))));
     };
     let id = text_of(obj, "id", at)?;
     if id.is_empty() {
-        return Err(Reject::new(format!("{at}id"), "missing_id", "the managed device has no `id`".to_string()));
+        return Err(Reject::new(format!("{at}id"), RowErrorCode::MissingId, "the managed device has no `id`".to_string()));
     }
     let serial_raw = text_of(obj, "serialNumber", at)?;
     let serial = if is_placeholder_serial(&serial_raw) { String::new() } else { serial_raw };
@@ -430,7 +433,7 @@ fn device_of(v: &Value, at: &str) -> std::result::Result<Device, Reject> {
     let last_sync = stamp(&sync_raw).map_err(|()| {
         Reject::new(
             format!("{at}lastSyncDateTime"),
-            "malformed_instant",
+            RowErrorCode::MalformedInstant,
             format!("`lastSyncDateTime` `{sync_raw}` is not an ISO 8601 date-time"),
         )
     })?;
@@ -455,15 +458,19 @@ fn device_of(v: &Value, at: &str) -> std::result::Result<Device, Reject> {
 fn app_of(v: &Value, at: &str) -> std::result::Result<(String, String), Reject> {
     let Some(obj) = v.as_object() else {
         let column = if at.is_empty() { "value".to_string() } else { at.trim_end_matches('.').to_string() };
-        return Err(Reject::new(column, "wrong_type", format!("a detected app must be an object, not {}", kind_of(v))));
+        return Err(Reject::new(column, RowErrorCode::WrongType, format!("a detected app must be an object, not {}", kind_of(v))));
     };
     let id = text_of(obj, "id", at)?;
     if id.is_empty() {
-        return Err(Reject::new(format!("{at}id"), "missing_id", "the detected app has no `id`".to_string()));
+        return Err(Reject::new(format!("{at}id"), RowErrorCode::MissingId, "the detected app has no `id`".to_string()));
     }
     let name = text_of(obj, "displayName", at)?;
     if name.is_empty() {
-        return Err(Reject::new(format!("{at}displayName"), "missing_product", format!("detected app `{id}` has no displayName")));
+        return Err(Reject::new(
+            format!("{at}displayName"),
+            RowErrorCode::MissingProduct,
+            format!("detected app `{id}` has no displayName"),
+        ));
     }
     Ok((id, name))
 }
@@ -474,7 +481,7 @@ fn nav_array<'a>(obj: &'a Map<String, Value>, key: &str) -> std::result::Result<
     match obj.get(key) {
         None | Some(Value::Null) => Ok(&[]),
         Some(Value::Array(a)) => Ok(a),
-        Some(other) => Err(Reject::new(key.to_string(), "wrong_type", format!("`{key}` is {}, not an array", kind_of(other)))),
+        Some(other) => Err(Reject::new(key.to_string(), RowErrorCode::WrongType, format!("`{key}` is {}, not an array", kind_of(other)))),
     }
 }
 

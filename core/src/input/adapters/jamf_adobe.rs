@@ -18,6 +18,7 @@ use super::{
 use crate::canon::time::Instant;
 use crate::error::{Error, ErrorCode, Location, Result};
 use crate::vocab::DeviceKeyPrefix;
+use crate::vocab::RowErrorCode;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -31,7 +32,7 @@ use std::collections::{BTreeMap, BTreeSet};
 pub(super) struct JamfInventory;
 
 /// Why a computer record could not be used: (column / JSON path, code, message).
-type RecordError = (String, &'static str, String);
+type RecordError = (String, RowErrorCode, String);
 
 /// One application of a computer, after de-duplication.
 #[derive(Debug, Clone)]
@@ -79,7 +80,7 @@ fn json_text(obj: &Map<String, Value>, key: &str, path: &str) -> std::result::Re
         None | Some(Value::Null) => Ok(String::new()),
         Some(Value::String(s)) => Ok(s.trim().to_string()),
         Some(Value::Number(n)) => Ok(n.to_string()),
-        Some(_) => Err((path.to_string(), "wrong_type", format!("`{path}` must be a string"))),
+        Some(_) => Err((path.to_string(), RowErrorCode::WrongType, format!("`{path}` must be a string"))),
     }
 }
 
@@ -92,7 +93,7 @@ fn json_section<'a>(
     match obj.get(key) {
         None | Some(Value::Null) => Ok(empty),
         Some(Value::Object(m)) => Ok(m),
-        Some(_) => Err((key.to_string(), "wrong_type", format!("section `{key}` must be an object or null"))),
+        Some(_) => Err((key.to_string(), RowErrorCode::WrongType, format!("section `{key}` must be an object or null"))),
     }
 }
 
@@ -105,7 +106,7 @@ fn jamf_instant(text: &str, path: &str) -> std::result::Result<Option<(String, I
     normalize_timestamp(text, "+00:00")
         .and_then(|t| Instant::parse(&t).ok().map(|i| (t, i)))
         .map(Some)
-        .ok_or_else(|| (path.to_string(), "malformed_instant", format!("`{path}` is not an RFC 3339 instant")))
+        .ok_or_else(|| (path.to_string(), RowErrorCode::MalformedInstant, format!("`{path}` is not an RFC 3339 instant")))
 }
 
 /// How many signals a computer record would have produced (for rejections):
@@ -115,10 +116,11 @@ fn app_count(v: &Value) -> usize {
 }
 
 fn parse_computer(v: &Value, origin: Origin, fallback: Option<&str>) -> std::result::Result<JamfComputer, RecordError> {
-    let obj = v.as_object().ok_or_else(|| ("results".to_string(), "wrong_type", "a computer must be a JSON object".to_string()))?;
+    let obj =
+        v.as_object().ok_or_else(|| ("results".to_string(), RowErrorCode::WrongType, "a computer must be a JSON object".to_string()))?;
     let id = json_text(obj, "id", "id")?;
     if id.is_empty() {
-        return Err(("id".to_string(), "missing_field", "computer without `id`".to_string()));
+        return Err(("id".to_string(), RowErrorCode::MissingField, "computer without `id`".to_string()));
     }
     let empty = Map::new();
     let general = json_section(obj, "general", &empty)?;
@@ -145,12 +147,14 @@ fn parse_computer(v: &Value, origin: Origin, fallback: Option<&str>) -> std::res
     let apps_value = match obj.get("applications") {
         None | Some(Value::Null) => &[][..],
         Some(Value::Array(a)) => &a[..],
-        Some(_) => return Err(("applications".to_string(), "wrong_type", "`applications` must be an array or null".to_string())),
+        Some(_) => {
+            return Err(("applications".to_string(), RowErrorCode::WrongType, "`applications` must be an array or null".to_string()))
+        }
     };
     for (k, app) in apps_value.iter().enumerate() {
         let path = format!("applications[{k}]");
         let Some(a) = app.as_object() else {
-            app_errors.push((path, "wrong_type", "an application must be a JSON object".to_string()));
+            app_errors.push((path, RowErrorCode::WrongType, "an application must be a JSON object".to_string()));
             continue;
         };
         let fields = json_text(a, "name", &format!("{path}.name"))
@@ -167,7 +171,7 @@ fn parse_computer(v: &Value, origin: Origin, fallback: Option<&str>) -> std::res
         // missing, and no A1 column carries it.
         let key = if bundle.is_empty() { app_name.clone() } else { bundle.clone() };
         if key.is_empty() {
-            app_errors.push((format!("{path}.name"), "missing_field", "application without `name` or `bundleId`".to_string()));
+            app_errors.push((format!("{path}.name"), RowErrorCode::MissingField, "application without `name` or `bundleId`".to_string()));
             continue;
         }
         let product = if app_name.is_empty() { bundle } else { app_name };
@@ -257,7 +261,7 @@ impl Adapter for JamfInventory {
                     Ok(c) => {
                         seen_ids.insert(c.id.clone());
                         for (col, code, msg) in &c.app_errors {
-                            out.reject(origin, col, code, format!("computer `{}`: {msg}", c.id));
+                            out.reject(origin, col, *code, format!("computer `{}`: {msg}", c.id));
                         }
                         computers.push(c);
                     }
@@ -395,7 +399,7 @@ impl Adapter for JamfInventory {
                     out.reject(
                         c.origin,
                         "general.reportDate",
-                        "missing_field",
+                        RowErrorCode::MissingField,
                         format!("computer `{}`: no general.reportDate or general.lastContactTime, and no `observed_at` option", c.id),
                     );
                     continue;
@@ -542,7 +546,7 @@ impl Adapter for AdobeUsers {
                 };
                 if let Some(column) = missing {
                     for _ in &configs {
-                        out.reject(origin, column, "missing_field", format!("`{column}` is empty"));
+                        out.reject(origin, column, RowErrorCode::MissingField, format!("`{column}` is empty"));
                     }
                     continue;
                 }

@@ -24,7 +24,7 @@
 //! counted as rejected.
 
 use crate::error::{Error, ErrorCode, Location, Result};
-use crate::vocab::RowError;
+use crate::vocab::{RowError, RowErrorCode};
 use std::collections::BTreeMap;
 
 mod entra;
@@ -176,7 +176,7 @@ impl AdapterOutput {
     }
 
     /// Record a rejected record.
-    pub fn reject(&mut self, origin: Origin, column: &str, code: &'static str, message: impl Into<String>) {
+    pub fn reject(&mut self, origin: Origin, column: &str, code: RowErrorCode, message: impl Into<String>) {
         self.rejected.push((origin.file, RowError { line: origin.line, column: column.to_string(), code, message: message.into() }));
     }
 }

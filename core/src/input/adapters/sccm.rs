@@ -29,6 +29,7 @@ use crate::error::{Error, ErrorCode, Location, Result};
 use crate::input::normalize::normalize_hostname;
 use crate::input::table::CsvTable;
 use crate::vocab::DeviceKeyPrefix;
+use crate::vocab::RowErrorCode;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The source name both adapters write.
@@ -108,7 +109,7 @@ fn val(row: &[String], c: Option<usize>) -> &str {
 
 /// Why one record was rejected: (column, code, message). Messages never echo
 /// the value (it may be personal data).
-type RowFail = (&'static str, &'static str, String);
+type RowFail = (&'static str, RowErrorCode, String);
 
 /// A `ResourceID` (UInt32 in the views); leading zeros are ignored so that
 /// the same resource always yields the same raw id.
@@ -117,9 +118,9 @@ fn parse_resource_id(s: &str, column: &'static str) -> std::result::Result<Optio
         return Ok(None);
     }
     if s.len() > 20 || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err((column, "malformed_value", format!("`{column}` must be a decimal resource id")));
+        return Err((column, RowErrorCode::MalformedValue, format!("`{column}` must be a decimal resource id")));
     }
-    s.parse::<u64>().map(Some).map_err(|_| (column, "malformed_value", format!("`{column}` is out of range")))
+    s.parse::<u64>().map(Some).map_err(|_| (column, RowErrorCode::MalformedValue, format!("`{column}` is out of range")))
 }
 
 /// A bit column (`Obsolete0`, `Active0`): `1`/`0`, or `True`/`False` as
@@ -129,7 +130,7 @@ fn parse_flag(s: &str, column: &'static str) -> std::result::Result<Option<bool>
         "" => Ok(None),
         "1" | "true" => Ok(Some(true)),
         "0" | "false" => Ok(Some(false)),
-        _ => Err((column, "malformed_value", format!("`{column}` must be 0 or 1"))),
+        _ => Err((column, RowErrorCode::MalformedValue, format!("`{column}` must be 0 or 1"))),
     }
 }
 
@@ -555,7 +556,7 @@ impl Adapter for SccmInstalled {
                 let rid = match parse_resource_id(val(row, rid_c), "ResourceID") {
                     Ok(Some(r)) => r,
                     Ok(None) => {
-                        skip(origin, ("ResourceID", "missing_field", "`ResourceID` is empty".to_string()));
+                        skip(origin, ("ResourceID", RowErrorCode::MissingField, "`ResourceID` is empty".to_string()));
                         continue;
                     }
                     Err(f) => {
@@ -575,7 +576,7 @@ impl Adapter for SccmInstalled {
                             origin,
                             (
                                 "SerialNumber0",
-                                "conflicting_duplicate",
+                                RowErrorCode::ConflictingDuplicate,
                                 format!("{} has another serial for this ResourceID; the first is kept", place(first)),
                             ),
                         ),
@@ -598,7 +599,7 @@ impl Adapter for SccmInstalled {
                         origin,
                         (
                             "ResourceID",
-                            "conflicting_duplicate",
+                            RowErrorCode::ConflictingDuplicate,
                             format!("{} has other values for this ResourceID; the first is kept", place(&s.origin)),
                         ),
                     ),
@@ -758,13 +759,13 @@ fn resolve(
             None if own.identifies() || own.excluded() => Ok((rid, own)),
             None => Err((
                 "ResourceID",
-                "unknown_resource",
+                RowErrorCode::UnknownResource,
                 "no v_R_System row for this ResourceID in the folder, and the row names no machine".to_string(),
             )),
         };
     }
     let Some(name) = normalize_hostname(&own.name) else {
-        return Err(("ResourceID", "missing_field", "neither `ResourceID` nor a machine name is given".to_string()));
+        return Err(("ResourceID", RowErrorCode::MissingField, "neither `ResourceID` nor a machine name is given".to_string()));
     };
     let candidates = by_name.get(&name).map(Vec::as_slice).unwrap_or(&[]);
     let found: Vec<(u64, &System)> = candidates.iter().filter_map(|r| systems.get(r).map(|s| (*r, s))).collect();
@@ -775,7 +776,7 @@ fn resolve(
         ([(r, s), ..], []) => Ok((Some(*r), own.over(&s.fields))),
         _ => Err((
             "Name0",
-            "ambiguous_system",
+            RowErrorCode::AmbiguousSystem,
             "several current v_R_System rows carry this machine name: export ResourceID to join".to_string(),
         )),
     }
@@ -789,7 +790,7 @@ fn observed(row: &[String], c: &SoftCols, offset: &str, export_at: Option<&str>)
     if !ts.is_empty() {
         return parse_datetime(ts, offset).ok_or((
             "TimeStamp",
-            "malformed_instant",
+            RowErrorCode::MalformedInstant,
             "`TimeStamp` is not a date-time this adapter reads (YYYY-MM-DD HH:MM:SS[.fff], ISO 8601, M/D/YYYY h:mm:ss AM|PM)".to_string(),
         ));
     }
@@ -798,11 +799,15 @@ fn observed(row: &[String], c: &SoftCols, offset: &str, export_at: Option<&str>)
     }
     let d = val(row, c.install_date);
     if d.is_empty() {
-        return Err(("TimeStamp", "missing_field", "no `TimeStamp` or `InstallDate0` on this row and no option `observed_at`".to_string()));
+        return Err((
+            "TimeStamp",
+            RowErrorCode::MissingField,
+            "no `TimeStamp` or `InstallDate0` on this row and no option `observed_at`".to_string(),
+        ));
     }
     parse_install_date(d, offset).ok_or((
         "InstallDate0",
-        "malformed_instant",
+        RowErrorCode::MalformedInstant,
         "`InstallDate0` is not a date this adapter reads (YYYYMMDD, YYYY-MM-DD, M/D/YYYY or a date-time)".to_string(),
     ))
 }
@@ -923,24 +928,25 @@ impl Adapter for SccmMetering {
                 let parsed = (|| -> std::result::Result<Option<SignalRow>, RowFail> {
                     let rid = parse_resource_id(val(row, Some(rid_c)), "ResourceID")?.ok_or((
                         "ResourceID",
-                        "missing_field",
+                        RowErrorCode::MissingField,
                         "`ResourceID` is empty".to_string(),
                     ))?;
                     let product = val(row, Some(product_c));
                     if product.is_empty() {
-                        return Err(("ProductName", "missing_field", "the metered product name is empty".to_string()));
+                        return Err(("ProductName", RowErrorCode::MissingField, "the metered product name is empty".to_string()));
                     }
                     let key = val(row, Some(key_c));
                     let month_ok = small_number(key, 6, 6).is_some_and(|k| (1..=12).contains(&(k % 100)));
                     if !month_ok {
-                        return Err(("TimeKey", "malformed_value", "`TimeKey` must be 100 × year + month (YYYYMM)".to_string()));
+                        return Err(("TimeKey", RowErrorCode::MalformedValue, "`TimeKey` must be 100 × year + month (YYYYMM)".to_string()));
                     }
                     let count = |c: Option<usize>, col: &'static str| -> std::result::Result<Option<u64>, RowFail> {
                         match val(row, c) {
                             "" => Ok(None),
-                            s => {
-                                s.parse::<u64>().map(Some).map_err(|_| (col, "malformed_value", format!("`{col}` must be a whole number")))
-                            }
+                            s => s
+                                .parse::<u64>()
+                                .map(Some)
+                                .map_err(|_| (col, RowErrorCode::MalformedValue, format!("`{col}` must be a whole number"))),
                         }
                     };
                     let uses = count(count_c, "UsageCount")?;
@@ -950,11 +956,11 @@ impl Adapter for SccmMetering {
                     }
                     let last = val(row, Some(last_c));
                     if last.is_empty() {
-                        return Err(("LastUsage", "missing_field", "`LastUsage` is empty".to_string()));
+                        return Err(("LastUsage", RowErrorCode::MissingField, "`LastUsage` is empty".to_string()));
                     }
                     let at = parse_datetime(last, &offset).ok_or((
                         "LastUsage",
-                        "malformed_instant",
+                        RowErrorCode::MalformedInstant,
                         "`LastUsage` is not a date-time this adapter reads (YYYY-MM-DD HH:MM:SS[.fff], ISO 8601, M/D/YYYY h:mm:ss AM|PM)"
                             .to_string(),
                     ))?;

@@ -22,7 +22,7 @@ fn signals(out: &AdapterOutput) -> Vec<SignalRow> {
 
 /// The rejections as (file, line, column, code).
 fn rejects(out: &AdapterOutput) -> Vec<(usize, u64, String, &'static str)> {
-    out.rejected.iter().map(|(f, e)| (*f, e.line, e.column.clone(), e.code)).collect()
+    out.rejected.iter().map(|(f, e)| (*f, e.line, e.column.clone(), e.code.name())).collect()
 }
 
 /// The notes as (file, note).
