@@ -519,220 +519,288 @@ impl Adapter for SccmInstalled {
         let export_at = parse_observed_at_option(options)?;
         let exports: Vec<Export<'_>> = files.iter().map(Export::read).collect::<Result<_>>()?;
         let kinds: Vec<FileKind> = exports.iter().map(classify).collect::<Result<_>>()?;
-        for (e, k) in exports.iter().zip(&kinds) {
-            if let FileKind::Software(c) = k {
-                if c.timestamp.is_none() && c.install_date.is_none() && export_at.is_none() {
-                    return Err(e.header_error(
-                        "software export has no `TimeStamp` or `InstallDate0` column: set option `observed_at` (the export's instant)"
-                            .to_string(),
-                    ));
-                }
-            }
-        }
+        check_software_times(&exports, &kinds, export_at.as_deref())?;
         let mut out = AdapterOutput::for_files(files.len());
-
-        // Pass 1: systems and BIOS serials, by ResourceID. These rows carry no
-        // signal of their own, so a bad one is skipped with a note naming its
-        // line rather than rejected: the per-file reject threshold counts
-        // signal rows, and one bad row out of none would fail the run. The
-        // software rows that needed it are rejected in their own file.
-        let mut systems: BTreeMap<u64, System> = BTreeMap::new();
-        let mut bios: BTreeMap<u64, (String, Origin)> = BTreeMap::new();
-        let mut same_system: BTreeMap<usize, u64> = BTreeMap::new();
-        let mut skipped: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-        let mut skip = |origin: Origin, (col, code, msg): RowFail| {
-            skipped.entry(origin.file).or_default().push(format!("line {} ({col}, {code}: {msg})", origin.line));
+        let systems = read_systems(&exports, &kinds, &mut out);
+        note_excluded_systems(&systems, &mut out);
+        let by_name = systems_by_name(&systems);
+        let mut pass = SoftwarePass {
+            systems: &systems,
+            by_name: &by_name,
+            offset: &offset,
+            export_at: export_at.as_deref(),
+            collapser: Collapser::new("same ResourceID, product and version"),
+            facts: BTreeMap::new(),
         };
-        let place = |o: &Origin| format!("{}:{}", exports.get(o.file).map_or("", |e| e.path), o.line);
-        for (fi, (e, k)) in exports.iter().zip(&kinds).enumerate() {
-            let (rid_c, serial_c, sys_c) = match k {
-                FileKind::Systems(c) => (c.rid, c.serial, Some(c)),
-                FileKind::Bios { rid, serial } => (Some(*rid), Some(*serial), None),
-                FileKind::Software(_) => continue,
-            };
-            for (line, row) in &e.rows {
-                let origin = Origin { file: fi, line: *line };
-                bump(&mut out.records, fi);
-                let rid = match parse_resource_id(val(row, rid_c), "ResourceID") {
-                    Ok(Some(r)) => r,
-                    Ok(None) => {
-                        skip(origin, ("ResourceID", RowErrorCode::MissingField, "`ResourceID` is empty".to_string()));
-                        continue;
-                    }
-                    Err(f) => {
-                        skip(origin, f);
-                        continue;
-                    }
-                };
-                let Some(c) = sys_c else {
-                    // v_GS_PC_BIOS.
-                    let serial = val(row, serial_c).to_string();
-                    match bios.get(&rid) {
-                        None => {
-                            bios.insert(rid, (serial, origin));
-                        }
-                        Some((prev, _)) if *prev == serial => *same_system.entry(fi).or_default() += 1,
-                        Some((_, first)) => skip(
-                            origin,
-                            (
-                                "SerialNumber0",
-                                RowErrorCode::ConflictingDuplicate,
-                                format!("{} has another serial for this ResourceID; the first is kept", place(first)),
-                            ),
-                        ),
-                    }
-                    continue;
-                };
-                let fields = match c.read(row) {
-                    Ok(f) => f,
-                    Err(f) => {
-                        skip(origin, f);
-                        continue;
-                    }
-                };
-                match systems.get(&rid) {
-                    None => {
-                        systems.insert(rid, System { fields, origin });
-                    }
-                    Some(s) if s.fields == fields => *same_system.entry(fi).or_default() += 1,
-                    Some(s) => skip(
-                        origin,
-                        (
-                            "ResourceID",
-                            RowErrorCode::ConflictingDuplicate,
-                            format!("{} has other values for this ResourceID; the first is kept", place(&s.origin)),
-                        ),
-                    ),
-                }
+        for s in systems.values() {
+            if !s.fields.excluded() {
+                add_fact(&mut pass.facts, &s.fields, s.origin);
             }
         }
-        for (fi, n) in same_system {
-            out.notes.push((fi, format!("collapsed: {} identical to an earlier system row", rows(n))));
+        for (fi, (e, k)) in exports.iter().zip(&kinds).enumerate() {
+            if let FileKind::Software(c) = k {
+                pass.read_file(fi, e, c, &mut out);
+            }
         }
-        for (fi, lines) in skipped {
+        pass.collapser.finish(&mut out);
+        directory(&pass.facts, &mut out);
+        out.notes.sort_by_key(|(file, _)| *file);
+        Ok(out)
+    }
+}
+
+/// Refuse, before reading any row, a software export that gives no instant
+/// at all (no `TimeStamp`, no `InstallDate0`, no option `observed_at`): every
+/// one of its rows would be rejected, which is a setup mistake, not bad data.
+fn check_software_times(exports: &[Export<'_>], kinds: &[FileKind], export_at: Option<&str>) -> Result<()> {
+    for (e, k) in exports.iter().zip(kinds) {
+        if let FileKind::Software(c) = k {
+            if c.timestamp.is_none() && c.install_date.is_none() && export_at.is_none() {
+                return Err(e.header_error(
+                    "software export has no `TimeStamp` or `InstallDate0` column: set option `observed_at` (the export's instant)"
+                        .to_string(),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Pass 1: systems and BIOS serials, by ResourceID. These rows carry no
+/// signal of their own, so a bad one is skipped with a note naming its line
+/// rather than rejected: the per-file reject threshold counts signal rows,
+/// and one bad row out of none would fail the run. The software rows that
+/// needed it are rejected in their own file. A system without a serial takes
+/// the BIOS serial of its ResourceID.
+fn read_systems(exports: &[Export<'_>], kinds: &[FileKind], out: &mut AdapterOutput) -> BTreeMap<u64, System> {
+    let mut table = SystemTable { exports, ..Default::default() };
+    for (fi, (e, k)) in exports.iter().zip(kinds).enumerate() {
+        let (rid_c, serial_c, sys_c) = match k {
+            FileKind::Systems(c) => (c.rid, c.serial, Some(c)),
+            FileKind::Bios { rid, serial } => (Some(*rid), Some(*serial), None),
+            FileKind::Software(_) => continue,
+        };
+        for (line, row) in &e.rows {
+            let origin = Origin { file: fi, line: *line };
+            bump(&mut out.records, fi);
+            table.add_row(row, origin, rid_c, serial_c, sys_c);
+        }
+    }
+    table.note(out);
+    let SystemTable { mut systems, bios, .. } = table;
+    for (rid, s) in systems.iter_mut() {
+        if s.fields.serial.is_empty() {
+            if let Some((serial, _)) = bios.get(rid) {
+                s.fields.serial = serial.clone();
+            }
+        }
+    }
+    systems
+}
+
+/// What pass 1 has read so far: the first system and BIOS row of each
+/// ResourceID, and per file the identical repeats and the rows skipped.
+#[derive(Default)]
+struct SystemTable<'e, 'a> {
+    exports: &'e [Export<'a>],
+    systems: BTreeMap<u64, System>,
+    bios: BTreeMap<u64, (String, Origin)>,
+    same_system: BTreeMap<usize, u64>,
+    skipped: BTreeMap<usize, Vec<String>>,
+}
+
+impl SystemTable<'_, '_> {
+    /// Record a row that cannot be used, for the file's `skipped` note.
+    fn skip(&mut self, origin: Origin, (col, code, msg): RowFail) {
+        self.skipped.entry(origin.file).or_default().push(format!("line {} ({col}, {code}: {msg})", origin.line));
+    }
+
+    /// `path:line` of an earlier row, for a conflict's message.
+    fn place(&self, o: &Origin) -> String {
+        format!("{}:{}", self.exports.get(o.file).map_or("", |e| e.path), o.line)
+    }
+
+    /// One `v_R_System` row (`sys_c` given) or `v_GS_PC_BIOS` row: the first
+    /// of a ResourceID is kept, an identical repeat is counted, a differing
+    /// one is skipped.
+    fn add_row(&mut self, row: &[String], origin: Origin, rid_c: Option<usize>, serial_c: Option<usize>, sys_c: Option<&SysCols>) {
+        let rid = match parse_resource_id(val(row, rid_c), "ResourceID") {
+            Ok(Some(r)) => r,
+            Ok(None) => return self.skip(origin, ("ResourceID", RowErrorCode::MissingField, "`ResourceID` is empty".to_string())),
+            Err(f) => return self.skip(origin, f),
+        };
+        let Some(c) = sys_c else {
+            // v_GS_PC_BIOS.
+            let serial = val(row, serial_c).to_string();
+            match self.bios.get(&rid) {
+                None => {
+                    self.bios.insert(rid, (serial, origin));
+                }
+                Some((prev, _)) if *prev == serial => *self.same_system.entry(origin.file).or_default() += 1,
+                Some((_, first)) => {
+                    let msg = format!("{} has another serial for this ResourceID; the first is kept", self.place(first));
+                    self.skip(origin, ("SerialNumber0", RowErrorCode::ConflictingDuplicate, msg));
+                }
+            }
+            return;
+        };
+        let fields = match c.read(row) {
+            Ok(f) => f,
+            Err(f) => return self.skip(origin, f),
+        };
+        match self.systems.get(&rid) {
+            None => {
+                self.systems.insert(rid, System { fields, origin });
+            }
+            Some(s) if s.fields == fields => *self.same_system.entry(origin.file).or_default() += 1,
+            Some(s) => {
+                let msg = format!("{} has other values for this ResourceID; the first is kept", self.place(&s.origin));
+                self.skip(origin, ("ResourceID", RowErrorCode::ConflictingDuplicate, msg));
+            }
+        }
+    }
+
+    /// The `collapsed` and `skipped` notes, per file.
+    fn note(&self, out: &mut AdapterOutput) {
+        for (fi, n) in &self.same_system {
+            out.notes.push((*fi, format!("collapsed: {} identical to an earlier system row", rows(*n))));
+        }
+        for (fi, lines) in &self.skipped {
             let shown: Vec<&str> = lines.iter().take(NOTE_IDS).map(String::as_str).collect();
             let more = if lines.len() > NOTE_IDS { format!("; … ({} in all)", lines.len()) } else { String::new() };
             out.notes.push((
-                fi,
+                *fi,
                 format!("skipped: {} that cannot be used: {}{more}", plural(lines.len() as u64, "system row"), shown.join("; ")),
             ));
         }
-        for (rid, s) in systems.iter_mut() {
-            if s.fields.serial.is_empty() {
-                if let Some((serial, _)) = bios.get(rid) {
-                    s.fields.serial = serial.clone();
-                }
-            }
+    }
+}
+
+/// Excluded systems, reported once in the file that lists them.
+fn note_excluded_systems(systems: &BTreeMap<u64, System>, out: &mut AdapterOutput) {
+    let mut excluded_systems: BTreeMap<usize, BTreeSet<u64>> = BTreeMap::new();
+    for (rid, s) in systems {
+        if s.fields.excluded() {
+            excluded_systems.entry(s.origin.file).or_default().insert(*rid);
         }
-        // Excluded systems, reported once in the file that lists them.
-        let mut excluded_systems: BTreeMap<usize, BTreeSet<u64>> = BTreeMap::new();
-        for (rid, s) in &systems {
-            if s.fields.excluded() {
-                excluded_systems.entry(s.origin.file).or_default().insert(*rid);
-            }
+    }
+    for (fi, ids) in &excluded_systems {
+        out.notes.push((
+            *fi,
+            format!(
+                "excluded: {} obsolete or inactive (Obsolete0 = 1 or Active0 = 0), no signals or identity facts from them: ResourceID {}",
+                plural(ids.len() as u64, "system"),
+                id_list(ids)
+            ),
+        ));
+    }
+}
+
+/// ResourceIDs by normalised machine name, for software rows that carry a
+/// name but no ResourceID.
+fn systems_by_name(systems: &BTreeMap<u64, System>) -> BTreeMap<String, Vec<u64>> {
+    let mut by_name: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for (rid, s) in systems {
+        if let Some(n) = normalize_hostname(&s.fields.name) {
+            by_name.entry(n).or_default().push(*rid);
         }
-        for (fi, ids) in &excluded_systems {
+    }
+    by_name
+}
+
+/// Pass 2: software rows, joined to the systems of pass 1.
+struct SoftwarePass<'s> {
+    systems: &'s BTreeMap<u64, System>,
+    by_name: &'s BTreeMap<String, Vec<u64>>,
+    offset: &'s str,
+    export_at: Option<&'s str>,
+    collapser: Collapser,
+    facts: BTreeMap<(String, String, String), Origin>,
+}
+
+/// Software rows of one file that yield no signal on purpose.
+#[derive(Default)]
+struct SoftwareSkips {
+    excluded: BTreeSet<u64>,
+    excluded_rows: u64,
+    unnamed: u64,
+}
+
+impl SoftwarePass<'_> {
+    /// Every row of one software file, then the file's `excluded` and
+    /// `skipped` notes.
+    fn read_file(&mut self, fi: usize, e: &Export<'_>, c: &SoftCols, out: &mut AdapterOutput) {
+        let mut skips = SoftwareSkips::default();
+        for (line, row) in &e.rows {
+            let origin = Origin { file: fi, line: *line };
+            bump(&mut out.records, fi);
+            self.read_row(row, origin, c, &mut skips, out);
+        }
+        if skips.excluded_rows > 0 {
             out.notes.push((
-                *fi,
+                fi,
                 format!(
-                    "excluded: {} obsolete or inactive (Obsolete0 = 1 or Active0 = 0), no signals or identity facts from them: ResourceID {}",
-                    plural(ids.len() as u64, "system"),
-                    id_list(ids)
+                    "excluded: {} of obsolete or inactive systems (Obsolete0 = 1 or Active0 = 0): ResourceID {}",
+                    rows(skips.excluded_rows),
+                    if skips.excluded.is_empty() {
+                        "not exported (rows carry only a machine name)".to_string()
+                    } else {
+                        id_list(&skips.excluded)
+                    }
                 ),
             ));
         }
-        let mut by_name: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-        for (rid, s) in &systems {
-            if let Some(n) = normalize_hostname(&s.fields.name) {
-                by_name.entry(n).or_default().push(*rid);
-            }
+        if skips.unnamed > 0 {
+            out.notes.push((fi, format!("skipped: {} without a product name", rows(skips.unnamed))));
         }
+    }
 
-        // Pass 2: software rows.
-        let mut collapser = Collapser::new("same ResourceID, product and version");
-        let mut facts: BTreeMap<(String, String, String), Origin> = BTreeMap::new();
-        for s in systems.values() {
-            if !s.fields.excluded() {
-                add_fact(&mut facts, &s.fields, s.origin);
-            }
+    /// One software row: skipped (no product name, excluded system),
+    /// rejected (no system, no instant) or an installation signal.
+    fn read_row(&mut self, row: &[String], origin: Origin, c: &SoftCols, skips: &mut SoftwareSkips, out: &mut AdapterOutput) {
+        let product = val(row, Some(c.product));
+        if product.is_empty() {
+            // Inventory lists updates and components without a display
+            // name: nothing to map, not an error.
+            skips.unnamed += 1;
+            return;
         }
-        for (fi, (e, k)) in exports.iter().zip(&kinds).enumerate() {
-            let FileKind::Software(c) = k else { continue };
-            let mut excluded: BTreeSet<u64> = BTreeSet::new();
-            let mut excluded_rows = 0u64;
-            let mut unnamed = 0u64;
-            for (line, row) in &e.rows {
-                let origin = Origin { file: fi, line: *line };
-                bump(&mut out.records, fi);
-                let product = val(row, Some(c.product));
-                if product.is_empty() {
-                    // Inventory lists updates and components without a display
-                    // name: nothing to map, not an error.
-                    unnamed += 1;
-                    continue;
-                }
-                let resolved = resolve(row, c, &systems, &by_name);
-                let (rid, sys) = match resolved {
-                    Ok(v) => v,
-                    Err((col, code, msg)) => {
-                        out.reject(origin, col, code, msg);
-                        continue;
-                    }
-                };
-                if sys.excluded() {
-                    excluded_rows += 1;
-                    if let Some(r) = rid {
-                        excluded.insert(r);
-                    }
-                    continue;
-                }
-                let observed_at = match observed(row, c, &offset, export_at.as_deref()) {
-                    Ok(t) => t,
-                    Err((col, code, msg)) => {
-                        out.reject(origin, col, code, msg);
-                        continue;
-                    }
-                };
-                let version = c.version.map_or("", |v| val(row, Some(v)));
-                let raw_id = match rid {
-                    Some(r) => format!("{r}:{product}:{version}"),
-                    None => format!("host:{}:{product}:{version}", normalize_hostname(&sys.name).unwrap_or_default()),
-                };
-                add_fact(&mut facts, &sys, origin);
-                collapser.push(
-                    origin,
-                    SignalRow {
-                        source: SOURCE.to_string(),
-                        raw_id,
-                        observed_at,
-                        product: product.to_string(),
-                        kind: "installation".to_string(),
-                        user: sys.user.clone(),
-                        device_serial: sys.clean_serial().to_string(),
-                        device_id: sys.clean_aad().to_string(),
-                        device_name: sys.name.clone(),
-                        ..Default::default()
-                    },
-                );
+        let (rid, sys) = match resolve(row, c, self.systems, self.by_name) {
+            Ok(v) => v,
+            Err((col, code, msg)) => return out.reject(origin, col, code, msg),
+        };
+        if sys.excluded() {
+            skips.excluded_rows += 1;
+            if let Some(r) = rid {
+                skips.excluded.insert(r);
             }
-            if excluded_rows > 0 {
-                out.notes.push((
-                    fi,
-                    format!(
-                        "excluded: {} of obsolete or inactive systems (Obsolete0 = 1 or Active0 = 0): ResourceID {}",
-                        rows(excluded_rows),
-                        if excluded.is_empty() { "not exported (rows carry only a machine name)".to_string() } else { id_list(&excluded) }
-                    ),
-                ));
-            }
-            if unnamed > 0 {
-                out.notes.push((fi, format!("skipped: {} without a product name", rows(unnamed))));
-            }
+            return;
         }
-        collapser.finish(&mut out);
-        directory(&facts, &mut out);
-        out.notes.sort_by_key(|(file, _)| *file);
-        Ok(out)
+        let observed_at = match observed(row, c, self.offset, self.export_at) {
+            Ok(t) => t,
+            Err((col, code, msg)) => return out.reject(origin, col, code, msg),
+        };
+        let version = c.version.map_or("", |v| val(row, Some(v)));
+        let raw_id = match rid {
+            Some(r) => format!("{r}:{product}:{version}"),
+            None => format!("host:{}:{product}:{version}", normalize_hostname(&sys.name).unwrap_or_default()),
+        };
+        add_fact(&mut self.facts, &sys, origin);
+        self.collapser.push(
+            origin,
+            SignalRow {
+                source: SOURCE.to_string(),
+                raw_id,
+                observed_at,
+                product: product.to_string(),
+                kind: "installation".to_string(),
+                user: sys.user.clone(),
+                device_serial: sys.clean_serial().to_string(),
+                device_id: sys.clean_aad().to_string(),
+                device_name: sys.name.clone(),
+                ..Default::default()
+            },
+        );
     }
 }
 
