@@ -242,185 +242,217 @@ impl Adapter for JamfInventory {
         for file in files {
             pages.push(read_jamf_page(file)?);
         }
+        let parsed = parse_pages(&pages, fallback.as_deref(), &mut out);
+        note_total_count(&parsed.totals, parsed.seen, files.len().saturating_sub(1), &mut out);
+        let computers = parsed.computers;
+        let keep = keep_newest(&computers, &mut out);
+        out.directory = device_aliases(&computers, &keep, &mut out);
+        emit_jamf_signals(&computers, &keep, &mut out);
+        Ok(out)
+    }
+}
 
-        // 2. Parse the records; the ones that fail alone are rejected.
-        let mut computers: Vec<JamfComputer> = Vec::new();
-        let mut totals: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
-        let mut seen_ids: BTreeSet<String> = BTreeSet::new();
-        let mut seen_without_id = 0u64;
-        for (fi, (total, results)) in pages.iter().enumerate() {
-            if let Some(t) = total {
-                totals.entry(*t).or_default().push(fi);
-            }
-            if let Some(r) = out.records.get_mut(fi) {
-                *r = results.len() as u64;
-            }
-            for (j, v) in results.iter().enumerate() {
-                let origin = Origin { file: fi, line: j as u64 + 1 };
-                match parse_computer(v, origin, fallback.as_deref()) {
-                    Ok(c) => {
-                        seen_ids.insert(c.id.clone());
-                        for (col, code, msg) in &c.app_errors {
-                            out.reject(origin, col, *code, format!("computer `{}`: {msg}", c.id));
-                        }
-                        computers.push(c);
+/// The computers of every page, with what step 3 needs to check the pages'
+/// `totalCount`.
+struct ParsedPages {
+    computers: Vec<JamfComputer>,
+    /// totalCount value -> the files that state it.
+    totals: BTreeMap<u64, Vec<usize>>,
+    /// Computers seen: distinct ids, plus records without one.
+    seen: u64,
+}
+
+/// Step 2: Parse the records; the ones that fail alone are rejected, once per
+/// application they list.
+fn parse_pages(pages: &[(Option<u64>, Vec<Value>)], fallback: Option<&str>, out: &mut AdapterOutput) -> ParsedPages {
+    let mut computers: Vec<JamfComputer> = Vec::new();
+    let mut totals: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+    let mut seen_ids: BTreeSet<String> = BTreeSet::new();
+    let mut seen_without_id = 0u64;
+    for (fi, (total, results)) in pages.iter().enumerate() {
+        if let Some(t) = total {
+            totals.entry(*t).or_default().push(fi);
+        }
+        if let Some(r) = out.records.get_mut(fi) {
+            *r = results.len() as u64;
+        }
+        for (j, v) in results.iter().enumerate() {
+            let origin = Origin { file: fi, line: j as u64 + 1 };
+            match parse_computer(v, origin, fallback) {
+                Ok(c) => {
+                    seen_ids.insert(c.id.clone());
+                    for (col, code, msg) in &c.app_errors {
+                        out.reject(origin, col, *code, format!("computer `{}`: {msg}", c.id));
                     }
-                    Err((col, code, msg)) => {
-                        let id = v.get("id").and_then(|i| i.as_str().map(str::to_string).or_else(|| i.as_u64().map(|n| n.to_string())));
-                        match &id {
-                            Some(id) if !id.is_empty() => {
-                                seen_ids.insert(id.clone());
-                            }
-                            _ => seen_without_id += 1,
+                    computers.push(c);
+                }
+                Err((col, code, msg)) => {
+                    let id = v.get("id").and_then(|i| i.as_str().map(str::to_string).or_else(|| i.as_u64().map(|n| n.to_string())));
+                    match &id {
+                        Some(id) if !id.is_empty() => {
+                            seen_ids.insert(id.clone());
                         }
-                        let who = id.map_or_else(|| format!("record {}", j + 1), |id| format!("computer `{id}`"));
-                        for _ in 0..app_count(v) {
-                            out.reject(origin, &col, code, format!("{who}: {msg}"));
-                        }
+                        _ => seen_without_id += 1,
+                    }
+                    let who = id.map_or_else(|| format!("record {}", j + 1), |id| format!("computer `{id}`"));
+                    for _ in 0..app_count(v) {
+                        out.reject(origin, &col, code, format!("{who}: {msg}"));
                     }
                 }
             }
         }
+    }
+    ParsedPages { computers, totals, seen: seen_ids.len() as u64 + seen_without_id }
+}
 
-        // 3. totalCount against the records seen (a missing page, or the
-        //    inventory changing while it was paged through).
-        let last = files.len().saturating_sub(1);
-        let seen = seen_ids.len() as u64 + seen_without_id;
-        if totals.len() > 1 {
-            let values: Vec<String> = totals.keys().map(u64::to_string).collect();
+/// Step 3: totalCount against the records seen (a missing page, or the
+/// inventory changing while it was paged through), noted on the last file.
+fn note_total_count(totals: &BTreeMap<u64, Vec<usize>>, seen: u64, last: usize, out: &mut AdapterOutput) {
+    if totals.len() > 1 {
+        let values: Vec<String> = totals.keys().map(u64::to_string).collect();
+        out.notes.push((
+            last,
+            format!("pages disagree on totalCount ({}): the inventory changed while it was paged through", values.join(", ")),
+        ));
+    } else if let Some((&t, _)) = totals.iter().next() {
+        if t != seen {
             out.notes.push((
                 last,
-                format!("pages disagree on totalCount ({}): the inventory changed while it was paged through", values.join(", ")),
+                format!("totalCount is {t} but the pages hold {seen} computers: a page is missing or the inventory changed while it was paged through"),
             ));
-        } else if let Some((&t, _)) = totals.iter().next() {
-            if t != seen {
-                out.notes.push((
-                    last,
-                    format!("totalCount is {t} but the pages hold {seen} computers: a page is missing or the inventory changed while it was paged through"),
-                ));
-            }
         }
+    }
+}
 
-        // 4. The same computer id on two pages (paging over a changing
-        //    inventory), then re-enrolment duplicates (one serial, two ids):
-        //    keep the newest report.
-        let mut keep = vec![true; computers.len()];
-        let newest_by = |keys: Vec<(String, usize)>, keep: &mut Vec<bool>, out: &mut AdapterOutput, what: &str| {
-            let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-            for (k, i) in keys {
-                groups.entry(k).or_default().push(i);
-            }
-            for (k, idx) in groups {
-                if idx.len() < 2 {
-                    continue;
-                }
-                let Some(&winner) = idx.iter().max_by(|&&a, &&b| {
-                    computers[a].recency().cmp(&computers[b].recency()).then(computers[a].origin.cmp(&computers[b].origin))
-                }) else {
-                    continue;
-                };
-                for &i in &idx {
-                    if i != winner {
-                        keep[i] = false;
-                        let c = &computers[i];
-                        let w = &computers[winner];
-                        let msg = if what == "id" {
-                            format!("computer `{}` appears more than once (record {} here): kept the record with the newest report (file {}, record {})", c.id, c.origin.line, w.origin.file + 1, w.origin.line)
-                        } else {
-                            format!(
-                                "computer `{}` (serial {k}) skipped: computer `{}` has the same serial and a newer report (re-enrolment)",
-                                c.id, w.id
-                            )
-                        };
-                        out.notes.push((c.origin.file, msg));
-                    }
-                }
-            }
-        };
-        let by_id: Vec<(String, usize)> = computers.iter().enumerate().map(|(i, c)| (c.id.clone(), i)).collect();
-        newest_by(by_id, &mut keep, &mut out, "id");
-        let by_serial: Vec<(String, usize)> = computers
+/// Step 4: The same computer id on two pages (paging over a changing
+/// inventory), then re-enrolment duplicates (one serial, two ids): keep the
+/// newest report. Returns, per computer, whether it is kept.
+fn keep_newest(computers: &[JamfComputer], out: &mut AdapterOutput) -> Vec<bool> {
+    let mut keep = vec![true; computers.len()];
+    let by_id: Vec<(String, usize)> = computers.iter().enumerate().map(|(i, c)| (c.id.clone(), i)).collect();
+    newest_by(computers, by_id, &mut keep, out, "id");
+    let by_serial: Vec<(String, usize)> = computers
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| keep[*i] && !c.serial_key.is_empty())
+        .map(|(i, c)| (c.serial_key.clone(), i))
+        .collect();
+    newest_by(computers, by_serial, &mut keep, out, "serial");
+    keep
+}
+
+/// Among computers sharing a key (`what` is `id` or `serial`), keep the one
+/// with the newest report (ties: the later origin) and note each dropped one.
+fn newest_by(computers: &[JamfComputer], keys: Vec<(String, usize)>, keep: &mut [bool], out: &mut AdapterOutput, what: &str) {
+    let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (k, i) in keys {
+        groups.entry(k).or_default().push(i);
+    }
+    for (k, idx) in groups {
+        if idx.len() < 2 {
+            continue;
+        }
+        let Some(&winner) = idx
             .iter()
-            .enumerate()
-            .filter(|(i, c)| keep[*i] && !c.serial_key.is_empty())
-            .map(|(i, c)| (c.serial_key.clone(), i))
-            .collect();
-        newest_by(by_serial, &mut keep, &mut out, "serial");
-
-        // 5. Identity facts: serial ↔ computer name, only when that name
-        //    belongs to one serial. Directory aliases merge devices outright,
-        //    and Macs often share names ("MacBook Pro"): such names stay on
-        //    the signals, where identity resolution weighs them as hostnames.
-        let mut names: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
-        for (i, c) in computers.iter().enumerate() {
-            if keep[i] && !c.serial_key.is_empty() {
-                if let Some(n) = crate::input::normalize::normalize_hostname(&c.name) {
-                    names.entry(n).or_default().insert(&c.serial_key);
-                }
-            }
-        }
-        let mut directory = BTreeSet::new();
-        let mut shared_noted = BTreeSet::new();
-        for (i, c) in computers.iter().enumerate() {
-            if !keep[i] || c.serial_key.is_empty() {
-                continue;
-            }
-            let Some(n) = crate::input::normalize::normalize_hostname(&c.name) else { continue };
-            match names.get(&n) {
-                Some(s) if s.len() == 1 => {
-                    directory.insert(DirectoryEntry {
-                        principal_type: "device".to_string(),
-                        canonical_id: DeviceKeyPrefix::Serial.key(&c.serial),
-                        alias: DeviceKeyPrefix::Name.key(&c.name),
-                    });
-                }
-                Some(s) if shared_noted.insert(n.clone()) => {
-                    out.notes.push((
-                        c.origin.file,
-                        format!(
-                            "computer name `{}` is shared by {} serial numbers: no serial ↔ name identity fact emitted for it",
-                            c.name,
-                            s.len()
-                        ),
-                    ));
-                }
-                _ => {}
-            }
-        }
-        out.directory = directory.into_iter().collect();
-
-        // 6. Signals.
-        for (i, c) in computers.iter().enumerate() {
-            if !keep[i] {
-                continue;
-            }
-            for app in &c.apps {
-                let Some(observed_at) = &c.observed_at else {
-                    out.reject(
-                        c.origin,
-                        "general.reportDate",
-                        RowErrorCode::MissingField,
-                        format!("computer `{}`: no general.reportDate or general.lastContactTime, and no `observed_at` option", c.id),
-                    );
-                    continue;
+            .max_by(|&&a, &&b| computers[a].recency().cmp(&computers[b].recency()).then(computers[a].origin.cmp(&computers[b].origin)))
+        else {
+            continue;
+        };
+        for &i in &idx {
+            if i != winner {
+                keep[i] = false;
+                let c = &computers[i];
+                let w = &computers[winner];
+                let msg = if what == "id" {
+                    format!("computer `{}` appears more than once (record {} here): kept the record with the newest report (file {}, record {})", c.id, c.origin.line, w.origin.file + 1, w.origin.line)
+                } else {
+                    format!(
+                        "computer `{}` (serial {k}) skipped: computer `{}` has the same serial and a newer report (re-enrolment)",
+                        c.id, w.id
+                    )
                 };
-                out.signals.push((
-                    c.origin,
-                    SignalRow {
-                        source: "jamf".to_string(),
-                        raw_id: format!("{}:{}", c.id, app.key),
-                        observed_at: observed_at.clone(),
-                        product: app.product.clone(),
-                        kind: "installation".to_string(),
-                        user: c.user.clone(),
-                        device_serial: c.serial.clone(),
-                        device_name: c.name.clone(),
-                        ..Default::default()
-                    },
+                out.notes.push((c.origin.file, msg));
+            }
+        }
+    }
+}
+
+/// Step 5: Identity facts: serial ↔ computer name, only when that name belongs
+/// to one serial. Directory aliases merge devices outright, and Macs often
+/// share names ("MacBook Pro"): such names stay on the signals, where
+/// identity resolution weighs them as hostnames.
+fn device_aliases(computers: &[JamfComputer], keep: &[bool], out: &mut AdapterOutput) -> Vec<DirectoryEntry> {
+    let mut names: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
+    for (i, c) in computers.iter().enumerate() {
+        if keep[i] && !c.serial_key.is_empty() {
+            if let Some(n) = crate::input::normalize::normalize_hostname(&c.name) {
+                names.entry(n).or_default().insert(&c.serial_key);
+            }
+        }
+    }
+    let mut directory = BTreeSet::new();
+    let mut shared_noted = BTreeSet::new();
+    for (i, c) in computers.iter().enumerate() {
+        if !keep[i] || c.serial_key.is_empty() {
+            continue;
+        }
+        let Some(n) = crate::input::normalize::normalize_hostname(&c.name) else { continue };
+        match names.get(&n) {
+            Some(s) if s.len() == 1 => {
+                directory.insert(DirectoryEntry {
+                    principal_type: "device".to_string(),
+                    canonical_id: DeviceKeyPrefix::Serial.key(&c.serial),
+                    alias: DeviceKeyPrefix::Name.key(&c.name),
+                });
+            }
+            Some(s) if shared_noted.insert(n.clone()) => {
+                out.notes.push((
+                    c.origin.file,
+                    format!(
+                        "computer name `{}` is shared by {} serial numbers: no serial ↔ name identity fact emitted for it",
+                        c.name,
+                        s.len()
+                    ),
                 ));
             }
+            _ => {}
         }
-        Ok(out)
+    }
+    directory.into_iter().collect()
+}
+
+/// Step 6: Signals: one installation per kept computer and application; a
+/// computer with no instant at all rejects each of its applications.
+fn emit_jamf_signals(computers: &[JamfComputer], keep: &[bool], out: &mut AdapterOutput) {
+    for (i, c) in computers.iter().enumerate() {
+        if !keep[i] {
+            continue;
+        }
+        for app in &c.apps {
+            let Some(observed_at) = &c.observed_at else {
+                out.reject(
+                    c.origin,
+                    "general.reportDate",
+                    RowErrorCode::MissingField,
+                    format!("computer `{}`: no general.reportDate or general.lastContactTime, and no `observed_at` option", c.id),
+                );
+                continue;
+            };
+            out.signals.push((
+                c.origin,
+                SignalRow {
+                    source: "jamf".to_string(),
+                    raw_id: format!("{}:{}", c.id, app.key),
+                    observed_at: observed_at.clone(),
+                    product: app.product.clone(),
+                    kind: "installation".to_string(),
+                    user: c.user.clone(),
+                    device_serial: c.serial.clone(),
+                    device_name: c.name.clone(),
+                    ..Default::default()
+                },
+            ));
+        }
     }
 }
 
