@@ -331,6 +331,9 @@ impl Adapter for EntraUsers {
     }
 }
 
+/// A record-level rejection: (column, code, message).
+type UserReject = (&'static str, RowErrorCode, String);
+
 /// The signals of one user record. A structural problem rejects the whole
 /// record (no signal from it); an undocumented state or a malformed
 /// timestamp rejects only the affected (user, SKU) pair or the usage rows.
@@ -338,115 +341,17 @@ impl Adapter for EntraUsers {
 /// the export cannot be dated and the core never reads a clock.
 fn user_record(obj: &Map<String, Value>, id: &str, opts: &UserOptions, file: &InputFile, origin: Origin) -> Result<UserYield> {
     let mut y = UserYield::default();
-    let upn = match field(obj, "userPrincipalName") {
-        Field::Text(u) => u,
-        Field::Absent => {
-            y.rejects.push(("userPrincipalName", RowErrorCode::MissingField, "user record has no `userPrincipalName`".into()));
-            return Ok(y);
-        }
-        Field::Invalid => {
-            y.rejects.push(("userPrincipalName", RowErrorCode::InvalidField, "`userPrincipalName` must be a string".into()));
+    let parts = (user_principal_name(obj), assigned_skus(obj), assignment_states(obj));
+    let (upn, assigned, states) = match parts {
+        (Ok(u), Ok(a), Ok(s)) => (u, a, s),
+        (Err(r), _, _) | (_, Err(r), _) | (_, _, Err(r)) => {
+            y.rejects.push(r);
             return Ok(y);
         }
     };
     // `accountEnabled` is returned only on $select; absent = not known to be disabled.
     let enabled = !matches!(obj.get("accountEnabled"), Some(Value::Bool(false)));
-
-    // assignedLicenses: the SKUs in effect (direct and inherited alike).
-    let mut assigned: BTreeSet<String> = BTreeSet::new();
-    match obj.get("assignedLicenses") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(list)) => {
-            for l in list {
-                match l.as_object().map(|o| field(o, "skuId")) {
-                    Some(Field::Text(s)) if !is_null_guid(s) => {
-                        assigned.insert(s.to_lowercase());
-                    }
-                    _ => {
-                        y.rejects.push((
-                            "assignedLicenses",
-                            RowErrorCode::InvalidField,
-                            "an assignedLicenses entry has no valid `skuId`".into(),
-                        ));
-                        return Ok(y);
-                    }
-                }
-            }
-        }
-        Some(_) => {
-            y.rejects.push(("assignedLicenses", RowErrorCode::InvalidField, "`assignedLicenses` must be an array".into()));
-            return Ok(y);
-        }
-    }
-
-    // licenseAssignmentStates: one entry per assignment path (direct, each group).
-    let mut states: Vec<StateEntry> = Vec::new();
-    match obj.get("licenseAssignmentStates") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(list)) => {
-            for s in list {
-                let Some(so) = s.as_object() else {
-                    y.rejects.push((
-                        "licenseAssignmentStates",
-                        RowErrorCode::InvalidField,
-                        "a licenseAssignmentStates entry is not an object".into(),
-                    ));
-                    return Ok(y);
-                };
-                let sku = match field(so, "skuId") {
-                    Field::Text(s) if !is_null_guid(s) => s.to_lowercase(),
-                    _ => {
-                        y.rejects.push((
-                            "licenseAssignmentStates",
-                            RowErrorCode::InvalidField,
-                            "a licenseAssignmentStates entry has no valid `skuId`".into(),
-                        ));
-                        return Ok(y);
-                    }
-                };
-                let active = match field(so, "state") {
-                    Field::Text(t) if t.eq_ignore_ascii_case("Active") || t.eq_ignore_ascii_case("ActiveWithError") => Some(true),
-                    Field::Text(t) if t.eq_ignore_ascii_case("Error") || t.eq_ignore_ascii_case("Disabled") => Some(false),
-                    // No state: the error field decides (no error = in force).
-                    Field::Absent => Some(is_no_error(&field(so, "error"))),
-                    _ => None,
-                };
-                let updated = match field(so, "lastUpdatedDateTime") {
-                    Field::Absent => Ok(None),
-                    Field::Text(t) => graph_instant(t).map(Some).ok_or(()),
-                    Field::Invalid => Err(()),
-                };
-                states.push(StateEntry { sku, active, updated });
-            }
-        }
-        Some(_) => {
-            y.rejects.push(("licenseAssignmentStates", RowErrorCode::InvalidField, "`licenseAssignmentStates` must be an array".into()));
-            return Ok(y);
-        }
-    }
-
-    // Last successful sign-in (else the last interactive attempt: the
-    // successful-sign-in field exists since December 2023 and is not backfilled).
-    let mut sign_in: Option<String> = None;
-    let mut sign_in_bad = false;
-    match obj.get("signInActivity") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(sa)) => {
-            let pick = match field(sa, "lastSuccessfulSignInDateTime") {
-                Field::Absent => field(sa, "lastSignInDateTime"),
-                other => other,
-            };
-            match pick {
-                Field::Absent => {}
-                Field::Text(t) => match graph_instant(t) {
-                    Some((_, text)) => sign_in = Some(text),
-                    None => sign_in_bad = true,
-                },
-                Field::Invalid => sign_in_bad = true,
-            }
-        }
-        Some(_) => sign_in_bad = true,
-    }
+    let (sign_in, sign_in_bad) = last_sign_in(obj);
 
     let skus: BTreeSet<&String> = assigned.iter().chain(states.iter().map(|s| &s.sku)).collect();
     let mut usage_wanted = false;
@@ -468,32 +373,11 @@ fn user_record(obj: &Map<String, Value>, id: &str, opts: &UserOptions, file: &In
         } else {
             "revoked"
         };
-        let observed_at = match opts.assignment_time {
-            AssignmentTime::Export => opts.observed_at.clone().unwrap_or_default(),
-            AssignmentTime::LastUpdated => {
-                if mine.iter().any(|s| s.updated.is_err()) {
-                    y.rejects.push((
-                        "licenseAssignmentStates.lastUpdatedDateTime",
-                        RowErrorCode::MalformedInstant,
-                        format!("SKU {sku}: lastUpdatedDateTime is not an RFC 3339 date-time"),
-                    ));
-                    continue;
-                }
-                let latest = mine.iter().filter_map(|s| s.updated.as_ref().ok().and_then(|u| u.as_ref())).max_by_key(|u| u.0);
-                match (latest, &opts.observed_at) {
-                    (Some((_, text)), _) => text.clone(),
-                    (None, Some(at)) => at.clone(),
-                    (None, None) => {
-                        return Err(Error::new(
-                            ErrorCode::InvalidInput,
-                            format!(
-                                "record {}: the assignment of SKU {sku} has no lastUpdatedDateTime; set option `observed_at` to the export's instant",
-                                origin.line
-                            ),
-                        )
-                        .at(Location::line(&file.path, origin.line).with_field("licenseAssignmentStates.lastUpdatedDateTime")))
-                    }
-                }
+        let observed_at = match assignment_observed_at(&mine, sku, opts, file, origin)? {
+            Ok(t) => t,
+            Err(r) => {
+                y.rejects.push(r);
+                continue;
             }
         };
         let product = opts.sku_names.get(sku.as_str()).cloned().unwrap_or_else(|| sku.clone());
@@ -531,6 +415,156 @@ fn user_record(obj: &Map<String, Value>, id: &str, opts: &UserOptions, file: &In
         ));
     }
     Ok(y)
+}
+
+/// `userPrincipalName`, the user every signal of the record names.
+fn user_principal_name(obj: &Map<String, Value>) -> std::result::Result<&str, UserReject> {
+    match field(obj, "userPrincipalName") {
+        Field::Text(u) => Ok(u),
+        Field::Absent => Err(("userPrincipalName", RowErrorCode::MissingField, "user record has no `userPrincipalName`".into())),
+        Field::Invalid => Err(("userPrincipalName", RowErrorCode::InvalidField, "`userPrincipalName` must be a string".into())),
+    }
+}
+
+/// assignedLicenses: the SKUs in effect (direct and inherited alike),
+/// lowercased.
+fn assigned_skus(obj: &Map<String, Value>) -> std::result::Result<BTreeSet<String>, UserReject> {
+    let mut assigned: BTreeSet<String> = BTreeSet::new();
+    match obj.get("assignedLicenses") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(list)) => {
+            for l in list {
+                match l.as_object().map(|o| field(o, "skuId")) {
+                    Some(Field::Text(s)) if !is_null_guid(s) => {
+                        assigned.insert(s.to_lowercase());
+                    }
+                    _ => {
+                        return Err((
+                            "assignedLicenses",
+                            RowErrorCode::InvalidField,
+                            "an assignedLicenses entry has no valid `skuId`".into(),
+                        ))
+                    }
+                }
+            }
+        }
+        Some(_) => return Err(("assignedLicenses", RowErrorCode::InvalidField, "`assignedLicenses` must be an array".into())),
+    }
+    Ok(assigned)
+}
+
+/// licenseAssignmentStates: one entry per assignment path (direct, each
+/// group).
+fn assignment_states(obj: &Map<String, Value>) -> std::result::Result<Vec<StateEntry>, UserReject> {
+    let mut states: Vec<StateEntry> = Vec::new();
+    match obj.get("licenseAssignmentStates") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(list)) => {
+            for s in list {
+                states.push(assignment_state(s)?);
+            }
+        }
+        Some(_) => {
+            return Err(("licenseAssignmentStates", RowErrorCode::InvalidField, "`licenseAssignmentStates` must be an array".into()))
+        }
+    }
+    Ok(states)
+}
+
+/// One licenseAssignmentStates entry: its SKU, whether it is in force, and
+/// when it last changed. An unknown state is kept (`active: None`) so that
+/// only its SKU is rejected.
+fn assignment_state(s: &Value) -> std::result::Result<StateEntry, UserReject> {
+    let Some(so) = s.as_object() else {
+        return Err(("licenseAssignmentStates", RowErrorCode::InvalidField, "a licenseAssignmentStates entry is not an object".into()));
+    };
+    let sku = match field(so, "skuId") {
+        Field::Text(s) if !is_null_guid(s) => s.to_lowercase(),
+        _ => {
+            return Err((
+                "licenseAssignmentStates",
+                RowErrorCode::InvalidField,
+                "a licenseAssignmentStates entry has no valid `skuId`".into(),
+            ))
+        }
+    };
+    let active = match field(so, "state") {
+        Field::Text(t) if t.eq_ignore_ascii_case("Active") || t.eq_ignore_ascii_case("ActiveWithError") => Some(true),
+        Field::Text(t) if t.eq_ignore_ascii_case("Error") || t.eq_ignore_ascii_case("Disabled") => Some(false),
+        // No state: the error field decides (no error = in force).
+        Field::Absent => Some(is_no_error(&field(so, "error"))),
+        _ => None,
+    };
+    let updated = match field(so, "lastUpdatedDateTime") {
+        Field::Absent => Ok(None),
+        Field::Text(t) => graph_instant(t).map(Some).ok_or(()),
+        Field::Invalid => Err(()),
+    };
+    Ok(StateEntry { sku, active, updated })
+}
+
+/// Last successful sign-in (else the last interactive attempt: the
+/// successful-sign-in field exists since December 2023 and is not
+/// backfilled), and whether one was given but unreadable (reported only when
+/// a usage signal was wanted).
+fn last_sign_in(obj: &Map<String, Value>) -> (Option<String>, bool) {
+    let mut sign_in: Option<String> = None;
+    let mut sign_in_bad = false;
+    match obj.get("signInActivity") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(sa)) => {
+            let pick = match field(sa, "lastSuccessfulSignInDateTime") {
+                Field::Absent => field(sa, "lastSignInDateTime"),
+                other => other,
+            };
+            match pick {
+                Field::Absent => {}
+                Field::Text(t) => match graph_instant(t) {
+                    Some((_, text)) => sign_in = Some(text),
+                    None => sign_in_bad = true,
+                },
+                Field::Invalid => sign_in_bad = true,
+            }
+        }
+        Some(_) => sign_in_bad = true,
+    }
+    (sign_in, sign_in_bad)
+}
+
+/// The instant of one SKU's assignment signal: the export's (option
+/// `assignment_time = export`) or its newest `lastUpdatedDateTime`, falling
+/// back to option `observed_at`. A malformed date rejects the SKU (inner
+/// `Err`); no instant at all fails the import (outer `Err`).
+fn assignment_observed_at(
+    mine: &[&StateEntry],
+    sku: &str,
+    opts: &UserOptions,
+    file: &InputFile,
+    origin: Origin,
+) -> Result<std::result::Result<String, UserReject>> {
+    if let AssignmentTime::Export = opts.assignment_time {
+        return Ok(Ok(opts.observed_at.clone().unwrap_or_default()));
+    }
+    if mine.iter().any(|s| s.updated.is_err()) {
+        return Ok(Err((
+            "licenseAssignmentStates.lastUpdatedDateTime",
+            RowErrorCode::MalformedInstant,
+            format!("SKU {sku}: lastUpdatedDateTime is not an RFC 3339 date-time"),
+        )));
+    }
+    let latest = mine.iter().filter_map(|s| s.updated.as_ref().ok().and_then(|u| u.as_ref())).max_by_key(|u| u.0);
+    match (latest, &opts.observed_at) {
+        (Some((_, text)), _) => Ok(Ok(text.clone())),
+        (None, Some(at)) => Ok(Ok(at.clone())),
+        (None, None) => Err(Error::new(
+            ErrorCode::InvalidInput,
+            format!(
+                "record {}: the assignment of SKU {sku} has no lastUpdatedDateTime; set option `observed_at` to the export's instant",
+                origin.line
+            ),
+        )
+        .at(Location::line(&file.path, origin.line).with_field("licenseAssignmentStates.lastUpdatedDateTime"))),
+    }
 }
 
 // ------------------------------------------------------------------------------------------
