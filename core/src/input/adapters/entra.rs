@@ -365,14 +365,7 @@ fn user_record(obj: &Map<String, Value>, id: &str, opts: &UserOptions, file: &In
             ));
             continue;
         }
-        // Direct and group assignments of one SKU hold one seat: active when any path is.
-        let status = if mine.is_empty() || mine.iter().any(|s| s.active == Some(true)) {
-            "active"
-        } else if assigned.contains(sku) {
-            "suspended"
-        } else {
-            "revoked"
-        };
+        let status = seat_status(&mine, assigned.contains(sku));
         let observed_at = match assignment_observed_at(&mine, sku, opts, file, origin)? {
             Ok(t) => t,
             Err(r) => {
@@ -394,16 +387,7 @@ fn user_record(obj: &Map<String, Value>, id: &str, opts: &UserOptions, file: &In
         if status == "active" && enabled {
             usage_wanted = true;
             if let Some(at) = &sign_in {
-                y.signals.push(SignalRow {
-                    source: SOURCE.into(),
-                    raw_id: format!("{id}:{sku}:signin"),
-                    observed_at: at.clone(),
-                    product,
-                    kind: "usage".into(),
-                    user: upn.to_string(),
-                    last_used_at: at.clone(),
-                    ..Default::default()
-                });
+                y.signals.push(usage_signal(id, sku, upn, product, at));
             }
         }
     }
@@ -415,6 +399,33 @@ fn user_record(obj: &Map<String, Value>, id: &str, opts: &UserOptions, file: &In
         ));
     }
     Ok(y)
+}
+
+/// Direct and group assignments of one SKU hold one seat: active when any
+/// path is (or none is recorded); else suspended while the SKU is still
+/// assigned, revoked when it is not.
+fn seat_status(mine: &[&StateEntry], still_assigned: bool) -> &'static str {
+    if mine.is_empty() || mine.iter().any(|s| s.active == Some(true)) {
+        "active"
+    } else if still_assigned {
+        "suspended"
+    } else {
+        "revoked"
+    }
+}
+
+/// The usage signal of an active seat: the user's last sign-in.
+fn usage_signal(id: &str, sku: &str, upn: &str, product: String, at: &str) -> SignalRow {
+    SignalRow {
+        source: SOURCE.into(),
+        raw_id: format!("{id}:{sku}:signin"),
+        observed_at: at.to_string(),
+        product,
+        kind: "usage".into(),
+        user: upn.to_string(),
+        last_used_at: at.to_string(),
+        ..Default::default()
+    }
 }
 
 /// `userPrincipalName`, the user every signal of the record names.
