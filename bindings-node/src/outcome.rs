@@ -67,7 +67,7 @@ impl Outcome {
     /// `run_report.json` as an object.
     #[napi(getter, catch_unwind)]
     pub fn report(&self) -> Value {
-        self.inner.report.clone()
+        self.inner.report.to_json()
     }
 
     /// The run's exceptions, sorted.

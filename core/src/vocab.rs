@@ -93,7 +93,8 @@ pub(crate) const COLUMNS: [&str; 16] = [
 ];
 /// A row-level problem in an import. Ordered by line, column, code name,
 /// message (the code by its name, so sorting is as when it was a string).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RowError {
     /// 1-based line.
     pub line: u64,
@@ -314,6 +315,19 @@ vocabulary! {
         EntitlementEnded = "entitlement_ended",
         /// An entitlement's quantity changed.
         QuantityChanged = "quantity_changed",
+    }
+}
+
+vocabulary! {
+    /// What disagrees between a vendor portal's figures and ours (run
+    /// report `entitlement_observations[].discrepancies`).
+    pub enum Discrepancy {
+        /// The portal's product maps to no SKU.
+        UnmappedProduct = "unmapped_product",
+        /// The portal's enabled units differ from our entitled.
+        EntitledMismatch = "entitled_mismatch",
+        /// The portal's consumed differs from ours.
+        ConsumedMismatch = "consumed_mismatch",
     }
 }
 

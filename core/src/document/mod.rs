@@ -7,5 +7,6 @@
 
 pub(crate) mod diff;
 pub(crate) mod manifest;
+pub(crate) mod report;
 pub(crate) mod sidebar;
 pub(crate) mod snapshot;

@@ -75,7 +75,7 @@ pub(super) fn artifacts(outcome: &Outcome) -> Result<BTreeMap<&'static str, Vec<
         a.insert("previous_entitlements.json", canon(&run.entitlements)?);
     }
     a.insert("ruleset.json", canon(&inputs.ruleset.document)?);
-    a.insert("run_report.json", canon(&outcome.report)?);
+    a.insert("run_report.json", canonical::to_vec_of(&outcome.report)?);
     a.insert("snapshot.json", snapshot.canonical_bytes().to_vec());
     Ok(a)
 }
