@@ -58,13 +58,14 @@ pub fn sidebar(
             Err(e) => return Err(invalid(format!("the last run report is not JSON: {}", strip_position(&e)))),
         },
     };
-    try_sidebar(&SidebarInput {
-        latest_success: snapshot.as_ref().map(|s| s.value()),
+    let state = try_sidebar(&SidebarInput {
+        latest_success: snapshot.as_ref(),
         last_run: run.as_ref(),
         now,
         schedule_interval_secs,
         stale_factor,
-    })
+    })?;
+    serde_json::to_value(state).map_err(|e| Error::new(ErrorCode::Internal, format!("sidebar state: {e}")))
 }
 
 /// What changed between two runs, each given as a snapshot's or an

@@ -75,7 +75,7 @@ pub use document::diff::{
     UnitChange,
 };
 pub use document::report::{ObservationCheck, OurFigures, PortalFigures, ReportError, RunReport, RUN_REPORT_SCHEMA};
-pub use document::sidebar::{schedule_secs_from_hours, try_sidebar, SidebarInput};
+pub use document::sidebar::{schedule_secs_from_hours, try_sidebar, Sidebar, SidebarInput, StateReason};
 pub use document::snapshot::{
     Counts, ImportSummary, PoolRecord, RulesetRef, SkuRecord, Snapshot, SnapshotDoc, SourceCoverage, SCHEMA as SNAPSHOT_SCHEMA,
 };
