@@ -74,6 +74,7 @@ pub use document::diff::{
     BeforeAfter, CounterDelta, CoverageGap, Diff, DiffBasis, DiffDetail, DiffSummary, EntitlementChange, SkuChange, SkuUnitChanges,
     UnitChange,
 };
+pub use document::manifest::{ArtifactEntry, Manifest, PseudonymNote, MANIFEST_SCHEMA};
 pub use document::report::{ObservationCheck, OurFigures, PortalFigures, ReportError, RunReport, RUN_REPORT_SCHEMA};
 pub use document::sidebar::{schedule_secs_from_hours, try_sidebar, Sidebar, SidebarInput, StateReason};
 pub use document::snapshot::{

@@ -79,7 +79,7 @@ pub struct RunInputs {
     pub warnings: Vec<String>,
     /// Set when principals were replaced by keyed hashes
     /// ([`crate::pseudonymise`]): the manifest's note.
-    pub pseudonymised: Option<Value>,
+    pub pseudonymised: Option<crate::document::manifest::PseudonymNote>,
 }
 
 impl Outcome {
