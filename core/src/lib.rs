@@ -122,8 +122,8 @@ pub use vocab::{RowError, RowErrorCode};
 // each.
 
 pub use vocab::{
-    vocabularies, ComplianceStatus, CoverageStatus, DeviceKeyPrefix, DiffReason, Discrepancy, ExceptionCode, Health, SidebarReason,
-    SidebarState,
+    vocabularies, CheckStatus, ComplianceStatus, CoverageStatus, DeviceKeyPrefix, DiffReason, Discrepancy, ExceptionCode, Health,
+    HealthReasonKind, RulesetIssueCode, SidebarReason, SidebarState,
 };
 
 // ---------------------------------------------------------------------------

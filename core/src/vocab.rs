@@ -332,6 +332,46 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// The status of one check of an evidence pack's verification.
+    pub enum CheckStatus {
+        /// The check held.
+        Passed = "passed",
+        /// The check failed (the first failure names the pack's defect).
+        Failed = "failed",
+        /// Not run: an earlier check it depends on failed.
+        Skipped = "skipped",
+    }
+}
+
+vocabulary! {
+    /// The kind of a snapshot health reason (`<kind>:<source>`).
+    pub enum HealthReasonKind {
+        /// An expected source sent nothing.
+        SourceMissing = "source_missing",
+        /// A source sent far fewer signals than the run before.
+        SourceDegraded = "source_degraded",
+    }
+}
+
+vocabulary! {
+    /// The `code` of a ruleset validation issue.
+    pub enum RulesetIssueCode {
+        /// The document is not JSON.
+        InvalidJson = "invalid_json",
+        /// A required key is absent.
+        MissingKey = "missing_key",
+        /// A key the schema does not define.
+        UnknownKey = "unknown_key",
+        /// A value of the wrong JSON type.
+        WrongType = "wrong_type",
+        /// A number or text outside its range or form.
+        OutOfRange = "out_of_range",
+        /// A mapping names a SKU the catalog does not declare.
+        UnknownSku = "unknown_sku",
+    }
+}
+
+vocabulary! {
     /// A SKU's compliance status in a snapshot.
     pub enum ComplianceStatus {
         /// Consumed exceeds entitled.
@@ -446,6 +486,11 @@ pub fn vocabularies() -> Vec<(&'static str, Vec<&'static str>)> {
         ("coverage_statuses", CoverageStatus::names()),
         ("run_statuses", RunStatus::names()),
         ("device_key_prefixes", DeviceKeyPrefix::ALL.iter().map(|p| p.prefix()).collect()),
+        ("row_error_codes", RowErrorCode::names()),
+        ("discrepancies", Discrepancy::names()),
+        ("check_statuses", CheckStatus::names()),
+        ("health_reason_kinds", HealthReasonKind::names()),
+        ("ruleset_issue_codes", RulesetIssueCode::names()),
     ]
 }
 
@@ -484,6 +529,11 @@ mod tests {
         check(CoverageStatus::ALL, CoverageStatus::name, CoverageStatus::from_name);
         check(RunStatus::ALL, RunStatus::name, RunStatus::from_name);
         check(DeviceKeyPrefix::ALL, DeviceKeyPrefix::name, DeviceKeyPrefix::from_name);
+        check(RowErrorCode::ALL, RowErrorCode::name, RowErrorCode::from_name);
+        check(Discrepancy::ALL, Discrepancy::name, Discrepancy::from_name);
+        check(CheckStatus::ALL, CheckStatus::name, CheckStatus::from_name);
+        check(HealthReasonKind::ALL, HealthReasonKind::name, HealthReasonKind::from_name);
+        check(RulesetIssueCode::ALL, RulesetIssueCode::name, RulesetIssueCode::from_name);
         for p in DeviceKeyPrefix::ALL {
             assert_eq!(p.prefix(), format!("{}:", p.name()));
         }

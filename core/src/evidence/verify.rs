@@ -10,6 +10,7 @@ use crate::document::manifest::Manifest;
 use crate::document::manifest::{escaped, open_members, quoted, Members};
 use crate::document::manifest::{MANIFEST, MANIFEST_SCHEMA, OPTIONAL, REQUIRED};
 use crate::document::snapshot::{SkuRecord, Snapshot};
+use crate::vocab::CheckStatus;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -48,17 +49,17 @@ impl Verifier {
     fn check(&mut self, name: impl Into<String>, run: impl FnOnce() -> std::result::Result<String, String>) -> bool {
         let name = name.into();
         if self.failed {
-            self.checks.push(Check { name, status: "skipped", detail: "an earlier check failed".into() });
+            self.checks.push(Check { name, status: CheckStatus::Skipped.name(), detail: "an earlier check failed".into() });
             return false;
         }
         match run() {
             Ok(detail) => {
-                self.checks.push(Check { name, status: "passed", detail });
+                self.checks.push(Check { name, status: CheckStatus::Passed.name(), detail });
                 true
             }
             Err(detail) => {
                 self.failed = true;
-                self.checks.push(Check { name, status: "failed", detail });
+                self.checks.push(Check { name, status: CheckStatus::Failed.name(), detail });
                 false
             }
         }
@@ -263,7 +264,7 @@ fn check_manifest(bytes: Option<&[u8]>, manifest: Option<&Value>, files: &Member
 }
 
 fn finish(v: Verifier, snapshot_hash: Option<String>) -> VerifyReport {
-    let first_failure = v.checks.iter().find(|c| c.status == "failed").map(|c| c.name.clone());
+    let first_failure = v.checks.iter().find(|c| c.status == CheckStatus::Failed.name()).map(|c| c.name.clone());
     VerifyReport { ok: first_failure.is_none(), first_failure, checks: v.checks, snapshot_hash }
 }
 

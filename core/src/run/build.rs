@@ -10,7 +10,7 @@ use crate::error::{Error, ErrorCode, Location};
 use crate::input::adapters::EntitlementObservation;
 use crate::input::catalog::{MasterData, Model};
 use crate::input::ruleset::Ruleset;
-use crate::vocab::{CoverageStatus, Discrepancy, ExceptionCode, Health};
+use crate::vocab::{CoverageStatus, Discrepancy, ExceptionCode, Health, HealthReasonKind};
 use std::collections::BTreeMap;
 
 fn counts(c: &Counters) -> Counts {
@@ -165,12 +165,12 @@ fn coverage(inputs: &RunInputs, eval: &Evaluation) -> (BTreeMap<String, SourceCo
         let expected = params.expected_sources.binary_search(name).is_ok();
         let prev_count = prev_cov.and_then(|c| c.get(name)).map(|c| c.signals.max(0) as u64);
         let status = if expected && facts.signals == 0 {
-            health_reasons.push(format!("source_missing:{name}"));
+            health_reasons.push(format!("{}:{name}", HealthReasonKind::SourceMissing));
             CoverageStatus::Missing
         } else if prev_count.is_some_and(|p| {
             (facts.signals as u128) * 100 < (p as u128) * (100u128.saturating_sub(rs.degraded_drop_percent.max(0) as u128))
         }) {
-            health_reasons.push(format!("source_degraded:{name}"));
+            health_reasons.push(format!("{}:{name}", HealthReasonKind::SourceDegraded));
             CoverageStatus::Degraded
         } else {
             CoverageStatus::Ok
