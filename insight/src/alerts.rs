@@ -5,7 +5,7 @@
 use crate::error::Result;
 use crate::inputs::{self, Inputs, SnapView};
 use crate::model::{facts, item_id, subject, subject_bytes, Alert, Evidence, Severity, Subject};
-use crate::policy::Policy;
+use crate::policy::{AlertPolicy, Policy};
 use crate::rational::{mad, median, theil_sen, Rat};
 use eucora_license_core::{Date, Domain};
 use serde_json::{json, Map, Value};
@@ -115,6 +115,44 @@ fn consumed(s: &SnapView, sku: &str) -> i64 {
     s.skus.get(sku).map(|r| r.consumed).unwrap_or(0)
 }
 
+/// The outcome of the spike/drop test on one series.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Jump {
+    pub(crate) kind: &'static str,
+    pub(crate) baseline: Rat,
+    pub(crate) mad: Rat,
+    pub(crate) delta: Rat,
+}
+
+/// The spike/drop test (C2): `baseline` the consumed values of the
+/// baseline snapshots (already cut to `spike_baseline_runs`), `now` the
+/// latest. Exact: 0.6745 and `spike_mad_factor` are rationals, and a MAD of
+/// 0 skips the z-score test instead of dividing by it.
+pub(crate) fn jump(baseline: &[i64], now: i64, p: &AlertPolicy) -> Option<Jump> {
+    if baseline.is_empty() || (baseline.len() as i64) < p.spike_min_runs {
+        return None;
+    }
+    let values: Vec<Rat> = baseline.iter().map(|v| Rat::int(*v)).collect();
+    let base = median(values.clone())?;
+    let dev = mad(&values, base)?;
+    let d = Rat::int(now).sub(base)?;
+    let k = Rat::new(6745, 10_000)?;
+    let fires = |x: Rat| -> Option<bool> {
+        let min_units = x >= Rat::int(p.spike_min_units);
+        let pct = x.mul(Rat::int(100))? >= base.mul(Rat::int(p.spike_percent))?;
+        let z = dev.is_zero() || k.mul(x)? > p.spike_mad_factor.mul(dev)?;
+        Some(min_units && pct && z)
+    };
+    let kind = if fires(d)? {
+        "spike"
+    } else if fires(d.neg()?)? {
+        "drop"
+    } else {
+        return None;
+    };
+    Some(Jump { kind, baseline: base, mad: dev, delta: d })
+}
+
 /// spike / drop: the latest against the median of up to
 /// `spike_baseline_runs` earlier snapshots holding the SKU.
 fn spike_drop(b: &mut Builder<'_>, policy: &Policy, sku: &str, now: i64, series: &[&SnapView]) {
@@ -122,32 +160,13 @@ fn spike_drop(b: &mut Builder<'_>, policy: &Policy, sku: &str, now: i64, series:
     let Some((_, earlier)) = series.split_last() else { return };
     let take = (p.spike_baseline_runs.max(0) as usize).min(earlier.len());
     let baseline = &earlier[earlier.len() - take..];
-    if baseline.is_empty() || (baseline.len() as i64) < p.spike_min_runs {
-        return;
-    }
-    let values: Vec<Rat> = baseline.iter().map(|s| Rat::int(consumed(s, sku))).collect();
-    let Some(base) = median(values.clone()) else { return };
-    let Some(dev) = mad(&values, base) else { return };
-    let Some(d) = Rat::int(now).sub(base) else { return };
-    let k = Rat::new(6745, 10_000).unwrap_or(Rat::ZERO);
-    let fires = |x: Rat| -> Option<bool> {
-        let min_units = x >= Rat::int(p.spike_min_units);
-        let pct = x.mul(Rat::int(100))? >= base.mul(Rat::int(p.spike_percent))?;
-        let z = dev.is_zero() || k.mul(x)? > p.spike_mad_factor.mul(dev)?;
-        Some(min_units && pct && z)
-    };
-    let kind = if fires(d) == Some(true) {
-        "spike"
-    } else if d.neg().and_then(fires) == Some(true) {
-        "drop"
-    } else {
-        return;
-    };
+    let values: Vec<i64> = baseline.iter().map(|s| consumed(s, sku)).collect();
+    let Some(j) = jump(&values, now, p) else { return };
     let f = facts(vec![
         ("consumed", json!(now)),
-        ("baseline", dec(base, 2)),
-        ("mad", dec(dev, 2)),
-        ("delta", dec(d, 2)),
+        ("baseline", dec(j.baseline, 2)),
+        ("mad", dec(j.mad, 2)),
+        ("delta", dec(j.delta, 2)),
         ("runs", json!(baseline.len())),
     ]);
     let m = format!(
@@ -159,7 +178,15 @@ fn spike_drop(b: &mut Builder<'_>, policy: &Policy, sku: &str, now: i64, series:
     );
     let mut ev: Vec<&SnapView> = baseline.to_vec();
     ev.extend(series.last());
-    b.push(kind, Severity::Warning, subject(&[("sku", sku)]), f, snaps(&ev), m);
+    b.push(j.kind, Severity::Warning, subject(&[("sku", sku)]), f, snaps(&ev), m);
+}
+
+/// Sign changes of the consecutive differences of `values`, keeping only
+/// those with `|diff| >= min_units` (a zero difference has no sign and is
+/// never kept).
+pub(crate) fn flips(values: &[i64], min_units: i64) -> i64 {
+    let kept: Vec<i64> = values.windows(2).map(|w| w[1] - w[0]).filter(|d| *d != 0 && d.abs() >= min_units).collect();
+    kept.windows(2).filter(|w| (w[0] > 0) != (w[1] > 0)).count() as i64
 }
 
 /// oscillation: sign changes of the kept consecutive differences over the
@@ -172,8 +199,7 @@ fn oscillation(b: &mut Builder<'_>, policy: &Policy, sku: &str, series: &[&SnapV
         return;
     }
     let values: Vec<i64> = window.iter().map(|s| consumed(s, sku)).collect();
-    let kept: Vec<i64> = values.windows(2).map(|w| w[1] - w[0]).filter(|d| *d != 0 && d.abs() >= p.oscillation_min_units).collect();
-    let flips = kept.windows(2).filter(|w| (w[0] > 0) != (w[1] > 0)).count() as i64;
+    let flips = flips(&values, p.oscillation_min_units);
     if flips < p.oscillation_flips {
         return;
     }
@@ -332,5 +358,76 @@ fn expiring(b: &mut Builder<'_>, inp: &Inputs<'_>) {
         ]);
         let ev = Evidence { entitlements: Some(vec![e.id.clone()]), ..snaps(&[latest]) };
         b.push("entitlement_expiring", severity, subject(&[("sku", &e.sku), ("entitlement", &e.id)]), f, ev, m);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn p() -> AlertPolicy {
+        Policy::default_policy().alerts
+    }
+
+    #[test]
+    fn a_flat_baseline_with_a_jump_is_a_spike_and_a_fall_a_drop() {
+        let j = jump(&[10, 10, 10, 10, 10], 20, &p()).unwrap();
+        assert_eq!((j.kind, j.baseline, j.mad, j.delta), ("spike", Rat::int(10), Rat::ZERO, Rat::int(10)));
+        assert_eq!(jump(&[20, 20, 20, 20, 20], 10, &p()).unwrap().kind, "drop");
+        // Too few runs, too few units, too small a share of the baseline.
+        assert_eq!(jump(&[10, 10, 10, 10], 20, &p()), None);
+        assert_eq!(jump(&[10, 10, 10, 10, 10], 14, &p()), None);
+        assert_eq!(jump(&[100, 100, 100, 100, 100], 120, &p()), None);
+        // b = 0: only the unit floor (and the MAD test) gate.
+        assert_eq!(jump(&[0, 0, 0, 0, 0], 5, &p()).unwrap().kind, "spike");
+    }
+
+    #[test]
+    fn a_series_that_always_swings_does_not_alarm() {
+        // median 20, MAD 10: 0.6745 × 10 = 6.745 is not above 3.5 × 10.
+        assert_eq!(jump(&[10, 30, 10, 30, 20], 30, &p()), None);
+        // The same jump over a quiet baseline alarms.
+        assert_eq!(jump(&[20, 20, 21, 20, 19], 30, &p()).unwrap().kind, "spike");
+        // Even count: the exact mean of the two middle values.
+        assert_eq!(jump(&[10, 10, 11, 11, 10, 11], 30, &p()).unwrap().baseline, Rat::new(21, 2).unwrap());
+    }
+
+    #[test]
+    fn flips_count_sign_changes_of_kept_differences() {
+        assert_eq!(flips(&[10, 14, 10, 14, 10, 14], 2), 4);
+        assert_eq!(flips(&[10, 11, 10, 11, 10, 11], 2), 0); // too small: dropped
+        assert_eq!(flips(&[10, 10, 12, 12, 10], 0), 1); // zero differences have no sign
+    }
+
+    proptest! {
+        #[test]
+        fn a_constant_series_raises_nothing(v in 0i64..100_000, n in 5usize..20) {
+            let base = vec![v; n];
+            prop_assert_eq!(jump(&base, v, &p()), None);
+            prop_assert_eq!(flips(&vec![v; n + 1], 2), 0);
+        }
+
+        #[test]
+        fn adding_a_constant_never_creates_a_spike_or_drop(base in proptest::collection::vec(0i64..200, 5..15), now in 0i64..300, k in 1i64..1_000) {
+            let shifted: Vec<i64> = base.iter().map(|x| x + k).collect();
+            if jump(&base, now, &p()).is_none() {
+                prop_assert_eq!(jump(&shifted, now + k, &p()), None);
+            }
+        }
+
+        #[test]
+        fn one_spike_in_a_flat_series_is_one_spike(v in 0i64..1_000, n in 5usize..14, extra in 0i64..1_000) {
+            let up = (v / 4 + 1).max(5) + extra; // ≥ spike_min_units and ≥ 25 % of v
+            let j = jump(&vec![v; n], v + up, &p()).unwrap();
+            prop_assert_eq!(j.kind, "spike");
+            prop_assert_eq!(j.mad, Rat::ZERO);
+        }
+
+        #[test]
+        fn mad_zero_never_divides(values in proptest::collection::vec(0i64..5, 5..10), now in 0i64..50) {
+            // Always an answer, never a panic.
+            let _ = jump(&values, now, &p());
+        }
     }
 }
