@@ -14,14 +14,7 @@ use pyo3::types::PyBytes;
 pub(crate) fn diff(py: Python<'_>, previous: Bound<'_, PyBytes>, current: Bound<'_, PyBytes>) -> PyResult<String> {
     boundary(py, || {
         let (p, c) = (previous.as_bytes(), current.as_bytes());
-        let out = py.detach(|| -> Result<serde_json::Value, CoreError> {
-            let (prev, _) = core_::open_run(p)?;
-            let (cur, detail) = core_::open_run(c)?;
-            let summary = core_::diff_between(&prev, &cur)?;
-            let consecutive = summary["previous_hash"].as_str() == Some(prev.hash().to_prefixed().as_str()) && summary["basis"] == "units";
-            let units = if consecutive { detail.filter(|d| d["previous_hash"] == summary["previous_hash"]) } else { None };
-            Ok(serde_json::json!({"summary": summary, "units": units}))
-        });
+        let out = py.detach(|| core_::api::diff(p, c));
         Ok(json_text(&out.map_err(|e| Failure::from_core(&e))?)?)
     })
 }

@@ -6,7 +6,7 @@
 // The bounded file reader and the output-directory protocol are the shell
 // shared with the bindings (`eucora-license-dir`).
 use crate::{failed, io_error};
-use eucora_license_core::Snapshot;
+use eucora_license_core::{DiffDetail, Snapshot};
 use eucora_license_dir::{files, outdir};
 use serde_json::Value;
 use std::path::Path;
@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 /// A past run as `diff` and `explain` read it: its snapshot and, from a
 /// pack, the diff's unit lists.
-pub(crate) type Run = (Snapshot, Option<Value>);
+pub(crate) type Run = (Snapshot, Option<DiffDetail>);
 
 /// A JSON document (snapshot, run report, proof), up to `files::DOCUMENT_LIMIT`.
 pub(crate) fn document(path: &str) -> Result<Vec<u8>, ExitCode> {

@@ -67,6 +67,23 @@ pub fn sidebar(
     })
 }
 
+/// What changed between two runs, each given as a snapshot's or an
+/// evidence pack's bytes: `{"summary": <the diff>, "units": <the unit lists
+/// of diff.json> | null}`. Unit lists come when the current run is a pack
+/// that directly follows the previous one.
+///
+/// ```
+/// use eucora_license_core::{api, reconcile, MemoryBundle};
+/// let e = api::diff(b"{}", b"{}").unwrap_err();
+/// assert_eq!(e.code().name(), "previous_snapshot_invalid");
+/// ```
+pub fn diff(previous: &[u8], current: &[u8]) -> Result<Value> {
+    let (prev, _) = crate::history::diff::open_run(previous)?;
+    let (cur, detail) = crate::history::diff::open_run(current)?;
+    let (summary, units) = crate::history::diff::with_units(&prev, &cur, detail)?;
+    Ok(serde_json::json!({"summary": summary, "units": units}))
+}
+
 /// Every closed vocabulary as one JSON object, table name → its snake_case
 /// names in declaration order (`exception_codes`, `diff_reasons`,
 /// `compliance_statuses`, `health_states`, `sidebar_states`,

@@ -34,8 +34,8 @@
 //! assert_eq!(out.status, RunStatus::Ok);
 //! let snap = out.snapshot.unwrap();
 //! let acrobat = snap.sku("acrobat").unwrap();
-//! assert_eq!(acrobat["consumed"], 1);   // one device, seen twice
-//! assert_eq!(acrobat["remaining"], 9);
+//! assert_eq!(acrobat.consumed, 1);   // one device, seen twice
+//! assert_eq!(acrobat.remaining, 9);
 //! assert!(snap.hash().to_prefixed().starts_with("sha256:"));
 //! ```
 #![forbid(unsafe_code)]
@@ -70,8 +70,12 @@ pub use error::{Error, ErrorCode, Location, Result};
 // Documents: the snapshot and the sidebar state (the bytes/JSON form every
 // binding calls is [`api::sidebar`]).
 
+pub use document::diff::{
+    BeforeAfter, CounterDelta, CoverageGap, Diff, DiffBasis, DiffDetail, DiffSummary, EntitlementChange, SkuChange, SkuUnitChanges,
+    UnitChange,
+};
 pub use document::sidebar::{schedule_secs_from_hours, try_sidebar, SidebarInput};
-pub use document::snapshot::Snapshot;
+pub use document::snapshot::{Counts, ImportSummary, PoolRecord, RulesetRef, SkuRecord, Snapshot, SnapshotDoc, SourceCoverage};
 
 // ---------------------------------------------------------------------------
 // Evidence: packs, offline verification and replay, per-SKU proofs, shared
@@ -87,7 +91,7 @@ pub use evidence::verify::{verify as verify_pack, verify_using as verify_pack_us
 // ---------------------------------------------------------------------------
 // History: what changed between two runs, and why.
 
-pub use history::diff::{between_checked as diff_between, open_run, same_organization};
+pub use history::diff::{between_checked as diff_between, open_run, same_organization, with_units as diff_with_units};
 pub use history::explain::explain;
 
 // ---------------------------------------------------------------------------
@@ -153,6 +157,10 @@ pub mod internal {
     pub mod tar {
         pub use crate::canon::tar::{entries, read, Entry, TarWriter};
     }
+    /// The catalog's closed types.
+    pub mod catalog {
+        pub use crate::input::catalog::Model;
+    }
     /// Canonical signals.
     pub mod signals {
         pub use crate::input::signals::SignalStore;
@@ -179,7 +187,7 @@ pub mod internal {
     }
     /// Snapshots.
     pub mod snapshot {
-        pub use crate::document::snapshot::{skus_root, validate, Snapshot, SCHEMA};
+        pub use crate::document::snapshot::{seal_json, skus_root, skus_root_json, validate, Snapshot, SCHEMA};
     }
     /// The sidebar state.
     pub mod sidebar {

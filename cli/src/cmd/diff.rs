@@ -22,28 +22,20 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         Ok(runs) => runs,
         Err(code) => return code,
     };
-    let diff = match eucora_license_core::diff_between(&prev, &cur) {
+    let (diff, units) = match eucora_license_core::diff_with_units(&prev, &cur, detail) {
         Ok(d) => d,
         Err(e) => return failed(e),
     };
     if p.json {
-        print_json(&prev, diff, detail);
+        let out = match units {
+            Some(units) => serde_json::json!({"summary": diff, "units": units}),
+            None => serde_json::to_value(&diff).unwrap_or_default(),
+        };
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     } else {
-        print_human(&prev, &cur, &diff);
+        print_human(&prev, &cur, &serde_json::to_value(&diff).unwrap_or_default());
     }
     ExitCode::SUCCESS
-}
-
-/// The diff as JSON; between consecutive runs with unit lists, the summary
-/// and the units together.
-fn print_json(prev: &Snapshot, diff: Value, detail: Option<Value>) {
-    let consecutive = diff["previous_hash"].as_str() == Some(prev.hash().to_prefixed().as_str()) && diff["basis"] == "units";
-    let out = if consecutive {
-        detail.filter(|d| d["previous_hash"] == diff["previous_hash"]).map(|d| serde_json::json!({"summary": diff, "units": d}))
-    } else {
-        None
-    };
-    println!("{}", serde_json::to_string_pretty(&out.unwrap_or(diff)).unwrap_or_default());
 }
 
 /// One line per changed SKU, then one per coverage gap.

@@ -8,38 +8,281 @@
 
 use crate::canon::canonical;
 use crate::canon::hash::{tagged, Digest32, Domain};
+use crate::document::diff::DiffSummary;
 use crate::error::{Error, ErrorCode, Result};
-use crate::vocab::{ComplianceStatus, CoverageStatus, Health};
+use crate::input::catalog::Model;
+use crate::vocab::{ComplianceStatus, CoverageStatus, ExceptionCode, Health};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 /// The snapshot schema identifier.
 pub const SCHEMA: &str = "eucora.license.snapshot/v1";
 
-/// A snapshot: its JSON value (with `snapshot_hash`), canonical bytes and hash.
+/// The five counters of DESIGN A4 plus `variance`: a snapshot's `totals`
+/// and each `by_model` entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Counts {
+    /// Entitled units.
+    pub entitled: i64,
+    /// Reserved units.
+    pub reserved: i64,
+    /// The reservation actually held.
+    pub reserved_effective: i64,
+    /// Consumed units.
+    pub consumed: i64,
+    /// `entitled − consumed − reserved_effective` (negative when over-deployed).
+    pub remaining: i64,
+    /// `max(0, remaining)`.
+    pub available: i64,
+    /// `entitled − consumed`.
+    pub variance: i64,
+}
+
+/// One SKU's record (`skus[]`), a leaf of `skus_root`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SkuRecord {
+    /// The SKU id.
+    pub sku: String,
+    /// Its license model.
+    pub model: Model,
+    /// Entitled units.
+    pub entitled: i64,
+    /// Reserved units.
+    pub reserved: i64,
+    /// The reservation actually held.
+    pub reserved_effective: i64,
+    /// Consumed units.
+    pub consumed: i64,
+    /// Remaining (negative when over-deployed).
+    pub remaining: i64,
+    /// `max(0, remaining)`.
+    pub available: i64,
+    /// `entitled − consumed`.
+    pub variance: i64,
+    /// `variance × 100 / entitled`, two places; null when nothing is entitled.
+    pub variance_percent: Option<String>,
+    /// `over_deployed`, `under_utilized` or `compliant`.
+    pub compliance_status: ComplianceStatus,
+    /// The number of units.
+    pub units: i64,
+    /// RFC 9162 root over the SKU's canonical units.
+    pub units_root: String,
+    /// The SKU's pools (the unpooled remainder has `pool: null`).
+    pub pools: Vec<PoolRecord>,
+}
+
+impl SkuRecord {
+    /// A record with every counter 0 and no units: a starting point for
+    /// examples and tests (a run derives records from its evaluation).
+    pub fn empty(sku: &str, model: Model) -> SkuRecord {
+        SkuRecord {
+            sku: sku.to_string(),
+            model,
+            entitled: 0,
+            reserved: 0,
+            reserved_effective: 0,
+            consumed: 0,
+            remaining: 0,
+            available: 0,
+            variance: 0,
+            variance_percent: None,
+            compliance_status: ComplianceStatus::Compliant,
+            units: 0,
+            units_root: crate::canon::merkle::root_of_leaves(Vec::new()).to_prefixed(),
+            pools: Vec::new(),
+        }
+    }
+}
+
+/// One pool of a SKU (`skus[].pools[]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolRecord {
+    /// The pool id; null for the unpooled remainder.
+    pub pool: Option<String>,
+    /// `global`, `region:<v>`, `bu:<v>`; null for the remainder.
+    pub scope: Option<String>,
+    /// Entitled units.
+    pub entitled: i64,
+    /// Reserved units.
+    pub reserved: i64,
+    /// The reservation actually held.
+    pub reserved_effective: i64,
+    /// Consumed units.
+    pub consumed: i64,
+    /// Remaining (negative when over-deployed).
+    pub remaining: i64,
+    /// `max(0, remaining)`.
+    pub available: i64,
+    /// `entitled − consumed`.
+    pub variance: i64,
+    /// `variance × 100 / entitled`, two places; null when nothing is entitled.
+    pub variance_percent: Option<String>,
+    /// `over_deployed`, `under_utilized` or `compliant`.
+    pub compliance_status: ComplianceStatus,
+}
+
+/// The ruleset a snapshot was computed with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesetRef {
+    /// Ruleset id.
+    pub id: String,
+    /// Ruleset version (≥ 1).
+    pub version: i64,
+    /// `eucora.ruleset.v1` hash, `sha256:<hex>`.
+    pub hash: String,
+}
+
+/// One import job as the snapshot records it (`imports[]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportSummary {
+    /// The job id (derived from adapter, path and input hash).
+    pub job_id: String,
+    /// The source system.
+    pub source: String,
+    /// The adapter that read the file.
+    pub adapter: String,
+    /// The adapter's version.
+    pub adapter_version: String,
+    /// The file's path in the bundle.
+    pub path: String,
+    /// SHA-256 of the raw input bytes.
+    pub input_hash: String,
+    /// Rows read.
+    pub rows_total: i64,
+    /// Rows accepted.
+    pub rows_accepted: i64,
+    /// Rows rejected.
+    pub rows_rejected: i64,
+}
+
+/// A source's coverage (`coverage.<source>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceCoverage {
+    /// `ok`, `missing` or `degraded`.
+    pub status: CoverageStatus,
+    /// Signals accepted from the source this run.
+    pub signals: i64,
+    /// The latest `observed_at` of those signals.
+    pub last_observed_at: Option<String>,
+}
+
+/// The snapshot's content (DESIGN A6), every field typed; `snapshot_hash`
+/// is not part of it (it is the hash of this body). Parsed fully, with
+/// unknown fields refused, before anything reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotDoc {
+    /// Always [`SCHEMA`].
+    pub schema: String,
+    /// The organization.
+    pub organization_id: String,
+    /// 1 for the first snapshot of a chain, then +1.
+    pub sequence: i64,
+    /// The previous snapshot's hash (null for the first).
+    pub previous_hash: Option<String>,
+    /// The run's `as_of`.
+    pub reconciled_at: String,
+    /// The host's run id.
+    pub run_id: String,
+    /// The ruleset used.
+    pub ruleset: RulesetRef,
+    /// Every import job, input file by input file.
+    pub imports: Vec<ImportSummary>,
+    /// Coverage per source.
+    pub coverage: BTreeMap<String, SourceCoverage>,
+    /// `ok` or `degraded`.
+    pub health: Health,
+    /// `source_missing:<s>`, `source_degraded:<s>`.
+    pub health_reasons: Vec<String>,
+    /// The counters summed over every SKU.
+    pub totals: Counts,
+    /// The counters summed per license model (every model present).
+    pub by_model: BTreeMap<Model, Counts>,
+    /// One record per catalog SKU, in SKU-id order.
+    pub skus: Vec<SkuRecord>,
+    /// RFC 9162 root over the canonical SKU records.
+    pub skus_root: String,
+    /// What changed since the previous snapshot (null for the first).
+    pub diff: Option<DiffSummary>,
+    /// Exception records per code.
+    pub exceptions_summary: BTreeMap<ExceptionCode, i64>,
+}
+
+impl Default for SnapshotDoc {
+    /// An empty first snapshot of organization `org` (no SKU, no source):
+    /// a starting point for examples and tests, never what a run writes.
+    fn default() -> SnapshotDoc {
+        SnapshotDoc {
+            schema: SCHEMA.to_string(),
+            organization_id: "org".to_string(),
+            sequence: 1,
+            previous_hash: None,
+            reconciled_at: "1970-01-01T00:00:00Z".to_string(),
+            run_id: String::new(),
+            ruleset: RulesetRef { id: String::new(), version: 1, hash: Digest32([0; 32]).to_prefixed() },
+            imports: Vec::new(),
+            coverage: BTreeMap::new(),
+            health: Health::Ok,
+            health_reasons: Vec::new(),
+            totals: Counts::default(),
+            by_model: Model::ALL.iter().map(|m| (*m, Counts::default())).collect(),
+            skus: Vec::new(),
+            skus_root: crate::canon::merkle::root_of_leaves(Vec::new()).to_prefixed(),
+            diff: None,
+            exceptions_summary: BTreeMap::new(),
+        }
+    }
+}
+
+/// A sealed snapshot: its typed content, its canonical bytes and its hash.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
+    doc: SnapshotDoc,
     value: Value,
     canonical: Vec<u8>,
     hash: Digest32,
 }
 
+/// The `eucora.snapshot.v1` hash and canonical bytes of a JSON snapshot
+/// body (its `snapshot_hash` is ignored): `(hash, canonical bytes with the
+/// hash)`. Sealing typed documents goes through this; tests use it to build
+/// hostile snapshots that are hash-consistent.
+pub fn seal_json(mut body: Map<String, Value>) -> Result<(Digest32, Value, Vec<u8>)> {
+    body.remove("snapshot_hash");
+    let body = Value::Object(body);
+    let hash = tagged(Domain::Snapshot, &canonical::to_vec(&body)?);
+    let Value::Object(mut full) = body else { unreachable!("built as an object") };
+    full.insert("snapshot_hash".into(), Value::String(hash.to_prefixed()));
+    let value = Value::Object(full);
+    let canonical = canonical::to_vec(&value)?;
+    Ok((hash, value, canonical))
+}
+
 impl Snapshot {
-    /// Seal a snapshot body (without `snapshot_hash`): hash it, add the hash.
-    pub fn seal(mut body: Map<String, Value>) -> Result<Snapshot> {
-        body.remove("snapshot_hash");
-        let body = Value::Object(body);
-        let hash = tagged(Domain::Snapshot, &canonical::to_vec(&body)?);
-        let Value::Object(mut full) = body else { unreachable!("built as an object") };
-        full.insert("snapshot_hash".into(), Value::String(hash.to_prefixed()));
-        let value = Value::Object(full);
-        let canonical = canonical::to_vec(&value)?;
-        Ok(Snapshot { value, canonical, hash })
+    /// Seal a snapshot's content: hash it and add the hash.
+    pub fn seal(doc: SnapshotDoc) -> Result<Snapshot> {
+        let Value::Object(body) =
+            serde_json::to_value(&doc).map_err(|e| Error::new(ErrorCode::Internal, format!("snapshot: cannot serialize: {e}")))?
+        else {
+            return Err(Error::new(ErrorCode::Internal, "snapshot: not an object"));
+        };
+        let (hash, value, canonical) = seal_json(body)?;
+        Ok(Snapshot { doc, value, canonical, hash })
     }
 
-    /// Parse snapshot bytes and verify `snapshot_hash` against the content.
+    /// Parse snapshot bytes, verify `snapshot_hash` against the content and
+    /// read every field ([`validate`], then the typed document).
     ///
     /// Fails with `previous_snapshot_invalid` when the bytes are not a
-    /// snapshot or the hash does not match.
+    /// snapshot, the hash does not match, or a field is missing, unknown or
+    /// out of its range.
     pub fn parse_verified(bytes: &[u8]) -> Result<Snapshot> {
         let invalid = |m: String| Error::new(ErrorCode::PreviousSnapshotInvalid, m);
         let value: Value = canonical::parse_strict_slice(bytes).map_err(|e| invalid(format!("not JSON: {e}")))?;
@@ -51,14 +294,25 @@ impl Snapshot {
             .remove("snapshot_hash")
             .and_then(|v| v.as_str().and_then(Digest32::parse_prefixed))
             .ok_or_else(|| invalid("`snapshot_hash` is missing or malformed".into()))?;
-        let sealed = Snapshot::seal(obj).map_err(|e| invalid(e.message().to_string()))?;
-        if sealed.hash != claimed {
-            return Err(invalid(format!("snapshot_hash {} does not match the content ({})", claimed, sealed.hash)));
+        let (hash, value, canonical) = seal_json(obj).map_err(|e| invalid(e.message().to_string()))?;
+        if hash != claimed {
+            return Err(invalid(format!("snapshot_hash {claimed} does not match the content ({hash})")));
         }
-        Ok(sealed)
+        validate(&value)?;
+        let mut body = value.clone();
+        if let Some(o) = body.as_object_mut() {
+            o.remove("snapshot_hash");
+        }
+        let doc: SnapshotDoc = serde_json::from_value(body).map_err(|e| invalid(format!("previous snapshot: {e}")))?;
+        Ok(Snapshot { doc, value, canonical, hash })
     }
 
-    /// The JSON value, `snapshot_hash` included.
+    /// The typed content.
+    pub fn doc(&self) -> &SnapshotDoc {
+        &self.doc
+    }
+
+    /// The JSON form, `snapshot_hash` included (what hosts store and show).
     pub fn value(&self) -> &Value {
         &self.value
     }
@@ -75,22 +329,32 @@ impl Snapshot {
 
     /// `organization_id`.
     pub fn organization_id(&self) -> &str {
-        self.value.get("organization_id").and_then(Value::as_str).unwrap_or("")
+        &self.doc.organization_id
     }
 
     /// `sequence`.
     pub fn sequence(&self) -> i64 {
-        self.value.get("sequence").and_then(Value::as_i64).unwrap_or(0)
+        self.doc.sequence
     }
 
     /// The per-SKU record of `sku`, if present.
-    pub fn sku(&self, sku: &str) -> Option<&Value> {
-        self.value.get("skus")?.as_array()?.iter().find(|r| r.get("sku").and_then(Value::as_str) == Some(sku))
+    pub fn sku(&self, sku: &str) -> Option<&SkuRecord> {
+        self.doc.skus.iter().find(|r| r.sku == sku)
     }
 }
 
 /// `skus_root`: RFC 9162 root over the canonical per-SKU records, in SKU-id order.
-pub fn skus_root(records: &[Value]) -> Result<Digest32> {
+pub fn skus_root(records: &[SkuRecord]) -> Result<Digest32> {
+    let mut leaves = Vec::with_capacity(records.len());
+    for r in records {
+        leaves.push(crate::canon::merkle::leaf_hash(&canonical::to_vec_of(r)?));
+    }
+    Ok(crate::canon::merkle::root_of_leaves(leaves))
+}
+
+/// `skus_root` over SKU records given as JSON (tests build hostile
+/// snapshots with it).
+pub fn skus_root_json(records: &[Value]) -> Result<Digest32> {
     let mut leaves = Vec::with_capacity(records.len());
     for r in records {
         leaves.push(crate::canon::merkle::leaf_hash(&canonical::to_vec(r)?));
@@ -350,11 +614,14 @@ mod tests {
     #[test]
     fn seal_then_verify_and_detect_tampering() {
         let body = json!({"schema": SCHEMA, "organization_id": "o", "sequence": 1, "skus": []});
-        let s = Snapshot::seal(body.as_object().unwrap().clone()).unwrap();
-        let again = Snapshot::parse_verified(s.canonical_bytes()).unwrap();
-        assert_eq!(again.hash(), s.hash());
-        let tampered = String::from_utf8(s.canonical_bytes().to_vec()).unwrap().replace("\"sequence\":1", "\"sequence\":2");
+        let (_, _, bytes) = seal_json(body.as_object().unwrap().clone()).unwrap();
+        // A hash-consistent body that is not a whole snapshot is refused by field.
+        let e = Snapshot::parse_verified(&bytes).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::PreviousSnapshotInvalid);
+        assert!(e.message().contains("is missing"), "{}", e.message());
+        let tampered = String::from_utf8(bytes).unwrap().replace("\"sequence\":1", "\"sequence\":2");
         let e = Snapshot::parse_verified(tampered.as_bytes()).unwrap_err();
         assert_eq!(e.code(), ErrorCode::PreviousSnapshotInvalid);
+        assert!(e.message().contains("does not match"), "{}", e.message());
     }
 }

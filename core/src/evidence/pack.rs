@@ -59,7 +59,7 @@ pub(super) fn artifacts(outcome: &Outcome) -> Result<BTreeMap<&'static str, Vec<
         }))?,
     );
     a.insert("catalog.json", canon(&catalog::catalog_json(&inputs.master))?);
-    a.insert("diff.json", canon(outcome.diff.as_ref().unwrap_or(&Value::Null))?);
+    a.insert("diff.json", canonical::to_vec_of(&outcome.diff)?);
     a.insert("directory.json", canon(&catalog::directory_json(&inputs.master))?);
     a.insert("entitlements.json", canon(&catalog::entitlements_json(&inputs.master))?);
     a.insert("exceptions.jsonl", outcome.exceptions_jsonl());

@@ -30,12 +30,12 @@ use serde_json::{json, Value};
 /// the audit path (bottom first), `skus_root`, the snapshot hash and the
 /// snapshot itself (`snapshot`), which binds the rest to that hash.
 pub fn prove(snapshot: &Snapshot, sku: &str) -> Result<Value> {
-    let records = snapshot.value()["skus"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+    let records = &snapshot.doc().skus;
     let index = records
         .iter()
-        .position(|r| r["sku"].as_str() == Some(sku))
+        .position(|r| r.sku == sku)
         .ok_or_else(|| Error::new(ErrorCode::InvalidInput, format!("SKU `{sku}` is not in the snapshot")))?;
-    let leaves: Vec<Digest32> = records.iter().map(|r| canonical::to_vec(r).map(|b| leaf_hash(&b))).collect::<Result<_>>()?;
+    let leaves: Vec<Digest32> = records.iter().map(|r| canonical::to_vec_of(r).map(|b| leaf_hash(&b))).collect::<Result<_>>()?;
     let path: Vec<String> = inclusion_path(&leaves, index).iter().map(Digest32::to_prefixed).collect();
     Ok(json!({
         "sku": sku,
@@ -43,7 +43,7 @@ pub fn prove(snapshot: &Snapshot, sku: &str) -> Result<Value> {
         "index": index,
         "tree_size": records.len(),
         "path": path,
-        "skus_root": snapshot.value()["skus_root"],
+        "skus_root": snapshot.doc().skus_root,
         "snapshot_hash": snapshot.hash().to_prefixed(),
         "snapshot": snapshot.value(),
     }))
@@ -59,16 +59,20 @@ pub fn prove(snapshot: &Snapshot, sku: &str) -> Result<Value> {
 /// [`verify_proof_with_snapshot`] with the snapshot).
 ///
 /// ```
-/// use eucora_license_core::{prove, verify_proof, verify_proof_against, Snapshot};
+/// use eucora_license_core::{prove, verify_proof, verify_proof_against, Snapshot, SnapshotDoc, SkuRecord};
+/// use eucora_license_core::internal::catalog::Model;
 /// use serde_json::json;
-/// let records = vec![json!({"sku": "a", "consumed": 1}), json!({"sku": "b", "consumed": 2})];
-/// let root = eucora_license_core::internal::snapshot::skus_root(&records).unwrap();
-/// let body = json!({"schema": "eucora.license.snapshot/v1", "skus": records, "skus_root": root.to_prefixed()});
-/// let snap = Snapshot::seal(body.as_object().unwrap().clone()).unwrap();
+/// let skus = vec![SkuRecord::empty("a", Model::Device), SkuRecord::empty("b", Model::User)];
+/// let root = eucora_license_core::internal::snapshot::skus_root(&skus).unwrap();
+/// let snap = Snapshot::seal(SnapshotDoc { skus, skus_root: root.to_prefixed(), ..SnapshotDoc::default() }).unwrap();
 /// let mut p = prove(&snap, "b").unwrap();
 /// assert!(verify_proof(&p).is_ok());
 /// assert!(verify_proof_against(&p, &snap.hash().to_prefixed()).is_ok());
 /// p["record"]["consumed"] = json!(3);
+/// assert!(verify_proof(&p).is_err());
+/// p["record"]["consumed"] = json!(0);
+/// assert!(verify_proof(&p).is_ok());
+/// p["record"]["units"] = json!(1);
 /// assert!(verify_proof(&p).is_err());
 /// ```
 pub fn verify_proof(proof: &Value) -> std::result::Result<(), String> {
@@ -103,16 +107,17 @@ fn holds(proof: &Value, snapshot: &Snapshot) -> std::result::Result<(), String> 
     if proof["snapshot_hash"].as_str() != Some(snapshot.hash().to_prefixed().as_str()) {
         return Err(format!("the proof names snapshot_hash {}, the snapshot hashes to {}", proof["snapshot_hash"], snapshot.hash()));
     }
-    let value = snapshot.value();
-    if value["skus_root"] != proof["skus_root"] {
+    let doc = snapshot.doc();
+    if proof["skus_root"].as_str() != Some(doc.skus_root.as_str()) {
         return Err("the snapshot's skus_root is not the proof's".into());
     }
-    let records = value["skus"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+    let records = &doc.skus;
     if proof["tree_size"].as_u64() != Some(records.len() as u64) {
         return Err(format!("the snapshot has {} SKUs, the proof's tree {}", records.len(), proof["tree_size"]));
     }
     let at = proof["index"].as_u64().and_then(|i| usize::try_from(i).ok()).and_then(|i| records.get(i));
-    if at != proof.get("record") {
+    let at = at.map(serde_json::to_value).transpose().map_err(|e| e.to_string())?;
+    if at.as_ref() != proof.get("record") {
         return Err("the snapshot does not hold the proof's record at its index".into());
     }
     Ok(())
@@ -150,14 +155,13 @@ pub fn verify_proof_with_snapshot(proof: &Value, snapshot: &[u8]) -> std::result
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::document::snapshot::{SkuRecord, SnapshotDoc};
 
     #[test]
     fn every_sku_of_trees_of_1_to_9_proves() {
         for n in 1..=9usize {
-            let records: Vec<Value> = (0..n).map(|i| json!({"sku": format!("s{i}"), "consumed": i})).collect();
-            let root = crate::document::snapshot::skus_root(&records).unwrap();
-            let body = json!({"schema": crate::document::snapshot::SCHEMA, "skus": records, "skus_root": root.to_prefixed()});
-            let snap = Snapshot::seal(body.as_object().unwrap().clone()).unwrap();
+            let records: Vec<SkuRecord> = (0..n).map(|i| record(&format!("s{i}"), i as i64)).collect();
+            let snap = sealed(records);
             for i in 0..n {
                 let mut p = prove(&snap, &format!("s{i}")).unwrap();
                 assert_eq!(verify_proof(&p), Ok(()), "n={n} i={i}");
@@ -170,12 +174,17 @@ mod tests {
         }
     }
 
+    fn record(sku: &str, consumed: i64) -> SkuRecord {
+        SkuRecord { consumed, ..SkuRecord::empty(sku, crate::input::catalog::Model::Device) }
+    }
+
+    fn sealed(skus: Vec<SkuRecord>) -> Snapshot {
+        let root = crate::document::snapshot::skus_root(&skus).unwrap().to_prefixed();
+        Snapshot::seal(SnapshotDoc { organization_id: "o".into(), skus, skus_root: root, ..SnapshotDoc::default() }).unwrap()
+    }
+
     fn two(consumed: i64) -> Snapshot {
-        let records = vec![json!({"sku": "a", "consumed": consumed}), json!({"sku": "b", "consumed": 2})];
-        let root = crate::document::snapshot::skus_root(&records).unwrap();
-        let body =
-            json!({"schema": crate::document::snapshot::SCHEMA, "organization_id": "o", "skus": records, "skus_root": root.to_prefixed()});
-        Snapshot::seal(body.as_object().unwrap().clone()).unwrap()
+        sealed(vec![record("a", consumed), record("b", 2)])
     }
 
     /// Issue 10, defect 6: a proof was bound to a `skus_root` only. Now it is

@@ -177,7 +177,7 @@ fn directory_kind(v: &str, is_device: bool, inputs: &RunInputs) -> Option<(Kind,
 /// b.insert("signals/entra.csv", b"source,raw_id,observed_at,sku,kind,user\nentra,lic-alice,2026-11-21T00:00:00Z,e3,assignment,alice@acme.com\n".to_vec());
 /// let out = reconcile(&b, None);
 /// let shared = pseudonymise(&out, b"a key the host keeps secret").unwrap();
-/// let sku = |o: &eucora_license_core::Outcome| o.snapshot.as_ref().unwrap().sku("e3").unwrap()["consumed"].clone();
+/// let sku = |o: &eucora_license_core::Outcome| o.snapshot.as_ref().unwrap().sku("e3").unwrap().consumed;
 /// assert_eq!(sku(&shared), sku(&out));
 /// let (pack, _) = eucora_license_core::internal::evidence::write_pack(&shared, Vec::new()).unwrap();
 /// assert!(!pack.windows(5).any(|w| w == b"alice"));

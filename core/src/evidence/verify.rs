@@ -8,7 +8,7 @@ use super::replay::replay_pack;
 use crate::canon::hash::{sha256, Digest32};
 use crate::document::manifest::{escaped, open_members, quoted, shown, Members};
 use crate::document::manifest::{MANIFEST, MANIFEST_SCHEMA, OPTIONAL, REQUIRED};
-use crate::document::snapshot::Snapshot;
+use crate::document::snapshot::{SkuRecord, Snapshot};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -163,12 +163,10 @@ pub fn verify_using(
         None => Err("snapshot.json is missing".into()),
     });
     let snap = snapshot.and_then(|r| r.ok());
-    let records: &[Value] = snap.as_ref().and_then(|s| s.value()["skus"].as_array()).map(Vec::as_slice).unwrap_or(&[]);
+    let records: &[SkuRecord] = snap.as_ref().map(|s| s.doc().skus.as_slice()).unwrap_or(&[]);
     v.check("skus_root", || match crate::document::snapshot::skus_root(records) {
-        Ok(r) if snap.as_ref().is_some_and(|s| s.value()["skus_root"].as_str() == Some(r.to_prefixed().as_str())) => Ok(r.to_prefixed()),
-        Ok(r) => {
-            Err(format!("recomputed {r}, snapshot says {}", snap.as_ref().map(|s| shown(&s.value()["skus_root"])).unwrap_or_default()))
-        }
+        Ok(r) if snap.as_ref().is_some_and(|s| s.doc().skus_root == r.to_prefixed()) => Ok(r.to_prefixed()),
+        Ok(r) => Err(format!("recomputed {r}, snapshot says {}", snap.as_ref().map(|s| quoted(&s.doc().skus_root)).unwrap_or_default())),
         Err(e) => Err(e.message().to_string()),
     });
     let units = files.get("units.jsonl").map(|b| units_by_sku(b)).unwrap_or_else(|| Err("units.jsonl is missing".into()));
@@ -178,15 +176,15 @@ pub fn verify_using(
         }
         Ok(units) => {
             for r in records {
-                let sku = r["sku"].as_str().unwrap_or("");
+                let sku = r.sku.as_str();
                 let leaves: Vec<Digest32> = units.get(sku).into_iter().flatten().map(|u| crate::canon::merkle::leaf_hash(u)).collect();
                 let root = crate::canon::merkle::root_of_leaves(leaves).to_prefixed();
-                let ok = r["units_root"].as_str() == Some(root.as_str());
+                let ok = r.units_root == root;
                 v.check(format!("units_root:{}", escaped(sku)), || {
                     if ok {
                         Ok(root)
                     } else {
-                        Err(format!("recomputed {root}, record says {}", shown(&r["units_root"])))
+                        Err(format!("recomputed {root}, record says {}", quoted(&r.units_root)))
                     }
                 });
             }

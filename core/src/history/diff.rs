@@ -41,14 +41,19 @@
 use crate::canon::canonical;
 use crate::canon::hash::Digest32;
 use crate::canon::time::Instant;
-use crate::document::snapshot::Snapshot;
+use crate::document::diff::{
+    BeforeAfter, CounterDelta, CoverageGap, Diff, DiffBasis, DiffDetail, DiffSummary, EntitlementChange, SkuChange, SkuUnitChanges,
+    UnitChange,
+};
+use crate::document::snapshot::{SkuRecord, Snapshot};
 use crate::engine::{ExceptionRecord, Fate, UnitList};
 use crate::error::{Error, ErrorCode, Result};
 use crate::input::catalog::MasterData;
+use crate::input::catalog::Model;
 use crate::input::signals::SignalStore;
 use crate::vocab::{CoverageStatus, DiffReason, ExceptionCode};
 use rustc_hash::FxHashMap as HashMap;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The previous run as far as a diff needs it: its verified snapshot, its
@@ -97,14 +102,13 @@ impl PreviousRun {
 
     /// Every SKU of the snapshot has exactly the units whose root it records.
     fn check_roots(&self) -> Result<()> {
-        let records = self.snapshot.value()["skus"].as_array().cloned().unwrap_or_default();
         let mut known = BTreeSet::new();
-        for r in &records {
-            let sku = r["sku"].as_str().unwrap_or_default();
+        for r in &self.snapshot.doc().skus {
+            let sku = r.sku.as_str();
             known.insert(sku.to_string());
             let leaves = self.units.get(sku).map(Vec::as_slice).unwrap_or(&[]);
             let root = crate::canon::merkle::root(leaves.iter().map(Vec::as_slice)).to_prefixed();
-            if r["units_root"].as_str() != Some(root.as_str()) {
+            if r.units_root != root {
                 return Err(invalid(format!("previous units of `{sku}` do not match the snapshot's units_root")));
             }
         }
@@ -162,9 +166,9 @@ pub(crate) struct Current<'a> {
     pub exceptions: &'a [ExceptionRecord],
     pub master: &'a MasterData,
     /// SKU id → (record, units), every catalog SKU.
-    pub skus: Vec<(&'a Value, &'a UnitList)>,
-    /// Source name → coverage status (`ok`, `missing`, `degraded`).
-    pub coverage: BTreeMap<String, String>,
+    pub skus: Vec<(&'a SkuRecord, &'a UnitList)>,
+    /// Source name → coverage status.
+    pub coverage: BTreeMap<String, CoverageStatus>,
     pub ruleset_hash: Digest32,
     pub as_of: Instant,
 }
@@ -250,7 +254,7 @@ fn signal_reason(
     ruleset_changed: bool,
 ) -> DiffReason {
     let Some(i) = row else {
-        return if cur.coverage.get(source).map(String::as_str) == Some(CoverageStatus::Missing.name()) {
+        return if cur.coverage.get(source) == Some(&CoverageStatus::Missing) {
             DiffReason::SourceMissing
         } else {
             DiffReason::NotReported
@@ -279,27 +283,26 @@ fn signal_reason(
 
 /// The diff of this run against `previous`: the snapshot's `diff` object
 /// (counts by reason) and the pack's `diff.json` (unit lists).
-pub(crate) fn diff(previous: &PreviousRun, cur: &Current) -> Result<(Value, Value)> {
-    let prev_snap = previous.snapshot.value();
-    let ruleset_changed = prev_snap["ruleset"]["hash"].as_str() != Some(cur.ruleset_hash.to_prefixed().as_str());
-    let prev_records: BTreeMap<&str, &Value> =
-        prev_snap["skus"].as_array().map(|a| a.iter().filter_map(|r| Some((r["sku"].as_str()?, r))).collect()).unwrap_or_default();
+pub(crate) fn diff(previous: &PreviousRun, cur: &Current) -> Result<(DiffSummary, Diff<SkuUnitChanges>)> {
+    let prev_snap = previous.snapshot.doc();
+    let ruleset_changed = prev_snap.ruleset.hash != cur.ruleset_hash.to_prefixed();
+    let prev_records: BTreeMap<&str, &SkuRecord> = prev_snap.skus.iter().map(|r| (r.sku.as_str(), r)).collect();
     let (cur_views, prev_views) = changed_views(previous, cur, &prev_records)?;
     let reasons = Reasons::new(cur, ruleset_changed, &cur_views, &prev_views);
 
     // The day the previous run's entitlements were in force.
-    let prev_day = prev_snap["reconciled_at"].as_str().and_then(|t| Instant::parse(t).ok()).map(Instant::date);
+    let prev_day = Instant::parse(&prev_snap.reconciled_at).ok().map(Instant::date);
     let mut sku_diffs = Vec::new();
     let mut detail = Vec::new();
     let mut gaps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (k, (record, _)) in cur.skus.iter().enumerate() {
-        let sku = record["sku"].as_str().unwrap_or_default();
+        let sku = record.sku.as_str();
         let prev_record = prev_records.get(sku).copied();
         let (added, removed) = match cur_views.get(sku) {
             Some(cur_units) => {
                 let empty = Vec::new();
                 let prev_units = prev_views.get(sku).unwrap_or(&empty);
-                let concurrent = record["model"] == "concurrent";
+                let concurrent = record.model == Model::Concurrent;
                 let (prev_w, cur_w) = (consuming(prev_units, concurrent), consuming(cur_units, concurrent));
                 let removed = reasons.removed(k, sku, (prev_units, &prev_w), (cur_units, &cur_w), &mut gaps);
                 (reasons.added(sku, (prev_units, &prev_w), (cur_units, &cur_w)), removed)
@@ -312,24 +315,27 @@ pub(crate) fn diff(previous: &PreviousRun, cur: &Current) -> Result<(Value, Valu
             detail.push(units);
         }
     }
-    let coverage_gaps: Vec<Value> = cur
+    let coverage_gaps: Vec<CoverageGap> = cur
         .coverage
         .iter()
-        .filter(|(_, status)| status.as_str() != CoverageStatus::Ok.name())
-        .map(|(source, status)| json!({"source": source, "status": status, "skus": gaps.get(source).cloned().unwrap_or_default()}))
+        .filter(|(_, status)| **status != CoverageStatus::Ok)
+        .map(|(source, status)| CoverageGap {
+            source: source.clone(),
+            status: *status,
+            skus: gaps.get(source).map(|s| s.iter().cloned().collect()).unwrap_or_default(),
+        })
         .collect();
-    let head = |body: Value| -> Value {
-        let mut m = Map::new();
-        m.insert("previous_hash".into(), json!(previous.snapshot.hash().to_prefixed()));
-        m.insert("previous_sequence".into(), json!(previous.snapshot.sequence()));
-        m.insert("ruleset_changed".into(), json!(ruleset_changed));
-        m.insert("basis".into(), json!("units"));
-        if let Value::Object(b) = body {
-            m.extend(b);
+    fn head<S>(previous: &PreviousRun, ruleset_changed: bool, skus: Vec<S>, gaps: Vec<CoverageGap>) -> Diff<S> {
+        Diff {
+            previous_hash: previous.snapshot.hash().to_prefixed(),
+            previous_sequence: previous.snapshot.sequence(),
+            basis: DiffBasis::Units,
+            ruleset_changed: Some(ruleset_changed),
+            skus,
+            coverage_gaps: Some(gaps),
         }
-        Value::Object(m)
-    };
-    Ok((head(json!({"skus": sku_diffs, "coverage_gaps": coverage_gaps})), head(json!({"skus": detail, "coverage_gaps": coverage_gaps}))))
+    }
+    Ok((head(previous, ruleset_changed, sku_diffs, coverage_gaps.clone()), head(previous, ruleset_changed, detail, coverage_gaps)))
 }
 
 /// Units per SKU id, parsed.
@@ -342,18 +348,18 @@ type Views<'a> = BTreeMap<&'a str, Vec<UnitView>>;
 fn changed_views<'a>(
     previous: &'a PreviousRun,
     cur: &Current<'a>,
-    prev_records: &BTreeMap<&str, &Value>,
+    prev_records: &BTreeMap<&str, &SkuRecord>,
 ) -> Result<(Views<'a>, Views<'a>)> {
     let mut cur_views: Views<'a> = BTreeMap::new();
     for (record, units) in &cur.skus {
-        let sku = record["sku"].as_str().unwrap_or_default();
-        let same = prev_records.get(sku).and_then(|r| r["units_root"].as_str()) == record["units_root"].as_str();
+        let sku = record.sku.as_str();
+        let same = prev_records.get(sku).map(|r| r.units_root.as_str()) == Some(record.units_root.as_str());
         if !same {
             cur_views.insert(sku, units.iter().map(view).collect::<Result<_>>()?);
         }
     }
     let mut prev_views: Views<'a> = BTreeMap::new();
-    if !cur_views.is_empty() || previous.units.keys().any(|k| !cur.skus.iter().any(|(r, _)| r["sku"] == k.as_str())) {
+    if !cur_views.is_empty() || previous.units.keys().any(|k| !cur.skus.iter().any(|(r, _)| r.sku == *k)) {
         for (sku, leaves) in &previous.units {
             prev_views.insert(sku.as_str(), leaves.iter().map(|l| view(l)).collect::<Result<_>>()?);
         }
@@ -510,59 +516,72 @@ impl<'a, 'c> Reasons<'a, 'c> {
 /// defect, not a result.
 fn sku_entries(
     sku: &str,
-    record: &Value,
-    prev_record: Option<&Value>,
+    record: &SkuRecord,
+    prev_record: Option<&SkuRecord>,
     added: &[Change],
     removed: &[Change],
     entitlement_changes: &[(String, DiffReason, i64)],
-) -> Result<Option<(Value, Value)>> {
-    let num = |r: Option<&Value>, f: &str| r.and_then(|r| r[f].as_i64()).unwrap_or(0);
-    let fields = ["entitled", "reserved", "consumed", "remaining", "available"];
-    let delta: Map<String, Value> =
-        fields.iter().map(|f| (f.to_string(), json!(num(Some(record), f).saturating_sub(num(prev_record, f))))).collect();
-    let changed = delta.values().any(|v| v != &json!(0)) || !added.is_empty() || !removed.is_empty() || !entitlement_changes.is_empty();
+) -> Result<Option<(SkuChange, SkuUnitChanges)>> {
+    let delta = counter_delta(Some(record), prev_record);
+    let changed = !delta.is_zero() || !added.is_empty() || !removed.is_empty() || !entitlement_changes.is_empty();
     if !changed {
         return Ok(None);
     }
     let total = |l: &[Change]| l.iter().fold(0i64, |a, c| a.saturating_add(c.weight));
     let (sum_added, sum_removed) = (total(added), total(removed));
-    if num(prev_record, "consumed").saturating_add(sum_added).saturating_sub(sum_removed) != num(Some(record), "consumed") {
+    let prev_consumed = prev_record.map_or(0, |r| r.consumed);
+    if prev_consumed.saturating_add(sum_added).saturating_sub(sum_removed) != record.consumed {
         return Err(Error::new(ErrorCode::Internal, format!("diff of `{sku}` does not add up to its consumed count")));
     }
-    let by_reason = |list: &[Change]| -> BTreeMap<&str, i64> {
+    let by_reason = |list: &[Change]| -> BTreeMap<DiffReason, i64> {
         let mut m = BTreeMap::new();
         for c in list {
-            let n = m.entry(c.reason.name()).or_insert(0i64);
+            let n = m.entry(c.reason).or_insert(0i64);
             *n = n.saturating_add(c.weight);
         }
         m
     };
-    let mut ent_by_reason: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut ent_by_reason: BTreeMap<DiffReason, i64> = BTreeMap::new();
     for (_, reason, qty) in entitlement_changes {
-        let n = ent_by_reason.entry(reason.name()).or_insert(0);
+        let n = ent_by_reason.entry(*reason).or_insert(0);
         *n = n.saturating_add(*qty);
     }
-    let summary = json!({
-        "sku": sku,
-        "model": record["model"],
-        "delta": delta,
-        "consumed": {"previous": num(prev_record, "consumed"), "current": num(Some(record), "consumed")},
-        "entitled": {"previous": num(prev_record, "entitled"), "current": num(Some(record), "entitled")},
-        "added": by_reason(added),
-        "removed": by_reason(removed),
-        "entitlements": ent_by_reason,
-    });
-    let list = |l: &[Change]| -> Vec<Value> {
-        l.iter().map(|c| json!({"key": c.key, "reason": c.reason.name(), "weight": c.weight, "sources": c.sources})).collect()
+    let summary = SkuChange {
+        sku: sku.to_string(),
+        delta,
+        model: Some(record.model),
+        consumed: Some(BeforeAfter { previous: prev_consumed, current: record.consumed }),
+        entitled: Some(BeforeAfter { previous: prev_record.map_or(0, |r| r.entitled), current: record.entitled }),
+        added: Some(by_reason(added)),
+        removed: Some(by_reason(removed)),
+        entitlements: Some(ent_by_reason),
     };
-    let units = json!({
-        "sku": sku,
-        "model": record["model"],
-        "added": list(added),
-        "removed": list(removed),
-        "entitlements": entitlement_changes.iter().map(|(id, reason, qty)| json!({"entitlement_id": id, "reason": reason.name(), "quantity": qty})).collect::<Vec<_>>(),
-    });
+    let list = |l: &[Change]| -> Vec<UnitChange> {
+        l.iter().map(|c| UnitChange { key: c.key.clone(), reason: c.reason, weight: c.weight, sources: c.sources.clone() }).collect()
+    };
+    let units = SkuUnitChanges {
+        sku: sku.to_string(),
+        model: record.model,
+        added: list(added),
+        removed: list(removed),
+        entitlements: entitlement_changes
+            .iter()
+            .map(|(id, reason, qty)| EntitlementChange { entitlement_id: id.clone(), reason: *reason, quantity: *qty })
+            .collect(),
+    };
     Ok(Some((summary, units)))
+}
+
+/// current − previous of the five counters (a missing record counts 0).
+fn counter_delta(cur: Option<&SkuRecord>, prev: Option<&SkuRecord>) -> CounterDelta {
+    let d = |f: fn(&SkuRecord) -> i64| cur.map_or(0, f).saturating_sub(prev.map_or(0, f));
+    CounterDelta {
+        entitled: d(|r| r.entitled),
+        reserved: d(|r| r.reserved),
+        consumed: d(|r| r.consumed),
+        remaining: d(|r| r.remaining),
+        available: d(|r| r.available),
+    }
 }
 
 /// Entitlement changes of SKU `k` between the previous run's entitlements (in
@@ -610,32 +629,39 @@ fn entitlement_changes(
 
 /// The diff against a previous *snapshot* alone (no units at hand): counter
 /// deltas per SKU, no reasons (`basis: counters`).
-pub(crate) fn counters_only(previous: &Snapshot, records: &[Value]) -> Value {
-    let fields = ["entitled", "reserved", "consumed", "remaining", "available"];
-    let prev: BTreeMap<&str, &Value> =
-        previous.value()["skus"].as_array().map(|a| a.iter().filter_map(|r| Some((r["sku"].as_str()?, r))).collect()).unwrap_or_default();
-    let cur: BTreeMap<&str, &Value> = records.iter().filter_map(|r| Some((r["sku"].as_str()?, r))).collect();
+pub(crate) fn counters_only(previous: &Snapshot, records: &[SkuRecord]) -> DiffSummary {
+    let prev: BTreeMap<&str, &SkuRecord> = previous.doc().skus.iter().map(|r| (r.sku.as_str(), r)).collect();
+    let cur: BTreeMap<&str, &SkuRecord> = records.iter().map(|r| (r.sku.as_str(), r)).collect();
     let ids: BTreeSet<&str> = prev.keys().chain(cur.keys()).copied().collect();
-    let get = |m: &BTreeMap<&str, &Value>, id: &str, f: &str| m.get(id).and_then(|r| r[f].as_i64()).unwrap_or(0);
     let mut skus = Vec::new();
     for id in ids {
-        let delta: Map<String, Value> =
-            fields.iter().map(|f| (f.to_string(), json!(get(&cur, id, f).saturating_sub(get(&prev, id, f))))).collect();
-        if delta.values().any(|v| v != &json!(0)) {
-            skus.push(json!({"sku": id, "delta": delta}));
+        let delta = counter_delta(cur.get(id).copied(), prev.get(id).copied());
+        if !delta.is_zero() {
+            skus.push(SkuChange {
+                sku: id.to_string(),
+                delta,
+                model: None,
+                consumed: None,
+                entitled: None,
+                added: None,
+                removed: None,
+                entitlements: None,
+            });
         }
     }
-    json!({
-        "previous_hash": previous.hash().to_prefixed(),
-        "previous_sequence": previous.sequence(),
-        "basis": "counters",
-        "skus": skus,
-    })
+    Diff {
+        previous_hash: previous.hash().to_prefixed(),
+        previous_sequence: previous.sequence(),
+        basis: DiffBasis::Counters,
+        ruleset_changed: None,
+        skus,
+        coverage_gaps: None,
+    }
 }
 
 /// A snapshot and, when `bytes` is an evidence pack, the pack's `diff.json`
 /// (the unit lists). For callers that hold either form of a past run.
-pub fn open_run(bytes: &[u8]) -> Result<(Snapshot, Option<Value>)> {
+pub fn open_run(bytes: &[u8]) -> Result<(Snapshot, Option<DiffDetail>)> {
     if !crate::canon::tar::looks_like_archive(bytes) {
         return Ok((Snapshot::parse_verified(bytes)?, None));
     }
@@ -645,19 +671,20 @@ pub fn open_run(bytes: &[u8]) -> Result<(Snapshot, Option<Value>)> {
     let snapshot = get("snapshot.json").ok_or_else(|| Error::new(ErrorCode::InvalidInput, "the evidence pack has no snapshot.json"))?;
     let snapshot = Snapshot::parse_verified(snapshot)?;
     let detail = match get("diff.json") {
-        Some(d) => Some(serde_json::from_slice(d).map_err(|e| Error::new(ErrorCode::InvalidInput, format!("diff.json: {e}")))?),
+        Some(d) => {
+            serde_json::from_slice::<Option<DiffDetail>>(d).map_err(|e| Error::new(ErrorCode::InvalidInput, format!("diff.json: {e}")))?
+        }
         None => None,
     };
-    Ok((snapshot, detail.filter(|d: &Value| !d.is_null())))
+    Ok((snapshot, detail))
 }
 
 /// Two runs compared must be of one organization: else an `invalid_input`
 /// error naming the field `organization_id`.
 ///
 /// ```
-/// use eucora_license_core::{same_organization, Snapshot};
-/// let snap = |org: &str| Snapshot::seal(serde_json::json!({"schema": "eucora.license.snapshot/v1",
-///     "organization_id": org, "skus": []}).as_object().unwrap().clone()).unwrap();
+/// use eucora_license_core::{same_organization, Snapshot, SnapshotDoc};
+/// let snap = |org: &str| Snapshot::seal(SnapshotDoc { organization_id: org.into(), ..SnapshotDoc::default() }).unwrap();
 /// assert!(same_organization(&snap("a"), &snap("a")).is_ok());
 /// let e = same_organization(&snap("a"), &snap("b")).unwrap_err();
 /// assert_eq!(e.location().unwrap().field.as_deref(), Some("organization_id"));
@@ -679,7 +706,7 @@ pub fn same_organization(previous: &Snapshot, current: &Snapshot) -> Result<()> 
 
 /// `between`, for runs a host was handed: refuses two organizations'
 /// runs ([`same_organization`]). The CLI's `diff` and the bindings call this.
-pub fn between_checked(previous: &Snapshot, current: &Snapshot) -> Result<Value> {
+pub fn between_checked(previous: &Snapshot, current: &Snapshot) -> Result<DiffSummary> {
     same_organization(previous, current)?;
     Ok(between(previous, current))
 }
@@ -688,10 +715,30 @@ pub fn between_checked(previous: &Snapshot, current: &Snapshot) -> Result<Value>
 /// directly follows `previous` (unit-level when it was chained to a pack),
 /// else counter deltas between the two (`basis: counters`). Does not check
 /// that both are of one organization: see [`between_checked`].
-pub(crate) fn between(previous: &Snapshot, current: &Snapshot) -> Value {
-    let cur = current.value();
-    if cur["previous_hash"].as_str() == Some(previous.hash().to_prefixed().as_str()) && !cur["diff"].is_null() {
-        return cur["diff"].clone();
+pub(crate) fn between(previous: &Snapshot, current: &Snapshot) -> DiffSummary {
+    let cur = current.doc();
+    if cur.previous_hash.as_deref() == Some(previous.hash().to_prefixed().as_str()) {
+        if let Some(d) = &cur.diff {
+            return d.clone();
+        }
     }
-    counters_only(previous, cur["skus"].as_array().map(Vec::as_slice).unwrap_or(&[]))
+    counters_only(previous, &cur.skus)
+}
+
+/// The diff from `previous` to `current` ([`between_checked`]) and, when
+/// `current` directly follows `previous` on a unit basis and `detail` (the
+/// current pack's `diff.json`) is of that same link, its unit lists. What
+/// the CLI's `diff --json` and every binding's `diff` return.
+pub fn with_units(
+    previous: &Snapshot,
+    current: &Snapshot,
+    detail: Option<DiffDetail>,
+) -> Result<(DiffSummary, Option<Diff<SkuUnitChanges>>)> {
+    let summary = between_checked(previous, current)?;
+    let consecutive = summary.previous_hash == previous.hash().to_prefixed() && summary.basis == DiffBasis::Units;
+    let units = match detail {
+        Some(DiffDetail::Units(d)) if consecutive && d.previous_hash == summary.previous_hash => Some(d),
+        _ => None,
+    };
+    Ok((summary, units))
 }

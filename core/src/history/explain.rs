@@ -6,10 +6,10 @@
 //! two snapshots; nothing is estimated, so the text can be re-derived offline
 //! like everything else.
 
-use crate::document::snapshot::Snapshot;
+use crate::document::diff::{DiffBasis, DiffDetail, EntitlementChange, UnitChange};
+use crate::document::snapshot::{SkuRecord, Snapshot};
 use crate::error::{Error, ErrorCode, Result};
 use crate::vocab::DiffReason;
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// What a unit of `model` is called (singular, plural).
@@ -60,13 +60,12 @@ fn signed(n: i128) -> String {
 }
 
 /// "intune 7, sccm 2" from the unit lists of one reason (weights per source).
-fn source_breakdown(units: &[Value], reason: &str) -> String {
+fn source_breakdown(units: &[UnitChange], reason: DiffReason) -> String {
     // i128: the numbers come from documents a host was handed; no sum of
     // i64s read from them can overflow it.
     let mut by: BTreeMap<String, i128> = BTreeMap::new();
-    for u in units.iter().filter(|u| u["reason"] == reason) {
-        let sources: Vec<&str> = u["sources"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
-        *by.entry(sources.join("+")).or_insert(0) += i128::from(u["weight"].as_i64().unwrap_or(0));
+    for u in units.iter().filter(|u| u.reason == reason) {
+        *by.entry(u.sources.join("+")).or_insert(0) += i128::from(u.weight);
     }
     if by.len() == 1 {
         return by.into_keys().next().unwrap_or_default();
@@ -74,18 +73,24 @@ fn source_breakdown(units: &[Value], reason: &str) -> String {
     by.iter().map(|(s, n)| format!("{s} {n}")).collect::<Vec<_>>().join(", ")
 }
 
+/// Counts per reason in name order (the order the text has always used).
+fn by_name(counts: &BTreeMap<DiffReason, i64>) -> Vec<(DiffReason, i64)> {
+    let mut v: Vec<(DiffReason, i64)> = counts.iter().map(|(r, n)| (*r, *n)).collect();
+    v.sort_by_key(|(r, _)| r.name());
+    v
+}
+
 /// One side (`added` / `removed`) as a sentence: "+3 users: 2 newly reported by intune; 1 split …".
-fn side(counts: &Value, units: &[Value], added: bool, model: &str) -> Option<String> {
-    let counts = counts.as_object()?;
-    let total: i128 = counts.values().filter_map(Value::as_i64).map(i128::from).sum();
+fn side(counts: Option<&BTreeMap<DiffReason, i64>>, units: &[UnitChange], added: bool, model: &str) -> Option<String> {
+    let counts = by_name(counts?);
+    let total: i128 = counts.iter().map(|(_, n)| i128::from(*n)).sum();
     if total == 0 {
         return None;
     }
     let (one, many) = noun(model);
     let mut parts = Vec::new();
     for (reason, n) in counts {
-        let n = i128::from(n.as_i64().unwrap_or(0));
-        parts.push(format!("{n} {}", phrase(reason, added, &source_breakdown(units, reason))));
+        parts.push(format!("{n} {}", phrase(reason.name(), added, &source_breakdown(units, reason))));
     }
     let sign = if added { "+" } else { "−" };
     Some(format!("{sign}{total} {}: {}.", if total == 1 { one } else { many }, parts.join("; ")))
@@ -111,10 +116,10 @@ fn side(counts: &Value, units: &[Value], added: bool, model: &str) -> Option<Str
 /// assert!(text.contains("consumed 0 → 1 (+1)"), "{text}");
 /// assert!(text.contains("+1 device: 1 newly reported by intune."), "{text}");
 /// ```
-pub fn explain(previous: &Snapshot, current: &Snapshot, detail: Option<&Value>, sku: &str) -> Result<String> {
+pub fn explain(previous: &Snapshot, current: &Snapshot, detail: Option<&DiffDetail>, sku: &str) -> Result<String> {
     crate::history::diff::same_organization(previous, current)?;
-    let cur = current.value();
-    if cur["previous_hash"].as_str() != Some(previous.hash().to_prefixed().as_str()) {
+    let cur = current.doc();
+    if cur.previous_hash.as_deref() != Some(previous.hash().to_prefixed().as_str()) {
         return Err(Error::new(
             ErrorCode::InvalidInput,
             format!(
@@ -129,55 +134,61 @@ pub fn explain(previous: &Snapshot, current: &Snapshot, detail: Option<&Value>, 
     let record =
         current.sku(sku).ok_or_else(|| Error::new(ErrorCode::InvalidInput, format!("SKU `{sku}` is not in the current snapshot")))?;
     let prev_record = previous.sku(sku);
-    let num = |r: Option<&Value>, f: &str| r.and_then(|r| r[f].as_i64()).unwrap_or(0);
-    let model = record["model"].as_str().unwrap_or_default();
-    let line = |f: &str| {
-        let (a, b) = (num(prev_record, f), num(Some(record), f));
+    let model = record.model.name();
+    let line = |f: &str, get: fn(&SkuRecord) -> i64| {
+        let (a, b) = (prev_record.map_or(0, get), get(record));
         format!("{f} {a} → {b} ({})", signed(i128::from(b) - i128::from(a)))
     };
-    let mut text = format!("{sku} ({model}): {}; {}; {}.", line("consumed"), line("entitled"), line("remaining"));
-    let entry = cur["diff"]["skus"].as_array().and_then(|a| a.iter().find(|d| d["sku"] == sku));
-    let Some(entry) = entry else {
+    let mut text = format!(
+        "{sku} ({model}): {}; {}; {}.",
+        line("consumed", |r| r.consumed),
+        line("entitled", |r| r.entitled),
+        line("remaining", |r| r.remaining)
+    );
+    let Some(diff) = &cur.diff else {
         text.push_str("\nNo change.");
         return Ok(text);
     };
-    if cur["diff"]["basis"] != "units" {
+    let Some(entry) = diff.skus.iter().find(|d| d.sku == sku) else {
+        text.push_str("\nNo change.");
+        return Ok(text);
+    };
+    if diff.basis != DiffBasis::Units {
         text.push_str("\nThe previous run's units were not available (chained to a bare snapshot): counts only.");
         return Ok(text);
     }
-    let detail_entry = detail
-        .filter(|d| d["previous_hash"] == cur["diff"]["previous_hash"])
-        .and_then(|d| d["skus"].as_array())
-        .and_then(|a| a.iter().find(|d| d["sku"] == sku));
-    let units = |s: &str| detail_entry.and_then(|d| d[s].as_array()).cloned().unwrap_or_default();
-    for (s, added) in [("added", true), ("removed", false)] {
-        if let Some(sentence) = side(&entry[s], &units(s), added, model) {
+    let detail_entry = match detail {
+        Some(DiffDetail::Units(d)) if d.previous_hash == diff.previous_hash => d.skus.iter().find(|d| d.sku == sku),
+        _ => None,
+    };
+    let none: Vec<UnitChange> = Vec::new();
+    let sides = [
+        (entry.added.as_ref(), detail_entry.map_or(&none, |d| &d.added), true),
+        (entry.removed.as_ref(), detail_entry.map_or(&none, |d| &d.removed), false),
+    ];
+    for (counts, units, added) in sides {
+        if let Some(sentence) = side(counts, units, added, model) {
             text.push('\n');
             text.push_str(&sentence);
         }
     }
-    if let Some(ents) = entry["entitlements"].as_object().filter(|m| !m.is_empty()) {
-        let total: i128 = ents.values().filter_map(Value::as_i64).map(i128::from).sum();
-        let listed = detail_entry.and_then(|d| d["entitlements"].as_array()).cloned().unwrap_or_default();
+    if let Some(ents) = entry.entitlements.as_ref().filter(|m| !m.is_empty()) {
+        let ents = by_name(ents);
+        let total: i128 = ents.iter().map(|(_, q)| i128::from(*q)).sum();
+        let listed: &[EntitlementChange] = detail_entry.map_or(&[], |d| &d.entitlements);
         let parts: Vec<String> = ents
             .iter()
             .map(|(reason, q)| {
                 let ids: Vec<String> = listed
                     .iter()
-                    .filter(|e| e["reason"] == reason.as_str())
-                    .map(|e| {
-                        format!(
-                            "{} {}",
-                            e["entitlement_id"].as_str().unwrap_or_default(),
-                            signed(i128::from(e["quantity"].as_i64().unwrap_or(0)))
-                        )
-                    })
+                    .filter(|e| e.reason == *reason)
+                    .map(|e| format!("{} {}", e.entitlement_id, signed(i128::from(e.quantity))))
                     .collect();
-                let what = reason.replace('_', " ");
+                let what = reason.name().replace('_', " ");
                 if ids.is_empty() {
-                    format!("{} {what}", signed(i128::from(q.as_i64().unwrap_or(0))))
+                    format!("{} {what}", signed(i128::from(*q)))
                 } else {
-                    format!("{} {what} ({})", signed(i128::from(q.as_i64().unwrap_or(0))), ids.join(", "))
+                    format!("{} {what} ({})", signed(i128::from(*q)), ids.join(", "))
                 }
             })
             .collect();

@@ -57,6 +57,20 @@ impl Model {
     pub const ALL: [Model; 5] = [Model::Concurrent, Model::Device, Model::Feature, Model::Subscription, Model::User];
 }
 
+impl serde::Serialize for Model {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Model {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Model, D::Error> {
+        let text = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+        Model::parse(&text)
+            .ok_or_else(|| serde::de::Error::unknown_variant(&text, &["device", "user", "concurrent", "subscription", "feature"]))
+    }
+}
+
 /// A catalog SKU.
 #[derive(Debug, Clone)]
 pub struct Sku {

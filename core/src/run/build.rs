@@ -2,56 +2,65 @@
 //! (coverage, counters, the chain link, the diff) and the run report.
 
 use super::{Outcome, RunInputs, RunStatus};
-use crate::document::snapshot::{self, Snapshot};
+use crate::document::diff::{DiffDetail, DiffSummary};
+use crate::document::snapshot::{self, Counts, ImportSummary, PoolRecord, RulesetRef, SkuRecord, Snapshot, SnapshotDoc, SourceCoverage};
 use crate::engine::{Counters, Evaluation, SkuResult};
 use crate::error::{Error, ErrorCode, Location};
 use crate::input::adapters::EntitlementObservation;
 use crate::input::catalog::{MasterData, Model};
 use crate::input::ruleset::Ruleset;
-use crate::vocab::{CoverageStatus, Health};
-use serde_json::{json, Map, Value};
+use crate::vocab::{CoverageStatus, ExceptionCode, Health};
+use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-fn counters_json(c: &Counters, under: i64, with_variance: bool) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("entitled".into(), json!(c.entitled));
-    m.insert("reserved".into(), json!(c.reserved));
-    m.insert("reserved_effective".into(), json!(c.reserved_effective));
-    m.insert("consumed".into(), json!(c.consumed));
-    m.insert("remaining".into(), json!(c.remaining));
-    m.insert("available".into(), json!(c.available));
-    m.insert("variance".into(), json!(c.variance()));
-    if with_variance {
-        m.insert("compliance_status".into(), json!(c.compliance_status(under).name()));
-        m.insert("variance_percent".into(), json!(c.variance_percent()));
+fn counts(c: &Counters) -> Counts {
+    Counts {
+        entitled: c.entitled,
+        reserved: c.reserved,
+        reserved_effective: c.reserved_effective,
+        consumed: c.consumed,
+        remaining: c.remaining,
+        available: c.available,
+        variance: c.variance(),
     }
-    m
 }
 
-fn totals_json(c: &Counters) -> Value {
-    Value::Object(counters_json(c, 0, false))
+fn pool_record(p: &crate::engine::PoolResult, under: i64) -> PoolRecord {
+    let c = &p.counters;
+    PoolRecord {
+        pool: p.pool.clone(),
+        scope: p.scope.clone(),
+        entitled: c.entitled,
+        reserved: c.reserved,
+        reserved_effective: c.reserved_effective,
+        consumed: c.consumed,
+        remaining: c.remaining,
+        available: c.available,
+        variance: c.variance(),
+        variance_percent: c.variance_percent(),
+        compliance_status: c.compliance_status(under),
+    }
 }
 
-fn sku_record(md: &MasterData, rs: &Ruleset, r: &SkuResult) -> crate::error::Result<Value> {
+fn sku_record(md: &MasterData, rs: &Ruleset, r: &SkuResult) -> SkuRecord {
     let sku = &md.skus[r.sku];
-    let mut m = counters_json(&r.counters, rs.under_utilized_percent, true);
-    m.insert("sku".into(), json!(sku.id));
-    m.insert("model".into(), json!(sku.model.name()));
-    m.insert("units".into(), json!(r.units.len()));
-    let pools: Vec<Value> = r
-        .pools
-        .iter()
-        .map(|p| {
-            let mut pm = counters_json(&p.counters, rs.under_utilized_percent, true);
-            pm.insert("pool".into(), json!(p.pool));
-            pm.insert("scope".into(), json!(p.scope));
-            Value::Object(pm)
-        })
-        .collect();
-    m.insert("pools".into(), Value::Array(pools));
-    let root = r.units.root();
-    m.insert("units_root".into(), json!(root.to_prefixed()));
-    Ok(Value::Object(m))
+    let (c, under) = (&r.counters, rs.under_utilized_percent);
+    SkuRecord {
+        sku: sku.id.clone(),
+        model: sku.model,
+        entitled: c.entitled,
+        reserved: c.reserved,
+        reserved_effective: c.reserved_effective,
+        consumed: c.consumed,
+        remaining: c.remaining,
+        available: c.available,
+        variance: c.variance(),
+        variance_percent: c.variance_percent(),
+        compliance_status: c.compliance_status(under),
+        units: r.units.len() as i64,
+        units_root: r.units.root().to_prefixed(),
+        pools: r.pools.iter().map(|p| pool_record(p, under)).collect(),
+    }
 }
 
 /// The snapshot and run report of a computed run.
@@ -62,9 +71,11 @@ pub(super) fn assemble(inputs: &RunInputs, mut eval: Evaluation, unique: &[u32])
     let health = if health_reasons.is_empty() { Health::Ok } else { Health::Degraded };
     let (totals, by_model, records) = sku_records(md, rs, &eval)?;
     let skus_root = snapshot::skus_root(&records)?;
-    let mut exceptions_summary: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut exceptions_summary: BTreeMap<ExceptionCode, i64> = BTreeMap::new();
     for e in &eval.exceptions {
-        *exceptions_summary.entry(e.code).or_default() += 1;
+        let code = ExceptionCode::from_name(e.code)
+            .ok_or_else(|| Error::new(ErrorCode::Internal, format!("exception code `{}` is not in the vocabulary", e.code)))?;
+        *exceptions_summary.entry(code).or_default() += 1;
     }
     let (sequence, previous_hash) = chain_link(previous)?;
     let (diff, diff_detail) = diff_against_previous(inputs, &eval, unique, &records, &coverage)?;
@@ -73,37 +84,40 @@ pub(super) fn assemble(inputs: &RunInputs, mut eval: Evaluation, unique: &[u32])
     for r in &mut eval.skus {
         units.insert(md.skus[r.sku].id.clone(), std::mem::take(&mut r.units));
     }
-    let imports: Vec<Value> = jobs
+    let imports: Vec<ImportSummary> = jobs
         .iter()
-        .map(|j| {
-            json!({
-                "job_id": j.job_id, "source": j.source, "adapter": j.adapter,
-                "adapter_version": j.adapter_version, "path": j.path,
-                "input_hash": j.input_hash, "rows_total": j.rows_total,
-                "rows_accepted": j.rows_accepted, "rows_rejected": j.rows_rejected,
-            })
+        .map(|j| ImportSummary {
+            job_id: j.job_id.clone(),
+            source: j.source.clone(),
+            adapter: j.adapter.clone(),
+            adapter_version: j.adapter_version.clone(),
+            path: j.path.clone(),
+            input_hash: j.input_hash.clone(),
+            rows_total: j.rows_total as i64,
+            rows_accepted: j.rows_accepted as i64,
+            rows_rejected: j.rows_rejected as i64,
         })
         .collect();
-    let body = json!({
-        "schema": snapshot::SCHEMA,
-        "organization_id": params.organization_id,
-        "sequence": sequence,
-        "previous_hash": previous_hash,
-        "reconciled_at": params.as_of.to_string(),
-        "run_id": params.run_id,
-        "ruleset": {"id": rs.id, "version": rs.version, "hash": rs.hash.to_prefixed()},
-        "imports": imports,
-        "coverage": coverage,
-        "health": health.name(),
-        "health_reasons": health_reasons,
-        "totals": totals_json(&totals),
-        "by_model": by_model.iter().map(|(k, v)| (k.to_string(), totals_json(v))).collect::<Map<_, _>>(),
-        "skus": records,
-        "skus_root": skus_root.to_prefixed(),
-        "diff": diff,
-        "exceptions_summary": exceptions_summary,
-    });
-    let Value::Object(body) = body else { unreachable!("json! object") };
+    let ruleset = RulesetRef { id: rs.id.clone(), version: rs.version, hash: rs.hash.to_prefixed() };
+    let body = SnapshotDoc {
+        schema: snapshot::SCHEMA.to_string(),
+        organization_id: params.organization_id.clone(),
+        sequence,
+        previous_hash,
+        reconciled_at: params.as_of.to_string(),
+        run_id: params.run_id.clone(),
+        ruleset,
+        imports,
+        coverage,
+        health,
+        health_reasons,
+        totals: counts(&totals),
+        by_model: by_model.iter().map(|(k, v)| (*k, counts(v))).collect(),
+        skus: records,
+        skus_root: skus_root.to_prefixed(),
+        diff,
+        exceptions_summary,
+    };
     let snap = Snapshot::seal(body)?;
     let status = if health == Health::Ok { RunStatus::Ok } else { RunStatus::Degraded };
     let report = json!({
@@ -115,9 +129,9 @@ pub(super) fn assemble(inputs: &RunInputs, mut eval: Evaluation, unique: &[u32])
         "ruleset": {"id": rs.id, "version": rs.version, "hash": rs.hash.to_prefixed()},
         "reasons": [],
         "errors": [],
-        "health_reasons": snap.value()["health_reasons"],
+        "health_reasons": snap.doc().health_reasons,
         "imports": jobs,
-        "exceptions": exceptions_summary,
+        "exceptions": snap.doc().exceptions_summary,
         "warnings": warnings,
         "entitlement_observations": compare_observations(md, rs, &eval, observations),
         "sequence": sequence,
@@ -137,19 +151,19 @@ pub(super) fn assemble(inputs: &RunInputs, mut eval: Evaluation, unique: &[u32])
 
 /// Coverage: expected sources plus every source seen, each `ok`, `missing`
 /// or `degraded`, with the health reasons.
-fn coverage(inputs: &RunInputs, eval: &Evaluation) -> (Map<String, Value>, Vec<String>) {
+fn coverage(inputs: &RunInputs, eval: &Evaluation) -> (BTreeMap<String, SourceCoverage>, Vec<String>) {
     let (params, rs, previous) = (&inputs.params, &inputs.ruleset, inputs.previous.as_ref());
-    let prev_cov = previous.and_then(|p| p.value().get("coverage").cloned());
+    let prev_cov = previous.map(|p| &p.doc().coverage);
     let mut names: Vec<String> = params.expected_sources.clone();
     names.extend(eval.sources.keys().cloned());
     names.sort();
     names.dedup();
-    let mut coverage = Map::new();
+    let mut coverage = BTreeMap::new();
     let mut health_reasons = Vec::new();
     for name in &names {
         let facts = eval.sources.get(name).cloned().unwrap_or_default();
         let expected = params.expected_sources.binary_search(name).is_ok();
-        let prev_count = prev_cov.as_ref().and_then(|c| c.get(name)).and_then(|c| c.get("signals")).and_then(Value::as_u64);
+        let prev_count = prev_cov.and_then(|c| c.get(name)).map(|c| c.signals.max(0) as u64);
         let status = if expected && facts.signals == 0 {
             health_reasons.push(format!("source_missing:{name}"));
             CoverageStatus::Missing
@@ -161,24 +175,18 @@ fn coverage(inputs: &RunInputs, eval: &Evaluation) -> (Map<String, Value>, Vec<S
         } else {
             CoverageStatus::Ok
         };
-        coverage.insert(
-            name.clone(),
-            json!({
-                "status": status,
-                "signals": facts.signals,
-                "last_observed_at": facts.last_observed_at.map(|t| t.to_string()),
-            }),
-        );
+        let signals = i64::try_from(facts.signals).unwrap_or(i64::MAX);
+        coverage.insert(name.clone(), SourceCoverage { status, signals, last_observed_at: facts.last_observed_at.map(|t| t.to_string()) });
     }
     (coverage, health_reasons)
 }
 
 /// Totals, totals per model and the per-SKU records.
-type Summed<'m> = (Counters, BTreeMap<&'m str, Counters>, Vec<Value>);
+type Summed = (Counters, BTreeMap<Model, Counters>, Vec<SkuRecord>);
 
-fn sku_records<'m>(md: &MasterData, rs: &Ruleset, eval: &Evaluation) -> Result<Summed<'m>, Error> {
+fn sku_records(md: &MasterData, rs: &Ruleset, eval: &Evaluation) -> Result<Summed, Error> {
     let mut totals = Counters::default();
-    let mut by_model: BTreeMap<&str, Counters> = Model::ALL.iter().map(|m| (m.name(), Counters::default())).collect();
+    let mut by_model: BTreeMap<Model, Counters> = Model::ALL.iter().map(|m| (*m, Counters::default())).collect();
     let mut records = Vec::with_capacity(eval.skus.len());
     for r in &eval.skus {
         let overflow = || {
@@ -193,16 +201,16 @@ fn sku_records<'m>(md: &MasterData, rs: &Ruleset, eval: &Evaluation) -> Result<S
             .at(Location::file("entitlements.csv").with_field("quantity"))
         };
         totals = totals.checked_add(&r.counters).ok_or_else(overflow)?;
-        if let Some(c) = by_model.get_mut(md.skus[r.sku].model.name()) {
+        if let Some(c) = by_model.get_mut(&md.skus[r.sku].model) {
             *c = c.checked_add(&r.counters).ok_or_else(overflow)?;
         }
-        records.push(sku_record(md, rs, r)?);
+        records.push(sku_record(md, rs, r));
     }
     Ok((totals, by_model, records))
 }
 
 /// `sequence` and `previous_hash` of the new snapshot.
-fn chain_link(previous: Option<&Snapshot>) -> Result<(i64, Value), Error> {
+fn chain_link(previous: Option<&Snapshot>) -> Result<(i64, Option<String>), Error> {
     Ok(match previous {
         Some(p) => {
             // The previous snapshot was validated (sequence in 1..=2^53−1); the
@@ -211,9 +219,9 @@ fn chain_link(previous: Option<&Snapshot>) -> Result<(i64, Value), Error> {
                 Error::new(ErrorCode::PreviousSnapshotInvalid, "the previous snapshot's `sequence` has no successor")
                     .at(Location::file("previous snapshot").with_field("$.sequence"))
             })?;
-            (next, Value::String(p.hash().to_prefixed()))
+            (next, Some(p.hash().to_prefixed()))
         }
-        None => (1, Value::Null),
+        None => (1, None),
     })
 }
 
@@ -224,9 +232,9 @@ fn diff_against_previous(
     inputs: &RunInputs,
     eval: &Evaluation,
     unique: &[u32],
-    records: &[Value],
-    coverage: &Map<String, Value>,
-) -> Result<(Option<Value>, Option<Value>), Error> {
+    records: &[SkuRecord],
+    coverage: &BTreeMap<String, SourceCoverage>,
+) -> Result<(Option<DiffSummary>, Option<DiffDetail>), Error> {
     let (params, rs, md) = (&inputs.params, &inputs.ruleset, &inputs.master);
     Ok(match (&inputs.previous_run, inputs.previous.as_ref()) {
         (Some(prev), _) => {
@@ -238,16 +246,16 @@ fn diff_against_previous(
                 exceptions: &eval.exceptions,
                 master: md,
                 skus: records.iter().zip(eval.skus.iter().map(|r| &r.units)).collect(),
-                coverage: coverage.iter().map(|(k, v)| (k.clone(), v["status"].as_str().unwrap_or_default().to_string())).collect(),
+                coverage: coverage.iter().map(|(k, v)| (k.clone(), v.status)).collect(),
                 ruleset_hash: rs.hash,
                 as_of: params.as_of,
             };
             let (summary, detail) = crate::history::diff::diff(prev, &current)?;
-            (Some(summary), Some(detail))
+            (Some(summary), Some(DiffDetail::Units(detail)))
         }
         (None, Some(p)) => {
             let d = crate::history::diff::counters_only(p, records);
-            (Some(d.clone()), Some(d))
+            (Some(d.clone()), Some(DiffDetail::Counters(d)))
         }
         (None, None) => (None, None),
     })

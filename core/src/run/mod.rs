@@ -50,7 +50,7 @@ pub struct Outcome {
     /// The diff against the previous run with its unit lists (the pack's
     /// `diff.json`; the snapshot's `diff` has the counts). `None` for a
     /// first run or a failed one.
-    pub diff: Option<Value>,
+    pub diff: Option<crate::document::diff::DiffDetail>,
 }
 
 /// Everything a run read and checked: the inputs of the computation. The

@@ -329,7 +329,7 @@ fn catalog_integrity_negative_or_non_integer_entitlement_quantity() {
 fn entitlement_quantity_with_plus_sign_is_an_integer() {
     let b = Bundle::new().sku("d", "device").entitlement_row("e1,d,c,+5,2026-01-01,,,");
     let (_, snap) = run_ok(&b);
-    assert_eq!(snap.sku("d").unwrap()["entitled"], 5);
+    assert_eq!(snap.sku_json("d").unwrap()["entitled"], 5);
 }
 
 #[test]
@@ -402,7 +402,7 @@ fn catalog_integrity_directory_device_value_without_prefix() {
 fn ends_on_before_starts_on_is_not_a_failure() {
     let b = Bundle::new().sku("d", "device").entitlement_row("e1,d,c,5,2026-12-01,2026-01-01,,");
     let (_, snap) = run_ok(&b);
-    assert_eq!(snap.sku("d").unwrap()["entitled"], 0);
+    assert_eq!(snap.sku_json("d").unwrap()["entitled"], 0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -459,7 +459,7 @@ fn identical_duplicates_collapse_and_count_in_rows_and_coverage() {
         ))
         .signal_in("other.csv", &sig("intune", "1", RECENT, "d", "installation", &[("device_serial", "A")]));
     let (out, snap) = run_ok(&b);
-    assert_eq!(snap.sku("d").unwrap()["consumed"], 1);
+    assert_eq!(snap.sku_json("d").unwrap()["consumed"], 1);
     assert_eq!(rows(job(&out, "signals/s.csv")), (2, 2, 0));
     assert_eq!(rows(job(&out, "signals/other.csv")), (1, 1, 0));
     assert_eq!(snap.value()["coverage"]["intune"]["signals"], 3);
@@ -502,7 +502,7 @@ fn rejected_rows_malformed_instants_with_line_and_column() {
             (97, "last_used_at".to_string())
         ]
     );
-    assert_eq!(snap.sku("d").unwrap()["consumed"], 96);
+    assert_eq!(snap.sku_json("d").unwrap()["consumed"], 96);
 }
 
 #[test]
@@ -557,7 +557,7 @@ fn rejected_rows_each_reason_with_line_and_column() {
     assert!(!col(12).is_empty());
     assert_eq!(col(13), "observed_at");
     assert_eq!(col(14), "kind");
-    assert_eq!(snap.sku("d").unwrap()["consumed"], 2);
+    assert_eq!(snap.sku_json("d").unwrap()["consumed"], 2);
 }
 
 #[test]
@@ -623,7 +623,7 @@ fn signal_file_without_required_column_rejects_all_rows() {
     let mut lines: Vec<u64> = row_errors(j).iter().map(|(l, _)| *l).collect();
     lines.dedup();
     assert_eq!(lines, vec![2, 3, 4], "every row rejected with its line");
-    assert_eq!(snap.sku("d").unwrap()["consumed"], 0);
+    assert_eq!(snap.sku_json("d").unwrap()["consumed"], 0);
     // with the default 5% the run fails closed
     let b = base().file("signals/x.csv", &f);
     located(&b.run(), "reject_threshold_exceeded", "signals/x.csv", None, None);
@@ -638,7 +638,7 @@ fn unknown_columns_are_ignored_with_a_warning() {
     assert_eq!(rows(j), (1, 1, 0));
     let warnings = j["warnings"].as_array().expect("warnings");
     assert!(warnings.iter().any(|w| w.as_str().unwrap_or("").contains("colour")), "{warnings:?}");
-    assert_eq!(snap.sku("d").unwrap()["consumed"], 1);
+    assert_eq!(snap.sku_json("d").unwrap()["consumed"], 1);
 }
 
 #[test]
@@ -646,7 +646,7 @@ fn signal_columns_in_any_order() {
     let f = signal_file("device_serial,kind,sku,observed_at,raw_id,source", &["A,installation,d,2026-11-21T00:00:00Z,1,intune"]);
     let b = base().file("signals/x.csv", &f);
     let (_, snap) = run_ok(&b);
-    assert_eq!(snap.sku("d").unwrap()["consumed"], 1);
+    assert_eq!(snap.sku_json("d").unwrap()["consumed"], 1);
 }
 
 #[test]
@@ -670,7 +670,7 @@ fn jsonl_null_missing_and_empty_are_all_empty() {
     assert_eq!(rows(j), (5, 1, 4));
     let lines: Vec<u64> = row_errors(j).iter().map(|(l, _)| *l).collect();
     assert_eq!(lines, vec![2, 3, 4, 5]);
-    assert_eq!(snap.sku("d").unwrap()["consumed"], 1);
+    assert_eq!(snap.sku_json("d").unwrap()["consumed"], 1);
     assert!(out.exceptions.is_empty(), "{:?}", out.exceptions);
 }
 
@@ -683,7 +683,7 @@ fn utf8_bom_is_tolerated() {
     let b = Bundle::new().sku("d", "device").file("entitlements.csv", &e).file("signals/x.csv", &s);
     let (out, snap) = run_ok(&b);
     assert_eq!(rows(job(&out, "signals/x.csv")), (1, 1, 0));
-    let d = snap.sku("d").unwrap();
+    let d = snap.sku_json("d").unwrap();
     assert_eq!(d["entitled"], 7);
     assert_eq!(d["consumed"], 1);
 }
@@ -704,7 +704,7 @@ fn crlf_line_endings_are_tolerated() {
         .file("directory.csv", dir.as_bytes());
     let (out, snap) = run_ok(&b);
     assert_eq!(rows(job(&out, "signals/x.csv")), (2, 2, 0));
-    let d = snap.sku("d").unwrap();
+    let d = snap.sku_json("d").unwrap();
     assert_eq!(d["entitled"], 7);
     assert_eq!(d["consumed"], 2);
     let pe = d["pools"].as_array().unwrap().iter().find(|p| p["pool"] == "pe").expect("pool pe");
@@ -727,7 +727,7 @@ fn blank_lines_are_skipped() {
     let j = job(&out, "signals/x.csv");
     assert_eq!(rows(j), (3, 2, 1));
     assert_eq!(row_errors(j), vec![(7, "observed_at".to_string())], "physical line of the bad row");
-    assert_eq!(snap.sku("d").unwrap()["consumed"], 2);
+    assert_eq!(snap.sku_json("d").unwrap()["consumed"], 2);
 }
 
 #[test]
@@ -735,14 +735,14 @@ fn header_only_signal_file_has_no_rows() {
     let b = base().file("signals/x.csv", b"source,raw_id,observed_at,sku,kind,device_serial\n");
     let (out, snap) = run_ok(&b);
     assert_eq!(rows(job(&out, "signals/x.csv")), (0, 0, 0));
-    assert_eq!(snap.sku("d").unwrap()["consumed"], 0);
+    assert_eq!(snap.sku_json("d").unwrap()["consumed"], 0);
 }
 
 #[test]
 fn header_only_entitlements_is_valid() {
     let b = Bundle::new().sku("d", "device");
     let (_, snap) = run_ok(&b);
-    assert_eq!(snap.sku("d").unwrap()["entitled"], 0);
+    assert_eq!(snap.sku_json("d").unwrap()["entitled"], 0);
 }
 
 #[test]
@@ -775,8 +775,8 @@ fn literal_grammar_for_confidence_and_quantity() {
     let j = job(&out, "signals/s.csv");
     assert_eq!(rows(j), (6, 3, 3));
     assert_eq!(row_errors(j), vec![(4, "confidence".to_string()), (5, "confidence".to_string()), (7, "quantity".to_string())]);
-    assert_eq!(snap.sku("d").unwrap()["consumed"], 2);
-    assert_eq!(snap.sku("c").unwrap()["consumed"], 2);
+    assert_eq!(snap.sku_json("d").unwrap()["consumed"], 2);
+    assert_eq!(snap.sku_json("c").unwrap()["consumed"], 2);
 }
 
 #[test]
@@ -802,7 +802,7 @@ fn csv_quoted_fields_with_commas_and_quotes() {
         .signal(&sig("entra", "3", RECENT, "u", "usage", &[("user", "o\"brien")]));
     let (out, snap) = run_ok(&b);
     assert_eq!(rows(job(&out, "signals/s.csv")), (3, 3, 0));
-    assert_eq!(snap.sku("u").unwrap()["consumed"], 2);
+    assert_eq!(snap.sku_json("u").unwrap()["consumed"], 2);
     let mut keys: Vec<String> =
         out.units["u"].iter().map(|u| serde_json::from_slice::<Value>(u).unwrap()["key"].as_str().unwrap().to_string()).collect();
     keys.sort();

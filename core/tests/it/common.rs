@@ -226,7 +226,7 @@ impl Bundle {
     pub fn sku_record(&self, sku: &str) -> Value {
         let out = self.run();
         assert!(out.errors.is_empty(), "run failed: {:?}", out.errors);
-        out.snapshot.unwrap().sku(sku).unwrap().clone()
+        out.snapshot.unwrap().sku_json(sku).unwrap().clone()
     }
 
     /// Consumed of `sku`.
@@ -275,4 +275,17 @@ pub fn load_dir(root: &std::path::Path) -> MemoryBundle {
     let mut b = MemoryBundle::default();
     walk(root, root, &mut b);
     b
+}
+
+/// A SKU's record as the snapshot writes it (JSON), for assertions on the
+/// written form.
+pub trait SkuJson {
+    /// The record of `sku` in `snapshot.json`, if any.
+    fn sku_json(&self, sku: &str) -> Option<Value>;
+}
+
+impl SkuJson for Snapshot {
+    fn sku_json(&self, sku: &str) -> Option<Value> {
+        self.value()["skus"].as_array()?.iter().find(|r| r["sku"] == sku).cloned()
+    }
 }

@@ -8,6 +8,7 @@
 //! Each matches its hand-worked `expected.json`, the two agree on every SKU record (and on the
 //! devices, users and sessions counted), and both snapshot hashes are pinned.
 
+use crate::common::SkuJson;
 use eucora_license_core::internal::adapters;
 use eucora_license_core::{reconcile, Outcome, RunStatus};
 use serde_json::Value;
@@ -42,7 +43,7 @@ fn assert_matches_expected(name: &str) {
     let got_skus = snap.value()["skus"].as_array().unwrap();
     assert_eq!(got_skus.len(), exp_skus.len(), "{name}: every catalog SKU appears");
     for (id, e) in exp_skus {
-        let g = snap.sku(id).unwrap_or_else(|| panic!("{name}: sku {id} missing"));
+        let g = snap.sku_json(id).unwrap_or_else(|| panic!("{name}: sku {id} missing"));
         for f in FIELDS.iter().chain(&["compliance_status", "variance", "variance_percent"]) {
             assert_eq!(g[*f], e[*f], "{name}: {id}.{f}");
         }

@@ -1,7 +1,7 @@
 //! Diffs against the previous run: every unit added or removed has a reason,
 //! and the counts add up (consumed(prev) + added − removed = consumed(cur)).
 
-use crate::common::Bundle;
+use crate::common::{Bundle, SkuJson};
 use eucora_license_core::internal::evidence::{verify, write_pack};
 use eucora_license_core::{reconcile, Outcome, RunStatus};
 use proptest::prelude::*;
@@ -28,7 +28,7 @@ fn entry(out: &Outcome, sku: &str) -> Value {
 
 /// The pack's unit list of `sku`: (key, reason, weight) added and removed.
 fn units(out: &Outcome, sku: &str, side: &str) -> Vec<(String, String, i64)> {
-    let detail = out.diff.as_ref().unwrap();
+    let detail = serde_json::to_value(out.diff.as_ref().unwrap()).unwrap();
     let d = detail["skus"].as_array().unwrap().iter().find(|d| d["sku"] == sku).cloned().unwrap_or(json!({}));
     d[side]
         .as_array()
@@ -47,7 +47,7 @@ fn assert_adds_up(prev: &Outcome, cur: &Outcome) {
     assert_eq!(c.value()["diff"]["basis"], "units");
     for record in c.value()["skus"].as_array().unwrap() {
         let sku = record["sku"].as_str().unwrap();
-        let before = p.sku(sku).map(|r| (r["consumed"].as_i64().unwrap(), r["entitled"].as_i64().unwrap())).unwrap_or((0, 0));
+        let before = p.sku_json(sku).map(|r| (r["consumed"].as_i64().unwrap(), r["entitled"].as_i64().unwrap())).unwrap_or((0, 0));
         let now = (record["consumed"].as_i64().unwrap(), record["entitled"].as_i64().unwrap());
         let e = entry(cur, sku);
         if e.is_null() {
@@ -196,10 +196,10 @@ fn a_directory_merge_removes_with_merged_identity() {
         ])
     };
     let first = host(install(device_bundle(), "i1", "SER001", "2026-11-20T00:00:00Z")).run();
-    assert_eq!(first.snapshot.as_ref().unwrap().sku("app").unwrap()["consumed"], 2);
+    assert_eq!(first.snapshot.as_ref().unwrap().sku_json("app").unwrap()["consumed"], 2);
     let merged = host(install(device_bundle(), "i1", "SER001", "2026-11-20T00:00:00Z")).dir("device,serial:SER001,name:ws-01,active,,,");
     let second = after(&first, &merged);
-    assert_eq!(second.snapshot.as_ref().unwrap().sku("app").unwrap()["consumed"], 1);
+    assert_eq!(second.snapshot.as_ref().unwrap().sku_json("app").unwrap()["consumed"], 1);
     assert_eq!(entry(&second, "app")["removed"], json!({"merged_identity": 1}));
     assert_adds_up(&first, &second);
     // And back: the split adds the hostname's unit with merged_identity.
@@ -241,7 +241,8 @@ fn entitlement_changes_carry_their_reasons() {
     let e = entry(&second, "suite");
     assert_eq!(e["entitlements"], json!({"entitlement_ended": -7, "entitlement_started": 7, "quantity_changed": 2}));
     assert_eq!(e["entitled"], json!({"previous": 17, "current": 19}));
-    let listed = &second.diff.as_ref().unwrap()["skus"][0]["entitlements"];
+    let detail = serde_json::to_value(second.diff.as_ref().unwrap()).unwrap();
+    let listed = &detail["skus"][0]["entitlements"];
     assert_eq!(
         listed,
         &json!([
@@ -286,7 +287,7 @@ fn concurrent_diffs_count_the_sessions_at_the_peak() {
         "2026-11-20T13:00:00Z",
     );
     let first = one.run();
-    assert_eq!(first.snapshot.as_ref().unwrap().sku("cad").unwrap()["consumed"], 2);
+    assert_eq!(first.snapshot.as_ref().unwrap().sku_json("cad").unwrap()["consumed"], 2);
     // dan and erin overlap carol: peak 3 at 12:30, ann and bob leave the peak.
     let two = session(
         session(one, "f4", "dan", "2026-11-20T12:00:00Z", "2026-11-20T14:00:00Z"),
@@ -296,7 +297,7 @@ fn concurrent_diffs_count_the_sessions_at_the_peak() {
         "2026-11-20T13:30:00Z",
     );
     let second = after(&first, &two);
-    assert_eq!(second.snapshot.as_ref().unwrap().sku("cad").unwrap()["consumed"], 3);
+    assert_eq!(second.snapshot.as_ref().unwrap().sku_json("cad").unwrap()["consumed"], 3);
     let e = entry(&second, "cad");
     assert_eq!(e["added"], json!({"new_signal": 2, "peak_moved": 1}));
     assert_eq!(e["removed"], json!({"peak_moved": 2}));

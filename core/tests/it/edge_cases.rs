@@ -44,7 +44,7 @@ fn a9_directory_aliases_merge_strong_devices_through_a_hostname() {
         .signal(&fields("sccm", "3", "d", "installation", &[("device_name", "LAB")]));
     let out = b.run();
     assert!(exceptions(&out, "ambiguous_identity").is_empty());
-    assert_eq!(out.snapshot.unwrap().sku("d").unwrap()["consumed"], 1);
+    assert_eq!(out.snapshot.unwrap().sku_json("d").unwrap()["consumed"], 1);
 }
 
 #[test]
@@ -145,7 +145,7 @@ fn a10_jsonl_numbers_follow_the_literal_grammar() {
     );
     let out = Bundle::new().sku("d", "device").rule(&["max_reject_percent"], json!(100)).file("signals/jamf.jsonl", rows.as_bytes()).run();
     let snap = out.snapshot.as_ref().expect("snapshot");
-    assert_eq!(snap.sku("d").unwrap()["consumed"], 1);
+    assert_eq!(snap.sku_json("d").unwrap()["consumed"], 1);
     let job = out.report["imports"].as_array().unwrap().iter().find(|j| j["path"] == "signals/jamf.jsonl").unwrap().clone();
     let codes: Vec<(u64, String)> =
         job["errors"].as_array().unwrap().iter().map(|e| (e["line"].as_u64().unwrap(), e["code"].as_str().unwrap().to_string())).collect();

@@ -2,6 +2,7 @@
 //! their evidence packs. Each step's diff and explanation are the ones
 //! `fixtures/demo-history/EXPECTED.md` works out by hand.
 
+use crate::common::SkuJson;
 use eucora_license_core::explain;
 use eucora_license_core::internal::evidence::{verify, write_pack};
 use eucora_license_core::{reconcile, Outcome, RunStatus};
@@ -80,7 +81,7 @@ fn step_three_a_merged_device_and_a_missing_source() {
         snap.value()["diff"]["coverage_gaps"],
         json!([{"source": "flexlm", "status": "missing", "skus": ["matlab-concurrent", "simulink-concurrent"]}])
     );
-    assert_eq!(snap.sku("matlab-concurrent").unwrap()["consumed"], 1); // SCCM's metered MATLAB session remains
+    assert_eq!(snap.sku_json("matlab-concurrent").unwrap()["consumed"], 1); // SCCM's metered MATLAB session remains
     assert!(why(&two, &three, "acrobat-pro").ends_with("−1 device: 1 merged into another identity."));
     assert!(why(&two, &three, "matlab-concurrent").ends_with("−5 tokens at the peak: 5 source flexlm sent nothing this run."));
 }

@@ -4,6 +4,7 @@
 //! `catalog_integrity` / `invalid_input` error, never a wrapped value.
 //! Defect 5 (hardening): the engine does not index past its import list.
 
+use crate::common::SkuJson;
 use crate::common::{reasons, Bundle};
 use eucora_license_core::internal::counters::{collapse_duplicates, Counters, MAX_COUNT};
 use eucora_license_core::internal::signals::SignalStore;
@@ -74,7 +75,7 @@ fn quantities_at_the_limit_that_do_not_overflow_still_work() {
     let out = b.run();
     assert!(out.errors.is_empty(), "{:?}", out.errors);
     let snap = out.snapshot.unwrap();
-    let r = snap.sku("app").unwrap();
+    let r = snap.sku_json("app").unwrap();
     assert_eq!(r["entitled"], json!(MAX));
     assert_eq!(r["consumed"], json!(1));
     assert_eq!(r["reserved"], json!(MAX));
@@ -179,7 +180,7 @@ fn a_session_quantity_beyond_the_exact_range_rejects_the_row() {
     let job = out.report["imports"].as_array().unwrap().iter().find(|j| j["path"] == "signals/s.csv").unwrap();
     assert_eq!(job["rows_rejected"], json!(1));
     assert_eq!(job["errors"][0]["code"], json!("bad_quantity"));
-    assert_eq!(out.snapshot.unwrap().sku("lic").unwrap()["consumed"], json!(40));
+    assert_eq!(out.snapshot.unwrap().sku_json("lic").unwrap()["consumed"], json!(40));
 }
 
 fn usage(b: Bundle, id: &str, at: &str, serial: &str) -> Bundle {

@@ -227,7 +227,7 @@ fn snapshot_hash_is_stable_across_listing_order_of_files() {
         );
     let out = b.run();
     let snap = out.snapshot.unwrap();
-    assert_eq!(snap.sku("dev").unwrap()["consumed"], 1);
+    assert_eq!(snap.sku_json("dev").unwrap()["consumed"], 1);
     let again = b.run().snapshot.unwrap();
     assert_eq!(snap.canonical_bytes(), again.canonical_bytes());
 }

@@ -44,7 +44,7 @@ fn t(hm: &str) -> String {
 }
 
 fn rec(snap: &Snapshot, sku: &str) -> Value {
-    snap.sku(sku).unwrap_or_else(|| panic!("sku {sku} missing")).clone()
+    snap.sku_json(sku).unwrap_or_else(|| panic!("sku {sku} missing")).clone()
 }
 
 fn consumed(snap: &Snapshot, sku: &str) -> i64 {

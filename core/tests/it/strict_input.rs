@@ -4,7 +4,7 @@
 
 use crate::common::{reasons, Bundle};
 use eucora_license_core::internal::canonical::parse_strict;
-use eucora_license_core::{reconcile, RunStatus, Snapshot};
+use eucora_license_core::{reconcile, RunStatus};
 use serde_json::{json, Value};
 
 fn app() -> Bundle {
@@ -60,7 +60,7 @@ fn resealed(edit: impl Fn(&mut Value)) -> Vec<u8> {
     let mut v = first_snapshot();
     edit(&mut v);
     let Value::Object(body) = v else { unreachable!() };
-    Snapshot::seal(body).unwrap().canonical_bytes().to_vec()
+    eucora_license_core::internal::snapshot::seal_json(body).unwrap().2
 }
 
 #[test]

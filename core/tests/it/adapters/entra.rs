@@ -886,7 +886,7 @@ fn end_to_end_reconciles_the_fixtures() {
     assert!(out.errors.is_empty(), "{:?}", out.errors);
     assert_eq!(out.status, RunStatus::Ok);
     let snap = out.snapshot.as_ref().unwrap();
-    let consumed = |sku: &str| snap.sku(sku).unwrap()["consumed"].as_i64().unwrap();
+    let consumed = |sku: &str| snap.sku_json(sku).unwrap()["consumed"].as_i64().unwrap();
     // alice, bob, carol (disabled, still assigned), erin (ActiveWithError), frank, henry (dated by
     // option); with `assignment_time=last_updated` (the fixture's option) judy's assignment,
     // last updated in 2025, falls outside the 30-day lookback.
@@ -947,7 +947,7 @@ fn end_to_end_by_default_counts_long_standing_seats() {
     let out = e2e_bundle(&o).run();
     assert!(out.errors.is_empty(), "{:?}", out.errors);
     let snap = out.snapshot.as_ref().unwrap();
-    assert_eq!(snap.sku("m365-e3").unwrap()["consumed"], 7); // judy too
+    assert_eq!(snap.sku_json("m365-e3").unwrap()["consumed"], 7); // judy too
     let e3 = observation(&out.report, "SPE_E3");
     assert_eq!(e3["ours"], json!({"entitled": 10, "consumed": 7}));
     assert_eq!(e3["discrepancies"], json!([]));

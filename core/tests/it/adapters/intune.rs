@@ -775,9 +775,9 @@ fn end_to_end_reconciliation_over_imports_folders() {
     // Acrobat: LAPTOP-0142, FIN-LT-007 (also seen by SCCM by hostname: the
     // intune-devices name fact binds it), MKT-WS-031. The old enrolment of
     // FIN-LT-007 (DESKTOP-7QH2K) is not counted.
-    assert_eq!(snap.sku("acrobat").unwrap()["consumed"], 3);
+    assert_eq!(snap.sku_json("acrobat").unwrap()["consumed"], 3);
     // Visio: LAPTOP-0142 and VDI-POOL-01 (placeholder serial, Entra id).
-    assert_eq!(snap.sku("visio").unwrap()["consumed"], 2);
+    assert_eq!(snap.sku_json("visio").unwrap()["consumed"], 2);
 
     let all = snap.value()["imports"].as_array().unwrap();
     let imports: Vec<&Value> =

@@ -761,7 +761,7 @@ fn end_to_end_through_imports_folders() {
     assert!(out.errors.is_empty(), "{:?}", out.errors);
     assert_eq!(out.status, RunStatus::Ok);
     let snap = out.snapshot.as_ref().unwrap();
-    let consumed = |sku: &str| snap.sku(sku).unwrap()["consumed"].as_i64().unwrap();
+    let consumed = |sku: &str| snap.sku_json(sku).unwrap()["consumed"].as_i64().unwrap();
     // Acrobat (user model): Jamf users anna (computer 1), gus (7), carl (9)
     // plus Adobe's anna under two identity types: three users.
     assert_eq!(consumed("acrobat"), 3);

@@ -1073,7 +1073,7 @@ fn import_jobs(out: &Outcome) -> Vec<Value> {
 }
 
 fn consumed(out: &Outcome, sku: &str) -> i64 {
-    out.snapshot.as_ref().unwrap().sku(sku).unwrap()["consumed"].as_i64().unwrap()
+    out.snapshot.as_ref().unwrap().sku_json(sku).unwrap()["consumed"].as_i64().unwrap()
 }
 
 #[test]
