@@ -69,69 +69,62 @@ fn nonempty(v: &Value, k: &str) -> Option<String> {
 }
 
 impl SnapView {
+    /// Read the typed snapshot document (parsed fully by the core, unknown
+    /// fields refused) into what the rules use.
     fn read(s: &Snapshot) -> std::result::Result<SnapView, String> {
-        let v = s.value();
-        let reconciled_text = text(v, "reconciled_at").ok_or("`reconciled_at` is missing")?;
+        let d = s.doc();
+        let reconciled_text = d.reconciled_at.clone();
         let reconciled_at = Instant::parse(&reconciled_text).map_err(|_| "`reconciled_at` is not an instant".to_string())?;
-        let mut skus = BTreeMap::new();
-        for r in v.get("skus").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
-            let Some(id) = text(r, "sku") else { continue };
-            let pools = r
-                .get("pools")
-                .and_then(Value::as_array)
-                .map(Vec::as_slice)
-                .unwrap_or(&[])
-                .iter()
-                .filter_map(|p| {
-                    Some(PoolRec {
-                        pool: text(p, "pool")?,
-                        entitled: int(p, "entitled"),
-                        consumed: int(p, "consumed"),
-                        remaining: int(p, "remaining"),
-                        available: int(p, "available"),
+        let skus = d
+            .skus
+            .iter()
+            .map(|r| {
+                let pools = r
+                    .pools
+                    .iter()
+                    .filter_map(|p| {
+                        Some(PoolRec {
+                            pool: p.pool.clone()?,
+                            entitled: p.entitled,
+                            consumed: p.consumed,
+                            remaining: p.remaining,
+                            available: p.available,
+                        })
                     })
-                })
-                .collect();
-            skus.insert(
-                id,
-                SkuRec {
-                    model: text(r, "model").unwrap_or_default(),
-                    entitled: int(r, "entitled"),
-                    consumed: int(r, "consumed"),
-                    remaining: int(r, "remaining"),
-                    reserved: int(r, "reserved"),
-                    compliance_status: text(r, "compliance_status").unwrap_or_default(),
-                    variance: int(r, "variance"),
-                    variance_percent: text(r, "variance_percent"),
+                    .collect();
+                let rec = SkuRec {
+                    model: r.model.name().to_string(),
+                    entitled: r.entitled,
+                    consumed: r.consumed,
+                    remaining: r.remaining,
+                    reserved: r.reserved,
+                    compliance_status: r.compliance_status.name().to_string(),
+                    variance: r.variance,
+                    variance_percent: r.variance_percent.clone(),
                     pools,
-                },
-            );
-        }
-        let mut coverage = BTreeMap::new();
-        for (src, c) in v.get("coverage").and_then(Value::as_object).into_iter().flatten() {
-            let last = text(c, "last_observed_at");
-            coverage.insert(
-                src.clone(),
-                Coverage {
-                    status: text(c, "status").unwrap_or_default(),
-                    signals: c.get("signals").and_then(Value::as_i64),
-                    last_observed_at: last.as_deref().and_then(|t| Instant::parse(t).ok()),
-                    last_observed_text: last,
-                },
-            );
-        }
-        let exceptions = v
-            .get("exceptions_summary")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-            .map(|(k, n)| (k.clone(), n.as_i64().unwrap_or(0)))
+                };
+                (r.sku.clone(), rec)
+            })
             .collect();
+        let coverage = d
+            .coverage
+            .iter()
+            .map(|(src, c)| {
+                let cov = Coverage {
+                    status: c.status.name().to_string(),
+                    signals: Some(c.signals),
+                    last_observed_at: c.last_observed_at.as_deref().and_then(|t| Instant::parse(t).ok()),
+                    last_observed_text: c.last_observed_at.clone(),
+                };
+                (src.clone(), cov)
+            })
+            .collect();
+        let exceptions = d.exceptions_summary.iter().map(|(k, n)| (k.name().to_string(), *n)).collect();
         Ok(SnapView {
             hash: s.hash().to_prefixed(),
             reconciled_at,
             reconciled_text,
-            organization_id: s.organization_id().to_string(),
+            organization_id: d.organization_id.clone(),
             skus,
             coverage,
             exceptions,
@@ -152,7 +145,7 @@ pub(crate) fn read_history(history: &[&[u8]]) -> Result<Vec<SnapView>> {
         let broken = |m: String| InsightError::new(InsightCode::ChainBroken, m, Some(i + 1));
         let s = Snapshot::parse_verified(bytes).map_err(|e| broken(format!("the snapshot does not verify: {}", e.message())))?;
         if let Some(p) = &prev {
-            let link = s.value().get("previous_hash").and_then(Value::as_str);
+            let link = s.doc().previous_hash.as_deref();
             if link != Some(p.hash().to_prefixed().as_str()) {
                 return Err(broken(format!("previous_hash does not name the snapshot before it ({})", p.hash())));
             }
