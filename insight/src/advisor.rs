@@ -47,13 +47,13 @@ struct Draft {
 fn money(inp: &Inputs<'_>, policy: &Policy, sku: &str, ent: Option<&Entitlement>, quantity: i64) -> (Option<Rat>, Option<Rat>) {
     let (cost, currency) = cost_of(inp, sku, ent);
     let Some(cost) = cost.filter(|_| currency.as_deref() == Some(policy.advisor.currency.as_str())) else { return (None, None) };
-    let amount = cost.mul(Rat::int(quantity));
+    let amount = cost.checked_mul(Rat::int(quantity));
     let factor = match inp.catalog.get(sku).and_then(|c| c.cost_period.as_deref()) {
         Some("month") => Some(12),
         Some("year") => Some(1),
         _ => None,
     };
-    let annual = amount.and_then(|a| factor.and_then(|f| a.mul(Rat::int(f))));
+    let annual = amount.and_then(|a| factor.and_then(|f| a.checked_mul(Rat::int(f))));
     (amount, annual)
 }
 

@@ -33,7 +33,16 @@ struct Builder<'a> {
 impl Builder<'_> {
     fn push(&mut self, kind: &str, severity: Severity, subject: Subject, facts: Map<String, Value>, evidence: Evidence, message: String) {
         let alert_id = item_id(Domain::Alert, kind, &subject);
-        self.out.push(Alert { alert_id, kind: kind.to_string(), severity, subject, as_of: self.as_of.to_string(), facts, evidence, message });
+        self.out.push(Alert {
+            alert_id,
+            kind: kind.to_string(),
+            severity,
+            subject,
+            as_of: self.as_of.to_string(),
+            facts,
+            evidence,
+            message,
+        });
     }
 }
 
@@ -69,8 +78,11 @@ pub(crate) fn compute(inp: &Inputs<'_>, policy: &Policy) -> Vec<Alert> {
         }
         for pool in &r.pools {
             if pool.consumed > pool.entitled {
-                let f =
-                    facts(vec![("entitled", json!(pool.entitled)), ("consumed", json!(pool.consumed)), ("remaining", json!(pool.remaining))]);
+                let f = facts(vec![
+                    ("entitled", json!(pool.entitled)),
+                    ("consumed", json!(pool.consumed)),
+                    ("remaining", json!(pool.remaining)),
+                ]);
                 let m = format!("Consumed {} exceeds the pool's entitled {}: remaining {}.", pool.consumed, pool.entitled, pool.remaining);
                 b.push("over_deployed", Severity::Critical, subject(&[("sku", sku), ("pool", &pool.pool)]), f, only_latest(), m);
             }
@@ -97,7 +109,14 @@ pub(crate) fn compute(inp: &Inputs<'_>, policy: &Policy) -> Vec<Alert> {
         let count = latest.exceptions.get(code).copied().unwrap_or(0);
         if count > 0 {
             let m = format!("{count} exceptions of this kind wait for an identity decision.");
-            b.push("identity_conflict", Severity::Warning, subject(&[("exception", code)]), facts(vec![("count", json!(count))]), only_latest(), m);
+            b.push(
+                "identity_conflict",
+                Severity::Warning,
+                subject(&[("exception", code)]),
+                facts(vec![("count", json!(count))]),
+                only_latest(),
+                m,
+            );
         }
     }
 
@@ -106,7 +125,10 @@ pub(crate) fn compute(inp: &Inputs<'_>, policy: &Policy) -> Vec<Alert> {
 
     let mut out = b.out;
     out.sort_by(|x, y| {
-        y.severity.cmp(&x.severity).then_with(|| x.kind.cmp(&y.kind)).then_with(|| subject_bytes(&x.subject).cmp(&subject_bytes(&y.subject)))
+        y.severity
+            .cmp(&x.severity)
+            .then_with(|| x.kind.cmp(&y.kind))
+            .then_with(|| subject_bytes(&x.subject).cmp(&subject_bytes(&y.subject)))
     });
     out
 }
@@ -135,17 +157,17 @@ pub(crate) fn jump(baseline: &[i64], now: i64, p: &AlertPolicy) -> Option<Jump> 
     let values: Vec<Rat> = baseline.iter().map(|v| Rat::int(*v)).collect();
     let base = median(values.clone())?;
     let dev = mad(&values, base)?;
-    let d = Rat::int(now).sub(base)?;
+    let d = Rat::int(now).checked_sub(base)?;
     let k = Rat::new(6745, 10_000)?;
     let fires = |x: Rat| -> Option<bool> {
         let min_units = x >= Rat::int(p.spike_min_units);
-        let pct = x.mul(Rat::int(100))? >= base.mul(Rat::int(p.spike_percent))?;
-        let z = dev.is_zero() || k.mul(x)? > p.spike_mad_factor.mul(dev)?;
+        let pct = x.checked_mul(Rat::int(100))? >= base.checked_mul(Rat::int(p.spike_percent))?;
+        let z = dev.is_zero() || k.checked_mul(x)? > p.spike_mad_factor.checked_mul(dev)?;
         Some(min_units && pct && z)
     };
     let kind = if fires(d)? {
         "spike"
-    } else if fires(d.neg()?)? {
+    } else if fires(d.checked_neg()?)? {
         "drop"
     } else {
         return None;
@@ -229,7 +251,10 @@ fn forecast(b: &mut Builder<'_>, policy: &Policy, sku: &str, series: &[&SnapView
         return;
     }
     let x_latest = points[points.len() - 1].0;
-    let Some(ahead) = Rat::int(r.entitled).sub(intercept).and_then(|n| n.div(slope)).and_then(|x| x.sub(x_latest)) else { return };
+    let Some(ahead) = Rat::int(r.entitled).checked_sub(intercept).and_then(|n| n.checked_div(slope)).and_then(|x| x.checked_sub(x_latest))
+    else {
+        return;
+    };
     if ahead > Rat::int(p.forecast_horizon_days) {
         return;
     }
@@ -317,7 +342,14 @@ fn duplicates(b: &mut Builder<'_>, inp: &Inputs<'_>) {
         }
         let m = format!("The keys {} share one local part and may be one person counted twice.", keys.join(", "));
         let ev = Evidence { units: Some(keys.iter().map(|k| k.to_string()).collect()), ..snaps(&[latest]) };
-        b.push("possible_duplicate_user", Severity::Warning, subject(&[("sku", sku), ("principal", local)]), facts(vec![("keys", json!(keys))]), ev, m);
+        b.push(
+            "possible_duplicate_user",
+            Severity::Warning,
+            subject(&[("sku", sku), ("principal", local)]),
+            facts(vec![("keys", json!(keys))]),
+            ev,
+            m,
+        );
     }
 }
 
@@ -338,14 +370,13 @@ fn expiring(b: &mut Builder<'_>, inp: &Inputs<'_>) {
         }
         let notice = inp.expiry_notice_days.iter().copied().filter(|n| *n >= days_left).min().unwrap_or(max);
         let (cost, currency) = crate::advisor::cost_of(inp, &e.sku, Some(e));
-        let renewal = cost.and_then(|c| c.mul(Rat::int(e.quantity))).and_then(|c| c.round_str(2));
+        let renewal = cost.and_then(|c| c.checked_mul(Rat::int(e.quantity))).and_then(|c| c.round_str(2));
         let currency = renewal.as_ref().and(currency);
         let severity = if days_left <= min { Severity::Critical } else { Severity::Warning };
         let m = match (&renewal, &currency) {
-            (Some(r), Some(c)) => format!(
-                "{} seats end on {ends}, in {days_left} days (notice {notice} days); renewing costs {r} {c}.",
-                e.quantity
-            ),
+            (Some(r), Some(c)) => {
+                format!("{} seats end on {ends}, in {days_left} days (notice {notice} days); renewing costs {r} {c}.", e.quantity)
+            }
             _ => format!("{} seats end on {ends}, in {days_left} days (notice {notice} days); the renewal cost is not known.", e.quantity),
         };
         let f = facts(vec![

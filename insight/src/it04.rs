@@ -82,7 +82,12 @@ pub struct ComplianceRow {
 /// `pack`, checked against the snapshot (`pack_invalid`, `pack_mismatch`).
 /// `organization_uuid` is the host's identity of the organisation; rows do
 /// not carry it, and a malformed one is `invalid_input`.
-pub fn compliance_check(snapshot: &[u8], pack: &[u8], organization_uuid: Option<&str>, license_id: Option<&str>) -> Result<Vec<ComplianceRow>> {
+pub fn compliance_check(
+    snapshot: &[u8],
+    pack: &[u8],
+    organization_uuid: Option<&str>,
+    license_id: Option<&str>,
+) -> Result<Vec<ComplianceRow>> {
     if let Some(u) = organization_uuid {
         parse_organization_uuid(u)?;
     }
@@ -353,7 +358,7 @@ fn compute(inp: &Inputs<'_>, policy: &Policy, org_uuid: Option<String>, renewed_
                     software_name: name(&e.sku),
                     software_vendor: vendor(&e.sku),
                     timestamp: timestamp.clone(),
-                    total_cost: cost.and_then(|c| c.mul(Rat::int(e.quantity))).and_then(Money::from_rat),
+                    total_cost: cost.and_then(|c| c.checked_mul(Rat::int(e.quantity))).and_then(Money::from_rat),
                 })),
                 Some(old) => {
                     if let (Some(o), Some(n)) = (old.ends_on, e.ends_on) {
@@ -364,7 +369,7 @@ fn compute(inp: &Inputs<'_>, policy: &Policy, org_uuid: Option<String>, renewed_
                                 new_expiration_date: n.to_string(),
                                 old_expiration_date: o.to_string(),
                                 organization_id: organization_id.clone(),
-                                renewal_cost: cost.and_then(|c| c.mul(Rat::int(e.quantity))).and_then(Money::from_rat),
+                                renewal_cost: cost.and_then(|c| c.checked_mul(Rat::int(e.quantity))).and_then(Money::from_rat),
                                 renewal_date: today.clone(),
                                 renewed_by: renewed_by.map(str::to_string),
                                 software_name: name(&e.sku),

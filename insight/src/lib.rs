@@ -30,8 +30,8 @@ pub use it04::{
 };
 pub use model::{Alert, Evidence, Recommendation, Severity, Subject};
 pub use policy::{
-    issues_to_error as policy_issues_to_error, validate as validate_policy, AdvisorPolicy, AlertPolicy, ApprovalRule, Policy, PolicyIdentity,
-    PolicyIssue, ACTIONS, AGENTS, DEFAULT_POLICY, KINDS, ROLES,
+    issues_to_error as policy_issues_to_error, validate as validate_policy, AdvisorPolicy, AlertPolicy, ApprovalRule, Policy,
+    PolicyIdentity, PolicyIssue, ACTIONS, AGENTS, DEFAULT_POLICY, KINDS, ROLES,
 };
 pub use rational::{mad, median, theil_sen, Rat};
 

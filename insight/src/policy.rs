@@ -390,9 +390,9 @@ impl Policy {
     /// Parse and validate a policy from its bytes; `file` names it in the
     /// error (`invalid_policy`, located by JSON path, `index` null).
     pub fn parse(bytes: &[u8], file: &str) -> Result<Policy> {
-        let doc = std::str::from_utf8(bytes)
-            .map_err(|_| invalid(file, "$", "not UTF-8"))
-            .and_then(|t| eucora_license_core::internal::canonical::parse_strict(t).map_err(|e| invalid(file, "$", &format!("not JSON: {e}"))))?;
+        let doc = std::str::from_utf8(bytes).map_err(|_| invalid(file, "$", "not UTF-8")).and_then(|t| {
+            eucora_license_core::internal::canonical::parse_strict(t).map_err(|e| invalid(file, "$", &format!("not JSON: {e}")))
+        })?;
         validate(&doc).map_err(|issues| issues_to_error(file, &issues))
     }
 
@@ -463,7 +463,8 @@ mod tests {
 
     #[test]
     fn bad_documents_are_located() {
-        let cases: Vec<(fn(&mut Value), &str, &str)> = vec![
+        type Case = (fn(&mut Value), &'static str, &'static str);
+        let cases: Vec<Case> = vec![
             (|d| d["alerts"]["spike_percnt"] = 1.into(), "$.alerts.spike_percnt", "unknown_key"),
             (|d| drop(d["alerts"].as_object_mut().unwrap().remove("spike_percent")), "$.alerts.spike_percent", "missing_key"),
             (|d| d["alerts"]["spike_percent"] = (-1).into(), "$.alerts.spike_percent", "out_of_range"),
@@ -474,7 +475,11 @@ mod tests {
             (|d| d["access"]["roles"]["viewer"] = serde_json::json!(["view.*"]), "$.access.roles.viewer[0]", "unknown_name"),
             (|d| d["approvals"]["recommendation"]["quorum"] = 0.into(), "$.approvals.recommendation.quorum", "out_of_range"),
             (|d| d["approvals"]["mapping.sku"]["expires_hours"] = 0.into(), "$.approvals.mapping.sku.expires_hours", "out_of_range"),
-            (|d| d["agents"]["truth_builder"] = serde_json::json!(["reconcile.run", "reconcile.run"]), "$.agents.truth_builder[1]", "duplicate"),
+            (
+                |d| d["agents"]["truth_builder"] = serde_json::json!(["reconcile.run", "reconcile.run"]),
+                "$.agents.truth_builder[1]",
+                "duplicate",
+            ),
             (|d| d["version"] = 0.into(), "$.version", "out_of_range"),
         ];
         for (edit, path, code) in cases {

@@ -60,7 +60,7 @@ impl Rat {
     }
 
     /// `self + o`.
-    pub fn add(self, o: Rat) -> Option<Rat> {
+    pub fn checked_add(self, o: Rat) -> Option<Rat> {
         let g = gcd(self.d, o.d).max(1);
         let l = (self.d / g).checked_mul(o.d)?;
         let a = self.n.checked_mul(l / self.d)?;
@@ -69,32 +69,32 @@ impl Rat {
     }
 
     /// `self - o`.
-    pub fn sub(self, o: Rat) -> Option<Rat> {
-        self.add(o.neg()?)
+    pub fn checked_sub(self, o: Rat) -> Option<Rat> {
+        self.checked_add(o.checked_neg()?)
     }
 
     /// `self × o`.
-    pub fn mul(self, o: Rat) -> Option<Rat> {
+    pub fn checked_mul(self, o: Rat) -> Option<Rat> {
         let g1 = gcd(self.n, o.d).max(1);
         let g2 = gcd(o.n, self.d).max(1);
         Rat::new((self.n / g1).checked_mul(o.n / g2)?, (self.d / g2).checked_mul(o.d / g1)?)
     }
 
     /// `self / o`; `None` when `o` is zero.
-    pub fn div(self, o: Rat) -> Option<Rat> {
+    pub fn checked_div(self, o: Rat) -> Option<Rat> {
         if o.n == 0 {
             return None;
         }
-        self.mul(Rat::new(o.d, o.n)?)
+        self.checked_mul(Rat::new(o.d, o.n)?)
     }
 
     /// `-self`.
-    pub fn neg(self) -> Option<Rat> {
+    pub fn checked_neg(self) -> Option<Rat> {
         Some(Rat { n: self.n.checked_neg()?, d: self.d })
     }
 
     /// `|self|`.
-    pub fn abs(self) -> Option<Rat> {
+    pub fn checked_abs(self) -> Option<Rat> {
         Some(Rat { n: self.n.checked_abs()?, d: self.d })
     }
 
@@ -192,13 +192,13 @@ pub fn median(mut values: Vec<Rat>) -> Option<Rat> {
     if values.len() % 2 == 1 {
         Some(values[m])
     } else {
-        values[m - 1].add(values[m])?.div(Rat::int(2))
+        values[m - 1].checked_add(values[m])?.checked_div(Rat::int(2))
     }
 }
 
 /// The median absolute deviation from `center`: the median of `|v - center|`.
 pub fn mad(values: &[Rat], center: Rat) -> Option<Rat> {
-    let devs: Option<Vec<Rat>> = values.iter().map(|v| v.sub(center).and_then(Rat::abs)).collect();
+    let devs: Option<Vec<Rat>> = values.iter().map(|v| v.checked_sub(center).and_then(Rat::checked_abs)).collect();
     median(devs?)
 }
 
@@ -210,12 +210,12 @@ pub fn theil_sen(points: &[(Rat, Rat)]) -> Option<(Rat, Rat)> {
     for (i, (xi, yi)) in points.iter().enumerate() {
         for (xj, yj) in &points[i + 1..] {
             if xj != xi {
-                slopes.push(yj.sub(*yi)?.div(xj.sub(*xi)?)?);
+                slopes.push(yj.checked_sub(*yi)?.checked_div(xj.checked_sub(*xi)?)?);
             }
         }
     }
     let b = median(slopes)?;
-    let intercepts: Option<Vec<Rat>> = points.iter().map(|(x, y)| y.sub(b.mul(*x)?)).collect();
+    let intercepts: Option<Vec<Rat>> = points.iter().map(|(x, y)| y.checked_sub(b.checked_mul(*x)?)).collect();
     let a = median(intercepts?)?;
     Some((b, a))
 }

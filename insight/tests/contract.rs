@@ -8,9 +8,12 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 use std::sync::OnceLock;
 
+/// Snapshots and packs of a chain.
+type Chain = (Vec<Vec<u8>>, Vec<Vec<u8>>);
+
 /// A four-run chain, built once.
-fn four() -> &'static (Vec<Vec<u8>>, Vec<Vec<u8>>) {
-    static C: OnceLock<(Vec<Vec<u8>>, Vec<Vec<u8>>)> = OnceLock::new();
+fn four() -> &'static Chain {
+    static C: OnceLock<Chain> = OnceLock::new();
     C.get_or_init(|| chain(&series("cad", &[1, 2, 3, 4], 10)))
 }
 

@@ -120,7 +120,12 @@ fn sources_missing_degraded_and_stale() {
 fn possible_duplicate_user_groups_by_local_part() {
     let as_of = day(0);
     let mut runs = vec![Run {
-        signals: vec![seat("cad", "jo@a.com", &as_of), seat("cad", "jo@b.com", &as_of), seat("cad", "al@a.com", &as_of), seat("cad", "al@b.com", &as_of)],
+        signals: vec![
+            seat("cad", "jo@a.com", &as_of),
+            seat("cad", "jo@b.com", &as_of),
+            seat("cad", "al@a.com", &as_of),
+            seat("cad", "al@b.com", &as_of),
+        ],
         entitlements: vec![ent("E-1", "cad", 10, "2030-12-31", "", "")],
         directory: vec!["user,al@a.com,al@a.com,active,emea,eng".into()],
         as_of,
@@ -209,7 +214,8 @@ fn reclaim_disabled_and_inactive() {
     assert_eq!(dis.len(), 1);
     assert_eq!(dis[0].subject, subj(&[("sku", "sub"), ("principal", "off@x.com")]));
     assert_eq!((dis[0].amount.as_deref(), dis[0].annualized.as_deref()), (Some("10.00"), Some("120.00")));
-    let ina: Vec<_> = recs(&r, "reclaim_inactive").iter().map(|x| (x.subject["principal"].clone(), x.facts["last_activity"].clone())).collect();
+    let ina: Vec<_> =
+        recs(&r, "reclaim_inactive").iter().map(|x| (x.subject["principal"].clone(), x.facts["last_activity"].clone())).collect();
     // busy used it 5 days ago, old 80 (not more than 90): both active; off
     // is disabled (reclaim_disabled, not inactive); idle has no activity.
     assert_eq!(ina, vec![("idle@x.com".to_string(), Value::Null)]);

@@ -58,7 +58,10 @@ fn advise_compliance_and_events_on_the_demo() {
     let o = bin().arg("advise").arg(&out).arg("--json").output().unwrap();
     let doc = json_of(&o);
     let first = &doc["recommendations"][0];
-    assert_eq!((first["type"].as_str(), first["subject"]["sku"].as_str(), first["rank"].as_i64()), (Some("purchase"), Some("autocad"), Some(1)));
+    assert_eq!(
+        (first["type"].as_str(), first["subject"]["sku"].as_str(), first["rank"].as_i64()),
+        (Some("purchase"), Some("autocad"), Some(1))
+    );
     assert_eq!(first["amount"], "2030.00");
     let o = bin().arg("compliance").arg(&out).arg("--json").output().unwrap();
     let raw = String::from_utf8(o.stdout.clone()).unwrap();
@@ -70,7 +73,10 @@ fn advise_compliance_and_events_on_the_demo() {
     let rows = json_of(&o)["rows"].clone();
     assert_eq!(rows.as_array().unwrap().len(), 1);
     assert_eq!(rows[0]["software_name"], "Autodesk AutoCAD (named user)");
-    let o = bin().args(["events", out.to_str().unwrap(), "--json", "--organization-uuid", "0E7F3A2C-1111-4222-8333-944455556666"]).output().unwrap();
+    let o = bin()
+        .args(["events", out.to_str().unwrap(), "--json", "--organization-uuid", "0E7F3A2C-1111-4222-8333-944455556666"])
+        .output()
+        .unwrap();
     let doc = json_of(&o);
     let evs = doc["events"].as_array().unwrap();
     assert!(evs.iter().all(|e| e["organization_id"] == "0e7f3a2c-1111-4222-8333-944455556666"));

@@ -63,7 +63,8 @@ pub fn bundle(r: &Run, seq: usize) -> MemoryBundle {
     b.insert(
         "bundle.json",
         serde_json::to_vec(&serde_json::json!({"organization_id": org, "as_of": r.as_of, "run_id": format!("r{seq}"),
-            "expected_sources": expected})).unwrap(),
+            "expected_sources": expected}))
+        .unwrap(),
     );
     b.insert("catalog.json", CATALOG.as_bytes().to_vec());
     let mut e = String::from("entitlement_id,sku,contract_id,quantity,starts_on,ends_on,unit_cost,currency\n");
