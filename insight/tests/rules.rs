@@ -301,3 +301,15 @@ fn ids_are_stable_and_depend_on_type_and_subject_only() {
     // Byte-identical output for the same inputs.
     assert_eq!(to_canonical(&run_alerts(&series("cad", &[4, 5], 2))), to_canonical(&b));
 }
+
+#[test]
+fn identity_conflict_per_exception_code() {
+    let mut runs = series("cad", &[1], 10);
+    runs[0].directory = vec!["user,a@x.com,jo,active,emea,eng".into(), "user,b@x.com,jo,active,emea,eng".into()];
+    let a = run_alerts(&runs);
+    let ic = of(&a, "identity_conflict");
+    assert_eq!(ic.len(), 1, "{a:?}");
+    assert_eq!(ic[0].subject, subj(&[("exception", "conflicting_alias")]));
+    assert_eq!(ic[0].facts["count"], json!(1));
+    assert!(of(&run_alerts(&series("cad", &[1], 10)), "identity_conflict").is_empty());
+}
