@@ -57,15 +57,36 @@ fn golden_cases_reproduce() {
         let case: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("case.json")).unwrap()).unwrap();
         for c in case["covers"].as_array().unwrap() {
             let c = c.as_str().unwrap();
-            assert!(got.contains(&format!("\"type\":\"{c}\"")) || got.contains(&format!("\"event_type\":\"{c}\"")), "{}: {c}", dir.display());
+            assert!(
+                got.contains(&format!("\"type\":\"{c}\"")) || got.contains(&format!("\"event_type\":\"{c}\"")),
+                "{}: {c}",
+                dir.display()
+            );
             covered.insert(c.to_string());
         }
     }
     // Every alert type, recommendation type and event has a vector.
     for t in [
-        "over_deployed", "utilization_high", "spike", "drop", "oscillation", "source_missing", "source_degraded", "source_stale",
-        "identity_conflict", "possible_duplicate_user", "entitlement_expiring", "exhaustion_forecast", "purchase", "reassign",
-        "reclaim_disabled", "reclaim_inactive", "right_size", "it_license_compliance_alert", "it_license_expiring", "it_license_created",
+        "over_deployed",
+        "utilization_high",
+        "spike",
+        "drop",
+        "oscillation",
+        "source_missing",
+        "source_degraded",
+        "source_stale",
+        "identity_conflict",
+        "possible_duplicate_user",
+        "entitlement_expiring",
+        "exhaustion_forecast",
+        "purchase",
+        "reassign",
+        "reclaim_disabled",
+        "reclaim_inactive",
+        "right_size",
+        "it_license_compliance_alert",
+        "it_license_expiring",
+        "it_license_created",
         "it_license_renewed",
     ] {
         assert!(covered.contains(t), "no golden case covers {t}");
