@@ -33,6 +33,8 @@ mod convert;
 mod library;
 /// The `Outcome` class.
 mod outcome;
+/// `validatePolicy`.
+mod policy;
 /// `reconcile`, `reconcileFiles` and their `Async` forms.
 mod reconcile;
 /// `validateRuleset`, `hashRuleset`, `diffRulesets`.

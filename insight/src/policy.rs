@@ -390,10 +390,17 @@ impl Policy {
     /// Parse and validate a policy from its bytes; `file` names it in the
     /// error (`invalid_policy`, located by JSON path, `index` null).
     pub fn parse(bytes: &[u8], file: &str) -> Result<Policy> {
-        let doc = std::str::from_utf8(bytes).map_err(|_| invalid(file, "$", "not UTF-8")).and_then(|t| {
-            eucora_license_core::internal::canonical::parse_strict(t).map_err(|e| invalid(file, "$", &format!("not JSON: {e}")))
-        })?;
-        validate(&doc).map_err(|issues| issues_to_error(file, &issues))
+        Policy::check(bytes).map_err(|issues| issues_to_error(file, &issues))
+    }
+
+    /// Parse and validate a policy from its bytes, reporting every problem
+    /// (text that is not JSON is one `invalid_json` issue at `$`), for
+    /// build tooling that prints them all.
+    pub fn check(bytes: &[u8]) -> std::result::Result<Policy, Vec<PolicyIssue>> {
+        let json = |message: String| vec![PolicyIssue { path: "$".into(), code: "invalid_json", message }];
+        let text = std::str::from_utf8(bytes).map_err(|_| json("not UTF-8".into()))?;
+        let doc = eucora_license_core::internal::canonical::parse_strict(text).map_err(|e| json(format!("not JSON: {e}")))?;
+        validate(&doc)
     }
 
     /// The shipped default policy.
