@@ -194,10 +194,10 @@ function check(args, out) {
     const problems = invalid.reduce((n, r) => n + r.errors.length, 0)
     const checked = invalid.length + valid.length
     // Without policies the summary names rulesets only, as it always did.
-    const what =
-      policies === 0
-        ? plural(checked, 'ruleset')
-        : `${plural(checked - policies, 'ruleset')} and ${plural(policies, 'policy')}`
+    const parts = []
+    if (checked - policies > 0 || policies === 0) parts.push(plural(checked - policies, 'ruleset'))
+    if (policies > 0) parts.push(plural(policies, 'policy'))
+    const what = parts.join(' and ')
     out.stdout(
       invalid.length === 0
         ? `${policies === 0 ? plural(valid.length, 'ruleset') : what} valid\n`
