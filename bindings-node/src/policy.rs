@@ -18,7 +18,13 @@ pub fn validate_policy(env: Env, policy: Unknown<'_>) -> napi::Result<RulesetVal
     guard(&env, || {
         let bytes = json_arg(&env, &policy, "policy")?;
         Ok(match eucora_license_insight::Policy::check(&bytes) {
-            Ok(p) => RulesetValidation { ok: true, errors: Vec::new(), id: Some(p.id), version: Some(p.version), hash: Some(p.hash.to_prefixed()) },
+            Ok(p) => RulesetValidation {
+                ok: true,
+                errors: Vec::new(),
+                id: Some(p.id),
+                version: Some(p.version),
+                hash: Some(p.hash.to_prefixed()),
+            },
             Err(issues) => RulesetValidation {
                 ok: false,
                 errors: issues.into_iter().map(|i| RulesetError { path: i.path, code: i.code.to_string(), message: i.message }).collect(),

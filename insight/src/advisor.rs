@@ -120,29 +120,33 @@ pub(crate) fn compute(inp: &Inputs<'_>, policy: &Policy) -> Result<Vec<Recommend
     reclaims(inp, policy, &mut drafts)?;
     right_size(inp, policy, &mut drafts);
 
-    // Ranking (C3, C6).
-    let key = |d: &Draft| d.annual.and_then(|a| a.round_str(2)).and_then(|s| Rat::from_decimal(&s));
-    drafts.sort_by(|a, b| {
+    // Ranking (C3, C6); each draft's subject bytes and rounded annual value
+    // are computed once.
+    let mut keyed: Vec<(Vec<u8>, Option<Rat>, Draft)> = drafts
+        .into_iter()
+        .map(|d| (subject_bytes(&d.subject), d.annual.and_then(|a| a.round_str(2)).and_then(|s| Rat::from_decimal(&s)), d))
+        .collect();
+    keyed.sort_by(|(sa, ka, a), (sb, kb, b)| {
         let pa = a.kind == "purchase";
         let pb = b.kind == "purchase";
         match (pa, pb) {
             (true, false) => return Ordering::Less,
             (false, true) => return Ordering::Greater,
-            (true, true) => return b.quantity.cmp(&a.quantity).then_with(|| subject_bytes(&a.subject).cmp(&subject_bytes(&b.subject))),
+            (true, true) => return b.quantity.cmp(&a.quantity).then_with(|| sa.cmp(sb)),
             _ => {}
         }
-        let by_annual = match (key(a), key(b)) {
+        let by_annual = match (ka, kb) {
             (Some(x), Some(y)) => y.cmp(&x),
             (Some(_), None) => Ordering::Less,
             (None, Some(_)) => Ordering::Greater,
             (None, None) => Ordering::Equal,
         };
-        by_annual.then_with(|| a.kind.cmp(b.kind)).then_with(|| subject_bytes(&a.subject).cmp(&subject_bytes(&b.subject)))
+        by_annual.then_with(|| a.kind.cmp(b.kind)).then_with(|| sa.cmp(sb))
     });
-    Ok(drafts
+    Ok(keyed
         .into_iter()
         .enumerate()
-        .map(|(i, d)| Recommendation {
+        .map(|(i, (_, _, d))| Recommendation {
             recommendation_id: item_id(Domain::Recommendation, d.kind, &d.subject),
             kind: d.kind.to_string(),
             subject: d.subject,
@@ -158,27 +162,46 @@ pub(crate) fn compute(inp: &Inputs<'_>, policy: &Policy) -> Result<Vec<Recommend
         .collect())
 }
 
-/// The directory rows of a principal: those whose alias or canonical id
-/// equals the key, then, transitively, any row sharing a value with them;
-/// in file order.
-fn rows_of<'a>(directory: &'a [DirRow], key: &str) -> Vec<&'a DirRow> {
-    let mut values: BTreeSet<String> = BTreeSet::from([key.to_string()]);
-    let mut taken = vec![false; directory.len()];
-    loop {
-        let mut grew = false;
-        for (i, r) in directory.iter().enumerate() {
-            if !taken[i] && (values.contains(&r.alias) || values.contains(&r.canonical_id)) {
-                taken[i] = true;
-                grew = true;
-                values.insert(r.alias.clone());
-                values.insert(r.canonical_id.clone());
+/// The directory indexed by value: each `alias` and `canonical_id` to the
+/// rows (file positions) that carry it.
+struct DirIndex<'a> {
+    rows: &'a [DirRow],
+    by_value: BTreeMap<&'a str, Vec<usize>>,
+}
+
+impl<'a> DirIndex<'a> {
+    fn new(rows: &'a [DirRow]) -> DirIndex<'a> {
+        let mut by_value: BTreeMap<&'a str, Vec<usize>> = BTreeMap::new();
+        for (i, r) in rows.iter().enumerate() {
+            by_value.entry(r.alias.as_str()).or_default().push(i);
+            if r.canonical_id != r.alias {
+                by_value.entry(r.canonical_id.as_str()).or_default().push(i);
             }
         }
-        if !grew {
-            break;
-        }
+        DirIndex { rows, by_value }
     }
-    directory.iter().zip(taken).filter(|(_, t)| *t).map(|(r, _)| r).collect()
+
+    /// The rows of a principal: those whose `alias` or `canonical_id`
+    /// equals the key, then, transitively, any row sharing a value with
+    /// them; in file order.
+    fn rows_of(&self, key: &str) -> Vec<&'a DirRow> {
+        let mut seen_values: BTreeSet<&str> = BTreeSet::new();
+        let mut taken: BTreeSet<usize> = BTreeSet::new();
+        let mut todo: Vec<&str> = vec![key];
+        while let Some(v) = todo.pop() {
+            if !seen_values.insert(v) {
+                continue;
+            }
+            for &i in self.by_value.get(v).map(Vec::as_slice).unwrap_or(&[]) {
+                if taken.insert(i) {
+                    let r = &self.rows[i];
+                    todo.push(r.alias.as_str());
+                    todo.push(r.canonical_id.as_str());
+                }
+            }
+        }
+        taken.into_iter().map(|i| &self.rows[i]).collect()
+    }
 }
 
 /// reclaim_disabled and reclaim_inactive.
@@ -187,13 +210,14 @@ fn reclaims(inp: &Inputs<'_>, policy: &Policy, drafts: &mut Vec<Draft>) -> Resul
     let as_of = latest.reconciled_at;
     let mut activity: Option<BTreeMap<(String, String), Activity>> = None;
     let limit = (inp.inactivity_days as i128) * 86_400 * 1_000_000_000;
+    let directory = DirIndex::new(&inp.directory);
     for u in &inp.units {
         let Some(r) = latest.skus.get(&u.sku) else { continue };
         let user_like = matches!(r.model.as_str(), "user" | "subscription" | "feature");
         if !user_like && r.model != "device" {
             continue;
         }
-        let rows = rows_of(&inp.directory, &u.key);
+        let rows = directory.rows_of(&u.key);
         let status = rows.first().and_then(|r| r.status.clone());
         let ev = || Evidence { snapshots: vec![latest.hash.clone()], units: Some(vec![u.key.clone()]), entitlements: None };
         if status.as_deref() == Some("disabled") {

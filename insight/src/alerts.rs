@@ -123,14 +123,10 @@ pub(crate) fn compute(inp: &Inputs<'_>, policy: &Policy) -> Vec<Alert> {
     duplicates(&mut b, inp);
     expiring(&mut b, inp);
 
-    let mut out = b.out;
-    out.sort_by(|x, y| {
-        y.severity
-            .cmp(&x.severity)
-            .then_with(|| x.kind.cmp(&y.kind))
-            .then_with(|| subject_bytes(&x.subject).cmp(&subject_bytes(&y.subject)))
-    });
-    out
+    // Each subject's canonical bytes are computed once.
+    let mut keyed: Vec<(Vec<u8>, Alert)> = b.out.into_iter().map(|a| (subject_bytes(&a.subject), a)).collect();
+    keyed.sort_by(|(sx, x), (sy, y)| y.severity.cmp(&x.severity).then_with(|| x.kind.cmp(&y.kind)).then_with(|| sx.cmp(sy)));
+    keyed.into_iter().map(|(_, a)| a).collect()
 }
 
 fn consumed(s: &SnapView, sku: &str) -> i64 {
