@@ -57,7 +57,8 @@ impl Failure {
             first,
             if more > 0 { format!(" (and {more} more error{})", if more == 1 { "" } else { "s" }) } else { String::new() }
         );
-        f.with("reasons", out.report["reasons"].clone()).with("errors", out.report["errors"].clone()).with("report", out.report.clone())
+        let report = out.report.to_json();
+        f.with("reasons", report["reasons"].clone()).with("errors", report["errors"].clone()).with("report", report)
     }
 
     pub(crate) fn invalid_ruleset(what: &str, issues: &[core_::RulesetIssue]) -> Self {

@@ -40,6 +40,21 @@ pub struct Vocabulary {
     /// Device-key prefixes (`serial:`, `id:`, `name:`).
     #[napi(js_name = "device_key_prefixes")]
     pub device_key_prefixes: Vec<String>,
+    /// Codes of rejected input rows (`missing_field`, `malformed_instant`, ...).
+    #[napi(js_name = "row_error_codes")]
+    pub row_error_codes: Vec<String>,
+    /// What disagrees between a vendor portal and our numbers.
+    #[napi(js_name = "discrepancies")]
+    pub discrepancies: Vec<String>,
+    /// Statuses of a pack verification check.
+    #[napi(js_name = "check_statuses")]
+    pub check_statuses: Vec<String>,
+    /// Kinds of snapshot health reasons (`<kind>:<source>`).
+    #[napi(js_name = "health_reason_kinds")]
+    pub health_reason_kinds: Vec<String>,
+    /// Codes of ruleset validation issues.
+    #[napi(js_name = "ruleset_issue_codes")]
+    pub ruleset_issue_codes: Vec<String>,
 }
 
 /// The engine's closed vocabularies: table name → stable names in

@@ -59,15 +59,15 @@ impl Outcome {
     }
 
     /// The snapshot as an object (counts are numbers, money and percentages strings).
-    #[napi(getter, catch_unwind)]
+    #[napi(getter, catch_unwind, ts_return_type = "Snapshot")]
     pub fn snapshot(&self, env: Env) -> napi::Result<Value> {
         guard(&env, || Ok(self.sealed()?.value().clone()))
     }
 
     /// `run_report.json` as an object.
-    #[napi(getter, catch_unwind)]
+    #[napi(getter, catch_unwind, ts_return_type = "RunReport")]
     pub fn report(&self) -> Value {
-        self.inner.report.clone()
+        self.inner.report.to_json()
     }
 
     /// The run's exceptions, sorted.

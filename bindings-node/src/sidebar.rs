@@ -53,8 +53,10 @@ pub struct SidebarState {
     #[napi(ts_type = "'ok' | 'degraded' | 'stale' | 'failed'")]
     pub state: String,
     /// Why (null when ok): `{code: 'source_degraded' | 'stale' | 'never_reconciled' | 'reconciliation_failed', ...}`.
+    #[napi(ts_type = "StateReason | null")]
     pub reason: Value,
     /// The latest successful snapshot's totals, or null when there is none.
+    #[napi(ts_type = "Counts | null")]
     pub counters: Value,
     /// When the latest successful snapshot was reconciled.
     #[napi(js_name = "last_reconciled_at", ts_type = "string | null")]

@@ -38,13 +38,13 @@ impl Outcome {
 
     /// The run report as JSON text.
     fn report_json(&self, py: Python<'_>) -> PyResult<String> {
-        boundary(py, || Ok(json_text(&self.inner.report)?))
+        boundary(py, || Ok(json_text(&self.inner.report.to_json())?))
     }
 
     /// `run_report.json` exactly as the CLI writes it (pretty JSON and a newline).
     fn report_file_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
         boundary(py, || {
-            let mut v = serde_json::to_vec_pretty(&self.inner.report).map_err(|e| Failure::new("internal", e.to_string()))?;
+            let mut v = serde_json::to_vec_pretty(&self.inner.report.to_json()).map_err(|e| Failure::new("internal", e.to_string()))?;
             v.push(b'\n');
             Ok(PyBytes::new(py, &v))
         })

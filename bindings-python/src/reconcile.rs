@@ -30,7 +30,7 @@ fn outcome_or_failure(out: core_::Outcome) -> NResult<Outcome> {
         failure.message,
         if more > 0 { format!(" (and {more} more error{})", if more == 1 { "" } else { "s" }) } else { String::new() }
     );
-    let details = serde_json::json!({"report": out.report});
+    let details = serde_json::json!({"report": out.report.to_json()});
     Err(failure.with_details(json_text(&details)?))
 }
 

@@ -251,5 +251,10 @@ def test_vocabulary_is_the_cores() -> None:
         "coverage_statuses",
         "run_statuses",
         "device_key_prefixes",
+        "row_error_codes",
+        "discrepancies",
+        "check_statuses",
+        "health_reason_kinds",
+        "ruleset_issue_codes",
     ]
     assert el.VOCABULARY["diff_reasons"][0] == "merged_identity"

@@ -96,7 +96,7 @@ fn print_notes(snap: &Value, outcome: &Outcome) {
         let parts: Vec<String> = m.iter().map(|(k, v)| format!("{k} {v}")).collect();
         println!("exceptions:    {} (see exceptions.jsonl)", parts.join(", "));
     }
-    let rejected: u64 = outcome.report["imports"].as_array().into_iter().flatten().filter_map(|j| j["rows_rejected"].as_u64()).sum();
+    let rejected: u64 = outcome.report.imports.iter().map(|j| j.rows_rejected).sum();
     if rejected > 0 {
         println!("rejected rows: {rejected} (see run_report.json)");
     }

@@ -58,13 +58,14 @@ pub fn sidebar(
             Err(e) => return Err(invalid(format!("the last run report is not JSON: {}", strip_position(&e)))),
         },
     };
-    try_sidebar(&SidebarInput {
-        latest_success: snapshot.as_ref().map(|s| s.value()),
+    let state = try_sidebar(&SidebarInput {
+        latest_success: snapshot.as_ref(),
         last_run: run.as_ref(),
         now,
         schedule_interval_secs,
         stale_factor,
-    })
+    })?;
+    serde_json::to_value(state).map_err(|e| Error::new(ErrorCode::Internal, format!("sidebar state: {e}")))
 }
 
 /// What changed between two runs, each given as a snapshot's or an
@@ -82,6 +83,30 @@ pub fn diff(previous: &[u8], current: &[u8]) -> Result<Value> {
     let (cur, detail) = crate::history::diff::open_run(current)?;
     let (summary, units) = crate::history::diff::with_units(&prev, &cur, detail)?;
     Ok(serde_json::json!({"summary": summary, "units": units}))
+}
+
+/// Every document type the engine writes — the snapshot and its parts, the
+/// diff, the run report, the sidebar state, the pack manifest — as
+/// `{"<Type>": {"schema": <id or null>, "fields": [names, sorted]}}`, read
+/// off the serde types themselves. The bindings test their own types
+/// against it (through `fixtures/documents.json`).
+///
+/// ```
+/// let d = eucora_license_core::api::documents();
+/// assert_eq!(d["Snapshot"]["schema"], "eucora.license.snapshot/v1");
+/// assert!(d["SkuRecord"]["fields"].as_array().unwrap().contains(&"units_root".into()));
+/// ```
+pub fn documents() -> Value {
+    let types = crate::document::schema::document_types();
+    Value::Object(
+        types
+            .into_iter()
+            .map(|(name, schema, fields)| {
+                let schema = if schema.is_empty() { Value::Null } else { Value::from(schema) };
+                (name.to_string(), serde_json::json!({"schema": schema, "fields": fields}))
+            })
+            .collect(),
+    )
 }
 
 /// Every closed vocabulary as one JSON object, table name → its snake_case
@@ -110,6 +135,15 @@ mod tests {
     fn a_report_that_is_no_object_is_refused() {
         let e = sidebar(None, Some(b"[]"), "2026-11-23T07:00:00Z", 86_400, 2).unwrap_err();
         assert_eq!(e.code().name(), "invalid_input");
+    }
+
+    /// `fixtures/documents.json` is what every binding's document types are
+    /// checked against; it must be the core's, byte for byte.
+    #[test]
+    fn the_documents_fixture_is_the_cores() {
+        let bytes = crate::canon::canonical::to_vec(&documents()).unwrap();
+        let fixture = include_str!("../../fixtures/documents.json");
+        assert_eq!(std::str::from_utf8(&bytes).unwrap(), fixture.trim_end(), "regenerate fixtures/documents.json");
     }
 
     /// `fixtures/vocabulary.json` is the vocabulary every binding's test

@@ -74,8 +74,12 @@ pub use document::diff::{
     BeforeAfter, CounterDelta, CoverageGap, Diff, DiffBasis, DiffDetail, DiffSummary, EntitlementChange, SkuChange, SkuUnitChanges,
     UnitChange,
 };
-pub use document::sidebar::{schedule_secs_from_hours, try_sidebar, SidebarInput};
-pub use document::snapshot::{Counts, ImportSummary, PoolRecord, RulesetRef, SkuRecord, Snapshot, SnapshotDoc, SourceCoverage};
+pub use document::manifest::{ArtifactEntry, Manifest, PseudonymNote, MANIFEST_SCHEMA};
+pub use document::report::{ObservationCheck, OurFigures, PortalFigures, ReportError, RunReport, RUN_REPORT_SCHEMA};
+pub use document::sidebar::{schedule_secs_from_hours, try_sidebar, Sidebar, SidebarInput, StateReason};
+pub use document::snapshot::{
+    Counts, ImportSummary, PoolRecord, RulesetRef, SkuRecord, Snapshot, SnapshotDoc, SourceCoverage, SCHEMA as SNAPSHOT_SCHEMA,
+};
 
 // ---------------------------------------------------------------------------
 // Evidence: packs, offline verification and replay, per-SKU proofs, shared
@@ -110,6 +114,7 @@ pub use input::adapters::{
     all as adapters, by_name as adapter_by_name, run as run_adapter, Adapter, AdapterOutput, DirectoryEntry, EntitlementObservation,
     InputFile, Options as AdapterOptions, Origin, SignalRow,
 };
+pub use input::signals::ImportJob;
 pub use vocab::{RowError, RowErrorCode};
 
 // ---------------------------------------------------------------------------
@@ -118,7 +123,8 @@ pub use vocab::{RowError, RowErrorCode};
 // each.
 
 pub use vocab::{
-    vocabularies, ComplianceStatus, CoverageStatus, DeviceKeyPrefix, DiffReason, ExceptionCode, Health, SidebarReason, SidebarState,
+    vocabularies, CheckStatus, ComplianceStatus, CoverageStatus, DeviceKeyPrefix, DiffReason, Discrepancy, ExceptionCode, Health,
+    HealthReasonKind, RulesetIssueCode, SidebarReason, SidebarState,
 };
 
 // ---------------------------------------------------------------------------

@@ -93,7 +93,8 @@ pub(crate) const COLUMNS: [&str; 16] = [
 ];
 /// A row-level problem in an import. Ordered by line, column, code name,
 /// message (the code by its name, so sorting is as when it was a string).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RowError {
     /// 1-based line.
     pub line: u64,
@@ -318,6 +319,59 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// What disagrees between a vendor portal's figures and ours (run
+    /// report `entitlement_observations[].discrepancies`).
+    pub enum Discrepancy {
+        /// The portal's product maps to no SKU.
+        UnmappedProduct = "unmapped_product",
+        /// The portal's enabled units differ from our entitled.
+        EntitledMismatch = "entitled_mismatch",
+        /// The portal's consumed differs from ours.
+        ConsumedMismatch = "consumed_mismatch",
+    }
+}
+
+vocabulary! {
+    /// The status of one check of an evidence pack's verification.
+    pub enum CheckStatus {
+        /// The check held.
+        Passed = "passed",
+        /// The check failed (the first failure names the pack's defect).
+        Failed = "failed",
+        /// Not run: an earlier check it depends on failed.
+        Skipped = "skipped",
+    }
+}
+
+vocabulary! {
+    /// The kind of a snapshot health reason (`<kind>:<source>`).
+    pub enum HealthReasonKind {
+        /// An expected source sent nothing.
+        SourceMissing = "source_missing",
+        /// A source sent far fewer signals than the run before.
+        SourceDegraded = "source_degraded",
+    }
+}
+
+vocabulary! {
+    /// The `code` of a ruleset validation issue.
+    pub enum RulesetIssueCode {
+        /// The document is not JSON.
+        InvalidJson = "invalid_json",
+        /// A required key is absent.
+        MissingKey = "missing_key",
+        /// A key the schema does not define.
+        UnknownKey = "unknown_key",
+        /// A value of the wrong JSON type.
+        WrongType = "wrong_type",
+        /// A number or text outside its range or form.
+        OutOfRange = "out_of_range",
+        /// A mapping names a SKU the catalog does not declare.
+        UnknownSku = "unknown_sku",
+    }
+}
+
+vocabulary! {
     /// A SKU's compliance status in a snapshot.
     pub enum ComplianceStatus {
         /// Consumed exceeds entitled.
@@ -432,6 +486,11 @@ pub fn vocabularies() -> Vec<(&'static str, Vec<&'static str>)> {
         ("coverage_statuses", CoverageStatus::names()),
         ("run_statuses", RunStatus::names()),
         ("device_key_prefixes", DeviceKeyPrefix::ALL.iter().map(|p| p.prefix()).collect()),
+        ("row_error_codes", RowErrorCode::names()),
+        ("discrepancies", Discrepancy::names()),
+        ("check_statuses", CheckStatus::names()),
+        ("health_reason_kinds", HealthReasonKind::names()),
+        ("ruleset_issue_codes", RulesetIssueCode::names()),
     ]
 }
 
@@ -470,6 +529,11 @@ mod tests {
         check(CoverageStatus::ALL, CoverageStatus::name, CoverageStatus::from_name);
         check(RunStatus::ALL, RunStatus::name, RunStatus::from_name);
         check(DeviceKeyPrefix::ALL, DeviceKeyPrefix::name, DeviceKeyPrefix::from_name);
+        check(RowErrorCode::ALL, RowErrorCode::name, RowErrorCode::from_name);
+        check(Discrepancy::ALL, Discrepancy::name, Discrepancy::from_name);
+        check(CheckStatus::ALL, CheckStatus::name, CheckStatus::from_name);
+        check(HealthReasonKind::ALL, HealthReasonKind::name, HealthReasonKind::from_name);
+        check(RulesetIssueCode::ALL, RulesetIssueCode::name, RulesetIssueCode::from_name);
         for p in DeviceKeyPrefix::ALL {
             assert_eq!(p.prefix(), format!("{}:", p.name()));
         }

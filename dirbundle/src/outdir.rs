@@ -420,7 +420,7 @@ fn pack_into(outcome: &Outcome) -> impl FnOnce(&mut io::BufWriter<File>) -> io::
 
 /// `run_report.json` as written: the report as pretty JSON and a newline.
 pub fn report_file_bytes(outcome: &Outcome) -> io::Result<Vec<u8>> {
-    let mut report = serde_json::to_vec_pretty(&outcome.report).map_err(io::Error::other)?;
+    let mut report = serde_json::to_vec_pretty(&outcome.report.to_json()).map_err(io::Error::other)?;
     report.push(b'\n');
     Ok(report)
 }

@@ -87,7 +87,7 @@ pub unsafe extern "C" fn eucora_license_outcome_report_json(
 ) -> i32 {
     boundary("eucora_license_outcome_report_json", || {
         let o = outcome_of(outcome)?;
-        let bytes = canonical_json(&o.outcome.report)?;
+        let bytes = canonical_json(&o.outcome.report.to_json())?;
         // SAFETY: forwarded caller contract.
         unsafe { text_out(&bytes, buf, cap, len_out) }
     })

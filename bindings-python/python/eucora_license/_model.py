@@ -221,9 +221,10 @@ class SkuChange:
     ``delta`` holds the counter changes (``entitled``, ``reserved``,
     ``consumed``, ``remaining``, ``available``). With a unit-level diff
     (``basis == "units"``), ``added`` and ``removed`` count the units by
-    reason code (``new_signal``, ``aged_out``, ``revoked``, ...) and
-    ``entitlements`` the entitlement changes by reason; with
-    ``basis == "counters"`` they are empty.
+    reason code (``new_signal``, ``aged_out``, ``revoked``, ...),
+    ``entitlements`` the entitlement changes by reason, and ``consumed`` and
+    ``entitled`` hold ``previous`` and ``current``; with
+    ``basis == "counters"`` the counts are empty and those two ``None``.
     """
 
     sku: str
@@ -232,6 +233,8 @@ class SkuChange:
     added: Mapping[str, int]
     removed: Mapping[str, int]
     entitlements: Mapping[str, int]
+    consumed: Mapping[str, int] | None
+    entitled: Mapping[str, int] | None
 
     @classmethod
     def _from_json(cls, d: Mapping[str, Any]) -> SkuChange:
@@ -245,6 +248,8 @@ class SkuChange:
             added=counts(d.get("added")),
             removed=counts(d.get("removed")),
             entitlements=counts(d.get("entitlements")),
+            consumed=None if d.get("consumed") is None else counts(d.get("consumed")),
+            entitled=None if d.get("entitled") is None else counts(d.get("entitled")),
         )
 
 
@@ -480,6 +485,7 @@ class RunReport:
     that failed closed (then ``status == "failed"``, ``reasons`` and
     ``errors`` say why, and there is no snapshot)."""
 
+    schema: str
     status: str
     organization_id: str | None
     run_id: str | None
@@ -501,6 +507,7 @@ class RunReport:
         rs = d.get("ruleset")
         seq = d.get("sequence")
         return cls(
+            schema=str(d.get("schema", "")),
             status=str(d.get("status", "")),
             organization_id=d.get("organization_id"),
             run_id=d.get("run_id"),

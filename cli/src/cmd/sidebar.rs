@@ -9,7 +9,6 @@
 
 use crate::{failed, read, usage_error};
 use eucora_license_core::Instant;
-use serde_json::Value;
 use std::process::ExitCode;
 
 struct SidebarArgs {
@@ -30,24 +29,18 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         (Ok(s), Ok(r)) => (s, r),
         (Err(c), _) | (_, Err(c)) => return c,
     };
-    if let Some(s) = &snap {
-        if let Err(e) = eucora_license_core::Snapshot::parse_verified(&eucora_license_core::canonical_bytes(s).unwrap_or_default()) {
-            return failed(format!("the snapshot does not verify: {e}"));
-        }
-    }
     let Ok(schedule_interval_secs) = eucora_license_core::schedule_secs_from_hours(a.hours) else {
         return usage_error("--schedule-hours is more hours than the engine counts");
     };
-    let state = match eucora_license_core::try_sidebar(&eucora_license_core::SidebarInput {
-        latest_success: snap.as_ref(),
-        last_run: run.as_ref(),
-        now: a.now,
-        schedule_interval_secs,
-        stale_factor: a.factor,
-    }) {
-        Ok(s) => s,
-        Err(e) => return failed(e),
-    };
+    // The entry point every binding calls: one set of argument checks.
+    let state =
+        match eucora_license_core::api::sidebar(snap.as_deref(), run.as_deref(), &a.now.to_string(), schedule_interval_secs, a.factor) {
+            Ok(s) => s,
+            Err(e) if e.code() == eucora_license_core::ErrorCode::PreviousSnapshotInvalid => {
+                return failed(format!("the snapshot does not verify: {e}"))
+            }
+            Err(e) => return failed(e),
+        };
     println!("{}", serde_json::to_string_pretty(&state).unwrap_or_default());
     ExitCode::SUCCESS
 }
@@ -78,7 +71,7 @@ fn parse(args: &[String]) -> Result<SidebarArgs, ExitCode> {
     Ok(SidebarArgs { snapshot, last_run, now, hours, factor })
 }
 
-/// An optional JSON document.
-fn load(path: Option<String>) -> Result<Option<Value>, ExitCode> {
-    path.map(|p| read::json(&p)).transpose()
+/// An optional JSON document's bytes (bounded read; checked by the core).
+fn load(path: Option<String>) -> Result<Option<Vec<u8>>, ExitCode> {
+    path.map(|p| read::document(&p)).transpose()
 }

@@ -6,11 +6,57 @@
 //! the evidence layer, which writes and verifies packs.
 
 use crate::canon::tar;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The manifest schema identifier.
-pub(crate) const MANIFEST_SCHEMA: &str = "eucora.license.pack/v1";
+pub const MANIFEST_SCHEMA: &str = "eucora.license.pack/v1";
+
+/// One artifact of a pack: its member name, size and SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArtifactEntry {
+    /// The member name.
+    pub name: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// `sha256:<hex>` of its bytes.
+    pub sha256: String,
+}
+
+/// The note of a pseudonymised pack: how principals were replaced and of
+/// which original snapshot it is the shared form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PseudonymNote {
+    /// `hmac-sha256`.
+    pub scheme: String,
+    /// The fields whose values were replaced.
+    pub fields: Vec<String>,
+    /// The fingerprint of the key (never the key).
+    pub key_fingerprint: String,
+    /// The hash of the snapshot before pseudonymisation.
+    pub original_snapshot_hash: String,
+}
+
+/// `manifest.json`: every artifact, the snapshot hash and the
+/// `eucora.pack.v1` pack hash (over the manifest without `pack_hash`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Always [`MANIFEST_SCHEMA`].
+    pub schema: String,
+    /// Every artifact but the manifest, in name order.
+    pub artifacts: Vec<ArtifactEntry>,
+    /// The snapshot the pack is evidence for.
+    pub snapshot_hash: String,
+    /// Set when the pack is a pseudonymised (shared) one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pseudonymised: Option<PseudonymNote>,
+    /// The pack hash; absent from the body it is the hash of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pack_hash: Option<String>,
+}
 
 /// Artifacts every pack holds (besides `manifest.json`).
 pub(crate) const REQUIRED: [&str; 13] = [
@@ -62,11 +108,6 @@ pub(crate) fn quoted(text: &str) -> String {
 /// `text` with control characters (and only those) escaped.
 pub(crate) fn escaped(text: &str) -> String {
     text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
-}
-
-/// A JSON value from a hostile pack, fit to quote: its JSON text, cut short.
-pub(crate) fn shown(v: &Value) -> String {
-    quoted(&v.to_string())
 }
 
 /// A pack's members by name.

@@ -7,5 +7,7 @@
 
 pub(crate) mod diff;
 pub(crate) mod manifest;
+pub(crate) mod report;
+pub(crate) mod schema;
 pub(crate) mod sidebar;
 pub(crate) mod snapshot;

@@ -8,14 +8,61 @@
 //! `now` is a parameter: the engine never reads a clock.
 
 use crate::canon::time::Instant;
+use crate::document::snapshot::{Counts, Snapshot};
 use crate::vocab::{Health, RunStatus, SidebarReason, SidebarState};
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Why the state is not `ok`: the reason's code and the facts it rests on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateReason {
+    /// `reconciliation_failed`, `never_reconciled`, `stale` or `source_degraded`.
+    pub code: SidebarReason,
+    /// The failed run's fail-closed reasons (`reconciliation_failed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasons: Option<Vec<String>>,
+    /// The stale limit in seconds, null beyond what an `i64` holds (`stale`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_seconds: Option<Option<i64>>,
+    /// The snapshot's health reasons (`source_degraded`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage_gaps: Option<Vec<String>>,
+}
+
+impl StateReason {
+    fn of(code: SidebarReason) -> StateReason {
+        StateReason { code, reasons: None, limit_seconds: None, coverage_gaps: None }
+    }
+}
+
+/// The sidebar state (DESIGN A8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sidebar {
+    /// `ok`, `degraded`, `stale` or `failed`.
+    pub state: SidebarState,
+    /// Why, when the state is not `ok`.
+    pub reason: Option<StateReason>,
+    /// The latest successful snapshot's totals (null when never reconciled).
+    pub counters: Option<Counts>,
+    /// When the latest successful snapshot was reconciled.
+    pub last_reconciled_at: Option<String>,
+    /// The same instant (the contract names both).
+    pub last_success_at: Option<String>,
+    /// Seconds since the latest success, when stale.
+    pub stale_seconds: Option<i64>,
+    /// The latest successful snapshot's hash.
+    pub snapshot_hash: Option<String>,
+    /// The instant the state describes.
+    pub now: String,
+}
 
 /// Inputs of [`sidebar`].
 #[derive(Debug, Clone, Copy)]
 pub struct SidebarInput<'a> {
-    /// The latest successful snapshot (its JSON), if any.
-    pub latest_success: Option<&'a Value>,
+    /// The latest successful snapshot (verified), if any.
+    pub latest_success: Option<&'a Snapshot>,
     /// The last run's report (`run_report.json`), if known.
     pub last_run: Option<&'a Value>,
     /// The instant the sidebar describes.
@@ -28,6 +75,14 @@ pub struct SidebarInput<'a> {
 
 fn instant_of(v: Option<&Value>, key: &str) -> Option<Instant> {
     v?.get(key)?.as_str().and_then(|s| Instant::parse(s).ok())
+}
+
+/// The run report's fail-closed reasons: a list of text (checked by `check`).
+fn reasons_of(run: &Value) -> Vec<String> {
+    run.get("reasons")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|r| r.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
 }
 
 /// Nanoseconds in a second.
@@ -89,13 +144,10 @@ fn check(input: &SidebarInput<'_>) -> crate::error::Result<()> {
     let snapshot_org = match input.latest_success {
         None => None,
         Some(s) => {
-            if !s.is_object() {
-                return Err(invalid("latest_success", "", "the latest successful snapshot must be a JSON object".into()));
-            }
-            if instant_of(Some(s), "reconciled_at").is_none() {
+            if Instant::parse(&s.doc().reconciled_at).is_err() {
                 return Err(invalid("latest_success", "reconciled_at", "the snapshot has no readable `reconciled_at`".into()));
             }
-            s.get("organization_id").and_then(Value::as_str)
+            Some(s.organization_id())
         }
     };
     let Some(run) = input.last_run else { return Ok(()) };
@@ -104,6 +156,11 @@ fn check(input: &SidebarInput<'_>) -> crate::error::Result<()> {
     };
     if report.get("status").and_then(Value::as_str).and_then(RunStatus::from_name).is_none() {
         return Err(invalid("last_run", "status", "the last run report has no `status` ok, degraded or failed".into()));
+    }
+    match report.get("reasons") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(a)) if a.iter().all(Value::is_string) => {}
+        Some(_) => return Err(invalid("last_run", "reasons", "the last run report's `reasons` is not a list of codes".into())),
     }
     match report.get("reconciled_at") {
         None | Some(Value::Null) => {}
@@ -133,15 +190,16 @@ fn check(input: &SidebarInput<'_>) -> crate::error::Result<()> {
 /// ```
 /// use eucora_license_core::internal::sidebar::{try_sidebar, SidebarInput};
 /// use eucora_license_core::internal::time::Instant;
-/// let snap = serde_json::json!({"organization_id": "org-a", "reconciled_at": "2026-11-22T06:00:00Z", "health": "ok",
-///     "health_reasons": [], "totals": {"consumed": 5}, "snapshot_hash": "sha256:00"});
+/// use eucora_license_core::{Snapshot, SnapshotDoc};
+/// let snap = Snapshot::seal(SnapshotDoc { organization_id: "org-a".into(),
+///     reconciled_at: "2026-11-22T06:00:00Z".into(), ..SnapshotDoc::default() }).unwrap();
 /// let theirs = serde_json::json!({"organization_id": "org-b", "status": "failed", "reasons": ["catalog_integrity"]});
 /// let e = try_sidebar(&SidebarInput { latest_success: Some(&snap), last_run: Some(&theirs),
 ///     now: Instant::parse("2026-11-22T07:00:00Z").unwrap(), schedule_interval_secs: 86_400, stale_factor: 2 }).unwrap_err();
 /// assert_eq!(e.code().name(), "invalid_input");
 /// assert_eq!(e.location().unwrap().field.as_deref(), Some("organization_id"));
 /// ```
-pub fn try_sidebar(input: &SidebarInput<'_>) -> crate::error::Result<Value> {
+pub fn try_sidebar(input: &SidebarInput<'_>) -> crate::error::Result<Sidebar> {
     check(input)?;
     Ok(sidebar(input))
 }
@@ -154,18 +212,18 @@ pub fn try_sidebar(input: &SidebarInput<'_>) -> crate::error::Result<Value> {
 /// ```
 /// use eucora_license_core::internal::sidebar::{sidebar, SidebarInput};
 /// use eucora_license_core::internal::time::Instant;
-/// let snap = serde_json::json!({"reconciled_at": "2026-11-22T06:00:00Z", "health": "ok",
-///     "health_reasons": [], "totals": {"consumed": 5}, "snapshot_hash": "sha256:00"});
+/// use eucora_license_core::{Counts, SidebarState, Snapshot, SnapshotDoc};
+/// let totals = Counts { consumed: 5, ..Counts::default() };
+/// let snap = Snapshot::seal(SnapshotDoc { reconciled_at: "2026-11-22T06:00:00Z".into(), totals, ..SnapshotDoc::default() }).unwrap();
 /// let s = sidebar(&SidebarInput { latest_success: Some(&snap), last_run: None,
 ///     now: Instant::parse("2026-11-25T06:00:00Z").unwrap(), schedule_interval_secs: 86_400, stale_factor: 2 });
-/// assert_eq!(s["state"], "stale");
-/// assert_eq!(s["stale_seconds"], 3 * 86_400);
-/// assert_eq!(s["counters"]["consumed"], 5);
+/// assert_eq!(s.state, SidebarState::Stale);
+/// assert_eq!(s.stale_seconds, Some(3 * 86_400));
+/// assert_eq!(s.counters.unwrap().consumed, 5);
 /// ```
-pub fn sidebar(input: &SidebarInput<'_>) -> Value {
+pub fn sidebar(input: &SidebarInput<'_>) -> Sidebar {
     let success = input.latest_success;
-    let last_success_at = instant_of(success, "reconciled_at");
-    let counters = success.and_then(|s| s.get("totals")).cloned().unwrap_or(Value::Null);
+    let last_success_at = success.and_then(|s| Instant::parse(&s.doc().reconciled_at).ok());
     // The last run counts as "after the latest success" when it is at least as
     // recent; a run report without a time is taken as the most recent.
     let failed_run =
@@ -180,53 +238,72 @@ pub fn sidebar(input: &SidebarInput<'_>) -> Value {
     let age_nanos = last_success_at.map(|t| input.now.unix_nanos() - t.unix_nanos());
     let age = last_success_at.map(|t| input.now.secs_since(t));
     let (state, reason) = if let Some(run) = failed_run {
-        let reasons = run.get("reasons").cloned().unwrap_or(json!([]));
-        (SidebarState::Failed, json!({"code": SidebarReason::ReconciliationFailed.name(), "reasons": reasons}))
+        (SidebarState::Failed, Some(StateReason { reasons: Some(reasons_of(run)), ..StateReason::of(SidebarReason::ReconciliationFailed) }))
     } else if success.is_none() {
-        (SidebarState::Stale, json!({"code": SidebarReason::NeverReconciled.name()}))
+        (SidebarState::Stale, Some(StateReason::of(SidebarReason::NeverReconciled)))
     } else if age_nanos.is_some_and(|a| a > stale_limit.saturating_mul(NANOS)) {
-        (SidebarState::Stale, json!({"code": SidebarReason::Stale.name(), "limit_seconds": i64::try_from(stale_limit).ok()}))
-    } else if success.and_then(|s| s.get("health")).and_then(Value::as_str) == Some(Health::Degraded.name()) {
-        let gaps = success.and_then(|s| s.get("health_reasons")).cloned().unwrap_or(json!([]));
-        (SidebarState::Degraded, json!({"code": SidebarReason::SourceDegraded.name(), "coverage_gaps": gaps}))
+        let limit = Some(i64::try_from(stale_limit).ok());
+        (SidebarState::Stale, Some(StateReason { limit_seconds: limit, ..StateReason::of(SidebarReason::Stale) }))
+    } else if success.is_some_and(|s| s.doc().health == Health::Degraded) {
+        let gaps = success.map(|s| s.doc().health_reasons.clone());
+        (SidebarState::Degraded, Some(StateReason { coverage_gaps: gaps, ..StateReason::of(SidebarReason::SourceDegraded) }))
     } else {
-        (SidebarState::Ok, Value::Null)
+        (SidebarState::Ok, None)
     };
-    json!({
-        "state": state.name(),
-        "reason": reason,
-        "counters": counters,
-        "last_reconciled_at": last_success_at.map(|t| t.to_string()),
-        "last_success_at": last_success_at.map(|t| t.to_string()),
-        "stale_seconds": age.filter(|_| state == SidebarState::Stale),
-        "snapshot_hash": success.and_then(|s| s.get("snapshot_hash")).cloned().unwrap_or(Value::Null),
-        "now": input.now.to_string(),
-    })
+    Sidebar {
+        state,
+        reason,
+        counters: success.map(|s| s.doc().totals),
+        last_reconciled_at: last_success_at.map(|t| t.to_string()),
+        last_success_at: last_success_at.map(|t| t.to_string()),
+        stale_seconds: age.filter(|_| state == SidebarState::Stale),
+        snapshot_hash: success.map(|s| s.hash().to_prefixed()),
+        now: input.now.to_string(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::document::snapshot::SnapshotDoc;
+    use serde_json::json;
 
     const DAY: i64 = 86_400;
 
-    fn snap(at: &str, health: &str) -> Value {
-        json!({"reconciled_at": at, "health": health, "health_reasons": if health == "ok" { json!([]) } else { json!(["source_missing:jamf"]) },
-               "totals": {"entitled": 10, "consumed": 7, "remaining": 3}, "snapshot_hash": "sha256:ab"})
+    fn snap_of(at: &str, health: &str, org: Option<&str>) -> Snapshot {
+        let degraded = health != "ok";
+        Snapshot::seal(SnapshotDoc {
+            organization_id: org.unwrap_or("org").to_string(),
+            reconciled_at: at.to_string(),
+            health: if degraded { Health::Degraded } else { Health::Ok },
+            health_reasons: if degraded { vec!["source_missing:jamf".into()] } else { Vec::new() },
+            totals: Counts { entitled: 10, consumed: 7, remaining: 3, ..Counts::default() },
+            ..SnapshotDoc::default()
+        })
+        .unwrap()
+    }
+
+    fn snap(at: &str, health: &str) -> Snapshot {
+        snap_of(at, health, None)
+    }
+
+    /// The state as JSON, as the bindings hand it over.
+    fn json_of(s: &Sidebar) -> Value {
+        serde_json::to_value(s).unwrap()
     }
 
     fn run(status: &str, at: Option<&str>) -> Value {
         json!({"status": status, "reconciled_at": at, "reasons": if status == "failed" { json!(["catalog_integrity"]) } else { json!([]) }})
     }
 
-    fn state(success: Option<&Value>, last: Option<&Value>, now: &str) -> Value {
-        sidebar(&SidebarInput {
+    fn state(success: Option<&Snapshot>, last: Option<&Value>, now: &str) -> Value {
+        json_of(&sidebar(&SidebarInput {
             latest_success: success,
             last_run: last,
             now: Instant::parse(now).unwrap(),
             schedule_interval_secs: DAY,
             stale_factor: 2,
-        })
+        }))
     }
 
     /// Every transition of A8, table-driven: (success, last run, now) → state.
@@ -238,7 +315,7 @@ mod tests {
         let failed_before = run("failed", Some("2026-11-21T06:00:00Z"));
         let failed_untimed = run("failed", None);
         let ok_run = run("ok", Some("2026-11-22T06:00:00Z"));
-        let cases: Vec<(Option<&Value>, Option<&Value>, &str, &str)> = vec![
+        let cases: Vec<(Option<&Snapshot>, Option<&Value>, &str, &str)> = vec![
             (Some(&ok), None, "2026-11-22T07:00:00Z", "ok"),
             (Some(&ok), Some(&ok_run), "2026-11-23T07:00:00Z", "ok"),
             (Some(&ok), None, "2026-11-24T06:00:00Z", "ok"), // exactly 2 × 24 h: not stale
@@ -258,7 +335,7 @@ mod tests {
         }
     }
 
-    fn checked(success: Option<&Value>, last: Option<&Value>, now: &str, interval: i64, factor: i64) -> crate::error::Result<Value> {
+    fn checked(success: Option<&Snapshot>, last: Option<&Value>, now: &str, interval: i64, factor: i64) -> crate::error::Result<Value> {
         try_sidebar(&SidebarInput {
             latest_success: success,
             last_run: last,
@@ -266,14 +343,14 @@ mod tests {
             schedule_interval_secs: interval,
             stale_factor: factor,
         })
+        .map(|s| json_of(&s))
     }
 
     /// Issue 10, defect 11: another organization's failed run report (or a
     /// document that is no run report) flipped our state to failed.
     #[test]
     fn another_organizations_report_is_refused() {
-        let mut ok = snap("2026-11-22T06:00:00Z", "ok");
-        ok["organization_id"] = json!("org-acme");
+        let ok = snap_of("2026-11-22T06:00:00Z", "ok", Some("org-acme"));
         let mut theirs = run("failed", Some("2026-11-23T06:00:00Z"));
         theirs["organization_id"] = json!("org-other");
         let e = checked(Some(&ok), Some(&theirs), "2026-11-23T07:00:00Z", DAY, 2).unwrap_err();
@@ -327,14 +404,14 @@ mod tests {
         assert_eq!(state(Some(&ok), None, "2026-11-24T06:00:00.5Z")["state"], "stale");
     }
 
-    fn state_with(success: &Value, now: &str, interval: i64, factor: i64) -> Value {
-        sidebar(&SidebarInput {
+    fn state_with(success: &Snapshot, now: &str, interval: i64, factor: i64) -> Value {
+        json_of(&sidebar(&SidebarInput {
             latest_success: Some(success),
             last_run: None,
             now: Instant::parse(now).unwrap(),
             schedule_interval_secs: interval,
             stale_factor: factor,
-        })
+        }))
     }
 
     #[test]
@@ -342,7 +419,7 @@ mod tests {
         let ok = snap("2026-11-22T06:00:00Z", "ok");
         let failed = run("failed", Some("2026-11-23T06:00:00Z"));
         let s = state(Some(&ok), Some(&failed), "2026-11-23T07:00:00Z");
-        assert_eq!(s["counters"], ok["totals"]);
+        assert_eq!(s["counters"], ok.value()["totals"]);
         assert_eq!(s["last_success_at"], "2026-11-22T06:00:00Z");
         assert_eq!(s["reason"]["reasons"], json!(["catalog_integrity"]));
         let never = state(None, None, "2026-11-22T07:00:00Z");

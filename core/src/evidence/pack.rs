@@ -31,7 +31,7 @@
 use crate::canon::canonical;
 use crate::canon::hash::{sha256, tagged, Digest32, Domain};
 use crate::canon::tar::TarWriter;
-use crate::document::manifest::MANIFEST_SCHEMA;
+use crate::document::manifest::{ArtifactEntry, Manifest, PseudonymNote, MANIFEST_SCHEMA};
 use crate::error::{Error, ErrorCode, Result};
 use crate::input::catalog;
 use crate::run::Outcome;
@@ -75,7 +75,7 @@ pub(super) fn artifacts(outcome: &Outcome) -> Result<BTreeMap<&'static str, Vec<
         a.insert("previous_entitlements.json", canon(&run.entitlements)?);
     }
     a.insert("ruleset.json", canon(&inputs.ruleset.document)?);
-    a.insert("run_report.json", canon(&outcome.report)?);
+    a.insert("run_report.json", canonical::to_vec_of(&outcome.report)?);
     a.insert("snapshot.json", snapshot.canonical_bytes().to_vec());
     Ok(a)
 }
@@ -126,20 +126,27 @@ impl Write for Digesting {
     }
 }
 
-/// The manifest body (without `pack_hash`) and its `eucora.pack.v1` hash.
+/// The manifest of these artifacts, `pack_hash` included, and that hash
+/// (`eucora.pack.v1` over the manifest without `pack_hash`).
 pub(super) fn manifest_of(
     artifacts: &BTreeMap<&str, (u64, Digest32)>,
     snapshot_hash: &str,
-    note: Option<&Value>,
-) -> Result<(Value, Digest32)> {
-    let list: Vec<Value> =
-        artifacts.iter().map(|(name, (size, digest))| json!({"name": name, "size": size, "sha256": digest.to_prefixed()})).collect();
-    let mut body = json!({"schema": MANIFEST_SCHEMA, "artifacts": list, "snapshot_hash": snapshot_hash});
-    if let Some(note) = note {
-        body["pseudonymised"] = note.clone();
-    }
-    let hash = tagged(Domain::Pack, &canon(&body)?);
-    Ok((body, hash))
+    note: Option<&PseudonymNote>,
+) -> Result<(Manifest, Digest32)> {
+    let list: Vec<ArtifactEntry> = artifacts
+        .iter()
+        .map(|(name, (size, digest))| ArtifactEntry { name: name.to_string(), size: *size, sha256: digest.to_prefixed() })
+        .collect();
+    let mut manifest = Manifest {
+        schema: MANIFEST_SCHEMA.to_string(),
+        artifacts: list,
+        snapshot_hash: snapshot_hash.to_string(),
+        pseudonymised: note.cloned(),
+        pack_hash: None,
+    };
+    let hash = tagged(Domain::Pack, &canonical::to_vec_of(&manifest)?);
+    manifest.pack_hash = Some(hash.to_prefixed());
+    Ok((manifest, hash))
 }
 
 /// Write the evidence pack of a successful run into `sink` (a file, a socket,
@@ -161,9 +168,8 @@ pub fn write_pack<W: Write>(outcome: &Outcome, sink: W) -> Result<(W, Digest32)>
         digests.insert(name, (d.len, Digest32(sha2::Digest::finalize(d.hasher).into())));
     }
     let note = outcome.inputs.as_ref().and_then(|i| i.pseudonymised.as_ref());
-    let (mut manifest, pack_hash) = manifest_of(&digests, &snapshot_hash, note)?;
-    manifest["pack_hash"] = json!(pack_hash.to_prefixed());
-    let manifest_bytes = canon(&manifest)?;
+    let (manifest, pack_hash) = manifest_of(&digests, &snapshot_hash, note)?;
+    let manifest_bytes = canonical::to_vec_of(&manifest)?;
     let mut names: Vec<&str> = digests.keys().copied().chain(["manifest.json"]).collect();
     names.sort_unstable();
     let mut w = TarWriter::new(sink);

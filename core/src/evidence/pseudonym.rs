@@ -257,12 +257,12 @@ pub fn pseudonymise(outcome: &Outcome, key: &[u8]) -> Result<Outcome> {
         previous: inputs.previous.clone(),
         previous_run: None,
         warnings: Vec::new(),
-        pseudonymised: Some(json!({
-            "scheme": "hmac-sha256",
-            "fields": ["raw_id", "user", "device_serial", "device_id", "device_name", "directory"],
-            "key_fingerprint": p.fingerprint(),
-            "original_snapshot_hash": original.hash().to_prefixed(),
-        })),
+        pseudonymised: Some(crate::document::manifest::PseudonymNote {
+            scheme: "hmac-sha256".into(),
+            fields: ["raw_id", "user", "device_serial", "device_id", "device_name", "directory"].map(String::from).to_vec(),
+            key_fingerprint: p.fingerprint(),
+            original_snapshot_hash: original.hash().to_prefixed(),
+        }),
     };
     compute(rebuilt, &unique)
 }

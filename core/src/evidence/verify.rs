@@ -6,10 +6,12 @@
 use super::pack::{canon, manifest_of};
 use super::replay::replay_pack;
 use crate::canon::hash::{sha256, Digest32};
-use crate::document::manifest::{escaped, open_members, quoted, shown, Members};
+use crate::document::manifest::Manifest;
+use crate::document::manifest::{escaped, open_members, quoted, Members};
 use crate::document::manifest::{MANIFEST, MANIFEST_SCHEMA, OPTIONAL, REQUIRED};
 use crate::document::snapshot::{SkuRecord, Snapshot};
-use serde_json::{json, Value};
+use crate::vocab::CheckStatus;
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// One named verification check.
@@ -47,17 +49,17 @@ impl Verifier {
     fn check(&mut self, name: impl Into<String>, run: impl FnOnce() -> std::result::Result<String, String>) -> bool {
         let name = name.into();
         if self.failed {
-            self.checks.push(Check { name, status: "skipped", detail: "an earlier check failed".into() });
+            self.checks.push(Check { name, status: CheckStatus::Skipped.name(), detail: "an earlier check failed".into() });
             return false;
         }
         match run() {
             Ok(detail) => {
-                self.checks.push(Check { name, status: "passed", detail });
+                self.checks.push(Check { name, status: CheckStatus::Passed.name(), detail });
                 true
             }
             Err(detail) => {
                 self.failed = true;
-                self.checks.push(Check { name, status: "failed", detail });
+                self.checks.push(Check { name, status: CheckStatus::Failed.name(), detail });
                 false
             }
         }
@@ -115,33 +117,45 @@ pub fn verify_using(
         }
         return finish(v, None);
     }
-    let manifest = manifest.unwrap_or(Value::Null);
+    // The checks above passed: the manifest has the contract's fields only.
+    let manifest: Manifest = match manifest.map(serde_json::from_value::<Manifest>) {
+        Some(Ok(m)) => m,
+        other => {
+            let why = match other {
+                Some(Err(e)) => format!("manifest.json: {e}"),
+                _ => "manifest.json is missing".into(),
+            };
+            v.check("pack_hash", || Err(why.clone()));
+            for name in ["snapshot_hash", "skus_root", "units_root", "chain", "replay"] {
+                v.check(name, || Ok(String::new()));
+            }
+            return finish(v, None);
+        }
+    };
     // Each artifact is hashed once; the checks and the pack hash share the digests.
     let view: BTreeMap<&str, (u64, Digest32)> =
         files.iter().filter(|(k, _)| **k != MANIFEST).map(|(k, b)| (*k, (b.len() as u64, sha256(b)))).collect();
-    for a in manifest["artifacts"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
-        let name = a["name"].as_str().unwrap_or("");
+    for a in &manifest.artifacts {
+        let name = a.name.as_str();
         let (size, digest) = view.get(name).copied().unwrap_or((0, sha256(&[])));
         v.check(format!("artifact:{name}"), || {
             let got = digest.to_prefixed();
-            if a["size"].as_u64() != Some(size) {
-                Err(format!("size {size} but the manifest says {}", shown(&a["size"])))
-            } else if a["sha256"].as_str() != Some(got.as_str()) {
-                Err(format!("sha256 {got} but the manifest says {}", shown(&a["sha256"])))
+            if a.size != size {
+                Err(format!("size {size} but the manifest says {}", a.size))
+            } else if a.sha256 != got {
+                Err(format!("sha256 {got} but the manifest says {}", quoted(&a.sha256)))
             } else {
                 Ok(got)
             }
         });
     }
-    let claimed_snapshot = manifest["snapshot_hash"].as_str().unwrap_or("").to_string();
+    let claimed_snapshot = manifest.snapshot_hash.clone();
     v.check("pack_hash", || {
-        let (mut expected, h) =
-            manifest_of(&view, &claimed_snapshot, manifest.get("pseudonymised")).map_err(|e| e.message().to_string())?;
-        if manifest["pack_hash"].as_str() != Some(h.to_prefixed().as_str()) {
-            return Err(format!("recomputed {h}, manifest says {}", shown(&manifest["pack_hash"])));
+        let (expected, h) = manifest_of(&view, &claimed_snapshot, manifest.pseudonymised.as_ref()).map_err(|e| e.message().to_string())?;
+        if manifest.pack_hash.as_deref() != Some(h.to_prefixed().as_str()) {
+            return Err(format!("recomputed {h}, manifest says {}", quoted(manifest.pack_hash.as_deref().unwrap_or("nothing"))));
         }
-        expected["pack_hash"] = json!(h.to_prefixed());
-        if canon(&expected).ok().as_deref() != manifest_bytes {
+        if crate::canon::canonical::to_vec_of(&expected).ok().as_deref() != manifest_bytes {
             return Err("manifest.json is not byte for byte the manifest of these artifacts".into());
         }
         Ok(h.to_prefixed())
@@ -250,7 +264,7 @@ fn check_manifest(bytes: Option<&[u8]>, manifest: Option<&Value>, files: &Member
 }
 
 fn finish(v: Verifier, snapshot_hash: Option<String>) -> VerifyReport {
-    let first_failure = v.checks.iter().find(|c| c.status == "failed").map(|c| c.name.clone());
+    let first_failure = v.checks.iter().find(|c| c.status == CheckStatus::Failed.name()).map(|c| c.name.clone());
     VerifyReport { ok: first_failure.is_none(), first_failure, checks: v.checks, snapshot_hash }
 }
 

@@ -10,6 +10,7 @@ use crate::canon::hash::{tagged, Digest32, Domain};
 use crate::canon::numbers::Fixed9;
 use crate::error::{Error, ErrorCode, Location, Result};
 use crate::input::normalize::normalize_serial_text;
+use crate::vocab::RulesetIssueCode;
 use serde_json::{Map, Value};
 
 pub mod changes;
@@ -116,12 +117,12 @@ impl Checker {
     /// Check that `obj` has exactly `required` (plus `optional`) keys.
     fn keys<'a>(&mut self, path: &str, v: &'a Value, required: &[&str], optional: &[&str]) -> Option<&'a Map<String, Value>> {
         let Some(obj) = v.as_object() else {
-            self.issue(path, "wrong_type", "expected an object");
+            self.issue(path, RulesetIssueCode::WrongType.name(), "expected an object");
             return None;
         };
         for k in required {
             if !obj.contains_key(*k) {
-                self.issue(&format!("{path}.{k}"), "missing_key", format!("required key `{k}` is missing"));
+                self.issue(&format!("{path}.{k}"), RulesetIssueCode::MissingKey.name(), format!("required key `{k}` is missing"));
             }
         }
         let mut unknown: Vec<&String> = obj.keys().filter(|k| !required.contains(&k.as_str()) && !optional.contains(&k.as_str())).collect();
@@ -130,9 +131,9 @@ impl Checker {
             // A key is named when it looks like a name (never a value, never
             // something shaped like a token: docs/semantics.md).
             if crate::error::is_displayable_name(k) {
-                self.issue(&format!("{path}.{k}"), "unknown_key", format!("unknown key `{k}`"));
+                self.issue(&format!("{path}.{k}"), RulesetIssueCode::UnknownKey.name(), format!("unknown key `{k}`"));
             } else {
-                self.issue(path, "unknown_key", "unknown key (not shown: it does not look like a name)");
+                self.issue(path, RulesetIssueCode::UnknownKey.name(), "unknown key (not shown: it does not look like a name)");
             }
         }
         Some(obj)
@@ -142,20 +143,20 @@ impl Checker {
         let Some(v) = v else { return min };
         match v.as_i64() {
             Some(i) if i < min => {
-                self.issue(path, "out_of_range", format!("must be an integer ≥ {min}"));
+                self.issue(path, RulesetIssueCode::OutOfRange.name(), format!("must be an integer ≥ {min}"));
                 min
             }
             Some(i) if i > canonical::MAX_SAFE_INTEGER => {
-                self.issue(path, "out_of_range", "must be at most 2^53−1");
+                self.issue(path, RulesetIssueCode::OutOfRange.name(), "must be at most 2^53−1");
                 min
             }
             Some(i) => i,
             None if v.as_u64().is_some() => {
-                self.issue(path, "out_of_range", "must be at most 2^53−1");
+                self.issue(path, RulesetIssueCode::OutOfRange.name(), "must be at most 2^53−1");
                 min
             }
             None => {
-                self.issue(path, "wrong_type", "expected an integer");
+                self.issue(path, RulesetIssueCode::WrongType.name(), "expected an integer");
                 min
             }
         }
@@ -164,17 +165,17 @@ impl Checker {
     fn confidence(&mut self, path: &str, v: Option<&Value>) -> Fixed9 {
         let Some(v) = v else { return Fixed9::ZERO };
         let Some(s) = v.as_str() else {
-            self.issue(path, "wrong_type", "expected a decimal string such as \"0.5\"");
+            self.issue(path, RulesetIssueCode::WrongType.name(), "expected a decimal string such as \"0.5\"");
             return Fixed9::ZERO;
         };
         match Fixed9::parse(s) {
             Some(f) if f >= Fixed9::ZERO && f <= Fixed9::ONE => f,
             Some(_) => {
-                self.issue(path, "out_of_range", "must be between 0 and 1");
+                self.issue(path, RulesetIssueCode::OutOfRange.name(), "must be between 0 and 1");
                 Fixed9::ZERO
             }
             None => {
-                self.issue(path, "wrong_type", "expected a decimal string such as \"0.5\"");
+                self.issue(path, RulesetIssueCode::WrongType.name(), "expected a decimal string such as \"0.5\"");
                 Fixed9::ZERO
             }
         }
@@ -185,7 +186,7 @@ impl Checker {
             None => false,
             Some(Value::Bool(b)) => *b,
             Some(_) => {
-                self.issue(path, "wrong_type", "expected true or false");
+                self.issue(path, RulesetIssueCode::WrongType.name(), "expected true or false");
                 false
             }
         }
@@ -196,7 +197,7 @@ impl Checker {
             None => String::new(),
             Some(Value::String(s)) => s.clone(),
             Some(_) => {
-                self.issue(path, "wrong_type", "expected a string");
+                self.issue(path, RulesetIssueCode::WrongType.name(), "expected a string");
                 String::new()
             }
         }
@@ -214,7 +215,7 @@ impl Checker {
 /// let mut bad = doc.clone();
 /// bad["lookback_dayz"] = serde_json::json!(1);
 /// let issues = validate(&bad, None).unwrap_err();
-/// assert_eq!(issues[0].code, "unknown_key");
+/// assert_eq!(issues[0].code, RulesetIssueCode::UnknownKey.name());
 /// assert_eq!(issues[0].path, "$.lookback_dayz");
 /// ```
 pub fn validate(doc: &Value, sku_exists: Option<&dyn Fn(&str) -> bool>) -> std::result::Result<Ruleset, Vec<RulesetIssue>> {
@@ -240,12 +241,12 @@ pub fn validate(doc: &Value, sku_exists: Option<&dyn Fn(&str) -> bool>) -> std::
     };
     let id = c.string("$.id", top.get("id"));
     if top.get("id").is_some_and(Value::is_string) && id.trim().is_empty() {
-        c.issue("$.id", "out_of_range", "must not be empty");
+        c.issue("$.id", RulesetIssueCode::OutOfRange.name(), "must not be empty");
     }
     for k in ["$schema", "description"] {
         if let Some(v) = top.get(k) {
             if !v.is_string() {
-                c.issue(&format!("$.{k}"), "wrong_type", "expected a string");
+                c.issue(&format!("$.{k}"), RulesetIssueCode::WrongType.name(), "expected a string");
             }
         }
     }
@@ -271,11 +272,15 @@ pub fn validate(doc: &Value, sku_exists: Option<&dyn Fn(&str) -> bool>) -> std::
                     for (i, item) in items.iter().enumerate() {
                         match item.as_str() {
                             Some(s) => placeholders.push(normalize_serial_text(s)),
-                            None => c.issue(&format!("$.identity.serial_placeholders[{i}]"), "wrong_type", "expected a string"),
+                            None => c.issue(
+                                &format!("$.identity.serial_placeholders[{i}]"),
+                                RulesetIssueCode::WrongType.name(),
+                                "expected a string",
+                            ),
                         }
                     }
                 }
-                Some(_) => c.issue("$.identity.serial_placeholders", "wrong_type", "expected an array of strings"),
+                Some(_) => c.issue("$.identity.serial_placeholders", RulesetIssueCode::WrongType.name(), "expected an array of strings"),
             }
             hostname_fallback = c.bool("$.identity.hostname_fallback", o.get("hostname_fallback"));
             strip = c.bool("$.identity.strip_netbios_domain", o.get("strip_netbios_domain"));
@@ -296,27 +301,31 @@ pub fn validate(doc: &Value, sku_exists: Option<&dyn Fn(&str) -> bool>) -> std::
                     Some(Some("exact")) => MatchKind::Exact,
                     Some(Some("prefix")) => MatchKind::Prefix,
                     Some(_) => {
-                        c.issue(&format!("{p}.match"), "wrong_type", "expected \"exact\" or \"prefix\"");
+                        c.issue(&format!("{p}.match"), RulesetIssueCode::WrongType.name(), "expected \"exact\" or \"prefix\"");
                         MatchKind::Exact
                     }
                 };
                 match o.get("field").map(|m| m.as_str()) {
                     None | Some(Some("product")) => {}
-                    Some(_) => c.issue(&format!("{p}.field"), "wrong_type", "expected \"product\""),
+                    Some(_) => c.issue(&format!("{p}.field"), RulesetIssueCode::WrongType.name(), "expected \"product\""),
                 }
                 let value = c.string(&format!("{p}.value"), o.get("value"));
                 let sku = c.string(&format!("{p}.sku"), o.get("sku"));
                 if o.get("sku").is_some_and(Value::is_string) {
                     if let Some(exists) = sku_exists {
                         if !exists(sku.trim()) {
-                            c.issue(&format!("{p}.sku"), "unknown_sku", format!("SKU `{}` is not in the catalog", sku.trim()));
+                            c.issue(
+                                &format!("{p}.sku"),
+                                RulesetIssueCode::UnknownSku.name(),
+                                format!("SKU `{}` is not in the catalog", sku.trim()),
+                            );
                         }
                     }
                 }
                 mappings.push(SkuMapping { kind, value: value.trim().to_lowercase(), sku: sku.trim().to_string() });
             }
         }
-        Some(_) => c.issue("$.sku_mappings", "wrong_type", "expected an array of mapping rules"),
+        Some(_) => c.issue("$.sku_mappings", RulesetIssueCode::WrongType.name(), "expected an array of mapping rules"),
     }
 
     let (mut window_days, mut dup_group) = (0, DupGroup::None);
@@ -329,7 +338,7 @@ pub fn validate(doc: &Value, sku_exists: Option<&dyn Fn(&str) -> bool>) -> std::
                 Some(Some("user")) => DupGroup::User,
                 Some(Some("user_host")) => DupGroup::UserHost,
                 Some(_) => {
-                    c.issue("$.concurrent.dup_group", "wrong_type", "expected \"none\", \"user\" or \"user_host\"");
+                    c.issue("$.concurrent.dup_group", RulesetIssueCode::WrongType.name(), "expected \"none\", \"user\" or \"user_host\"");
                     DupGroup::None
                 }
             };
@@ -348,13 +357,13 @@ pub fn validate(doc: &Value, sku_exists: Option<&dyn Fn(&str) -> bool>) -> std::
                 expiry.push(c.int(&format!("$.expiry_notice_days[{i}]"), Some(item), 0));
             }
         }
-        Some(_) => c.issue("$.expiry_notice_days", "wrong_type", "expected an array of integers"),
+        Some(_) => c.issue("$.expiry_notice_days", RulesetIssueCode::WrongType.name(), "expected an array of integers"),
     }
 
     let bytes = match canonical::to_vec(doc) {
         Ok(b) => b,
         Err(e) => {
-            c.issue("$", "wrong_type", e.message().to_string());
+            c.issue("$", RulesetIssueCode::WrongType.name(), e.message().to_string());
             Vec::new()
         }
     };
@@ -392,7 +401,7 @@ pub fn parse(bytes: &[u8], sku_exists: Option<&dyn Fn(&str) -> bool>) -> std::re
     let doc: Value = crate::canon::canonical::parse_strict_slice(bytes).map_err(|e| {
         vec![RulesetIssue {
             path: "$".into(),
-            code: "invalid_json",
+            code: RulesetIssueCode::InvalidJson.name(),
             message: format!("malformed JSON at line {} column {}: {}", e.line(), e.column(), crate::input::table::strip_position(&e)),
         }]
     })?;
@@ -406,7 +415,7 @@ pub fn parse(bytes: &[u8], sku_exists: Option<&dyn Fn(&str) -> bool>) -> std::re
 /// ```
 /// let r = eucora_license_core::internal::ruleset::report(br#"{"id": "x"}"#, None);
 /// assert_eq!(r["ok"], false);
-/// assert_eq!(r["errors"][0]["code"], "missing_key");
+/// assert_eq!(r["errors"][0]["code"], RulesetIssueCode::MissingKey.name());
 /// ```
 pub fn report(bytes: &[u8], sku_exists: Option<&dyn Fn(&str) -> bool>) -> Value {
     match parse(bytes, sku_exists) {

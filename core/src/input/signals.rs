@@ -117,7 +117,8 @@ impl Signal {
 }
 
 /// One input file's import record (DESIGN A1).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ImportJob {
     /// Id derived from (adapter, path, input hash).
     pub job_id: String,

@@ -3,14 +3,14 @@
 
 use super::{Outcome, RunInputs, RunStatus};
 use crate::document::diff::{DiffDetail, DiffSummary};
+use crate::document::report::{ObservationCheck, OurFigures, PortalFigures, RunReport, RUN_REPORT_SCHEMA};
 use crate::document::snapshot::{self, Counts, ImportSummary, PoolRecord, RulesetRef, SkuRecord, Snapshot, SnapshotDoc, SourceCoverage};
 use crate::engine::{Counters, Evaluation, SkuResult};
 use crate::error::{Error, ErrorCode, Location};
 use crate::input::adapters::EntitlementObservation;
 use crate::input::catalog::{MasterData, Model};
 use crate::input::ruleset::Ruleset;
-use crate::vocab::{CoverageStatus, ExceptionCode, Health};
-use serde_json::{json, Value};
+use crate::vocab::{CoverageStatus, Discrepancy, ExceptionCode, Health, HealthReasonKind};
 use std::collections::BTreeMap;
 
 fn counts(c: &Counters) -> Counts {
@@ -120,23 +120,23 @@ pub(super) fn assemble(inputs: &RunInputs, mut eval: Evaluation, unique: &[u32])
     };
     let snap = Snapshot::seal(body)?;
     let status = if health == Health::Ok { RunStatus::Ok } else { RunStatus::Degraded };
-    let report = json!({
-        "schema": "eucora.license.run_report/v1",
-        "status": status.name(),
-        "organization_id": params.organization_id,
-        "run_id": params.run_id,
-        "reconciled_at": params.as_of.to_string(),
-        "ruleset": {"id": rs.id, "version": rs.version, "hash": rs.hash.to_prefixed()},
-        "reasons": [],
-        "errors": [],
-        "health_reasons": snap.doc().health_reasons,
-        "imports": jobs,
-        "exceptions": snap.doc().exceptions_summary,
-        "warnings": warnings,
-        "entitlement_observations": compare_observations(md, rs, &eval, observations),
-        "sequence": sequence,
-        "snapshot_hash": snap.hash().to_prefixed(),
-    });
+    let report = RunReport {
+        schema: RUN_REPORT_SCHEMA.to_string(),
+        status,
+        organization_id: Some(params.organization_id.clone()),
+        run_id: Some(params.run_id.clone()),
+        reconciled_at: Some(params.as_of.to_string()),
+        ruleset: Some(snap.doc().ruleset.clone()),
+        reasons: Vec::new(),
+        errors: Vec::new(),
+        imports: jobs.clone(),
+        warnings: warnings.clone(),
+        snapshot_hash: Some(snap.hash().to_prefixed()),
+        health_reasons: Some(snap.doc().health_reasons.clone()),
+        exceptions: Some(snap.doc().exceptions_summary.clone()),
+        entitlement_observations: Some(compare_observations(md, rs, &eval, observations)),
+        sequence: Some(sequence),
+    };
     Ok(Outcome {
         status,
         snapshot: Some(snap),
@@ -165,12 +165,12 @@ fn coverage(inputs: &RunInputs, eval: &Evaluation) -> (BTreeMap<String, SourceCo
         let expected = params.expected_sources.binary_search(name).is_ok();
         let prev_count = prev_cov.and_then(|c| c.get(name)).map(|c| c.signals.max(0) as u64);
         let status = if expected && facts.signals == 0 {
-            health_reasons.push(format!("source_missing:{name}"));
+            health_reasons.push(format!("{}:{name}", HealthReasonKind::SourceMissing));
             CoverageStatus::Missing
         } else if prev_count.is_some_and(|p| {
             (facts.signals as u128) * 100 < (p as u128) * (100u128.saturating_sub(rs.degraded_drop_percent.max(0) as u128))
         }) {
-            health_reasons.push(format!("source_degraded:{name}"));
+            health_reasons.push(format!("{}:{name}", HealthReasonKind::SourceDegraded));
             CoverageStatus::Degraded
         } else {
             CoverageStatus::Ok
@@ -264,34 +264,48 @@ fn diff_against_previous(
 /// Vendor-portal observations next to our own numbers, with the
 /// discrepancies named (`entitled_mismatch`, `consumed_mismatch`,
 /// `unmapped_product`). Reported, never applied.
-fn compare_observations(md: &MasterData, rs: &Ruleset, eval: &Evaluation, observations: &[EntitlementObservation]) -> Vec<Value> {
-    let mut out: Vec<Value> = observations
+fn compare_observations(
+    md: &MasterData,
+    rs: &Ruleset,
+    eval: &Evaluation,
+    observations: &[EntitlementObservation],
+) -> Vec<ObservationCheck> {
+    let mut out: Vec<ObservationCheck> = observations
         .iter()
         .map(|o| {
             let sku = rs.map_product(&o.product.trim().to_lowercase()).and_then(|id| md.sku_index(id));
             let ours = sku.and_then(|k| eval.skus.iter().find(|r| r.sku == k)).map(|r| r.counters);
             let mut discrepancies = Vec::new();
             match ours {
-                None => discrepancies.push("unmapped_product"),
+                None => discrepancies.push(Discrepancy::UnmappedProduct),
                 Some(c) => {
                     if c.entitled != o.enabled {
-                        discrepancies.push("entitled_mismatch");
+                        discrepancies.push(Discrepancy::EntitledMismatch);
                     }
                     if c.consumed != o.consumed {
-                        discrepancies.push("consumed_mismatch");
+                        discrepancies.push(Discrepancy::ConsumedMismatch);
                     }
                 }
             }
-            json!({
-                "source": o.source, "product": o.product, "external_id": o.external_id,
-                "sku": sku.map(|k| md.skus[k].id.clone()),
-                "portal": {"enabled": o.enabled, "warning": o.warning, "suspended": o.suspended,
-                           "locked_out": o.locked_out, "consumed": o.consumed, "status": o.status},
-                "ours": ours.map(|c| json!({"entitled": c.entitled, "consumed": c.consumed})),
-                "discrepancies": discrepancies,
-            })
+            ObservationCheck {
+                source: o.source.clone(),
+                product: o.product.clone(),
+                external_id: o.external_id.clone(),
+                sku: sku.map(|k| md.skus[k].id.clone()),
+                portal: PortalFigures {
+                    enabled: o.enabled,
+                    warning: o.warning,
+                    suspended: o.suspended,
+                    locked_out: o.locked_out,
+                    consumed: o.consumed,
+                    status: o.status.clone(),
+                },
+                ours: ours.map(|c| OurFigures { entitled: c.entitled, consumed: c.consumed }),
+                discrepancies,
+            }
         })
         .collect();
-    out.sort_by_key(|v| v.to_string());
+    // In the order of their JSON text (as the report has always listed them).
+    out.sort_by_cached_key(|o| serde_json::to_value(o).map(|v| v.to_string()).unwrap_or_default());
     out
 }

@@ -17,6 +17,7 @@ mod build;
 mod read;
 
 use crate::canon::hash::Digest32;
+use crate::document::report::{ReportError, RunReport, RUN_REPORT_SCHEMA};
 use crate::document::snapshot::Snapshot;
 use crate::engine::{evaluate, ExceptionRecord, UnitList};
 use crate::error::Error;
@@ -25,7 +26,7 @@ use crate::input::bundle::{BundleSource, RunParams};
 use crate::input::catalog::MasterData;
 use crate::input::ruleset::Ruleset;
 use crate::input::signals::{ImportJob, SignalStore};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 pub use crate::vocab::RunStatus;
@@ -38,7 +39,7 @@ pub struct Outcome {
     /// The snapshot, unless the run failed.
     pub snapshot: Option<Snapshot>,
     /// The run report (`run_report.json`).
-    pub report: Value,
+    pub report: RunReport,
     /// Exceptions, sorted.
     pub exceptions: Vec<ExceptionRecord>,
     /// Errors that failed the run (empty on success).
@@ -78,7 +79,7 @@ pub struct RunInputs {
     pub warnings: Vec<String>,
     /// Set when principals were replaced by keyed hashes
     /// ([`crate::pseudonymise`]): the manifest's note.
-    pub pseudonymised: Option<Value>,
+    pub pseudonymised: Option<crate::document::manifest::PseudonymNote>,
 }
 
 impl Outcome {
@@ -132,19 +133,27 @@ impl RunCtx {
         errors.dedup();
         let mut reasons: Vec<&str> = errors.iter().map(|e| e.code().name()).collect();
         reasons.dedup();
-        let report = json!({
-            "schema": "eucora.license.run_report/v1",
-            "status": RunStatus::Failed.name(),
-            "organization_id": self.params.as_ref().map(|p| p.organization_id.clone()),
-            "run_id": self.params.as_ref().map(|p| p.run_id.clone()),
-            "reconciled_at": self.params.as_ref().map(|p| p.as_of.to_string()),
-            "ruleset": self.ruleset.as_ref().map(|(id, v, h)| json!({"id": id, "version": v, "hash": h.to_prefixed()})),
-            "reasons": reasons,
-            "errors": errors.iter().map(error_json).collect::<Vec<_>>(),
-            "imports": self.jobs,
-            "warnings": self.warnings,
-            "snapshot_hash": null,
-        });
+        let report = RunReport {
+            schema: RUN_REPORT_SCHEMA.to_string(),
+            status: RunStatus::Failed,
+            organization_id: self.params.as_ref().map(|p| p.organization_id.clone()),
+            run_id: self.params.as_ref().map(|p| p.run_id.clone()),
+            reconciled_at: self.params.as_ref().map(|p| p.as_of.to_string()),
+            ruleset: self.ruleset.as_ref().map(|(id, v, h)| crate::document::snapshot::RulesetRef {
+                id: id.clone(),
+                version: *v,
+                hash: h.to_prefixed(),
+            }),
+            reasons: reasons.into_iter().map(str::to_string).collect(),
+            errors: errors.iter().map(ReportError::of).collect(),
+            imports: self.jobs,
+            warnings: self.warnings,
+            snapshot_hash: None,
+            health_reasons: None,
+            exceptions: None,
+            entitlement_observations: None,
+            sequence: None,
+        };
         Outcome {
             status: RunStatus::Failed,
             snapshot: None,
@@ -160,17 +169,7 @@ impl RunCtx {
 
 /// An error as report JSON: code, number, message, location.
 pub fn error_json(e: &Error) -> Value {
-    let mut v = json!({"code": e.code().name(), "number": e.code().number(), "message": e.message()});
-    if let Some(loc) = e.location() {
-        v["file"] = json!(loc.file);
-        if let Some(l) = loc.line {
-            v["line"] = json!(l);
-        }
-        if let Some(f) = &loc.field {
-            v["field"] = json!(f);
-        }
-    }
-    v
+    serde_json::to_value(ReportError::of(e)).unwrap_or(Value::Null)
 }
 
 /// Run the stages: read, validate, re-check, build. Unusable input

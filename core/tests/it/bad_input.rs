@@ -25,16 +25,16 @@ fn good_rows(mut b: Bundle, file: &str, prefix: &str, n: usize) -> Bundle {
 
 /// Asserts the run failed closed with exactly `code` as reason; returns its errors.
 fn failed_with(out: &Outcome, code: &str) -> Vec<Error> {
-    assert_eq!(out.status, RunStatus::Failed, "expected a failed run ({code}); report {}", out.report);
+    assert_eq!(out.status, RunStatus::Failed, "expected a failed run ({code}); report {}", out.report.to_json());
     assert!(out.snapshot.is_none(), "a failed run has no snapshot");
-    assert_eq!(out.report["status"], "failed");
+    assert_eq!(out.report.to_json()["status"], "failed");
     assert_eq!(reasons(out), vec![code.to_string()], "errors: {:?}", out.errors);
     assert!(!out.errors.is_empty());
     for e in &out.errors {
         assert_eq!(e.code().name(), code, "{e}");
         assert!(e.location().is_some_and(|l| !l.file.is_empty()), "error without a file: {e}");
     }
-    for e in out.report["errors"].as_array().expect("report errors") {
+    for e in out.report.to_json()["errors"].as_array().expect("report errors") {
         assert_eq!(e["code"], code);
         assert!(e["file"].as_str().is_some_and(|f| !f.is_empty()), "report error without file: {e}");
     }
@@ -53,13 +53,15 @@ fn located(out: &Outcome, code: &str, file: &str, line: Option<u64>, field: Opti
 }
 
 /// The import job of `path` in the run report.
-fn job<'a>(out: &'a Outcome, path: &str) -> &'a Value {
-    out.report["imports"]
+fn job(out: &Outcome, path: &str) -> Value {
+    let report = out.report.to_json();
+    report["imports"]
         .as_array()
         .expect("imports")
         .iter()
         .find(|j| j["path"] == path)
-        .unwrap_or_else(|| panic!("no import job for {path}: {}", out.report["imports"]))
+        .cloned()
+        .unwrap_or_else(|| panic!("no import job for {path}: {}", report["imports"]))
 }
 
 /// Row errors of a job as (line, column).
@@ -460,8 +462,8 @@ fn identical_duplicates_collapse_and_count_in_rows_and_coverage() {
         .signal_in("other.csv", &sig("intune", "1", RECENT, "d", "installation", &[("device_serial", "A")]));
     let (out, snap) = run_ok(&b);
     assert_eq!(snap.sku_json("d").unwrap()["consumed"], 1);
-    assert_eq!(rows(job(&out, "signals/s.csv")), (2, 2, 0));
-    assert_eq!(rows(job(&out, "signals/other.csv")), (1, 1, 0));
+    assert_eq!(rows(&job(&out, "signals/s.csv")), (2, 2, 0));
+    assert_eq!(rows(&job(&out, "signals/other.csv")), (1, 1, 0));
     assert_eq!(snap.value()["coverage"]["intune"]["signals"], 3);
 }
 
@@ -492,9 +494,9 @@ fn rejected_rows_malformed_instants_with_line_and_column() {
         ));
     let (out, snap) = run_ok(&b);
     let j = job(&out, "signals/s.csv");
-    assert_eq!(rows(j), (100, 96, 4));
+    assert_eq!(rows(&j), (100, 96, 4));
     assert_eq!(
-        row_errors(j),
+        row_errors(&j),
         vec![
             (94, "observed_at".to_string()),
             (95, "observed_at".to_string()),
@@ -538,8 +540,8 @@ fn rejected_rows_each_reason_with_line_and_column() {
         .signal(&sig("intune", "16", RECENT, "d", "assignment", &[("device_serial", "T2"), ("status", " active ")])); // 17
     let (out, snap) = run_ok(&b);
     let j = job(&out, "signals/s.csv");
-    assert_eq!(rows(j), (16, 2, 14));
-    let errs = row_errors(j);
+    assert_eq!(rows(&j), (16, 2, 14));
+    let errs = row_errors(&j);
     let lines: Vec<u64> = errs.iter().map(|(l, _)| *l).collect();
     assert_eq!(lines, (2..=15).collect::<Vec<u64>>());
     let col = |line: u64| errs.iter().find(|(l, _)| *l == line).unwrap().1.clone();
@@ -568,7 +570,7 @@ fn reject_threshold_exceeded_fails_closed() {
     // 2 of 20 = 10% > 5%
     let out = b.run();
     located(&out, "reject_threshold_exceeded", "signals/s.csv", None, None);
-    assert_eq!(rows(job(&out, "signals/s.csv")), (20, 18, 2));
+    assert_eq!(rows(&job(&out, "signals/s.csv")), (20, 18, 2));
 }
 
 #[test]
@@ -583,7 +585,7 @@ fn reject_threshold_exactly_at_limit_is_not_exceeded() {
     ));
     // 1 of 20 = 5%, not strictly greater
     let (out, snap) = run_ok(&b);
-    assert_eq!(rows(job(&out, "signals/s.csv")), (20, 19, 1));
+    assert_eq!(rows(&job(&out, "signals/s.csv")), (20, 19, 1));
     assert_eq!(snap.value()["imports"].as_array().unwrap().iter().find(|j| j["path"] == "signals/s.csv").unwrap()["rows_rejected"], 1);
 }
 
@@ -607,7 +609,7 @@ fn reject_threshold_follows_ruleset() {
         &[("device_serial", "X1")],
     ));
     let (out, _) = run_ok(&b);
-    assert_eq!(rows(job(&out, "signals/s.csv")), (10, 9, 1));
+    assert_eq!(rows(&job(&out, "signals/s.csv")), (10, 9, 1));
 }
 
 #[test]
@@ -619,8 +621,8 @@ fn signal_file_without_required_column_rejects_all_rows() {
     let b = base().rule(&["max_reject_percent"], json!(100)).file("signals/x.csv", &f);
     let (out, snap) = run_ok(&b);
     let j = job(&out, "signals/x.csv");
-    assert_eq!(rows(j), (3, 0, 3));
-    let mut lines: Vec<u64> = row_errors(j).iter().map(|(l, _)| *l).collect();
+    assert_eq!(rows(&j), (3, 0, 3));
+    let mut lines: Vec<u64> = row_errors(&j).iter().map(|(l, _)| *l).collect();
     lines.dedup();
     assert_eq!(lines, vec![2, 3, 4], "every row rejected with its line");
     assert_eq!(snap.sku_json("d").unwrap()["consumed"], 0);
@@ -635,7 +637,7 @@ fn unknown_columns_are_ignored_with_a_warning() {
     let b = base().file("signals/x.csv", &f);
     let (out, snap) = run_ok(&b);
     let j = job(&out, "signals/x.csv");
-    assert_eq!(rows(j), (1, 1, 0));
+    assert_eq!(rows(&j), (1, 1, 0));
     let warnings = j["warnings"].as_array().expect("warnings");
     assert!(warnings.iter().any(|w| w.as_str().unwrap_or("").contains("colour")), "{warnings:?}");
     assert_eq!(snap.sku_json("d").unwrap()["consumed"], 1);
@@ -667,8 +669,8 @@ fn jsonl_null_missing_and_empty_are_all_empty() {
     let b = base().rule(&["max_reject_percent"], json!(100)).file("signals/j.jsonl", body.as_bytes());
     let (out, snap) = run_ok(&b);
     let j = job(&out, "signals/j.jsonl");
-    assert_eq!(rows(j), (5, 1, 4));
-    let lines: Vec<u64> = row_errors(j).iter().map(|(l, _)| *l).collect();
+    assert_eq!(rows(&j), (5, 1, 4));
+    let lines: Vec<u64> = row_errors(&j).iter().map(|(l, _)| *l).collect();
     assert_eq!(lines, vec![2, 3, 4, 5]);
     assert_eq!(snap.sku_json("d").unwrap()["consumed"], 1);
     assert!(out.exceptions.is_empty(), "{:?}", out.exceptions);
@@ -682,7 +684,7 @@ fn utf8_bom_is_tolerated() {
     s.extend_from_slice(b"source,raw_id,observed_at,sku,kind,device_serial\nintune,1,2026-11-21T00:00:00Z,d,installation,A\n");
     let b = Bundle::new().sku("d", "device").file("entitlements.csv", &e).file("signals/x.csv", &s);
     let (out, snap) = run_ok(&b);
-    assert_eq!(rows(job(&out, "signals/x.csv")), (1, 1, 0));
+    assert_eq!(rows(&job(&out, "signals/x.csv")), (1, 1, 0));
     let d = snap.sku_json("d").unwrap();
     assert_eq!(d["entitled"], 7);
     assert_eq!(d["consumed"], 1);
@@ -703,7 +705,7 @@ fn crlf_line_endings_are_tolerated() {
         .file("signals/x.csv", s.as_bytes())
         .file("directory.csv", dir.as_bytes());
     let (out, snap) = run_ok(&b);
-    assert_eq!(rows(job(&out, "signals/x.csv")), (2, 2, 0));
+    assert_eq!(rows(&job(&out, "signals/x.csv")), (2, 2, 0));
     let d = snap.sku_json("d").unwrap();
     assert_eq!(d["entitled"], 7);
     assert_eq!(d["consumed"], 2);
@@ -725,8 +727,8 @@ fn blank_lines_are_skipped() {
     let b = base().rule(&["max_reject_percent"], json!(100)).file("signals/x.csv", s.as_bytes());
     let (out, snap) = run_ok(&b);
     let j = job(&out, "signals/x.csv");
-    assert_eq!(rows(j), (3, 2, 1));
-    assert_eq!(row_errors(j), vec![(7, "observed_at".to_string())], "physical line of the bad row");
+    assert_eq!(rows(&j), (3, 2, 1));
+    assert_eq!(row_errors(&j), vec![(7, "observed_at".to_string())], "physical line of the bad row");
     assert_eq!(snap.sku_json("d").unwrap()["consumed"], 2);
 }
 
@@ -734,7 +736,7 @@ fn blank_lines_are_skipped() {
 fn header_only_signal_file_has_no_rows() {
     let b = base().file("signals/x.csv", b"source,raw_id,observed_at,sku,kind,device_serial\n");
     let (out, snap) = run_ok(&b);
-    assert_eq!(rows(job(&out, "signals/x.csv")), (0, 0, 0));
+    assert_eq!(rows(&job(&out, "signals/x.csv")), (0, 0, 0));
     assert_eq!(snap.sku_json("d").unwrap()["consumed"], 0);
 }
 
@@ -773,8 +775,8 @@ fn literal_grammar_for_confidence_and_quantity() {
         )); // 7 rejected
     let (out, snap) = run_ok(&b);
     let j = job(&out, "signals/s.csv");
-    assert_eq!(rows(j), (6, 3, 3));
-    assert_eq!(row_errors(j), vec![(4, "confidence".to_string()), (5, "confidence".to_string()), (7, "quantity".to_string())]);
+    assert_eq!(rows(&j), (6, 3, 3));
+    assert_eq!(row_errors(&j), vec![(4, "confidence".to_string()), (5, "confidence".to_string()), (7, "quantity".to_string())]);
     assert_eq!(snap.sku_json("d").unwrap()["consumed"], 2);
     assert_eq!(snap.sku_json("c").unwrap()["consumed"], 2);
 }
@@ -801,7 +803,7 @@ fn csv_quoted_fields_with_commas_and_quotes() {
         .signal(&sig("entra", "2", RECENT, "u", "usage", &[("user", "smith, john")]))
         .signal(&sig("entra", "3", RECENT, "u", "usage", &[("user", "o\"brien")]));
     let (out, snap) = run_ok(&b);
-    assert_eq!(rows(job(&out, "signals/s.csv")), (3, 3, 0));
+    assert_eq!(rows(&job(&out, "signals/s.csv")), (3, 3, 0));
     assert_eq!(snap.sku_json("u").unwrap()["consumed"], 2);
     let mut keys: Vec<String> =
         out.units["u"].iter().map(|u| serde_json::from_slice::<Value>(u).unwrap()["key"].as_str().unwrap().to_string()).collect();

@@ -250,7 +250,7 @@ pub fn exceptions(out: &Outcome, code: &str) -> Vec<(String, String)> {
 
 /// The failed run's reason codes.
 pub fn reasons(out: &Outcome) -> Vec<String> {
-    out.report["reasons"].as_array().unwrap().iter().map(|r| r.as_str().unwrap().to_string()).collect()
+    out.report.to_json()["reasons"].as_array().unwrap().iter().map(|r| r.as_str().unwrap().to_string()).collect()
 }
 
 /// A bundle directory read into memory (documentation and expectation files left out).

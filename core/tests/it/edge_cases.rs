@@ -146,7 +146,7 @@ fn a10_jsonl_numbers_follow_the_literal_grammar() {
     let out = Bundle::new().sku("d", "device").rule(&["max_reject_percent"], json!(100)).file("signals/jamf.jsonl", rows.as_bytes()).run();
     let snap = out.snapshot.as_ref().expect("snapshot");
     assert_eq!(snap.sku_json("d").unwrap()["consumed"], 1);
-    let job = out.report["imports"].as_array().unwrap().iter().find(|j| j["path"] == "signals/jamf.jsonl").unwrap().clone();
+    let job = out.report.to_json()["imports"].as_array().unwrap().iter().find(|j| j["path"] == "signals/jamf.jsonl").unwrap().clone();
     let codes: Vec<(u64, String)> =
         job["errors"].as_array().unwrap().iter().map(|e| (e["line"].as_u64().unwrap(), e["code"].as_str().unwrap().to_string())).collect();
     assert_eq!(codes, vec![(1, "bad_confidence".to_string()), (3, "wrong_type".to_string())]);

@@ -180,7 +180,7 @@ fn license_keys_appear_in_no_artifact_report_or_error() {
     assert_eq!(out.snapshot.as_ref().unwrap().sku_json("d").unwrap()["consumed"], 2, "the rows were read");
     let pack = pack_of(&out);
     assert!(!String::from_utf8_lossy(&pack).contains(key), "the key leaked into the pack");
-    assert!(!out.report.to_string().contains(key), "the key leaked into the run report");
+    assert!(!out.report.to_json().to_string().contains(key), "the key leaked into the run report");
     assert!(!String::from_utf8_lossy(&out.exceptions_jsonl()).contains(key));
     // A row that fails does not echo it either.
     let bad = Bundle::new().sku("d", "device").file(
@@ -188,7 +188,7 @@ fn license_keys_appear_in_no_artifact_report_or_error() {
         format!("source,raw_id,observed_at,sku,kind,quantity\nintune,1,2026-11-21T00:00:00Z,d,installation,{key}\n").as_bytes(),
     );
     let out = bad.run();
-    assert!(!out.report.to_string().contains(key));
+    assert!(!out.report.to_json().to_string().contains(key));
     assert!(out.errors.iter().all(|e| !e.to_string().contains(key)));
 }
 

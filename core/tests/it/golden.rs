@@ -63,8 +63,8 @@ fn observe_reconcile(dir: &Path) -> Value {
         return json!({
             "status": "failed",
             "snapshot_hash": null,
-            "reasons": out.report["reasons"],
-            "errors": out.report["errors"],
+            "reasons": out.report.to_json()["reasons"],
+            "errors": out.report.to_json()["errors"],
         });
     };
     let s = snapshot.value();

@@ -33,7 +33,7 @@ fn the_sidebar_refuses_another_organizations_report() {
     let theirs = run_of("org-other", "2026-11-23T06:00:00Z", false);
     assert!(theirs.snapshot.is_none(), "the other organization's run failed closed");
     let snap = ours.snapshot.as_ref().unwrap().canonical_bytes();
-    let report = serde_json::to_vec(&theirs.report).unwrap();
+    let report = serde_json::to_vec(&theirs.report.to_json()).unwrap();
     let e = api::sidebar(Some(snap), Some(&report), "2026-11-23T07:00:00Z", 86_400, 2).unwrap_err();
     assert_eq!(e.code().name(), "invalid_input");
     assert_eq!(field(&e), Some("organization_id"));
@@ -42,7 +42,7 @@ fn the_sidebar_refuses_another_organizations_report() {
     assert_eq!(e.code().name(), "invalid_input");
     // Our own failed run still flips the state to failed.
     let our_failure = run_of("org-acme", "2026-11-23T06:00:00Z", false);
-    let report = serde_json::to_vec(&our_failure.report).unwrap();
+    let report = serde_json::to_vec(&our_failure.report.to_json()).unwrap();
     let s = api::sidebar(Some(snap), Some(&report), "2026-11-23T07:00:00Z", 86_400, 2).unwrap();
     assert_eq!(s["state"], "failed");
     assert_eq!(s["counters"], ours.snapshot.as_ref().unwrap().value()["totals"]);

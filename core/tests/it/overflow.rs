@@ -19,7 +19,7 @@ fn base() -> Bundle {
 
 fn failed_with(b: &Bundle, code: &str) -> eucora_license_core::Error {
     let out = b.run();
-    assert_eq!(out.status, RunStatus::Failed, "expected a failed run, got {:?}", out.report);
+    assert_eq!(out.status, RunStatus::Failed, "expected a failed run, got {:?}", out.report.to_json());
     assert!(out.snapshot.is_none());
     assert_eq!(reasons(&out), vec![code.to_string()], "{:?}", out.errors);
     out.errors.into_iter().find(|e| e.code().name() == code).unwrap()
@@ -42,7 +42,7 @@ fn two_rows_of_i64_max_fail_closed_with_catalog_integrity() {
         assert_eq!((loc.file.as_str(), loc.field.as_deref()), ("entitlements.csv", Some("quantity")));
         assert!(e.message().contains("9007199254740991"), "{e}");
     }
-    let report = out.report.to_string();
+    let report = out.report.to_json().to_string();
     assert!(!report.contains("\"entitled\"") && !report.contains("non_canonical"), "{report}");
 }
 
@@ -177,7 +177,8 @@ fn a_session_quantity_beyond_the_exact_range_rejects_the_row() {
     let b = session(b, "big", "zed", "9223372036854775807");
     let out = b.run();
     assert!(out.errors.is_empty(), "{:?}", out.errors);
-    let job = out.report["imports"].as_array().unwrap().iter().find(|j| j["path"] == "signals/s.csv").unwrap();
+    let report_json = out.report.to_json();
+    let job = report_json["imports"].as_array().unwrap().iter().find(|j| j["path"] == "signals/s.csv").unwrap();
     assert_eq!(job["rows_rejected"], json!(1));
     assert_eq!(job["errors"][0]["code"], json!("bad_quantity"));
     assert_eq!(out.snapshot.unwrap().sku_json("lic").unwrap()["consumed"], json!(40));

@@ -1354,7 +1354,7 @@ fn a6_previous_snapshot_of_another_organization_fails_closed() {
     assert_eq!(out.status, RunStatus::Failed);
     assert!(out.snapshot.is_none());
     assert_eq!(reasons(&out), vec!["previous_snapshot_invalid"]);
-    assert_eq!(out.report["status"], "failed");
+    assert_eq!(out.report.to_json()["status"], "failed");
 }
 
 #[test]

@@ -31,7 +31,7 @@ fn root() -> std::path::PathBuf {
 /// Every output of a run, as (name, bytes).
 fn outputs(out: &Outcome) -> Vec<(String, Vec<u8>)> {
     let mut all = vec![
-        ("run_report.json".to_string(), out.report.to_string().into_bytes()),
+        ("run_report.json".to_string(), out.report.to_json().to_string().into_bytes()),
         ("exceptions.jsonl".to_string(), out.exceptions_jsonl()),
     ];
     for e in &out.errors {
@@ -45,7 +45,7 @@ fn outputs(out: &Outcome) -> Vec<(String, Vec<u8>)> {
         let shared = pseudonymise(out, b"a pseudonymisation key of 32 bytes!!").expect("pseudonymise");
         let (pack, _) = evidence::write_pack(&shared, Vec::new()).expect("pseudonymised pack");
         all.push(("pseudonymised evidence.tar".to_string(), pack));
-        all.push(("pseudonymised run_report.json".to_string(), shared.report.to_string().into_bytes()));
+        all.push(("pseudonymised run_report.json".to_string(), shared.report.to_json().to_string().into_bytes()));
     }
     all
 }
@@ -203,11 +203,13 @@ fn no_planted_secret_reaches_any_output_of_the_demo() {
     assert!(out.errors.is_empty(), "the planted demo should still reconcile: {:?}", out.errors);
     assert_no_secret("demo", &out);
     // The header-less file is reported, without its cells.
-    let job = out.report["imports"].as_array().unwrap().iter().find(|j| j["path"] == "signals/noheader.csv").unwrap();
+    let report_json = out.report.to_json();
+    let job = report_json["imports"].as_array().unwrap().iter().find(|j| j["path"] == "signals/noheader.csv").unwrap();
     let w = job["warnings"][0].as_str().unwrap();
     assert!(w.contains("is the header missing?"), "{w}");
     // Unknown column *names* that look like names are reported.
-    let job = out.report["imports"].as_array().unwrap().iter().find(|j| j["path"] == "signals/extra.jsonl").unwrap();
+    let report_json = out.report.to_json();
+    let job = report_json["imports"].as_array().unwrap().iter().find(|j| j["path"] == "signals/extra.jsonl").unwrap();
     assert_eq!(job["warnings"][0], json!("unknown columns ignored: license_key, password, token, x_unknown"));
     // Contacts keep their known fields only.
     let (pack, _) = evidence::write_pack(&out, Vec::new()).unwrap();
@@ -229,7 +231,7 @@ fn a_header_less_signal_file_with_several_rows_fails_without_echoing_them() {
     }
     b.insert("signals/noheader.csv", text.into_bytes());
     let out = reconcile(&b, None);
-    assert_eq!(out.report["reasons"], json!(["reject_threshold_exceeded"]));
+    assert_eq!(out.report.to_json()["reasons"], json!(["reject_threshold_exceeded"]));
     assert_no_secret("header-less", &out);
 }
 
@@ -321,8 +323,8 @@ fn ruleset_unknown_keys_are_named_but_their_values_never_shown() {
     rs[KEY_SHAPED] = json!(1);
     b.insert("ruleset.json", serde_json::to_vec(&rs).unwrap());
     let out = reconcile(&b, None);
-    assert_eq!(out.report["reasons"], json!(["invalid_ruleset"]));
-    assert!(out.report.to_string().contains("unknown key `license_key`"));
+    assert_eq!(out.report.to_json()["reasons"], json!(["invalid_ruleset"]));
+    assert!(out.report.to_json().to_string().contains("unknown key `license_key`"));
     assert_no_secret("ruleset", &out);
 }
 

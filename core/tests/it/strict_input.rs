@@ -19,7 +19,7 @@ fn app() -> Bundle {
 }
 
 fn only_error(out: &eucora_license_core::Outcome, code: &str) -> eucora_license_core::Error {
-    assert_eq!(out.status, RunStatus::Failed, "{}", out.report);
+    assert_eq!(out.status, RunStatus::Failed, "{}", out.report.to_json());
     assert!(out.snapshot.is_none());
     assert_eq!(reasons(out), vec![code.to_string()], "{:?}", out.errors);
     out.errors[0].clone()
@@ -147,7 +147,8 @@ fn duplicate_keys_are_refused_in_every_json_document() {
     rows.push('\n');
     let out = reconcile(&app().file("signals/j.jsonl", rows.as_bytes()).build(), None);
     assert!(out.errors.is_empty(), "{:?}", out.errors);
-    let job = out.report["imports"].as_array().unwrap().iter().find(|j| j["path"] == "signals/j.jsonl").unwrap();
+    let report_json = out.report.to_json();
+    let job = report_json["imports"].as_array().unwrap().iter().find(|j| j["path"] == "signals/j.jsonl").unwrap();
     assert_eq!(job["rows_rejected"], json!(1));
     assert_eq!((job["errors"][0]["line"].clone(), job["errors"][0]["code"].clone()), (json!(31), json!("duplicate_key")));
 

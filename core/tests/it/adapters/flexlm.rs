@@ -995,7 +995,7 @@ fn lmstat_end_to_end() {
     let b = e2e_bundle("flexlm-lmstat", &files);
     let out = b.run();
     assert!(out.errors.is_empty(), "{:?}", out.errors);
-    assert_eq!(out.status, RunStatus::Ok, "{}", out.report);
+    assert_eq!(out.status, RunStatus::Ok, "{}", out.report.to_json());
     // All open until as_of: jdoe (2, seen in both captures: one session),
     // asmith, bwong (since last year, clipped to the window), emartin.
     assert_eq!(b.consumed("catia-md2"), 5);
@@ -1011,12 +1011,13 @@ fn log_end_to_end() {
     let b = e2e_bundle("flexlm-log", &files);
     let out = b.run();
     assert!(out.errors.is_empty(), "{:?}", out.errors);
-    assert_eq!(out.status, RunStatus::Ok, "{}", out.report);
+    assert_eq!(out.status, RunStatus::Ok, "{}", out.report.to_json());
     // Peak on 11/20 after 11:02: jdoe 1 + emartin 2 + asmith 1 (all open).
     assert_eq!(b.consumed("catia-md2"), 4);
     assert_eq!(b.consumed("catia-kin"), 1);
     check_imports(&out, "flexlm-log", &files, &[5, 6]);
-    let job = out.report["imports"].as_array().unwrap().iter().find(|j| j["path"] == "imports/flexlm-log/lmgrd-2026-11-19.log").unwrap();
+    let report_json = out.report.to_json();
+    let job = report_json["imports"].as_array().unwrap().iter().find(|j| j["path"] == "imports/flexlm-log/lmgrd-2026-11-19.log").unwrap();
     let warnings: Vec<String> = job["warnings"].as_array().unwrap().iter().map(|w| w.as_str().unwrap().to_string()).collect();
     assert!(warnings.contains(&"unmet demand: 2 DENIED requests for feature `CATIA_KIN`".to_string()), "{warnings:?}");
 }

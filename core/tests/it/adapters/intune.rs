@@ -770,7 +770,7 @@ fn e2e_bundle() -> Bundle {
 fn end_to_end_reconciliation_over_imports_folders() {
     let out = e2e_bundle().run();
     assert!(out.errors.is_empty(), "{:?}", out.errors);
-    assert_eq!(out.status, RunStatus::Ok, "{}", out.report);
+    assert_eq!(out.status, RunStatus::Ok, "{}", out.report.to_json());
     let snap = out.snapshot.as_ref().unwrap();
     // Acrobat: LAPTOP-0142, FIN-LT-007 (also seen by SCCM by hostname: the
     // intune-devices name fact binds it), MKT-WS-031. The old enrolment of
@@ -820,7 +820,8 @@ fn end_to_end_reconciliation_over_imports_folders() {
         assert_eq!(j["source"], "intune", "{j}");
     }
     // The notes reach the run report as import warnings.
-    let jobs = out.report["imports"].as_array().unwrap();
+    let report_json = out.report.to_json();
+    let jobs = report_json["imports"].as_array().unwrap();
     let p2 = jobs.iter().find(|j| j["path"] == "imports/intune-apps/page-2.json").unwrap();
     assert!(p2.to_string().contains("is an older enrolment of managed device"), "{p2}");
 }

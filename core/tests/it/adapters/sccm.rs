@@ -712,7 +712,8 @@ fn bad_system_and_software_rows_are_rejected_alone() {
         .file("imports/sccm-installed/arp.csv", csv(ARP_HEADER, &["16777220,1,1,1,2026-11-20 10:00:00.000,P,Visio,,,16"]).as_bytes())
         .run();
     assert!(run.errors.is_empty(), "{:?}", run.errors);
-    let job = run.report["imports"].as_array().unwrap().iter().find(|j| j["path"] == "imports/sccm-installed/sys.csv").unwrap().clone();
+    let job =
+        run.report.to_json()["imports"].as_array().unwrap().iter().find(|j| j["path"] == "imports/sccm-installed/sys.csv").unwrap().clone();
     assert_eq!((job["rows_rejected"].as_i64(), job["warnings"].as_array().unwrap().len()), (Some(0), 1));
 }
 
@@ -1136,8 +1137,13 @@ fn end_to_end_installed_fixture() {
         ]
     );
     // The adapter's notes are the import jobs' warnings in the run report.
-    let report_job =
-        out.report["imports"].as_array().unwrap().iter().find(|j| j["path"] == "imports/sccm-installed/v_R_System.csv").unwrap().clone();
+    let report_job = out.report.to_json()["imports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["path"] == "imports/sccm-installed/v_R_System.csv")
+        .unwrap()
+        .clone();
     assert_eq!(
         report_job["warnings"],
         json!([
