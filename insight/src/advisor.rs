@@ -136,7 +136,7 @@ pub(crate) fn compute(inp: &Inputs<'_>, policy: &Policy) -> Result<Vec<Recommend
             _ => {}
         }
         let by_annual = match (ka, kb) {
-            (Some(x), Some(y)) => y.cmp(&x),
+            (Some(x), Some(y)) => y.cmp(x),
             (Some(_), None) => Ordering::Less,
             (None, Some(_)) => Ordering::Greater,
             (None, None) => Ordering::Equal,
