@@ -234,18 +234,37 @@ impl Inputs<'_> {
         &self.history[self.history.len() - 1]
     }
 
-    /// The activity of the pack's signals, by (`source`, `raw_id`).
+    /// The activity of the pack's signals, by (`source`, `raw_id`). Each
+    /// line is read into the four fields needed (borrowed where it can),
+    /// not into a whole JSON value: a pack may hold millions of signals.
     pub(crate) fn activity(&self) -> Result<BTreeMap<(String, String), Activity>> {
+        #[derive(serde::Deserialize)]
+        struct Line<'a> {
+            #[serde(borrow)]
+            source: std::borrow::Cow<'a, str>,
+            #[serde(borrow)]
+            raw_id: std::borrow::Cow<'a, str>,
+            #[serde(borrow, default)]
+            kind: Option<std::borrow::Cow<'a, str>>,
+            #[serde(borrow, default)]
+            observed_at: Option<std::borrow::Cow<'a, str>>,
+            #[serde(borrow, default)]
+            last_used_at: Option<std::borrow::Cow<'a, str>>,
+        }
         let mut out = BTreeMap::new();
         for (n, line) in self.signals_bytes.split(|b| *b == b'\n').enumerate() {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let v: Value = serde_json::from_slice(line).map_err(|_| bad(&format!("signals.jsonl line {} is not JSON", n + 1)))?;
-            let t = |k: &str| text(&v, k).and_then(|s| Instant::parse(&s).ok());
+            let v: Line<'_> = serde_json::from_slice(line).map_err(|_| bad(&format!("signals.jsonl line {} is not a signal", n + 1)))?;
+            let t = |x: &Option<std::borrow::Cow<'_, str>>| x.as_deref().and_then(|s| Instant::parse(s).ok());
             out.insert(
-                (text(&v, "source").unwrap_or_default(), text(&v, "raw_id").unwrap_or_default()),
-                Activity { kind: text(&v, "kind").unwrap_or_default(), observed_at: t("observed_at"), last_used_at: t("last_used_at") },
+                (v.source.into_owned(), v.raw_id.into_owned()),
+                Activity {
+                    kind: v.kind.as_deref().unwrap_or_default().to_string(),
+                    observed_at: t(&v.observed_at),
+                    last_used_at: t(&v.last_used_at),
+                },
             );
         }
         Ok(out)

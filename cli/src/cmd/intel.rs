@@ -6,7 +6,7 @@
 //! stdout).
 
 use crate::{io_error, read, usage_error};
-use eucora_license_dir::files;
+use eucora_license_dir::{files, outdir};
 use eucora_license_insight::{InsightError, Policy};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -68,14 +68,20 @@ fn pack_path(run: &str) -> PathBuf {
     }
 }
 
-/// The runs' snapshot bytes, oldest first, and the latest run's pack.
+/// The runs' snapshot bytes, oldest first, and the latest run's pack. A
+/// run directory is read under its lock (an interrupted switch finished
+/// first), so the snapshot and the pack of the latest belong to one run.
 pub(super) fn read_runs(runs: &[String]) -> Result<(Vec<Vec<u8>>, Vec<u8>), ExitCode> {
     let mut snaps = Vec::with_capacity(runs.len());
-    for r in runs {
+    let mut pack = Vec::new();
+    for (i, r) in runs.iter().enumerate() {
+        let dir = Path::new(r);
+        let _guard = if dir.is_dir() { outdir::OutDir::open_for_reading(dir).map_err(io_error)? } else { None };
         snaps.push(read::bounded(&snapshot_path(r), files::DOCUMENT_LIMIT)?);
+        if i + 1 == runs.len() {
+            pack = read::bounded(&pack_path(r), files::BULK_LIMIT)?;
+        }
     }
-    let last = runs.last().map(String::as_str).unwrap_or("");
-    let pack = read::bounded(&pack_path(last), files::BULK_LIMIT)?;
     Ok((snaps, pack))
 }
 
