@@ -51,6 +51,10 @@ usage: eucora-license reconcile <bundle-dir> --out <dir> [--previous <run>] [--j
        eucora-license verify-proof <proof.json> [--snapshot-hash <sha256:…> | --snapshot <snapshot.json>]
        eucora-license import --adapter <name> [--option key=value]... <file>...
        eucora-license adapters
+       eucora-license alerts <run>... [--policy <policy.json>] [--json]
+       eucora-license advise <run>... [--policy <policy.json>] [--json]
+       eucora-license events <run>... [--policy <policy.json>] [--organization-uuid <uuid>] [--json]
+       eucora-license compliance <run> [--license-id <uuid>] [--organization-uuid <uuid>] [--json]
 
 Reconciles the bundle and writes <dir>/snapshot.json (canonical JSON),
 <dir>/evidence.tar (the evidence pack), <dir>/run_report.json and
@@ -80,6 +84,13 @@ verify-proof checks such a proof (exit 0 when it holds).
 import runs one source adapter over raw export files and prints the canonical
 signals as JSON Lines on stdout, the import jobs on stderr.
 adapters lists the adapters with their versions and options.
+alerts, advise and events read a history of runs (output directories or their
+snapshot.json, oldest first; the latest with its evidence.tar beside it) and
+print the alerts, the ranked recommendations or the IT-04 event payloads;
+compliance prints one run's it_check_license_compliance rows. Without --policy
+the shipped default policy applies (its hash is printed). Exit 2 with
+{error: {code, message, index}} as JSON on stdout on invalid_policy,
+chain_broken, pack_invalid or pack_mismatch.
 
 Files given to the commands must be regular files: packs and previous runs up
 to 64 GiB, JSON documents (snapshots, run reports, proofs) up to 1 GiB, key
@@ -100,6 +111,10 @@ fn main() -> ExitCode {
         Some("prove") => cmd::prove::run(rest),
         Some("verify-proof") => cmd::verify_proof::run(rest),
         Some("adapters") => cmd::adapters::run(),
+        Some("alerts") => cmd::alerts::run(rest),
+        Some("advise") => cmd::advise::run(rest),
+        Some("events") => cmd::events::run(rest),
+        Some("compliance") => cmd::compliance::run(rest),
         Some("--version" | "-V") => {
             println!("eucora-license {}", eucora_license_core::VERSION);
             ExitCode::SUCCESS

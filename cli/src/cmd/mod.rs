@@ -1,10 +1,16 @@
 //! One module per subcommand, each with `run(args) -> ExitCode`; `pair`
-//! holds the two-run arguments `diff` and `explain` share.
+//! holds the two-run arguments `diff` and `explain` share, `intel` what
+//! `alerts`, `advise`, `events` and `compliance` share.
 
 pub(crate) mod adapters;
+pub(crate) mod advise;
+pub(crate) mod alerts;
+pub(crate) mod compliance;
 pub(crate) mod diff;
+pub(crate) mod events;
 pub(crate) mod explain;
 pub(crate) mod import;
+mod intel;
 mod pair;
 pub(crate) mod prove;
 pub(crate) mod reconcile;

@@ -3,6 +3,7 @@
 
 mod common;
 mod history;
+mod insight;
 mod reconcile;
 mod reliability;
 mod verify_sidebar;
