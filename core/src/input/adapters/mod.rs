@@ -118,7 +118,16 @@ impl SignalRow {
 
 /// An identity fact, in the form of a `directory.csv` row: device values are
 /// written `serial:V`, `id:V` or `name:V`; user values plainly.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+///
+/// A directory source (`entra-users`, `ad-users`, `okta-users`) also says
+/// whether the account is enabled and when it was last active; the run
+/// carries both into its directory rows and so into the evidence pack, where
+/// the advisor reads them (DESIGN C3 `reclaim_disabled`, `reclaim_inactive`).
+/// Every row of one principal carries the same two facts, so that "the
+/// principal's first row" and "any of its rows" read alike. Empty = unknown;
+/// empty fields are left out of the serialised form, so the identity facts of
+/// the inventory adapters read as before.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct DirectoryEntry {
     /// `user` or `device`.
     pub principal_type: String,
@@ -126,6 +135,13 @@ pub struct DirectoryEntry {
     pub canonical_id: String,
     /// Another name of the same principal.
     pub alias: String,
+    /// `active`, `disabled`, or empty when the source does not say.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub status: String,
+    /// Last activity, an RFC 3339 instant with offset, or empty when unknown
+    /// (never signed in, or the source does not say).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub last_active_at: String,
 }
 
 /// What a vendor portal says about a subscription (never applied: compared).
