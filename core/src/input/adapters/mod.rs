@@ -8,8 +8,10 @@
 //! - canonical signal rows ([`SignalRow`], the A1 columns as text; the core
 //!   validates them with the same row rules as a canonical file, so a bad row
 //!   is rejected and counted in its file's import job),
-//! - identity facts ([`DirectoryEntry`]: serial ↔ device id ↔ hostname), which
-//!   join identity resolution exactly like `directory.csv` rows,
+//! - identity facts ([`DirectoryEntry`]: serial ↔ device id ↔ hostname, UPN ↔
+//!   e-mail ↔ account name, with the account's status and last activity from
+//!   directory sources such as `entra-users`, `ad-users` and `okta-users`),
+//!   which join identity resolution exactly like `directory.csv` rows,
 //! - entitlement observations ([`EntitlementObservation`]) from vendor portals,
 //!   compared with the bundle's entitlements in the run report, never applied.
 //!
@@ -27,10 +29,12 @@ use crate::error::{Error, ErrorCode, Location, Result};
 use crate::vocab::{RowError, RowErrorCode};
 use std::collections::BTreeMap;
 
+mod ad;
 mod entra;
 mod flexlm;
 mod intune;
 mod jamf_adobe;
+mod okta;
 mod sccm;
 
 /// One input file of an adapter: its path inside the bundle and its bytes.
@@ -220,6 +224,7 @@ pub fn all() -> &'static [&'static dyn Adapter] {
 }
 
 static ADAPTERS: &[&dyn Adapter] = &[
+    &ad::AdUsers,
     &jamf_adobe::AdobeUsers,
     &entra::EntraSubscribedSkus,
     &entra::EntraUsers,
@@ -228,6 +233,7 @@ static ADAPTERS: &[&dyn Adapter] = &[
     &intune::IntuneApps,
     &intune::IntuneDevices,
     &jamf_adobe::JamfInventory,
+    &okta::OktaUsers,
     &sccm::SccmInstalled,
     &sccm::SccmMetering,
 ];
