@@ -434,3 +434,89 @@ fn okta_end_to_end_keeps_status_and_last_login_in_the_pack() {
     assert_eq!(ann.len(), 2);
     assert!(ann.iter().all(|r| r["status"] == "disabled" && r["last_active_at"] == "2026-08-02T17:00:00Z"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// no input panics, and every fact the adapters emit meets the directory's row rule
+
+/// What the run reads from an adapter's facts (DESIGN A1 `directory.csv`):
+/// a user row with a canonical id, a status of the vocabulary and an RFC 3339
+/// last activity with offset (or empty); one record count per file.
+fn assert_directory_rules(out: &AdapterOutput, files: usize) {
+    use eucora_license_core::internal::time::Instant;
+    assert_eq!(out.records.len(), files);
+    assert!(out.signals.is_empty());
+    for d in &out.directory {
+        assert_eq!(d.principal_type, "user");
+        assert!(!d.canonical_id.trim().is_empty(), "{d:?}");
+        assert!(matches!(d.status.as_str(), "" | "active" | "disabled"), "{d:?}");
+        assert!(d.last_active_at.is_empty() || Instant::parse(&d.last_active_at).is_ok(), "{d:?}");
+    }
+    for (f, _) in &out.rejected {
+        assert!(*f < files);
+    }
+}
+
+fn fixture_texts(adapter: &str) -> Vec<(String, Vec<u8>)> {
+    inputs(adapter).into_iter().map(|f| (f.path, f.bytes)).collect()
+}
+
+#[test]
+fn no_input_prefix_panics() {
+    for adapter in ["ad-users", "okta-users"] {
+        let options = fixture_options(adapter);
+        let o: Vec<(&str, &str)> = options.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        for (path, bytes) in fixture_texts(adapter) {
+            for n in 0..bytes.len() {
+                if let Ok(out) = run(adapter, &[(path.as_str(), bytes[..n].to_vec())], &o) {
+                    assert_directory_rules(&out, 1);
+                }
+            }
+        }
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+        for (adapter, o) in [("ad-users", &[("culture", "en-US")][..]), ("ad-users", &[][..]), ("okta-users", &[][..])] {
+            if let Ok(out) = run(adapter, &[("x", bytes.clone())], o) {
+                assert_directory_rules(&out, 1);
+            }
+        }
+    }
+
+    /// The fixtures with one character replaced by (or cut at) a character
+    /// that matters to the formats: separators, quotes, date punctuation.
+    #[test]
+    fn mutated_fixtures_never_panic(
+        which in 0usize..2,
+        at in proptest::prelude::any::<proptest::sample::Index>(),
+        with in proptest::sample::select(vec![",", ";", "\"", "\r\n", "#TYPE ", "/", ".", ":", " ", "\\", "é", "", "0", "12", "13", "AM", "PM", "T", "Z", "{", "}", "[", "]", "null", "true"]),
+        cut in proptest::prelude::any::<bool>(),
+    ) {
+        for adapter in ["ad-users", "okta-users"] {
+            let mut texts: Vec<(String, String)> = fixture_texts(adapter)
+                .into_iter()
+                .map(|(p, b)| (p, adapters::decode_text("x", &b).unwrap()))
+                .collect();
+            let i = which % texts.len();
+            let t = &mut texts[i].1;
+            let chars: Vec<char> = t.chars().collect();
+            let p = at.index(chars.len().max(1));
+            let mut s: String = chars[..p.min(chars.len())].iter().collect();
+            if !cut {
+                s.push_str(with);
+                s.extend(chars.iter().skip(p + 1));
+            }
+            *t = s;
+            let files: Vec<(&str, Vec<u8>)> = texts.iter().map(|(p, t)| (p.as_str(), t.as_bytes().to_vec())).collect();
+            let options = fixture_options(adapter);
+            let o: Vec<(&str, &str)> = options.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            if let Ok(out) = run(adapter, &files, &o) {
+                assert_directory_rules(&out, files.len());
+            }
+        }
+    }
+}
