@@ -94,8 +94,8 @@ impl AdOptions {
         let utc_offset = parse_utc_offset("utc_offset", options.get("utc_offset"))?;
         let netbios = match options.get("netbios_domain").map(|s| s.trim()) {
             None | Some("") => None,
-            // NetBIOS names: up to 15 characters, no `\`, `/`, `:`, `*`, `?`, `"`, `<`, `>`, `|`, spaces or dots.
-            Some(d) if d.len() <= 15 && d.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '$' | '!' | '#')) => {
+            // NetBIOS domain names: up to 15 letters, digits, `-` or `_` (deliberately narrower than what NetBIOS allows).
+            Some(d) if d.len() <= 15 && d.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')) => {
                 Some(d.to_ascii_uppercase())
             }
             Some(_) => {

@@ -414,6 +414,18 @@ fn okta_bad_pages_fail_naming_the_file() {
 }
 
 #[test]
+fn okta_pages_in_utf16_or_with_a_bom_read_alike() {
+    let page = serde_json::to_string(&json!([okta_user("00ua", json!("ACTIVE"), json!("2026-11-21T08:00:00.000Z"), "a@x.com", "A@x.com")]))
+        .unwrap();
+    let want = vec![entry("a@x.com", "00ua", "active", "2026-11-21T08:00:00.000Z")];
+    let utf16le: Vec<u8> = b"\xFF\xFE".iter().copied().chain(page.encode_utf16().flat_map(|u| u.to_le_bytes())).collect();
+    let utf8bom: Vec<u8> = b"\xEF\xBB\xBF".iter().copied().chain(page.bytes()).collect();
+    for bytes in [page.clone().into_bytes(), utf16le, utf8bom] {
+        assert_eq!(ok("okta-users", &[("p.json", bytes)], &[]).directory, want);
+    }
+}
+
+#[test]
 fn okta_end_to_end_keeps_status_and_last_login_in_the_pack() {
     let page = json!([
         okta_user("00ua", json!("SUSPENDED"), json!("2026-08-02T17:00:00.000Z"), "ann@example.com", "ann.lee@example.com"),
