@@ -70,6 +70,16 @@ fn signals_jsonl_keeps_last_used_at_only_where_a_signal_gives_it() {
 }
 
 #[test]
+fn entitlements_json_writes_an_absent_cost_or_currency_as_empty_text() {
+    let b = bundle("", "").entitlement_row("ent-priced,e3,c-9,2,2026-01-01,,12.50,EUR");
+    let ents: Value = serde_json::from_slice(&member(&pack_of(&b), "entitlements.json")).unwrap();
+    let by_id = |id: &str| ents.as_array().unwrap().iter().find(|e| e["entitlement_id"] == id).unwrap().clone();
+    // `Bundle::entitle` leaves both cells empty: "" (= none), never null or absent.
+    assert_eq!((by_id("ent-0")["unit_cost"].clone(), by_id("ent-0")["currency"].clone()), (json!(""), json!("")));
+    assert_eq!((by_id("ent-priced")["unit_cost"].clone(), by_id("ent-priced")["currency"].clone()), (json!("12.50"), json!("EUR")));
+}
+
+#[test]
 fn directory_facts_change_the_pack_never_the_snapshot() {
     let (a, b) = (bundle("2026-11-21T17:42:00Z", ""), bundle("2020-01-01T00:00:00Z", "2026-11-01T00:00:00Z"));
     let (sa, sb) = (run_ok(&a).1, run_ok(&b).1);
