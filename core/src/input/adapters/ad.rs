@@ -122,6 +122,11 @@ fn culture_instant(s: &str, culture: Culture, utc_offset: &str) -> Option<String
     if Instant::parse(s).is_ok() {
         return Some(s.to_string());
     }
+    // .NET on ICU (PowerShell 7 on current Windows and on Linux) writes a
+    // narrow no-break space before AM/PM (`5:42:07\u{202F}PM`); some cultures
+    // a no-break space between date and time. Both are read as a space.
+    let spaced = s.replace(['\u{202F}', '\u{00A0}'], " ");
+    let s = spaced.as_str();
     let (y, mo, d, h, mi, sec) = match culture {
         Culture::Iso => return super::normalize_timestamp(s, utc_offset),
         Culture::EnUs => {
@@ -418,6 +423,8 @@ mod tests {
         assert_eq!(at("1/2/2026 12:05:00 AM", Culture::EnUs).as_deref(), Some("2026-01-02T00:05:00+01:00"));
         assert_eq!(at("1/2/2026 12:05:00 PM", Culture::EnUs).as_deref(), Some("2026-01-02T12:05:00+01:00"));
         assert_eq!(at("1/2/2026 13:05:00 PM", Culture::EnUs), None);
+        assert_eq!(at("11/21/2026 5:42:07\u{202F}PM", Culture::EnUs).as_deref(), Some("2026-11-21T17:42:07+01:00"));
+        assert_eq!(at("21.11.2026\u{00A0}17:42:07", Culture::DayMonthDot).as_deref(), Some("2026-11-21T17:42:07+01:00"));
         assert_eq!(at("1/2/2026 0:05:00 AM", Culture::EnUs), None);
         assert_eq!(at("21/11/2026 17:42:07", Culture::DayMonthSlash).as_deref(), Some("2026-11-21T17:42:07+01:00"));
         assert_eq!(at("21.11.2026 17:42:07", Culture::DayMonthDot).as_deref(), Some("2026-11-21T17:42:07+01:00"));
