@@ -67,6 +67,15 @@ fn signals_jsonl_keeps_last_used_at_only_where_a_signal_gives_it() {
     assert_eq!(by_raw("2")["last_used_at"], "2026-11-20T08:30:00Z");
     assert!(by_raw("1").get("last_used_at").is_none());
     assert!(verify(&pack, None).ok);
+    // The fast rendering the pack uses is the canonical form of the row, key included.
+    let out = bundle("", "").run();
+    let store = &out.inputs.as_ref().unwrap().signals;
+    for s in &store.rows {
+        let mut fast = Vec::new();
+        store.write_normalised(s, &mut fast);
+        assert_eq!(fast, canonical::to_vec(&store.normalised_json(s)).unwrap());
+    }
+    assert_eq!(store.rows.iter().filter(|s| s.last_used_at(store).is_some()).count(), 1);
 }
 
 #[test]
