@@ -3,11 +3,9 @@
 //! the two IT-04 contract events of `expected-events.json` must come out of
 //! the insight crate over the real reconciled runs.
 //!
-//! Until packs carry the signals' `last_used_at` (DESIGN C6's A7 addition),
-//! the subscription holders' activity is unknown to the advisor, so
-//! `reclaim_inactive` fires for every one of them: the recommendations are
-//! then compared without that type (and without `rank`, which it shifts).
-//! Once the packs carry it, the comparison is exact.
+//! The packs carry the signals' `last_used_at` and the directory's
+//! `last_active_at` (DESIGN C6's A7 addition), so the comparison is exact:
+//! every field the fixture lists, `reclaim_inactive` and `rank` included.
 
 use eucora_license_core::write_pack;
 use eucora_license_insight::{advise, alerts, events, Event, Policy};
@@ -30,7 +28,10 @@ fn the_hand_worked_expectations_hold() {
         packs.push(write_pack(out, Vec::new()).unwrap().0);
     })
     .unwrap();
+    // The packs carry the signals' `last_used_at` (C6's A7 addition), so the
+    // comparison is exact, `reclaim_inactive` included.
     let carries_last_used = packs[0].windows(14).any(|w| w == b"\"last_used_at\"");
+    assert!(carries_last_used, "the history's packs carry last_used_at");
     let policy = Policy::default_policy();
     let exp = expected("expected.json");
     let days = exp.as_object().unwrap();
@@ -44,14 +45,9 @@ fn the_hand_worked_expectations_hold() {
         assert_eq!(Value::Array(got), want["alerts"], "day {day}: alerts");
         assert!(a.iter().all(|x| x.as_of == want["as_of"]), "day {day}: as_of");
         let r = advise(&history, &packs[d - 1], &policy).unwrap();
-        let keys: &[&str] = if carries_last_used {
-            &["rank", "type", "subject", "quantity", "amount", "annualized", "currency", "facts"]
-        } else {
-            &["type", "subject", "quantity", "amount", "annualized", "currency", "facts"]
-        };
-        let keep = |v: &Value| carries_last_used || v["type"] != "reclaim_inactive";
-        let got: Vec<Value> = r.iter().map(|x| serde_json::to_value(x).unwrap()).filter(keep).map(|v| pick(&v, keys)).collect();
-        let want: Vec<Value> = want["recommendations"].as_array().unwrap().iter().filter(|v| keep(v)).map(|v| pick(v, keys)).collect();
+        let keys: &[&str] = &["rank", "type", "subject", "quantity", "amount", "annualized", "currency", "facts"];
+        let got: Vec<Value> = r.iter().map(|x| pick(&serde_json::to_value(x).unwrap(), keys)).collect();
+        let want: Vec<Value> = want["recommendations"].as_array().unwrap().iter().map(|v| pick(v, keys)).collect();
         assert_eq!(got, want, "day {day}: recommendations");
     }
     // The IT-04 contract events: the renewal on day 70, the purchase on day 80.

@@ -6,6 +6,7 @@
 //! verifying. None of it changes a count (the fixtures' snapshot hashes,
 //! pinned by the golden and demo tests, stay as they were).
 
+use crate::common::SkuJson;
 use crate::common::*;
 use crate::hostile_packs::{demo_pack, members, repack};
 use eucora_license_core::internal::evidence::{verify, write_pack};
@@ -97,7 +98,7 @@ fn directory_facts_change_the_pack_never_the_snapshot() {
     for key in ["skus", "totals", "by_model", "coverage"] {
         assert_eq!(sa.value()[key], sb.value()[key], "{key}");
     }
-    assert_eq!(sa.sku("e3").unwrap()["consumed"], 2);
+    assert_eq!(sa.sku_json("e3").unwrap()["consumed"], 2);
     assert_ne!(member(&pack_of(&a), "directory.json"), member(&pack_of(&b), "directory.json"));
 }
 
@@ -113,7 +114,7 @@ fn a_directory_without_the_last_active_at_column_still_reads() {
         &[("user", "alice.smith@acme.com")],
     ));
     let (out, snap) = run_ok(&b);
-    assert_eq!(snap.sku("e3").unwrap()["consumed"], 1);
+    assert_eq!(snap.sku_json("e3").unwrap()["consumed"], 1);
     let dir: Value = serde_json::from_slice(&member(&write_pack(&out, Vec::new()).unwrap().0, "directory.json")).unwrap();
     assert_eq!(dir[0]["status"], "active");
     assert!(dir[0].get("last_active_at").is_none());

@@ -5,6 +5,7 @@
 //! status and last activity into the evidence pack.
 
 use super::{canonical_lines, fixture_dir, notes, opts, rejects};
+use crate::common::SkuJson;
 use crate::common::*;
 use eucora_license_core::internal::adapters::{self, AdapterOutput, DirectoryEntry, InputFile};
 use eucora_license_core::internal::evidence::write_pack;
@@ -298,7 +299,7 @@ fn ad_end_to_end_resolves_windows_names_and_keeps_facts_in_the_pack() {
         .signal(&sig("entra", "3", RECENT, "visio", "assignment", &[("user", "alice.smith@contoso.com")]))
         .signal(&sig("entra", "4", RECENT, "visio", "assignment", &[("user", "cwhite")]));
     let (_, snap) = run_ok(&b);
-    assert_eq!(snap.sku("visio").unwrap()["consumed"], 2, "two people, four names");
+    assert_eq!(snap.sku_json("visio").unwrap()["consumed"], 2, "two people, four names");
     let dir = pack_directory(&b);
     let carol: Vec<&Value> = dir.iter().filter(|r| r["canonical_id"] == "carol@contoso.com").collect();
     assert_eq!(carol.len(), 1);
@@ -438,7 +439,7 @@ fn okta_end_to_end_keeps_status_and_last_login_in_the_pack() {
         .signal(&sig("zoom", "1", RECENT, "zoom", "assignment", &[("user", "ann.lee@example.com")]))
         .signal(&sig("zoom", "2", RECENT, "zoom", "assignment", &[("user", "ann@example.com")]));
     let (out, snap) = run_ok(&b);
-    assert_eq!(snap.sku("zoom").unwrap()["consumed"], 1, "the e-mail alias joins the login");
+    assert_eq!(snap.sku_json("zoom").unwrap()["consumed"], 1, "the e-mail alias joins the login");
     let job = out.inputs.as_ref().unwrap().jobs.iter().find(|j| j.adapter == "okta-users").unwrap().clone();
     assert_eq!((job.rows_total, job.rows_accepted, job.rows_rejected), (2, 0, 0));
     let dir = pack_directory(&b);
