@@ -22,6 +22,12 @@ pub enum Domain {
     Audit,
     /// `eucora.proposal.v1`: an agent proposal.
     Proposal,
+    /// `eucora.policy.v1`: a policy document (DESIGN C1).
+    Policy,
+    /// `eucora.alert.v1`: an alert's canonical `{type, subject}` (DESIGN C2).
+    Alert,
+    /// `eucora.recommendation.v1`: a recommendation's canonical `{type, subject}` (DESIGN C3).
+    Recommendation,
 }
 
 impl Domain {
@@ -35,6 +41,9 @@ impl Domain {
             Domain::Pack => "eucora.pack.v1",
             Domain::Audit => "eucora.audit.v1",
             Domain::Proposal => "eucora.proposal.v1",
+            Domain::Policy => "eucora.policy.v1",
+            Domain::Alert => "eucora.alert.v1",
+            Domain::Recommendation => "eucora.recommendation.v1",
         }
     }
 }
