@@ -51,6 +51,18 @@ usage: eucora-license reconcile <bundle-dir> --out <dir> [--previous <run>] [--j
        eucora-license verify-proof <proof.json> [--snapshot-hash <sha256:…> | --snapshot <snapshot.json>]
        eucora-license import --adapter <name> [--option key=value]... <file>...
        eucora-license adapters
+       eucora-license authorize --actor <A.json> --action <action> [--policy <F>]
+       eucora-license propose --kind <kind> --payload <P.json> --actor <A.json> --at <instant>
+                              [--policy <F>] [--correlation-id <id>] [--evidence <F.json>]
+       eucora-license decide --proposal <P.json> --approvals <L.json> --now <instant> [--policy <F>]
+       eucora-license apply --proposal <P.json> --approvals <L.json> --now <instant> [--policy <F>]
+                            [--applied <IDS.json>]
+       eucora-license audit append <LOG.jsonl> --entry <E.json>
+       eucora-license audit verify <LOG.jsonl> [--checkpoint <C.json>]
+       eucora-license audit checkpoint <LOG.jsonl>
+       eucora-license audit prove <LOG.jsonl> --seq <n>
+       eucora-license audit consistency <LOG.jsonl> --old-size <n>
+       eucora-license audit verify-proof <P.json> --checkpoint <C.json>
 
 Reconciles the bundle and writes <dir>/snapshot.json (canonical JSON),
 <dir>/evidence.tar (the evidence pack), <dir>/run_report.json and
@@ -80,6 +92,11 @@ verify-proof checks such a proof (exit 0 when it holds).
 import runs one source adapter over raw export files and prints the canonical
 signals as JSON Lines on stdout, the import jobs on stderr.
 adapters lists the adapters with their versions and options.
+authorize, propose, decide, apply and audit are the governance commands
+(docs/governance.md): JSON in (a file, or - for stdin), canonical JSON out;
+without --policy they read rulesets/default/policy-v1.json of the source tree.
+A contract error prints an error object with its code and exits 2; so do a refused
+proposal, an apply that is not approved, a log or proof that does not verify.
 
 Files given to the commands must be regular files: packs and previous runs up
 to 64 GiB, JSON documents (snapshots, run reports, proofs) up to 1 GiB, key
@@ -100,6 +117,11 @@ fn main() -> ExitCode {
         Some("prove") => cmd::prove::run(rest),
         Some("verify-proof") => cmd::verify_proof::run(rest),
         Some("adapters") => cmd::adapters::run(),
+        Some("authorize") => cmd::authorize::run(rest),
+        Some("propose") => cmd::propose::run(rest),
+        Some("decide") => cmd::decide::run(rest),
+        Some("apply") => cmd::apply::run(rest),
+        Some("audit") => cmd::audit::run(rest),
         Some("--version" | "-V") => {
             println!("eucora-license {}", eucora_license_core::VERSION);
             ExitCode::SUCCESS

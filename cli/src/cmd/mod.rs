@@ -2,10 +2,16 @@
 //! holds the two-run arguments `diff` and `explain` share.
 
 pub(crate) mod adapters;
+pub(crate) mod apply;
+pub(crate) mod audit;
+pub(crate) mod authorize;
+pub(crate) mod decide;
 pub(crate) mod diff;
 pub(crate) mod explain;
+mod gov;
 pub(crate) mod import;
 mod pair;
+pub(crate) mod propose;
 pub(crate) mod prove;
 pub(crate) mod reconcile;
 pub(crate) mod sidebar;
