@@ -279,3 +279,17 @@ fn checkpoints_parse_strictly() {
     assert_eq!(Checkpoint::from_value(&bad).unwrap_err().code, "invalid_checkpoint");
     assert_eq!(verify_proof(&prove_entry(&log(3), 1).unwrap(), &bad).to_value()["reason"], "malformed_checkpoint");
 }
+
+#[test]
+fn entry_hash_follows_d3s_formula() {
+    use eucora_license_core::{canonical_bytes, tagged_hash, Domain};
+    let l = log(2);
+    let mut body = l[1].clone();
+    body.as_object_mut().unwrap().remove("entry_hash");
+    assert_eq!(l[1]["entry_hash"], json!(tagged_hash(Domain::Audit, &canonical_bytes(&body).unwrap()).to_prefixed()));
+    // The checkpoint's root is RFC 9162 over the 32 digest bytes of each entry hash.
+    use eucora_license_core::internal::merkle::{leaf_hash, node_hash};
+    let d = |e: &Value| eucora_license_core::Digest32::parse_prefixed(e["entry_hash"].as_str().unwrap()).unwrap();
+    let root = node_hash(&leaf_hash(&d(&l[0]).0), &leaf_hash(&d(&l[1]).0));
+    assert_eq!(checkpoint(&l).unwrap().to_value(), json!({"size": 2, "root": root.to_prefixed(), "head_hash": l[1]["entry_hash"]}));
+}

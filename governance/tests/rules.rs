@@ -496,3 +496,17 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn hashes_follow_d2s_formulas() {
+    use eucora_license_core::{canonical_bytes, tagged_hash, Domain};
+    let p = proposal();
+    let h = |v: &serde_json::Value| tagged_hash(Domain::Proposal, &canonical_bytes(v).unwrap()).to_prefixed();
+    assert_eq!(p.payload_hash, h(&payload()));
+    let proposer = json!({"type": "user", "id": "alice", "roles": ["license_admin"]});
+    assert_eq!(
+        p.proposal_id,
+        h(&json!({"kind": "entitlement.create", "payload_hash": p.payload_hash, "proposer": proposer, "created_at": T0}))
+    );
+    assert_eq!(p.to_value()["proposer"], proposer);
+}

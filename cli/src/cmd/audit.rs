@@ -38,8 +38,19 @@ fn one_file<'a>(a: &'a Args, what: &str) -> Result<&'a str, ExitCode> {
 /// A log's entries; a line that is not JSON stays in place as `null`, so
 /// `verify` names it (`entry_hash_mismatch`) by position.
 fn entries(path: &str) -> Result<Vec<Value>, ExitCode> {
-    let b = if path != "-" && !std::path::Path::new(path).exists() { Vec::new() } else { bytes(path)? };
-    let text = std::str::from_utf8(&b).map_err(|_| io_error(format!("{path}: not UTF-8")))?;
+    parse_lines(path, &bytes(path)?)
+}
+
+/// The log `append` extends: a file that does not exist yet is the empty log.
+fn entries_or_new(path: &str) -> Result<Vec<Value>, ExitCode> {
+    if path != "-" && !std::path::Path::new(path).exists() {
+        return Ok(Vec::new());
+    }
+    entries(path)
+}
+
+fn parse_lines(path: &str, b: &[u8]) -> Result<Vec<Value>, ExitCode> {
+    let text = std::str::from_utf8(b).map_err(|_| io_error(format!("{path}: not UTF-8")))?;
     Ok(text
         .split('\n')
         .filter(|l| !l.trim().is_empty())
@@ -55,7 +66,10 @@ fn append(args: &[String]) -> Result<ExitCode, ExitCode> {
     let a = Args::parse(args, &["--entry"])?;
     let log = one_file(&a, "append")?;
     let entry = json(a.need("--entry", "audit append")?)?;
-    let all = entries(log)?;
+    if log == "-" {
+        return Err(usage_error("audit append needs a log file, not stdin"));
+    }
+    let all = entries_or_new(log)?;
     let report = audit::verify_log(&all, None);
     if !report.ok {
         // Never extend a chain that does not verify: name its first bad entry.
