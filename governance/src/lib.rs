@@ -1,6 +1,6 @@
 //! # eucora-license-governance
 //!
-//! DESIGN Part D: who may do what (D1, [`authorize`]), how a change becomes
+//! DESIGN Part D: who may do what (D1, [`authorize()`]), how a change becomes
 //! truth only after human approval (D2, [`propose`], [`decide`], [`apply`]),
 //! and the audit chain every write leaves behind, with RFC 9162 inclusion
 //! and consistency proofs an auditor checks offline (D3, [`audit`]).
