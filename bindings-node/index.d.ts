@@ -452,6 +452,15 @@ export interface ValidateOptions {
 }
 
 /**
+ * Validate a policy document (JSON text, Buffer or object). Never throws
+ * for an invalid policy: the result lists every problem with its JSON path
+ * (codes `invalid_json`, `missing_key`, `unknown_key`, `wrong_type`,
+ * `out_of_range`, `unknown_name`, `duplicate`); `hash` is its
+ * `eucora.policy.v1` hash.
+ */
+export declare function validatePolicy(policy: string | Uint8Array | object): RulesetValidation
+
+/**
  * Validate a ruleset (JSON text, Buffer or object). Never throws for an
  * invalid ruleset: the result lists every problem with its JSON path.
  */

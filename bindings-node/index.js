@@ -844,6 +844,7 @@ module.exports.reconcileAsync = nativeBinding.reconcileAsync
 module.exports.reconcileFiles = nativeBinding.reconcileFiles
 module.exports.reconcileFilesAsync = nativeBinding.reconcileFilesAsync
 module.exports.sidebar = nativeBinding.sidebar
+module.exports.validatePolicy = nativeBinding.validatePolicy
 module.exports.validateRuleset = nativeBinding.validateRuleset
 module.exports.verifyPack = nativeBinding.verifyPack
 module.exports.verifyPackAsync = nativeBinding.verifyPackAsync

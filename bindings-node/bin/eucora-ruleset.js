@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 'use strict'
-// eucora-ruleset: check, hash and compare EUCORA rulesets from build scripts.
-// Every rule is the engine's (validateRuleset / hashRuleset / diffRulesets of
-// @eucora/license); this file only finds files and prints results.
+// eucora-ruleset: check, hash and compare EUCORA rulesets (and check and hash
+// policies) from build scripts. Every rule is the engine's (validateRuleset /
+// hashRuleset / diffRulesets / validatePolicy of @eucora/license); this file
+// only finds files and prints results.
 
 const fs = require('fs')
 const path = require('path')
@@ -14,11 +15,14 @@ const USAGE = `usage: eucora-ruleset check [--json] [--catalog <catalog.json>] <
 check   validates every ruleset named (globs: * ? and ** are expanded here, so
         quote them to keep the shell from doing it). Files whose $schema is a
         JSON Schema meta-schema (json-schema.org) are schemas, not rulesets, and
-        are skipped. With --catalog, every sku_mappings rule must name a SKU of
+        are skipped. A policy document (one with a top-level "alerts",
+        "advisor", "access", "approvals" or "agents" key, e.g.
+        rulesets/default/policy-v1.json) is validated as a policy. With --catalog, every sku_mappings rule must name a SKU of
         that catalog. Each problem is printed as
           <file>:<json path>: <code> <message>
         --json prints one JSON document instead.
-hash    prints the ruleset's eucora.ruleset.v1 hash (sha256:<hex>).
+hash    prints the ruleset's eucora.ruleset.v1 hash (sha256:<hex>), or a
+        policy's eucora.policy.v1 hash.
 diff    prints which rules changed, one sentence per change.
 
 Exit status: 0 success, 1 an invalid or unreadable ruleset, 2 usage error
@@ -120,6 +124,23 @@ function isJsonSchema(bytes) {
   }
 }
 
+const POLICY_KEYS = ['alerts', 'advisor', 'access', 'approvals', 'agents']
+
+// A policy document: a JSON object with one of the policy's own sections.
+function isPolicy(bytes) {
+  try {
+    const doc = JSON.parse(bytes.toString('utf8').replace(/^\uFEFF/, ''))
+    return !!doc && typeof doc === 'object' && !Array.isArray(doc) && POLICY_KEYS.some((k) => k in doc)
+  } catch {
+    return false
+  }
+}
+
+function plural(n, word) {
+  if (n === 1) return `1 ${word}`
+  return `${n} ${word === 'policy' ? 'policies' : `${word}s`}`
+}
+
 function catalogSkuIds(file) {
   let doc
   try {
@@ -147,18 +168,21 @@ function check(args, out) {
   if (patterns.length === 0) throw new UsageError('check needs at least one file or glob')
   const skuIds = catalog === undefined ? undefined : catalogSkuIds(catalog)
   const files = filesOf(patterns)
-  const { validateRuleset } = loadBinding()
+  const { validateRuleset, validatePolicy } = loadBinding()
   const results = files.map((file) => {
     const read = readBytes(file)
     if (read.error) return { file, status: 'invalid', errors: [read.error] }
     if (isJsonSchema(read.bytes)) return { file, status: 'skipped', reason: 'a JSON Schema document, not a ruleset' }
-    const r = validateRuleset(read.bytes, skuIds === undefined ? undefined : { skuIds })
+    const policy = isPolicy(read.bytes)
+    const r = policy ? validatePolicy(read.bytes) : validateRuleset(read.bytes, skuIds === undefined ? undefined : { skuIds })
+    const kind = policy ? { kind: 'policy' } : {}
     return r.ok
-      ? { file, status: 'valid', id: r.id, version: r.version, hash: r.hash, errors: [] }
-      : { file, status: 'invalid', errors: r.errors }
+      ? { file, ...kind, status: 'valid', id: r.id, version: r.version, hash: r.hash, errors: [] }
+      : { file, ...kind, status: 'invalid', errors: r.errors }
   })
   const invalid = results.filter((r) => r.status === 'invalid')
   const valid = results.filter((r) => r.status === 'valid')
+  const policies = results.filter((r) => r.kind === 'policy' && r.status !== 'skipped').length
   if (json) {
     out.stdout(JSON.stringify({ ok: invalid.length === 0, files: results }, null, 2) + '\n')
   } else {
@@ -168,10 +192,16 @@ function check(args, out) {
       else for (const e of r.errors) out.stdout(`${r.file}:${e.path}: ${e.code} ${e.message}\n`)
     }
     const problems = invalid.reduce((n, r) => n + r.errors.length, 0)
+    const checked = invalid.length + valid.length
+    // Without policies the summary names rulesets only, as it always did.
+    const parts = []
+    if (checked - policies > 0 || policies === 0) parts.push(plural(checked - policies, 'ruleset'))
+    if (policies > 0) parts.push(plural(policies, 'policy'))
+    const what = parts.join(' and ')
     out.stdout(
       invalid.length === 0
-        ? `${valid.length} ruleset${valid.length === 1 ? '' : 's'} valid\n`
-        : `${invalid.length} of ${invalid.length + valid.length} ruleset${invalid.length + valid.length === 1 ? '' : 's'} invalid (${problems} problem${problems === 1 ? '' : 's'})\n`,
+        ? `${policies === 0 ? plural(valid.length, 'ruleset') : what} valid\n`
+        : `${invalid.length} of ${what} invalid (${problems} problem${problems === 1 ? '' : 's'})\n`,
     )
   }
   return invalid.length === 0 ? 0 : 1
@@ -193,6 +223,16 @@ function readRuleset(file, out) {
 
 function hash(args, out) {
   if (args.length !== 1 || args[0].startsWith('--')) throw new UsageError('hash needs exactly one file')
+  const read = readBytes(args[0])
+  if (!read.error && isPolicy(read.bytes)) {
+    const r = loadBinding().validatePolicy(read.bytes)
+    if (!r.ok) {
+      for (const e of r.errors) out.stderr(`${args[0]}:${e.path}: ${e.code} ${e.message}\n`)
+      return 1
+    }
+    out.stdout(r.hash + '\n')
+    return 0
+  }
   const bytes = readRuleset(args[0], out)
   if (!bytes) return 1
   out.stdout(loadBinding().hashRuleset(bytes) + '\n')

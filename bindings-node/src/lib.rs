@@ -33,6 +33,8 @@ mod convert;
 mod library;
 /// The `Outcome` class.
 mod outcome;
+/// `validatePolicy`.
+mod policy;
 /// `reconcile`, `reconcileFiles` and their `Async` forms.
 mod reconcile;
 /// `validateRuleset`, `hashRuleset`, `diffRulesets`.
@@ -48,6 +50,7 @@ pub use boundary::Failure;
 pub use canonical::canonicalize;
 pub use library::{version, vocabulary, Vocabulary};
 pub use outcome::{ExceptionRecord, Outcome};
+pub use policy::validate_policy;
 pub use reconcile::{reconcile, reconcile_async, reconcile_files, reconcile_files_async, ReconcileOptions, ReconcileTask};
 pub use ruleset::{
     diff_rulesets, hash_ruleset, validate_ruleset, RulesetChange, RulesetDiff, RulesetError, RulesetHead, RulesetValidation,

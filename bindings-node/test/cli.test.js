@@ -12,6 +12,7 @@ const lic = require('..')
 const ROOT = path.join(__dirname, '..', '..')
 const BIN = path.join(__dirname, '..', 'bin', 'eucora-ruleset.js')
 const DEFAULT = path.join(ROOT, 'rulesets', 'default', 'v1.json')
+const POLICY = path.join(ROOT, 'rulesets', 'default', 'policy-v1.json')
 
 function run(args, cwd = ROOT) {
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8' })
@@ -31,12 +32,37 @@ function writeRuleset(dir, name, edit) {
   return file
 }
 
-test('check rulesets/**/*.json from the repository root: valid, the JSON Schema skipped', () => {
+test('check rulesets/**/*.json from the repository root: valid, the JSON Schemas skipped', () => {
   const r = run(['check', 'rulesets/**/*.json'])
   assert.equal(r.status, 0, r.stdout + r.stderr)
   assert.match(r.stdout, /^ok {6}rulesets\/default\/v1\.json {2}\(default v1, sha256:[0-9a-f]{64}\)$/m)
+  assert.match(r.stdout, /^ok {6}rulesets\/default\/policy-v1\.json {2}\(default v1, sha256:[0-9a-f]{64}\)$/m)
   assert.match(r.stdout, /^skipped rulesets\/schema\/ruleset\.schema\.json {2}\(a JSON Schema document, not a ruleset\)$/m)
-  assert.match(r.stdout, /^1 ruleset valid$/m)
+  assert.match(r.stdout, /^skipped rulesets\/default\/policy-v1\.schema\.json /m)
+  assert.match(r.stdout, /^1 ruleset and 1 policy valid$/m)
+})
+
+test('a policy is checked as a policy: every problem located, its hash printed', () => {
+  const dir = tmpDir()
+  const doc = JSON.parse(fs.readFileSync(POLICY, 'utf8'))
+  doc.alerts.spike_percnt = 25
+  doc.advisor.currency = 'usd'
+  doc.approvals.recommendation.quorum = 0
+  doc.access.roles.viewer.push('view.everything')
+  fs.writeFileSync(path.join(dir, 'policy.json'), JSON.stringify(doc, null, 2))
+  const r = run(['check', 'policy.json'], dir)
+  assert.equal(r.status, 1)
+  assert.deepEqual(r.stdout.trim().split('\n'), [
+    'policy.json:$.alerts.spike_percnt: unknown_key unknown key `spike_percnt`',
+    'policy.json:$.advisor.currency: out_of_range must be three upper-case letters (ISO 4217)',
+    'policy.json:$.access.roles.viewer[2]: unknown_name unknown action `view.everything`',
+    'policy.json:$.approvals.recommendation.quorum: out_of_range must be an integer ≥ 1',
+    '1 of 1 policy invalid (4 problems)',
+  ])
+  const h = run(['hash', POLICY])
+  assert.equal(h.status, 0, h.stderr)
+  assert.equal(h.stdout.trim(), lic.validatePolicy(fs.readFileSync(POLICY)).hash)
+  assert.match(h.stdout, /^sha256:[0-9a-f]{64}\n$/)
 })
 
 test('npx eucora-ruleset check rulesets/**/*.json works from the root (shell glob and quoted glob)', (t) => {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -133,6 +134,21 @@ def test_import_file_matches_the_adapter_fixtures(adapter: str) -> None:
     got = [dict(s) for s in result.signals]
     full = [{**{k: "" for k in got[0]}, **e} for e in expected]
     assert sorted(json.dumps(d, sort_keys=True) for d in got) == sorted(json.dumps(d, sort_keys=True) for d in full)
+
+
+@pytest.mark.parametrize("adapter", ["entra-users", "ad-users", "okta-users"])
+def test_import_file_directory_facts_match_the_fixtures(adapter: str) -> None:
+    folder = REPO / "fixtures" / "adapters" / adapter
+    inputs = sorted((folder / "input").glob("*"))
+    options = json.loads((folder / "options.json").read_text()) if (folder / "options.json").exists() else {}
+    result = el.import_file(adapter, {p.name: p.read_bytes() for p in inputs}, **options)
+    expected = [json.loads(line) for line in (folder / "expected-directory.jsonl").read_text().splitlines() if line.strip()]
+    got = [
+        {k: v for k, v in dataclasses.asdict(d).items() if v != "" or k in ("principal_type", "canonical_id", "alias")}
+        for d in result.directory
+    ]
+    assert got == expected
+    assert any(d.status == "disabled" for d in result.directory)
 
 
 def test_import_file_single_bytes_and_options() -> None:

@@ -51,6 +51,10 @@ usage: eucora-license reconcile <bundle-dir> --out <dir> [--previous <run>] [--j
        eucora-license verify-proof <proof.json> [--snapshot-hash <sha256:…> | --snapshot <snapshot.json>]
        eucora-license import --adapter <name> [--option key=value]... <file>...
        eucora-license adapters
+       eucora-license alerts <run>... [--policy <policy.json>] [--json]
+       eucora-license advise <run>... [--policy <policy.json>] [--json]
+       eucora-license events <run>... [--policy <policy.json>] [--organization-uuid <uuid>] [--json]
+       eucora-license compliance <run> [--license-id <uuid>] [--organization-uuid <uuid>] [--json]
        eucora-license authorize --actor <A.json> --action <action> [--policy <F>]
        eucora-license propose --kind <kind> --payload <P.json> --actor <A.json> --at <instant>
                               [--policy <F>] [--correlation-id <id>] [--evidence <F.json>]
@@ -92,9 +96,16 @@ verify-proof checks such a proof (exit 0 when it holds).
 import runs one source adapter over raw export files and prints the canonical
 signals as JSON Lines on stdout, the import jobs on stderr.
 adapters lists the adapters with their versions and options.
+alerts, advise and events read a history of runs (output directories or their
+snapshot.json, oldest first; the latest with its evidence.tar beside it) and
+print the alerts, the ranked recommendations or the IT-04 event payloads;
+compliance prints one run's it_check_license_compliance rows. Without --policy
+the shipped default policy applies (its hash is printed). Exit 2 with
+{error: {code, message, index}} as JSON on stdout on invalid_policy,
+chain_broken, pack_invalid or pack_mismatch.
 authorize, propose, decide, apply and audit are the governance commands
 (docs/governance.md): JSON in (a file, or - for stdin), canonical JSON out;
-without --policy they read rulesets/default/policy-v1.json of the source tree.
+without --policy the shipped default policy applies.
 A contract error prints an error object with its code and exits 2; so do a refused
 proposal, an apply that is not approved, a log or proof that does not verify.
 
@@ -117,6 +128,10 @@ fn main() -> ExitCode {
         Some("prove") => cmd::prove::run(rest),
         Some("verify-proof") => cmd::verify_proof::run(rest),
         Some("adapters") => cmd::adapters::run(),
+        Some("alerts") => cmd::alerts::run(rest),
+        Some("advise") => cmd::advise::run(rest),
+        Some("events") => cmd::events::run(rest),
+        Some("compliance") => cmd::compliance::run(rest),
         Some("authorize") => cmd::authorize::run(rest),
         Some("propose") => cmd::propose::run(rest),
         Some("decide") => cmd::decide::run(rest),

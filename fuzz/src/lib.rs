@@ -9,12 +9,15 @@
 //! Beyond "no panic", the harness checks what callers rely on:
 //! - the adapter is a pure function: a second run gives the same output;
 //! - every row, rejection and identity fact points at an input file that exists;
+//! - identity facts have a canonical id, a status of the directory's
+//!   vocabulary and an RFC 3339 last activity (or none);
 //! - a file that fails as a whole yields an error, never partial output.
 
 use eucora_license_core::internal::adapters::{run, InputFile, Options};
 use eucora_license_core::internal::hash::Digest32;
 use eucora_license_core::internal::ruleset::{self, Ruleset};
 use eucora_license_core::internal::signals::SignalStore;
+use eucora_license_core::internal::time::Instant;
 use std::sync::OnceLock;
 
 /// The demo ruleset: adapter rows then go through the core's row rules too,
@@ -54,6 +57,16 @@ pub fn fuzz_adapter(name: &str, extension: &str, option_sets: &[&[(&str, &str)]]
                 assert!(*file < files.len(), "rejection points at a missing file");
             }
             assert_eq!(a.records.len(), files.len(), "one record count per file");
+            // Identity facts in the directory's vocabulary (the run drops, with a
+            // warning, any it would refuse; an adapter should emit none).
+            for d in &a.directory {
+                assert!(!d.canonical_id.trim().is_empty(), "identity fact without a canonical id");
+                assert!(matches!(d.status.as_str(), "" | "active" | "disabled"), "status outside the directory's vocabulary");
+                assert!(
+                    d.last_active_at.is_empty() || Instant::parse(&d.last_active_at).is_ok(),
+                    "last_active_at is not an RFC 3339 instant with offset"
+                );
+            }
             // The core validates adapter rows like canonical ones: must not panic,
             // and accepted + rejected rows never exceed the rows offered.
             let (adapter, _) = first.as_ref().map_err(|_| ()).expect("checked above");

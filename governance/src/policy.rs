@@ -41,6 +41,10 @@ pub struct Policy {
     pub hash: Digest32,
 }
 
+/// The shipped default policy (`rulesets/default/policy-v1.json`), which
+/// applies when the caller names none.
+pub const DEFAULT_POLICY: &str = include_str!("../../rulesets/default/policy-v1.json");
+
 const TOP: [&str; 7] = ["id", "version", "alerts", "advisor", "access", "approvals", "agents"];
 
 impl Policy {
@@ -113,6 +117,12 @@ impl Policy {
 
         let bytes = canonical_bytes(doc).map_err(|e| bad("$", &format!("not canonical JSON: {}", e.message())))?;
         Ok(Policy { roles, exclusive, agents, approvals, hash: tagged_hash(Domain::Policy, &bytes) })
+    }
+
+    /// The shipped default policy (its governance sections are D1's table
+    /// and D2/D6's defaults; checked by this crate's tests).
+    pub fn default_policy() -> Policy {
+        Policy::from_slice(DEFAULT_POLICY.as_bytes()).unwrap_or_else(|e| unreachable!("the shipped policy is valid: {e}"))
     }
 
     /// The policy's hash as written in proposals (`sha256:<hex>`).
@@ -249,6 +259,17 @@ mod tests {
         assert_eq!(p.exclusive, vec![(Role::LicenseAdmin, Role::LicenseAuditor)]);
         assert_eq!(p.rule(ProposalKind::MappingSku).quorum, 1);
         assert_eq!(p.rule(ProposalKind::MappingSku).expires_hours, 168);
+    }
+
+    #[test]
+    fn the_shipped_policy_has_d1s_governance_sections() {
+        let shipped = Policy::default_policy();
+        let inline = Policy::from_value(&default_document()).unwrap();
+        assert_eq!(shipped.roles, inline.roles);
+        assert_eq!(shipped.exclusive, inline.exclusive);
+        assert_eq!(shipped.agents, inline.agents);
+        assert_eq!(shipped.approvals, inline.approvals);
+        assert_ne!(shipped.hash, inline.hash, "the documents differ outside these sections");
     }
 
     #[test]

@@ -464,7 +464,14 @@ def import_file(
             for j in r["jobs"]
         ),
         directory=tuple(
-            DirectoryEntry(str(d["principal_type"]), str(d["canonical_id"]), str(d["alias"])) for d in r["directory"]
+            DirectoryEntry(
+                str(d["principal_type"]),
+                str(d["canonical_id"]),
+                str(d["alias"]),
+                str(d.get("status", "")),
+                str(d.get("last_active_at", "")),
+            )
+            for d in r["directory"]
         ),
         entitlement_observations=tuple(_frozen_json(o) for o in r["entitlement_observations"]),
         _jsonl=jsonl,

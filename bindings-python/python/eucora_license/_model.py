@@ -704,11 +704,18 @@ class AdapterJob:
 
 @dataclass(frozen=True, slots=True)
 class DirectoryEntry:
-    """An identity fact from an adapter (like a ``directory.csv`` row)."""
+    """An identity fact from an adapter (like a ``directory.csv`` row).
+
+    Directory sources (``entra-users``, ``ad-users``, ``okta-users``) also give
+    the account's ``status`` (``"active"`` / ``"disabled"``) and
+    ``last_active_at`` (RFC 3339 text); ``""`` means unknown.
+    """
 
     principal_type: str
     canonical_id: str
     alias: str
+    status: str = ""
+    last_active_at: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,5 @@
 //! What the governance subcommands share: the policy (`--policy F`, else
-//! the default path), JSON documents from a file or stdin (`-`), canonical
+//! the shipped default, built in), JSON documents from a file or stdin (`-`), canonical
 //! JSON out, and contract errors as `{"error": {"code", "message",
 //! "path"}}` on stdout with exit status 2 (usage and I/O errors stay 1).
 
@@ -8,9 +8,6 @@ use eucora_license_governance::{Error, Policy};
 use serde_json::Value;
 use std::io::Read as _;
 use std::process::ExitCode;
-
-/// The default policy: `rulesets/default/policy-v1.json` of this source tree.
-pub(crate) const DEFAULT_POLICY_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../rulesets/default/policy-v1.json");
 
 /// Options as `--name value` pairs plus positional arguments.
 pub(crate) struct Args {
@@ -68,20 +65,14 @@ pub(crate) fn json(path: &str) -> Result<Value, ExitCode> {
     eucora_license_core::internal::canonical::parse_strict(text).map_err(|e| io_error(format!("{path}: not JSON: {e}")))
 }
 
-/// The policy of `--policy`, else the default one; an invalid policy is
-/// the contract error `invalid_policy` (exit 2).
+/// The policy of `--policy`, else the shipped default
+/// (`rulesets/default/policy-v1.json`, built in); an invalid policy is the
+/// contract error `invalid_policy` (exit 2).
 pub(crate) fn policy(args: &Args) -> Result<Policy, ExitCode> {
-    let path = match args.get("--policy") {
-        Some(p) => p.to_string(),
-        None if std::path::Path::new(DEFAULT_POLICY_PATH).is_file() => DEFAULT_POLICY_PATH.to_string(),
-        None => {
-            return Err(usage_error(&format!(
-                "no --policy given and the default policy {DEFAULT_POLICY_PATH} is absent: pass --policy <policy.json>"
-            )))
-        }
-    };
-    let b = bytes(&path)?;
-    Policy::from_slice(&b).map_err(contract_error)
+    match args.get("--policy") {
+        Some(path) => Policy::from_slice(&bytes(path)?).map_err(contract_error),
+        None => Ok(Policy::default_policy()),
+    }
 }
 
 /// Print a value as canonical JSON on one line.

@@ -62,17 +62,21 @@ fn authorize_prints_the_decision_and_errors_exit_2() {
 }
 
 #[test]
-fn without_policy_the_default_path_is_used_or_named() {
+fn without_policy_the_shipped_default_applies() {
     let d = tmp("gov-default-policy");
     let admin = write(&d, "admin.json", &user("alice", &["license_admin"]));
     let o = bin().arg("authorize").arg("--actor").arg(&admin).args(["--action", "catalog.write"]).output().unwrap();
-    let default = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../rulesets/default/policy-v1.json"));
-    if default.is_file() {
-        assert_eq!((o.status.code(), out_json(&o)["allowed"].clone()), (Some(0), json!(true)), "{}", text(&o));
-    } else {
-        assert_eq!(o.status.code(), Some(1));
-        assert!(text(&o).contains("policy-v1.json") && text(&o).contains("--policy"), "{}", text(&o));
-    }
+    assert_eq!((o.status.code(), out_json(&o)["allowed"].clone()), (Some(0), json!(true)), "{}", text(&o));
+    let payload = write(&d, "payload.json", &json!({"recommendation_id": "sha256:ab"}));
+    let o = bin()
+        .args(["propose", "--kind", "recommendation", "--at", "2026-11-01T00:00:00Z", "--payload"])
+        .arg(&payload)
+        .arg("--actor")
+        .arg(&admin)
+        .output()
+        .unwrap();
+    let shipped = eucora_license_governance::Policy::default_policy().hash_string();
+    assert_eq!(out_json(&o)["policy_hash"], json!(shipped), "{}", text(&o));
 }
 
 #[test]

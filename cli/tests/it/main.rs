@@ -4,6 +4,7 @@
 mod common;
 mod governance;
 mod history;
+mod insight;
 mod reconcile;
 mod reliability;
 mod verify_sidebar;

@@ -6,6 +6,7 @@
 //! Imports: everything below it; `run` for the replay, which recomputes the
 //! run from the pack's inputs with the run layer's `compute`.
 
+pub(crate) mod open;
 pub(crate) mod pack;
 pub(crate) mod proof;
 pub(crate) mod pseudonym;

@@ -6,7 +6,7 @@
 //! line and field, and any of them fails the run closed.
 
 use crate::canon::numbers::parse_integer;
-use crate::canon::time::Date;
+use crate::canon::time::{Date, Instant, InstantError};
 use crate::error::{Error, ErrorCode, Location, Result};
 use crate::input::table::{field, CsvTable, HashingReader};
 use crate::vocab::DeviceKeyPrefix;
@@ -176,6 +176,12 @@ pub struct DirectoryRow {
     pub region: String,
     /// Business-unit attribute.
     pub bu: String,
+    /// Last activity of the principal: an RFC 3339 instant normalised to UTC
+    /// (`YYYY-MM-DDTHH:MM:SS[.f]Z`), or empty when unknown (the column is
+    /// absent, the cell is empty, or the row comes from a pack written before
+    /// the column was kept). The advisor reads it (DESIGN C3 `reclaim_inactive`);
+    /// counting never does.
+    pub last_active_at: String,
 }
 
 /// Catalog, entitlements, pools and directory of a bundle.
@@ -560,6 +566,32 @@ pub(crate) fn check_directory_row(
     Ok(is_device)
 }
 
+/// A directory `last_active_at` value (DESIGN A1): empty (= unknown), or an
+/// RFC 3339 instant with an offset, returned normalised to UTC as the pack
+/// writes every instant, so that a replay, which reads the normalised text
+/// back, renders the same bytes. The value is never echoed in the message (a
+/// misplaced column could put anything there).
+pub(crate) fn normalize_last_active_at(value: &str) -> std::result::Result<String, &'static str> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Ok(String::new());
+    }
+    match Instant::parse(v) {
+        Ok(at) => {
+            let text = at.to_string();
+            // An instant whose UTC form leaves the four-digit years (0000-01-01
+            // with a positive offset) could not be read back from the pack.
+            if Instant::parse(&text) == Ok(at) {
+                Ok(text)
+            } else {
+                Err("last_active_at is out of range once normalised to UTC")
+            }
+        }
+        Err(InstantError::NoOffset) => Err("last_active_at has no UTC offset (write Z or ±HH:MM)"),
+        Err(InstantError::Malformed) => Err("last_active_at must be an RFC 3339 instant (e.g. 2026-11-21T17:42:00Z) or empty"),
+    }
+}
+
 /// Read `directory.csv` into `md`.
 pub(crate) fn read_directory<R: Read>(
     file: &str,
@@ -573,7 +605,7 @@ pub(crate) fn read_directory<R: Read>(
     }
     let header = t.header().to_vec();
     let cols = t.require(&["principal_type", "canonical_id", "alias"])?;
-    let opt: Vec<Option<usize>> = ["status", "region", "bu"].iter().map(|c| t.column(c)).collect();
+    let opt: Vec<Option<usize>> = ["status", "region", "bu", "last_active_at"].iter().map(|c| t.column(c)).collect();
     while let Some((line, rec)) = t.next_record()? {
         let get = |i: usize| field(file, line, &header, rec, i);
         let get_opt = |i: Option<usize>| -> Result<String> { Ok(i.map(get).transpose()?.unwrap_or("").to_string()) };
@@ -591,6 +623,13 @@ pub(crate) fn read_directory<R: Read>(
                 continue;
             }
         };
+        let last_active_at = match normalize_last_active_at(&get_opt(opt[3])?) {
+            Ok(v) => v,
+            Err(msg) => {
+                errors.push(integrity(loc("last_active_at"), msg));
+                continue;
+            }
+        };
         md.directory.push(DirectoryRow {
             line,
             is_device,
@@ -599,6 +638,7 @@ pub(crate) fn read_directory<R: Read>(
             status: get_opt(opt[0])?,
             region: get_opt(opt[1])?,
             bu: get_opt(opt[2])?,
+            last_active_at,
         });
     }
     Ok(t.into_inner())
@@ -636,14 +676,24 @@ pub(crate) fn pools_json(md: &MasterData) -> Value {
 }
 
 /// Directory rows (adapter identity facts included) as JSON records, in order.
+///
+/// `status`, `region` and `bu` are always written (empty = none).
+/// `last_active_at` is written only when known: packs written before the
+/// column was kept have no such key, and a replay reads a missing key as
+/// unknown and renders it missing again, so those packs still verify byte
+/// for byte (DESIGN C6, "Pack fields this needs").
 pub(crate) fn directory_json(md: &MasterData) -> Value {
     Value::Array(
         md.directory
             .iter()
             .map(|r| {
-                serde_json::json!({"principal_type": if r.is_device { "device" } else { "user" },
+                let mut row = serde_json::json!({"principal_type": if r.is_device { "device" } else { "user" },
                                    "canonical_id": r.canonical_id, "alias": r.alias, "status": r.status,
-                                   "region": r.region, "bu": r.bu})
+                                   "region": r.region, "bu": r.bu});
+                if !r.last_active_at.is_empty() {
+                    row["last_active_at"] = Value::String(r.last_active_at.clone());
+                }
+                row
             })
             .collect(),
     )
@@ -700,8 +750,24 @@ pub(crate) fn tables_from_json(file_prefix: &str, ents: &Value, pools: &Value, d
     if let Err(e) = read_pools(&format!("{file_prefix}pools.json"), HashingReader::new(bytes.as_slice()), md, errors) {
         errors.push(e);
     }
-    let bytes = csv_of(dir, &["principal_type", "canonical_id", "alias", "status", "region", "bu"]);
+    let bytes = csv_of(dir, &["principal_type", "canonical_id", "alias", "status", "region", "bu", "last_active_at"]);
     if let Err(e) = read_directory(&format!("{file_prefix}directory.json"), HashingReader::new(bytes.as_slice()), md, errors) {
         errors.push(e);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_last_active_at;
+
+    #[test]
+    fn last_active_at_is_normalised_to_utc_or_refused() {
+        assert_eq!(normalize_last_active_at(" 2026-11-21T18:42:00+01:00 ").unwrap(), "2026-11-21T17:42:00Z");
+        assert_eq!(normalize_last_active_at("2026-11-21T17:42:00.1230Z").unwrap(), "2026-11-21T17:42:00.123Z");
+        assert_eq!(normalize_last_active_at("").unwrap(), "");
+        assert_eq!(normalize_last_active_at("   ").unwrap(), "");
+        assert!(normalize_last_active_at("2026-11-21 17:42").unwrap_err().contains("RFC 3339"));
+        assert!(normalize_last_active_at("2026-11-21T17:42:00").unwrap_err().contains("offset"));
+        assert!(normalize_last_active_at("0000-01-01T00:30:00+01:00").is_err());
     }
 }

@@ -215,7 +215,7 @@ impl Checker {
 /// let mut bad = doc.clone();
 /// bad["lookback_dayz"] = serde_json::json!(1);
 /// let issues = validate(&bad, None).unwrap_err();
-/// assert_eq!(issues[0].code, RulesetIssueCode::UnknownKey.name());
+/// assert_eq!(issues[0].code, "unknown_key");
 /// assert_eq!(issues[0].path, "$.lookback_dayz");
 /// ```
 pub fn validate(doc: &Value, sku_exists: Option<&dyn Fn(&str) -> bool>) -> std::result::Result<Ruleset, Vec<RulesetIssue>> {
@@ -415,7 +415,7 @@ pub fn parse(bytes: &[u8], sku_exists: Option<&dyn Fn(&str) -> bool>) -> std::re
 /// ```
 /// let r = eucora_license_core::internal::ruleset::report(br#"{"id": "x"}"#, None);
 /// assert_eq!(r["ok"], false);
-/// assert_eq!(r["errors"][0]["code"], RulesetIssueCode::MissingKey.name());
+/// assert_eq!(r["errors"][0]["code"], "missing_key");
 /// ```
 pub fn report(bytes: &[u8], sku_exists: Option<&dyn Fn(&str) -> bool>) -> Value {
     match parse(bytes, sku_exists) {

@@ -76,6 +76,10 @@ pub struct Signal {
     pub hostname: u32,
     /// Index into [`SignalStore::sessions`] for sessions, else NONE.
     pub session: u32,
+    /// Index into [`SignalStore::last_used`] when the row gives
+    /// `last_used_at`, else NONE (kept aside: most rows have none, and the
+    /// row stays 80 bytes).
+    pub last_used: u32,
     /// Index of the file in [`SignalStore::jobs`].
     pub file: u32,
     /// 1-based line in that file.
@@ -113,6 +117,11 @@ impl Signal {
     /// The session interval and tokens, for `session` signals.
     pub fn session_data<'a>(&self, store: &'a SignalStore) -> Option<&'a SessionData> {
         store.sessions.get(self.session as usize)
+    }
+
+    /// The row's `last_used_at`, when it gives one.
+    pub fn last_used_at(&self, store: &SignalStore) -> Option<Instant> {
+        store.last_used.get(self.last_used as usize).copied()
     }
 }
 
@@ -191,6 +200,9 @@ pub struct SignalStore {
     pub rows: Vec<Signal>,
     /// Interval data of session rows.
     pub sessions: Vec<SessionData>,
+    /// `last_used_at` of the rows that give one (UTC). Counting never reads
+    /// it; the pack keeps it for the advisor (DESIGN C3 `reclaim_inactive`, C6).
+    pub last_used: Vec<Instant>,
     /// One job per signal file, in the order files were added.
     pub jobs: Vec<ImportJob>,
     /// Source names.
@@ -559,6 +571,7 @@ impl SignalStore {
             }
             _ => NONE,
         };
+        let last_used = self.push_last_used(last_used_at);
         let product = t(C_PRODUCT);
         let scratch = &mut self.scratch;
         let norm = |interner: &mut Interner, ok: bool, buf: &String| if ok { interner.intern(buf) } else { NONE };
@@ -589,11 +602,23 @@ impl SignalStore {
             device_id,
             hostname,
             session,
+            last_used,
             file: 0,
             line: 0,
             kind,
             status,
         })
+    }
+
+    /// Keep a row's `last_used_at` aside; its index, or NONE.
+    fn push_last_used(&mut self, at: Option<Instant>) -> u32 {
+        match at {
+            Some(at) => {
+                self.last_used.push(at);
+                (self.last_used.len() - 1) as u32
+            }
+            None => NONE,
+        }
     }
 
     /// Source name of a row.
@@ -614,10 +639,15 @@ impl SignalStore {
     /// One accepted row in its normalised form (the evidence pack's
     /// `signals.jsonl`): hints as identity resolution saw them, only the
     /// canonical columns (nothing else an input carried reaches the pack).
+    ///
+    /// `last_used_at` is written only when the row gives one: packs written
+    /// before it was kept have no such key, and a replay reads a missing key
+    /// as unknown and renders it missing again, so they still verify byte for
+    /// byte (DESIGN C6, "Pack fields this needs").
     pub fn normalised_json(&self, s: &Signal) -> serde_json::Value {
         let opt = |table: &Interner, id: u32| if id == NONE { serde_json::Value::Null } else { table.resolve(id).into() };
         let session = s.session_data(self);
-        serde_json::json!({
+        let mut row = serde_json::json!({
             "source": self.source_of(s),
             "raw_id": self.raw_id_of(s),
             "observed_at": s.observed_at.to_string(),
@@ -635,7 +665,11 @@ impl SignalStore {
             "confidence": Fixed9(s.confidence as i128).to_canonical_string(),
             "job": self.jobs.get(s.file as usize).map(|j| j.job_id.clone()),
             "line": s.line,
-        })
+        });
+        if let Some(at) = s.last_used_at(self) {
+            row["last_used_at"] = at.to_string().into();
+        }
+        row
     }
 
     /// One accepted row in its normalised form as canonical JSON bytes
@@ -669,6 +703,10 @@ impl SignalStore {
         }
         out.extend_from_slice(b",\"kind\":");
         write_str(out, s.kind.name());
+        if let Some(at) = s.last_used_at(self) {
+            out.extend_from_slice(b",\"last_used_at\":");
+            write_str(out, &at.to_string());
+        }
         let _ = write!(out, ",\"line\":{}", s.line);
         out.extend_from_slice(b",\"observed_at\":");
         write_str(out, &s.observed_at.to_string());
@@ -737,6 +775,8 @@ impl SignalStore {
         } else {
             NONE
         };
+        let last_used = instant("last_used_at")?;
+        let last_used = self.push_last_used(last_used);
         let sig = Signal {
             observed_at,
             text_hash: 0,
@@ -750,6 +790,7 @@ impl SignalStore {
             device_id: opt(&mut self.device_ids, "device_id"),
             hostname: opt(&mut self.hostnames, "device_name"),
             session,
+            last_used,
             file,
             line: v.line.unwrap_or(0).min(u32::MAX as u64) as u32,
             kind,
@@ -839,6 +880,8 @@ struct NormalisedRow<'a> {
     #[serde(borrow)]
     device_name: Option<std::borrow::Cow<'a, str>>,
     #[serde(borrow)]
+    last_used_at: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
     session_start: Option<std::borrow::Cow<'a, str>>,
     #[serde(borrow)]
     session_end: Option<std::borrow::Cow<'a, str>>,
@@ -865,6 +908,7 @@ impl NormalisedRow<'_> {
             "device_serial" => &self.device_serial,
             "device_id" => &self.device_id,
             "device_name" => &self.device_name,
+            "last_used_at" => &self.last_used_at,
             "session_start" => &self.session_start,
             "session_end" => &self.session_end,
             "quantity" => &self.quantity,

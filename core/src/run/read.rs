@@ -241,14 +241,26 @@ pub(super) fn imports(
                         warnings.push(format!("imports/{name}/: an identity fact the directory rules reject was ignored"));
                         continue;
                     };
+                    // An adapter writes `status` and `last_active_at` in the
+                    // directory's own vocabulary; a value the directory would
+                    // refuse is dropped with the fact, as above.
+                    let status = d.status.trim();
+                    let last_active_at = catalog::normalize_last_active_at(&d.last_active_at);
+                    let (true, Ok(last_active_at)) = (matches!(status, "" | "active" | "disabled"), last_active_at) else {
+                        warnings.push(format!(
+                            "imports/{name}/: an identity fact with a status or last activity the directory rules reject was ignored"
+                        ));
+                        continue;
+                    };
                     md.directory.push(catalog::DirectoryRow {
                         line: 0,
                         is_device,
                         canonical_id: d.canonical_id.trim().to_string(),
                         alias: d.alias.trim().to_string(),
-                        status: String::new(),
+                        status: status.to_string(),
                         region: String::new(),
                         bu: String::new(),
+                        last_active_at,
                     });
                 }
                 observations.extend(out.observations);

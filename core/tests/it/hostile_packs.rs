@@ -14,20 +14,20 @@ use serde_json::{json, Value};
 use std::sync::OnceLock;
 
 /// The demo pack, written once for every test of this file.
-fn demo_pack() -> &'static [u8] {
+pub(crate) fn demo_pack() -> &'static [u8] {
     static PACK: OnceLock<Vec<u8>> = OnceLock::new();
     PACK.get_or_init(|| eucora_license_core::internal::evidence::write_pack(&demo(), Vec::new()).unwrap().0)
 }
 
 /// The members of a pack, in order.
-fn members(pack: &[u8]) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn members(pack: &[u8]) -> Vec<(String, Vec<u8>)> {
     tar::read(pack).unwrap().into_iter().map(|e| (e.name, e.data.to_vec())).collect()
 }
 
 /// Re-archive `files` the way `write_pack` does: every artifact's size and
 /// SHA-256 recomputed into the manifest (which lists every member but
 /// itself), the pack hash recomputed, names in byte order.
-fn repack(mut files: Vec<(String, Vec<u8>)>) -> Vec<u8> {
+pub(crate) fn repack(mut files: Vec<(String, Vec<u8>)>) -> Vec<u8> {
     files.sort_by(|a, b| a.0.cmp(&b.0));
     let mut manifest: Value = files
         .iter()

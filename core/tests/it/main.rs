@@ -7,6 +7,7 @@ mod bad_input;
 mod common;
 mod demo;
 mod diff;
+mod directory_facts;
 mod edge_cases;
 mod evidence;
 mod fixtures_roundtrip;

@@ -241,7 +241,7 @@ fn no_planted_secret_reaches_any_output_of_any_adapter() {
     let mut names: Vec<String> =
         std::fs::read_dir(&adapters).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().to_string()).collect();
     names.sort();
-    assert_eq!(names.len(), 10);
+    assert_eq!(names.len(), 12);
     for name in names {
         let dir = adapters.join(&name);
         let input = if dir.join("input").is_dir() { dir.join("input") } else { dir.clone() };
@@ -300,11 +300,25 @@ fn adapter_option_values_and_unknown_keys_never_reach_a_message() {
         ("entra-users", json!({"sku_names": format!("a=x,a={}", marker("options", "sku_names"))})),
         ("entra-users", json!({"sku_names": marker("options", "sku_names")})),
         ("adobe-users", json!({"password": marker("options", "password"), "observed_at": "2026-11-22T04:00:00Z"})),
+        ("ad-users", json!({"culture": marker("options", "culture")})),
+        ("ad-users", json!({"utc_offset": marker("options", "utc_offset")})),
+        ("ad-users", json!({"netbios_domain": marker("options", "netbios_domain")})),
+        ("ad-users", json!({"password": marker("options", "password")})),
+        ("okta-users", json!({"api_token": marker("options", "api_token")})),
         // A key-shaped option *name* (names that look like names may be echoed).
         ("adobe-users", json!({KEY_SHAPED: "x", "observed_at": "2026-11-22T04:00:00Z"})),
     ];
     for (adapter, options) in cases {
         let mut b = planted_demo();
+        if !b.files().keys().any(|k| k.starts_with(&format!("imports/{adapter}/"))) {
+            // The demo holds no export for this adapter: give it its fixture, so
+            // that the options are read.
+            let input = root().join("fixtures/adapters").join(adapter).join("input");
+            for e in std::fs::read_dir(&input).unwrap() {
+                let p = e.unwrap().path();
+                b.insert(format!("imports/{adapter}/{}", p.file_name().unwrap().to_string_lossy()), std::fs::read(&p).unwrap());
+            }
+        }
         let mut params: Value = serde_json::from_slice(b.get("bundle.json").unwrap()).unwrap();
         params["adapter_options"][adapter] = options.clone();
         b.insert("bundle.json", serde_json::to_vec(&params).unwrap());

@@ -155,7 +155,8 @@ fn is_no_error(e: &Field<'_>) -> bool {
 // entra-users
 
 /// `entra-users`: Graph `/users` pages → assignment and usage signals, user
-/// aliases (mail and object id → UPN).
+/// aliases (mail and object id → UPN) carrying the account's status and last
+/// sign-in.
 pub(super) struct EntraUsers;
 
 /// How assignment signals are dated (option `assignment_time`).
@@ -309,14 +310,18 @@ impl Adapter for EntraUsers {
                     out.signals.push((origin, s));
                 }
                 if let Field::Text(upn) = field(obj, "userPrincipalName") {
-                    directory.insert(DirectoryEntry { principal_type: "user".into(), canonical_id: upn.to_string(), alias: id.clone() });
+                    let (status, last_active_at) = account_facts(obj);
+                    let entry = |alias: &str| DirectoryEntry {
+                        principal_type: "user".into(),
+                        canonical_id: upn.to_string(),
+                        alias: alias.to_string(),
+                        status: status.to_string(),
+                        last_active_at: last_active_at.clone(),
+                    };
+                    directory.insert(entry(&id));
                     if let Field::Text(mail) = field(obj, "mail") {
                         if mail.to_lowercase() != upn.to_lowercase() {
-                            directory.insert(DirectoryEntry {
-                                principal_type: "user".into(),
-                                canonical_id: upn.to_string(),
-                                alias: mail.to_string(),
-                            });
+                            directory.insert(entry(mail));
                         }
                     }
                 }
@@ -399,6 +404,21 @@ fn user_record(obj: &Map<String, Value>, id: &str, opts: &UserOptions, file: &In
         ));
     }
     Ok(y)
+}
+
+/// The account's directory facts: `status` from `accountEnabled` (`true` →
+/// `active`, `false` → `disabled`; absent — Graph returns it only on
+/// `$select` — or not a boolean → unknown) and `last_active_at` from the same
+/// sign-in instant the usage signal uses (the last successful sign-in, else
+/// the last interactive sign-in `lastSignInDateTime`; none or unreadable →
+/// unknown).
+fn account_facts(obj: &Map<String, Value>) -> (&'static str, String) {
+    let status = match obj.get("accountEnabled") {
+        Some(Value::Bool(true)) => "active",
+        Some(Value::Bool(false)) => "disabled",
+        _ => "",
+    };
+    (status, last_sign_in(obj).0.unwrap_or_default())
 }
 
 /// Direct and group assignments of one SKU hold one seat: active when any

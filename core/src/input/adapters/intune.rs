@@ -685,7 +685,12 @@ fn identity_facts(kept: &BTreeMap<String, Device>, out: &mut AdapterOutput) {
         }
         for v in values {
             if v != canonical {
-                entries.insert(DirectoryEntry { principal_type: "device".to_string(), canonical_id: canonical.clone(), alias: v });
+                entries.insert(DirectoryEntry {
+                    principal_type: "device".to_string(),
+                    canonical_id: canonical.clone(),
+                    alias: v,
+                    ..Default::default()
+                });
             }
         }
     }
@@ -706,7 +711,12 @@ fn identity_facts(kept: &BTreeMap<String, Device>, out: &mut AdapterOutput) {
             continue;
         }
         if let Some(d) = ds.first() {
-            entries.insert(DirectoryEntry { principal_type: "user".to_string(), canonical_id: d.upn.clone(), alias: d.email.clone() });
+            entries.insert(DirectoryEntry {
+                principal_type: "user".to_string(),
+                canonical_id: d.upn.clone(),
+                alias: d.email.clone(),
+                ..Default::default()
+            });
         }
     }
     out.directory.extend(entries);

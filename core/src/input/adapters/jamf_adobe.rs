@@ -403,6 +403,7 @@ fn device_aliases(computers: &[JamfComputer], keep: &[bool], out: &mut AdapterOu
                     principal_type: "device".to_string(),
                     canonical_id: DeviceKeyPrefix::Serial.key(&c.serial),
                     alias: DeviceKeyPrefix::Name.key(&c.name),
+                    ..Default::default()
                 });
             }
             Some(s) if shared_noted.insert(n.clone()) => {

@@ -8,8 +8,10 @@
 //! - canonical signal rows ([`SignalRow`], the A1 columns as text; the core
 //!   validates them with the same row rules as a canonical file, so a bad row
 //!   is rejected and counted in its file's import job),
-//! - identity facts ([`DirectoryEntry`]: serial ↔ device id ↔ hostname), which
-//!   join identity resolution exactly like `directory.csv` rows,
+//! - identity facts ([`DirectoryEntry`]: serial ↔ device id ↔ hostname, UPN ↔
+//!   e-mail ↔ account name, with the account's status and last activity from
+//!   directory sources such as `entra-users`, `ad-users` and `okta-users`),
+//!   which join identity resolution exactly like `directory.csv` rows,
 //! - entitlement observations ([`EntitlementObservation`]) from vendor portals,
 //!   compared with the bundle's entitlements in the run report, never applied.
 //!
@@ -27,10 +29,12 @@ use crate::error::{Error, ErrorCode, Location, Result};
 use crate::vocab::{RowError, RowErrorCode};
 use std::collections::BTreeMap;
 
+mod ad;
 mod entra;
 mod flexlm;
 mod intune;
 mod jamf_adobe;
+mod okta;
 mod sccm;
 
 /// One input file of an adapter: its path inside the bundle and its bytes.
@@ -118,7 +122,16 @@ impl SignalRow {
 
 /// An identity fact, in the form of a `directory.csv` row: device values are
 /// written `serial:V`, `id:V` or `name:V`; user values plainly.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+///
+/// A directory source (`entra-users`, `ad-users`, `okta-users`) also says
+/// whether the account is enabled and when it was last active; the run
+/// carries both into its directory rows and so into the evidence pack, where
+/// the advisor reads them (DESIGN C3 `reclaim_disabled`, `reclaim_inactive`).
+/// Every row of one principal carries the same two facts, so that "the
+/// principal's first row" and "any of its rows" read alike. Empty = unknown;
+/// empty fields are left out of the serialised form, so the identity facts of
+/// the inventory adapters read as before.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct DirectoryEntry {
     /// `user` or `device`.
     pub principal_type: String,
@@ -126,6 +139,13 @@ pub struct DirectoryEntry {
     pub canonical_id: String,
     /// Another name of the same principal.
     pub alias: String,
+    /// `active`, `disabled`, or empty when the source does not say.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub status: String,
+    /// Last activity, an RFC 3339 instant with offset, or empty when unknown
+    /// (never signed in, or the source does not say).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub last_active_at: String,
 }
 
 /// What a vendor portal says about a subscription (never applied: compared).
@@ -204,6 +224,7 @@ pub fn all() -> &'static [&'static dyn Adapter] {
 }
 
 static ADAPTERS: &[&dyn Adapter] = &[
+    &ad::AdUsers,
     &jamf_adobe::AdobeUsers,
     &entra::EntraSubscribedSkus,
     &entra::EntraUsers,
@@ -212,6 +233,7 @@ static ADAPTERS: &[&dyn Adapter] = &[
     &intune::IntuneApps,
     &intune::IntuneDevices,
     &jamf_adobe::JamfInventory,
+    &okta::OktaUsers,
     &sccm::SccmInstalled,
     &sccm::SccmMetering,
 ];

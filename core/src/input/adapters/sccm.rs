@@ -934,7 +934,7 @@ fn directory(facts: &BTreeMap<(String, String, String), Origin>, out: &mut Adapt
     }
     out.directory = entries
         .into_iter()
-        .map(|(canonical_id, alias)| DirectoryEntry { principal_type: "device".to_string(), canonical_id, alias })
+        .map(|(canonical_id, alias)| DirectoryEntry { principal_type: "device".to_string(), canonical_id, alias, ..Default::default() })
         .collect();
 }
 

@@ -71,7 +71,12 @@ fn usage(user_id: &str, sku: &str, at: &str, product: &str, upn: &str) -> Signal
 }
 
 fn alias(upn: &str, alias: &str) -> DirectoryEntry {
-    DirectoryEntry { principal_type: "user".into(), canonical_id: upn.into(), alias: alias.into() }
+    DirectoryEntry { principal_type: "user".into(), canonical_id: upn.into(), alias: alias.into(), ..Default::default() }
+}
+
+/// An alias row of an account with its status and last activity.
+fn account(upn: &str, alias: &str, status: &str, last_active_at: &str) -> DirectoryEntry {
+    DirectoryEntry { status: status.into(), last_active_at: last_active_at.into(), ..self::alias(upn, alias) }
 }
 
 /// A licensed user record with one licenseAssignmentState per `states` entry.
@@ -578,10 +583,58 @@ fn guest_ext_upns_stay_the_user_and_mail_becomes_an_alias() {
     none.as_object_mut().unwrap().remove("mail");
     let out = users(json!([g, same, none]), &[]);
     assert_eq!(signals(&out), vec![assignment(U1, E3, "2026-11-20T10:00:00Z", E3, "active", guest)]);
+    let active = |upn: &str, a: &str| account(upn, a, "active", "");
     assert_eq!(
         out.directory,
-        vec![alias("Bob@Contoso.com", U2), alias("carol@contoso.com", U3), alias(guest, U1), alias(guest, "dana.reyes@fabrikam.com"),]
+        vec![active("Bob@Contoso.com", U2), active("carol@contoso.com", U3), active(guest, U1), active(guest, "dana.reyes@fabrikam.com"),]
     );
+}
+
+#[test]
+fn every_alias_row_carries_the_account_status_and_last_sign_in() {
+    let at = "2026-11-20T10:00:00Z";
+    let held = || json!([state(E3, "Active", at)]);
+    // Enabled, last successful sign-in preferred over the last interactive attempt.
+    let mut a = user(
+        U1,
+        "a@contoso.com",
+        &[E3],
+        held(),
+        json!({"lastSignInDateTime": "2026-11-21T09:00:00Z", "lastSuccessfulSignInDateTime": "2026-11-20T08:00:00.5Z"}),
+    );
+    a["mail"] = json!("anna@contoso.com");
+    // Disabled, only the interactive sign-in recorded (before December 2023 the successful one was not kept).
+    let mut b = user(
+        U2,
+        "b@contoso.com",
+        &[E3],
+        held(),
+        json!({"lastSignInDateTime": "2023-06-01T12:00:00Z", "lastSuccessfulSignInDateTime": null}),
+    );
+    b["accountEnabled"] = json!(false);
+    // accountEnabled not selected, never signed in: both unknown.
+    let mut c = user(U3, "c@contoso.com", &[], json!([]), Value::Null);
+    c.as_object_mut().unwrap().remove("accountEnabled");
+    // accountEnabled of another type, sign-in unreadable: both unknown, and no
+    // record is rejected for it (no usage signal was wanted: no SKU).
+    let mut d = user(GROUP, "d@contoso.com", &[], json!([]), json!({"lastSignInDateTime": "yesterday"}));
+    d["accountEnabled"] = json!("true");
+    let out = users(json!([a, b, c, d]), &[]);
+    assert_eq!(
+        out.directory,
+        vec![
+            account("a@contoso.com", U1, "active", "2026-11-20T08:00:00.5Z"),
+            account("a@contoso.com", "anna@contoso.com", "active", "2026-11-20T08:00:00.5Z"),
+            account("b@contoso.com", U2, "disabled", "2023-06-01T12:00:00Z"),
+            account("c@contoso.com", U3, "", ""),
+            account("d@contoso.com", GROUP, "", ""),
+        ]
+    );
+    assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+    // The disabled account's seat is still reported (counting does not read
+    // the status, DESIGN A9); it yields no usage signal.
+    assert!(signals(&out).iter().any(|s| s.user == "b@contoso.com" && s.kind == "assignment"));
+    assert!(!signals(&out).iter().any(|s| s.user == "b@contoso.com" && s.kind == "usage"));
 }
 
 #[test]

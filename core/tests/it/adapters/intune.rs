@@ -99,11 +99,11 @@ fn inst(raw_id: &str, at: &str, product: &str, user: &str, serial: &str, id: &st
 }
 
 fn dev_entry(canonical: &str, alias: &str) -> DirectoryEntry {
-    DirectoryEntry { principal_type: "device".into(), canonical_id: canonical.into(), alias: alias.into() }
+    DirectoryEntry { principal_type: "device".into(), canonical_id: canonical.into(), alias: alias.into(), ..Default::default() }
 }
 
 fn user_entry(canonical: &str, alias: &str) -> DirectoryEntry {
-    DirectoryEntry { principal_type: "user".into(), canonical_id: canonical.into(), alias: alias.into() }
+    DirectoryEntry { principal_type: "user".into(), canonical_id: canonical.into(), alias: alias.into(), ..Default::default() }
 }
 
 fn jsonl_lines(bytes: &[u8]) -> Vec<String> {

@@ -50,7 +50,12 @@ fn rejected(out: &AdapterOutput) -> Vec<(usize, u64, String, String)> {
 }
 
 fn device(serial: &str, name: &str) -> DirectoryEntry {
-    DirectoryEntry { principal_type: "device".into(), canonical_id: format!("serial:{serial}"), alias: format!("name:{name}") }
+    DirectoryEntry {
+        principal_type: "device".into(),
+        canonical_id: format!("serial:{serial}"),
+        alias: format!("name:{name}"),
+        ..Default::default()
+    }
 }
 
 /// A Jamf installation signal.

@@ -1,6 +1,7 @@
 //! The source adapters, one module per adapter family, and the helpers they
 //! all use to call an adapter and read its output.
 
+mod directory;
 mod entra;
 mod flexlm;
 mod intune;

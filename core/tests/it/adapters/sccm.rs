@@ -100,7 +100,7 @@ fn used(raw_id: &str, at: &str, product: &str, user: &str, name: &str) -> Signal
 }
 
 fn dev(canonical: &str, alias: &str) -> DirectoryEntry {
-    DirectoryEntry { principal_type: "device".into(), canonical_id: canonical.into(), alias: alias.into() }
+    DirectoryEntry { principal_type: "device".into(), canonical_id: canonical.into(), alias: alias.into(), ..Default::default() }
 }
 
 fn assert_invalid_input(e: &Error, file: &str, line: Option<u64>) {

@@ -1,0 +1,133 @@
+//! What `alerts`, `advise`, `events` and `compliance` share (DESIGN C5):
+//! their arguments, reading the runs (each an output directory or its
+//! `snapshot.json`, oldest first; the latest with `evidence.tar` beside
+//! it), the policy (`--policy F`, else the shipped default), and the
+//! contract error (exit 2, `{"error": {"code", "message", "index"}}` on
+//! stdout).
+
+use crate::{io_error, read, usage_error};
+use eucora_license_dir::{files, outdir};
+use eucora_license_insight::{InsightError, Policy};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// The parsed arguments.
+pub(super) struct Args {
+    pub(super) runs: Vec<String>,
+    pub(super) policy: Option<String>,
+    pub(super) json: bool,
+    pub(super) organization_uuid: Option<String>,
+    pub(super) license_id: Option<String>,
+}
+
+/// Parse `<run>... [--policy F] [--json]` plus the options `extra` allows
+/// (`--organization-uuid`, `--license-id`).
+pub(super) fn parse(cmd: &str, args: &[String], extra: &[&str]) -> Result<Args, ExitCode> {
+    let mut a = Args { runs: Vec::new(), policy: None, json: false, organization_uuid: None, license_id: None };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| it.next().cloned().ok_or_else(|| usage_error(&format!("{name} needs a value")));
+        match arg.as_str() {
+            "--json" => a.json = true,
+            "--policy" => a.policy = Some(value("--policy")?),
+            "--organization-uuid" if extra.contains(&"--organization-uuid") => a.organization_uuid = Some(value("--organization-uuid")?),
+            "--license-id" if extra.contains(&"--license-id") => a.license_id = Some(value("--license-id")?),
+            s if s.starts_with("--") => return Err(usage_error(&format!("unknown option `{s}`"))),
+            s => a.runs.push(s.to_string()),
+        }
+    }
+    if a.runs.is_empty() {
+        return Err(usage_error(&format!("{cmd} needs at least one run (an output directory or its snapshot.json)")));
+    }
+    if let Some(u) = &a.organization_uuid {
+        if eucora_license_insight::parse_organization_uuid(u).is_err() {
+            return Err(usage_error("--organization-uuid is not a UUID"));
+        }
+    }
+    Ok(a)
+}
+
+/// The snapshot file of a run argument: the directory's `snapshot.json`,
+/// or the file itself.
+fn snapshot_path(run: &str) -> PathBuf {
+    let p = Path::new(run);
+    if p.is_dir() {
+        p.join("snapshot.json")
+    } else {
+        p.to_path_buf()
+    }
+}
+
+/// The evidence pack beside a run: `<dir>/evidence.tar`.
+fn pack_path(run: &str) -> PathBuf {
+    let p = Path::new(run);
+    if p.is_dir() {
+        p.join("evidence.tar")
+    } else {
+        p.parent().unwrap_or(Path::new(".")).join("evidence.tar")
+    }
+}
+
+/// The runs' snapshot bytes, oldest first, and the latest run's pack. A
+/// run directory is read under its lock (an interrupted switch finished
+/// first), so the snapshot and the pack of the latest belong to one run.
+pub(super) fn read_runs(runs: &[String]) -> Result<(Vec<Vec<u8>>, Vec<u8>), ExitCode> {
+    let mut snaps = Vec::with_capacity(runs.len());
+    let mut pack = Vec::new();
+    for (i, r) in runs.iter().enumerate() {
+        let dir = Path::new(r);
+        let _guard = if dir.is_dir() { outdir::OutDir::open_for_reading(dir).map_err(io_error)? } else { None };
+        snaps.push(read::bounded(&snapshot_path(r), files::DOCUMENT_LIMIT)?);
+        if i + 1 == runs.len() {
+            pack = read::bounded(&pack_path(r), files::BULK_LIMIT)?;
+        }
+    }
+    Ok((snaps, pack))
+}
+
+/// The policy: the file given, else the shipped default. A file that
+/// cannot be read is exit 1; an invalid one is the contract error.
+pub(super) fn policy(path: Option<&str>) -> Result<Policy, ExitCode> {
+    match path {
+        None => Ok(Policy::default_policy()),
+        Some(p) => {
+            let bytes = read::bounded(Path::new(p), files::DOCUMENT_LIMIT)?;
+            let name = Path::new(p).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            Policy::parse(&bytes, &name).map_err(contract_error)
+        }
+    }
+}
+
+/// Exit status 2 with the error document on stdout and a line on stderr.
+pub(super) fn contract_error(e: InsightError) -> ExitCode {
+    println!("{}", e.to_json());
+    eprintln!("error: {e}");
+    ExitCode::from(2)
+}
+
+/// The latest snapshot's `reconciled_at` (the outputs' `as_of`).
+pub(super) fn as_of(snapshot: &[u8]) -> Result<String, ExitCode> {
+    let v: serde_json::Value = serde_json::from_slice(snapshot).map_err(|e| io_error(format!("snapshot: not JSON: {e}")))?;
+    Ok(v["reconciled_at"].as_str().unwrap_or_default().to_string())
+}
+
+/// `{"id", "version", "hash"}` of the policy, canonical.
+pub(super) fn policy_json(p: &Policy) -> String {
+    String::from_utf8(eucora_license_insight::to_canonical(&p.identity())).unwrap_or_default()
+}
+
+/// The human header: the policy's identity and the instant.
+pub(super) fn header(p: &Policy, as_of: &str) {
+    println!("policy: {} v{} {}", p.id, p.version, p.hash);
+    println!("as of:  {as_of}");
+}
+
+/// The snapshot slices of `read_runs`.
+pub(super) fn slices(snaps: &[Vec<u8>]) -> Vec<&[u8]> {
+    snaps.iter().map(Vec::as_slice).collect()
+}
+
+/// A subject as `key=value` pairs.
+pub(super) fn subject_text(s: &eucora_license_insight::Subject) -> String {
+    s.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+}
