@@ -546,4 +546,22 @@ export interface Vocabulary {
   health_reason_kinds: Array<string>
   /** Codes of ruleset validation issues. */
   ruleset_issue_codes: Array<string>
+  /** The roles of D1 (`license_admin`, ...). */
+  roles: Array<string>
+  /** The actions of D1, in D1's order. */
+  actions: Array<string>
+  /** The agents of D4. */
+  agents: Array<string>
+  /** Reasons of an authorization decision (`allowed`, ...). */
+  authorize_reasons: Array<string>
+  /** Why an approval does not count, in the order of the checks. */
+  approval_refusals: Array<string>
+  /** Kinds of proposals. */
+  proposal_kinds: Array<string>
+  /** States of a proposal. */
+  proposal_states: Array<string>
+  /** An approver's decisions (`approve`, `reject`). */
+  approval_decisions: Array<string>
+  /** Why an audit log does not verify. */
+  audit_failures: Array<string>
 }

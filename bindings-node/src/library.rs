@@ -55,6 +55,33 @@ pub struct Vocabulary {
     /// Codes of ruleset validation issues.
     #[napi(js_name = "ruleset_issue_codes")]
     pub ruleset_issue_codes: Vec<String>,
+    /// The roles of D1 (`license_admin`, ...).
+    #[napi(js_name = "roles")]
+    pub roles: Vec<String>,
+    /// The actions of D1, in D1's order.
+    #[napi(js_name = "actions")]
+    pub actions: Vec<String>,
+    /// The agents of D4.
+    #[napi(js_name = "agents")]
+    pub agents: Vec<String>,
+    /// Reasons of an authorization decision (`allowed`, ...).
+    #[napi(js_name = "authorize_reasons")]
+    pub authorize_reasons: Vec<String>,
+    /// Why an approval does not count, in the order of the checks.
+    #[napi(js_name = "approval_refusals")]
+    pub approval_refusals: Vec<String>,
+    /// Kinds of proposals.
+    #[napi(js_name = "proposal_kinds")]
+    pub proposal_kinds: Vec<String>,
+    /// States of a proposal.
+    #[napi(js_name = "proposal_states")]
+    pub proposal_states: Vec<String>,
+    /// An approver's decisions (`approve`, `reject`).
+    #[napi(js_name = "approval_decisions")]
+    pub approval_decisions: Vec<String>,
+    /// Why an audit log does not verify.
+    #[napi(js_name = "audit_failures")]
+    pub audit_failures: Vec<String>,
 }
 
 /// The engine's closed vocabularies: table name → stable names in

@@ -256,5 +256,14 @@ def test_vocabulary_is_the_cores() -> None:
         "check_statuses",
         "health_reason_kinds",
         "ruleset_issue_codes",
+        "roles",
+        "actions",
+        "agents",
+        "authorize_reasons",
+        "approval_refusals",
+        "proposal_kinds",
+        "proposal_states",
+        "approval_decisions",
+        "audit_failures",
     ]
     assert el.VOCABULARY["diff_reasons"][0] == "merged_identity"

@@ -55,6 +55,18 @@ usage: eucora-license reconcile <bundle-dir> --out <dir> [--previous <run>] [--j
        eucora-license advise <run>... [--policy <policy.json>] [--json]
        eucora-license events <run>... [--policy <policy.json>] [--organization-uuid <uuid>] [--json]
        eucora-license compliance <run> [--license-id <uuid>] [--organization-uuid <uuid>] [--json]
+       eucora-license authorize --actor <A.json> --action <action> [--policy <F>]
+       eucora-license propose --kind <kind> --payload <P.json> --actor <A.json> --at <instant>
+                              [--policy <F>] [--correlation-id <id>] [--evidence <F.json>]
+       eucora-license decide --proposal <P.json> --approvals <L.json> --now <instant> [--policy <F>]
+       eucora-license apply --proposal <P.json> --approvals <L.json> --now <instant> [--policy <F>]
+                            [--applied <IDS.json>]
+       eucora-license audit append <LOG.jsonl> --entry <E.json>
+       eucora-license audit verify <LOG.jsonl> [--checkpoint <C.json>]
+       eucora-license audit checkpoint <LOG.jsonl>
+       eucora-license audit prove <LOG.jsonl> --seq <n>
+       eucora-license audit consistency <LOG.jsonl> --old-size <n>
+       eucora-license audit verify-proof <P.json> --checkpoint <C.json>
 
 Reconciles the bundle and writes <dir>/snapshot.json (canonical JSON),
 <dir>/evidence.tar (the evidence pack), <dir>/run_report.json and
@@ -91,6 +103,11 @@ compliance prints one run's it_check_license_compliance rows. Without --policy
 the shipped default policy applies (its hash is printed). Exit 2 with
 {error: {code, message, index}} as JSON on stdout on invalid_policy,
 chain_broken, pack_invalid or pack_mismatch.
+authorize, propose, decide, apply and audit are the governance commands
+(docs/governance.md): JSON in (a file, or - for stdin), canonical JSON out;
+without --policy the shipped default policy applies.
+A contract error prints an error object with its code and exits 2; so do a refused
+proposal, an apply that is not approved, a log or proof that does not verify.
 
 Files given to the commands must be regular files: packs and previous runs up
 to 64 GiB, JSON documents (snapshots, run reports, proofs) up to 1 GiB, key
@@ -115,6 +132,11 @@ fn main() -> ExitCode {
         Some("advise") => cmd::advise::run(rest),
         Some("events") => cmd::events::run(rest),
         Some("compliance") => cmd::compliance::run(rest),
+        Some("authorize") => cmd::authorize::run(rest),
+        Some("propose") => cmd::propose::run(rest),
+        Some("decide") => cmd::decide::run(rest),
+        Some("apply") => cmd::apply::run(rest),
+        Some("audit") => cmd::audit::run(rest),
         Some("--version" | "-V") => {
             println!("eucora-license {}", eucora_license_core::VERSION);
             ExitCode::SUCCESS

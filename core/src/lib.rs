@@ -123,8 +123,9 @@ pub use vocab::{RowError, RowErrorCode};
 // each.
 
 pub use vocab::{
-    vocabularies, CheckStatus, ComplianceStatus, CoverageStatus, DeviceKeyPrefix, DiffReason, Discrepancy, ExceptionCode, Health,
-    HealthReasonKind, RulesetIssueCode, SidebarReason, SidebarState,
+    vocabularies, Action, AgentName, ApprovalDecision, ApprovalRefusal, AuditFailure, AuthorizeReason, CheckStatus, ComplianceStatus,
+    CoverageStatus, DeviceKeyPrefix, DiffReason, Discrepancy, ExceptionCode, Health, HealthReasonKind, ProposalKind, ProposalState, Role,
+    RulesetIssueCode, SidebarReason, SidebarState,
 };
 
 // ---------------------------------------------------------------------------
@@ -149,7 +150,9 @@ pub mod internal {
     }
     /// RFC 9162 Merkle trees.
     pub mod merkle {
-        pub use crate::canon::merkle::{leaf_hash, root, root_of_leaves};
+        pub use crate::canon::merkle::{
+            consistency_path, inclusion_path, leaf_hash, node_hash, root, root_of_leaves, verify_consistency, verify_inclusion,
+        };
     }
     /// Exact numbers.
     pub mod numbers {

@@ -473,6 +473,214 @@ impl DeviceKeyPrefix {
     }
 }
 
+vocabulary! {
+    /// A role of DESIGN D1 (a user actor's `roles`).
+    pub enum Role {
+        /// Administers the catalog, integrations and imports; proposes.
+        LicenseAdmin = "license_admin",
+        /// Reads everything, exports evidence, runs audits.
+        LicenseAuditor = "license_auditor",
+        /// Approves proposals.
+        OpsManager = "ops_manager",
+        /// Runs agents (and what they may need); proposes.
+        AgentOperator = "agent_operator",
+        /// Sees the sidebar and the dashboard.
+        Viewer = "viewer",
+    }
+}
+
+vocabulary! {
+    /// An action of DESIGN D1, the closed list in D1's order (an unknown
+    /// action is an error, never a "no").
+    pub enum Action {
+        /// See the sidebar state.
+        ViewSidebar = "view.sidebar",
+        /// See the dashboard.
+        ViewDashboard = "view.dashboard",
+        /// See the alerts.
+        ViewAlerts = "view.alerts",
+        /// See the recommendations.
+        ViewRecommendations = "view.recommendations",
+        /// See evidence packs.
+        ViewEvidence = "view.evidence",
+        /// Export evidence.
+        EvidenceExport = "evidence.export",
+        /// Run an audit.
+        AuditRun = "audit.run",
+        /// Write the catalog.
+        CatalogWrite = "catalog.write",
+        /// Write an integration's settings.
+        IntegrationWrite = "integration.write",
+        /// Upload an import.
+        ImportUpload = "import.upload",
+        /// Run a reconciliation.
+        ReconcileRun = "reconcile.run",
+        /// Propose an entitlement change.
+        EntitlementPropose = "entitlement.propose",
+        /// Approve an entitlement change.
+        EntitlementApprove = "entitlement.approve",
+        /// Propose a ruleset version.
+        RulesetPropose = "ruleset.propose",
+        /// Approve a ruleset version.
+        RulesetApprove = "ruleset.approve",
+        /// Propose a mapping (alias or SKU rule).
+        MappingPropose = "mapping.propose",
+        /// Approve a mapping.
+        MappingApprove = "mapping.approve",
+        /// Propose acting on a recommendation.
+        RecommendationPropose = "recommendation.propose",
+        /// Approve acting on a recommendation.
+        RecommendationApprove = "recommendation.approve",
+        /// Propose a policy version.
+        PolicyPropose = "policy.propose",
+        /// Approve a policy version.
+        PolicyApprove = "policy.approve",
+        /// Run an agent.
+        AgentRun = "agent.run",
+    }
+}
+
+impl Action {
+    /// True for the `*.approve` actions, which no agent ever holds (D1).
+    pub fn is_approve(self) -> bool {
+        self.name().ends_with(".approve")
+    }
+}
+
+vocabulary! {
+    /// The agents of DESIGN D4 (an agent actor's `agent`).
+    pub enum AgentName {
+        /// Portal observations and contracts to entitlement proposals.
+        InventoryExtractor = "inventory_extractor",
+        /// Raw exports to signals and mapping proposals.
+        ConsumptionDiscovery = "consumption_discovery",
+        /// Reconciles.
+        TruthBuilder = "truth_builder",
+        /// Alerts.
+        AnomalyDetector = "anomaly_detector",
+        /// Recommendations as proposals.
+        OptimizationAdvisor = "optimization_advisor",
+    }
+}
+
+vocabulary! {
+    /// The `reason` of an authorization decision (DESIGN D1).
+    pub enum AuthorizeReason {
+        /// The action is allowed.
+        Allowed = "allowed",
+        /// No role of the user holds the action (deny by default).
+        RoleLacksAction = "role_lacks_action",
+        /// The agent's own list does not hold the action.
+        AgentNotPermitted = "agent_not_permitted",
+        /// The delegating user lacks the action or `agent.run`.
+        DelegatorLacksAction = "delegator_lacks_action",
+        /// An `*.approve` action asked by an agent.
+        ApprovalNeedsHuman = "approval_needs_human",
+        /// The user (or the delegator) holds both roles of an exclusive pair.
+        ConflictingRoles = "conflicting_roles",
+        /// An agent acting on behalf of an agent.
+        AgentChain = "agent_chain",
+    }
+}
+
+vocabulary! {
+    /// Why an approval does not count (DESIGN D2); declaration order is the
+    /// order of the checks (D6): the first failing one is the reason.
+    pub enum ApprovalRefusal {
+        /// The approval names another proposal.
+        UnknownProposal = "unknown_proposal",
+        /// The approved payload hash is not the payload's hash now.
+        PayloadChanged = "payload_changed",
+        /// The approver is not a user.
+        ApproverNotHuman = "approver_not_human",
+        /// The approver holds both roles of an exclusive pair.
+        ConflictingRoles = "conflicting_roles",
+        /// No role of the approver is one of the kind's `approver_roles`.
+        ApproverLacksRole = "approver_lacks_role",
+        /// The approver proposed (or an agent proposed on the approver's behalf).
+        SelfApproval = "self_approval",
+        /// Given at or after the proposal's expiry.
+        ApprovalAfterExpiry = "approval_after_expiry",
+        /// Given after `now` or before the proposal was made.
+        ApprovalOutOfTime = "approval_out_of_time",
+        /// The same approver already counted.
+        DuplicateApprover = "duplicate_approver",
+    }
+}
+
+vocabulary! {
+    /// The kind of a proposal (DESIGN D2).
+    pub enum ProposalKind {
+        /// New entitlement rows.
+        EntitlementCreate = "entitlement.create",
+        /// Changed entitlement rows.
+        EntitlementUpdate = "entitlement.update",
+        /// An entitlement ended.
+        EntitlementEnd = "entitlement.end",
+        /// A complete ruleset.
+        RulesetVersion = "ruleset.version",
+        /// A directory alias row.
+        MappingAlias = "mapping.alias",
+        /// A `sku_mappings` rule.
+        MappingSku = "mapping.sku",
+        /// Acting on a C3 recommendation.
+        Recommendation = "recommendation",
+        /// A complete policy.
+        PolicyVersion = "policy.version",
+    }
+}
+
+impl ProposalKind {
+    /// The D1 action a proposer needs for this kind.
+    pub fn propose_action(self) -> Action {
+        match self {
+            ProposalKind::EntitlementCreate | ProposalKind::EntitlementUpdate | ProposalKind::EntitlementEnd => Action::EntitlementPropose,
+            ProposalKind::RulesetVersion => Action::RulesetPropose,
+            ProposalKind::MappingAlias | ProposalKind::MappingSku => Action::MappingPropose,
+            ProposalKind::Recommendation => Action::RecommendationPropose,
+            ProposalKind::PolicyVersion => Action::PolicyPropose,
+        }
+    }
+}
+
+vocabulary! {
+    /// The state of a proposal as `decide` finds it (DESIGN D2).
+    pub enum ProposalState {
+        /// Waiting for approvals.
+        Pending = "pending",
+        /// A quorum of counted approvals and no counted reject.
+        Approved = "approved",
+        /// A counted reject.
+        Rejected = "rejected",
+        /// Expired before quorum.
+        Expired = "expired",
+    }
+}
+
+vocabulary! {
+    /// An approver's decision.
+    pub enum ApprovalDecision {
+        /// For.
+        Approve = "approve",
+        /// Against.
+        Reject = "reject",
+    }
+}
+
+vocabulary! {
+    /// Why an audit log does not verify (DESIGN D3, D6).
+    pub enum AuditFailure {
+        /// An entry's hash is not the hash of its content.
+        EntryHashMismatch = "entry_hash_mismatch",
+        /// An entry's `seq` is not its position.
+        SeqGap = "seq_gap",
+        /// An entry's `prev_hash` is not the previous entry's hash.
+        PrevHashMismatch = "prev_hash_mismatch",
+        /// The log does not match the checkpoint kept outside it.
+        CheckpointMismatch = "checkpoint_mismatch",
+    }
+}
+
 /// Every closed vocabulary, by table name, each in declaration order (what
 /// the bindings export).
 pub fn vocabularies() -> Vec<(&'static str, Vec<&'static str>)> {
@@ -491,6 +699,15 @@ pub fn vocabularies() -> Vec<(&'static str, Vec<&'static str>)> {
         ("check_statuses", CheckStatus::names()),
         ("health_reason_kinds", HealthReasonKind::names()),
         ("ruleset_issue_codes", RulesetIssueCode::names()),
+        ("roles", Role::names()),
+        ("actions", Action::names()),
+        ("agents", AgentName::names()),
+        ("authorize_reasons", AuthorizeReason::names()),
+        ("approval_refusals", ApprovalRefusal::names()),
+        ("proposal_kinds", ProposalKind::names()),
+        ("proposal_states", ProposalState::names()),
+        ("approval_decisions", ApprovalDecision::names()),
+        ("audit_failures", AuditFailure::names()),
     ]
 }
 
@@ -534,6 +751,23 @@ mod tests {
         check(CheckStatus::ALL, CheckStatus::name, CheckStatus::from_name);
         check(HealthReasonKind::ALL, HealthReasonKind::name, HealthReasonKind::from_name);
         check(RulesetIssueCode::ALL, RulesetIssueCode::name, RulesetIssueCode::from_name);
+        check(Role::ALL, Role::name, Role::from_name);
+        check(AgentName::ALL, AgentName::name, AgentName::from_name);
+        check(AuthorizeReason::ALL, AuthorizeReason::name, AuthorizeReason::from_name);
+        check(ApprovalRefusal::ALL, ApprovalRefusal::name, ApprovalRefusal::from_name);
+        check(ProposalState::ALL, ProposalState::name, ProposalState::from_name);
+        check(ApprovalDecision::ALL, ApprovalDecision::name, ApprovalDecision::from_name);
+        check(AuditFailure::ALL, AuditFailure::name, AuditFailure::from_name);
+        // Actions and kinds are dotted names (`view.sidebar`), round-tripped here.
+        for a in Action::ALL {
+            assert_eq!(Action::from_name(a.name()), Some(*a));
+            assert_eq!(serde_json::from_str::<Action>(&serde_json::to_string(a).unwrap()).unwrap(), *a);
+        }
+        for k in ProposalKind::ALL {
+            assert_eq!(ProposalKind::from_name(k.name()), Some(*k));
+            assert!(k.propose_action().name().ends_with(".propose"));
+        }
+        assert_eq!(Action::ALL.iter().filter(|a| a.is_approve()).count(), 5);
         for p in DeviceKeyPrefix::ALL {
             assert_eq!(p.prefix(), format!("{}:", p.name()));
         }

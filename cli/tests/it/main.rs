@@ -2,6 +2,7 @@
 //! with a module per area; `common` holds the setup they share.
 
 mod common;
+mod governance;
 mod history;
 mod insight;
 mod reconcile;

@@ -18,7 +18,7 @@ pub fn leaf_hash(data: &[u8]) -> Digest32 {
 }
 
 /// The hash of an interior node.
-pub(crate) fn node_hash(left: &Digest32, right: &Digest32) -> Digest32 {
+pub fn node_hash(left: &Digest32, right: &Digest32) -> Digest32 {
     let mut h = Sha256::new();
     h.update([1u8]);
     h.update(left.0);
@@ -63,7 +63,7 @@ pub fn root<'a>(leaves: impl IntoIterator<Item = &'a [u8]>) -> Digest32 {
 }
 
 /// Audit path (RFC 9162 §2.1.3) for leaf `index` among `leaves`, bottom first.
-pub(crate) fn inclusion_path(leaves: &[Digest32], index: usize) -> Vec<Digest32> {
+pub fn inclusion_path(leaves: &[Digest32], index: usize) -> Vec<Digest32> {
     let mut path = Vec::new();
     let mut level = leaves.to_vec();
     let mut idx = index;
@@ -79,7 +79,7 @@ pub(crate) fn inclusion_path(leaves: &[Digest32], index: usize) -> Vec<Digest32>
 }
 
 /// Check an audit path (RFC 9162 §2.1.3.2) for leaf `index` of a tree of `size`.
-pub(crate) fn verify_inclusion(leaf: &Digest32, index: u64, size: u64, path: &[Digest32], root: &Digest32) -> bool {
+pub fn verify_inclusion(leaf: &Digest32, index: u64, size: u64, path: &[Digest32], root: &Digest32) -> bool {
     if index >= size {
         return false;
     }
@@ -104,6 +104,110 @@ pub(crate) fn verify_inclusion(leaf: &Digest32, index: u64, size: u64, path: &[D
         snode >>= 1;
     }
     snode == 0 && r == *root
+}
+
+/// Consistency proof (RFC 9162 §2.1.4.1) from the tree of the first
+/// `old_size` leaves to the tree of all `leaves`: `SUBPROOF(m, D[n], true)`,
+/// written as the RFC's recursion. `old_size` must be in `1..=leaves.len()`
+/// (the caller checks); from `n` to `n` the path is empty.
+pub fn consistency_path(leaves: &[Digest32], old_size: usize) -> Vec<Digest32> {
+    let mut out = Vec::new();
+    if old_size == 0 || old_size > leaves.len() {
+        return out;
+    }
+    subproof(old_size, leaves, true, &mut out);
+    out
+}
+
+/// RFC 9162 `SUBPROOF(m, D[n], b)`, appending to `out` in the RFC's order.
+fn subproof(m: usize, leaves: &[Digest32], complete: bool, out: &mut Vec<Digest32>) {
+    let n = leaves.len();
+    if m == n {
+        if !complete {
+            out.push(root_of_leaves(leaves.to_vec()));
+        }
+        return;
+    }
+    let k = largest_power_of_two_below(n);
+    if m <= k {
+        subproof(m, &leaves[..k], complete, out);
+        out.push(root_of_leaves(leaves[k..].to_vec()));
+    } else {
+        subproof(m - k, &leaves[k..], false, out);
+        out.push(root_of_leaves(leaves[..k].to_vec()));
+    }
+}
+
+/// The largest power of two strictly below `n` (`n >= 2`).
+fn largest_power_of_two_below(n: usize) -> usize {
+    1usize << (usize::BITS - 1 - (n - 1).leading_zeros())
+}
+
+/// The length of `SUBPROOF(m, D[n], true)` without building it.
+fn consistency_path_len(m: u64, n: u64) -> u64 {
+    let (mut m, mut n, mut complete, mut len) = (m, n, true, 0u64);
+    while m != n {
+        let k = 1u64 << (u64::BITS - 1 - (n - 1).leading_zeros());
+        len += 1;
+        if m <= k {
+            n = k;
+        } else {
+            m -= k;
+            n -= k;
+            complete = false;
+        }
+    }
+    len + u64::from(!complete)
+}
+
+/// Check a consistency proof (RFC 9162 §2.1.4.2) that the tree of
+/// `old_size` leaves with root `old_root` is a prefix of the tree of
+/// `new_size` leaves with root `new_root`. From a size to itself the path
+/// must be empty and the roots equal; from size 0, or to a smaller size,
+/// nothing is proven (false).
+pub fn verify_consistency(old_size: u64, new_size: u64, old_root: &Digest32, new_root: &Digest32, path: &[Digest32]) -> bool {
+    if old_size == 0 || old_size > new_size {
+        return false;
+    }
+    if old_size == new_size {
+        return path.is_empty() && old_root == new_root;
+    }
+    // An RFC path for these sizes has exactly this length; checking it
+    // first costs nothing and refuses padded or truncated paths outright.
+    if path.len() as u64 != consistency_path_len(old_size, new_size) {
+        return false;
+    }
+    let mut proof: Vec<Digest32> = Vec::with_capacity(path.len() + 1);
+    if old_size.is_power_of_two() {
+        proof.push(*old_root);
+    }
+    proof.extend_from_slice(path);
+    let (mut fnode, mut snode) = (old_size - 1, new_size - 1);
+    while fnode & 1 == 1 {
+        fnode >>= 1;
+        snode >>= 1;
+    }
+    let (mut fr, mut sr) = (proof[0], proof[0]);
+    for c in &proof[1..] {
+        if snode == 0 {
+            return false;
+        }
+        if fnode & 1 == 1 || fnode == snode {
+            fr = node_hash(c, &fr);
+            sr = node_hash(c, &sr);
+            if fnode & 1 == 0 {
+                while fnode & 1 == 0 && fnode != 0 {
+                    fnode >>= 1;
+                    snode >>= 1;
+                }
+            }
+        } else {
+            sr = node_hash(&sr, c);
+        }
+        fnode >>= 1;
+        snode >>= 1;
+    }
+    snode == 0 && fr == *old_root && sr == *new_root
 }
 
 #[cfg(test)]
@@ -141,5 +245,90 @@ mod tests {
             let other = leaf_hash(b"tampered");
             assert!(!verify_inclusion(&other, i as u64, leaves.len() as u64, &path, &r));
         }
+    }
+
+    /// RFC 9162 §2.1.3.1 `PATH(m, D[n])`, written literally, as an oracle for
+    /// the iterative audit path.
+    fn path_oracle(m: usize, leaves: &[Digest32]) -> Vec<Digest32> {
+        let n = leaves.len();
+        if n <= 1 {
+            return Vec::new();
+        }
+        let k = largest_power_of_two_below(n);
+        if m < k {
+            let mut p = path_oracle(m, &leaves[..k]);
+            p.push(root_of_leaves(leaves[k..].to_vec()));
+            p
+        } else {
+            let mut p = path_oracle(m - k, &leaves[k..]);
+            p.push(root_of_leaves(leaves[..k].to_vec()));
+            p
+        }
+    }
+
+    #[test]
+    fn inclusion_paths_match_the_rfc_definition() {
+        for n in 1..40usize {
+            let leaves: Vec<Digest32> = (0..n).map(|i| leaf_hash(&(i as u32).to_be_bytes())).collect();
+            for m in 0..n {
+                assert_eq!(inclusion_path(&leaves, m), path_oracle(m, &leaves), "m={m} n={n}");
+            }
+        }
+    }
+
+    /// RFC 6962 §2.1.3's worked example (the tree RFC 9162 §2.1.5 keeps):
+    /// seven leaves d0..d6, leaf hashes a..f and j, nodes g = (a, b),
+    /// h = (c, d), i = (e, f), k = (g, h), l = (i, j), and the three
+    /// consistency proofs the RFC lists, by node name.
+    #[test]
+    fn consistency_proofs_match_the_rfc_example() {
+        let leaves: Vec<Digest32> = (0u8..7).map(|n| leaf_hash(&[n])).collect();
+        let (a, b, c, d, e, f, j) = (leaves[0], leaves[1], leaves[2], leaves[3], leaves[4], leaves[5], leaves[6]);
+        let (g, h, i) = (node_hash(&a, &b), node_hash(&c, &d), node_hash(&e, &f));
+        let (k, l) = (node_hash(&g, &h), node_hash(&i, &j));
+        assert_eq!(root_of_leaves(leaves.clone()), node_hash(&k, &l));
+        // PROOF(3, D[7]) = [c, d, g, l].
+        assert_eq!(consistency_path(&leaves, 3), vec![c, d, g, l]);
+        // PROOF(4, D[7]) = [l].
+        assert_eq!(consistency_path(&leaves, 4), vec![l]);
+        // PROOF(6, D[7]) = [i, j, k].
+        assert_eq!(consistency_path(&leaves, 6), vec![i, j, k]);
+        assert_eq!(consistency_path(&leaves, 7), Vec::<Digest32>::new());
+        // The audit path of d0 in the same tree is [b, h, l] (RFC 6962 §2.1.3).
+        assert_eq!(inclusion_path(&leaves, 0), vec![b, h, l]);
+        assert_eq!(inclusion_path(&leaves, 6), vec![i, k]);
+    }
+
+    #[test]
+    fn consistency_proofs_verify_for_every_pair_and_reject_tampering() {
+        let leaves: Vec<Digest32> = (0u16..33).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+        for n in 1..=leaves.len() {
+            let new_root = root_of_leaves(leaves[..n].to_vec());
+            for m in 1..=n {
+                let old_root = root_of_leaves(leaves[..m].to_vec());
+                let path = consistency_path(&leaves[..n], m);
+                let (m64, n64) = (m as u64, n as u64);
+                assert!(verify_consistency(m64, n64, &old_root, &new_root, &path), "m={m} n={n}");
+                // Wrong roots, sizes and every single-bit flip of the path fail.
+                let other = leaf_hash(b"x");
+                assert!(!verify_consistency(m64, n64, &other, &new_root, &path), "m={m} n={n}");
+                assert!(!verify_consistency(m64, n64, &old_root, &other, &path), "m={m} n={n}");
+                assert_eq!(path.len() as u64, consistency_path_len(m64, n64), "m={m} n={n}");
+                for p in 0..path.len() {
+                    for bit in [0usize, 7, 100, 255] {
+                        let mut bad = path.clone();
+                        bad[p].0[bit / 8] ^= 1 << (bit % 8);
+                        assert!(!verify_consistency(m64, n64, &old_root, &new_root, &bad), "m={m} n={n} p={p} bit={bit}");
+                    }
+                }
+                let mut longer = path.clone();
+                longer.push(other);
+                assert!(!verify_consistency(m64, n64, &old_root, &new_root, &longer), "m={m} n={n}");
+                if !path.is_empty() {
+                    assert!(!verify_consistency(m64, n64, &old_root, &new_root, &path[..path.len() - 1]), "m={m} n={n}");
+                }
+            }
+        }
+        assert!(!verify_consistency(0, 3, &sha256(b""), &root_of_leaves(leaves[..3].to_vec()), &[]));
     }
 }

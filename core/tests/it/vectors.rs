@@ -97,3 +97,83 @@ fn rfc9162_reference_roots_for_0_to_8_leaves() {
         assert_eq!(hex::encode(got.0), root.as_str().unwrap(), "tree of {n} leaves");
     }
 }
+
+#[test]
+fn rfc9162_reference_inclusion_and_consistency_proofs() {
+    let read = |name: &str| -> Value { serde_json::from_slice(&std::fs::read(fixtures().join(name)).unwrap()).unwrap() };
+    let (trees, doc) = (read("merkle/rfc9162.json"), read("merkle/rfc9162-proofs.json"));
+    let data: Vec<Vec<u8>> = trees["leaves_hex"].as_array().unwrap().iter().map(|h| hex::decode(h.as_str().unwrap()).unwrap()).collect();
+    let hashes: Vec<_> = data.iter().map(|d| merkle::leaf_hash(d)).collect();
+    let path_of = |v: &Value| -> Vec<_> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                let mut d = [0u8; 32];
+                hex::decode_to_slice(h.as_str().unwrap(), &mut d).unwrap();
+                eucora_license_core::Digest32(d)
+            })
+            .collect()
+    };
+    let root = |n: usize| merkle::root_of_leaves(hashes[..n].to_vec());
+    let flip = |p: &[eucora_license_core::Digest32], i: usize| {
+        let mut q = p.to_vec();
+        q[i].0[0] ^= 16;
+        q
+    };
+    for v in doc["inclusion"].as_array().unwrap() {
+        let (leaf, size) = (v["leaf"].as_u64().unwrap(), v["size"].as_u64().unwrap());
+        let path = path_of(&v["path"]);
+        let (i, n) = ((leaf - 1) as usize, size as usize);
+        assert_eq!(merkle::inclusion_path(&hashes[..n], i), path, "inclusion {leaf} of {size}");
+        assert!(merkle::verify_inclusion(&hashes[i], leaf - 1, size, &path, &root(n)));
+        for (idx, sz) in [(leaf.wrapping_sub(2), size), (leaf, size), ((leaf - 1) ^ 2, size), (leaf - 1, size * 2), (leaf - 1, size / 2)] {
+            if (idx, sz) != (leaf - 1, size) {
+                assert!(!merkle::verify_inclusion(&hashes[i], idx, sz, &path, &root(n)), "inclusion {leaf} of {size} as {idx}/{sz}");
+            }
+        }
+        let mut longer = path.clone();
+        longer.push(root(n));
+        assert!(!merkle::verify_inclusion(&hashes[i], leaf - 1, size, &longer, &root(n)));
+        for k in 0..path.len() {
+            assert!(!merkle::verify_inclusion(&hashes[i], leaf - 1, size, &flip(&path, k), &root(n)));
+        }
+        if !path.is_empty() {
+            assert!(!merkle::verify_inclusion(&hashes[i], leaf - 1, size, &path[..path.len() - 1], &root(n)));
+        }
+    }
+    for v in doc["consistency"].as_array().unwrap() {
+        let (m, n) = (v["size1"].as_u64().unwrap(), v["size2"].as_u64().unwrap());
+        let path = path_of(&v["path"]);
+        let (r1, r2) = (root(m as usize), root(n as usize));
+        assert_eq!(merkle::consistency_path(&hashes[..n as usize], m as usize), path, "consistency {m} -> {n}");
+        assert!(merkle::verify_consistency(m, n, &r1, &r2, &path), "consistency {m} -> {n}");
+        if path.is_empty() {
+            continue;
+        }
+        let some = merkle::leaf_hash(b"WrongRoot");
+        let probes: Vec<(u64, u64, _, _, Vec<_>)> = vec![
+            (m - 1, n, r1, r2, path.clone()),
+            (m + 1, n, r1, r2, path.clone()),
+            (m ^ 2, n, r1, r2, path.clone()),
+            (m, n * 2, r1, r2, path.clone()),
+            (m, n / 2, r1, r2, path.clone()),
+            (m, n, some, r2, path.clone()),
+            (m, n, r1, some, path.clone()),
+            (m, n, r2, r1, path.clone()),
+            (m, n, r1, r2, Vec::new()),
+            (m, n, r1, r2, [path.clone(), vec![r1]].concat()),
+            (m, n, r1, r2, [path.clone(), vec![r2]].concat()),
+            (m, n, r1, r2, [vec![r1], path.clone()].concat()),
+            (m, n, r1, r2, [vec![r2], path.clone()].concat()),
+            (m, n, r1, r2, [vec![path[0]], path.clone()].concat()),
+            (m, n, r1, r2, path[..path.len() - 1].to_vec()),
+        ];
+        for (k, (a, b, x, y, p)) in probes.into_iter().enumerate() {
+            assert!(!merkle::verify_consistency(a, b, &x, &y, &p), "consistency {m} -> {n}, probe {k}");
+        }
+        for k in 0..path.len() {
+            assert!(!merkle::verify_consistency(m, n, &r1, &r2, &flip(&path, k)), "consistency {m} -> {n}, flipped node {k}");
+        }
+    }
+}
