@@ -85,10 +85,23 @@ test('the demo raises over_deployed for autocad (AC2)', () => {
   assert.equal(report.alerts[0].severity, 'critical')
 })
 
+/** The `eucora-license` binary: $EUCORA_LICENSE_CLI, else the cargo target directories. */
+function findCli() {
+  if (process.env.EUCORA_LICENSE_CLI) return process.env.EUCORA_LICENSE_CLI
+  const targets = [process.env.CARGO_TARGET_DIR, path.join(ROOT, 'target')].filter(Boolean)
+  for (const t of targets) {
+    for (const profile of ['debug', 'release']) {
+      const p = path.resolve(ROOT, t, profile, 'eucora-license')
+      if (fs.existsSync(p)) return p
+    }
+  }
+  return undefined
+}
+
 test('the documents are the CLI --json documents', (t) => {
-  const cli = process.env.EUCORA_LICENSE_CLI
+  const cli = findCli()
   if (!cli || !fs.existsSync(cli)) {
-    t.skip('EUCORA_LICENSE_CLI is not set')
+    t.skip('no eucora-license binary: cargo build -p eucora-license-cli or set EUCORA_LICENSE_CLI')
     return
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eucora-insight-'))

@@ -79,9 +79,7 @@ pub(crate) fn events(
 ) -> PyResult<String> {
     boundary(py, || {
         let (pack, policy) = (latest_pack.as_bytes(), policy.as_ref().map(|b| b.as_bytes()));
-        let out = py.detach(|| {
-            api::events_json(&slices(&history), pack, policy, organization_uuid.as_deref(), renewed_by.as_deref())
-        });
+        let out = py.detach(|| api::events_json(&slices(&history), pack, policy, organization_uuid.as_deref(), renewed_by.as_deref()));
         Ok(out.map_err(failure)?)
     })
 }
