@@ -4,7 +4,7 @@
 //! (policy bytes, organisation UUID, chain, pack) and the shape of each
 //! output document live here, once, so the CLI's `--json`, Python, Node and
 //! any later binding print the same bytes and refuse the same inputs with the
-//! same [`InsightError`] (`code`, `message`, `index`).
+//! same [`InsightError`](crate::InsightError) (`code`, `message`, `index`).
 //!
 //! Each document is returned as JSON text, not as a `serde_json::Value`:
 //! the IT-04 payloads (`events`, `rows`) write money as numbers with exactly
