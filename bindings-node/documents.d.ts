@@ -255,3 +255,196 @@ export interface Manifest {
   pack_hash?: string
 }
 
+
+// License intelligence (DESIGN Part C): the documents `alerts`, `advise`,
+// `events` and `complianceCheck` return, as the CLI prints them with
+// `--json`. Decimal strings (`"87.50"`) stay strings; the IT-04 payloads'
+// money and `variance_percent` are numbers (two decimals in the engine's
+// text).
+
+/** Options of `alerts` and `advise`. */
+export interface InsightOptions {
+  /** A policy document (text, Buffer or object); absent: the shipped default. */
+  policy?: string | Uint8Array | object
+}
+
+/** Options of `events`. */
+export interface EventsOptions extends InsightOptions {
+  /** The host's UUID of the organisation (else derived from its id). */
+  organizationUuid?: string
+  /** The actor id written as `renewed_by` on renewals (else null). */
+  renewedBy?: string
+}
+
+/** Options of `complianceCheck`. */
+export interface ComplianceOptions extends InsightOptions {
+  /** Only this license (a SKU's UUID); an unknown one gives no row. */
+  licenseId?: string
+  /** The host's UUID of the organisation (checked). */
+  organizationUuid?: string
+}
+
+/** A policy's identity as every output reports it. */
+export interface PolicyIdentity {
+  id: string
+  version: number
+  hash: string
+}
+
+/** What an alert or recommendation rests on. */
+export interface Evidence {
+  snapshots: Array<string>
+  units?: Array<string>
+  entitlements?: Array<string>
+}
+
+/** An item's subject: only the keys that apply. */
+export interface InsightSubject {
+  sku?: string
+  pool?: string
+  from_pool?: string
+  source?: string
+  entitlement?: string
+  principal?: string
+  exception?: string
+}
+
+/** One alert (DESIGN C2). */
+export interface Alert {
+  alert_id: string
+  type:
+    | 'over_deployed'
+    | 'utilization_high'
+    | 'spike'
+    | 'drop'
+    | 'oscillation'
+    | 'source_missing'
+    | 'source_degraded'
+    | 'source_stale'
+    | 'identity_conflict'
+    | 'possible_duplicate_user'
+    | 'entitlement_expiring'
+    | 'exhaustion_forecast'
+  severity: 'info' | 'warning' | 'critical'
+  subject: InsightSubject
+  as_of: string
+  /** Every number the message states (decimal strings, integers, dates, instants, lists). */
+  facts: Record<string, string | number | null | Array<string | number>>
+  evidence: Evidence
+  message: string
+}
+
+/** One recommendation (DESIGN C3): data, never an action. */
+export interface Recommendation {
+  recommendation_id: string
+  type: 'purchase' | 'reassign' | 'reclaim_disabled' | 'reclaim_inactive' | 'right_size'
+  subject: InsightSubject
+  quantity: number
+  /** Per the SKU's cost period, two places; null without a cost. */
+  amount: string | null
+  /** Over a year, two places; null without a cost. */
+  annualized: string | null
+  currency: string
+  rank: number
+  facts: Record<string, string | number | null>
+  evidence: Evidence
+  message: string
+}
+
+/** One row of `it_check_license_compliance` (seed 003). */
+export interface ComplianceRow {
+  license_id: string
+  software_name: string | null
+  license_count: number
+  usage_count: number
+  compliance_status: 'over_deployed' | 'under_utilized' | 'compliant'
+  variance: number
+  variance_percent: number | null
+}
+
+/** Fields every IT-04 event payload has. */
+export interface LicenseEventBase {
+  license_id: string
+  organization_id: string
+  timestamp: string
+}
+
+/** `it_license_compliance_alert`. */
+export interface ComplianceAlertEvent extends LicenseEventBase {
+  event_type: 'it_license_compliance_alert'
+  software_name: string | null
+  license_count: number
+  usage_count: number
+  compliance_status: 'over_deployed' | 'under_utilized' | 'compliant'
+  threshold_breached: 'critical' | 'warning'
+  variance: number
+  variance_percent: number | null
+}
+
+/** `it_license_expiring`. */
+export interface ExpiringEvent extends LicenseEventBase {
+  event_type: 'it_license_expiring'
+  software_name: string | null
+  software_vendor: string | null
+  license_type: 'per_device' | 'per_user' | 'concurrent' | 'subscription' | null
+  license_count: number
+  expiration_date: string
+  days_remaining: number
+  renewal_cost?: number
+}
+
+/** `it_license_created`. */
+export interface CreatedEvent extends LicenseEventBase {
+  event_type: 'it_license_created'
+  software_name: string | null
+  software_vendor: string | null
+  license_type: 'per_device' | 'per_user' | 'concurrent' | 'subscription' | null
+  license_count: number
+  purchase_date: string | null
+  expiration_date?: string
+  cost_per_license: number | null
+  total_cost: number | null
+}
+
+/** `it_license_renewed`. */
+export interface RenewedEvent extends LicenseEventBase {
+  event_type: 'it_license_renewed'
+  software_name: string | null
+  software_vendor: string | null
+  old_expiration_date: string
+  new_expiration_date: string
+  renewal_date: string
+  renewal_cost: number | null
+  renewed_by: string | null
+}
+
+/** One IT-04 event payload (DESIGN C4). */
+export type LicenseEvent = ComplianceAlertEvent | ExpiringEvent | CreatedEvent | RenewedEvent
+
+/** What `alerts` returns. */
+export interface AlertReport {
+  as_of: string
+  policy: PolicyIdentity
+  alerts: Array<Alert>
+}
+
+/** What `advise` returns. */
+export interface AdviceReport {
+  as_of: string
+  policy: PolicyIdentity
+  recommendations: Array<Recommendation>
+}
+
+/** What `events` returns. */
+export interface EventReport {
+  as_of: string
+  policy: PolicyIdentity
+  events: Array<LicenseEvent>
+}
+
+/** What `complianceCheck` returns. */
+export interface ComplianceReport {
+  as_of: string
+  policy: PolicyIdentity
+  rows: Array<ComplianceRow>
+}

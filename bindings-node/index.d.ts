@@ -256,6 +256,199 @@ export interface Manifest {
 }
 
 
+// License intelligence (DESIGN Part C): the documents `alerts`, `advise`,
+// `events` and `complianceCheck` return, as the CLI prints them with
+// `--json`. Decimal strings (`"87.50"`) stay strings; the IT-04 payloads'
+// money and `variance_percent` are numbers (two decimals in the engine's
+// text).
+
+/** Options of `alerts` and `advise`. */
+export interface InsightOptions {
+  /** A policy document (text, Buffer or object); absent: the shipped default. */
+  policy?: string | Uint8Array | object
+}
+
+/** Options of `events`. */
+export interface EventsOptions extends InsightOptions {
+  /** The host's UUID of the organisation (else derived from its id). */
+  organizationUuid?: string
+  /** The actor id written as `renewed_by` on renewals (else null). */
+  renewedBy?: string
+}
+
+/** Options of `complianceCheck`. */
+export interface ComplianceOptions extends InsightOptions {
+  /** Only this license (a SKU's UUID); an unknown one gives no row. */
+  licenseId?: string
+  /** The host's UUID of the organisation (checked). */
+  organizationUuid?: string
+}
+
+/** A policy's identity as every output reports it. */
+export interface PolicyIdentity {
+  id: string
+  version: number
+  hash: string
+}
+
+/** What an alert or recommendation rests on. */
+export interface Evidence {
+  snapshots: Array<string>
+  units?: Array<string>
+  entitlements?: Array<string>
+}
+
+/** An item's subject: only the keys that apply. */
+export interface InsightSubject {
+  sku?: string
+  pool?: string
+  from_pool?: string
+  source?: string
+  entitlement?: string
+  principal?: string
+  exception?: string
+}
+
+/** One alert (DESIGN C2). */
+export interface Alert {
+  alert_id: string
+  type:
+    | 'over_deployed'
+    | 'utilization_high'
+    | 'spike'
+    | 'drop'
+    | 'oscillation'
+    | 'source_missing'
+    | 'source_degraded'
+    | 'source_stale'
+    | 'identity_conflict'
+    | 'possible_duplicate_user'
+    | 'entitlement_expiring'
+    | 'exhaustion_forecast'
+  severity: 'info' | 'warning' | 'critical'
+  subject: InsightSubject
+  as_of: string
+  /** Every number the message states (decimal strings, integers, dates, instants, lists). */
+  facts: Record<string, string | number | null | Array<string | number>>
+  evidence: Evidence
+  message: string
+}
+
+/** One recommendation (DESIGN C3): data, never an action. */
+export interface Recommendation {
+  recommendation_id: string
+  type: 'purchase' | 'reassign' | 'reclaim_disabled' | 'reclaim_inactive' | 'right_size'
+  subject: InsightSubject
+  quantity: number
+  /** Per the SKU's cost period, two places; null without a cost. */
+  amount: string | null
+  /** Over a year, two places; null without a cost. */
+  annualized: string | null
+  currency: string
+  rank: number
+  facts: Record<string, string | number | null>
+  evidence: Evidence
+  message: string
+}
+
+/** One row of `it_check_license_compliance` (seed 003). */
+export interface ComplianceRow {
+  license_id: string
+  software_name: string | null
+  license_count: number
+  usage_count: number
+  compliance_status: 'over_deployed' | 'under_utilized' | 'compliant'
+  variance: number
+  variance_percent: number | null
+}
+
+/** Fields every IT-04 event payload has. */
+export interface LicenseEventBase {
+  license_id: string
+  organization_id: string
+  timestamp: string
+}
+
+/** `it_license_compliance_alert`. */
+export interface ComplianceAlertEvent extends LicenseEventBase {
+  event_type: 'it_license_compliance_alert'
+  software_name: string | null
+  license_count: number
+  usage_count: number
+  compliance_status: 'over_deployed' | 'under_utilized' | 'compliant'
+  threshold_breached: 'critical' | 'warning'
+  variance: number
+  variance_percent: number | null
+}
+
+/** `it_license_expiring`. */
+export interface ExpiringEvent extends LicenseEventBase {
+  event_type: 'it_license_expiring'
+  software_name: string | null
+  software_vendor: string | null
+  license_type: 'per_device' | 'per_user' | 'concurrent' | 'subscription' | null
+  license_count: number
+  expiration_date: string
+  days_remaining: number
+  renewal_cost?: number
+}
+
+/** `it_license_created`. */
+export interface CreatedEvent extends LicenseEventBase {
+  event_type: 'it_license_created'
+  software_name: string | null
+  software_vendor: string | null
+  license_type: 'per_device' | 'per_user' | 'concurrent' | 'subscription' | null
+  license_count: number
+  purchase_date: string | null
+  expiration_date?: string
+  cost_per_license: number | null
+  total_cost: number | null
+}
+
+/** `it_license_renewed`. */
+export interface RenewedEvent extends LicenseEventBase {
+  event_type: 'it_license_renewed'
+  software_name: string | null
+  software_vendor: string | null
+  old_expiration_date: string
+  new_expiration_date: string
+  renewal_date: string
+  renewal_cost: number | null
+  renewed_by: string | null
+}
+
+/** One IT-04 event payload (DESIGN C4). */
+export type LicenseEvent = ComplianceAlertEvent | ExpiringEvent | CreatedEvent | RenewedEvent
+
+/** What `alerts` returns. */
+export interface AlertReport {
+  as_of: string
+  policy: PolicyIdentity
+  alerts: Array<Alert>
+}
+
+/** What `advise` returns. */
+export interface AdviceReport {
+  as_of: string
+  policy: PolicyIdentity
+  recommendations: Array<Recommendation>
+}
+
+/** What `events` returns. */
+export interface EventReport {
+  as_of: string
+  policy: PolicyIdentity
+  events: Array<LicenseEvent>
+}
+
+/** What `complianceCheck` returns. */
+export interface ComplianceReport {
+  as_of: string
+  policy: PolicyIdentity
+  rows: Array<ComplianceRow>
+}
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -285,6 +478,22 @@ export declare class Outcome {
 }
 
 /**
+ * The ranked recommendations of a history (DESIGN C3); arguments and
+ * errors as `alerts`.
+ */
+export declare function advise(history: Array<Uint8Array | string>, latestPack: Uint8Array, options?: InsightOptions): AdviceReport
+
+/**
+ * The alerts of a history (DESIGN C2): `history` holds the snapshots of one
+ * organisation, oldest first (Buffers or text, e.g. `outcome.snapshotJson`),
+ * `latestPack` the latest one's evidence pack. Throws an `Error` with
+ * `.code` `invalid_policy`, `chain_broken`, `pack_invalid` or
+ * `pack_mismatch` and `.index` (1-based snapshot position, null for a
+ * policy error).
+ */
+export declare function alerts(history: Array<Uint8Array | string>, latestPack: Uint8Array, options?: InsightOptions): AlertReport
+
+/**
  * RFC 8785 canonical form of a JSON document (text, Buffer or object).
  * Throws `invalid_input` for malformed JSON and `non_canonical` for a float
  * or an integer beyond ±(2^53−1).
@@ -292,10 +501,25 @@ export declare class Outcome {
 export declare function canonicalize(json: string | Uint8Array | object): string
 
 /**
+ * `it_check_license_compliance` over one run (DESIGN C4): one row per SKU
+ * of `snapshot` (or the one `licenseId` names), names read from the run's
+ * evidence `pack`, checked against the snapshot.
+ */
+export declare function complianceCheck(snapshot: Uint8Array | string, pack: Uint8Array, options?: ComplianceOptions): ComplianceReport
+
+/**
  * Which rules changed between two valid rulesets, in words a reviewer can
  * read. Throws `invalid_ruleset` when either does not validate.
  */
 export declare function diffRulesets(a: string | Uint8Array | object, b: string | Uint8Array | object): RulesetDiff
+
+/**
+ * The IT-04 event payloads of the latest run (DESIGN C4, seed 003);
+ * `organizationUuid` is the host's UUID of the organisation, `renewedBy`
+ * the actor id written on renewals. Errors as `alerts`, plus
+ * `invalid_input` for an organisation UUID that is not a UUID.
+ */
+export declare function events(history: Array<Uint8Array | string>, latestPack: Uint8Array, options?: EventsOptions): EventReport
 
 /** One exception of a run (`exceptions.jsonl`). */
 export interface ExceptionRecord {
@@ -314,6 +538,13 @@ export interface ExceptionRecord {
  * `invalid_ruleset` (with `.errors`) when it does not validate.
  */
 export declare function hashRuleset(ruleset: string | Uint8Array | object): string
+
+/**
+ * The `eucora.policy.v1` hash (`sha256:<hex>`) of a valid policy document
+ * (text, Buffer or object); an invalid one throws `invalid_policy`
+ * (`validatePolicy` lists every problem instead).
+ */
+export declare function policyHash(policy: string | Uint8Array | object): string
 
 /**
  * Reconcile the bundle directory `bundleDir`. Throws (code = the first

@@ -836,9 +836,14 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.Outcome = nativeBinding.Outcome
+module.exports.advise = nativeBinding.advise
+module.exports.alerts = nativeBinding.alerts
 module.exports.canonicalize = nativeBinding.canonicalize
+module.exports.complianceCheck = nativeBinding.complianceCheck
 module.exports.diffRulesets = nativeBinding.diffRulesets
+module.exports.events = nativeBinding.events
 module.exports.hashRuleset = nativeBinding.hashRuleset
+module.exports.policyHash = nativeBinding.policyHash
 module.exports.reconcile = nativeBinding.reconcile
 module.exports.reconcileAsync = nativeBinding.reconcileAsync
 module.exports.reconcileFiles = nativeBinding.reconcileFiles

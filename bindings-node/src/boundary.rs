@@ -75,6 +75,16 @@ impl From<CoreError> for Failure {
     }
 }
 
+/// A contract error of the intelligence layer (DESIGN C6): its code
+/// (`invalid_policy`, `chain_broken`, `pack_invalid`, `pack_mismatch`,
+/// `invalid_input`), message and `.index` (the 1-based position of the
+/// offending snapshot, `null` for a policy error).
+impl From<eucora_license_insight::InsightError> for Failure {
+    fn from(e: eucora_license_insight::InsightError) -> Self {
+        Failure::new(e.code.name(), e.message).with("index", json!(e.index))
+    }
+}
+
 impl From<napi::Error> for Failure {
     fn from(e: napi::Error) -> Self {
         Failure::arg(e.reason.clone())

@@ -29,6 +29,8 @@ mod boundary;
 mod canonical;
 /// JavaScript arguments into Rust values.
 mod convert;
+/// `alerts`, `advise`, `events`, `complianceCheck`, `policyHash`.
+mod insight;
 /// `version`.
 mod library;
 /// The `Outcome` class.
@@ -48,6 +50,7 @@ mod verify;
 // describe TypeScript types would otherwise be dead code).
 pub use boundary::Failure;
 pub use canonical::canonicalize;
+pub use insight::{advise, alerts, compliance_check, events, policy_hash};
 pub use library::{version, vocabulary, Vocabulary};
 pub use outcome::{ExceptionRecord, Outcome};
 pub use policy::validate_policy;

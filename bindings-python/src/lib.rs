@@ -27,6 +27,8 @@ mod boundary;
 mod convert;
 /// `diff`, `explain`.
 mod history;
+/// `alerts`, `advise`, `events`, `compliance`, `policy_identity`.
+mod insight;
 /// The `Outcome` class.
 mod outcome;
 /// `prove`, `verify_proof`.
@@ -61,6 +63,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sidebar::sidebar, m)?)?;
     m.add_function(wrap_pyfunction!(history::diff, m)?)?;
     m.add_function(wrap_pyfunction!(history::explain, m)?)?;
+    m.add_function(wrap_pyfunction!(insight::alerts, m)?)?;
+    m.add_function(wrap_pyfunction!(insight::advise, m)?)?;
+    m.add_function(wrap_pyfunction!(insight::events, m)?)?;
+    m.add_function(wrap_pyfunction!(insight::compliance, m)?)?;
+    m.add_function(wrap_pyfunction!(insight::policy_identity, m)?)?;
     m.add_function(wrap_pyfunction!(ruleset::validate_ruleset, m)?)?;
     m.add_function(wrap_pyfunction!(ruleset::hash_ruleset, m)?)?;
     m.add_function(wrap_pyfunction!(adapters::import_files, m)?)?;

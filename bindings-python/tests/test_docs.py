@@ -38,3 +38,5 @@ def test_python_md_examples_run() -> None:
     assert "[('$.lookback_dayz', 'unknown_key')]" in out
     assert "invalid_input catalog.json reconciliation failed closed: required file `catalog.json` is missing" in out
     assert "invalid_input: [as_of]: naive datetime" in out
+    assert "critical -1 Consumed 3 exceeds entitled 2: remaining -1." in out
+    assert "chain_broken 2" in out

@@ -92,6 +92,12 @@ pub fn compliance_check(
         parse_organization_uuid(u)?;
     }
     let inp = inputs::open_one(snapshot, pack)?;
+    Ok(rows(&inp, license_id))
+}
+
+/// The compliance rows of opened inputs (one run): every SKU of the latest
+/// snapshot, or the one `license_id` names.
+pub(crate) fn rows(inp: &Inputs<'_>, license_id: Option<&str>) -> Vec<ComplianceRow> {
     let latest = inp.latest();
     let wanted = license_id.map(str::to_ascii_lowercase);
     let mut rows = Vec::new();
@@ -110,7 +116,7 @@ pub fn compliance_check(
             variance_percent: r.variance_percent.as_deref().and_then(Money::from_decimal),
         });
     }
-    Ok(rows)
+    rows
 }
 
 /// `it_license_compliance_alert`.
@@ -286,7 +292,7 @@ pub fn events(
     Ok(compute(&inp, policy, org_uuid, renewed_by))
 }
 
-fn compute(inp: &Inputs<'_>, policy: &Policy, org_uuid: Option<String>, renewed_by: Option<&str>) -> Vec<Event> {
+pub(crate) fn compute(inp: &Inputs<'_>, policy: &Policy, org_uuid: Option<String>, renewed_by: Option<&str>) -> Vec<Event> {
     let latest = inp.latest();
     let org = &latest.organization_id;
     let organization_id = org_uuid.unwrap_or_else(|| license_uuid(org, None));

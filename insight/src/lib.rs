@@ -14,6 +14,7 @@
 
 mod advisor;
 mod alerts;
+pub mod api;
 mod error;
 mod inputs;
 mod it04;

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 __all__ = [
     "EucoraLicenseError",
     "ErrorDetail",
+    "InsightError",
     "IntegrityError",
     "InternalError",
     "InvalidInput",
@@ -151,6 +152,29 @@ class VerificationError(EucoraLicenseError):
         super().__init__(message, **kw)
 
 
+class InsightError(EucoraLicenseError):
+    """A contract error of the intelligence functions (``alerts``, ``advise``,
+    ``events``, ``compliance_check``, ``Policy.from_bytes``; DESIGN C6):
+    ``invalid_policy`` (the policy document is invalid; the message names the
+    JSON path), ``chain_broken`` (a snapshot of the history does not verify,
+    does not link to the one before, skips a sequence number or belongs to
+    another organisation), ``pack_invalid`` (the latest evidence pack fails
+    its integrity checks) or ``pack_mismatch`` (the pack is another
+    snapshot's). ``index`` is the 1-based position of the offending snapshot
+    in the history (the latest for pack errors), ``None`` for
+    ``invalid_policy``."""
+
+    default_code = "chain_broken"
+
+    def __init__(self, message: str, *, index: int | None = None, **kw: Any) -> None:
+        self.index: int | None = index
+        super().__init__(message, **kw)
+
+    def _text(self) -> str:
+        where = f" (snapshot {self.index})" if self.index is not None else ""
+        return f"{self.code}{where}: {self.message}"
+
+
 class InternalError(EucoraLicenseError):
     """A bug inside the engine (code ``internal``), including a Rust panic
     caught at the boundary. The process and the module stay usable."""
@@ -167,6 +191,10 @@ _FAMILIES: dict[str, type[EucoraLicenseError]] = {
     "previous_snapshot_invalid": IntegrityError,
     "reject_threshold_exceeded": IntegrityError,
     "verification_failed": VerificationError,
+    "invalid_policy": InsightError,
+    "chain_broken": InsightError,
+    "pack_invalid": InsightError,
+    "pack_mismatch": InsightError,
     "internal": InternalError,
 }
 
@@ -206,4 +234,7 @@ def _from_native(
         return RulesetError(message, issues=issues, **kw)
     if cls is VerificationError:
         return VerificationError(message, check=field, **kw)
+    if cls is InsightError:
+        index = extra.get("index")
+        return InsightError(message, index=index if isinstance(index, int) else None, **kw)
     return cls(message, **kw)

@@ -22,6 +22,16 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         Ok(r) => r,
         Err(c) => return c,
     };
+    if a.json {
+        // The document every binding returns too (built once, in the crate).
+        return match eucora_license_insight::api::alerts_document(&intel::slices(&snaps), &pack, &policy) {
+            Ok(doc) => {
+                println!("{doc}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => intel::contract_error(e),
+        };
+    }
     let alerts = match eucora_license_insight::alerts(&intel::slices(&snaps), &pack, &policy) {
         Ok(x) => x,
         Err(e) => return intel::contract_error(e),
@@ -30,11 +40,6 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         Ok(t) => t,
         Err(c) => return c,
     };
-    if a.json {
-        let doc = serde_json::json!({"as_of": as_of, "policy": policy.identity(), "alerts": alerts});
-        println!("{}", String::from_utf8_lossy(&eucora_license_insight::to_canonical(&doc)));
-        return ExitCode::SUCCESS;
-    }
     intel::header(&policy, &as_of);
     if alerts.is_empty() {
         println!("no alert");

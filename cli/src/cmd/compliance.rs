@@ -28,6 +28,17 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         Err(c) => return c,
     };
     let snapshot = snaps.last().map(Vec::as_slice).unwrap_or(&[]);
+    if a.json {
+        // The document every binding returns too (built once, in the crate).
+        let (lid, org) = (a.license_id.as_deref(), a.organization_uuid.as_deref());
+        return match eucora_license_insight::api::compliance_document(snapshot, &pack, &policy, lid, org) {
+            Ok(doc) => {
+                println!("{doc}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => intel::contract_error(e),
+        };
+    }
     let rows = match eucora_license_insight::compliance_check(snapshot, &pack, a.organization_uuid.as_deref(), a.license_id.as_deref()) {
         Ok(x) => x,
         Err(e) => return intel::contract_error(e),
@@ -36,12 +47,6 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         Ok(t) => t,
         Err(c) => return c,
     };
-    if a.json {
-        let list = serde_json::to_string(&rows).unwrap_or_default();
-        let as_of = serde_json::to_string(&as_of).unwrap_or_default();
-        println!("{{\"as_of\":{as_of},\"policy\":{},\"rows\":{list}}}", intel::policy_json(&policy));
-        return ExitCode::SUCCESS;
-    }
     intel::header(&policy, &as_of);
     println!("{:<36} {:<44} {:>8} {:>8} {:>8} {:>9} STATUS", "LICENSE", "SOFTWARE", "LICENSES", "USAGE", "VARIANCE", "VARIANCE%");
     for r in &rows {

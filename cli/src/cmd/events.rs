@@ -22,7 +22,19 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         Ok(r) => r,
         Err(c) => return c,
     };
-    let events = match eucora_license_insight::events(&intel::slices(&snaps), &pack, &policy, a.organization_uuid.as_deref(), None) {
+    let org = a.organization_uuid.as_deref();
+    if a.json {
+        // The document every binding returns too (built once, in the crate);
+        // the payloads' money numbers are written as they stand.
+        return match eucora_license_insight::api::events_document(&intel::slices(&snaps), &pack, &policy, org, None) {
+            Ok(doc) => {
+                println!("{doc}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => intel::contract_error(e),
+        };
+    }
+    let events = match eucora_license_insight::events(&intel::slices(&snaps), &pack, &policy, org, None) {
         Ok(x) => x,
         Err(e) => return intel::contract_error(e),
     };
@@ -30,13 +42,6 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         Ok(t) => t,
         Err(c) => return c,
     };
-    if a.json {
-        // Keys in order; the payloads' money numbers are written as they stand.
-        let list = serde_json::to_string(&events).unwrap_or_default();
-        let as_of = serde_json::to_string(&as_of).unwrap_or_default();
-        println!("{{\"as_of\":{as_of},\"events\":{list},\"policy\":{}}}", intel::policy_json(&policy));
-        return ExitCode::SUCCESS;
-    }
     intel::header(&policy, &as_of);
     if events.is_empty() {
         println!("no event");

@@ -111,11 +111,6 @@ pub(super) fn as_of(snapshot: &[u8]) -> Result<String, ExitCode> {
     Ok(v["reconciled_at"].as_str().unwrap_or_default().to_string())
 }
 
-/// `{"id", "version", "hash"}` of the policy, canonical.
-pub(super) fn policy_json(p: &Policy) -> String {
-    String::from_utf8(eucora_license_insight::to_canonical(&p.identity())).unwrap_or_default()
-}
-
 /// The human header: the policy's identity and the instant.
 pub(super) fn header(p: &Policy, as_of: &str) {
     println!("policy: {} v{} {}", p.id, p.version, p.hash);
