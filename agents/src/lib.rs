@@ -17,7 +17,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 mod agents;
-mod discovery;
+pub mod discovery;
 pub mod grounding;
 mod machine;
 mod model;
