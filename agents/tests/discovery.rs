@@ -99,3 +99,33 @@ fn inventory_extractor_on_the_demo() {
     assert_clean(&with, &["ABCDE-12345-FGHIJ-67890-KLMNO", "XYZ12-AB34C-77QQ9-PLMN0"]);
     let _: Value = with.to_value();
 }
+
+#[test]
+fn inventory_extractor_compares_portal_observations() {
+    let demo = root().join("fixtures/demo");
+    let fx = root().join("fixtures/adapters/entra-subscribed-skus");
+    let mut inputs = Inputs::new();
+    inputs.insert("exports/entra-subscribed-skus/subscribedSkus.json".into(), std::fs::read(fx.join("input/subscribedSkus.json")).unwrap());
+    let opts: Value = serde_json::from_slice(&std::fs::read(fx.join("options.json")).unwrap()).unwrap();
+    inputs.insert("bundle.json".into(), serde_json::to_vec(&json!({"adapter_options": {"entra-subscribed-skus": opts}})).unwrap());
+    for (k, f) in [("ruleset", "ruleset.json"), ("catalog", "catalog.json"), ("entitlements", "entitlements.csv")] {
+        inputs.insert(k.into(), std::fs::read(demo.join(f)).unwrap());
+    }
+    let run = run_agent(AgentName::InventoryExtractor, &operator(), &inputs, None);
+    assert_eq!(run.status, "ok", "{:?}", run.steps);
+    let d = run.outputs["discrepancies"].as_array().unwrap();
+    assert!(
+        d.iter().any(|x| x["type"] == "quantity_differs" && x["sku"] == "m365-e3" && x["held"] == 15 && x["observed"] == 10),
+        "{d:?}"
+    );
+    let props = run.outputs["proposals"].as_array().unwrap();
+    assert!(props.iter().any(|p| p["kind"] == "entitlement.update" && p["payload"]["entitlement_id"] == "E-001" && p["payload"]["quantity"] == 10));
+    assert_replays(&run, &inputs);
+    // Ended entitlements still consumed: expired_in_use.
+    let csv = "entitlement_id,sku,contract_id,quantity,starts_on,ends_on,unit_cost,currency\nE-001,m365-e3,C1,10,2020-01-01,2021-01-01,1.00,USD\n";
+    inputs.insert("entitlements".into(), csv.as_bytes().to_vec());
+    let run = run_agent(AgentName::InventoryExtractor, &operator(), &inputs, None);
+    let d = run.outputs["discrepancies"].as_array().unwrap();
+    assert!(d.iter().any(|x| x["type"] == "expired_in_use" && x["sku"] == "m365-e3"), "{d:?}");
+    assert!(d.iter().any(|x| x["type"] == "missing_entitlement" && x["sku"] == "visio-plan2"), "{d:?}");
+}
