@@ -5,8 +5,8 @@
 use crate::grounding;
 use crate::machine::{Ctx, Flow, ModelRequest};
 use crate::schema;
-use eucora_license_core::{reconcile, write_pack, Action, AgentName, MemoryBundle, ProposalKind, RunStatus};
 use eucora_license_core::internal::hash::sha256;
+use eucora_license_core::{reconcile, write_pack, Action, AgentName, MemoryBundle, ProposalKind, RunStatus};
 use eucora_license_governance::{propose, Policy};
 use serde_json::{json, Map, Value};
 
@@ -49,7 +49,10 @@ pub(crate) fn ask_structured(
         let prompt = if errors.is_empty() {
             prompt.to_string()
         } else {
-            format!("{prompt}\n\nYour previous answer was invalid:\n- {}\nAnswer again with JSON that fits the schema.", errors.join("\n- "))
+            format!(
+                "{prompt}\n\nYour previous answer was invalid:\n- {}\nAnswer again with JSON that fits the schema.",
+                errors.join("\n- ")
+            )
         };
         let req = ModelRequest {
             agent: ctx.agent,
@@ -151,7 +154,10 @@ fn truth_builder(ctx: &mut Ctx<'_>) -> Result<(), Flow> {
 
 /// `history/<name>` snapshots (by name, oldest first), `pack`, and the
 /// insight policy (`policy`, else the default).
-fn insight_inputs<'a>(ctx: &mut Ctx<'a>) -> Result<(Vec<&'a [u8]>, &'a [u8], eucora_license_insight::Policy), Flow> {
+/// History snapshots, the latest pack and the insight policy.
+type InsightInputs<'a> = (Vec<&'a [u8]>, &'a [u8], eucora_license_insight::Policy);
+
+fn insight_inputs<'a>(ctx: &mut Ctx<'a>) -> Result<InsightInputs<'a>, Flow> {
     let history: Vec<&[u8]> = under(ctx, "history").into_iter().map(|(_, b)| b).collect();
     let Some(pack) = ctx.inputs.get("pack").map(Vec::as_slice) else {
         ctx.step("inputs", "failed", "missing_input: pack");

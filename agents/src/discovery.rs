@@ -13,8 +13,22 @@ use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 const COLUMNS: [&str; 16] = [
-    "source", "raw_id", "observed_at", "sku", "product", "kind", "status", "user", "device_serial", "device_id", "device_name",
-    "last_used_at", "session_start", "session_end", "quantity", "confidence",
+    "source",
+    "raw_id",
+    "observed_at",
+    "sku",
+    "product",
+    "kind",
+    "status",
+    "user",
+    "device_serial",
+    "device_id",
+    "device_name",
+    "last_used_at",
+    "session_start",
+    "session_end",
+    "quantity",
+    "confidence",
 ];
 
 fn fail(ctx: &mut Ctx<'_>, step: &str, code: &str) -> Flow {
@@ -159,7 +173,8 @@ pub fn redact(text: &str) -> String {
             .split(' ')
             .map(|w| {
                 let groups: Vec<&str> = w.trim_matches(|c: char| !c.is_alphanumeric()).split('-').collect();
-                let keyish = groups.len() >= 4 && groups.iter().all(|g| (4..=6).contains(&g.len()) && g.chars().all(|c| c.is_ascii_alphanumeric()));
+                let keyish =
+                    groups.len() >= 4 && groups.iter().all(|g| (4..=6).contains(&g.len()) && g.chars().all(|c| c.is_ascii_alphanumeric()));
                 if keyish {
                     "[redacted]".to_string()
                 } else {
@@ -209,7 +224,8 @@ pub(crate) fn inventory_extractor(ctx: &mut Ctx<'_>) -> Result<(), Flow> {
     ctx.step("entitlements", "ok", format!("{} rows", rows.len()));
     let a = adapt(ctx);
     let in_force = |r: &BTreeMap<String, String>| {
-        r.get("starts_on").is_none_or(|s| s.as_str() <= today.as_str()) && r.get("ends_on").is_none_or(|e| e.is_empty() || e.as_str() >= today.as_str())
+        r.get("starts_on").is_none_or(|s| s.as_str() <= today.as_str())
+            && r.get("ends_on").is_none_or(|e| e.is_empty() || e.as_str() >= today.as_str())
     };
     let mut discrepancies = Vec::new();
     let mut proposals = Vec::new();
@@ -269,20 +285,34 @@ pub(crate) fn inventory_extractor(ctx: &mut Ctx<'_>) -> Result<(), Flow> {
         let Some(v) = ask_structured(ctx, "contract", system, &prompt, &schema, &extra)? else { continue };
         for x in v["entitlements"].as_array().into_iter().flatten() {
             let (cid, sku) = (x["contract_id"].as_str().unwrap_or_default(), x["sku"].as_str().unwrap_or_default());
-            let found = rows.iter().find(|r| r.get("contract_id").map(String::as_str) == Some(cid) && r.get("sku").map(String::as_str) == Some(sku));
+            let found = rows
+                .iter()
+                .find(|r| r.get("contract_id").map(String::as_str) == Some(cid) && r.get("sku").map(String::as_str) == Some(sku));
             match found {
                 None => {
-                    discrepancies.push(json!({"type": "missing_entitlement", "sku": sku, "source": "contract", "document": name, "contract_id": cid}));
+                    discrepancies.push(
+                        json!({"type": "missing_entitlement", "sku": sku, "source": "contract", "document": name, "contract_id": cid}),
+                    );
                     let row = json!({"entitlement_id": format!("{cid}/{sku}"), "sku": sku, "contract_id": cid, "quantity": x["quantity"],
                                      "starts_on": x["starts_on"], "ends_on": x["ends_on"], "unit_cost": x["unit_cost"], "currency": x["currency"]});
-                    let p = propose(ProposalKind::EntitlementCreate, &row, ctx.actor, ctx.started_at, &ctx.policy, ctx.correlation_id, &[json!(sha256(bytes).to_prefixed())])
-                        .map_err(|e| fail(ctx, "propose", e.code))?;
+                    let p = propose(
+                        ProposalKind::EntitlementCreate,
+                        &row,
+                        ctx.actor,
+                        ctx.started_at,
+                        &ctx.policy,
+                        ctx.correlation_id,
+                        &[json!(sha256(bytes).to_prefixed())],
+                    )
+                    .map_err(|e| fail(ctx, "propose", e.code))?;
                     proposals.push(p.to_value());
                 }
                 Some(r) => {
                     let mut row = row_value(r);
                     let mut changed = false;
-                    if r.get("starts_on").map(String::as_str) != x["starts_on"].as_str() || r.get("ends_on").map(String::as_str) != x["ends_on"].as_str() {
+                    if r.get("starts_on").map(String::as_str) != x["starts_on"].as_str()
+                        || r.get("ends_on").map(String::as_str) != x["ends_on"].as_str()
+                    {
                         discrepancies.push(json!({"type": "dates_differ", "entitlement_id": r.get("entitlement_id"), "document": name,
                             "held": [r.get("starts_on"), r.get("ends_on")], "contract": [x["starts_on"], x["ends_on"]]}));
                         row["starts_on"] = x["starts_on"].clone();
@@ -290,14 +320,23 @@ pub(crate) fn inventory_extractor(ctx: &mut Ctx<'_>) -> Result<(), Flow> {
                         changed = true;
                     }
                     if r.get("quantity").and_then(|q| q.parse::<i64>().ok()) != x["quantity"].as_i64() {
-                        discrepancies.push(json!({"type": "quantity_differs", "entitlement_id": r.get("entitlement_id"), "source": "contract",
+                        discrepancies
+                            .push(json!({"type": "quantity_differs", "entitlement_id": r.get("entitlement_id"), "source": "contract",
                             "document": name, "held": row["quantity"], "contract": x["quantity"]}));
                         row["quantity"] = x["quantity"].clone();
                         changed = true;
                     }
                     if changed {
-                        let p = propose(ProposalKind::EntitlementUpdate, &row, ctx.actor, ctx.started_at, &ctx.policy, ctx.correlation_id, &[json!(sha256(bytes).to_prefixed())])
-                            .map_err(|e| fail(ctx, "propose", e.code))?;
+                        let p = propose(
+                            ProposalKind::EntitlementUpdate,
+                            &row,
+                            ctx.actor,
+                            ctx.started_at,
+                            &ctx.policy,
+                            ctx.correlation_id,
+                            &[json!(sha256(bytes).to_prefixed())],
+                        )
+                        .map_err(|e| fail(ctx, "propose", e.code))?;
                         proposals.push(p.to_value());
                     }
                 }

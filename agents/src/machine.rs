@@ -38,7 +38,9 @@ impl ModelRequest {
     }
 
     fn from_value(v: &Value) -> Result<ModelRequest, Error> {
-        let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string).ok_or_else(|| Error::new("invalid_run", format!("request `{k}`")));
+        let s = |k: &str| {
+            v.get(k).and_then(Value::as_str).map(str::to_string).ok_or_else(|| Error::new("invalid_run", format!("request `{k}`")))
+        };
         let agent = AgentName::from_name(&s("agent")?).ok_or_else(|| Error::new("invalid_run", "request `agent`"))?;
         Ok(ModelRequest {
             agent,
@@ -420,14 +422,20 @@ pub fn replay(run: &Value, inputs: &Inputs) -> Result<AgentRun, Error> {
         return Err(Error::new("inputs_mismatch", "the inputs are not the ones the run recorded"));
     }
     let model_id = rec.model_calls.first().map(|c| c.model_id.clone());
-    let mut m = AgentMachine::new(rec.agent, &rec.actor, &rec.started_at, rec.correlation_id.as_deref(), inputs.clone(), model_id.as_deref())?;
+    let mut m =
+        AgentMachine::new(rec.agent, &rec.actor, &rec.started_at, rec.correlation_id.as_deref(), inputs.clone(), model_id.as_deref())?;
     let mut calls = rec.model_calls.iter();
     loop {
         match m.step() {
             Step::Request(req) => {
-                let Some(c) = calls.next() else { return Err(Error::new("replay_mismatch", "the pipeline asked more than the run recorded")) };
+                let Some(c) = calls.next() else {
+                    return Err(Error::new("replay_mismatch", "the pipeline asked more than the run recorded"));
+                };
                 if c.request != req {
-                    return Err(Error::new("replay_mismatch", format!("model call differs from the recorded request (purpose `{}`)", req.purpose)));
+                    return Err(Error::new(
+                        "replay_mismatch",
+                        format!("model call differs from the recorded request (purpose `{}`)", req.purpose),
+                    ));
                 }
                 match &c.response {
                     Some(t) => m.complete(t)?,

@@ -63,7 +63,9 @@ fn inventory_inputs() -> Inputs {
     let mut i = Inputs::new();
     load_dir(&mut i, "exports/entra-users", &demo.join("imports/entra-users"));
     load_dir(&mut i, "exports/adobe-users", &demo.join("imports/adobe-users"));
-    for (k, f) in [("bundle.json", "bundle.json"), ("ruleset", "ruleset.json"), ("catalog", "catalog.json"), ("entitlements", "entitlements.csv")] {
+    for (k, f) in
+        [("bundle.json", "bundle.json"), ("ruleset", "ruleset.json"), ("catalog", "catalog.json"), ("entitlements", "entitlements.csv")]
+    {
         i.insert(k.into(), std::fs::read(demo.join(f)).unwrap());
     }
     i.insert("contracts/ms-ea.txt".into(), CONTRACT.as_bytes().to_vec());
@@ -92,7 +94,9 @@ fn inventory_extractor_on_the_demo() {
     let d = with.outputs["discrepancies"].as_array().unwrap();
     assert!(d.iter().any(|x| x["type"] == "dates_differ" && x["entitlement_id"] == "E-001"));
     let props = with.outputs["proposals"].as_array().unwrap();
-    assert!(props.iter().any(|p| p["kind"] == "entitlement.update" && p["payload"]["entitlement_id"] == "E-001" && p["payload"]["ends_on"] == "2027-12-31"));
+    assert!(props.iter().any(|p| p["kind"] == "entitlement.update"
+        && p["payload"]["entitlement_id"] == "E-001"
+        && p["payload"]["ends_on"] == "2027-12-31"));
     assert!(d.iter().any(|x| x["type"] == "missing_entitlement" && x["sku"] == "intellij-ultimate"));
     assert!(props.iter().any(|p| p["kind"] == "entitlement.create" && p["payload"]["sku"] == "intellij-ultimate"));
     assert_replays(&with, &inputs);
@@ -114,12 +118,11 @@ fn inventory_extractor_compares_portal_observations() {
     let run = run_agent(AgentName::InventoryExtractor, &operator(), &inputs, None);
     assert_eq!(run.status, "ok", "{:?}", run.steps);
     let d = run.outputs["discrepancies"].as_array().unwrap();
-    assert!(
-        d.iter().any(|x| x["type"] == "quantity_differs" && x["sku"] == "m365-e3" && x["held"] == 15 && x["observed"] == 10),
-        "{d:?}"
-    );
+    assert!(d.iter().any(|x| x["type"] == "quantity_differs" && x["sku"] == "m365-e3" && x["held"] == 15 && x["observed"] == 10), "{d:?}");
     let props = run.outputs["proposals"].as_array().unwrap();
-    assert!(props.iter().any(|p| p["kind"] == "entitlement.update" && p["payload"]["entitlement_id"] == "E-001" && p["payload"]["quantity"] == 10));
+    assert!(props
+        .iter()
+        .any(|p| p["kind"] == "entitlement.update" && p["payload"]["entitlement_id"] == "E-001" && p["payload"]["quantity"] == 10));
     assert_replays(&run, &inputs);
     // Ended entitlements still consumed: expired_in_use.
     let csv = "entitlement_id,sku,contract_id,quantity,starts_on,ends_on,unit_cost,currency\nE-001,m365-e3,C1,10,2020-01-01,2021-01-01,1.00,USD\n";

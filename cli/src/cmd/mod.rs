@@ -3,8 +3,8 @@
 //! `alerts`, `advise`, `events` and `compliance` share.
 
 pub(crate) mod adapters;
-pub(crate) mod agent;
 pub(crate) mod advise;
+pub(crate) mod agent;
 pub(crate) mod alerts;
 pub(crate) mod apply;
 pub(crate) mod audit;

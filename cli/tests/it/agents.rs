@@ -67,7 +67,20 @@ fn anomaly_detector_with_scripted_responses_replays() {
     let responses = write(&d, "responses.json", &json!({"anomaly_detector": {"narrative": "not json"}}));
     let hist = format!("history/0001={}", run_dir.join("snapshot.json").display());
     let pack = format!("pack={}", run_dir.join("evidence.tar").display());
-    let o = agent(&["run", "anomaly_detector", "--actor", &actor, "--at", "2026-11-22T07:00:00Z", "--responses", &responses, "--model-id", "demo-model", &hist, &pack]);
+    let o = agent(&[
+        "run",
+        "anomaly_detector",
+        "--actor",
+        &actor,
+        "--at",
+        "2026-11-22T07:00:00Z",
+        "--responses",
+        &responses,
+        "--model-id",
+        "demo-model",
+        &hist,
+        &pack,
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     let v = out_json(&o);
     let alerts = v["run"]["outputs"]["alerts"].as_array().unwrap();
