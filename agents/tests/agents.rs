@@ -60,7 +60,12 @@ fn refused_agents_fail_a_step_not_crash() {
         {"type": "agent", "agent": "anomaly_detector", "on_behalf_of": operator()}});
     let run = run_agent(AgentName::TruthBuilder, &chain, &demo_truth_inputs(), None);
     assert_eq!(run.error.as_deref(), Some("agent_chain"));
-    // anomaly_detector may not propose: a policy keeps its list to view.alerts.
+    // An agent outside its policy list: anomaly_detector may only view alerts.
+    let wrong = json!({"type": "agent", "agent": "anomaly_detector", "on_behalf_of": operator()});
+    let run = run_agent(AgentName::OptimizationAdvisor, &wrong, &history_inputs(), None);
+    assert_eq!(run.error.as_deref(), Some("agent_not_permitted"));
+    assert_eq!(run.outputs, json!({}), "nothing is built after a refusal");
+    // A delegator without agent.run (license_admin) delegates nothing.
     let license_admin = json!({"type": "user", "id": "u-al", "roles": ["license_admin"]});
     let run = run_agent(AgentName::OptimizationAdvisor, &license_admin, &history_inputs(), None);
     assert_eq!(run.error.as_deref(), Some("delegator_lacks_action"));
