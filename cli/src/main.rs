@@ -67,6 +67,9 @@ usage: eucora-license reconcile <bundle-dir> --out <dir> [--previous <run>] [--j
        eucora-license audit prove <LOG.jsonl> --seq <n>
        eucora-license audit consistency <LOG.jsonl> --old-size <n>
        eucora-license audit verify-proof <P.json> --checkpoint <C.json>
+       eucora-license agent run <agent> --actor <A.json> --at <instant> [--correlation-id <id>]
+                                [--responses <R.json>] [--model-id <id>] [--policy <F>] [NAME=PATH]...
+       eucora-license agent replay <run.json> [NAME=PATH]...
 
 Reconciles the bundle and writes <dir>/snapshot.json (canonical JSON),
 <dir>/evidence.tar (the evidence pack), <dir>/run_report.json and
@@ -104,7 +107,7 @@ the shipped default policy applies (its hash is printed). Exit 2 with
 {error: {code, message, index}} as JSON on stdout on invalid_policy,
 chain_broken, pack_invalid or pack_mismatch.
 authorize, propose, decide, apply and audit are the governance commands
-(docs/governance.md): JSON in (a file, or - for stdin), canonical JSON out;
+(docs/governance.md), agent runs and replays them (docs/agents.md): JSON in (a file, or - for stdin), canonical JSON out;
 without --policy the shipped default policy applies.
 A contract error prints an error object with its code and exits 2; so do a refused
 proposal, an apply that is not approved, a log or proof that does not verify.
@@ -137,6 +140,7 @@ fn main() -> ExitCode {
         Some("decide") => cmd::decide::run(rest),
         Some("apply") => cmd::apply::run(rest),
         Some("audit") => cmd::audit::run(rest),
+        Some("agent") => cmd::agent::run(rest),
         Some("--version" | "-V") => {
             println!("eucora-license {}", eucora_license_core::VERSION);
             ExitCode::SUCCESS

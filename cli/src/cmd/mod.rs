@@ -4,6 +4,7 @@
 
 pub(crate) mod adapters;
 pub(crate) mod advise;
+pub(crate) mod agent;
 pub(crate) mod alerts;
 pub(crate) mod apply;
 pub(crate) mod audit;

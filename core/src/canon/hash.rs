@@ -28,6 +28,8 @@ pub enum Domain {
     Alert,
     /// `eucora.recommendation.v1`: a recommendation's canonical `{type, subject}` (DESIGN C3).
     Recommendation,
+    /// `eucora.agent_run.v1`: an agent run's identity (DESIGN D4).
+    AgentRun,
 }
 
 impl Domain {
@@ -44,6 +46,7 @@ impl Domain {
             Domain::Policy => "eucora.policy.v1",
             Domain::Alert => "eucora.alert.v1",
             Domain::Recommendation => "eucora.recommendation.v1",
+            Domain::AgentRun => "eucora.agent_run.v1",
         }
     }
 }
