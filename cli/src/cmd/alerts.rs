@@ -10,37 +10,23 @@ use std::process::ExitCode;
 
 /// Run `alerts` with its arguments (after the command name).
 pub(crate) fn run(args: &[String]) -> ExitCode {
-    let a = match intel::parse("alerts", args, &[]) {
-        Ok(a) => a,
+    let l = match intel::load("alerts", args, &[], false) {
+        Ok(l) => l,
         Err(c) => return c,
     };
-    let policy = match intel::policy(a.policy.as_deref()) {
-        Ok(p) => p,
-        Err(c) => return c,
-    };
-    let (snaps, pack) = match intel::read_runs(&a.runs) {
-        Ok(r) => r,
-        Err(c) => return c,
-    };
-    if a.json {
+    if l.args.json {
         // The document every binding returns too (built once, in the crate).
-        return match eucora_license_insight::api::alerts_document(&intel::slices(&snaps), &pack, &policy) {
-            Ok(doc) => {
-                println!("{doc}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => intel::contract_error(e),
-        };
+        return intel::print_document(eucora_license_insight::api::alerts_document(&l.history(), &l.pack, &l.policy));
     }
-    let alerts = match eucora_license_insight::alerts(&intel::slices(&snaps), &pack, &policy) {
+    let alerts = match eucora_license_insight::alerts(&l.history(), &l.pack, &l.policy) {
         Ok(x) => x,
         Err(e) => return intel::contract_error(e),
     };
-    let as_of = match intel::as_of(snaps.last().map(Vec::as_slice).unwrap_or(&[])) {
+    let as_of = match intel::as_of(l.latest()) {
         Ok(t) => t,
         Err(c) => return c,
     };
-    intel::header(&policy, &as_of);
+    intel::header(&l.policy, &as_of);
     if alerts.is_empty() {
         println!("no alert");
     } else {

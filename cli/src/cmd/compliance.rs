@@ -7,39 +7,26 @@
 //! I/O error.
 
 use super::intel;
-use crate::usage_error;
 use std::process::ExitCode;
 
 /// Run `compliance` with its arguments (after the command name).
 pub(crate) fn run(args: &[String]) -> ExitCode {
-    let a = match intel::parse("compliance", args, &["--organization-uuid", "--license-id"]) {
-        Ok(a) => a,
+    let l = match intel::load("compliance", args, &["--organization-uuid", "--license-id"], true) {
+        Ok(l) => l,
         Err(c) => return c,
     };
-    if a.runs.len() != 1 {
-        return usage_error("compliance takes one run");
-    }
-    let policy = match intel::policy(a.policy.as_deref()) {
-        Ok(p) => p,
-        Err(c) => return c,
-    };
-    let (snaps, pack) = match intel::read_runs(&a.runs) {
-        Ok(r) => r,
-        Err(c) => return c,
-    };
-    let snapshot = snaps.last().map(Vec::as_slice).unwrap_or(&[]);
-    if a.json {
+    let snapshot = l.latest();
+    if l.args.json {
         // The document every binding returns too (built once, in the crate).
-        let (lid, org) = (a.license_id.as_deref(), a.organization_uuid.as_deref());
-        return match eucora_license_insight::api::compliance_document(snapshot, &pack, &policy, lid, org) {
-            Ok(doc) => {
-                println!("{doc}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => intel::contract_error(e),
-        };
+        let (lid, org) = (l.args.license_id.as_deref(), l.args.organization_uuid.as_deref());
+        return intel::print_document(eucora_license_insight::api::compliance_document(snapshot, &l.pack, &l.policy, lid, org));
     }
-    let rows = match eucora_license_insight::compliance_check(snapshot, &pack, a.organization_uuid.as_deref(), a.license_id.as_deref()) {
+    let rows = match eucora_license_insight::compliance_check(
+        snapshot,
+        &l.pack,
+        l.args.organization_uuid.as_deref(),
+        l.args.license_id.as_deref(),
+    ) {
         Ok(x) => x,
         Err(e) => return intel::contract_error(e),
     };
@@ -47,7 +34,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         Ok(t) => t,
         Err(c) => return c,
     };
-    intel::header(&policy, &as_of);
+    intel::header(&l.policy, &as_of);
     println!("{:<36} {:<44} {:>8} {:>8} {:>8} {:>9} STATUS", "LICENSE", "SOFTWARE", "LICENSES", "USAGE", "VARIANCE", "VARIANCE%");
     for r in &rows {
         println!(

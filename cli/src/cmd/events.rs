@@ -10,39 +10,25 @@ use std::process::ExitCode;
 
 /// Run `events` with its arguments (after the command name).
 pub(crate) fn run(args: &[String]) -> ExitCode {
-    let a = match intel::parse("events", args, &["--organization-uuid"]) {
-        Ok(a) => a,
+    let l = match intel::load("events", args, &["--organization-uuid"], false) {
+        Ok(l) => l,
         Err(c) => return c,
     };
-    let policy = match intel::policy(a.policy.as_deref()) {
-        Ok(p) => p,
-        Err(c) => return c,
-    };
-    let (snaps, pack) = match intel::read_runs(&a.runs) {
-        Ok(r) => r,
-        Err(c) => return c,
-    };
-    let org = a.organization_uuid.as_deref();
-    if a.json {
+    let org = l.args.organization_uuid.as_deref();
+    if l.args.json {
         // The document every binding returns too (built once, in the crate);
         // the payloads' money numbers are written as they stand.
-        return match eucora_license_insight::api::events_document(&intel::slices(&snaps), &pack, &policy, org, None) {
-            Ok(doc) => {
-                println!("{doc}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => intel::contract_error(e),
-        };
+        return intel::print_document(eucora_license_insight::api::events_document(&l.history(), &l.pack, &l.policy, org, None));
     }
-    let events = match eucora_license_insight::events(&intel::slices(&snaps), &pack, &policy, org, None) {
+    let events = match eucora_license_insight::events(&l.history(), &l.pack, &l.policy, org, None) {
         Ok(x) => x,
         Err(e) => return intel::contract_error(e),
     };
-    let as_of = match intel::as_of(snaps.last().map(Vec::as_slice).unwrap_or(&[])) {
+    let as_of = match intel::as_of(l.latest()) {
         Ok(t) => t,
         Err(c) => return c,
     };
-    intel::header(&policy, &as_of);
+    intel::header(&l.policy, &as_of);
     if events.is_empty() {
         println!("no event");
     } else {

@@ -47,6 +47,51 @@ pub(super) fn parse(cmd: &str, args: &[String], extra: &[&str]) -> Result<Args, 
     Ok(a)
 }
 
+/// What every intelligence command starts from: its arguments, the policy,
+/// the runs' snapshots (oldest first) and the latest run's pack.
+pub(super) struct Loaded {
+    pub(super) args: Args,
+    pub(super) policy: Policy,
+    pub(super) snaps: Vec<Vec<u8>>,
+    pub(super) pack: Vec<u8>,
+}
+
+impl Loaded {
+    /// The snapshots as slices, oldest first.
+    pub(super) fn history(&self) -> Vec<&[u8]> {
+        self.snaps.iter().map(Vec::as_slice).collect()
+    }
+
+    /// The latest snapshot.
+    pub(super) fn latest(&self) -> &[u8] {
+        self.snaps.last().map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+/// Parse the arguments ([`parse`]), then read the policy and the runs; the
+/// first failure is the command's exit status.
+pub(super) fn load(cmd: &str, args: &[String], extra: &[&str], one_run: bool) -> Result<Loaded, ExitCode> {
+    let args = parse(cmd, args, extra)?;
+    if one_run && args.runs.len() != 1 {
+        return Err(usage_error(&format!("{cmd} takes one run")));
+    }
+    let policy = policy(args.policy.as_deref())?;
+    let (snaps, pack) = read_runs(&args.runs)?;
+    Ok(Loaded { args, policy, snaps, pack })
+}
+
+/// Print the `--json` document (built once, in the crate, as every binding
+/// gets it) or the contract error.
+pub(super) fn print_document(doc: Result<String, InsightError>) -> ExitCode {
+    match doc {
+        Ok(doc) => {
+            println!("{doc}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => contract_error(e),
+    }
+}
+
 /// The snapshot file of a run argument: the directory's `snapshot.json`,
 /// or the file itself.
 fn snapshot_path(run: &str) -> PathBuf {
@@ -115,11 +160,6 @@ pub(super) fn as_of(snapshot: &[u8]) -> Result<String, ExitCode> {
 pub(super) fn header(p: &Policy, as_of: &str) {
     println!("policy: {} v{} {}", p.id, p.version, p.hash);
     println!("as of:  {as_of}");
-}
-
-/// The snapshot slices of `read_runs`.
-pub(super) fn slices(snaps: &[Vec<u8>]) -> Vec<&[u8]> {
-    snaps.iter().map(Vec::as_slice).collect()
 }
 
 /// A subject as `key=value` pairs.

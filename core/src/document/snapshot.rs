@@ -345,21 +345,15 @@ impl Snapshot {
 
 /// `skus_root`: RFC 9162 root over the canonical per-SKU records, in SKU-id order.
 pub fn skus_root(records: &[SkuRecord]) -> Result<Digest32> {
-    let mut leaves = Vec::with_capacity(records.len());
-    for r in records {
-        leaves.push(crate::canon::merkle::leaf_hash(&canonical::to_vec_of(r)?));
-    }
-    Ok(crate::canon::merkle::root_of_leaves(leaves))
+    let leaves = records.iter().map(canonical::to_vec_of).collect::<Result<Vec<_>>>()?;
+    Ok(crate::canon::merkle::root(leaves.iter().map(Vec::as_slice)))
 }
 
 /// `skus_root` over SKU records given as JSON (tests build hostile
 /// snapshots with it).
 pub fn skus_root_json(records: &[Value]) -> Result<Digest32> {
-    let mut leaves = Vec::with_capacity(records.len());
-    for r in records {
-        leaves.push(crate::canon::merkle::leaf_hash(&canonical::to_vec(r)?));
-    }
-    Ok(crate::canon::merkle::root_of_leaves(leaves))
+    let leaves = records.iter().map(canonical::to_vec).collect::<Result<Vec<_>>>()?;
+    Ok(crate::canon::merkle::root(leaves.iter().map(Vec::as_slice)))
 }
 
 /// Check every field of a snapshot read back (a previous snapshot): the

@@ -21,8 +21,8 @@
 //! [`Origin::line`] is its 1-based position in the page's `value` array.
 
 use super::{
-    is_null_guid, normalize_timestamp, parse_json, Adapter, AdapterOutput, DirectoryEntry, EntitlementObservation, InputFile, Options,
-    Origin, SignalRow,
+    field, is_null_guid, normalize_timestamp, parse_json, seen_before, Adapter, AdapterOutput, DirectoryEntry, EntitlementObservation,
+    Field, InputFile, Options, Origin, SignalRow,
 };
 use crate::canon::time::Instant;
 use crate::error::{Error, ErrorCode, Location, Result};
@@ -113,25 +113,6 @@ fn page_chain_notes(pages: &[bool], out: &mut AdapterOutput) {
 
 // ------------------------------------------------------------------------------------------
 // JSON field access
-
-/// A JSON field read as text.
-enum Field<'a> {
-    /// Missing, `null` or blank: Graph's "no value".
-    Absent,
-    /// A string, trimmed.
-    Text(&'a str),
-    /// Present with another type.
-    Invalid,
-}
-
-fn field<'a>(obj: &'a Map<String, Value>, key: &str) -> Field<'a> {
-    match obj.get(key) {
-        None | Some(Value::Null) => Field::Absent,
-        Some(Value::String(s)) if s.trim().is_empty() => Field::Absent,
-        Some(Value::String(s)) => Field::Text(s.trim()),
-        Some(_) => Field::Invalid,
-    }
-}
 
 /// A Graph timestamp as an RFC 3339 instant with offset (0–9 fractional
 /// digits kept as written), with its parsed value for comparisons.
@@ -287,21 +268,11 @@ impl Adapter for EntraUsers {
                         continue;
                     }
                 };
-                if let Some(first) = seen.get(&id) {
-                    // Graph paging during directory changes can repeat a user.
-                    if first == record {
-                        repeated += 1;
-                    } else {
-                        out.reject(
-                            origin,
-                            "id",
-                            RowErrorCode::DuplicateRecord,
-                            "user id already read on an earlier page with different content; the first record is kept",
-                        );
-                    }
+                // Graph paging during directory changes can repeat a user.
+                let duplicate = "user id already read on an earlier page with different content; the first record is kept";
+                if seen_before(&mut seen, ("id", &id), record, &mut repeated, &mut out, origin, duplicate) {
                     continue;
                 }
-                seen.insert(id.clone(), record.clone());
                 let y = user_record(obj, &id, &opts, file, origin)?;
                 for (column, code, message) in y.rejects {
                     out.reject(origin, column, code, message);
@@ -675,20 +646,10 @@ impl Adapter for EntraSubscribedSkus {
                     Field::Text(s) => s.to_string(),
                     _ => String::new(),
                 };
-                if let Some(first) = seen.get(&sku_id) {
-                    if first == record {
-                        repeated += 1;
-                    } else {
-                        out.reject(
-                            origin,
-                            "skuId",
-                            RowErrorCode::DuplicateRecord,
-                            "skuId already read on an earlier page with different content; the first record is kept",
-                        );
-                    }
+                let duplicate = "skuId already read on an earlier page with different content; the first record is kept";
+                if seen_before(&mut seen, ("skuId", &sku_id), record, &mut repeated, &mut out, origin, duplicate) {
                     continue;
                 }
-                seen.insert(sku_id.clone(), record.clone());
                 out.observations.push(EntitlementObservation {
                     source: SOURCE.into(),
                     product: part.to_string(),

@@ -427,3 +427,47 @@ pub(crate) fn is_placeholder_serial(s: &str) -> bool {
             | "NOTSPECIFIED"
     )
 }
+
+/// A JSON field of an exported record, read as text.
+pub(super) enum Field<'a> {
+    /// Missing, `null` or blank: the exporting API's "no value".
+    Absent,
+    /// A string, trimmed.
+    Text(&'a str),
+    /// Present with another type.
+    Invalid,
+}
+
+/// Read `key` of a JSON record as text ([`Field`]).
+pub(super) fn field<'a>(obj: &'a serde_json::Map<String, serde_json::Value>, key: &str) -> Field<'a> {
+    match obj.get(key) {
+        None | Some(serde_json::Value::Null) => Field::Absent,
+        Some(serde_json::Value::String(s)) if s.trim().is_empty() => Field::Absent,
+        Some(serde_json::Value::String(s)) => Field::Text(s.trim()),
+        Some(_) => Field::Invalid,
+    }
+}
+
+/// Paged APIs read while their data changes can return a record twice.
+/// Returns whether `record` (of `id`, read from `column`) was read before:
+/// an identical repeat is counted in `repeated`, a different one rejected
+/// (`duplicate` explains it) — either way the first record is kept.
+pub(super) fn seen_before(
+    seen: &mut BTreeMap<String, serde_json::Value>,
+    (column, id): (&str, &str),
+    record: &serde_json::Value,
+    repeated: &mut u64,
+    out: &mut AdapterOutput,
+    origin: Origin,
+    duplicate: &str,
+) -> bool {
+    match seen.get(id) {
+        Some(first) if first == record => *repeated += 1,
+        Some(_) => out.reject(origin, column, RowErrorCode::DuplicateRecord, duplicate),
+        None => {
+            seen.insert(id.to_string(), record.clone());
+            return false;
+        }
+    }
+    true
+}

@@ -15,7 +15,9 @@
 //! A JSON record (an element of the page's array) is the unit of rejection;
 //! its [`Origin::line`] is its 1-based position in the array.
 
-use super::{normalize_timestamp, parse_json, Adapter, AdapterOutput, DirectoryEntry, InputFile, Options, Origin};
+use super::{
+    field, normalize_timestamp, parse_json, seen_before, Adapter, AdapterOutput, DirectoryEntry, Field, InputFile, Options, Origin,
+};
 use crate::error::{Error, ErrorCode, Location, Result};
 use crate::vocab::RowErrorCode;
 use serde_json::{Map, Value};
@@ -39,22 +41,6 @@ fn directory_status(okta: &str) -> Option<&'static str> {
     }
 }
 
-/// A field of a record, as text.
-enum Text<'a> {
-    Absent,
-    Value(&'a str),
-    Invalid,
-}
-
-fn text<'a>(obj: &'a Map<String, Value>, key: &str) -> Text<'a> {
-    match obj.get(key) {
-        None | Some(Value::Null) => Text::Absent,
-        Some(Value::String(s)) if s.trim().is_empty() => Text::Absent,
-        Some(Value::String(s)) => Text::Value(s.trim()),
-        Some(_) => Text::Invalid,
-    }
-}
-
 /// `okta-users`: Okta Users API pages → user identity facts with status and
 /// last login.
 pub(super) struct OktaUsers;
@@ -64,40 +50,40 @@ type UserFacts = std::result::Result<(String, Vec<String>, &'static str, String)
 
 /// Read one user record.
 fn user_facts(obj: &Map<String, Value>, id: &str) -> UserFacts {
-    let status = match text(obj, "status") {
-        Text::Absent => "",
-        Text::Value(s) => directory_status(s).ok_or((
+    let status = match field(obj, "status") {
+        Field::Absent => "",
+        Field::Text(s) => directory_status(s).ok_or((
             "status",
             RowErrorCode::UnknownState,
             "`status` is not an Okta user status (STAGED, PROVISIONED, ACTIVE, RECOVERY, LOCKED_OUT, PASSWORD_EXPIRED, SUSPENDED, DEPROVISIONED)",
         ))?,
-        Text::Invalid => return Err(("status", RowErrorCode::InvalidField, "`status` must be a string")),
+        Field::Invalid => return Err(("status", RowErrorCode::InvalidField, "`status` must be a string")),
     };
     // Okta writes instants in UTC with milliseconds (`2026-11-21T08:14:55.000Z`).
-    let last_login = match text(obj, "lastLogin") {
-        Text::Absent => String::new(),
-        Text::Value(s) => normalize_timestamp(s, "+00:00").ok_or((
+    let last_login = match field(obj, "lastLogin") {
+        Field::Absent => String::new(),
+        Field::Text(s) => normalize_timestamp(s, "+00:00").ok_or((
             "lastLogin",
             RowErrorCode::MalformedInstant,
             "`lastLogin` is not an RFC 3339 date-time",
         ))?,
-        Text::Invalid => return Err(("lastLogin", RowErrorCode::InvalidField, "`lastLogin` must be a string or null")),
+        Field::Invalid => return Err(("lastLogin", RowErrorCode::InvalidField, "`lastLogin` must be a string or null")),
     };
     let profile = match obj.get("profile") {
         Some(Value::Object(p)) => p,
         None | Some(Value::Null) => return Err(("profile.login", RowErrorCode::MissingField, "user record has no `profile`")),
         Some(_) => return Err(("profile", RowErrorCode::InvalidField, "`profile` must be an object")),
     };
-    let login = match text(profile, "login") {
-        Text::Value(l) => l.to_string(),
-        Text::Absent => return Err(("profile.login", RowErrorCode::MissingField, "user record has no `profile.login`")),
-        Text::Invalid => return Err(("profile.login", RowErrorCode::InvalidField, "`profile.login` must be a string")),
+    let login = match field(profile, "login") {
+        Field::Text(l) => l.to_string(),
+        Field::Absent => return Err(("profile.login", RowErrorCode::MissingField, "user record has no `profile.login`")),
+        Field::Invalid => return Err(("profile.login", RowErrorCode::InvalidField, "`profile.login` must be a string")),
     };
     let mut aliases = vec![id.to_string()];
-    match text(profile, "email") {
-        Text::Value(e) if !e.eq_ignore_ascii_case(&login) => aliases.push(e.to_string()),
-        Text::Value(_) | Text::Absent => {}
-        Text::Invalid => return Err(("profile.email", RowErrorCode::InvalidField, "`profile.email` must be a string")),
+    match field(profile, "email") {
+        Field::Text(e) if !e.eq_ignore_ascii_case(&login) => aliases.push(e.to_string()),
+        Field::Text(_) | Field::Absent => {}
+        Field::Invalid => return Err(("profile.email", RowErrorCode::InvalidField, "`profile.email` must be a string")),
     }
     Ok((login, aliases, status, last_login))
 }
@@ -136,32 +122,22 @@ impl Adapter for OktaUsers {
                     out.reject(origin, "$", RowErrorCode::InvalidRecord, "an Okta user must be a JSON object");
                     continue;
                 };
-                let id = match text(obj, "id") {
-                    Text::Value(id) => id.to_string(),
-                    Text::Absent => {
+                let id = match field(obj, "id") {
+                    Field::Text(id) => id.to_string(),
+                    Field::Absent => {
                         out.reject(origin, "id", RowErrorCode::MissingField, "user record has no `id`");
                         continue;
                     }
-                    Text::Invalid => {
+                    Field::Invalid => {
                         out.reject(origin, "id", RowErrorCode::InvalidField, "`id` must be a string");
                         continue;
                     }
                 };
-                if let Some(first) = seen.get(&id) {
-                    // Paging while users change can repeat a user on two pages.
-                    if first == record {
-                        repeated += 1;
-                    } else {
-                        out.reject(
-                            origin,
-                            "id",
-                            RowErrorCode::DuplicateRecord,
-                            "user id already read with different content; the first record is kept",
-                        );
-                    }
+                // Paging while users change can repeat a user on two pages.
+                let duplicate = "user id already read with different content; the first record is kept";
+                if seen_before(&mut seen, ("id", &id), record, &mut repeated, &mut out, origin, duplicate) {
                     continue;
                 }
-                seen.insert(id.clone(), record.clone());
                 match user_facts(obj, &id) {
                     Ok((login, aliases, status, last_active_at)) => {
                         for alias in aliases {
