@@ -11,7 +11,7 @@ Only the services (``eucora_license_django.services``) write these tables.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any, ClassVar, TypeVar
 
 from django.db import models
@@ -35,7 +35,7 @@ class ImmutableQuerySet(models.QuerySet[_M]):
     def delete(self) -> tuple[int, dict[str, int]]:
         raise ImmutableRecordError(f"{self.model.__name__} is immutable: delete refused")
 
-    def bulk_update(self, objs: Iterable[_M], fields: Sequence[str], batch_size: int | None = None) -> int:
+    def bulk_update(self, objs: Iterable[_M], fields: Iterable[str], batch_size: int | None = None) -> int:
         raise ImmutableRecordError(f"{self.model.__name__} is immutable: bulk_update refused")
 
     def update_or_create(self, defaults: Any = None, create_defaults: Any = None, **kwargs: Any) -> tuple[_M, bool]:
@@ -50,7 +50,7 @@ class ImmutableQuerySet(models.QuerySet[_M]):
 class ImmutableModel(models.Model):
     """Base of the append-only models: a stored row never changes."""
 
-    objects: ClassVar[models.Manager[Any]] = ImmutableQuerySet.as_manager()  # type: ignore[assignment]
+    objects: ClassVar[models.Manager[Any]] = ImmutableQuerySet.as_manager()
 
     class Meta:
         abstract = True
@@ -91,6 +91,9 @@ class ChainHead(models.Model):
     seq = models.PositiveBigIntegerField(default=0)
     head_hash = models.CharField(max_length=71, blank=True, default="")
 
+    def __str__(self) -> str:
+        return f"{self.organization_id} audit head #{self.seq}"
+
 
 class RunLock(models.Model):
     """One row per organisation locked (``SELECT ... FOR UPDATE``) for the whole of a
@@ -98,6 +101,9 @@ class RunLock(models.Model):
 
     organization = models.OneToOneField(Organization, on_delete=models.CASCADE, primary_key=True, related_name="run_lock")
     locked_by = models.CharField(max_length=200, blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} run lock"
 
 
 # ---------------------------------------------------------------------------------- catalog
@@ -199,6 +205,9 @@ class DirectoryEntry(models.Model):
         indexes = [models.Index(fields=["organization", "canonical_id"], name="eucora_dir_canonical")]
         verbose_name_plural = "directory entries"
 
+    def __str__(self) -> str:
+        return f"{self.principal_type}:{self.alias} -> {self.canonical_id}"
+
 
 class Integration(models.Model):
     """A configured source: which adapter reads its exports (options hold no secrets)."""
@@ -252,6 +261,9 @@ class ImportJob(models.Model):
         ordering = ("organization", "-created_at", "-id")
         indexes = [models.Index(fields=["organization", "active"], name="eucora_import_active")]
 
+    def __str__(self) -> str:
+        return f"{self.adapter}/{self.file_name} ({self.input_hash[:19]})"
+
 
 class ConsumptionSignal(models.Model):
     """A canonical signal (A1 columns) read from an import job, for queries and agents."""
@@ -281,6 +293,9 @@ class ConsumptionSignal(models.Model):
             models.Index(fields=["organization", "sku"], name="eucora_signal_sku"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.source}:{self.raw_id}"
+
 
 # ------------------------------------------------------------------------------ rulesets, policy
 
@@ -301,6 +316,9 @@ class Ruleset(models.Model):
         ordering = ("organization", "-version")
         constraints = [models.UniqueConstraint(fields=["organization", "version"], name="eucora_ruleset_version_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.ruleset_id} v{self.version}"
+
 
 class Policy(models.Model):
     """A policy version (Part C + D sections); the ``active`` one decides D1/D2 and C2/C3."""
@@ -318,6 +336,9 @@ class Policy(models.Model):
         ordering = ("organization", "-version")
         verbose_name_plural = "policies"
         constraints = [models.UniqueConstraint(fields=["organization", "version"], name="eucora_policy_version_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.policy_id} v{self.version}"
 
 
 # ------------------------------------------------------------------------------------- runs
@@ -348,6 +369,9 @@ class ReconciliationRun(models.Model):
         ordering = ("organization", "-as_of")
         constraints = [models.UniqueConstraint(fields=["organization", "run_id"], name="eucora_run_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.run_id} ({self.status})"
+
 
 class ConsumptionSnapshot(ImmutableModel):
     """A sealed snapshot: ``canonical`` holds the RFC 8785 bytes of the whole
@@ -367,6 +391,9 @@ class ConsumptionSnapshot(ImmutableModel):
         ordering = ("organization", "-sequence")
         constraints = [models.UniqueConstraint(fields=["organization", "sequence"], name="eucora_snapshot_sequence_unique")]
 
+    def __str__(self) -> str:
+        return f"#{self.sequence} {self.snapshot_hash[:19]}"
+
 
 class EvidencePack(ImmutableModel):
     """A snapshot's evidence pack: a file in Django's storage and its ``eucora.pack.v1`` hash. Immutable."""
@@ -377,6 +404,9 @@ class EvidencePack(ImmutableModel):
     file = models.CharField(max_length=500, help_text="name in the EVIDENCE_STORAGE storage")
     size = models.PositiveBigIntegerField()
     created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"pack {self.pack_hash[:19]}"
 
 
 class ConsumptionUnit(models.Model):
@@ -401,6 +431,9 @@ class ConsumptionUnit(models.Model):
             models.Index(fields=["organization", "key"], name="eucora_unit_key"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.sku}: {self.key}"
+
 
 class Alert(models.Model):
     """A C2 alert, upserted by ``alert_id`` at each run: first/last seen, resolved when
@@ -422,6 +455,9 @@ class Alert(models.Model):
     class Meta:
         ordering = ("organization", "resolved_at", "-last_seen_at", "alert_id")
         constraints = [models.UniqueConstraint(fields=["organization", "alert_id"], name="eucora_alert_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.alert_id}"
 
 
 # ------------------------------------------------------------------------------- governance
@@ -450,6 +486,9 @@ class Proposal(models.Model):
         ordering = ("organization", "-created_at")
         constraints = [models.UniqueConstraint(fields=["organization", "proposal_id"], name="eucora_proposal_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.kind} {self.proposal_id[:19]} ({self.state})"
+
 
 class Approval(models.Model):
     """A D2 approval or rejection (``document`` is the object given to ``decide``)."""
@@ -468,6 +507,9 @@ class Approval(models.Model):
     class Meta:
         ordering = ("proposal", "at", "id")
 
+    def __str__(self) -> str:
+        return f"{self.decision} by {self.approver}"
+
 
 class AgentRun(models.Model):
     """A D4 agent run (``document`` is the AgentRun JSON, replayable)."""
@@ -485,6 +527,9 @@ class AgentRun(models.Model):
 
     class Meta:
         ordering = ("organization", "-started_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.agent} {self.run_id}"
 
 
 class AuditLog(ImmutableModel):
@@ -507,3 +552,6 @@ class AuditLog(ImmutableModel):
         ordering = ("organization", "seq")
         constraints = [models.UniqueConstraint(fields=["organization", "seq"], name="eucora_audit_seq_unique")]
         indexes = [models.Index(fields=["organization", "correlation_id"], name="eucora_audit_corr")]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action}"

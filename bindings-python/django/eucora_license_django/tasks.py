@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover - exercised only without the extra
         return wrap
 
 
-@shared_task(name="eucora_license_django.tasks.reconcile_organization", acks_late=True)
+@shared_task(name="eucora_license_django.tasks.reconcile_organization", acks_late=True)  # type: ignore[untyped-decorator,unused-ignore]
 def reconcile_organization(org_id: str) -> dict[str, Any]:
     """Reconcile one organisation for the current schedule slot (idempotent: a retry in
     the same slot returns the same run; the per-organisation lock keeps two apart)."""
@@ -37,7 +37,7 @@ def reconcile_organization(org_id: str) -> dict[str, Any]:
     return queries.run_dict(run)
 
 
-@shared_task(name="eucora_license_django.tasks.fan_out")
+@shared_task(name="eucora_license_django.tasks.fan_out")  # type: ignore[untyped-decorator,unused-ignore]
 def fan_out() -> list[str]:
     """Queue one ``reconcile_organization`` per organisation; returns their ids."""
     from .models import Organization

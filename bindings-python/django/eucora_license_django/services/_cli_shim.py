@@ -67,9 +67,10 @@ def _run(args: list[str], files: dict[str, Any], policy: el.Policy | None) -> tu
                 data = files[name]
                 p.write_bytes(data if isinstance(data, bytes) else json.dumps(data).encode())
                 argv[i] = str(p)
-        if policy is not None and getattr(policy, "_data", None) is not None:
+        policy_bytes: bytes | None = getattr(policy, "_data", None) if policy is not None else None
+        if policy_bytes is not None:
             p = Path(tmp) / "policy.json"
-            p.write_bytes(policy._data)  # type: ignore[attr-defined]
+            p.write_bytes(policy_bytes)
             argv += ["--policy", str(p)]
         proc = subprocess.run(argv, capture_output=True, check=False)
         out = proc.stdout.decode()

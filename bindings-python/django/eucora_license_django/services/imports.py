@@ -132,7 +132,8 @@ def import_files(
     for name, data in sorted(files.items()):
         if adapter == ImportJob.CANONICAL:
             if not (name.endswith(".csv") or name.endswith(".jsonl")):
-                raise gov.BadInput("invalid_input", "a signal file name ends in .csv or .jsonl", location={"file": name, "line": None, "field": None})
+                raise gov.BadInput("invalid_input", "a signal file name ends in .csv or .jsonl",
+                                   location={"file": name, "line": None, "field": None})
             rows = canonical_rows(name, data)
             sources = sorted({r["source"] for r in rows if r["source"]})
             prepared.append({"file_name": name, "data": data, "rows": rows, "source": ",".join(sources)[:64],

@@ -203,7 +203,8 @@ def propose_entitlement(
     whatever its body); then the payload is checked (400) and proposed."""
     action = str(data.get("action") or "create")
     kind = ENTITLEMENT_ACTIONS.get(action, "entitlement.create")
-    gov.require(organization, actor, "entitlement.propose", correlation_id=correlation_id, entity=("entitlement", str(data.get("entitlement_id", ""))))
+    gov.require(organization, actor, "entitlement.propose", correlation_id=correlation_id,
+                entity=("entitlement", str(data.get("entitlement_id", ""))))
     if action not in ENTITLEMENT_ACTIONS:
         raise BadInput("invalid_input", "action must be create, update or end", location={"file": None, "line": None, "field": "action"})
     payload = entitlement_payload(organization, data, action)
