@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -80,8 +81,14 @@ else:
             "NAME": os.environ.get("EUCORA_DEMO_SQLITE", str(BASE_DIR / "db.sqlite3")),
             # BEGIN IMMEDIATE: a writer takes SQLite's lock when its transaction starts,
             # so concurrent writers wait (timeout) instead of failing on lock upgrade.
-            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 30},
-            "TEST": {"NAME": os.environ.get("EUCORA_TEST_SQLITE") or None},
+            # WAL: readers never wait for the writer; NORMAL sync is durable enough with WAL.
+            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 30,
+                        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"},
+            # A file, not shared-cache memory: concurrent connections (threads in the
+            # concurrency tests, Celery workers) then wait for SQLite's lock instead of
+            # failing with "database table is locked".
+            "TEST": {"NAME": os.environ.get("EUCORA_TEST_SQLITE")
+                     or os.path.join(tempfile.gettempdir(), f"eucora-license-test-{os.getpid()}.sqlite3")},
         }
     }
 
