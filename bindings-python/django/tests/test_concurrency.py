@@ -31,7 +31,7 @@ def in_threads(n: int, work: Callable[[int], Any]) -> list[Any]:
         try:
             barrier.wait()
             results[i] = work(i)
-        except BaseException as e:  # noqa: BLE001 - reported to the test
+        except BaseException as e:
             errors.append(e)
         finally:
             close_old_connections()

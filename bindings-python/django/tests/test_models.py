@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
@@ -54,19 +55,20 @@ def test_immutable_rows_refuse_save_and_delete(reconciled: Organization) -> None
 
 def test_immutable_querysets_refuse_update_delete_and_bulk(reconciled: Organization) -> None:
     snap = ConsumptionSnapshot.objects.get(organization=reconciled)
-    for model, field, value in ((ConsumptionSnapshot, "health", "degraded"), (EvidencePack, "pack_hash", "x"),
-                                (AuditLog, "action", "x")):
-        qs = model.objects.filter(organization=reconciled)  # type: ignore[attr-defined]
+    cases: list[tuple[Any, str, str]] = [(ConsumptionSnapshot, "health", "degraded"), (EvidencePack, "pack_hash", "x"),
+                                         (AuditLog, "action", "x")]
+    for model, field, value in cases:
+        qs = model.objects.filter(organization=reconciled)
         before = list(qs.values_list(field, flat=True))
         with pytest.raises(ImmutableRecordError):
             qs.update(**{field: value})
         with pytest.raises(ImmutableRecordError):
             qs.delete()
         with pytest.raises(ImmutableRecordError):
-            model.objects.bulk_update(list(qs), [field])  # type: ignore[attr-defined]
+            model.objects.bulk_update(list(qs), [field])
         with pytest.raises(ImmutableRecordError):
-            model.objects.update_or_create(pk=qs.first().pk, defaults={field: value})  # type: ignore[attr-defined]
-        assert list(model.objects.filter(organization=reconciled).values_list(field, flat=True)) == before  # type: ignore[attr-defined]
+            model.objects.update_or_create(pk=qs.first().pk, defaults={field: value})
+        assert list(model.objects.filter(organization=reconciled).values_list(field, flat=True)) == before
     assert ConsumptionSnapshot.objects.get(pk=snap.pk).canonical == snap.canonical
 
 

@@ -11,6 +11,7 @@ import pytest
 from django.db import connection, transaction
 
 from core_helpers import core_settings, make_org, make_user  # noqa: F401
+from eucora_license_django.conf import license_settings
 from eucora_license_django.models import AuditLog, Organization
 from eucora_license_django.services import governance as gov
 
@@ -73,7 +74,7 @@ def test_chain_appends_verifies_and_checkpoints(org: Organization) -> None:
     assert gov.verify_audit(org) == {"ok": True, "size": 4, "failure": None}
     checkpoint = gov.read_checkpoint(org)
     assert checkpoint is not None and checkpoint["size"] == 4 and checkpoint["head_hash"] == rows[-1].entry_hash
-    assert gov.checkpoint_path(org).parent == Path(gov.license_settings().checkpoint_dir)
+    assert gov.checkpoint_path(org).parent == Path(license_settings().checkpoint_dir)
     assert json.loads(gov.checkpoint_path(org).read_bytes()) == checkpoint
     # The stored line is the entry's canonical JSON.
     assert bytes(rows[0].line) == gov.canonical_json(entries[0])
