@@ -206,3 +206,20 @@ def test_import_service(org: Organization) -> None:
     assert run.status in ("ok", "degraded")
     snap = el.Snapshot.from_bytes(bytes(ConsumptionSnapshot.objects.get(run=run).canonical))
     assert any(i.input_hash == again[0].input_hash for i in snap.imports)
+
+
+def test_manual_runs_describe_now_and_audit_each_request(org: Organization) -> None:
+    admin = gov.actor_for(make_user("license_admin", "license_admin"))
+    t = dt.datetime(2026, 11, 22, 10, 15, 30, 250000, tzinfo=dt.UTC)
+    first = runs.run_now(org, admin, correlation_id="m1", now=t)
+    assert first.status == "ok" and first.as_of == t.replace(microsecond=0) and first.trigger == "manual"
+    assert first.run_id == "run-2026-11-22T10:15:30Z"
+    n = AuditLog.objects.filter(organization=org).count()
+    same = runs.run_now(org, admin, correlation_id="m2", now=t + dt.timedelta(milliseconds=300))
+    assert same.pk == first.pk and AuditLog.objects.filter(organization=org).count() == n + 1
+    assert gov.audit_entries(org)[-1]["correlation_id"] == "m2"
+    later = runs.run_now(org, admin, correlation_id="m3", now=t + dt.timedelta(minutes=5))
+    assert later.pk != first.pk and ConsumptionSnapshot.objects.filter(organization=org).count() == 2
+    # The day's scheduled slot (00:00) is older than the manual snapshots: no run goes back in time.
+    slot = runs.reconcile_organization(org, now=t + dt.timedelta(hours=1))
+    assert slot.pk == later.pk and ReconciliationRun.objects.filter(organization=org).count() == 2

@@ -334,7 +334,8 @@ def append_audit(
             "at": rfc3339(at or timezone.now()),
             "actor": dict(actor),
             "action": action,
-            "entity": {"type": entity[0] or None, "id": entity[1] or None},
+            # D3: both strings; an action on no particular record names the organisation.
+            "entity": {"type": entity[0] or "organization", "id": entity[1] or (organization.pk if not entity[0] else "")},
             "before_hash": before_hash,
             "after_hash": after_hash,
             "correlation_id": correlation_id or None,

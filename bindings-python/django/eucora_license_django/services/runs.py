@@ -324,7 +324,16 @@ def reconcile_organization(
     failed_reasons: list[str] | None = None
     with transaction.atomic(), gov.lock_row("run", organization, lambda: _lock(organization)):
         run = ReconciliationRun.objects.filter(organization=organization, run_id=run_id).first()
+        latest = ConsumptionSnapshot.objects.filter(organization=organization).order_by("-sequence").select_related("run").first()
+        if run is None and latest is not None and as_of <= latest.reconciled_at:
+            # A later (manual) run already describes this slot: the chain never goes back in time.
+            run = latest.run
         if run is not None and run.status in (ReconciliationRun.OK, ReconciliationRun.DEGRADED):
+            if trigger == "manual":
+                # An API write appends exactly one entry, even when it finds its run made.
+                gov.append_audit(organization, actor=who, action="reconcile.run", entity=("reconciliation_run", run.run_id),
+                                 correlation_id=correlation_id, details={"run_id": run.run_id, "status": run.status,
+                                                                         "trigger": trigger, "repeat": True}, at=now)
             return run
         if run is None:
             run = ReconciliationRun(organization=organization, run_id=run_id, as_of=as_of)
@@ -335,7 +344,6 @@ def reconcile_organization(
         run.started_at = now
         run.save()
         ruleset_doc = active_ruleset(organization)
-        latest = ConsumptionSnapshot.objects.filter(organization=organization).order_by("-sequence").first()
         previous: bytes | None = None
         if latest is not None:
             pack_row = EvidencePack.objects.filter(snapshot=latest).first()
@@ -397,6 +405,22 @@ def reconcile_organization(
     if failed_reasons is not None:
         get_notifier().run_failed(organization, failed_reasons)
     return run
+
+
+def run_now(
+    organization: Organization,
+    actor: Mapping[str, Any],
+    *,
+    correlation_id: str,
+    now: dt.datetime | None = None,
+) -> ReconciliationRun:
+    """POST ``reconcile/run``: a manual run describing ``now`` (to the whole second;
+    the caller has authorised ``reconcile.run``). Unlike a scheduled run it is not
+    bound to the slot, so new imports are reconciled at once; a repeat within the same
+    second returns the same run. Appends exactly one audit entry."""
+    now = now or timezone.now()
+    as_of = now.astimezone(dt.UTC).replace(microsecond=0)
+    return reconcile_organization(organization, as_of=as_of, now=now, trigger="manual", actor=actor, correlation_id=correlation_id)
 
 
 def latest_success(organization: Organization) -> ConsumptionSnapshot | None:
