@@ -223,3 +223,26 @@ def test_manual_runs_describe_now_and_audit_each_request(org: Organization) -> N
     # The day's scheduled slot (00:00) is older than the manual snapshots: no run goes back in time.
     slot = runs.reconcile_organization(org, now=t + dt.timedelta(hours=1))
     assert slot.pk == later.pk and ReconciliationRun.objects.filter(organization=org).count() == 2
+
+
+def test_catalog_writes_are_authorised_and_audited(org: Organization) -> None:
+    from eucora_license_django.services import catalog
+
+    admin = gov.actor_for(make_user("license_admin", "license_admin"))
+    ops = gov.actor_for(make_user("ops_manager", "ops_manager"))
+    with pytest.raises(gov.Refused):
+        catalog.save_vendor(org, ops, {"id": "adobe", "name": "Adobe"}, correlation_id="c0")
+    v = catalog.save_vendor(org, admin, {"id": "adobe", "name": "Adobe"}, correlation_id="c1")
+    s = catalog.save_sku(org, admin, {"id": "acrobat", "vendor": "adobe", "name": "Acrobat", "model": "device",
+                                      "unit_cost": "239.88", "currency": "USD"}, correlation_id="c2")
+    assert (v.name, s.vendor_id, s.unit_cost) == ("Adobe", v.pk, "239.88")
+    with pytest.raises(gov.BadInput) as err:
+        catalog.save_sku(org, admin, {"id": "x", "vendor": "adobe", "name": "X", "model": "seat"}, correlation_id="c3")
+    assert err.value.details["location"]["field"] == "model"
+    with pytest.raises(gov.BadInput):
+        catalog.save_integration(org, admin, {"name": "jamf", "adapter": "jamf-inventory", "options": {"api_token": "x"}},
+                                 correlation_id="c4")
+    catalog.save_integration(org, admin, {"name": "jamf", "adapter": "jamf-inventory"}, correlation_id="c5")
+    actions = [(e["action"], e["correlation_id"]) for e in gov.audit_entries(org)]
+    assert actions == [("catalog.write", "c0"), ("catalog.write", "c1"), ("catalog.write", "c2"), ("integration.write", "c5")]
+    assert runs.reconcile_organization(org, as_of=AS_OF).status == "ok"
