@@ -28,25 +28,45 @@ AGENTS = ("inventory_extractor", "consumption_discovery", "truth_builder", "anom
 
 
 class DemoScriptedClient:
-    """The demo site's LLM client: ``eucora_license.testing.ScriptedModel`` with no
-    scripted replies (every request answered ``{}``-like refusals are recorded and
-    the deterministic path is taken). It never reaches a network."""
+    """The demo site's LLM client: ``eucora_license.testing.ScriptedModel`` driven by a
+    function that never reaches a network. Narratives restate the facts table (each
+    sentence cites the fact whose value it writes, so it is grounded); a mapping is
+    answered ``{"sku": null}`` (no proposal) and a contract ``{"entitlements": []}``."""
 
     model_id = "scripted-demo"
 
     def __init__(self, **options: Any) -> None:
         try:
             from eucora_license.testing import ScriptedModel  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:  # the governance/agents API has not landed in this wheel
+        except ImportError:  # the agents API has not landed in this wheel
             self._model: Any = None
         else:
-            self._model = ScriptedModel(options.get("replies", {}), model_id=self.model_id)
+            self._model = ScriptedModel(self.reply, model_id=self.model_id)
+
+    @staticmethod
+    def reply(request: dict[str, Any]) -> str:
+        """The scripted answer to one parsed request."""
+        purpose = request.get("purpose")
+        if purpose == "narrative":
+            try:
+                prompt = json.loads(str(request.get("prompt", "")))
+            except ValueError:
+                prompt = {}
+            facts = [f for f in prompt.get("facts", []) if isinstance(f, dict) and isinstance(f.get("value"), str | int)
+                     and not isinstance(f.get("value"), bool)][:3]
+            sentences = [{"text": f"The {f['id']} is {f['value']}.", "fact_ids": [f["id"]]} for f in facts]
+            return json.dumps({"sentences": sentences})
+        if purpose == "mapping":
+            return json.dumps({"sku": None})
+        if purpose == "contract":
+            return json.dumps({"entitlements": []})
+        raise LookupError(f"no scripted reply for {purpose}")
 
     def __call__(self, request_json: str) -> str:
         if self._model is None:
-            return "{}"
-        reply: str = self._model(request_json)
-        return reply
+            raise LookupError("no scripted model in this eucora_license")
+        answer: str = self._model(request_json)
+        return answer
 
 
 def agent_inputs(organization: Organization, agent: str) -> dict[str, bytes]:
