@@ -167,3 +167,29 @@ def test_ruleset_proposal_is_validated_and_applied(org: Organization) -> None:
     p = proposals.propose_ruleset(org, admin, new, correlation_id="c", now=NOW)
     out = proposals.approve(org, actor("ops", "ops_manager"), p.proposal_id, correlation_id="c2", now=NOW)
     assert out.state == "approved" and runs.active_ruleset(org)["version"] == 2
+
+
+def test_mapping_proposals_apply_to_the_ruleset_and_directory(org: Organization) -> None:
+    from eucora_license_django.models import DirectoryEntry
+    from eucora_license_django.services import runs
+
+    operator = actor("agent_operator", "agent_operator")
+    ops = actor("ops", "ops_manager")
+    base = runs.active_ruleset(org)
+    base = {**base, "sku_mappings": []}
+    proposals.apply_change(org, {"kind": "ruleset.version", "proposal_id": "p0", "payload": base}, at=NOW)
+    rule = {"match": "prefix", "field": "product", "value": "Microsoft Visio", "sku": "visio"}
+    p = proposals.propose(org, operator, "mapping.sku", rule, correlation_id="c1", now=NOW)
+    proposals.approve(org, ops, p.proposal_id, correlation_id="c2", now=NOW)
+    active = runs.active_ruleset(org)
+    assert active["sku_mappings"] == [rule] and active["version"] == base["version"] + 1
+    row = {"principal_type": "user", "canonical_id": "alice@acme.example", "alias": "ALICE", "status": "active",
+           "region": "emea", "bu": "", "last_active_at": ""}
+    p = proposals.propose(org, operator, "mapping.alias", row, correlation_id="c3", now=NOW)
+    proposals.approve(org, ops, p.proposal_id, correlation_id="c4", now=NOW)
+    assert list(DirectoryEntry.objects.filter(organization=org).values_list("alias", "canonical_id")) == [("ALICE", "alice@acme.example")]
+    assert runs.reconcile_organization(org, as_of=dt.datetime(2026, 11, 22, 6, tzinfo=dt.UTC)).status == "ok"
+    # A ruleset version must increase.
+    with pytest.raises(gov.BadInput) as err:
+        proposals.propose_ruleset(org, actor("license_admin", "license_admin"), base, correlation_id="c5", now=NOW)
+    assert err.value.details["location"]["field"] == "$.version"

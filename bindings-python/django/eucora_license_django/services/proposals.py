@@ -25,7 +25,7 @@ import eucora_license as el
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import Approval, Entitlement, LicenseSKU, Organization, Policy, Proposal, Ruleset
+from ..models import Approval, DirectoryEntry, Entitlement, LicenseSKU, Organization, Policy, Proposal, Ruleset
 from . import governance as gov
 from .governance import APPROVE_ACTION, PROPOSE_ACTION, BadInput, Conflict, NotFound, Refused
 
@@ -231,6 +231,11 @@ def propose_ruleset(
         raise BadInput(e.code, e.message, location={"file": "ruleset.json", "line": None, "field": issue.path if issue else None}) from e
     except el.EucoraLicenseError as e:
         raise gov.bad_input_from(e) from e
+    latest = Ruleset.objects.filter(organization=organization).order_by("-version").first()
+    version = document.get("version")
+    if latest is not None and (not isinstance(version, int) or version <= latest.version):
+        raise BadInput("invalid_ruleset", f"version must increase (the latest stored is {latest.version})",
+                       location={"file": "ruleset.json", "line": None, "field": "$.version"})
     return propose(organization, actor, "ruleset.version", document, correlation_id=correlation_id, now=now,
                    entity=("ruleset", str(document.get("id", ""))))
 
@@ -419,7 +424,33 @@ def apply_change(organization: Organization, change: Mapping[str, Any], *, at: d
             defaults={"policy_id": policy.id, "hash": policy.hash, "canonical": data, "active": True,
                       "applied_proposal_id": proposal_id, "created_at": at},
         )
+    elif kind == "mapping.sku":
+        # One sku_mappings rule: a new ruleset version with the rule appended (first match
+        # wins, so the rules already there keep their precedence), validated by the core.
+        from .runs import active_ruleset
+
+        doc = json.loads(json.dumps(active_ruleset(organization)))
+        doc["sku_mappings"] = [*doc.get("sku_mappings", []), dict(payload)]
+        latest = Ruleset.objects.filter(organization=organization).order_by("-version").first()
+        doc["version"] = (latest.version if latest else int(doc.get("version", 0))) + 1
+        sku_ids = list(LicenseSKU.objects.filter(organization=organization).values_list("sku_id", flat=True))
+        try:
+            el.validate_ruleset(doc, sku_ids=sku_ids)
+        except el.EucoraLicenseError as e:
+            raise gov.bad_input_from(e) from e
+        Ruleset.objects.filter(organization=organization, active=True).update(active=False)
+        Ruleset.objects.create(organization=organization, version=doc["version"], ruleset_id=str(doc.get("id", "default")),
+                               hash=el.hash_ruleset(doc), document=doc, active=True, applied_proposal_id=proposal_id, created_at=at)
+    elif kind == "mapping.alias":
+        # One directory.csv row, appended after the existing rows (file order is meaningful, A9).
+        last = DirectoryEntry.objects.filter(organization=organization).order_by("-position").first()
+        DirectoryEntry.objects.create(
+            organization=organization, position=(last.position + 1) if last else 0,
+            principal_type=str(payload.get("principal_type") or ""), canonical_id=str(payload.get("canonical_id") or ""),
+            alias=str(payload.get("alias") or ""), status=str(payload.get("status") or ""), region=str(payload.get("region") or ""),
+            bu=str(payload.get("bu") or ""), last_active_at=str(payload.get("last_active_at") or ""),
+        )
     else:
-        # mapping.alias / mapping.sku / recommendation: recorded on the proposal (``change``);
-        # the next ruleset or directory version carries them.
+        # recommendation: the approval is the decision; the change it recommends (buying,
+        # reclaiming, right-sizing) happens outside and arrives as data (imports, entitlements).
         return
