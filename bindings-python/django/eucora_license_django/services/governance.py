@@ -360,7 +360,9 @@ def append_audit(
             line=line,
         )
         ChainHead.objects.filter(organization=organization).update(seq=row.seq, head_hash=row.entry_hash)
-        transaction.on_commit(lambda: _checkpoint_after_commit(organization), using=conn.alias)
+        # robust: the entry is committed whatever happens to the checkpoint file (a failure is
+        # logged; the next commit writes a newer checkpoint).
+        transaction.on_commit(lambda: _checkpoint_after_commit(organization), using=conn.alias, robust=True)
         return row
 
 

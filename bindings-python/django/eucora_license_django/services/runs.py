@@ -274,7 +274,7 @@ def upsert_alerts(organization: Organization, snapshot: ConsumptionSnapshot, pac
         for r in resolved:
             notifier.alert_resolved(r)
 
-    transaction.on_commit(notify)
+    transaction.on_commit(notify, robust=True)
     return opened
 
 
@@ -403,7 +403,10 @@ def reconcile_organization(
                              evidence=[pack_hash],
                              details={"run_id": run_id, "status": run.status, "sequence": snap.sequence, "trigger": trigger}, at=now)
     if failed_reasons is not None:
-        get_notifier().run_failed(organization, failed_reasons)
+        try:
+            get_notifier().run_failed(organization, failed_reasons)
+        except Exception:  # the run is stored; a notifier's failure must not undo or hide it
+            log.exception("notifier failed for the failed run %s of %s", run_id, organization.pk)
     return run
 
 
