@@ -12,3 +12,6 @@ class EucoraLicenseConfig(AppConfig):
     label = "eucora_license_django"
     verbose_name = "EUCORA License"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401 - registers the system checks

@@ -99,3 +99,16 @@ def test_migrations_match_the_models() -> None:
     out = io.StringIO()
     call_command("makemigrations", "eucora_license_django", "--check", "--dry-run", stdout=out)
     assert "No changes detected" in out.getvalue()
+
+
+def test_system_checks(settings: Any) -> None:
+    from eucora_license_django.checks import check_settings
+
+    assert check_settings() == []
+    settings.USE_TZ = False
+    settings.EUCORA_LICENSE = {"NOTIFIER": "no.such.Notifier"}
+    ids = [m.id for m in check_settings()]
+    assert ids == ["eucora_license.E001", "eucora_license.E002"]
+    settings.USE_TZ = True
+    settings.EUCORA_LICENSE = {"CHEKPOINT_DIR": "/tmp"}
+    assert [m.id for m in check_settings()] == ["eucora_license.E002"]
