@@ -193,3 +193,16 @@ def test_mapping_proposals_apply_to_the_ruleset_and_directory(org: Organization)
     with pytest.raises(gov.BadInput) as err:
         proposals.propose_ruleset(org, actor("license_admin", "license_admin"), base, correlation_id="c5", now=NOW)
     assert err.value.details["location"]["field"] == "$.version"
+
+
+def test_a_change_that_cannot_apply_leaves_no_approval(org: Organization) -> None:
+    operator = actor("agent_operator", "agent_operator")
+    ops = actor("ops", "ops_manager")
+    rule = {"match": "exact", "field": "product", "value": "Gadget", "sku": "not-in-catalog"}
+    p = proposals.propose(org, operator, "mapping.sku", rule, correlation_id="c1", now=NOW)
+    n = audit_count(org)
+    with pytest.raises(gov.BadInput):
+        proposals.approve(org, ops, p.proposal_id, correlation_id="c2", now=NOW)
+    p.refresh_from_db()
+    assert p.state == "pending" and p.applied_at is None and not Approval.objects.filter(proposal=p).exists()
+    assert audit_count(org) == n + 1 and gov.audit_entries(org)[-1]["details"]["allowed"] is False

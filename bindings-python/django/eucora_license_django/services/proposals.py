@@ -345,29 +345,31 @@ def decide_proposal(
             if mine:
                 reason = str(mine[0]["reason"])
                 raise Refused(reason, f"{decision} refused", action=action)
-            Approval.objects.create(
-                organization=organization, proposal=row, approver=str(actor.get("id", "")), decision=decision, at=at,
-                comment=comment or "", document=approval, counted=True, correlation_id=correlation_id,
-            )
-            change = None
-            state = str(result["state"])
-            if state == Proposal.APPROVED:
-                applied_ids = list(Proposal.objects.filter(organization=organization, applied_at__isnull=False)
-                                   .values_list("proposal_id", flat=True))
-                applied = core.apply(doc, [*previous, approval], gov.rfc3339(at), policy, applied_ids)
-                change = applied["change"]
-                apply_change(organization, change, at=at)
-                row.applied_at = at
-                row.change = change
-                details["applied"] = True
-                details["proposal_correlation_id"] = row.correlation_id or None
-            row.state = state
-            row.save(update_fields=["state", "applied_at", "change"])
-            details.update({"state": state, "allowed": True, "reason": "allowed"})
-            gov.append_audit(organization, actor=actor, action=action, entity=entity, correlation_id=correlation_id,
-                             before_hash=row.payload_hash, after_hash=row.payload_hash if change else None,
-                             details=details, at=at)
-            outcome = DecisionOutcome(row, state, list(result["counted"]), list(result["refused"]), change)
+            # A savepoint: an error while applying undoes the approval and any partial change.
+            with transaction.atomic():
+                Approval.objects.create(
+                    organization=organization, proposal=row, approver=str(actor.get("id", "")), decision=decision, at=at,
+                    comment=comment or "", document=approval, counted=True, correlation_id=correlation_id,
+                )
+                change = None
+                state = str(result["state"])
+                if state == Proposal.APPROVED:
+                    applied_ids = list(Proposal.objects.filter(organization=organization, applied_at__isnull=False)
+                                       .values_list("proposal_id", flat=True))
+                    applied = core.apply(doc, [*previous, approval], gov.rfc3339(at), policy, applied_ids)
+                    change = applied["change"]
+                    apply_change(organization, change, at=at)
+                    row.applied_at = at
+                    row.change = change
+                    details["applied"] = True
+                    details["proposal_correlation_id"] = row.correlation_id or None
+                row.state = state
+                row.save(update_fields=["state", "applied_at", "change"])
+                details.update({"state": state, "allowed": True, "reason": "allowed"})
+                gov.append_audit(organization, actor=actor, action=action, entity=entity, correlation_id=correlation_id,
+                                 before_hash=row.payload_hash, after_hash=row.payload_hash if change else None,
+                                 details=details, at=at)
+                outcome = DecisionOutcome(row, state, list(result["counted"]), list(result["refused"]), change)
         except gov.LicenseServiceError as e:
             failure = e
         except el.EucoraLicenseError as e:
