@@ -2,7 +2,8 @@
 
 Decimal amounts that enter hashed data (``unit_cost``, ``confidence``) are kept as
 the decimal *strings* the core reads and writes, so they round-trip byte for
-byte (no float, no re-scaling). ``ConsumptionSnapshot``, ``EvidencePack`` and
+byte (no float, no re-scaling); so are the instants of signals and directory
+rows (RFC 3339 text, kept to the nanosecond as the core reads them). ``ConsumptionSnapshot``, ``EvidencePack`` and
 ``AuditLog`` are immutable: ``save`` of a stored row, ``delete``,
 ``QuerySet.update`` / ``delete`` and ``bulk_update`` raise :class:`ImmutableRecordError`;
 on PostgreSQL a trigger (migration 0003) refuses ``UPDATE`` and ``DELETE`` too.
