@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.db import OperationalError
+
 try:
     from celery import shared_task
 except ImportError:  # pragma: no cover - exercised only without the extra
@@ -25,7 +27,11 @@ except ImportError:  # pragma: no cover - exercised only without the extra
         return wrap
 
 
-@shared_task(name="eucora_license_django.tasks.reconcile_organization", acks_late=True)  # type: ignore[untyped-decorator,unused-ignore]
+# acks_late: a task whose worker died is delivered again, which is safe (same slot, same run).
+# OperationalError (a lock wait timed out, a dropped connection) is retried with backoff;
+# a run that fails closed is not an error (it is stored and returned).
+@shared_task(name="eucora_license_django.tasks.reconcile_organization", acks_late=True,  # type: ignore[untyped-decorator,unused-ignore]
+             autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def reconcile_organization(org_id: str) -> dict[str, Any]:
     """Reconcile one organisation for the current schedule slot (idempotent: a retry in
     the same slot returns the same run; the per-organisation lock keeps two apart)."""

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 from pathlib import Path
 
 import pytest
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
-from django.db import transaction
+from django.db import connection, transaction
 
 from core_helpers import SIGNALS, core_settings, make_org  # noqa: F401
 from eucora_license_django.models import (
@@ -83,3 +84,17 @@ def test_seed_demo_is_idempotent(core_settings: Path) -> None:  # noqa: F811
     summary = queries.summary(org, now=snaps[3].reconciled_at + dt.timedelta(hours=1))
     assert summary["health"] == "ok" and summary["sequence"] == 4 and summary["consumed"] is not None
     assert gov.verify_audit(org)["ok"] is True and gov.read_checkpoint(org)["size"] == AuditLog.objects.count()  # type: ignore[index]
+
+
+@pytest.mark.skipif(connection.vendor == "postgresql", reason="the trigger refuses the raw DELETE")
+def test_verify_audit_log(core_settings: Path) -> None:  # noqa: F811
+    org = make_org()
+    runs.reconcile_organization(org, as_of=dt.datetime(2026, 11, 22, 6, tzinfo=dt.UTC))
+    gov.write_checkpoint(org)
+    out = call("verify_audit_log")
+    assert json.loads(out) == {"organization_id": "org-acme", "ok": True, "size": 1, "failure": None}
+    with connection.cursor() as cur:
+        cur.execute("DELETE FROM eucora_license_django_auditlog WHERE organization_id = %s", [org.pk])
+    with pytest.raises(CommandError) as err:
+        call("verify_audit_log", "--organization", "org-acme")
+    assert err.value.returncode == 2
