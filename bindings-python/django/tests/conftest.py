@@ -212,6 +212,28 @@ def browser_page(browser_context: Any) -> Any:
     return browser_context.new_page()
 
 
+@pytest.fixture
+def browser_login(live_server: Any, browser_context: Any) -> Callable[[Any], None]:
+    """`browser_login(user)`: the browser context is logged in as `user` (a User or a username).
+
+    Sets the session cookie of a `force_login`, so a test that is not about the
+    login form need not fill it in; a test of the form itself uses the page.
+    """
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    def login(user: Any) -> None:
+        if isinstance(user, str):
+            user = get_user_model().objects.get_by_natural_key(user)
+        client = Client()
+        client.force_login(user)
+        cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+        browser_context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
+
+    return login
+
+
 def save_screenshot(page: Any, name: str, *, full_page: bool = True) -> Path:
     """Write target/screenshots/<name>.png (EUCORA_SCREENSHOTS overrides the directory)."""
     if not re.fullmatch(r"[A-Za-z0-9._-]+", name):
@@ -325,6 +347,19 @@ class CeleryWorkers:
         """Per worker name, the ids of the `task_name` tasks its log says succeeded."""
         pattern = re.compile(rf"Task {re.escape(task_name)}\[([0-9a-f-]+)\] succeeded")
         return {name: pattern.findall(self.logs[i].read_text(errors="replace")) for i, name in enumerate(self.names)}
+
+    def wait_succeeded(self, task_name: str, count: int, timeout: float = 60.0) -> dict[str, list[str]]:
+        """`succeeded`, once the logs name at least `count` such tasks (or after `timeout`).
+
+        A worker stores a task's result before it logs the success, so a test
+        that has its results waits here for the log lines.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            done = self.succeeded(task_name)
+            if sum(len(ids) for ids in done.values()) >= count or time.monotonic() > deadline:
+                return done
+            time.sleep(0.1)
 
     def failures(self) -> list[str]:
         """Log lines of tasks that raised or workers that crashed."""

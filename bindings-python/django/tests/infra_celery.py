@@ -12,10 +12,8 @@ from typing import Any
 
 from celery import Celery
 
-import django
-
+# Celery's Django fix-up sets Django up in the worker (it sees DJANGO_SETTINGS_MODULE).
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eucora_worker_settings")
-django.setup()
 
 QUEUE = "eucora-infra"
 _url = os.environ.get("EUCORA_REDIS_URL", "")

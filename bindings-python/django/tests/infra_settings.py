@@ -17,7 +17,10 @@ SECRET_KEY = "infra-tests-only"
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 INSTALLED_APPS = ["django.contrib.auth", "django.contrib.contenttypes", "django.contrib.sessions"]
-MIDDLEWARE: list[str] = []
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+]
 ROOT_URLCONF = "infra_urls"
 USE_TZ = True
 TIME_ZONE = "UTC"

@@ -12,11 +12,14 @@ def infra_page(request: HttpRequest) -> HttpResponse:
     from django.contrib.auth import get_user_model
 
     users = get_user_model().objects.count()
+    user = getattr(request, "user", None)
+    who = user.get_username() if user is not None and user.is_authenticated else "anonymous"
     return HttpResponse(
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>EUCORA infra</title></head>"
         "<body><main><h1>EUCORA test server</h1>"
         f"<p>database: <span id=vendor>{escape(connection.vendor)}</span></p>"
         f"<p>users: <span id=users>{users}</span></p>"
+        f"<p>signed in: <span id=who>{escape(who)}</span></p>"
         "<form><label for=q>Search</label> <input id=q name=q><button type=submit>Go</button></form>"
         "</main></body></html>"
     )

@@ -77,6 +77,7 @@ def test_chromium_renders_a_live_server_page(
     assert browser_page.locator("#vendor").inner_text() == connection.vendor
     assert browser_page.locator("#users").inner_text() == "1"
     browser_page.get_by_label("Search").fill("sku")
+    assert browser_page.get_by_label("Search").input_value() == "sku"
     path = screenshot("infra-live-server")
     data = path.read_bytes()
     assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 1000
@@ -100,7 +101,7 @@ def test_two_celery_workers_share_the_broker_and_the_test_database(
     assert set(by_worker) == set(names), f"both workers should take tasks: {dict(by_worker)}"
     assert len({d["pid"] for d in done}) == 2
     assert {d["pid"] for d in done}.isdisjoint({os.getpid()})
-    succeeded = celery_workers.succeeded("eucora_infra.whoami")
+    succeeded = celery_workers.wait_succeeded("eucora_infra.whoami", len(results))
     assert sorted(i for ids in succeeded.values() for i in ids) == sorted(r.id for r in results)
 
     # The workers read the test database: a committed row is visible to them.
@@ -108,3 +109,18 @@ def test_two_celery_workers_share_the_broker_and_the_test_database(
     assert infra_celery.user_exists.delay("infra-celery").get(timeout=60) is True
     assert infra_celery.user_exists.delay("nobody").get(timeout=60) is False
     assert celery_workers.failures() == []
+
+
+
+@pytest.mark.browser
+def test_browser_login_logs_the_browser_in(
+    live_server: Any, browser_page: Any, browser_login: Callable[[Any], None], settings: Any
+) -> None:
+    from django.contrib.auth import get_user_model
+
+    settings.ROOT_URLCONF = "infra_urls"
+    browser_page.goto(live_server.url + "/infra/")
+    assert browser_page.locator("#who").inner_text() == "anonymous"
+    browser_login(get_user_model().objects.create_user("infra-login", password="x"))
+    browser_page.goto(live_server.url + "/infra/")
+    assert browser_page.locator("#who").inner_text() == "infra-login"

@@ -1,0 +1,121 @@
+"""Scale-out: a fleet of organisations fans out over real Celery workers.
+
+`eucora_license_django.tasks.fan_out()` sends one `reconcile_organization(org_id)`
+per organisation to the broker (a real Redis server); two worker processes
+(`celery -A demo_site worker`) consume them against the test database. Every
+organisation is reconciled exactly once (no run lost, none doubled), both
+workers take part, and fanning out again in the same schedule slot adds no run.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections import Counter
+from typing import Any
+
+import pytest
+from conftest import CeleryWorkers, in_ci
+
+ORGS = 6
+RECONCILE = "eucora_license_django.tasks.reconcile_organization"
+FAN_OUT = "eucora_license_django.tasks.fan_out"
+
+
+def _tasks_module() -> Any:
+    """The app's tasks: skipped while the app does not exist yet, never under CI once the settings install it."""
+    from django.conf import settings
+
+    if "eucora_license_django" not in settings.INSTALLED_APPS:
+        pytest.skip(f"{settings.SETTINGS_MODULE} does not install eucora_license_django")
+    try:
+        return importlib.import_module("eucora_license_django.tasks")
+    except ModuleNotFoundError as exc:
+        if in_ci():
+            pytest.fail(f"eucora_license_django is installed but its tasks do not import: {exc}")
+        pytest.skip(f"eucora_license_django.tasks is not importable yet: {exc}")
+
+
+def _celery_app(redis_url: str) -> Any:
+    """The demo site's Celery app (as `celery -A demo_site` finds it), pointed at the test broker."""
+    from celery.app.utils import find_app
+
+    app = find_app("demo_site")
+    app.conf.broker_url = redis_url
+    app.conf.result_backend = redis_url
+    app.conf.result_extended = True
+    app.conf.task_always_eager = False
+    app.set_current()
+    return app
+
+
+def _make_organisations(count: int) -> list[str]:
+    """`count` organisations with the demo bundle's data, through the app's own loader."""
+    from django.core.management import call_command
+    from eucora_license_django.models import Organization
+
+    ids = [f"fleet-{i:02d}" for i in range(1, count + 1)]
+    for org_id in ids:
+        call_command("seed_demo", organization=org_id, history_days=0, users=False, verbosity=0)
+    assert sorted(Organization.objects.filter(id__in=ids).values_list("id", flat=True)) == ids
+    return ids
+
+
+def _wait_for_runs(org_ids: list[str], timeout: float) -> dict[str, list[Any]]:
+    """Wait until every organisation has a finished run (not `running`); returns runs per org."""
+    from eucora_license_django.models import ReconciliationRun
+
+    deadline = time.monotonic() + timeout
+    while True:
+        runs: dict[str, list[Any]] = {org_id: [] for org_id in org_ids}
+        for run in ReconciliationRun.objects.filter(organization_id__in=org_ids).order_by("organization_id", "as_of"):
+            runs[run.organization_id].append(run)
+        finished = all(r and all(x.status != ReconciliationRun.RUNNING for x in r) for r in runs.values())
+        if finished or time.monotonic() > deadline:
+            return runs
+        time.sleep(0.2)
+
+
+@pytest.mark.cross_process
+def test_fan_out_reconciles_every_organisation_exactly_once_over_two_workers(
+    transactional_db: None, redis_url: str, celery_workers: CeleryWorkers
+) -> None:
+    tasks = _tasks_module()
+    from celery.result import AsyncResult
+
+    app = _celery_app(redis_url)
+    app.control.purge()
+    org_ids = _make_organisations(ORGS)
+    names = celery_workers.start(2, app="demo_site", redis_url=redis_url)
+
+    tasks.fan_out.delay()
+    runs = _wait_for_runs(org_ids, timeout=180)
+    done = celery_workers.wait_succeeded(RECONCILE, ORGS, timeout=60)
+
+    # No run lost, none doubled: one finished run per organisation in the database ...
+    assert {org: len(r) for org, r in runs.items()} == dict.fromkeys(org_ids, 1), celery_workers.failures()
+    for org_id, (run,) in runs.items():
+        assert run.status in ("ok", "degraded"), f"{org_id}: {run.status} {run.reason_codes} {run.errors}"
+    # ... and one task per organisation in the workers' logs, each run by one worker.
+    ids = [task_id for per_worker in done.values() for task_id in per_worker]
+    assert len(ids) == len(set(ids)) == ORGS, done
+    reconciled = Counter()
+    ran_on = Counter()
+    for task_id in ids:
+        result = AsyncResult(task_id, app=app)
+        assert result.state == "SUCCESS"
+        reconciled[tuple(result.args)] += 1
+        ran_on[result.worker] += 1
+    assert reconciled == Counter({(org_id,): 1 for org_id in org_ids})
+    assert set(ran_on) == set(names), f"both workers should reconcile: {dict(ran_on)}"
+    assert sum(len(v) for v in celery_workers.succeeded(FAN_OUT).values()) == 1
+
+    # A retry in the same schedule slot is the same run: fanning out again adds none.
+    first = {org_id: (r[0].run_id, r[0].as_of) for org_id, r in runs.items()}
+    tasks.fan_out.delay()
+    celery_workers.wait_succeeded(RECONCILE, 2 * ORGS, timeout=120)
+    again = _wait_for_runs(org_ids, timeout=60)
+    for org_id, (run_id, as_of) in first.items():
+        same_slot = [r for r in again[org_id] if r.as_of == as_of]
+        assert [r.run_id for r in same_slot] == [run_id], f"{org_id}: {[(r.run_id, r.as_of) for r in again[org_id]]}"
+    assert celery_workers.failures() == []
