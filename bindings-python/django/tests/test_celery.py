@@ -9,7 +9,9 @@ workers take part, and fanning out again in the same schedule slot adds no run.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
+import json
 import time
 from collections import Counter
 from typing import Any
@@ -49,16 +51,20 @@ def _celery_app(redis_url: str) -> Any:
     return app
 
 
-def _make_organisations(count: int) -> list[str]:
-    """`count` organisations with the demo bundle's data, through the app's own loader."""
-    from django.core.management import call_command
-    from eucora_license_django.models import Organization
+def _make_organisations(count: int) -> dict[str, int]:
+    """`count` small organisations, each with its own entitled quantity (org id -> quantity)."""
+    from eucora_license_django.models import Entitlement, LicenseSKU, Organization, Vendor
 
-    ids = [f"fleet-{i:02d}" for i in range(1, count + 1)]
-    for org_id in ids:
-        call_command("seed_demo", organization=org_id, history_days=0, users=False, verbosity=0)
-    assert sorted(Organization.objects.filter(id__in=ids).values_list("id", flat=True)) == ids
-    return ids
+    fleet: dict[str, int] = {}
+    for i in range(1, count + 1):
+        org = Organization.objects.create(id=f"fleet-{i:02d}", name=f"Fleet member {i}", expected_sources=[])
+        vendor = Vendor.objects.create(organization=org, vendor_id="acme", name="Acme")
+        sku = LicenseSKU.objects.create(organization=org, sku_id="acme-suite", vendor=vendor, name="Acme Suite", model="user")
+        Entitlement.objects.create(
+            organization=org, entitlement_id=f"ent-{i:02d}", sku=sku, quantity=10 * i, starts_on=dt.date(2026, 1, 1)
+        )
+        fleet[org.pk] = 10 * i
+    return fleet
 
 
 def _wait_for_runs(org_ids: list[str], timeout: float) -> dict[str, list[Any]]:
@@ -85,7 +91,8 @@ def test_fan_out_reconciles_every_organisation_exactly_once_over_two_workers(
 
     app = _celery_app(redis_url)
     app.control.purge()
-    org_ids = _make_organisations(ORGS)
+    fleet = _make_organisations(ORGS)
+    org_ids = sorted(fleet)
     names = celery_workers.start(2, app="demo_site", redis_url=redis_url)
 
     tasks.fan_out.delay()
@@ -96,6 +103,10 @@ def test_fan_out_reconciles_every_organisation_exactly_once_over_two_workers(
     assert {org: len(r) for org, r in runs.items()} == dict.fromkeys(org_ids, 1), celery_workers.failures()
     for org_id, (run,) in runs.items():
         assert run.status in ("ok", "degraded"), f"{org_id}: {run.status} {run.reason_codes} {run.errors}"
+        # Each organisation's snapshot holds its own data, not another's.
+        snapshot = json.loads(bytes(run.snapshot.canonical))
+        assert snapshot["organization_id"] == org_id
+        assert [(s["sku"], s["entitled"]) for s in snapshot["skus"]] == [("acme-suite", fleet[org_id])]
     # ... and one task per organisation in the workers' logs, each run by one worker.
     ids = [task_id for per_worker in done.values() for task_id in per_worker]
     assert len(ids) == len(set(ids)) == ORGS, done
