@@ -111,7 +111,8 @@ def database_is_shareable() -> bool:
 
     if connection.vendor != "sqlite":
         return True
-    return not connection.is_in_memory_db()
+    name = str(connection.settings_dict["NAME"])
+    return name != ":memory:" and "mode=memory" not in name
 
 
 def worker_database_settings() -> dict[str, Any]:

@@ -31,14 +31,14 @@ app.conf.update(
 )
 
 
-@app.task(name="eucora_infra.whoami", bind=True)
+@app.task(name="eucora_infra.whoami", bind=True)  # type: ignore[untyped-decorator]
 def whoami(self: Any, i: int, hold: float = 0.3) -> dict[str, Any]:
     """Holds the worker for `hold` seconds, so that the tasks spread over the workers."""
     time.sleep(hold)
     return {"i": i, "pid": os.getpid(), "worker": self.request.hostname}
 
 
-@app.task(name="eucora_infra.user_exists")
+@app.task(name="eucora_infra.user_exists")  # type: ignore[untyped-decorator]
 def user_exists(username: str) -> bool:
     """Reads the test database from the worker process."""
     from django.contrib.auth import get_user_model

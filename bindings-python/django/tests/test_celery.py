@@ -110,8 +110,8 @@ def test_fan_out_reconciles_every_organisation_exactly_once_over_two_workers(
     # ... and one task per organisation in the workers' logs, each run by one worker.
     ids = [task_id for per_worker in done.values() for task_id in per_worker]
     assert len(ids) == len(set(ids)) == ORGS, done
-    reconciled = Counter()
-    ran_on = Counter()
+    reconciled: Counter[tuple[str, ...]] = Counter()
+    ran_on: Counter[str] = Counter()
     for task_id in ids:
         result = AsyncResult(task_id, app=app)
         assert result.state == "SUCCESS"
@@ -119,12 +119,15 @@ def test_fan_out_reconciles_every_organisation_exactly_once_over_two_workers(
         ran_on[result.worker] += 1
     assert reconciled == Counter({(org_id,): 1 for org_id in org_ids})
     assert set(ran_on) == set(names), f"both workers should reconcile: {dict(ran_on)}"
-    assert sum(len(v) for v in celery_workers.succeeded(FAN_OUT).values()) == 1
+    assert sum(len(v) for v in celery_workers.wait_succeeded(FAN_OUT, 1).values()) == 1
 
     # A retry in the same schedule slot is the same run: fanning out again adds none.
     first = {org_id: (r[0].run_id, r[0].as_of) for org_id, r in runs.items()}
     tasks.fan_out.delay()
     celery_workers.wait_succeeded(RECONCILE, 2 * ORGS, timeout=120)
+    time.sleep(1.0)  # a duplicate delivery would show up here
+    assert sum(len(v) for v in celery_workers.succeeded(RECONCILE).values()) == 2 * ORGS
+    assert sum(len(v) for v in celery_workers.succeeded(FAN_OUT).values()) == 2
     again = _wait_for_runs(org_ids, timeout=60)
     for org_id, (run_id, as_of) in first.items():
         same_slot = [r for r in again[org_id] if r.as_of == as_of]
