@@ -166,26 +166,33 @@ def chromium_executable() -> str:
     missing_service("EUCORA_CHROMIUM is not set and /usr/bin/chromium is absent: no browser (apt-get install chromium)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright_browser(chromium_executable: str) -> Iterator[Any]:
-    """One headless chromium for the session (Playwright's sync API)."""
+    """One headless chromium per test module (Playwright's sync API).
+
+    Per module, not per session: while Playwright runs, its asyncio loop counts
+    as running in this thread, which Django's async-safety guard and
+    async_to_sync object to; the loop stops when the module's tests are done.
+    """
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API keeps an asyncio loop in this thread, and Django
-    # refuses ORM calls from a thread with a running loop; the tests are plain
-    # synchronous code, so that guard does not apply.
+    # The browser tests are plain synchronous code: Django's guard against ORM
+    # calls from a thread with a running loop does not apply to them.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     manager = sync_playwright().start()
     try:
         browser = manager.chromium.launch(executable_path=chromium_executable, args=CHROMIUM_ARGS, headless=True)
-    except Exception:
-        manager.stop()
-        raise
-    try:
-        yield browser
+        try:
+            yield browser
+        finally:
+            browser.close()
     finally:
-        browser.close()
         manager.stop()
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture

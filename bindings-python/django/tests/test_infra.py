@@ -124,3 +124,4 @@ def test_browser_login_logs_the_browser_in(
     browser_login(get_user_model().objects.create_user("infra-login", password="x"))
     browser_page.goto(live_server.url + "/infra/")
     assert browser_page.locator("#who").inner_text() == "infra-login"
+
