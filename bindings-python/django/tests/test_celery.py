@@ -1,7 +1,8 @@
 """Scale-out: a fleet of organisations fans out over real Celery workers.
 
-`eucora_license_django.tasks.fan_out()` sends one `reconcile_organization(org_id)`
-per organisation to the broker (a real Redis server); two worker processes
+`eucora_license_django.tasks.fan_out` (sent by name, as Celery beat sends it)
+queues one `reconcile_organization(org_id)` per organisation on the broker (a
+real Redis server); two worker processes
 (`celery -A demo_site worker`) consume them against the test database. Every
 organisation is reconciled exactly once (no run lost, none doubled), both
 workers take part, and fanning out again in the same schedule slot adds no run.
@@ -14,6 +15,8 @@ import importlib
 import json
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -38,17 +41,21 @@ def _tasks_module() -> Any:
         pytest.skip(f"eucora_license_django.tasks is not importable yet: {exc}")
 
 
-def _celery_app(redis_url: str) -> Any:
-    """The demo site's Celery app (as `celery -A demo_site` finds it), pointed at the test broker."""
-    from celery.app.utils import find_app
+@contextmanager
+def _sender(redis_url: str) -> Iterator[Any]:
+    """A Celery app of the test's own that only sends to the test broker and reads results.
 
-    app = find_app("demo_site")
-    app.conf.broker_url = redis_url
-    app.conf.result_backend = redis_url
+    The demo site's app is left as it is (its broker and eager setting belong to
+    the other tests); tasks are sent by name, as Celery beat does.
+    """
+    from celery import Celery
+
+    app = Celery("eucora-test-sender", broker=redis_url, backend=redis_url, set_as_current=False)
     app.conf.result_extended = True
-    app.conf.task_always_eager = False
-    app.set_current()
-    return app
+    try:
+        yield app
+    finally:
+        app.close()
 
 
 def _make_organisations(count: int) -> dict[str, int]:
@@ -87,47 +94,48 @@ def test_fan_out_reconciles_every_organisation_exactly_once_over_two_workers(
     transactional_db: None, redis_url: str, celery_workers: CeleryWorkers
 ) -> None:
     tasks = _tasks_module()
+    assert (tasks.fan_out.name, tasks.reconcile_organization.name) == (FAN_OUT, RECONCILE)
     from celery.result import AsyncResult
 
-    app = _celery_app(redis_url)
-    app.control.purge()
     fleet = _make_organisations(ORGS)
     org_ids = sorted(fleet)
-    names = celery_workers.start(2, app="demo_site", redis_url=redis_url)
+    with _sender(redis_url) as app:
+        app.control.purge()
+        names = celery_workers.start(2, app="demo_site", redis_url=redis_url)
 
-    tasks.fan_out.delay()
-    runs = _wait_for_runs(org_ids, timeout=180)
-    done = celery_workers.wait_succeeded(RECONCILE, ORGS, timeout=60)
+        app.send_task(FAN_OUT)
+        runs = _wait_for_runs(org_ids, timeout=180)
+        done = celery_workers.wait_succeeded(RECONCILE, ORGS, timeout=60)
 
-    # No run lost, none doubled: one finished run per organisation in the database ...
-    assert {org: len(r) for org, r in runs.items()} == dict.fromkeys(org_ids, 1), celery_workers.failures()
-    for org_id, (run,) in runs.items():
-        assert run.status in ("ok", "degraded"), f"{org_id}: {run.status} {run.reason_codes} {run.errors}"
-        # Each organisation's snapshot holds its own data, not another's.
-        snapshot = json.loads(bytes(run.snapshot.canonical))
-        assert snapshot["organization_id"] == org_id
-        assert [(s["sku"], s["entitled"]) for s in snapshot["skus"]] == [("acme-suite", fleet[org_id])]
-    # ... and one task per organisation in the workers' logs, each run by one worker.
-    ids = [task_id for per_worker in done.values() for task_id in per_worker]
-    assert len(ids) == len(set(ids)) == ORGS, done
-    reconciled: Counter[tuple[str, ...]] = Counter()
-    ran_on: Counter[str] = Counter()
-    for task_id in ids:
-        result = AsyncResult(task_id, app=app)
-        assert result.state == "SUCCESS"
-        reconciled[tuple(result.args)] += 1
-        ran_on[result.worker] += 1
-    assert reconciled == Counter({(org_id,): 1 for org_id in org_ids})
-    assert set(ran_on) == set(names), f"both workers should reconcile: {dict(ran_on)}"
-    assert sum(len(v) for v in celery_workers.wait_succeeded(FAN_OUT, 1).values()) == 1
+        # No run lost, none doubled: one finished run per organisation in the database ...
+        assert {org: len(r) for org, r in runs.items()} == dict.fromkeys(org_ids, 1), celery_workers.failures()
+        for org_id, (run,) in runs.items():
+            assert run.status in ("ok", "degraded"), f"{org_id}: {run.status} {run.reason_codes} {run.errors}"
+            # Each organisation's snapshot holds its own data, not another's.
+            snapshot = json.loads(bytes(run.snapshot.canonical))
+            assert snapshot["organization_id"] == org_id
+            assert [(s["sku"], s["entitled"]) for s in snapshot["skus"]] == [("acme-suite", fleet[org_id])]
+        # ... and one task per organisation in the workers' logs, each run by one worker.
+        ids = [task_id for per_worker in done.values() for task_id in per_worker]
+        assert len(ids) == len(set(ids)) == ORGS, done
+        reconciled: Counter[tuple[str, ...]] = Counter()
+        ran_on: Counter[str] = Counter()
+        for task_id in ids:
+            result = AsyncResult(task_id, app=app)
+            assert result.state == "SUCCESS"
+            reconciled[tuple(result.args)] += 1
+            ran_on[result.worker] += 1
+        assert reconciled == Counter({(org_id,): 1 for org_id in org_ids})
+        assert set(ran_on) == set(names), f"both workers should reconcile: {dict(ran_on)}"
+        assert sum(len(v) for v in celery_workers.wait_succeeded(FAN_OUT, 1).values()) == 1
 
-    # A retry in the same schedule slot is the same run: fanning out again adds none.
-    first = {org_id: (r[0].run_id, r[0].as_of) for org_id, r in runs.items()}
-    tasks.fan_out.delay()
-    celery_workers.wait_succeeded(RECONCILE, 2 * ORGS, timeout=120)
-    time.sleep(1.0)  # a duplicate delivery would show up here
-    assert sum(len(v) for v in celery_workers.succeeded(RECONCILE).values()) == 2 * ORGS
-    assert sum(len(v) for v in celery_workers.succeeded(FAN_OUT).values()) == 2
+        # A retry in the same schedule slot is the same run: fanning out again adds none.
+        first = {org_id: (r[0].run_id, r[0].as_of) for org_id, r in runs.items()}
+        app.send_task(FAN_OUT)
+        celery_workers.wait_succeeded(RECONCILE, 2 * ORGS, timeout=120)
+        time.sleep(1.0)  # a duplicate delivery would show up here
+        assert sum(len(v) for v in celery_workers.succeeded(RECONCILE).values()) == 2 * ORGS
+        assert sum(len(v) for v in celery_workers.succeeded(FAN_OUT).values()) == 2
     again = _wait_for_runs(org_ids, timeout=60)
     for org_id, (run_id, as_of) in first.items():
         same_slot = [r for r in again[org_id] if r.as_of == as_of]
