@@ -366,6 +366,15 @@ static int by_name(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Governance kinds the C ABI has no function for (fixtures/golden/README.md). */
+static int is_governance_skipped(const char *kind) {
+    static const char *skipped[] = {"authorize", "decide", "apply", "audit-prove", "audit-verify", "audit-proof"};
+    for (size_t i = 0; i < sizeof skipped / sizeof *skipped; i++) {
+        if (strcmp(kind, skipped[i]) == 0) return 1;
+    }
+    return 0;
+}
+
 static int run_golden(const char *root) {
     DIR *d = opendir(root);
     if (!d) {
@@ -396,6 +405,7 @@ static int run_golden(const char *root) {
             else if (strcmp(kind, "jcs") == 0) golden_jcs(names[i], dir, expected);
             else if (strcmp(kind, "ruleset") == 0) golden_ruleset(names[i], dir, case_json, expected);
             else if (strcmp(kind, "sidebar") == 0) golden_sidebar(names[i], dir, case_json, expected);
+            else if (is_governance_skipped(kind)) cases--; /* iterated by the governance crate, Python, Node */
             else check(0, names[i], "unknown kind");
         }
         free(case_json);
