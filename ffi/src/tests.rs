@@ -98,7 +98,10 @@ fn audit_verifiers_answer_and_refuse_bad_arguments() {
     let mut buf = [0 as c_char; 256];
     let mut len = 0usize;
     // The empty log verifies; a line that is not JSON is entry 1's failure, an answer not an error.
-    assert_eq!(unsafe { eucora_license_audit_verify(null(), 0, null(), 0, &mut ok, buf.as_mut_ptr(), buf.len(), &mut len) }, EUCORA_LICENSE_OK);
+    assert_eq!(
+        unsafe { eucora_license_audit_verify(null(), 0, null(), 0, &mut ok, buf.as_mut_ptr(), buf.len(), &mut len) },
+        EUCORA_LICENSE_OK
+    );
     assert_eq!(ok, 1);
     assert_eq!(unsafe { CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap(), r#"{"failure":null,"ok":true,"size":0}"#);
     let junk = b"x\n";
@@ -127,7 +130,16 @@ fn audit_verifiers_answer_and_refuse_bad_arguments() {
     let empty_cp = audit_empty_checkpoint();
     assert_eq!(
         unsafe {
-            eucora_license_audit_verify_proof(junk.as_ptr(), junk.len(), empty_cp.as_ptr(), empty_cp.len(), &mut ok, buf.as_mut_ptr(), buf.len(), &mut len)
+            eucora_license_audit_verify_proof(
+                junk.as_ptr(),
+                junk.len(),
+                empty_cp.as_ptr(),
+                empty_cp.len(),
+                &mut ok,
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut len,
+            )
         },
         EUCORA_LICENSE_OK
     );
@@ -137,7 +149,10 @@ fn audit_verifiers_answer_and_refuse_bad_arguments() {
         unsafe { eucora_license_audit_verify_proof(null(), 2, null(), 0, &mut ok, null_mut(), 0, null_mut()) },
         EUCORA_LICENSE_INVALID_ARGUMENT
     );
-    assert_eq!(unsafe { eucora_license_audit_checkpoint(junk.as_ptr(), junk.len(), null_mut(), 0, &mut len) }, EUCORA_LICENSE_INVALID_INPUT);
+    assert_eq!(
+        unsafe { eucora_license_audit_checkpoint(junk.as_ptr(), junk.len(), null_mut(), 0, &mut len) },
+        EUCORA_LICENSE_INVALID_INPUT
+    );
 }
 
 /// The empty log's checkpoint, as `eucora_license_audit_checkpoint` gives it.

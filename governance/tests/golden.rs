@@ -229,9 +229,17 @@ fn entitlement_row() -> Value {
 }
 
 fn make_proposal(kind: ProposalKind, payload: &Value, proposer: &Value, policy: &Policy) -> Value {
-    propose(kind, payload, &Actor::from_value(proposer).unwrap(), t(CREATED), policy, Some("corr-golden-1"), &[json!({"type": "contract", "id": "doc-7"})])
-        .unwrap()
-        .to_value()
+    propose(
+        kind,
+        payload,
+        &Actor::from_value(proposer).unwrap(),
+        t(CREATED),
+        policy,
+        Some("corr-golden-1"),
+        &[json!({"type": "contract", "id": "doc-7"})],
+    )
+    .unwrap()
+    .to_value()
 }
 
 fn approval(p: &Value, approver: &Value, decision: &str, at: &str) -> Value {
@@ -248,20 +256,23 @@ fn decide_specs() -> (Vec<Spec>, Vec<Spec>) {
     let operator = user("opal", &["agent_operator", "ops_manager"]);
     let p = make_proposal(ProposalKind::EntitlementCreate, &entitlement_row(), &admin, &default);
     let p2 = make_proposal(ProposalKind::EntitlementCreate, &entitlement_row(), &admin, &q2);
-    let self_prop = make_proposal(ProposalKind::EntitlementCreate, &entitlement_row(), &user("amy", &["license_admin", "ops_manager"]), &default);
-    let by_agent = make_proposal(ProposalKind::EntitlementCreate, &entitlement_row(), &agent("inventory_extractor", operator.clone()), &default);
+    let self_prop =
+        make_proposal(ProposalKind::EntitlementCreate, &entitlement_row(), &user("amy", &["license_admin", "ops_manager"]), &default);
+    let by_agent =
+        make_proposal(ProposalKind::EntitlementCreate, &entitlement_row(), &agent("inventory_extractor", operator.clone()), &default);
     let rec = make_proposal(ProposalKind::Recommendation, &json!({"recommendation_id": "rec-right-size-visio"}), &admin, &default);
     let other = make_proposal(ProposalKind::EntitlementUpdate, &entitlement_row(), &admin, &default);
     let mut edited = p.clone();
     edited["payload"]["quantity"] = json!(250);
 
-    let d = |what: &str, desc: &str, covers: &[&str], prop: &Value, approvals: Vec<Value>, now: &str, policy: Option<&Value>, intent: Value| {
-        let mut params = json!({"proposal": prop, "approvals": approvals, "now": now});
-        if let Some(pd) = policy {
-            params["policy"] = pd.clone();
-        }
-        case("decide", what, desc, covers, params, intent)
-    };
+    let d =
+        |what: &str, desc: &str, covers: &[&str], prop: &Value, approvals: Vec<Value>, now: &str, policy: Option<&Value>, intent: Value| {
+            let mut params = json!({"proposal": prop, "approvals": approvals, "now": now});
+            if let Some(pd) = policy {
+                params["policy"] = pd.clone();
+            }
+            case("decide", what, desc, covers, params, intent)
+        };
     let refused = |list: &[(usize, Option<&str>, &str)]| -> Value {
         list.iter().map(|(i, a, r)| json!({"index": i, "approver": a, "reason": r})).collect()
     };
@@ -332,7 +343,15 @@ fn decide_specs() -> (Vec<Spec>, Vec<Spec>) {
           json!({"error": {"code": "policy_mismatch"}})),
     ];
 
-    let ap = |what: &str, desc: &str, covers: &[&str], prop: &Value, approvals: Vec<Value>, now: &str, applied: Vec<Value>, policy: Option<&Value>, intent: Value| {
+    let ap = |what: &str,
+              desc: &str,
+              covers: &[&str],
+              prop: &Value,
+              approvals: Vec<Value>,
+              now: &str,
+              applied: Vec<Value>,
+              policy: Option<&Value>,
+              intent: Value| {
         let mut params = json!({"proposal": prop, "approvals": approvals, "now": now, "applied": applied});
         if let Some(pd) = policy {
             params["policy"] = pd.clone();
@@ -341,29 +360,94 @@ fn decide_specs() -> (Vec<Spec>, Vec<Spec>) {
     };
     let ok_approval = approval(&p, &oscar, "approve", "2026-11-02T10:00:00Z");
     let applies = vec![
-        ap("change", "Approved: apply returns the change {kind, proposal_id, payload}, the entitlement row to write.",
-           &["d2:apply", "d2:approved"], &p, vec![ok_approval.clone()], now, vec![], None,
-           json!({"change": {"kind": "entitlement.create", "proposal_id": p["proposal_id"], "payload": entitlement_row()}})),
-        ap("recommendation-change", "An approved recommendation proposal applies as {recommendation_id}; another id in applied does not matter.",
-           &["d2:apply", "d2:kind_recommendation"], &rec, vec![approval(&rec, &oscar, "approve", "2026-11-02T10:00:00Z")], now, vec![p["proposal_id"].clone()], None,
-           json!({"change": {"kind": "recommendation", "proposal_id": rec["proposal_id"], "payload": {"recommendation_id": "rec-right-size-visio"}}})),
-        ap("already-applied", "Approved, but its id is among the applied ids: already_applied, never twice.",
-           &["d2:already_applied", "d2:error"], &p, vec![ok_approval.clone()], now, vec![p["proposal_id"].clone()], None,
-           json!({"error": {"code": "already_applied"}})),
-        ap("pending", "No approval yet: apply fails with the state, pending.",
-           &["d2:apply_state", "d2:pending", "d2:error"], &p, vec![], now, vec![], None, json!({"error": {"code": "pending"}})),
-        ap("rejected", "A counted reject: apply fails with rejected.",
-           &["d2:apply_state", "d2:rejected", "d2:error"], &p, vec![approval(&p, &olga, "reject", "2026-11-02T10:00:00Z")], now, vec![], None,
-           json!({"error": {"code": "rejected"}})),
-        ap("expired", "Only an approval after expiry, now past expiry: apply fails with expired.",
-           &["d2:apply_state", "d2:expired", "d2:error"], &p, vec![approval(&p, &oscar, "approve", "2026-11-08T09:00:01Z")], "2026-11-10T00:00:00Z", vec![], None,
-           json!({"error": {"code": "expired"}})),
-        ap("self-approval-only-pending", "Only the agent's delegator approved its proposal (self_approval): the proposal is pending and nothing is applied.",
-           &["d2:apply_state", "d2:self_approval", "d2:error"], &by_agent, vec![approval(&by_agent, &operator, "approve", "2026-11-02T10:00:00Z")], now, vec![], None,
-           json!({"error": {"code": "pending"}})),
-        ap("policy-mismatch-before-already-applied", "Precedence (D6): policy_mismatch before already_applied.",
-           &["d2:policy_mismatch", "d2:precedence", "d2:error"], &p, vec![ok_approval], now, vec![p["proposal_id"].clone()], Some(&q2_doc),
-           json!({"error": {"code": "policy_mismatch"}})),
+        ap(
+            "change",
+            "Approved: apply returns the change {kind, proposal_id, payload}, the entitlement row to write.",
+            &["d2:apply", "d2:approved"],
+            &p,
+            vec![ok_approval.clone()],
+            now,
+            vec![],
+            None,
+            json!({"change": {"kind": "entitlement.create", "proposal_id": p["proposal_id"], "payload": entitlement_row()}}),
+        ),
+        ap(
+            "recommendation-change",
+            "An approved recommendation proposal applies as {recommendation_id}; another id in applied does not matter.",
+            &["d2:apply", "d2:kind_recommendation"],
+            &rec,
+            vec![approval(&rec, &oscar, "approve", "2026-11-02T10:00:00Z")],
+            now,
+            vec![p["proposal_id"].clone()],
+            None,
+            json!({"change": {"kind": "recommendation", "proposal_id": rec["proposal_id"], "payload": {"recommendation_id": "rec-right-size-visio"}}}),
+        ),
+        ap(
+            "already-applied",
+            "Approved, but its id is among the applied ids: already_applied, never twice.",
+            &["d2:already_applied", "d2:error"],
+            &p,
+            vec![ok_approval.clone()],
+            now,
+            vec![p["proposal_id"].clone()],
+            None,
+            json!({"error": {"code": "already_applied"}}),
+        ),
+        ap(
+            "pending",
+            "No approval yet: apply fails with the state, pending.",
+            &["d2:apply_state", "d2:pending", "d2:error"],
+            &p,
+            vec![],
+            now,
+            vec![],
+            None,
+            json!({"error": {"code": "pending"}}),
+        ),
+        ap(
+            "rejected",
+            "A counted reject: apply fails with rejected.",
+            &["d2:apply_state", "d2:rejected", "d2:error"],
+            &p,
+            vec![approval(&p, &olga, "reject", "2026-11-02T10:00:00Z")],
+            now,
+            vec![],
+            None,
+            json!({"error": {"code": "rejected"}}),
+        ),
+        ap(
+            "expired",
+            "Only an approval after expiry, now past expiry: apply fails with expired.",
+            &["d2:apply_state", "d2:expired", "d2:error"],
+            &p,
+            vec![approval(&p, &oscar, "approve", "2026-11-08T09:00:01Z")],
+            "2026-11-10T00:00:00Z",
+            vec![],
+            None,
+            json!({"error": {"code": "expired"}}),
+        ),
+        ap(
+            "self-approval-only-pending",
+            "Only the agent's delegator approved its proposal (self_approval): the proposal is pending and nothing is applied.",
+            &["d2:apply_state", "d2:self_approval", "d2:error"],
+            &by_agent,
+            vec![approval(&by_agent, &operator, "approve", "2026-11-02T10:00:00Z")],
+            now,
+            vec![],
+            None,
+            json!({"error": {"code": "pending"}}),
+        ),
+        ap(
+            "policy-mismatch-before-already-applied",
+            "Precedence (D6): policy_mismatch before already_applied.",
+            &["d2:policy_mismatch", "d2:precedence", "d2:error"],
+            &p,
+            vec![ok_approval],
+            now,
+            vec![p["proposal_id"].clone()],
+            Some(&q2_doc),
+            json!({"error": {"code": "policy_mismatch"}}),
+        ),
     ];
     (decides, applies)
 }
@@ -490,28 +574,98 @@ fn audit_specs() -> Vec<Spec> {
     // The intent pins the facts D6 fixes (kind, seq, sizes, entry hash, the
     // checkpoint); the path itself is checked by verifying the proof
     // (`proved_proofs_verify`).
-    let incl_intent = |log: &[Value], seq: usize| {
-        json!({"proof": {"kind": "inclusion", "seq": seq, "tree_size": log.len(), "entry_hash": log[seq - 1]["entry_hash"]}, "checkpoint": cp(log)})
-    };
-    let cons_intent = |log: &[Value], old: usize| {
-        json!({"proof": {"kind": "consistency", "old_size": old, "new_size": log.len(), "new_root": cp(log)["root"]}, "checkpoint": cp(log)})
-    };
+    let incl_intent = |log: &[Value], seq: usize| json!({"proof": {"kind": "inclusion", "seq": seq, "tree_size": log.len(), "entry_hash": log[seq - 1]["entry_hash"]}, "checkpoint": cp(log)});
+    let cons_intent = |log: &[Value], old: usize| json!({"proof": {"kind": "consistency", "old_size": old, "new_size": log.len(), "new_root": cp(log)["root"]}, "checkpoint": cp(log)});
     specs.extend(vec![
-        pr("inclusion-size-1", "The one-entry log: seq 1's inclusion proof has an empty path; the root is the leaf hash of the entry hash.",
-           &["proof:inclusion", "proof:size_1"], &one, json!({"seq": 1}), incl_intent(&one, 1)),
-        pr("inclusion-7-first", "Seven entries, seq 1: RFC 9162 path of three hashes.", &["proof:inclusion"], &seven, json!({"seq": 1}), incl_intent(&seven, 1)),
+        pr(
+            "inclusion-size-1",
+            "The one-entry log: seq 1's inclusion proof has an empty path; the root is the leaf hash of the entry hash.",
+            &["proof:inclusion", "proof:size_1"],
+            &one,
+            json!({"seq": 1}),
+            incl_intent(&one, 1),
+        ),
+        pr(
+            "inclusion-7-first",
+            "Seven entries, seq 1: RFC 9162 path of three hashes.",
+            &["proof:inclusion"],
+            &seven,
+            json!({"seq": 1}),
+            incl_intent(&seven, 1),
+        ),
         pr("inclusion-7-middle", "Seven entries, seq 4.", &["proof:inclusion"], &seven, json!({"seq": 4}), incl_intent(&seven, 4)),
-        pr("inclusion-7-last", "Seven entries, seq 7 (the lone right leaf): a path of two hashes.", &["proof:inclusion"], &seven, json!({"seq": 7}), incl_intent(&seven, 7)),
-        pr("inclusion-100-middle", "A hundred entries, seq 37.", &["proof:inclusion", "proof:size_100"], &hundred, json!({"seq": 37}), incl_intent(&hundred, 37)),
-        pr("inclusion-100-last", "A hundred entries, seq 100.", &["proof:inclusion", "proof:size_100"], &hundred, json!({"seq": 100}), incl_intent(&hundred, 100)),
-        pr("consistency-7-from-3", "Consistency of the first three entries with all seven.", &["proof:consistency"], &seven, json!({"old_size": 3}), cons_intent(&seven, 3)),
-        pr("consistency-7-from-4", "Consistency from 4 to 7 (the old tree a complete subtree).", &["proof:consistency"], &seven, json!({"old_size": 4}), cons_intent(&seven, 4)),
-        pr("consistency-7-from-7", "From size n to n the path is empty (D6).", &["proof:consistency", "proof:same_size"], &seven, json!({"old_size": 7}),
-           json!({"proof": {"kind": "consistency", "old_size": 7, "new_size": 7, "new_root": cp(&seven)["root"], "path": []}})),
-        pr("consistency-1-from-1", "The one-entry log from size 1: empty path.", &["proof:consistency", "proof:same_size", "proof:size_1"], &one, json!({"old_size": 1}),
-           json!({"proof": {"kind": "consistency", "old_size": 1, "new_size": 1, "path": []}})),
-        pr("consistency-100-from-37", "Consistency from 37 to 100.", &["proof:consistency", "proof:size_100"], &hundred, json!({"old_size": 37}), cons_intent(&hundred, 37)),
-        pr("consistency-100-from-64", "Consistency from 64 (a power of two) to 100.", &["proof:consistency", "proof:size_100"], &hundred, json!({"old_size": 64}), cons_intent(&hundred, 64)),
+        pr(
+            "inclusion-7-last",
+            "Seven entries, seq 7 (the lone right leaf): a path of two hashes.",
+            &["proof:inclusion"],
+            &seven,
+            json!({"seq": 7}),
+            incl_intent(&seven, 7),
+        ),
+        pr(
+            "inclusion-100-middle",
+            "A hundred entries, seq 37.",
+            &["proof:inclusion", "proof:size_100"],
+            &hundred,
+            json!({"seq": 37}),
+            incl_intent(&hundred, 37),
+        ),
+        pr(
+            "inclusion-100-last",
+            "A hundred entries, seq 100.",
+            &["proof:inclusion", "proof:size_100"],
+            &hundred,
+            json!({"seq": 100}),
+            incl_intent(&hundred, 100),
+        ),
+        pr(
+            "consistency-7-from-3",
+            "Consistency of the first three entries with all seven.",
+            &["proof:consistency"],
+            &seven,
+            json!({"old_size": 3}),
+            cons_intent(&seven, 3),
+        ),
+        pr(
+            "consistency-7-from-4",
+            "Consistency from 4 to 7 (the old tree a complete subtree).",
+            &["proof:consistency"],
+            &seven,
+            json!({"old_size": 4}),
+            cons_intent(&seven, 4),
+        ),
+        pr(
+            "consistency-7-from-7",
+            "From size n to n the path is empty (D6).",
+            &["proof:consistency", "proof:same_size"],
+            &seven,
+            json!({"old_size": 7}),
+            json!({"proof": {"kind": "consistency", "old_size": 7, "new_size": 7, "new_root": cp(&seven)["root"], "path": []}}),
+        ),
+        pr(
+            "consistency-1-from-1",
+            "The one-entry log from size 1: empty path.",
+            &["proof:consistency", "proof:same_size", "proof:size_1"],
+            &one,
+            json!({"old_size": 1}),
+            json!({"proof": {"kind": "consistency", "old_size": 1, "new_size": 1, "path": []}}),
+        ),
+        pr(
+            "consistency-100-from-37",
+            "Consistency from 37 to 100.",
+            &["proof:consistency", "proof:size_100"],
+            &hundred,
+            json!({"old_size": 37}),
+            cons_intent(&hundred, 37),
+        ),
+        pr(
+            "consistency-100-from-64",
+            "Consistency from 64 (a power of two) to 100.",
+            &["proof:consistency", "proof:size_100"],
+            &hundred,
+            json!({"old_size": 64}),
+            cons_intent(&hundred, 64),
+        ),
     ]);
 
     // audit-proof: the verifier's answers.
@@ -740,13 +894,25 @@ fn governance_golden_vectors_cover_the_contract() {
     want.extend(ApprovalRefusal::names().into_iter().map(|r| format!("decide:{r}")));
     want.extend(ProposalState::names().into_iter().map(|s| format!("decide:{s}")));
     want.insert("decide:error:policy_mismatch".into());
-    want.extend(["change", "error:already_applied", "error:pending", "error:rejected", "error:expired", "error:policy_mismatch"].map(|c| format!("apply:{c}")));
+    want.extend(
+        ["change", "error:already_applied", "error:pending", "error:rejected", "error:expired", "error:policy_mismatch"]
+            .map(|c| format!("apply:{c}")),
+    );
     want.extend(AuditFailure::names().into_iter().map(|f| format!("audit-verify:{f}")));
     want.extend(["ok", "ok-empty"].map(|c| format!("audit-verify:{c}")));
     want.extend(["inclusion", "consistency"].map(|c| format!("audit-prove:{c}")));
     want.extend(
-        ["inclusion", "consistency", "root_mismatch", "inconsistent", "size_mismatch", "out_of_range", "malformed_proof", "malformed_checkpoint"]
-            .map(|c| format!("audit-proof:{c}")),
+        [
+            "inclusion",
+            "consistency",
+            "root_mismatch",
+            "inconsistent",
+            "size_mismatch",
+            "out_of_range",
+            "malformed_proof",
+            "malformed_checkpoint",
+        ]
+        .map(|c| format!("audit-proof:{c}")),
     );
     let missing: Vec<&String> = want.difference(&seen).collect();
     assert!(missing.is_empty(), "no governance golden case shows {missing:?}");
