@@ -17,6 +17,10 @@ const cases = fs
   .filter((name) => fs.existsSync(path.join(GOLDEN, name, 'case.json')))
   .sort()
 
+// fixtures/golden/README.md: iterated by the governance crate (and Python);
+// skipped here unless observed above.
+const GOVERNANCE_KINDS = new Set(['authorize', 'decide', 'apply', 'audit-verify', 'audit-prove', 'audit-proof'])
+
 const readJson = (file) => JSON.parse(fs.readFileSync(file, 'utf8'))
 const optional = (file) => (fs.existsSync(file) ? fs.readFileSync(file) : undefined)
 
@@ -151,6 +155,8 @@ for (const name of cases) {
         got = observeSidebar(dir, c)
         break
       default:
+        // Governance kinds this file does not observe (yet) are skipped.
+        if (GOVERNANCE_KINDS.has(c.kind)) return
         assert.fail(`unknown kind ${c.kind}`)
     }
     assert.deepStrictEqual(got, expected)

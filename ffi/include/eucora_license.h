@@ -238,6 +238,58 @@ int32_t eucora_license_sidebar(const uint8_t *snapshot,
                                size_t cap,
                                size_t *len_out);
 
+// Verify an audit log (the bytes of `LOG.jsonl`: one JSON entry per line,
+// split on `\n` only, blank lines ignored; NULL and 0 is the empty log)
+// and, when `checkpoint` is not NULL, the checkpoint the caller kept
+// (`{size, root, head_hash}` JSON), compared only after the chain
+// verifies. `ok_out` gets 1 when everything holds, else 0; the report
+// `{"ok", "size", "failure": null | {"code", "seq"}}` (canonical JSON)
+// goes to `report_buf`, which may be NULL with capacity 0. The failure
+// names the first bad entry by its 1-based position (`entry_hash_mismatch`,
+// `seq_gap`, `prev_hash_mismatch`) or the checkpoint's size
+// (`checkpoint_mismatch`). A checkpoint that is not a checkpoint document is
+// EUCORA_LICENSE_INVALID_INPUT.
+int32_t eucora_license_audit_verify(const uint8_t *log,
+                                    size_t log_len,
+                                    const uint8_t *checkpoint,
+                                    size_t checkpoint_len,
+                                    int32_t *ok_out,
+                                    char *report_buf,
+                                    size_t report_cap,
+                                    size_t *report_len_out);
+
+// The checkpoint `{"size", "root", "head_hash"}` (canonical JSON) of an
+// audit log (`LOG.jsonl` bytes, as for `eucora_license_audit_verify`), to
+// keep outside the log. A log that does not verify is
+// EUCORA_LICENSE_INVALID_INPUT, its last error naming the failure and the
+// entry.
+int32_t eucora_license_audit_checkpoint(const uint8_t *log,
+                                        size_t log_len,
+                                        char *buf,
+                                        size_t cap,
+                                        size_t *len_out);
+
+// Verify an RFC 9162 proof (JSON) against a checkpoint (JSON) the caller
+// holds: an inclusion proof `{"kind": "inclusion", "seq", "tree_size",
+// "entry_hash", "path"}` against the checkpoint whose `size` is
+// `tree_size`; a consistency proof `{"kind": "consistency", "old_size",
+// "new_size", "new_root", "path"}` against the *old* checkpoint, vouching
+// for `new_root`. The tree size is taken from the checkpoint, never from the
+// proof alone. `ok_out` gets 1 when the proof holds, else 0; the verdict
+// (canonical JSON) `{"ok": true, "kind", ...}` or `{"ok": false, "reason"}`
+// (`malformed_checkpoint`, `malformed_proof`, `size_mismatch`,
+// `out_of_range`, `root_mismatch`, `inconsistent`) goes to `buf`, which
+// may be NULL with capacity 0. Text that is not JSON is a malformed proof
+// or checkpoint, not an error.
+int32_t eucora_license_audit_verify_proof(const uint8_t *proof,
+                                          size_t proof_len,
+                                          const uint8_t *checkpoint,
+                                          size_t checkpoint_len,
+                                          int32_t *ok_out,
+                                          char *buf,
+                                          size_t cap,
+                                          size_t *len_out);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

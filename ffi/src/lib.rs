@@ -1,4 +1,5 @@
-//! C ABI of `eucora-license-core` (header `include/eucora_license.h`,
+//! C ABI of `eucora-license-core`, and of the audit verifiers of
+//! `eucora-license-governance` (header `include/eucora_license.h`,
 //! conventions in `docs/c-api.md`).
 //!
 //! Every exported function:
@@ -66,9 +67,13 @@ mod canonical;
 /// The sidebar state.
 mod sidebar;
 
+/// The audit log's verifiers: chain, checkpoint, proofs (DESIGN D3).
+mod audit;
+
 #[cfg(test)]
 mod tests;
 
+pub use audit::*;
 pub use bundle::*;
 pub use canonical::*;
 pub use handles::{EucoraLicenseBundle, EucoraLicenseOutcome};

@@ -91,3 +91,74 @@ fn the_vocabulary_is_the_cores() {
     assert_eq!(text, include_str!("../../fixtures/vocabulary.json").trim_end());
     assert_eq!(text.as_bytes(), core_::canonical_bytes(&core_::api::vocabulary()).unwrap());
 }
+
+#[test]
+fn audit_verifiers_answer_and_refuse_bad_arguments() {
+    let mut ok = -1;
+    let mut buf = [0 as c_char; 256];
+    let mut len = 0usize;
+    // The empty log verifies; a line that is not JSON is entry 1's failure, an answer not an error.
+    assert_eq!(
+        unsafe { eucora_license_audit_verify(null(), 0, null(), 0, &mut ok, buf.as_mut_ptr(), buf.len(), &mut len) },
+        EUCORA_LICENSE_OK
+    );
+    assert_eq!(ok, 1);
+    assert_eq!(unsafe { CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap(), r#"{"failure":null,"ok":true,"size":0}"#);
+    let junk = b"x\n";
+    assert_eq!(
+        unsafe { eucora_license_audit_verify(junk.as_ptr(), junk.len(), null(), 0, &mut ok, buf.as_mut_ptr(), buf.len(), &mut len) },
+        EUCORA_LICENSE_OK
+    );
+    assert_eq!(ok, 0);
+    assert!(unsafe { CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap().contains(r#""code":"entry_hash_mismatch","seq":1"#));
+    // NULL where something is required, a checkpoint that is not one.
+    assert_eq!(
+        unsafe { eucora_license_audit_verify(null(), 3, null(), 0, &mut ok, null_mut(), 0, null_mut()) },
+        EUCORA_LICENSE_INVALID_ARGUMENT
+    );
+    assert_eq!(
+        unsafe { eucora_license_audit_verify(null(), 0, null(), 0, null_mut(), null_mut(), 0, null_mut()) },
+        EUCORA_LICENSE_INVALID_ARGUMENT
+    );
+    let cp = b"{\"size\":1}";
+    assert_eq!(
+        unsafe { eucora_license_audit_verify(null(), 0, cp.as_ptr(), cp.len(), &mut ok, null_mut(), 0, null_mut()) },
+        EUCORA_LICENSE_INVALID_INPUT
+    );
+    assert!(last_error().contains("invalid_checkpoint"), "{}", last_error());
+    // A proof that is not JSON is a malformed proof, an answer.
+    let empty_cp = audit_empty_checkpoint();
+    assert_eq!(
+        unsafe {
+            eucora_license_audit_verify_proof(
+                junk.as_ptr(),
+                junk.len(),
+                empty_cp.as_ptr(),
+                empty_cp.len(),
+                &mut ok,
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut len,
+            )
+        },
+        EUCORA_LICENSE_OK
+    );
+    assert_eq!(ok, 0);
+    assert_eq!(unsafe { CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap(), r#"{"ok":false,"reason":"malformed_proof"}"#);
+    assert_eq!(
+        unsafe { eucora_license_audit_verify_proof(null(), 2, null(), 0, &mut ok, null_mut(), 0, null_mut()) },
+        EUCORA_LICENSE_INVALID_ARGUMENT
+    );
+    assert_eq!(
+        unsafe { eucora_license_audit_checkpoint(junk.as_ptr(), junk.len(), null_mut(), 0, &mut len) },
+        EUCORA_LICENSE_INVALID_INPUT
+    );
+}
+
+/// The empty log's checkpoint, as `eucora_license_audit_checkpoint` gives it.
+fn audit_empty_checkpoint() -> Vec<u8> {
+    let mut buf = [0 as c_char; 256];
+    let mut len = 0usize;
+    assert_eq!(unsafe { eucora_license_audit_checkpoint(null(), 0, buf.as_mut_ptr(), buf.len(), &mut len) }, EUCORA_LICENSE_OK);
+    unsafe { CStr::from_ptr(buf.as_ptr()) }.to_bytes().to_vec()
+}

@@ -362,8 +362,68 @@ static void golden_sidebar(const char *name, const char *dir, const char *case_j
     free(last);
 }
 
+/* A text answer of the two-call pattern (length, then the buffer), malloc'ed;
+ * NULL with *status set on failure. ok_out gets the verdict. */
+typedef int32_t (*verify_fn)(const uint8_t *, size_t, const uint8_t *, size_t, int32_t *, char *, size_t, size_t *);
+
+static char *verify_text(verify_fn fn, const char *a, size_t a_len, const char *b, size_t b_len, int32_t *ok, int32_t *status) {
+    size_t len = 0;
+    *status = fn((const uint8_t *)a, a_len, (const uint8_t *)b, b_len, ok, NULL, 0, &len);
+    if (*status != EUCORA_LICENSE_OK) return NULL;
+    char *buf = malloc(len + 1);
+    *status = fn((const uint8_t *)a, a_len, (const uint8_t *)b, b_len, ok, buf, len + 1, &len);
+    if (*status != EUCORA_LICENSE_OK) { free(buf); return NULL; }
+    return buf;
+}
+
+/* `{"ok", "size", "failure"}` of log.jsonl, against case.json's checkpoint when present. */
+static void golden_audit_verify(const char *name, const char *dir, const char *case_json, const char *expected) {
+    char msg[512];
+    char *path = join(dir, "log.jsonl");
+    size_t log_len = 0;
+    char *log = read_file(path, &log_len);
+    free(path);
+    const char *cp = find_value(case_json, "checkpoint");
+    int32_t ok = -1, st, cst;
+    char *got = log ? verify_text(eucora_license_audit_verify, log, log_len, cp, cp ? value_span(cp) : 0, &ok, &st) : NULL;
+    char *want = canonical(expected, strlen(expected), &cst);
+    const char *want_ok = find_value(expected, "ok");
+    snprintf(msg, sizeof msg, "%s: audit_verify", name);
+    check(got && want && strcmp(got, want) == 0, msg, got ? got : last_error());
+    snprintf(msg, sizeof msg, "%s: audit_verify ok_out", name);
+    check(want_ok && ok == (strncmp(want_ok, "true", 4) == 0), msg, NULL);
+    free(want);
+    free(got);
+    free(log);
+}
+
+/* The verdict of case.json's proof against its checkpoint. */
+static void golden_audit_proof(const char *name, const char *case_json, const char *expected) {
+    char msg[512];
+    const char *proof = find_value(case_json, "proof"), *cp = find_value(case_json, "checkpoint");
+    int32_t ok = -1, st = -1, cst;
+    char *got = proof && cp ? verify_text(eucora_license_audit_verify_proof, proof, value_span(proof), cp, value_span(cp), &ok, &st) : NULL;
+    char *want = canonical(expected, strlen(expected), &cst);
+    const char *want_ok = find_value(expected, "ok");
+    snprintf(msg, sizeof msg, "%s: audit_verify_proof", name);
+    check(got && want && strcmp(got, want) == 0, msg, got ? got : last_error());
+    snprintf(msg, sizeof msg, "%s: audit_verify_proof ok_out", name);
+    check(want_ok && ok == (strncmp(want_ok, "true", 4) == 0), msg, NULL);
+    free(want);
+    free(got);
+}
+
 static int by_name(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Governance kinds the C ABI has no function for (fixtures/golden/README.md). */
+static int is_governance_skipped(const char *kind) {
+    static const char *skipped[] = {"authorize", "decide", "apply", "audit-prove"};
+    for (size_t i = 0; i < sizeof skipped / sizeof *skipped; i++) {
+        if (strcmp(kind, skipped[i]) == 0) return 1;
+    }
+    return 0;
 }
 
 static int run_golden(const char *root) {
@@ -396,6 +456,9 @@ static int run_golden(const char *root) {
             else if (strcmp(kind, "jcs") == 0) golden_jcs(names[i], dir, expected);
             else if (strcmp(kind, "ruleset") == 0) golden_ruleset(names[i], dir, case_json, expected);
             else if (strcmp(kind, "sidebar") == 0) golden_sidebar(names[i], dir, case_json, expected);
+            else if (strcmp(kind, "audit-verify") == 0) golden_audit_verify(names[i], dir, case_json, expected);
+            else if (strcmp(kind, "audit-proof") == 0) golden_audit_proof(names[i], case_json, expected);
+            else if (is_governance_skipped(kind)) cases--; /* iterated by the governance crate, Python, Node */
             else check(0, names[i], "unknown kind");
         }
         free(case_json);
@@ -539,9 +602,78 @@ static void test_conventions(const char *golden) {
     check(eucora_license_bundle_add_file(b, "a.csv", (const uint8_t *)"x", 1) == EUCORA_LICENSE_INVALID_HANDLE, "a freed bundle is refused", NULL);
 }
 
+/* The audit verifiers: NULL and bad arguments are status codes; a log or a
+ * proof that does not hold is an answer (OK, ok_out 0), not an error. */
+static void test_audit_conventions(const char *golden) {
+    char buf[512];
+    size_t len = 0;
+    int32_t ok = -1, st;
+
+    check(eucora_license_audit_verify(NULL, 5, NULL, 0, &ok, buf, sizeof buf, &len) == EUCORA_LICENSE_INVALID_ARGUMENT,
+          "audit_verify(NULL log, 5)", NULL);
+    check(eucora_license_audit_verify(NULL, 0, NULL, 0, NULL, buf, sizeof buf, &len) == EUCORA_LICENSE_INVALID_ARGUMENT,
+          "audit_verify(ok_out NULL)", NULL);
+    check(eucora_license_audit_verify(NULL, 0, NULL, 3, &ok, buf, sizeof buf, &len) == EUCORA_LICENSE_INVALID_ARGUMENT,
+          "audit_verify(NULL checkpoint, 3)", NULL);
+    check(eucora_license_audit_verify(NULL, 0, NULL, 0, &ok, NULL, 8, &len) == EUCORA_LICENSE_INVALID_ARGUMENT,
+          "audit_verify(NULL buffer with a capacity)", NULL);
+    st = eucora_license_audit_verify(NULL, 0, NULL, 0, &ok, buf, sizeof buf, &len);
+    check(st == EUCORA_LICENSE_OK && ok == 1 && strcmp(buf, "{\"failure\":null,\"ok\":true,\"size\":0}") == 0 && len == strlen(buf),
+          "audit_verify of the empty log", buf);
+    check(eucora_license_audit_verify(NULL, 0, (const uint8_t *)"junk", 4, &ok, buf, sizeof buf, &len) == EUCORA_LICENSE_INVALID_INPUT &&
+              strstr(last_error(), "invalid_checkpoint") != NULL,
+          "audit_verify with a checkpoint that is not JSON", last_error());
+    check(eucora_license_audit_verify(NULL, 0, (const uint8_t *)"{\"size\":1}", 10, &ok, buf, sizeof buf, &len) == EUCORA_LICENSE_INVALID_INPUT,
+          "audit_verify with a checkpoint missing its root", last_error());
+    check(eucora_license_audit_verify((const uint8_t *)"junk\n", 5, NULL, 0, &ok, buf, sizeof buf, &len) == EUCORA_LICENSE_OK && ok == 0 &&
+              strstr(buf, "\"entry_hash_mismatch\",\"seq\":1") != NULL,
+          "audit_verify of a line that is not JSON names entry 1", buf);
+    check(eucora_license_audit_verify(NULL, 0, NULL, 0, &ok, buf, 4, &len) == EUCORA_LICENSE_BUFFER_TOO_SMALL && buf[0] == 0 && len == 35,
+          "audit_verify into a too-small buffer", NULL);
+
+    check(eucora_license_audit_verify_proof(NULL, 4, NULL, 0, &ok, buf, sizeof buf, &len) == EUCORA_LICENSE_INVALID_ARGUMENT,
+          "audit_verify_proof(NULL proof, 4)", NULL);
+    check(eucora_license_audit_verify_proof(NULL, 0, NULL, 0, NULL, buf, sizeof buf, &len) == EUCORA_LICENSE_INVALID_ARGUMENT,
+          "audit_verify_proof(ok_out NULL)", NULL);
+    ok = -1;
+    check(eucora_license_audit_verify_proof((const uint8_t *)"junk", 4, (const uint8_t *)"{}", 2, &ok, buf, sizeof buf, &len) == EUCORA_LICENSE_OK &&
+              ok == 0 && strcmp(buf, "{\"ok\":false,\"reason\":\"malformed_checkpoint\"}") == 0,
+          "audit_verify_proof of junk against {}: malformed_checkpoint", buf);
+    static const char empty_cp[] = "{\"size\":0,\"root\":\"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\",\"head_hash\":null}";
+    check(eucora_license_audit_verify_proof((const uint8_t *)"junk", 4, (const uint8_t *)empty_cp, strlen(empty_cp), &ok, buf, sizeof buf, &len) ==
+                  EUCORA_LICENSE_OK &&
+              ok == 0 && strcmp(buf, "{\"ok\":false,\"reason\":\"malformed_proof\"}") == 0,
+          "audit_verify_proof of junk against the empty checkpoint: malformed_proof", buf);
+
+    check(eucora_license_audit_checkpoint(NULL, 2, buf, sizeof buf, &len) == EUCORA_LICENSE_INVALID_ARGUMENT, "audit_checkpoint(NULL, 2)", NULL);
+    check(eucora_license_audit_checkpoint(NULL, 0, buf, sizeof buf, &len) == EUCORA_LICENSE_OK &&
+              strcmp(buf, "{\"head_hash\":null,\"root\":\"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\",\"size\":0}") == 0,
+          "audit_checkpoint of the empty log", buf);
+
+    /* A checkpoint taken through the ABI verifies the log it came from; a tampered log has none. */
+    char *ok_path = join(golden, "audit-verify-checkpoint-ok/log.jsonl"), *bad_path = join(golden, "audit-verify-entry-hash-mismatch/log.jsonl");
+    size_t n = 0, bad_n = 0;
+    char *log = read_file(ok_path, &n), *bad = read_file(bad_path, &bad_n);
+    st = log ? eucora_license_audit_checkpoint((const uint8_t *)log, n, buf, sizeof buf, &len) : -1;
+    check(st == EUCORA_LICENSE_OK && strstr(buf, "\"size\":7") != NULL, "audit_checkpoint of a 7-entry log", st ? last_error() : buf);
+    char cp[512];
+    snprintf(cp, sizeof cp, "%s", buf);
+    ok = -1;
+    st = log ? eucora_license_audit_verify((const uint8_t *)log, n, (const uint8_t *)cp, strlen(cp), &ok, buf, sizeof buf, &len) : -1;
+    check(st == EUCORA_LICENSE_OK && ok == 1, "the log verifies against its own checkpoint", buf);
+    st = bad ? eucora_license_audit_checkpoint((const uint8_t *)bad, bad_n, buf, sizeof buf, &len) : -1;
+    check(st == EUCORA_LICENSE_INVALID_INPUT && strstr(last_error(), "entry_hash_mismatch") != NULL, "audit_checkpoint of a tampered log",
+          last_error());
+    free(log);
+    free(bad);
+    free(ok_path);
+    free(bad_path);
+}
+
 int main(int argc, char **argv) {
     const char *golden = argc > 1 ? argv[1] : "fixtures/golden";
     test_conventions(golden);
+    test_audit_conventions(golden);
     int cases = run_golden(golden);
     check(cases >= 30, "at least 30 golden cases", NULL);
     printf("C ABI: %d golden cases\n", cases);

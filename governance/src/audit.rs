@@ -203,6 +203,20 @@ fn secret_key(v: &Value, path: &str) -> Option<String> {
     }
 }
 
+/// The entries of a `LOG.jsonl` (D6): one JSON object per line, lines split
+/// on `\n` only, blank lines ignored. A line that is not UTF-8 JSON stays in
+/// place as `null`, so [`verify_log`] names it by its position
+/// (`entry_hash_mismatch`) instead of the whole log being refused: an
+/// auditor wants the first bad entry, not "unreadable".
+pub fn parse_log(bytes: &[u8]) -> Vec<Value> {
+    bytes
+        .split(|b| *b == b'\n')
+        .map(std::str::from_utf8)
+        .filter(|l| !l.is_ok_and(|t| t.trim().is_empty()))
+        .map(|l| l.ok().and_then(|t| eucora_license_core::internal::canonical::parse_strict(t).ok()).unwrap_or(Value::Null))
+        .collect()
+}
+
 /// The entry's hash when it is a well-formed entry whose `entry_hash` is
 /// the hash of its content.
 fn checked_hash(entry: &Value) -> Option<Digest32> {

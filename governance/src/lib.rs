@@ -23,8 +23,8 @@ pub mod proposal;
 
 pub use actor::Actor;
 pub use audit::{
-    append, checkpoint, prove_consistency, prove_entry, verify_log, verify_proof, Checkpoint, LogFailure, LogReport, ProofFailure,
-    ProofVerdict,
+    append, checkpoint, parse_log, prove_consistency, prove_entry, verify_log, verify_proof, Checkpoint, LogFailure, LogReport,
+    ProofFailure, ProofVerdict,
 };
 pub use authorize::{authorize, authorize_json, Decision};
 pub use error::{Error, Result};

@@ -17,12 +17,19 @@ fn golden_dir() -> PathBuf {
     crate::common::fixtures().join("golden")
 }
 
-/// Case directories (those holding `case.json`), in byte order of their names.
+/// The kinds the engine answers; the governance kinds (`authorize`,
+/// `decide`, `apply`, `audit-*`) are iterated by the governance crate's
+/// `tests/golden.rs` and skipped here.
+const CORE_KINDS: [&str; 4] = ["jcs", "reconcile", "ruleset", "sidebar"];
+
+/// Case directories (those holding `case.json`) of the engine's kinds, in
+/// byte order of their names.
 fn cases() -> Vec<(String, PathBuf)> {
     let mut out: Vec<(String, PathBuf)> = std::fs::read_dir(golden_dir())
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.join("case.json").is_file())
+        .filter(|p| read_json(&p.join("case.json"))["kind"].as_str().is_some_and(|k| CORE_KINDS.contains(&k)))
         .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), p))
         .collect();
     out.sort();
