@@ -292,7 +292,8 @@ fn inventory_inputs() -> Inputs {
     for (k, f) in [("ruleset", "ruleset.json"), ("catalog", "catalog.json"), ("entitlements", "entitlements.csv")] {
         i.insert(k.into(), std::fs::read(demo.join(f)).unwrap());
     }
-    let contract = format!("Contract MS-EA-2024-0117\nMicrosoft 365 E3: 15 seats from 2024-07-01 to 2027-12-31\nLicense key: {LICENSE_KEY}\n");
+    let contract =
+        format!("Contract MS-EA-2024-0117\nMicrosoft 365 E3: 15 seats from 2024-07-01 to 2027-12-31\nLicense key: {LICENSE_KEY}\n");
     i.insert("contracts/ms-ea.txt".into(), contract.into_bytes());
     i
 }
