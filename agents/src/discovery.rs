@@ -73,29 +73,81 @@ fn adapt(ctx: &mut Ctx<'_>) -> Adapted {
             .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
             .collect();
         let file_list: Vec<Value> = files.iter().map(|f| json!({"path": f.path, "sha256": sha256(&f.bytes).to_prefixed()})).collect();
-        match run_adapter(&adapter, &files, &options) {
-            Err(e) => {
-                ctx.step(&format!("adapter {adapter}"), "failed", e.code().name());
-                out.jobs.push(json!({"adapter": adapter, "files": file_list, "status": "failed", "error": e.code().name()}));
-            }
-            Ok((_, o)) => {
-                ctx.step(&format!("adapter {adapter}"), "ok", format!("{} signals", o.signals.len()));
-                let rejected: Vec<Value> = o
+        let result = if adapter == CANONICAL {
+            canonical_signals(&files)
+        } else {
+            run_adapter(&adapter, &files, &options).map_err(|e| e.code().name()).map(|(_, o)| {
+                let rejected = o
                     .rejected
                     .iter()
                     .map(|(f, r)| json!({"file": files[*f].path, "line": r.line, "column": r.column, "code": r.code.name()}))
                     .collect();
-                out.jobs.push(json!({"adapter": adapter, "files": file_list, "status": "ok", "signals": o.signals.len(),
-                                     "observations": o.observations.len(), "rejected": rejected}));
-                for (_, s) in &o.signals {
-                    let row: Map<String, Value> = COLUMNS.iter().zip(s.fields()).map(|(k, v)| (k.to_string(), json!(v))).collect();
-                    out.signals.push((adapter.clone(), row));
-                }
-                out.observations.extend(o.observations);
+                let rows = o
+                    .signals
+                    .iter()
+                    .map(|(_, s)| COLUMNS.iter().zip(s.fields()).map(|(k, v)| (k.to_string(), json!(v))).collect())
+                    .collect();
+                (rows, o.observations, rejected)
+            })
+        };
+        match result {
+            Err(code) => {
+                ctx.step(&format!("adapter {adapter}"), "failed", code);
+                out.jobs.push(json!({"adapter": adapter, "files": file_list, "status": "failed", "error": code}));
+            }
+            Ok((rows, observations, rejected)) => {
+                ctx.step(&format!("adapter {adapter}"), "ok", format!("{} signals", rows.len()));
+                out.jobs.push(json!({"adapter": adapter, "files": file_list, "status": "ok", "signals": rows.len(),
+                                     "observations": observations.len(), "rejected": rejected}));
+                out.signals.extend(rows.into_iter().map(|r| (adapter.clone(), r)));
+                out.observations.extend(observations);
             }
         }
     }
     out
+}
+
+/// The folder name under `exports/` that holds canonical signal CSV (the A1
+/// form a bundle keeps under `signals/`), passed through as written. Why:
+/// no source adapter sets `confidence` (A1 default `1`), so without this
+/// form the low-confidence review list could never be filled.
+const CANONICAL: &str = "signals";
+
+/// Adapter output as the agent keeps it: signal rows, portal observations,
+/// rejected records.
+type Rows = (Vec<Map<String, Value>>, Vec<eucora_license_core::EntitlementObservation>, Vec<Value>);
+
+/// Canonical signal CSV files: the header must be the 16 A1 columns in
+/// order (else the job fails, `invalid_input`); a record with another
+/// field count is rejected (`invalid_record`), one whose `confidence` is
+/// not a decimal in [0, 1] too (`bad_confidence`). Nothing else is
+/// checked here: the reconcile validates rows again.
+fn canonical_signals(files: &[InputFile]) -> Result<Rows, &'static str> {
+    let (mut rows, mut rejected) = (Vec::new(), Vec::new());
+    let (zero, one) = (Rat::new(0, 1), Rat::new(1, 1));
+    for f in files {
+        let text = String::from_utf8(f.bytes.clone()).map_err(|_| "invalid_input")?;
+        let mut lines = text.trim_start_matches('\u{feff}').lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+        let head = lines.next().map(|(_, h)| csv_split(h.trim_end_matches('\r'))).unwrap_or_default();
+        if head != COLUMNS {
+            return Err("invalid_input");
+        }
+        for (i, line) in lines {
+            let fields = csv_split(line.trim_end_matches('\r'));
+            let conf = fields.get(15).map(String::as_str).unwrap_or_default();
+            let conf_ok = conf.is_empty() || Rat::from_decimal(conf).is_some_and(|c| Some(c) >= zero && Some(c) <= one);
+            let code = if fields.len() != COLUMNS.len() {
+                "invalid_record"
+            } else if !conf_ok {
+                "bad_confidence"
+            } else {
+                rows.push(COLUMNS.iter().zip(fields).map(|(k, v)| (k.to_string(), json!(v))).collect());
+                continue;
+            };
+            rejected.push(json!({"file": f.path, "line": i + 1, "column": Value::Null, "code": code}));
+        }
+    }
+    Ok((rows, Vec::new(), rejected))
 }
 
 fn mapped(rs: &Ruleset, product: &str) -> Option<String> {
@@ -187,32 +239,35 @@ pub fn redact(text: &str) -> String {
     out.join("\n")
 }
 
+/// One CSV record's fields (comma separated, double quotes around fields
+/// that hold commas or quotes, `""` for a quote).
+fn csv_split(line: &str) -> Vec<String> {
+    let (mut f, mut cur, mut q) = (Vec::new(), String::new(), false);
+    let mut it = line.chars().peekable();
+    while let Some(c) = it.next() {
+        match c {
+            '"' if q && it.peek() == Some(&'"') => {
+                cur.push('"');
+                it.next();
+            }
+            '"' => q = !q,
+            ',' if !q => f.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    f.push(cur);
+    f
+}
+
 /// A minimal CSV reader for `entitlements.csv` (comma separated, double
 /// quotes around fields that hold commas or quotes).
 fn csv_rows(bytes: &[u8]) -> Vec<BTreeMap<String, String>> {
     let text = String::from_utf8_lossy(bytes);
     let text = text.trim_start_matches('\u{feff}');
-    let split = |line: &str| -> Vec<String> {
-        let (mut f, mut cur, mut q) = (Vec::new(), String::new(), false);
-        let mut it = line.chars().peekable();
-        while let Some(c) = it.next() {
-            match c {
-                '"' if q && it.peek() == Some(&'"') => {
-                    cur.push('"');
-                    it.next();
-                }
-                '"' => q = !q,
-                ',' if !q => f.push(std::mem::take(&mut cur)),
-                c => cur.push(c),
-            }
-        }
-        f.push(cur);
-        f
-    };
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let Some(head) = lines.next() else { return Vec::new() };
-    let head = split(head.trim_end_matches('\r'));
-    lines.map(|l| head.iter().cloned().zip(split(l.trim_end_matches('\r'))).collect()).collect()
+    let head = csv_split(head.trim_end_matches('\r'));
+    lines.map(|l| head.iter().cloned().zip(csv_split(l.trim_end_matches('\r'))).collect()).collect()
 }
 
 pub(crate) fn inventory_extractor(ctx: &mut Ctx<'_>) -> Result<(), Flow> {
