@@ -236,7 +236,14 @@ def test_python_values_are_checked() -> None:
         el.propose("entitlement.create", dict(PAYLOAD, unit_cost=36.0), ADMIN, AT)
     assert e.value.location is not None and e.value.location.field == "payload.unit_cost"
     with pytest.raises(el.InvalidInput):
+        el.authorize(ADMIN, "view.sidebar", policy=b"{}")  # type: ignore[arg-type]
+    # A JSON value of the wrong shape gets the contract's code, as from the CLI.
+    with pytest.raises(el.GovernanceError) as g:
         el.authorize("u-al", "view.sidebar")  # type: ignore[arg-type]
+    assert g.value.code == "invalid_actor"
+    with pytest.raises(el.GovernanceError) as g:
+        el.decide({"kind": "x"}, [], AT)
+    assert g.value.code == "invalid_proposal"
     with pytest.raises(el.InvalidInput):
         el.apply({}, [], AT, applied="sha256:x")
     # Decimal and date values are written as the DESIGN's strings.

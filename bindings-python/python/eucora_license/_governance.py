@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from . import _native
@@ -46,15 +46,20 @@ def _dumps(value: object, where: str) -> str:
 
 
 def _object(value: object, where: str) -> str:
-    if not isinstance(value, dict):
-        raise bad(where, f"expected a dict (a JSON object), not {type_name(value)}")
+    """A JSON document argument. Its shape is the engine's to check, so a
+    wrong one gets the contract's code (``invalid_actor``,
+    ``invalid_proposal``, ...), as from the CLI; only values that are not
+    JSON at all (``float``, ``bytes``, other types) are refused here."""
     return _dumps(value, where)
 
 
 def _array(value: object, where: str) -> str:
-    if isinstance(value, (str, bytes, dict)) or not isinstance(value, (Sequence, Iterable)):
-        raise bad(where, f"expected a list, not {type_name(value)}")
-    return _dumps(list(value), where)
+    """A JSON array argument: any iterable but a ``str``, ``bytes`` or
+    mapping becomes a list; anything else is passed on for the engine to
+    refuse with the contract's code."""
+    if isinstance(value, Iterable) and not isinstance(value, (str, bytes, bytearray, Mapping)):
+        value = list(value)
+    return _dumps(value, where)
 
 
 def _policy(policy: object) -> bytes | None:
@@ -156,7 +161,7 @@ def apply(
             _array(approvals, "approvals"),
             _instant(now, "now"),
             _policy(policy),
-            _array(list(applied), "applied"),
+            _array(applied, "applied"),
         )
     )
     return out
@@ -180,9 +185,10 @@ def audit_append(head: dict[str, Any] | None, entry: dict[str, Any]) -> dict[str
 
 
 def _entries(entries: object) -> str:
-    if isinstance(entries, (str, bytes, dict)) or not isinstance(entries, Sequence):
+    if isinstance(entries, (str, bytes, Mapping)) or not isinstance(entries, Sequence):
         raise bad("entries", f"expected a sequence of entries (dicts), not {type_name(entries)}")
-    # None stands for a line that was not JSON (see parse_log): verify names it.
+    # None stands for a line that was not JSON (see parse_log): the chain
+    # check names it (`entry_hash_mismatch`).
     return _dumps(list(entries), "entries")
 
 
@@ -197,7 +203,7 @@ def audit_verify(entries: Sequence[dict[str, Any] | None], checkpoint: dict[str,
     return out
 
 
-def audit_checkpoint(entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def audit_checkpoint(entries: Sequence[dict[str, Any] | None]) -> dict[str, Any]:
     """D3: ``{"size", "root", "head_hash"}`` of a log that verifies (``root``
     the RFC 9162 tree head over the entry hashes); :class:`GovernanceError`
     with the first failure's code otherwise."""
@@ -213,7 +219,7 @@ def _count(value: object, where: str) -> int:
     return value
 
 
-def audit_prove(entries: Sequence[dict[str, Any]], seq: int) -> dict[str, Any]:
+def audit_prove(entries: Sequence[dict[str, Any] | None], seq: int) -> dict[str, Any]:
     """D6: the RFC 9162 inclusion proof of entry ``seq`` (1-based):
     ``{"kind": "inclusion", "seq", "tree_size", "entry_hash", "path"}``; a
     ``seq`` outside the log is ``out_of_range``."""
@@ -221,7 +227,7 @@ def audit_prove(entries: Sequence[dict[str, Any]], seq: int) -> dict[str, Any]:
     return out
 
 
-def audit_consistency(entries: Sequence[dict[str, Any]], old_size: int) -> dict[str, Any]:
+def audit_consistency(entries: Sequence[dict[str, Any] | None], old_size: int) -> dict[str, Any]:
     """D6: the RFC 9162 consistency proof from the log's first ``old_size``
     entries to all of it: ``{"kind": "consistency", "old_size", "new_size",
     "new_root", "path"}``; from 0 or past the log is ``out_of_range``."""
