@@ -76,7 +76,8 @@ def history_inputs() -> dict[str, bytes]:
 
 
 def discovery_inputs() -> dict[str, bytes]:
-    return {**load_dir("exports", DEMO / "imports"), **demo_files(**{"bundle.json": "bundle.json"}, ruleset="ruleset.json", catalog="catalog.json")}
+    documents = demo_files(**{"bundle.json": "bundle.json"}, ruleset="ruleset.json", catalog="catalog.json")
+    return {**load_dir("exports", DEMO / "imports"), **documents}
 
 
 def inventory_inputs() -> dict[str, bytes]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import subprocess
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -198,7 +199,8 @@ def test_policy_mismatch(run_cli: Cli) -> None:
     assert p["policy_hash"] == strict.hash != el.Policy.default().hash
     approvals = [approval(p, OPS)]
     now = "2026-11-22T10:00:00Z"
-    for call in (lambda: el.decide(p, approvals, now), lambda: el.apply(p, approvals, now)):
+    calls: list[Callable[[], object]] = [lambda: el.decide(p, approvals, now), lambda: el.apply(p, approvals, now)]
+    for call in calls:
         with pytest.raises(el.GovernanceError) as e:
             call()
         assert e.value.code == "policy_mismatch"
@@ -364,10 +366,11 @@ def test_checkpoint_and_proofs_equal_the_cli(run_cli: Cli, tmp_path: Path) -> No
     assert el.audit_verify_proof(proof, old) == {"ok": False, "reason": "size_mismatch"}
     assert el.audit_verify_proof({"kind": "inclusion"}, cp) == {"ok": False, "reason": "malformed_proof"}
 
-    for call, code in [(lambda: el.audit_prove(log, 8), "out_of_range"), (lambda: el.audit_consistency(log, 0), "out_of_range")]:
+    out_of_range: list[Callable[[], object]] = [lambda: el.audit_prove(log, 8), lambda: el.audit_consistency(log, 0)]
+    for call in out_of_range:
         with pytest.raises(el.GovernanceError) as e:
             call()
-        assert e.value.code == code
+        assert e.value.code == "out_of_range"
     tampered = copy.deepcopy(log)
     tampered[1]["action"] = "view.sidebar"
     with pytest.raises(el.GovernanceError) as e:

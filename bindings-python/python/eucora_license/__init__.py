@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from . import _native
+from ._agents import AgentResult, replay_agent, run_agent
 from ._api import (
     Result,
     SupportsWrite,
@@ -37,7 +38,6 @@ from ._api import (
     verify,
     verify_proof,
 )
-from ._agents import AgentResult, replay_agent, run_agent
 from ._bundle import Bundle
 from ._errors import (
     AgentError,
