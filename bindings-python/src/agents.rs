@@ -58,9 +58,8 @@ pub(crate) fn agent_run(
         let actor = parse_strict(actor).map_err(|e| Failure::invalid_input(format!("actor is not JSON: {e}")))?;
         let inputs = inputs_of(&inputs);
         let model_id = model.as_ref().map(|_| model_id.unwrap_or_else(|| "host-model".to_string()));
-        let mut machine = py
-            .detach(|| AgentMachine::new(name, &actor, at, correlation_id.as_deref(), inputs, model_id.as_deref()))
-            .map_err(failure)?;
+        let mut machine =
+            py.detach(|| AgentMachine::new(name, &actor, at, correlation_id.as_deref(), inputs, model_id.as_deref())).map_err(failure)?;
         loop {
             match py.detach(|| machine.step()) {
                 Step::Done(run) => return Ok(finished(&run)?),

@@ -74,9 +74,8 @@ pub(crate) fn gov_propose(
     boundary(py, || {
         let (payload, actor, evidence) = (parse(payload, "payload")?, parse(actor, "actor")?, parse(evidence, "evidence")?);
         let policy = policy_of(&policy)?;
-        let p = py
-            .detach(|| gov::propose_json(kind, &payload, &actor, at, &policy, correlation_id.as_deref(), &evidence))
-            .map_err(failure)?;
+        let p =
+            py.detach(|| gov::propose_json(kind, &payload, &actor, at, &policy, correlation_id.as_deref(), &evidence)).map_err(failure)?;
         Ok(text(&p.to_value())?)
     })
 }
@@ -84,7 +83,13 @@ pub(crate) fn gov_propose(
 /// `{"state", "counted", "refused"}` (the CLI's `decide`).
 #[pyfunction]
 #[pyo3(signature = (proposal, approvals, now, policy=None))]
-pub(crate) fn gov_decide(py: Python<'_>, proposal: &str, approvals: &str, now: &str, policy: Option<Bound<'_, PyBytes>>) -> PyResult<String> {
+pub(crate) fn gov_decide(
+    py: Python<'_>,
+    proposal: &str,
+    approvals: &str,
+    now: &str,
+    policy: Option<Bound<'_, PyBytes>>,
+) -> PyResult<String> {
     boundary(py, || {
         let (proposal, approvals) = (parse(proposal, "proposal")?, parse(approvals, "approvals")?);
         let policy = policy_of(&policy)?;
