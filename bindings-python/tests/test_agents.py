@@ -297,3 +297,17 @@ def test_another_thread_progresses_during_a_run() -> None:
     holder: list[el.AgentResult] = []
     _assert_progress(*progress_while(lambda: holder.append(el.run_agent("truth_builder", OPERATOR, AT, ins))))
     assert holder[0].status == "ok" and holder[0].outputs["snapshot_hash"]
+
+
+def test_the_policy_argument_is_the_policy_input(inputs: dict[str, dict[str, bytes]]) -> None:
+    doc = json.loads((REPO / "rulesets" / "default" / "policy-v1.json").read_bytes())
+    doc["access"]["roles"]["agent_operator"].remove("reconcile.run")
+    strict = el.Policy.from_bytes(json.dumps(doc).encode())
+    ins = inputs["truth_builder"]
+    r = el.run_agent("truth_builder", OPERATOR, AT, ins, policy=strict)
+    assert (r.status, r.run["error"]) == ("failed", "delegator_lacks_action")
+    assert el.run_agent("truth_builder", OPERATOR, AT, {**ins, "policy": strict.to_bytes() or b""}).run == r.run
+    assert el.replay_agent(r.run, ins, policy=strict).run == r.run
+    # The shipped default is what an agent uses without a policy.
+    default = el.run_agent("truth_builder", OPERATOR, AT, ins, policy=el.Policy.default())
+    assert default.status == "ok" and default.run == el.run_agent("truth_builder", OPERATOR, AT, ins).run
