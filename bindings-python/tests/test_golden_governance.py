@@ -39,7 +39,17 @@ CASES = all_cases()
 
 def policy_of(case: dict[str, Any]) -> el.Policy | None:
     doc = case.get("policy")
-    return None if doc is None else el.Policy.from_bytes(json.dumps(doc).encode())
+    if doc is None:
+        return None
+    data = json.dumps(doc).encode()
+    try:
+        return el.Policy.from_bytes(data)
+    except el.InsightError:
+        # `Policy.from_bytes` also validates the Part C sections (alerts,
+        # advisor); the governance functions check the Part D sections
+        # themselves, as the CLI's `--policy` does. Hand them the bytes as
+        # given so the vectors judge governance's own validation.
+        return el.Policy(data, el.PolicyRef(id="golden", version=0, hash=""))
 
 
 def outcome(call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
