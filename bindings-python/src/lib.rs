@@ -21,10 +21,14 @@
 
 /// `import_files`, `adapters`.
 mod adapters;
+/// `agent_run`, `agent_replay` (DESIGN D4).
+mod agents;
 /// Errors on their way to Python, the panic boundary, the error-code table.
 mod boundary;
 /// Python values in, JSON text out.
 mod convert;
+/// `authorize`, `propose`, `decide`, `apply`, the audit chain (DESIGN D1–D3).
+mod governance;
 /// `diff`, `explain`.
 mod history;
 /// `alerts`, `advise`, `events`, `compliance`, `policy_identity`.
@@ -72,6 +76,20 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ruleset::hash_ruleset, m)?)?;
     m.add_function(wrap_pyfunction!(adapters::import_files, m)?)?;
     m.add_function(wrap_pyfunction!(adapters::adapters, m)?)?;
+    m.add_function(wrap_pyfunction!(governance::gov_authorize, m)?)?;
+    m.add_function(wrap_pyfunction!(governance::gov_propose, m)?)?;
+    m.add_function(wrap_pyfunction!(governance::gov_decide, m)?)?;
+    m.add_function(wrap_pyfunction!(governance::gov_apply, m)?)?;
+    m.add_function(wrap_pyfunction!(governance::gov_payload_hash, m)?)?;
+    m.add_function(wrap_pyfunction!(governance::audit_append, m)?)?;
+    m.add_function(wrap_pyfunction!(governance::audit_verify, m)?)?;
+    m.add_function(wrap_pyfunction!(governance::audit_checkpoint, m)?)?;
+    m.add_function(wrap_pyfunction!(governance::audit_prove, m)?)?;
+    m.add_function(wrap_pyfunction!(governance::audit_consistency, m)?)?;
+    m.add_function(wrap_pyfunction!(governance::audit_verify_proof, m)?)?;
+    m.add_function(wrap_pyfunction!(governance::canonical_json, m)?)?;
+    m.add_function(wrap_pyfunction!(agents::agent_run, m)?)?;
+    m.add_function(wrap_pyfunction!(agents::agent_replay, m)?)?;
     m.add_function(wrap_pyfunction!(boundary::error_codes, m)?)?;
     m.add_function(wrap_pyfunction!(boundary::vocabulary, m)?)?;
     m.add_function(wrap_pyfunction!(boundary::_panic_for_tests, m)?)?;

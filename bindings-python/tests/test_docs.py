@@ -40,3 +40,6 @@ def test_python_md_examples_run() -> None:
     assert "invalid_input: [as_of]: naive datetime" in out
     assert "critical -1 Consumed 3 exceeds entitled 2: remaining -1." in out
     assert "chain_broken 2" in out
+    # Governance and agents.
+    assert "role_lacks_action\napproved ['u-otto']\nalready_applied\n" in out
+    assert "ok ['Autodesk Revit 2026'] ['autocad']\nTrue\nTrue\n{'code': 'entry_hash_mismatch', 'seq': 2}\n" in out

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from . import _native
+from ._agents import AgentResult, replay_agent, run_agent
 from ._api import (
     Result,
     SupportsWrite,
@@ -39,8 +40,10 @@ from ._api import (
 )
 from ._bundle import Bundle
 from ._errors import (
+    AgentError,
     ErrorDetail,
     EucoraLicenseError,
+    GovernanceError,
     InsightError,
     IntegrityError,
     InternalError,
@@ -50,6 +53,21 @@ from ._errors import (
     RulesetIssue,
     VerificationError,
     error_class,
+)
+from ._governance import (
+    apply,
+    audit_append,
+    audit_checkpoint,
+    audit_consistency,
+    audit_prove,
+    audit_verify,
+    audit_verify_proof,
+    authorize,
+    canonical_entry_line,
+    decide,
+    parse_log,
+    payload_hash,
+    propose,
 )
 from ._insight import (
     AdviceReport,
@@ -106,7 +124,9 @@ ERROR_CODES: Mapping[str, int] = MappingProxyType({name: number for number, name
 VOCABULARY: Mapping[str, tuple[str, ...]] = MappingProxyType({table: tuple(names) for table, names in _native.vocabulary()})
 """The engine's closed vocabularies: table name (``exception_codes``, ``diff_reasons``,
 ``compliance_statuses``, ``health_states``, ``sidebar_states``, ``sidebar_reasons``,
-``coverage_statuses``, ``run_statuses``, ``device_key_prefixes``) -> its stable names in
+``coverage_statuses``, ``run_statuses``, ``device_key_prefixes``, and governance's ``roles``,
+``actions``, ``agents``, ``authorize_reasons``, ``approval_refusals``, ``proposal_kinds``,
+``proposal_states``, ...) -> its stable names in
 declaration order (for ``diff_reasons``, the order of precedence)."""
 
 __all__ = [
@@ -114,6 +134,9 @@ __all__ = [
     "VOCABULARY",
     "AdapterInfo",
     "AdapterJob",
+    "AgentError",
+    "AgentResult",
+    "GovernanceError",
     "Bundle",
     "Check",
     "Coverage",
@@ -167,6 +190,21 @@ __all__ = [
     "adapters",
     "advise",
     "alerts",
+    "apply",
+    "audit_append",
+    "audit_checkpoint",
+    "audit_consistency",
+    "audit_prove",
+    "audit_verify",
+    "audit_verify_proof",
+    "authorize",
+    "canonical_entry_line",
+    "decide",
+    "parse_log",
+    "payload_hash",
+    "propose",
+    "replay_agent",
+    "run_agent",
     "compliance_check",
     "diff",
     "error_class",

@@ -17,8 +17,10 @@ if TYPE_CHECKING:
     from ._model import RunReport, VerifyReport
 
 __all__ = [
+    "AgentError",
     "EucoraLicenseError",
     "ErrorDetail",
+    "GovernanceError",
     "InsightError",
     "IntegrityError",
     "InternalError",
@@ -175,6 +177,44 @@ class InsightError(EucoraLicenseError):
         return f"{self.code}{where}: {self.message}"
 
 
+class GovernanceError(EucoraLicenseError):
+    """A contract error of governance (DESIGN Part D: ``authorize``,
+    ``propose``, ``decide``, ``apply``, the audit chain and its proofs).
+    ``code`` is the governance crate's stable code, exactly as the CLI
+    prints it in ``{"error": {"code"}}``: a D1 refusal reason when
+    ``propose`` refuses the proposer (``role_lacks_action``,
+    ``conflicting_roles``, ...), ``policy_mismatch``, ``already_applied``,
+    the proposal's state when ``apply`` finds it not approved (``pending``,
+    ``rejected``, ``expired``), or a malformed input (``invalid_actor``,
+    ``unknown_role``, ``unknown_action``, ``unknown_agent``,
+    ``unknown_kind``, ``invalid_payload``, ``invalid_proposal``,
+    ``invalid_approval``, ``invalid_instant``, ``invalid_policy``,
+    ``invalid_entry``, ``invalid_checkpoint``, ``out_of_range``, or an audit
+    failure such as ``entry_hash_mismatch`` for a log that does not
+    verify). ``location.field`` is the JSON path of the offending value
+    when known. A "no" from :func:`eucora_license.authorize` is a value,
+    never this error."""
+
+    default_code = "invalid_input"
+
+    def _text(self) -> str:
+        where = f" at {self.location.field}" if self.location and self.location.field else ""
+        return f"{self.code}{where}: {self.message}"
+
+
+class AgentError(EucoraLicenseError):
+    """A contract error of the agents (DESIGN D4: ``run_agent``,
+    ``replay_agent``): ``unknown_agent``, ``invalid_actor``,
+    ``invalid_instant``, ``invalid_run`` (a run record that cannot be
+    read), ``inputs_mismatch`` (replay given other inputs than the run
+    recorded) or ``replay_mismatch`` (the recorded outputs are not
+    reproduced byte for byte). A refused action, a failed model call or an
+    invalid model answer is *not* an error: it is a failed or fallback step
+    of the run (``AgentResult.run["steps"]``)."""
+
+    default_code = "invalid_run"
+
+
 class InternalError(EucoraLicenseError):
     """A bug inside the engine (code ``internal``), including a Rust panic
     caught at the boundary. The process and the module stay usable."""
@@ -219,9 +259,12 @@ def _from_native(
     code: str, message: str, file: str | None, line: int | None, field: str | None, details: str | None
 ) -> EucoraLicenseError:
     """Build the exception the native module raises (called from Rust)."""
-    cls = error_class(code)
-    loc = _location(file, line, field)
     extra: dict[str, Any] = json.loads(details) if details else {}
+    # Governance and agent codes are their crates' own (some, such as
+    # `invalid_policy`, are shared with other areas): the family says whose.
+    family = extra.get("family")
+    cls = GovernanceError if family == "governance" else AgentError if family == "agents" else error_class(code)
+    loc = _location(file, line, field)
     kw: dict[str, Any] = {"code": code, "location": loc}
     if "report" in extra:
         from ._model import RunReport
