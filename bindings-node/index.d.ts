@@ -530,7 +530,8 @@ export interface Decided {
   state: string
   /** Ids of the approvers counted, in array order. */
   counted: Array<string>
-  refused: Array<{ index: number; approver: Actor; reason: string }>
+  /** `approver`: the approver's id. */
+  refused: Array<{ index: number; approver: string; reason: string }>
 }
 
 /** What an applied proposal changes. */
