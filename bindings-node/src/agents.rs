@@ -167,7 +167,13 @@ pub fn run_agent(env: Env, options: Unknown<'_>) -> napi::Result<Value> {
 )]
 pub fn replay_agent(env: Env, run: Unknown<'_>, inputs: Unknown<'_>, options: Option<Unknown<'_>>) -> napi::Result<Value> {
     guard(&env, || {
-        let doc = json_value(&env, &run, "run")?;
+        // `{run, ...}` (runAgent's result, whatever else the host keeps in
+        // it, or the CLI's output): only its `run` is read.
+        let inner = match option(Some(&run), "run") {
+            Ok(Some(r)) if binary(&run)?.is_none() => Some(r),
+            _ => None,
+        };
+        let doc = json_value(&env, inner.as_ref().unwrap_or(&run), "run")?;
         let rec = if doc.get("run").is_some() { doc["run"].clone() } else { doc };
         let mut ins = inputs_arg(Some(inputs))?;
         add_policy(&env, options.as_ref(), &mut ins)?;
