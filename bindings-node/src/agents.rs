@@ -39,7 +39,9 @@ fn inputs_arg(v: Option<Unknown<'_>>) -> NResult<Inputs> {
         let bytes = match binary(&value)? {
             Some(b) => b,
             None if value.get_type()? == ValueType::String => string_arg(&value, &name)?.into_bytes(),
-            None => return Err(Failure::arg(format!("input `{name}` must be a Buffer, a Uint8Array or a string, got {}", type_name(&value)))),
+            None => {
+                return Err(Failure::arg(format!("input `{name}` must be a Buffer, a Uint8Array or a string, got {}", type_name(&value))))
+            }
         };
         out.insert(name, bytes);
     }

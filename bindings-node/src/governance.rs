@@ -150,7 +150,13 @@ pub fn propose(
     ts_args_type = "proposal: Proposal | string, approvals: Approval[] | string, now: string, options?: GovernanceOptions",
     ts_return_type = "Decided"
 )]
-pub fn decide(env: Env, proposal: Unknown<'_>, approvals: Unknown<'_>, now: Unknown<'_>, options: Option<Unknown<'_>>) -> napi::Result<Value> {
+pub fn decide(
+    env: Env,
+    proposal: Unknown<'_>,
+    approvals: Unknown<'_>,
+    now: Unknown<'_>,
+    options: Option<Unknown<'_>>,
+) -> napi::Result<Value> {
     guard(&env, || {
         let proposal = json_value(&env, &proposal, "proposal")?;
         let approvals = json_value(&env, &approvals, "approvals")?;
@@ -169,7 +175,13 @@ pub fn decide(env: Env, proposal: Unknown<'_>, approvals: Unknown<'_>, now: Unkn
     ts_args_type = "proposal: Proposal | string, approvals: Approval[] | string, now: string, options?: ApplyOptions",
     ts_return_type = "{ change: Change }"
 )]
-pub fn apply(env: Env, proposal: Unknown<'_>, approvals: Unknown<'_>, now: Unknown<'_>, options: Option<Unknown<'_>>) -> napi::Result<Value> {
+pub fn apply(
+    env: Env,
+    proposal: Unknown<'_>,
+    approvals: Unknown<'_>,
+    now: Unknown<'_>,
+    options: Option<Unknown<'_>>,
+) -> napi::Result<Value> {
     guard(&env, || {
         let proposal = json_value(&env, &proposal, "proposal")?;
         let approvals = json_value(&env, &approvals, "approvals")?;
@@ -215,11 +227,7 @@ pub fn audit_append(env: Env, head: Option<Unknown<'_>>, entry: Unknown<'_>) -> 
 /// `prev_hash_mismatch`) or `checkpoint_mismatch` against a checkpoint kept
 /// outside the log. Never throws for a bad log; a malformed checkpoint
 /// throws `invalid_checkpoint`.
-#[napi(
-    catch_unwind,
-    ts_args_type = "log: AuditLog, checkpoint?: Checkpoint | string | null",
-    ts_return_type = "LogReport"
-)]
+#[napi(catch_unwind, ts_args_type = "log: AuditLog, checkpoint?: Checkpoint | string | null", ts_return_type = "LogReport")]
 pub fn audit_verify(env: Env, log: Unknown<'_>, checkpoint: Option<Unknown<'_>>) -> napi::Result<Value> {
     guard(&env, || {
         let entries = log_arg(&env, &log)?;

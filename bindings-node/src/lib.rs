@@ -56,8 +56,8 @@ pub use agents::{replay_agent, run_agent};
 pub use boundary::Failure;
 pub use canonical::canonicalize;
 pub use governance::{
-    apply, audit_append, audit_checkpoint, audit_consistency, audit_prove, audit_verify, audit_verify_proof, authorize, decide, payload_hash,
-    propose,
+    apply, audit_append, audit_checkpoint, audit_consistency, audit_prove, audit_verify, audit_verify_proof, authorize, decide,
+    payload_hash, propose,
 };
 pub use insight::{advise, alerts, compliance_check, events, policy_hash};
 pub use library::{version, vocabulary, Vocabulary};
