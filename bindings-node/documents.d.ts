@@ -448,3 +448,225 @@ export interface ComplianceReport {
   policy: PolicyIdentity
   rows: Array<ComplianceRow>
 }
+
+// Governance (DESIGN Part D): what `authorize`, `propose`, `decide`, `apply`
+// and the `audit*` functions take and return, as the CLI prints them (D5).
+
+/** A D1 actor: a user with roles, or an agent acting on a user's behalf. */
+export type Actor = UserActor | AgentActor
+
+/** A person, authenticated by the host. */
+export interface UserActor {
+  type: 'user'
+  id: string
+  /** `license_admin`, `license_auditor`, `ops_manager`, `agent_operator`, `viewer`. */
+  roles: Array<string>
+}
+
+/** An agent under a user's delegated authority. */
+export interface AgentActor {
+  type: 'agent'
+  /** `inventory_extractor`, `consumption_discovery`, `truth_builder`, `anomaly_detector`, `optimization_advisor`. */
+  agent: string
+  on_behalf_of: Actor
+}
+
+/** Options of `authorize` and `decide`. */
+export interface GovernanceOptions {
+  /** A policy document (text, Buffer or object); absent: the shipped default. */
+  policy?: string | Uint8Array | object
+}
+
+/** Options of `propose`. */
+export interface ProposeOptions extends GovernanceOptions {
+  /** The host's correlation id (default null). */
+  correlationId?: string
+  /** Evidence references (default `[]`). */
+  evidence?: Array<unknown>
+}
+
+/** Options of `apply`. */
+export interface ApplyOptions extends GovernanceOptions {
+  /** Ids of the proposals applied before (`already_applied`). */
+  applied?: Array<string>
+}
+
+/** The D1 decision. */
+export interface AuthorizeDecision {
+  allowed: boolean
+  action: string
+  actor: Actor
+  /** `allowed`, `role_lacks_action`, `agent_not_permitted`, `delegator_lacks_action`, `approval_needs_human`, `conflicting_roles`, `agent_chain`. */
+  reason: string
+}
+
+/** A D2 proposal. */
+export interface Proposal {
+  proposal_id: string
+  kind: string
+  payload: object
+  payload_hash: string
+  proposer: Actor
+  created_at: string
+  expires_at: string
+  policy_hash: string
+  correlation_id: string | null
+  evidence: Array<unknown>
+}
+
+/** A D2 approval (or rejection); the host fills `approver` and `at`. */
+export interface Approval {
+  proposal_id: string
+  payload_hash: string
+  approver: Actor
+  decision: 'approve' | 'reject'
+  at: string
+  comment?: string | null
+}
+
+/** What `decide` returns. */
+export interface Decided {
+  /** `pending`, `approved`, `rejected`, `expired`. */
+  state: string
+  /** Ids of the approvers counted, in array order. */
+  counted: Array<string>
+  /** `approver`: the approver's id. */
+  refused: Array<{ index: number; approver: string; reason: string }>
+}
+
+/** What an applied proposal changes. */
+export interface Change {
+  kind: string
+  proposal_id: string
+  payload: object
+}
+
+/** A D3 audit entry. */
+export interface AuditEntry {
+  seq: number
+  prev_hash: string | null
+  at: string
+  actor: Actor
+  action: string
+  entity: { type: string; id: string }
+  before_hash: string | null
+  after_hash: string | null
+  correlation_id: string | null
+  evidence: Array<unknown>
+  details: Record<string, unknown>
+  entry_hash: string
+}
+
+/** A log: LOG.jsonl text or bytes, or an array of entries (objects or lines). */
+export type AuditLog = string | Uint8Array | Array<AuditEntry | object | string>
+
+/** A checkpoint kept outside the log. */
+export interface Checkpoint {
+  size: number
+  root: string
+  head_hash: string | null
+}
+
+/** What `auditVerify` returns. */
+export interface LogReport {
+  ok: boolean
+  size: number
+  /** The first bad entry (`entry_hash_mismatch`, `seq_gap`, `prev_hash_mismatch`; 1-based position) or `checkpoint_mismatch` (at the checkpoint's size). */
+  failure: { code: string; seq: number } | null
+}
+
+/** An RFC 9162 inclusion proof. */
+export interface InclusionProof {
+  kind: 'inclusion'
+  seq: number
+  tree_size: number
+  entry_hash: string
+  path: Array<string>
+}
+
+/** An RFC 9162 consistency proof. */
+export interface ConsistencyProof {
+  kind: 'consistency'
+  old_size: number
+  new_size: number
+  new_root: string
+  path: Array<string>
+}
+
+/** What `auditVerifyProof` returns: the facts proven, or why not. */
+export type ProofVerdict =
+  | { ok: true; kind: 'inclusion'; seq: number; entry_hash: string; tree_size: number; root: string }
+  | { ok: true; kind: 'consistency'; old_size: number; old_root: string; new_size: number; new_root: string }
+  | { ok: false; reason: string }
+
+// Agents (DESIGN D4).
+
+/** What the model is asked (given to the model as canonical JSON text). */
+export interface ModelRequest {
+  agent: string
+  /** `narrative`, `mapping`, `contract`. */
+  purpose: string
+  system: string
+  prompt: string
+  /** A JSON Schema when structured output is wanted, else null. */
+  response_schema: object | null
+}
+
+/** A model: a function from the request's JSON text to the answer's text, or an object with such a `call` method and an `id`. */
+export type AgentModel = ((requestJson: string) => string) | { id?: string; call(requestJson: string): string }
+
+/** Options of `runAgent`. */
+export interface RunAgentOptions {
+  agent: string
+  /** The agent actor, or the delegating user (then wrapped as this agent on their behalf). */
+  actor: Actor | string
+  /** The run's start (RFC 3339). */
+  at: string
+  /** Named inputs (docs/agents.md): `bundle/<path>`, `history/<n>`, `pack`, `exports/<adapter>/<file>`, ... */
+  inputs?: Record<string, Uint8Array | string>
+  /** Absent: no model at all, the deterministic path. */
+  model?: AgentModel
+  /** The model id recorded in each call (default: `model.id`, else `js`). */
+  modelId?: string
+  correlationId?: string
+  /** The input `policy` (text, Buffer or object). */
+  policy?: string | Uint8Array | object
+}
+
+/** One recorded model call. */
+export interface ModelCall {
+  request: ModelRequest
+  request_hash: string
+  response: string | null
+  response_hash: string | null
+  model_id: string
+  error: string | null
+}
+
+/** The run record (D4). */
+export interface AgentRun {
+  run_id: string
+  agent: string
+  actor: AgentActor
+  correlation_id: string | null
+  started_at: string
+  inputs_hash: string
+  model_calls: Array<ModelCall>
+  /** `status`: `ok`, `failed`, `fallback`, `skipped`. */
+  steps: Array<{ step: string; status: string; detail: string }>
+  outputs: Record<string, unknown>
+  status: 'ok' | 'failed'
+  error: string | null
+}
+
+/** What `runAgent` returns. */
+export interface AgentRunResult {
+  run: AgentRun
+  /** The run's audit entry, for `auditAppend` (which fills `seq`, `prev_hash`, `entry_hash`). */
+  auditEntry: Omit<AuditEntry, 'seq' | 'prev_hash' | 'entry_hash'>
+}
+
+/** What `replayAgent` returns (the CLI's `agent replay` document). */
+export type ReplayResult =
+  | { ok: true; run_id: string; outputs: Record<string, unknown> }
+  | { ok: false; error: { code: string; message: string } }

@@ -449,6 +449,228 @@ export interface ComplianceReport {
   rows: Array<ComplianceRow>
 }
 
+// Governance (DESIGN Part D): what `authorize`, `propose`, `decide`, `apply`
+// and the `audit*` functions take and return, as the CLI prints them (D5).
+
+/** A D1 actor: a user with roles, or an agent acting on a user's behalf. */
+export type Actor = UserActor | AgentActor
+
+/** A person, authenticated by the host. */
+export interface UserActor {
+  type: 'user'
+  id: string
+  /** `license_admin`, `license_auditor`, `ops_manager`, `agent_operator`, `viewer`. */
+  roles: Array<string>
+}
+
+/** An agent under a user's delegated authority. */
+export interface AgentActor {
+  type: 'agent'
+  /** `inventory_extractor`, `consumption_discovery`, `truth_builder`, `anomaly_detector`, `optimization_advisor`. */
+  agent: string
+  on_behalf_of: Actor
+}
+
+/** Options of `authorize` and `decide`. */
+export interface GovernanceOptions {
+  /** A policy document (text, Buffer or object); absent: the shipped default. */
+  policy?: string | Uint8Array | object
+}
+
+/** Options of `propose`. */
+export interface ProposeOptions extends GovernanceOptions {
+  /** The host's correlation id (default null). */
+  correlationId?: string
+  /** Evidence references (default `[]`). */
+  evidence?: Array<unknown>
+}
+
+/** Options of `apply`. */
+export interface ApplyOptions extends GovernanceOptions {
+  /** Ids of the proposals applied before (`already_applied`). */
+  applied?: Array<string>
+}
+
+/** The D1 decision. */
+export interface AuthorizeDecision {
+  allowed: boolean
+  action: string
+  actor: Actor
+  /** `allowed`, `role_lacks_action`, `agent_not_permitted`, `delegator_lacks_action`, `approval_needs_human`, `conflicting_roles`, `agent_chain`. */
+  reason: string
+}
+
+/** A D2 proposal. */
+export interface Proposal {
+  proposal_id: string
+  kind: string
+  payload: object
+  payload_hash: string
+  proposer: Actor
+  created_at: string
+  expires_at: string
+  policy_hash: string
+  correlation_id: string | null
+  evidence: Array<unknown>
+}
+
+/** A D2 approval (or rejection); the host fills `approver` and `at`. */
+export interface Approval {
+  proposal_id: string
+  payload_hash: string
+  approver: Actor
+  decision: 'approve' | 'reject'
+  at: string
+  comment?: string | null
+}
+
+/** What `decide` returns. */
+export interface Decided {
+  /** `pending`, `approved`, `rejected`, `expired`. */
+  state: string
+  /** Ids of the approvers counted, in array order. */
+  counted: Array<string>
+  /** `approver`: the approver's id. */
+  refused: Array<{ index: number; approver: string; reason: string }>
+}
+
+/** What an applied proposal changes. */
+export interface Change {
+  kind: string
+  proposal_id: string
+  payload: object
+}
+
+/** A D3 audit entry. */
+export interface AuditEntry {
+  seq: number
+  prev_hash: string | null
+  at: string
+  actor: Actor
+  action: string
+  entity: { type: string; id: string }
+  before_hash: string | null
+  after_hash: string | null
+  correlation_id: string | null
+  evidence: Array<unknown>
+  details: Record<string, unknown>
+  entry_hash: string
+}
+
+/** A log: LOG.jsonl text or bytes, or an array of entries (objects or lines). */
+export type AuditLog = string | Uint8Array | Array<AuditEntry | object | string>
+
+/** A checkpoint kept outside the log. */
+export interface Checkpoint {
+  size: number
+  root: string
+  head_hash: string | null
+}
+
+/** What `auditVerify` returns. */
+export interface LogReport {
+  ok: boolean
+  size: number
+  /** The first bad entry (`entry_hash_mismatch`, `seq_gap`, `prev_hash_mismatch`; 1-based position) or `checkpoint_mismatch` (at the checkpoint's size). */
+  failure: { code: string; seq: number } | null
+}
+
+/** An RFC 9162 inclusion proof. */
+export interface InclusionProof {
+  kind: 'inclusion'
+  seq: number
+  tree_size: number
+  entry_hash: string
+  path: Array<string>
+}
+
+/** An RFC 9162 consistency proof. */
+export interface ConsistencyProof {
+  kind: 'consistency'
+  old_size: number
+  new_size: number
+  new_root: string
+  path: Array<string>
+}
+
+/** What `auditVerifyProof` returns: the facts proven, or why not. */
+export type ProofVerdict =
+  | { ok: true; kind: 'inclusion'; seq: number; entry_hash: string; tree_size: number; root: string }
+  | { ok: true; kind: 'consistency'; old_size: number; old_root: string; new_size: number; new_root: string }
+  | { ok: false; reason: string }
+
+// Agents (DESIGN D4).
+
+/** What the model is asked (given to the model as canonical JSON text). */
+export interface ModelRequest {
+  agent: string
+  /** `narrative`, `mapping`, `contract`. */
+  purpose: string
+  system: string
+  prompt: string
+  /** A JSON Schema when structured output is wanted, else null. */
+  response_schema: object | null
+}
+
+/** A model: a function from the request's JSON text to the answer's text, or an object with such a `call` method and an `id`. */
+export type AgentModel = ((requestJson: string) => string) | { id?: string; call(requestJson: string): string }
+
+/** Options of `runAgent`. */
+export interface RunAgentOptions {
+  agent: string
+  /** The agent actor, or the delegating user (then wrapped as this agent on their behalf). */
+  actor: Actor | string
+  /** The run's start (RFC 3339). */
+  at: string
+  /** Named inputs (docs/agents.md): `bundle/<path>`, `history/<n>`, `pack`, `exports/<adapter>/<file>`, ... */
+  inputs?: Record<string, Uint8Array | string>
+  /** Absent: no model at all, the deterministic path. */
+  model?: AgentModel
+  /** The model id recorded in each call (default: `model.id`, else `js`). */
+  modelId?: string
+  correlationId?: string
+  /** The input `policy` (text, Buffer or object). */
+  policy?: string | Uint8Array | object
+}
+
+/** One recorded model call. */
+export interface ModelCall {
+  request: ModelRequest
+  request_hash: string
+  response: string | null
+  response_hash: string | null
+  model_id: string
+  error: string | null
+}
+
+/** The run record (D4). */
+export interface AgentRun {
+  run_id: string
+  agent: string
+  actor: AgentActor
+  correlation_id: string | null
+  started_at: string
+  inputs_hash: string
+  model_calls: Array<ModelCall>
+  /** `status`: `ok`, `failed`, `fallback`, `skipped`. */
+  steps: Array<{ step: string; status: string; detail: string }>
+  outputs: Record<string, unknown>
+  status: 'ok' | 'failed'
+  error: string | null
+}
+
+/** What `runAgent` returns. */
+export interface AgentRunResult {
+  run: AgentRun
+  /** The run's audit entry, for `auditAppend` (which fills `seq`, `prev_hash`, `entry_hash`). */
+  auditEntry: Omit<AuditEntry, 'seq' | 'prev_hash' | 'entry_hash'>
+}
+
+/** What `replayAgent` returns (the CLI's `agent replay` document). */
+export type ReplayResult =
+  | { ok: true; run_id: string; outputs: Record<string, unknown> }
+  | { ok: false; error: { code: string; message: string } }
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -494,6 +716,71 @@ export declare function advise(history: Array<Uint8Array | string>, latestPack: 
 export declare function alerts(history: Array<Uint8Array | string>, latestPack: Uint8Array, options?: InsightOptions): AlertReport
 
 /**
+ * The change an approved proposal makes (DESIGN D2, D6): `{change: {kind,
+ * proposal_id, payload}}`. Throws `policy_mismatch` › `already_applied`
+ * (`options.applied`: the ids applied before) › the state (`pending`,
+ * `rejected`, `expired`) as `.code`.
+ */
+export declare function apply(proposal: Proposal | string, approvals: Approval[] | string, now: string, options?: ApplyOptions): { change: Change }
+
+/**
+ * The entry to append after `head` (the log's last entry, `null` for an
+ * empty log), with `seq`, `prev_hash` and `entry_hash` filled in and `at`
+ * in UTC (DESIGN D3, D6). The host writes it as one canonical line
+ * (`canonicalize`). Throws `invalid_entry` (a details key that looks like
+ * a secret included).
+ */
+export declare function auditAppend(head: AuditEntry | string | null | undefined, entry: object | string): AuditEntry
+
+/**
+ * The checkpoint `{size, root, head_hash}` of a log that verifies (its
+ * first failure's code is thrown otherwise, e.g. `prev_hash_mismatch`).
+ */
+export declare function auditCheckpoint(log: AuditLog): Checkpoint
+
+/**
+ * The RFC 9162 consistency proof from the log's first `oldSize` entries to
+ * all of it: `{kind: "consistency", old_size, new_size, new_root, path}`;
+ * `out_of_range` from 0 or past the log's size.
+ */
+export declare function auditConsistency(log: AuditLog, oldSize: number): ConsistencyProof
+
+/**
+ * The RFC 9162 inclusion proof of entry `seq` (1-based): `{kind:
+ * "inclusion", seq, tree_size, entry_hash, path}`; `out_of_range` outside
+ * `1..size`.
+ */
+export declare function auditProve(log: AuditLog, seq: number): InclusionProof
+
+/**
+ * Verify an audit log (DESIGN D3, D6): `{ok, size, failure: null | {code,
+ * seq}}` naming the first bad entry (`entry_hash_mismatch`, `seq_gap`,
+ * `prev_hash_mismatch`) or `checkpoint_mismatch` against a checkpoint kept
+ * outside the log. Never throws for a bad log; a malformed checkpoint
+ * throws `invalid_checkpoint`.
+ */
+export declare function auditVerify(log: AuditLog, checkpoint?: Checkpoint | string | null): LogReport
+
+/**
+ * Verify a proof with nothing but the proof and a checkpoint: for an
+ * inclusion proof the checkpoint of its tree, for a consistency proof the
+ * *old* checkpoint the auditor holds. `{ok: true, kind, ...}` or `{ok:
+ * false, reason}` (`malformed_proof`, `malformed_checkpoint`,
+ * `size_mismatch`, `out_of_range`, `root_mismatch`, `inconsistent`);
+ * never throws for a bad proof (text that is not JSON is malformed).
+ */
+export declare function auditVerifyProof(proof: InclusionProof | ConsistencyProof | string, checkpoint: Checkpoint | string): ProofVerdict
+
+/**
+ * Whether `actor` may take `action` under the policy (DESIGN D1): the
+ * decision `{allowed, action, actor, reason}`. A "no" is a decision, not
+ * an error; an unknown role, action or agent throws (`unknown_role`,
+ * `unknown_action`, `unknown_agent`), as does a malformed actor
+ * (`invalid_actor`) or policy (`invalid_policy`).
+ */
+export declare function authorize(actor: Actor | string, action: string, options?: GovernanceOptions): AuthorizeDecision
+
+/**
  * RFC 8785 canonical form of a JSON document (text, Buffer or object).
  * Throws `invalid_input` for malformed JSON and `non_canonical` for a float
  * or an integer beyond ±(2^53−1).
@@ -506,6 +793,14 @@ export declare function canonicalize(json: string | Uint8Array | object): string
  * evidence `pack`, checked against the snapshot.
  */
 export declare function complianceCheck(snapshot: Uint8Array | string, pack: Uint8Array, options?: ComplianceOptions): ComplianceReport
+
+/**
+ * The state of a proposal at `now` (DESIGN D2, D6): `{state, counted,
+ * refused: [{index, approver, reason}]}`. Throws `policy_mismatch` when the
+ * policy is not the one the proposal was made under, `invalid_proposal`,
+ * `invalid_approval`, `invalid_instant`.
+ */
+export declare function decide(proposal: Proposal | string, approvals: Approval[] | string, now: string, options?: GovernanceOptions): Decided
 
 /**
  * Which rules changed between two valid rulesets, in words a reviewer can
@@ -540,11 +835,25 @@ export interface ExceptionRecord {
 export declare function hashRuleset(ruleset: string | Uint8Array | object): string
 
 /**
+ * `'sha256:…'`: the `eucora.proposal.v1` hash of a payload (an object),
+ * what an approval's `payload_hash` must equal.
+ */
+export declare function payloadHash(payload: object | string): string
+
+/**
  * The `eucora.policy.v1` hash (`sha256:<hex>`) of a valid policy document
  * (text, Buffer or object); an invalid one throws `invalid_policy`
  * (`validatePolicy` lists every problem instead).
  */
 export declare function policyHash(policy: string | Uint8Array | object): string
+
+/**
+ * Make a proposal (DESIGN D2, D6): its `payload_hash`, `proposal_id`,
+ * `expires_at` and `policy_hash` bound now. A proposer without the kind's
+ * `*.propose` action is refused with the D1 reason as `.code`
+ * (`role_lacks_action`, ...).
+ */
+export declare function propose(kind: string, payload: object | string, proposer: Actor | string, at: string, options?: ProposeOptions): Proposal
 
 /**
  * Reconcile the bundle directory `bundleDir`. Throws (code = the first
@@ -570,6 +879,17 @@ export interface ReconcileOptions {
   /** The previous snapshot (`snapshot.json` bytes, text or object) to chain to. */
   previous?: string | Uint8Array | object
 }
+
+/**
+ * Re-run a recorded run over the same inputs with its recorded responses,
+ * calling no model (DESIGN D4): `{ok: true, run_id, outputs}` when the
+ * outputs are reproduced byte for byte, else `{ok: false, error: {code,
+ * message}}` (`inputs_mismatch`, `replay_mismatch`, `invalid_run`) — the
+ * CLI's `agent replay` document. `run` is `runAgent`'s result, the CLI's
+ * `{run, audit_entry}` or a bare run (object or text); `options.policy`
+ * is the input `policy`, as for `runAgent`.
+ */
+export declare function replayAgent(run: AgentRunResult | AgentRun | string, inputs: Record<string, Uint8Array | string>, options?: { policy?: string | Uint8Array | object }): ReplayResult
 
 /** One change between two rulesets. */
 export interface RulesetChange {
@@ -632,6 +952,21 @@ export interface RulesetValidation {
   /** `eucora.ruleset.v1` hash, `sha256:<hex>` (when valid). */
   hash?: string
 }
+
+/**
+ * Run one agent (DESIGN D4) to the end: `{run, auditEntry}`, the run
+ * record and its audit entry (ready for `auditAppend`). `options`:
+ * `agent` (one of the five), `actor` (the agent actor or the delegating
+ * user), `at` (RFC 3339, the run's start), `inputs` ({name: Buffer |
+ * string}, names as in docs/agents.md), `model` (a function
+ * `(requestJson) => string`, or an object with `call` and `id` such as
+ * `ScriptedModel` from `@eucora/license/testing`; absent: the
+ * deterministic path, no model at all), `modelId`, `correlationId`,
+ * `policy` (the input `policy`). A refusal is a `failed` run, not an
+ * error; a bad actor or instant throws (`invalid_actor`,
+ * `invalid_instant`), an unknown agent `unknown_agent`.
+ */
+export declare function runAgent(options: RunAgentOptions): AgentRunResult
 
 /**
  * The sidebar state (DESIGN A8): the latest successful snapshot's counters

@@ -85,6 +85,28 @@ impl From<eucora_license_insight::InsightError> for Failure {
     }
 }
 
+/// A governance contract error (DESIGN D1–D3, D6): its stable code
+/// (`invalid_policy`, `unknown_action`, `policy_mismatch`, a refusal reason
+/// such as `role_lacks_action`, a proposal state such as `pending`, ...),
+/// message and `.path`, the JSON path of the offending value when known.
+impl From<eucora_license_governance::Error> for Failure {
+    fn from(e: eucora_license_governance::Error) -> Self {
+        let f = Failure::new(e.code, e.message);
+        match e.path {
+            Some(p) => f.with("path", json!(p)),
+            None => f,
+        }
+    }
+}
+
+/// An error of the agents' API (DESIGN D4): `invalid_actor`,
+/// `invalid_instant`, `unknown_agent`, ...
+impl From<eucora_license_agents::Error> for Failure {
+    fn from(e: eucora_license_agents::Error) -> Self {
+        Failure::new(e.code, e.message)
+    }
+}
+
 impl From<napi::Error> for Failure {
     fn from(e: napi::Error) -> Self {
         Failure::arg(e.reason.clone())

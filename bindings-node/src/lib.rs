@@ -23,12 +23,16 @@
 #[cfg(panic = "abort")]
 compile_error!("the Node binding turns panics into errors: build with panic = \"unwind\"");
 
+/// `runAgent`, `replayAgent`.
+mod agents;
 /// Errors on their way to JavaScript and the panic boundary.
 mod boundary;
 /// `canonicalize`.
 mod canonical;
 /// JavaScript arguments into Rust values.
 mod convert;
+/// `authorize`, `propose`, `decide`, `apply`, `payloadHash`, `audit*`.
+mod governance;
 /// `alerts`, `advise`, `events`, `complianceCheck`, `policyHash`.
 mod insight;
 /// `version`.
@@ -48,8 +52,13 @@ mod verify;
 
 // The crate's public items, as they were at its root (the structs that only
 // describe TypeScript types would otherwise be dead code).
+pub use agents::{replay_agent, run_agent};
 pub use boundary::Failure;
 pub use canonical::canonicalize;
+pub use governance::{
+    apply, audit_append, audit_checkpoint, audit_consistency, audit_prove, audit_verify, audit_verify_proof, authorize, decide,
+    payload_hash, propose,
+};
 pub use insight::{advise, alerts, compliance_check, events, policy_hash};
 pub use library::{version, vocabulary, Vocabulary};
 pub use outcome::{ExceptionRecord, Outcome};

@@ -46,3 +46,46 @@ test('the getters are typed with the documents', () => {
   assert.match(dts, /get report\(\): RunReport/)
   assert.match(dts, /reason: StateReason \| null/)
 })
+
+test('the governance and agent interfaces have exactly the fields the engine writes', () => {
+  const lic = require('..')
+  const fieldsOf = interfaces(dts)
+  const same = (name, value) => assert.deepEqual([...fieldsOf(name)].sort(), Object.keys(value).sort(), name)
+  const olivia = { type: 'user', id: 'u-olivia', roles: ['agent_operator'] }
+  const omar = { type: 'user', id: 'u-omar', roles: ['ops_manager'] }
+  const at = '2026-11-22T07:00:00Z'
+  same('UserActor', olivia)
+  const decision = lic.authorize(olivia, 'agent.run')
+  same('AuthorizeDecision', decision)
+  const p = lic.propose('recommendation', { recommendation_id: 'r-1' }, olivia, at)
+  same('Proposal', p)
+  const approval = { proposal_id: p.proposal_id, payload_hash: p.payload_hash, approver: omar, decision: 'approve', at, comment: 'ok' }
+  same('Approval', approval)
+  assert.equal(lic.decide(p, [approval], at).state, 'approved', 'the Approval interface is a valid approval')
+  same('Decided', lic.decide(p, [approval], at))
+  same('Change', lic.apply(p, [approval], at).change)
+  const entry = lic.auditAppend(null, { at, actor: olivia, action: 'agent.run', entity: { type: 'x', id: '1' } })
+  same('AuditEntry', entry)
+  same('Checkpoint', lic.auditCheckpoint([entry]))
+  same('LogReport', lic.auditVerify([entry]))
+  same('InclusionProof', lic.auditProve([entry], 1))
+  same('ConsistencyProof', lic.auditConsistency([entry], 1))
+  const result = lic.runAgent({ agent: 'anomaly_detector', actor: olivia, at, model: () => '{}' })
+  same('AgentRunResult', result)
+  same('AgentRun', result.run)
+  same('AgentActor', result.run.actor)
+  const demo = (f) => fs.readFileSync(path.join(root, 'fixtures', 'demo', f))
+  const inputs = {
+    'bundle.json': demo('bundle.json'),
+    ruleset: demo('ruleset.json'),
+    catalog: demo('catalog.json'),
+    entitlements: demo('entitlements.csv'),
+    'contracts/c.txt': 'Contract C-1\n',
+  }
+  const full = lic.runAgent({ agent: 'inventory_extractor', actor: olivia, at, model: () => 'x', inputs })
+  assert.ok(full.run.model_calls.length > 0, JSON.stringify(full.run.steps))
+  for (const call of full.run.model_calls) {
+    same('ModelCall', call)
+    same('ModelRequest', call.request)
+  }
+})
