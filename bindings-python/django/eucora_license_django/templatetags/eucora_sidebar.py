@@ -43,3 +43,14 @@ def get_item(mapping: Any, key: Any) -> Any:
         return mapping.get(key)
     except AttributeError:
         return None
+
+
+@register.filter
+def actor_label(actor: Any) -> str:
+    """A D1 actor for people: the user id, or ``agent (for user)``."""
+    if not isinstance(actor, dict):
+        return str(actor or "")
+    if actor.get("type") == "agent":
+        inner = actor.get("on_behalf_of") or {}
+        return f"{actor.get('agent', '')} (for {inner.get('id', '')})"
+    return str(actor.get("id", ""))
