@@ -17,9 +17,8 @@ from .services import queries
 
 def sidebar_state(request: HttpRequest) -> dict[str, Any] | None:
     """The sidebar for the request's user, cached on the request (one query per page)."""
-    cached = getattr(request, "_eucora_sidebar", False)
-    if cached is not False:
-        value: dict[str, Any] | None = cached
+    if hasattr(request, "_eucora_sidebar"):
+        value: dict[str, Any] | None = request._eucora_sidebar
         return value
     state: dict[str, Any] | None = None
     user = getattr(request, "user", None)

@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
+from pages_helpers import ROLES, make_users, reconciled_org
 
 from core_helpers import core_settings  # noqa: F401
 from eucora_license_django.models import Entitlement, Organization
@@ -19,7 +21,6 @@ from eucora_license_django.services import governance as gov
 from eucora_license_django.services import proposals as proposal_service
 from eucora_license_django.services import queries
 from eucora_license_django.templatetags.eucora_sidebar import duration
-from pages_helpers import ROLES, make_users, reconciled_org
 
 pytestmark = pytest.mark.django_db
 
@@ -32,8 +33,6 @@ def org(core_settings: Path) -> Organization:  # noqa: F811
 
 
 def client_for(role: str) -> Client:
-    from django.contrib.auth.models import User
-
     c = Client()
     c.force_login(User.objects.get(username=role))
     return c
@@ -88,7 +87,7 @@ PAGES: list[tuple[str, str, dict[str, Any]]] = [
 @pytest.mark.parametrize("role", ROLES)
 def test_pages_render_for_allowed_roles_and_refuse_others(org: Organization, role: str) -> None:
     c = client_for(role)
-    actor = gov.actor_for(c.session and __import__("django.contrib.auth.models", fromlist=["User"]).User.objects.get(username=role))
+    actor = gov.actor_for(User.objects.get(username=role))
     for name, action, kwargs in PAGES:
         resp = c.get(reverse(f"eucora_license:{name}", kwargs=kwargs))
         decision = gov.authorize(org, actor, action)
@@ -143,7 +142,7 @@ def test_sku_page_diff_and_evidence_links(org: Organization) -> None:
 
 
 def test_approve_and_self_approval_through_the_queue(org: Organization) -> None:
-    admin = gov.actor_for(__import__("django.contrib.auth.models", fromlist=["User"]).User.objects.get(username="license_admin"))
+    admin = gov.actor_for(User.objects.get(username="license_admin"))
     p = proposal_service.propose_entitlement(org, admin, {"entitlement_id": "E-9", "sku": "visio", "quantity": 5,
                                                           "starts_on": "2026-12-01"}, correlation_id="t")
     queue = client_for("license_admin").get("/approvals").content.decode()
@@ -158,8 +157,6 @@ def test_approve_and_self_approval_through_the_queue(org: Organization) -> None:
 
 
 def test_approve_needs_csrf(org: Organization) -> None:
-    from django.contrib.auth.models import User
-
     c = Client(enforce_csrf_checks=True)
     c.force_login(User.objects.get(username="ops_manager"))
     assert c.post("/approvals/sha256:00/approve").status_code == 403
@@ -180,3 +177,9 @@ def test_entitlement_form_becomes_a_proposal(org: Organization) -> None:
 def test_audit_page_verifies(org: Organization) -> None:
     html = client_for("license_auditor").get("/audit").content.decode()
     assert 'data-verify="ok"' in html and "reconcile.run" in html
+
+
+def test_chart_negative_values_stay_inside() -> None:
+    svg = trend_svg(["a", "b"], {"remaining": [-3, 5]}, title="remaining")
+    # axis -4 .. 8: y(-3) = 184 - 1 * 172 // 12, y(5) = 184 - 9 * 172 // 12
+    assert 'points="48,170 628,55"' in svg and ">-4</text>" in svg

@@ -14,9 +14,9 @@ COLOURS: Mapping[str, str] = {"consumed": "#1d4ed8", "entitled": "#15803d", "rem
 DASHES: Mapping[str, str] = {"consumed": "", "entitled": "6 4", "remaining": "2 3"}
 
 
-def _ticks(top: int) -> list[int]:
-    """Four evenly spaced integer gridline values from 0 to ``top``."""
-    return [top * i // 4 for i in range(5)]
+def _ticks(bottom: int, top: int) -> list[int]:
+    """Five evenly spaced integer gridline values from ``bottom`` to ``top``."""
+    return [bottom + (top - bottom) * i // 4 for i in range(5)]
 
 
 def trend_svg(
@@ -28,7 +28,7 @@ def trend_svg(
     height: int = 220,
 ) -> str:
     """An accessible SVG line chart: one polyline per series (``None`` values
-    break the line), x = the points in order, y = 0 .. the largest value.
+    break the line), x = the points in order, y = 0 (or the lowest value) .. the largest value.
 
     ``labels`` name the points (first and last are printed under the axis);
     ``series`` maps a name to one value per label. Returns SVG markup.
@@ -37,16 +37,20 @@ def trend_svg(
     plot_w, plot_h = width - pad_l - pad_r, height - pad_t - pad_b
     n = len(labels)
     values = [v for vs in series.values() for v in vs if v is not None]
-    top = max([*values, 1])
-    # round the top up to a multiple of 4 so the gridlines are integers
-    top = -(-top // 4) * 4
+    # the axis spans 0 .. top (and down to a negative value when one is charted),
+    # rounded out to multiples of 4 so the gridlines are integers
+    high = max([*values, 1])
+    low = min([*values, 0])
+    top = -(-high // 4) * 4
+    bottom = low // 4 * 4
+    span = top - bottom
     esc_title = escape(title)
 
     def x(i: int) -> int:
         return pad_l + (plot_w // 2 if n <= 1 else i * plot_w // (n - 1))
 
     def y(v: int) -> int:
-        return pad_t + plot_h - v * plot_h // top
+        return pad_t + plot_h - (v - bottom) * plot_h // span
 
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
@@ -54,7 +58,7 @@ def trend_svg(
         f'<title id="chart-title">{esc_title}</title>',
         f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
     ]
-    for t in _ticks(top):
+    for t in _ticks(bottom, top):
         out.append(f'<line x1="{pad_l}" y1="{y(t)}" x2="{width - pad_r}" y2="{y(t)}" stroke="#d1d5db" stroke-width="1"/>')
         out.append(f'<text x="{pad_l - 6}" y="{y(t) + 4}" text-anchor="end" font-size="11" fill="#374151">{t}</text>')
     if n:

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from pages_helpers import DAY, SIGNALS_BAD, load, make_users, reconciled_org
 
 from core_helpers import core_settings  # noqa: F401
 from eucora_license_django.services import queries, runs
-from pages_helpers import DAY, SIGNALS_BAD, load, make_users, reconciled_org
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

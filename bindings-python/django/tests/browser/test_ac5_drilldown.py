@@ -12,12 +12,12 @@ from typing import Any
 import eucora_license as el
 import pytest
 from django.contrib.auth.models import Group, User
+from pages_helpers import make_users, reconciled_org
 
 from core_helpers import core_settings  # noqa: F401
 from eucora_license_django.models import Entitlement, Proposal
 from eucora_license_django.services import queries
 from eucora_license_django.services import runs as run_service
-from pages_helpers import make_users, reconciled_org
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
