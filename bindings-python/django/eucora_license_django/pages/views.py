@@ -152,9 +152,24 @@ def evidence_download(request: HttpRequest, org: Organization, snapshot_hash: st
 
 def _queue(request: HttpRequest, org: Organization, *, message: dict[str, Any] | None = None, status: int = 200) -> HttpResponse:
     me = request.user.get_username()
+    actor = gov.actor_for(request.user)
     rows = queries.proposals(org)
+    decisions: dict[str, dict[str, Any]] = {}
     for p in rows:
-        p["mine"] = p.get("proposer", {}).get("id") == me or (p.get("proposer", {}).get("on_behalf_of") or {}).get("id") == me
+        proposer = p.get("proposer") or {}
+        p["mine"] = proposer.get("id") == me or (proposer.get("on_behalf_of") or {}).get("id") == me
+        # The refusal the approve button will meet, shown next to it in advance:
+        # D1 on the kind's approve action first, then D2's self_approval.
+        action = gov.APPROVE_ACTION.get(str(p.get("kind")), "")
+        if action and action not in decisions:
+            decisions[action] = gov.authorize(org, actor, action)
+        decision = decisions.get(action)
+        if decision is not None and not decision["allowed"]:
+            p["refusal"] = str(decision["reason"])
+        elif p["mine"]:
+            p["refusal"] = "self_approval"
+        else:
+            p["refusal"] = None
     state = request.GET.get("state", "")
     shown = [p for p in rows if not state or p["state"] == state]
     return render(request, T + "approvals.html", {"proposals": shown, "message": message, "state": state,

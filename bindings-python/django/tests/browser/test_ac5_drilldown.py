@@ -81,7 +81,8 @@ def test_ac5_approval_in_the_browser_and_the_proposers_own_approve_refused(
     page.wait_for_url("**/approvals?state=pending")
     proposal = Proposal.objects.get(organization=org, state="pending")
     card = page.locator(f'[data-proposal="{proposal.proposal_id}"]')
-    assert "self_approval" in card.locator("[data-self]").inner_text()
+    # shown in advance next to the button: license_admin may not approve (D1)
+    assert card.locator("[data-expected-refusal]").get_attribute("data-expected-refusal") == "role_lacks_action"
     screenshot("approvals-queue")
     card.locator("[data-approve]").click()
     assert page.locator("[data-refused]").get_attribute("data-refused") == "role_lacks_action"
@@ -100,6 +101,8 @@ def test_ac5_approval_in_the_browser_and_the_proposers_own_approve_refused(
     form.get_by_role("button", name="Propose").click()
     page.wait_for_url("**/approvals?state=pending")
     own = Proposal.objects.get(organization=org, proposer="lead")
+    mine = page.locator(f'[data-proposal="{own.proposal_id}"] [data-expected-refusal]')
+    assert mine.get_attribute("data-expected-refusal") == "self_approval"
     page.locator(f'[data-proposal="{own.proposal_id}"] [data-approve]').click()
     assert page.locator("[data-refused]").get_attribute("data-refused") == "self_approval"
 
