@@ -183,3 +183,12 @@ def test_chart_negative_values_stay_inside() -> None:
     svg = trend_svg(["a", "b"], {"remaining": [-3, 5]}, title="remaining")
     # axis -4 .. 8: y(-3) = 184 - 1 * 172 // 12, y(5) = 184 - 9 * 172 // 12
     assert 'points="48,170 628,55"' in svg and ">-4</text>" in svg
+
+
+def test_sidebar_tag_works_without_the_context_processor(org: Organization, settings: Any) -> None:
+    templates = [{**settings.TEMPLATES[0], "OPTIONS": {**settings.TEMPLATES[0]["OPTIONS"], "context_processors": [
+        p for p in settings.TEMPLATES[0]["OPTIONS"]["context_processors"] if "eucora" not in p]}}]
+    settings.TEMPLATES = templates
+    html = client_for("viewer").get("/").content.decode()
+    s = queries.summary(org)
+    assert f'data-sidebar-counter="consumed">{s["consumed"]}<' in html
