@@ -192,3 +192,25 @@ def test_sidebar_tag_works_without_the_context_processor(org: Organization, sett
     html = client_for("viewer").get("/").content.decode()
     s = queries.summary(org)
     assert f'data-sidebar-counter="consumed">{s["consumed"]}<' in html
+
+
+def test_catalog_forms_write_with_audit_or_refuse(org: Organization) -> None:
+    from eucora_license_django.models import AuditLog, Integration, LicenseSKU, Vendor
+
+    admin = client_for("license_admin")
+    assert admin.post("/manage/vendor/save", {"id": "adobe", "name": "Adobe"}).status_code == 302
+    assert admin.post("/manage/sku/save", {"id": "acrobat", "vendor": "adobe", "name": "Acrobat", "model": "user",
+                                           "unit_cost": "15.00", "currency": "USD"}).status_code == 302
+    assert LicenseSKU.objects.get(organization=org, sku_id="acrobat").vendor.vendor_id == "adobe"
+    assert admin.post("/manage/integration/save", {"name": "csv", "adapter": "canonical"}).status_code == 302
+    assert Integration.objects.filter(organization=org, name="csv").exists()
+    bad = admin.post("/manage/sku/save", {"id": "x", "vendor": "adobe", "name": "X", "model": "nope"})
+    assert bad.status_code == 400 and b"model" in bad.content
+    before = AuditLog.objects.filter(organization=org).count()
+    no = client_for("viewer").post("/manage/vendor/save", {"id": "evil", "name": "Evil"})
+    assert no.status_code == 403 and b"role_lacks_action" in no.content
+    assert not Vendor.objects.filter(vendor_id="evil").exists()
+    assert AuditLog.objects.filter(organization=org).count() == before + 1
+    html = admin.get("/manage/catalog").content.decode()
+    assert "data-vendor-form" in html and "data-sku-form" in html and "acrobat" in html
+    assert "data-vendor-form" not in client_for("ops_manager").get("/manage/catalog").content.decode()

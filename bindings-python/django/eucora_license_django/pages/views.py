@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from ..conf import resolve_organization
 from ..models import Entitlement, ImportJob, Integration, LicenseSKU, Organization, Ruleset, Vendor
 from ..models import Policy as PolicyRow
+from ..services import catalog as catalog_service
 from ..services import governance as gov
 from ..services import proposals as proposal_service
 from ..services import queries
@@ -230,6 +231,8 @@ def admin_catalog(request: HttpRequest, org: Organization) -> HttpResponse:
         "skus": LicenseSKU.objects.filter(organization=org).select_related("vendor").order_by("sku_id"),
         "entitlements": Entitlement.objects.filter(organization=org).select_related("sku").order_by("entitlement_id"),
         "can_propose": can(request, org, "entitlement.propose"),
+        "can_write": can(request, org, "catalog.write"),
+        "models": LicenseSKU.MODELS,
         "sku_ids": LicenseSKU.objects.filter(organization=org).order_by("sku_id").values_list("sku_id", flat=True),
     })
 
@@ -264,7 +267,39 @@ def admin_integrations(request: HttpRequest, org: Organization) -> HttpResponse:
     return render(request, T + "admin_integrations.html", {
         "integrations": Integration.objects.filter(organization=org).order_by("pk"),
         "jobs": ImportJob.objects.filter(organization=org).order_by("-created_at", "-pk")[:100],
+        "can_write": can(request, org, "integration.write"),
     })
+
+
+#: The catalog forms: kind -> (D1 action, service, fields, page to return to).
+CATALOG_FORMS: dict[str, tuple[str, Callable[..., Any], tuple[str, ...], str]] = {
+    "vendor": ("catalog.write", catalog_service.save_vendor, ("id", "name"), "eucora_license:admin_catalog"),
+    "sku": ("catalog.write", catalog_service.save_sku,
+            ("id", "vendor", "name", "model", "sku_code", "unit_cost", "cost_period", "currency", "base_sku"),
+            "eucora_license:admin_catalog"),
+    "integration": ("integration.write", catalog_service.save_integration, ("name", "adapter", "source"),
+                    "eucora_license:admin_integrations"),
+}
+
+
+@require_POST
+@login_required
+def catalog_write(request: HttpRequest, kind: str) -> HttpResponse:
+    """POST a vendor, SKU or integration (``catalog.write`` / ``integration.write``): the
+    service authorises (a refusal is audited and answers the 403 page), validates (400
+    page naming the field) and writes with its audit entry."""
+    if kind not in CATALOG_FORMS:
+        raise Http404(kind)
+    action, save, fields, back = CATALOG_FORMS[kind]
+    org = organization_of(request)
+    data = {k: request.POST.get(k, "").strip() for k in fields}
+    try:
+        save(org, gov.actor_for(request.user), data, correlation_id=correlation_id(request))
+    except gov.Refused as e:
+        return refused(request, action, e.code)
+    except gov.BadInput as e:
+        return render(request, T + "bad_input.html", {"code": e.code, "message": e.message, "details": e.details}, status=400)
+    return HttpResponseRedirect(reverse(back))
 
 
 @require_GET
