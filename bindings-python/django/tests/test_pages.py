@@ -214,3 +214,21 @@ def test_catalog_forms_write_with_audit_or_refuse(org: Organization) -> None:
     html = admin.get("/manage/catalog").content.decode()
     assert "data-vendor-form" in html and "data-sku-form" in html and "acrobat" in html
     assert "data-vendor-form" not in client_for("ops_manager").get("/manage/catalog").content.decode()
+
+
+def test_upload_and_reconcile_forms(org: Organization) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from pages_helpers import SIGNALS_DAY2
+
+    from eucora_license_django.models import ImportJob, ReconciliationRun
+
+    op = client_for("agent_operator")
+    resp = op.post("/manage/import", {"adapter": "canonical", "files": SimpleUploadedFile("extra.csv", SIGNALS_DAY2)})
+    assert resp.status_code == 302 and ImportJob.objects.filter(organization=org, file_name="extra.csv").exists()
+    assert client_for("viewer").post("/manage/import", {"adapter": "canonical"}).status_code == 403
+    runs_before = ReconciliationRun.objects.filter(organization=org).count()
+    assert op.post("/manage/reconcile").status_code == 302
+    assert ReconciliationRun.objects.filter(organization=org).count() == runs_before + 1
+    assert client_for("viewer").post("/manage/reconcile").status_code == 403
+    html = op.get("/manage/integrations").content.decode()
+    assert "data-upload-form" in html and "data-reconcile-form" in html and "extra.csv" in html

@@ -17,6 +17,8 @@ urlpatterns: list[URLPattern] = [
     path("manage/catalog", views.admin_catalog, name="admin_catalog"),
     path("manage/entitlements/propose", views.propose_entitlement, name="propose_entitlement"),
     path("manage/integrations", views.admin_integrations, name="admin_integrations"),
+    path("manage/import", views.upload, name="upload"),
+    path("manage/reconcile", views.reconcile, name="reconcile"),
     path("manage/<str:kind>/save", views.catalog_write, name="catalog_write"),
     path("manage/versions", views.admin_versions, name="admin_versions"),
 ]

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+import eucora_license as el
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -21,8 +22,10 @@ from ..models import Entitlement, ImportJob, Integration, LicenseSKU, Organizati
 from ..models import Policy as PolicyRow
 from ..services import catalog as catalog_service
 from ..services import governance as gov
+from ..services import imports as import_service
 from ..services import proposals as proposal_service
 from ..services import queries
+from ..services import runs as run_service
 from .charts import trend_svg
 
 T = "eucora_license_django/"
@@ -268,7 +271,42 @@ def admin_integrations(request: HttpRequest, org: Organization) -> HttpResponse:
         "integrations": Integration.objects.filter(organization=org).order_by("pk"),
         "jobs": ImportJob.objects.filter(organization=org).order_by("-created_at", "-pk")[:100],
         "can_write": can(request, org, "integration.write"),
+        "can_upload": can(request, org, "import.upload"),
+        "can_reconcile": can(request, org, "reconcile.run"),
+        "adapters": ["canonical", *sorted(a.name for a in el.adapters())],
+        "runs": queries.runs(org, limit=20),
     })
+
+
+@require_POST
+@login_required
+def upload(request: HttpRequest) -> HttpResponse:
+    """POST (multipart) ``adapter`` and files: import jobs (``import.upload``), with row errors."""
+    org = organization_of(request)
+    files = {f.name: f.read() for f in request.FILES.getlist("files")}
+    try:
+        import_service.import_files(org, gov.actor_for(request.user), request.POST.get("adapter", "canonical"), files,
+                                    correlation_id=correlation_id(request))
+    except gov.Refused as e:
+        return refused(request, "import.upload", e.code)
+    except gov.BadInput as e:
+        return render(request, T + "bad_input.html", {"code": e.code, "message": e.message, "details": e.details}, status=400)
+    return HttpResponseRedirect(reverse("eucora_license:admin_integrations"))
+
+
+@require_POST
+@login_required
+def reconcile(request: HttpRequest) -> HttpResponse:
+    """POST: a manual run now (``reconcile.run``); a failure keeps the previous truth (the sidebar says Failed)."""
+    org = organization_of(request)
+    actor = gov.actor_for(request.user)
+    cid = correlation_id(request)
+    try:
+        gov.require(org, actor, "reconcile.run", correlation_id=cid, entity=("organization", org.pk))
+    except gov.Refused as e:
+        return refused(request, "reconcile.run", e.code)
+    run_service.run_now(org, actor, correlation_id=cid)
+    return HttpResponseRedirect(reverse("eucora_license:admin_integrations"))
 
 
 #: The catalog forms: kind -> (D1 action, service, fields, page to return to).
