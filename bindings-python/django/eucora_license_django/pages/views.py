@@ -283,7 +283,7 @@ def admin_integrations(request: HttpRequest, org: Organization) -> HttpResponse:
 def upload(request: HttpRequest) -> HttpResponse:
     """POST (multipart) ``adapter`` and files: import jobs (``import.upload``), with row errors."""
     org = organization_of(request)
-    files = {f.name: f.read() for f in request.FILES.getlist("files")}
+    files = {str(f.name or "upload"): f.read() for f in request.FILES.getlist("files")}
     try:
         import_service.import_files(org, gov.actor_for(request.user), request.POST.get("adapter", "canonical"), files,
                                     correlation_id=correlation_id(request))
