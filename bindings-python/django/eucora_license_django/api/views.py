@@ -11,6 +11,8 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+import eucora_license as el
+from django.db import transaction
 from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -25,9 +27,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..conf import resolve_organization
-from ..models import ImportJob, Organization
+from ..models import AuditLog, ImportJob, Organization
 from ..services import agents as agent_service
 from ..services import governance as gov
+from ..services.governance import LicenseServiceError
 from ..services import imports as import_service
 from ..services import proposals as proposal_service
 from ..services import queries
@@ -98,8 +101,31 @@ class LicenseAPIView(APIView):
         return correlation_id(self.request._request)
 
     def require(self, action: str, entity: tuple[str, str] = ("", "")) -> None:
-        """D1 for ``action``; refused: one audit entry (committed) and 403 with the reason."""
+        """D1 for ``action``; refused: one audit entry (committed) and 403 with the reason.
+
+        Allowed: remembers the action and how many entries carry the request's
+        correlation id, so a write that then fails (400, 404, 409) without an entry of
+        its own still appends exactly one (:meth:`handle_exception`)."""
         gov.require(self.organization, self.actor, action, correlation_id=self.correlation_id, entity=entity)
+        self._authorized = (action, entity, self._entries_of_request())
+
+    def _entries_of_request(self) -> int:
+        return AuditLog.objects.filter(organization=self.organization, correlation_id=self.correlation_id).count()
+
+    def handle_exception(self, exc: Exception) -> Response:
+        """Every API write, allowed or refused, appends exactly one audit entry: an
+        authorised write that failed before its service appended one records the
+        failure (``details``: ``outcome`` ``error``, the error ``code``)."""
+        authorized = getattr(self, "_authorized", None)
+        if self.request.method == "POST" and authorized is not None and isinstance(exc, LicenseServiceError | el.EucoraLicenseError):
+            action, entity, before = authorized
+            if self._entries_of_request() == before:
+                code = exc.code if isinstance(exc, LicenseServiceError) else str(getattr(exc, "code", "error"))
+                with transaction.atomic():
+                    gov.append_audit(self.organization, actor=self.actor, action=action, entity=entity,
+                                     correlation_id=self.correlation_id,
+                                     details={"allowed": True, "reason": "allowed", "outcome": "error", "code": code})
+        return super().handle_exception(exc)
 
     def body_object(self) -> dict[str, Any]:
         """The JSON body as an object (an empty body is ``{}``); read only after authorising."""
@@ -279,9 +305,21 @@ class ProposalDecisionView(LicenseAPIView):
 class ProposalApproveView(ProposalDecisionView):
     decision = "approve"
 
+    @extend_schema(operation_id="licenses_proposals_approve", parameters=[CORRELATION], request=s.DecisionRequestSerializer,
+                   responses={200: s.DecisionSerializer, **ERRORS, **CONFLICT})
+    def post(self, request: Request, proposal_id: str) -> Response:
+        """Approve (the kind's ``*.approve``; refused with the D1 / D2 reason: ``self_approval``, ...)."""
+        return super().post(request, proposal_id)
+
 
 class ProposalRejectView(ProposalDecisionView):
     decision = "reject"
+
+    @extend_schema(operation_id="licenses_proposals_reject", parameters=[CORRELATION], request=s.DecisionRequestSerializer,
+                   responses={200: s.DecisionSerializer, **ERRORS, **CONFLICT})
+    def post(self, request: Request, proposal_id: str) -> Response:
+        """Reject (the kind's ``*.approve``; any counted reject makes the proposal ``rejected``)."""
+        return super().post(request, proposal_id)
 
 
 class ReconcileRunView(LicenseAPIView):
