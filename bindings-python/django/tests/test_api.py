@@ -11,12 +11,12 @@ from typing import Any
 
 import eucora_license as el
 import pytest
+from api_helpers import BASE, NEW_ENTITLEMENT, audit_count, client_for, reconciled_org, state_counts
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import TestCase
 from rest_framework.test import APIClient
 
-from api_helpers import BASE, NEW_ENTITLEMENT, audit_count, client_for, reconciled_org, state_counts
 from core_helpers import AS_OF, SIGNALS, core_settings, make_org, make_user  # noqa: F401
 from eucora_license_django.models import (
     AgentRun,
@@ -41,9 +41,11 @@ def org(core_settings: Path) -> Organization:  # noqa: F811
 
 
 def post(client: APIClient, path: str, body: Any = None, cid: str | None = None, **kw: Any) -> Any:
-    headers = {"HTTP_X_CORRELATION_ID": cid} if cid else {}
+    extra: dict[str, Any] = {"HTTP_X_CORRELATION_ID": cid} if cid else {}
+    extra.update(kw)
+    extra.setdefault("format", "json")
     with TestCase.captureOnCommitCallbacks(execute=True):
-        return client.post(BASE + path, body, format=kw.pop("format", "json"), **headers, **kw)
+        return client.post(BASE + path, body, **extra)
 
 
 def get(client: APIClient, path: str, cid: str | None = None) -> Any:
@@ -73,12 +75,12 @@ def test_correlation_id_is_a_new_uuid_otherwise(org: Organization, given: str | 
 
 def test_correlation_id_on_error_responses_and_other_pages(org: Organization) -> None:
     anonymous = APIClient()
-    assert anonymous.get(BASE + "summary", HTTP_X_CORRELATION_ID="c-401")["X-Correlation-ID"] == "c-401"  # type: ignore[arg-type]
+    assert anonymous.get(BASE + "summary", HTTP_X_CORRELATION_ID="c-401")["X-Correlation-ID"] == "c-401"
     client = client_for("viewer", "viewer")
     assert get(client, "skus/nope", "c-404")["X-Correlation-ID"] == "c-404"
     assert get(client, "audit", "c-403")["X-Correlation-ID"] == "c-403"
     # the middleware: every response of the site, not only the API's
-    assert anonymous.get("/no-such-page", HTTP_X_CORRELATION_ID="c-page")["X-Correlation-ID"] == "c-page"  # type: ignore[arg-type]
+    assert anonymous.get("/no-such-page", HTTP_X_CORRELATION_ID="c-page")["X-Correlation-ID"] == "c-page"
 
 
 def test_every_write_stores_the_correlation_id_in_its_audit_entry(org: Organization) -> None:

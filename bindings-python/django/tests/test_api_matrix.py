@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from api_helpers import BASE, NEW_ENTITLEMENT, ROLES, audit_count, client_for, reconciled_org, state_counts
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import TestCase
 from rest_framework.test import APIClient
 
-from api_helpers import BASE, NEW_ENTITLEMENT, ROLES, audit_count, client_for, reconciled_org, state_counts
 from core_helpers import SIGNALS, core_settings, make_user  # noqa: F401
 from eucora_license_django.models import ConsumptionSnapshot, Organization, Proposal
 from eucora_license_django.services import governance as gov
@@ -63,7 +63,7 @@ class Endpoint:
 
 
 def _ruleset(ctx: Ctx) -> dict[str, Any]:
-    doc = json.loads(json.dumps(runs.active_ruleset(ctx.org)))
+    doc: dict[str, Any] = json.loads(json.dumps(runs.active_ruleset(ctx.org)))
     doc["version"] = int(doc.get("version", 1)) + 1
     return doc
 

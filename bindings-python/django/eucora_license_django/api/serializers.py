@@ -112,7 +112,7 @@ class RunSerializer(serializers.Serializer[Any]):
     as_of = serializers.CharField()
     status = serializers.ChoiceField(choices=["running", "ok", "degraded", "failed"])
     reason_codes = serializers.ListField(child=serializers.CharField())
-    errors = serializers.ListField(child=serializers.JSONField())
+    errors = serializers.ListField(child=serializers.JSONField())  # type: ignore[assignment]  # a field, not Serializer.errors
     ruleset_hash = serializers.CharField(allow_null=True)
     inputs_hash = serializers.CharField(allow_null=True)
     correlation_id = serializers.CharField(allow_null=True)
@@ -135,7 +135,7 @@ class ImportJobBaseSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     job_id = serializers.CharField()
     adapter = serializers.CharField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.source
     file_name = serializers.CharField()
     input_hash = serializers.CharField()
     size = serializers.IntegerField()

@@ -30,11 +30,11 @@ from ..conf import resolve_organization
 from ..models import AuditLog, ImportJob, Organization
 from ..services import agents as agent_service
 from ..services import governance as gov
-from ..services.governance import LicenseServiceError
 from ..services import imports as import_service
 from ..services import proposals as proposal_service
 from ..services import queries
 from ..services import runs as run_service
+from ..services.governance import LicenseServiceError
 from . import serializers as s
 from .correlation import HEADER, correlation_id
 from .errors import exception_handler
@@ -129,8 +129,8 @@ class LicenseAPIView(APIView):
 
     def body_object(self) -> dict[str, Any]:
         """The JSON body as an object (an empty body is ``{}``); read only after authorising."""
-        data = self.request.data
-        if data is None or data == "":
+        data: Any = self.request.data
+        if not data:
             return {}
         if not isinstance(data, dict):
             raise _bad("", "the body must be a JSON object")
@@ -340,7 +340,8 @@ class ImportView(LicenseAPIView):
     def post(self, request: Request) -> Response:
         """Import files with an adapter (``import.upload``): the job, with its row errors."""
         self.require("import.upload", ("import", ""))
-        adapter = request.data.get("adapter")
+        form: Any = request.data
+        adapter = form.get("adapter")
         if not isinstance(adapter, str) or not adapter:
             raise _bad("adapter", "adapter is required")
         files: dict[str, bytes] = {}
