@@ -164,8 +164,10 @@ def test_400_carries_code_and_location(org: Organization, body: dict[str, Any], 
 
 def test_400_on_malformed_json_ruleset_import_and_query(org: Organization) -> None:
     admin = client_for("admin", "license_admin")
-    response = post(admin, "entitlements", "{not json", format=None, content_type="application/json")
+    entries = audit_count(org)
+    response = post(admin, "entitlements", "{not json", format=None, content_type="application/json", cid="corr-json")
     assert response.status_code == 400 and response.json()["code"] == "invalid_json" and "location" in response.json()
+    assert audit_count(org) == entries + 1 and gov.audit_entries(org)[-1]["correlation_id"] == "corr-json"
     ruleset = json.loads(json.dumps(runs.active_ruleset(org)))
     ruleset["version"] = int(ruleset.get("version", 1)) + 1
     ruleset["sku_mappings"] = [{"match": "exact", "field": "product", "value": "X", "sku": "no-such-sku"}]
@@ -450,3 +452,22 @@ def test_ac4_agents_cannot_write_final_changes_and_every_action_is_logged(org: O
     # the agent operator cannot approve its agents' proposals either
     for p in Proposal.objects.filter(organization=org):
         assert post(operator, f"proposals/{p.proposal_id}/approve", {}).status_code == 403
+
+
+def test_a_write_whose_audit_append_fails_changes_nothing(org: Organization, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Authorisation, change and audit entry are one transaction: when the entry cannot
+    be appended, the approved change is not made either."""
+    admin = client_for("admin", "license_admin")
+    ops = client_for("ops", "ops_manager")
+    pid = post(admin, "entitlements", NEW_ENTITLEMENT).json()["proposal_id"]
+    before, entries = state_counts(org), audit_count(org)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("audit store unavailable")
+
+    monkeypatch.setattr(gov, "append_audit", broken)
+    with pytest.raises(RuntimeError):
+        post(ops, f"proposals/{pid}/approve", {})
+    assert state_counts(org) == before and audit_count(org) == entries
+    assert Proposal.objects.get(proposal_id=pid).state == "pending"
+    assert not Entitlement.objects.filter(organization=org, entitlement_id="E-9").exists()

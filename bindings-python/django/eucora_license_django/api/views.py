@@ -8,6 +8,7 @@ and hash comes from the core through the services.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.exceptions import APIException
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
@@ -67,6 +69,30 @@ def job_dict(job: ImportJob) -> dict[str, Any]:
             "created_at": gov.rfc3339(job.created_at), "created_by": job.created_by, "correlation_id": job.correlation_id}
 
 
+Handler = Callable[..., Response]
+
+
+def governed_write(handler: Handler) -> Handler:
+    """A write handler in ONE database transaction: D1 authorisation, the change and
+    its audit entry (the services' own ``atomic`` blocks are savepoints inside it).
+    A refusal or an error the view answers (403 / 400 / 404 / 409) does not roll
+    back the transaction: the change was already undone by its savepoint, and the
+    refusal's (or failure's) audit entry is committed with it."""
+
+    @functools.wraps(handler)
+    def wrapper(self: LicenseAPIView, request: Request, *args: Any, **kwargs: Any) -> Response:
+        failure: Exception | None = None
+        with transaction.atomic():
+            try:
+                return handler(self, request, *args, **kwargs)
+            except (LicenseServiceError, el.EucoraLicenseError, APIException) as exc:
+                self.record_failed_write(exc)
+                failure = exc
+        raise failure
+
+    return wrapper
+
+
 class LicenseAPIView(APIView):
     """Base of every API view: token then session authentication (an unauthenticated
     request is 401), JSON only (JSON when ``Accept`` is absent), the correlation id on
@@ -112,20 +138,26 @@ class LicenseAPIView(APIView):
     def _entries_of_request(self) -> int:
         return AuditLog.objects.filter(organization=self.organization, correlation_id=self.correlation_id).count()
 
-    def handle_exception(self, exc: Exception) -> Response:
+    def record_failed_write(self, exc: Exception) -> None:
         """Every API write, allowed or refused, appends exactly one audit entry: an
         authorised write that failed before its service appended one records the
         failure (``details``: ``outcome`` ``error``, the error ``code``)."""
         authorized = getattr(self, "_authorized", None)
-        if self.request.method == "POST" and authorized is not None and isinstance(exc, LicenseServiceError | el.EucoraLicenseError):
-            action, entity, before = authorized
-            if self._entries_of_request() == before:
-                code = exc.code if isinstance(exc, LicenseServiceError) else str(getattr(exc, "code", "error"))
-                with transaction.atomic():
-                    gov.append_audit(self.organization, actor=self.actor, action=action, entity=entity,
-                                     correlation_id=self.correlation_id,
-                                     details={"allowed": True, "reason": "allowed", "outcome": "error", "code": code})
-        return super().handle_exception(exc)
+        if authorized is None:
+            return
+        action, entity, before = authorized
+        if self._entries_of_request() != before:
+            return
+        if isinstance(exc, LicenseServiceError):
+            code = exc.code
+        elif isinstance(exc, APIException):
+            codes = exc.get_codes()
+            code = codes if isinstance(codes, str) else "invalid_input"
+        else:
+            code = str(getattr(exc, "code", "error"))
+        with transaction.atomic():
+            gov.append_audit(self.organization, actor=self.actor, action=action, entity=entity, correlation_id=self.correlation_id,
+                             details={"allowed": True, "reason": "allowed", "outcome": "error", "code": code})
 
     def body_object(self) -> dict[str, Any]:
         """The JSON body as an object (an empty body is ``{}``); read only after authorising."""
@@ -253,6 +285,7 @@ class EvidenceDownloadView(LicenseAPIView):
 class EntitlementsView(LicenseAPIView):
     @extend_schema(operation_id="licenses_entitlements_propose", parameters=[CORRELATION], request=s.EntitlementRequestSerializer,
                    responses={201: s.ProposalSerializer, **ERRORS})
+    @governed_write
     def post(self, request: Request) -> Response:
         """A pending ``entitlement.create|update|end`` proposal (``entitlement.propose``)."""
         self.require("entitlement.propose", ("entitlement", ""))
@@ -285,6 +318,7 @@ class ProposalDecisionView(LicenseAPIView):
 
     @extend_schema(parameters=[CORRELATION], request=s.DecisionRequestSerializer,
                    responses={200: s.DecisionSerializer, **ERRORS, **CONFLICT})
+    @governed_write
     def post(self, request: Request, proposal_id: str) -> Response:
         row = proposal_service.get_proposal(self.organization, proposal_id)
         self.require(gov.APPROVE_ACTION[row.kind], ("proposal", proposal_id))
@@ -325,6 +359,7 @@ class ProposalRejectView(ProposalDecisionView):
 class ReconcileRunView(LicenseAPIView):
     @extend_schema(operation_id="licenses_reconcile_run", parameters=[CORRELATION], request=None,
                    responses={202: s.RunSerializer, **ERRORS})
+    @governed_write
     def post(self, request: Request) -> Response:
         """Run the reconciliation now (``reconcile.run``); 202 with the run, which fails closed (A6)."""
         self.require("reconcile.run", ("reconciliation_run", ""))
@@ -337,6 +372,7 @@ class ImportView(LicenseAPIView):
 
     @extend_schema(operation_id="licenses_import", parameters=[CORRELATION], request={"multipart/form-data": s.ImportRequestSerializer},
                    responses={201: s.ImportJobSerializer, **ERRORS})
+    @governed_write
     def post(self, request: Request) -> Response:
         """Import files with an adapter (``import.upload``): the job, with its row errors."""
         self.require("import.upload", ("import", ""))
@@ -359,6 +395,7 @@ class ImportView(LicenseAPIView):
 class RulesetsView(LicenseAPIView):
     @extend_schema(operation_id="licenses_rulesets_propose", parameters=[CORRELATION],
                    request=OpenApiTypes.OBJECT, responses={201: s.ProposalSerializer, **ERRORS})
+    @governed_write
     def post(self, request: Request) -> Response:
         """A complete ruleset as a pending ``ruleset.version`` proposal (``ruleset.propose``)."""
         self.require("ruleset.propose", ("ruleset", ""))
@@ -369,6 +406,7 @@ class RulesetsView(LicenseAPIView):
 class AgentRunView(LicenseAPIView):
     @extend_schema(operation_id="licenses_agents_run", parameters=[CORRELATION], request=None,
                    responses={201: OpenApiResponse(OpenApiTypes.OBJECT, description="the D4 AgentRun"), **ERRORS})
+    @governed_write
     def post(self, request: Request, agent: str) -> Response:
         """Run ``agent`` under the user's delegation (``agent.run`` + D1 delegation): the AgentRun."""
         self.require("agent.run", ("agent", agent))
