@@ -18,6 +18,7 @@ from django.test import TestCase
 from rest_framework.test import APIClient
 
 from core_helpers import AS_OF, SIGNALS, core_settings, make_org, make_user  # noqa: F401
+from eucora_license_django.api import serializers
 from eucora_license_django.models import (
     AgentRun,
     AuditLog,
@@ -116,6 +117,7 @@ def test_session_authentication_and_json_without_accept(org: Organization) -> No
     assert response.status_code == 200 and response["Content-Type"] == "application/json"
     body = response.json()
     assert body["organization_id"] == org.pk
+    assert set(body) == set(serializers.SummarySerializer().fields)  # the schema documents exactly what is answered
     snap = ConsumptionSnapshot.objects.get(organization=org)
     assert body["snapshot_hash"] == snap.snapshot_hash and body["sequence"] == snap.sequence
 
@@ -234,6 +236,7 @@ def test_self_approval_is_refused(org: Organization) -> None:
     assert response.json()["code"] == "self_approval" and response.json()["action"] == "entitlement.approve"
     assert state_counts(org) == before and audit_count(org) == entries + 1
     last = gov.audit_entries(org)[-1]
+    assert set(last) == set(serializers.AuditEntrySerializer().fields)
     assert last["correlation_id"] == "corr-self" and last["details"]["reason"] == "self_approval"
     assert not Entitlement.objects.filter(organization=org, entitlement_id="E-9").exists()
     # and its own reject too
@@ -434,7 +437,7 @@ def test_ac4_agents_cannot_write_final_changes_and_every_action_is_logged(org: O
         assert response.status_code == 201, response.content
         run = response.json()
         assert run["agent"] == agent and run["correlation_id"] == cid and run["inputs_hash"].startswith("sha256:")
-        assert "outputs" in run and "steps" in run and run["actor"]["on_behalf_of"]["id"] == "operator"
+        assert set(serializers.AgentRunSerializer().fields) <= set(run) and run["actor"]["on_behalf_of"]["id"] == "operator"
         stored = AgentRun.objects.get(organization=org, run_id=run["run_id"])
         assert stored.correlation_id == cid
         logged = get(auditor, f"audit?correlation_id={cid}").json()["results"]

@@ -188,3 +188,72 @@ class AuditVerifySerializer(serializers.Serializer[Any]):
     ok = serializers.BooleanField()
     size = serializers.IntegerField()
     failure = VerifyFailureSerializer(allow_null=True)
+
+
+class SkuDetailSerializer(serializers.Serializer[Any]):
+    """GET ``skus/{sku}``: catalog data, counters, pools, entitlements, the snapshot
+    timeline with each run's diff, the latest unit diff with reasons, the breakdowns."""
+
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    vendor = serializers.CharField()
+    vendor_name = serializers.CharField()
+    model = serializers.CharField()
+    sku_code = serializers.CharField(allow_null=True)
+    unit_cost = serializers.CharField(allow_null=True)
+    cost_period = serializers.CharField(allow_null=True)
+    currency = serializers.CharField(allow_null=True)
+    base_sku = serializers.CharField(allow_null=True)
+    snapshot_hash = serializers.CharField(allow_null=True)
+    record = serializers.JSONField(allow_null=True, help_text="the SKU's record in the latest snapshot")
+    counters = serializers.JSONField(allow_null=True)
+    pools = serializers.ListField(child=serializers.JSONField())
+    entitlements = serializers.ListField(child=serializers.JSONField())
+    timeline = serializers.ListField(child=serializers.JSONField())
+    diff = serializers.JSONField(allow_null=True)
+    breakdown = serializers.JSONField(help_text="{by_principal, by_source, by_confidence}")
+
+
+class AgentRunSerializer(serializers.Serializer[Any]):
+    """The D4 ``AgentRun``."""
+
+    run_id = serializers.CharField()
+    agent = serializers.CharField()
+    actor = serializers.JSONField()
+    correlation_id = serializers.CharField(allow_null=True)
+    started_at = serializers.CharField()
+    inputs_hash = serializers.CharField()
+    model_calls = serializers.ListField(child=serializers.JSONField())
+    steps = serializers.ListField(child=serializers.JSONField())
+    outputs = serializers.JSONField()
+    status = serializers.ChoiceField(choices=["ok", "failed"])
+    error = serializers.JSONField(allow_null=True)
+
+
+class AuditEntrySerializer(serializers.Serializer[Any]):
+    """A D3 audit entry (all twelve keys)."""
+
+    seq = serializers.IntegerField()
+    prev_hash = serializers.CharField(allow_null=True)
+    at = serializers.CharField()
+    actor = serializers.JSONField()
+    action = serializers.CharField()
+    entity = serializers.JSONField()
+    before_hash = serializers.CharField(allow_null=True)
+    after_hash = serializers.CharField(allow_null=True)
+    correlation_id = serializers.CharField(allow_null=True)
+    evidence = serializers.ListField(child=serializers.JSONField())
+    details = serializers.JSONField()
+    entry_hash = serializers.CharField()
+
+
+def list_of(name: str, item: serializers.Serializer[Any] | serializers.Field[Any, Any, Any, Any]) -> type[serializers.Serializer[Any]]:
+    """A ``{"results": [item], "next"}`` serializer class named ``name``."""
+    attrs: dict[str, Any] = {"results": serializers.ListField(child=item), "next": serializers.CharField(allow_null=True),
+                             "__doc__": f"{name}: ``{{results, next}}`` (``next`` null: the whole list)"}
+    cls: type[serializers.Serializer[Any]] = type(name, (serializers.Serializer,), attrs)
+    return cls
+
+
+ProposalListSerializer = list_of("ProposalList", ProposalSerializer())
+AuditListSerializer = list_of("AuditList", AuditEntrySerializer())

@@ -204,7 +204,7 @@ class SkuListView(LicenseAPIView):
 
 
 class SkuDetailView(LicenseAPIView):
-    @extend_schema(operation_id="licenses_skus_retrieve", parameters=[CORRELATION], responses={200: OpenApiTypes.OBJECT, **ERRORS})
+    @extend_schema(operation_id="licenses_skus_retrieve", parameters=[CORRELATION], responses={200: s.SkuDetailSerializer, **ERRORS})
     def get(self, request: Request, sku: str) -> Response:
         """Counters, pools, the snapshot timeline with diffs, breakdowns (``view.dashboard``)."""
         self.require("view.dashboard", ("sku", sku))
@@ -300,7 +300,7 @@ PROPOSAL_STATES = ("pending", "approved", "rejected", "expired")
 class ProposalsView(LicenseAPIView):
     @extend_schema(operation_id="licenses_proposals_list",
                    parameters=[CORRELATION, OpenApiParameter("state", OpenApiTypes.STR, required=False, enum=list(PROPOSAL_STATES))],
-                   responses={200: s.ListSerializer, **ERRORS})
+                   responses={200: s.ProposalListSerializer, **ERRORS})
     def get(self, request: Request) -> Response:
         """The proposals, newest first (``view.dashboard``)."""
         self.require("view.dashboard")
@@ -405,7 +405,7 @@ class RulesetsView(LicenseAPIView):
 
 class AgentRunView(LicenseAPIView):
     @extend_schema(operation_id="licenses_agents_run", parameters=[CORRELATION], request=None,
-                   responses={201: OpenApiResponse(OpenApiTypes.OBJECT, description="the D4 AgentRun"), **ERRORS})
+                   responses={201: s.AgentRunSerializer, **ERRORS})
     @governed_write
     def post(self, request: Request, agent: str) -> Response:
         """Run ``agent`` under the user's delegation (``agent.run`` + D1 delegation): the AgentRun."""
@@ -417,7 +417,7 @@ class AgentRunView(LicenseAPIView):
 class AuditView(LicenseAPIView):
     @extend_schema(operation_id="licenses_audit_list",
                    parameters=[CORRELATION, OpenApiParameter("correlation_id", OpenApiTypes.STR, required=False)],
-                   responses={200: s.ListSerializer, **ERRORS})
+                   responses={200: s.AuditListSerializer, **ERRORS})
     def get(self, request: Request) -> Response:
         """The D3 entries in ``seq`` order, optionally of one correlation id (``audit.run``)."""
         self.require("audit.run")
