@@ -266,6 +266,9 @@ def test_changed_payload_hash_is_refused(org: Organization) -> None:
     pid = post(admin, "entitlements", NEW_ENTITLEMENT).json()["proposal_id"]
     response = post(ops, f"proposals/{pid}/approve", {"payload_hash": "sha256:" + "0" * 64})
     assert response.status_code == 403 and response.json()["code"] == "payload_changed"
+    # the body is optional: payload_hash defaults to the stored proposal's
+    response = post(ops, f"proposals/{pid}/approve", format=None)
+    assert response.status_code == 200 and response.json()["state"] == "approved"
 
 
 def test_ruleset_proposal_is_pending(org: Organization) -> None:
