@@ -147,6 +147,8 @@ def test_approve_and_self_approval_through_the_queue(org: Organization) -> None:
                                                           "starts_on": "2026-12-01"}, correlation_id="t")
     queue = client_for("license_admin").get("/approvals").content.decode()
     assert p.proposal_id in queue and "role_lacks_action" in queue
+    # The payload's open fields read as a dash, never as Python's None.
+    assert "None" not in queue and "<td>\u2014</td>" in queue
     refused = client_for("license_admin").post(f"/approvals/{p.proposal_id}/approve")
     assert refused.status_code == 403 and b'data-refused="role_lacks_action"' in refused.content
     ok = client_for("ops_manager").post(f"/approvals/{p.proposal_id}/approve", {"comment": "fine"})
