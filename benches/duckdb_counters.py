@@ -1,0 +1,210 @@
+"""A simplified SQL version of the EUCORA counters, run by DuckDB over a bundle's own files.
+
+Issue 15 compares the engine with what a user gets by loading the same exports into DuckDB.
+This script is that user's query, kept honest about its work: it reads every row of every
+``signals/*.csv`` file (the printed row counts prove it), normalises the identity hints, maps
+products to SKUs through the bundle's ruleset, keeps the latest version of each
+(source, raw_id), applies the look-back windows and the confidence floor, and counts distinct
+principals per SKU. ``benches/compare.sh`` times it with ``/usr/bin/time -v``.
+
+What it leaves out of DESIGN Part A (so its figures are a lower bound on the work, not the same
+result): no union-find over devices or directory aliases (a device is keyed by its first
+usable hint: serial, else device id, else hostname); no attribution of device-only signals to
+a user; concurrent SKUs count distinct users with a session in the window (not the peak of
+overlapping sessions); no pools or reservations (remaining = entitled - consumed); no
+exceptions, hashing, canonical JSON, snapshot or pack; duplicates with different content are
+not an error (the latest ``observed_at`` wins); ``*.jsonl`` signal files and ``imports/`` are
+not read.
+
+usage: duckdb_counters.py <bundle-dir> <out.csv> [--threads N|all]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+
+def log(msg: str) -> None:
+    """Progress on stderr, so stdout keeps only the counts compare.sh parses."""
+    print(msg, file=sys.stderr, flush=True)
+
+
+def sql_str(v: str) -> str:
+    """A SQL string literal (the ruleset's values are data, not SQL)."""
+    return "'" + v.replace("'", "''") + "'"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("bundle", type=Path)
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--threads", default="1", help="DuckDB threads: a number or 'all' (default 1)")
+    args = ap.parse_args()
+
+    bundle: Path = args.bundle
+    meta = json.loads((bundle / "bundle.json").read_text())
+    ruleset = json.loads((bundle / meta.get("ruleset", "ruleset.json")).read_text())
+    catalog = json.loads((bundle / "catalog.json").read_text())
+    signal_files = sorted((bundle / "signals").glob("*.csv"))
+    if not signal_files:
+        log(f"duckdb_counters: no signals/*.csv in {bundle}")
+        return 1
+
+    as_of = datetime.fromisoformat(meta["as_of"].replace("Z", "+00:00"))
+    lookback = {"assignment": 30, "installation": 30, "usage": 90} | ruleset.get("lookback_days", {})
+    window = ruleset.get("concurrent", {}).get("window_days", 30)
+    cutoff = {kind: as_of - timedelta(days=days) for kind, days in lookback.items()}
+    cutoff["session"] = as_of - timedelta(days=window)
+    placeholders = [p.strip().upper().replace(" ", "") for p in ruleset.get("identity", {}).get("serial_placeholders", [])]
+    strip_netbios = ruleset.get("identity", {}).get("strip_netbios_domain", True)
+
+    threads = (os.cpu_count() or 1) if args.threads == "all" else int(args.threads)
+    con = duckdb.connect()
+    con.execute(f"SET threads={threads}")
+    con.execute("SET TimeZone='UTC'")
+    con.execute("SET preserve_insertion_order=false")
+
+    # The small inputs (catalog, ordered product mappings) go in as tables.
+    con.execute("CREATE TEMP TABLE catalog(sku VARCHAR, model VARCHAR)")
+    con.executemany("INSERT INTO catalog VALUES (?, ?)", [(s["id"], s["model"]) for s in catalog["skus"]])
+    con.execute("CREATE TEMP TABLE mapping(ord INTEGER, exact BOOLEAN, value VARCHAR, sku VARCHAR)")
+    con.executemany(
+        "INSERT INTO mapping VALUES (?, ?, ?, ?)",
+        [
+            (i, m["match"] == "exact", m["value"].strip().lower(), m["sku"])
+            for i, m in enumerate(ruleset.get("sku_mappings", []))
+            if m.get("field", "product") == "product"
+        ],
+    )
+
+    t0 = time.perf_counter()
+    files = [str(f) for f in signal_files]
+    user_key = "CASE WHEN contains(n.u, '\\') THEN split_part(n.u, '\\', 2) ELSE n.u END" if strip_netbios else "n.u"
+    placeholder_list = ", ".join(sql_str(p) for p in placeholders) or "NULL"
+    # One scan of every signal row: parse the instant, normalise the hints, resolve the SKU
+    # (the row's own `sku`, else the first mapping rule matching its product, resolved once
+    # per distinct product), and keep only the columns the counters need.
+    con.execute(
+        f"""
+        CREATE TEMP TABLE sig AS
+        WITH raw AS (
+            SELECT * FROM read_csv(?, header = true, all_varchar = true, auto_detect = false,
+                columns = {{'source': 'VARCHAR', 'raw_id': 'VARCHAR', 'observed_at': 'VARCHAR',
+                  'sku': 'VARCHAR', 'product': 'VARCHAR', 'kind': 'VARCHAR', 'status': 'VARCHAR',
+                  'user': 'VARCHAR', 'device_serial': 'VARCHAR', 'device_id': 'VARCHAR',
+                  'device_name': 'VARCHAR', 'last_used_at': 'VARCHAR', 'session_start': 'VARCHAR',
+                  'session_end': 'VARCHAR', 'quantity': 'VARCHAR', 'confidence': 'VARCHAR'}})
+        ),
+        products AS (SELECT DISTINCT lower(trim(product)) AS p FROM raw WHERE sku IS NULL AND product IS NOT NULL),
+        product_sku AS (
+            SELECT p, arg_min(m.sku, m.ord) AS sku
+            FROM products JOIN mapping m ON (m.exact AND p = m.value) OR (NOT m.exact AND starts_with(p, m.value))
+            GROUP BY p
+        ),
+        norm AS (
+            SELECT r.source, r.raw_id,
+                CASE WHEN right(r.observed_at, 1) IN ('Z', 'z') OR substr(r.observed_at, -6, 1) IN ('+', '-')
+                     THEN try_cast(r.observed_at AS TIMESTAMPTZ) END AS ts,
+                coalesce(trim(r.sku), ps.sku) AS sku, r.kind, coalesce(r.status, 'active') AS status,
+                coalesce(try_cast(r.confidence AS DECIMAL(9, 6)), 1) AS confidence,
+                lower(trim(r.user)) AS u,
+                upper(replace(trim(r.device_serial), ' ', '')) AS serial,
+                lower(trim(r.device_id)) AS did,
+                lower(split_part(trim(r.device_name), '.', 1)) AS host
+            FROM raw r LEFT JOIN product_sku ps ON r.sku IS NULL AND lower(trim(r.product)) = ps.p
+        )
+        SELECT n.source, n.raw_id, n.ts, n.sku, c.model, n.kind, n.status, n.confidence,
+            CASE WHEN c.model IN ('device') THEN
+                CASE WHEN n.serial <> '' AND n.serial NOT IN ({placeholder_list}) THEN 'serial:' || n.serial
+                     WHEN n.did <> '' THEN 'id:' || n.did
+                     WHEN n.host <> '' THEN 'name:' || n.host END
+            ELSE nullif({user_key}, '') END AS key
+        FROM norm n LEFT JOIN catalog c ON n.sku = c.sku
+        """,
+        [files],
+    )
+    t1 = time.perf_counter()
+    read_rows = con.execute("SELECT count(*) FROM sig").fetchone()[0]
+    per_source = con.execute("SELECT source, count(*) FROM sig GROUP BY source ORDER BY source").fetchall()
+
+    # Latest version of each (source, raw_id), then the qualification rules.
+    con.execute(
+        """
+        CREATE TEMP TABLE latest AS
+        SELECT * EXCLUDE (source, raw_id) FROM sig
+        QUALIFY row_number() OVER (PARTITION BY source, raw_id ORDER BY ts DESC NULLS LAST) = 1
+        """
+    )
+    con.execute("DROP TABLE sig")
+    latest_rows = con.execute("SELECT count(*) FROM latest").fetchone()[0]
+    unmapped = con.execute("SELECT count(*) FROM latest WHERE model IS NULL").fetchone()[0]
+    # One unit per (SKU, principal): counted when it has qualifying use, or when its latest
+    # qualifying assignment is active (DESIGN A4, without identity resolution).
+    con.execute(
+        f"""
+        CREATE TEMP TABLE units AS
+        SELECT sku, model, key, count(*) AS signals,
+            bool_or(kind IN ('installation', 'usage')) AS used,
+            bool_or(kind = 'session') AS session,
+            arg_max(status, ts) FILTER (WHERE kind = 'assignment') AS last_assignment
+        FROM latest
+        WHERE model IS NOT NULL AND key IS NOT NULL AND ts IS NOT NULL AND ts <= TIMESTAMPTZ '{as_of.isoformat()}'
+          AND confidence >= {ruleset.get("min_confidence", "0")}
+          AND ts > CASE kind
+                WHEN 'assignment' THEN TIMESTAMPTZ '{cutoff["assignment"].isoformat()}'
+                WHEN 'installation' THEN TIMESTAMPTZ '{cutoff["installation"].isoformat()}'
+                WHEN 'usage' THEN TIMESTAMPTZ '{cutoff["usage"].isoformat()}'
+                WHEN 'session' THEN TIMESTAMPTZ '{cutoff["session"].isoformat()}' END
+        GROUP BY sku, model, key
+        """
+    )
+    qualifying = con.execute("SELECT coalesce(sum(signals), 0) FROM units").fetchone()[0]
+    as_of_date = as_of.date().isoformat()
+    copied = con.execute(
+        f"""
+        COPY (
+            WITH consumed AS (
+                SELECT sku, count(*) FILTER (WHERE CASE
+                    WHEN model IN ('device', 'user') THEN used OR last_assignment = 'active'
+                    WHEN model IN ('subscription', 'feature') THEN last_assignment = 'active'
+                    WHEN model = 'concurrent' THEN session END) AS consumed
+                FROM units GROUP BY sku
+            ),
+            entitled AS (
+                SELECT sku, sum(try_cast(quantity AS BIGINT)) AS entitled
+                FROM read_csv(?, header = true, all_varchar = true)
+                WHERE starts_on <= '{as_of_date}' AND (ends_on IS NULL OR ends_on >= '{as_of_date}')
+                GROUP BY sku
+            )
+            SELECT c.sku, greatest(0, coalesce(e.entitled, 0) - coalesce(u.consumed, 0)) AS available,
+                coalesce(u.consumed, 0) AS consumed, coalesce(e.entitled, 0) - coalesce(u.consumed, 0) AS remaining
+            FROM catalog c LEFT JOIN consumed u USING (sku) LEFT JOIN entitled e USING (sku)
+            ORDER BY c.sku
+        ) TO {sql_str(str(args.out))} (HEADER)
+        """,
+        [str(bundle / "entitlements.csv")],
+    ).fetchone()[0]
+    totals = con.execute(f"SELECT sum(available), sum(consumed), sum(remaining) FROM read_csv({sql_str(str(args.out))})").fetchone()
+    t2 = time.perf_counter()
+
+    print(f"threads: {threads}")
+    print(f"signal rows read: {read_rows} ({', '.join(f'{s} {n}' for s, n in per_source)})")
+    print(f"after keeping the latest per (source, raw_id): {latest_rows}")
+    print(f"without a catalog SKU (unmapped product or unknown sku): {unmapped}")
+    print(f"qualifying signals counted: {qualifying}")
+    print(f"SKU rows written to {args.out}: {copied}")
+    print(f"totals: available {totals[0]}, consumed {totals[1]}, remaining {totals[2]}")
+    log(f"    duckdb: load {t1 - t0:.2f} s, counters {t2 - t1:.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
