@@ -166,8 +166,8 @@ declare -A r_wall_med=() r_wall_min=() r_user_med=() r_rss_med=() r_note=()
 rows=()          # "size|run" in the order measured
 failed_cmp=0
 
-median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) exit 1; if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
-minimum() { sort -g | head -n 1; }
+median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) exit 1; m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.2f\n", m}'; }
+minimum() { sort -g | head -n 1 | awk '{printf "%.2f\n", $1}'; }
 secs() { # h:mm:ss or m:ss(.ss) to seconds
     awk -F: '{ if (NF==3) printf "%.2f\n", $1*3600+$2*60+$3; else printf "%.2f\n", $1*60+$2 }' <<<"$1"
 }
