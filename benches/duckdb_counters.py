@@ -87,67 +87,67 @@ def main() -> int:
 
     t0 = time.perf_counter()
     files = [str(f) for f in signal_files]
-    user_key = "CASE WHEN contains(n.u, '\\') THEN split_part(n.u, '\\', 2) ELSE n.u END" if strip_netbios else "n.u"
+    user_key = "CASE WHEN contains(u, '\\') THEN split_part(u, '\\', 2) ELSE u END" if strip_netbios else "u"
     placeholder_list = ", ".join(sql_str(p) for p in placeholders) or "NULL"
-    # One scan of every signal row: parse the instant, normalise the hints, resolve the SKU
-    # (the row's own `sku`, else the first mapping rule matching its product, resolved once
-    # per distinct product), and keep only the columns the counters need.
+    # One scan of every signal row (no CTE: DuckDB would materialise the raw rows): parse the
+    # instant (an instant without an offset is rejected, as in A1), normalise the hints (A3)
+    # into one user key and one device key (serial, else device id, else hostname), and keep
+    # the latest version of each (source, raw_id) with only the columns the counters need;
+    # `versions` keeps the count of rows read.
     con.execute(
         f"""
-        CREATE TEMP TABLE sig AS
-        WITH raw AS (
-            SELECT * FROM read_csv(?, header = true, all_varchar = true, auto_detect = false,
-                columns = {{'source': 'VARCHAR', 'raw_id': 'VARCHAR', 'observed_at': 'VARCHAR',
-                  'sku': 'VARCHAR', 'product': 'VARCHAR', 'kind': 'VARCHAR', 'status': 'VARCHAR',
-                  'user': 'VARCHAR', 'device_serial': 'VARCHAR', 'device_id': 'VARCHAR',
-                  'device_name': 'VARCHAR', 'last_used_at': 'VARCHAR', 'session_start': 'VARCHAR',
-                  'session_end': 'VARCHAR', 'quantity': 'VARCHAR', 'confidence': 'VARCHAR'}})
-        ),
-        products AS (SELECT DISTINCT lower(trim(product)) AS p FROM raw WHERE sku IS NULL AND product IS NOT NULL),
-        product_sku AS (
-            SELECT p, arg_min(m.sku, m.ord) AS sku
-            FROM products JOIN mapping m ON (m.exact AND p = m.value) OR (NOT m.exact AND starts_with(p, m.value))
-            GROUP BY p
-        ),
-        norm AS (
-            SELECT r.source, r.raw_id,
-                CASE WHEN right(r.observed_at, 1) IN ('Z', 'z') OR substr(r.observed_at, -6, 1) IN ('+', '-')
-                     THEN try_cast(r.observed_at AS TIMESTAMPTZ) END AS ts,
-                coalesce(trim(r.sku), ps.sku) AS sku, r.kind, coalesce(r.status, 'active') AS status,
-                coalesce(try_cast(r.confidence AS DECIMAL(9, 6)), 1) AS confidence,
-                lower(trim(r.user)) AS u,
-                upper(replace(trim(r.device_serial), ' ', '')) AS serial,
-                lower(trim(r.device_id)) AS did,
-                lower(split_part(trim(r.device_name), '.', 1)) AS host
-            FROM raw r LEFT JOIN product_sku ps ON r.sku IS NULL AND lower(trim(r.product)) = ps.p
+        CREATE TEMP TABLE latest AS
+        SELECT source, count(*) AS versions,
+            arg_max(struct_pack(ts, sku, p, kind, status, confidence, ukey, dkey), ts) AS s
+        FROM (
+            SELECT source, raw_id, ts, sku, p, kind, status, confidence,
+                nullif({user_key}, '') AS ukey,
+                CASE WHEN serial <> '' AND serial NOT IN ({placeholder_list}) THEN 'serial:' || serial
+                     WHEN did <> '' THEN 'id:' || did
+                     WHEN host <> '' THEN 'name:' || host END AS dkey
+            FROM (
+                SELECT source, raw_id,
+                    CASE WHEN right(observed_at, 1) IN ('Z', 'z') OR substr(observed_at, -6, 1) IN ('+', '-')
+                         THEN try_cast(observed_at AS TIMESTAMPTZ) END AS ts,
+                    nullif(trim(sku), '') AS sku,
+                    CASE WHEN sku IS NULL THEN lower(trim(product)) END AS p,
+                    kind, coalesce(status, 'active') AS status,
+                    coalesce(try_cast(confidence AS DECIMAL(9, 6)), 1) AS confidence,
+                    lower(trim("user")) AS u,
+                    upper(replace(trim(device_serial), ' ', '')) AS serial,
+                    lower(trim(device_id)) AS did,
+                    lower(split_part(trim(device_name), '.', 1)) AS host
+                FROM read_csv(?, header = true, all_varchar = true, auto_detect = false,
+                    columns = {{'source': 'VARCHAR', 'raw_id': 'VARCHAR', 'observed_at': 'VARCHAR',
+                      'sku': 'VARCHAR', 'product': 'VARCHAR', 'kind': 'VARCHAR', 'status': 'VARCHAR',
+                      'user': 'VARCHAR', 'device_serial': 'VARCHAR', 'device_id': 'VARCHAR',
+                      'device_name': 'VARCHAR', 'last_used_at': 'VARCHAR', 'session_start': 'VARCHAR',
+                      'session_end': 'VARCHAR', 'quantity': 'VARCHAR', 'confidence': 'VARCHAR'}})
+            )
         )
-        SELECT n.source, n.raw_id, n.ts, n.sku, c.model, n.kind, n.status, n.confidence,
-            CASE WHEN c.model IN ('device') THEN
-                CASE WHEN n.serial <> '' AND n.serial NOT IN ({placeholder_list}) THEN 'serial:' || n.serial
-                     WHEN n.did <> '' THEN 'id:' || n.did
-                     WHEN n.host <> '' THEN 'name:' || n.host END
-            ELSE nullif({user_key}, '') END AS key
-        FROM norm n LEFT JOIN catalog c ON n.sku = c.sku
+        GROUP BY source, raw_id
         """,
         [files],
     )
-    t1 = time.perf_counter()
-    read_rows = con.execute("SELECT count(*) FROM sig").fetchone()[0]
-    per_source = con.execute("SELECT source, count(*) FROM sig GROUP BY source ORDER BY source").fetchall()
-
-    # Latest version of each (source, raw_id), then the qualification rules.
+    # Products to SKUs: the first mapping rule (exact or prefix, A2) matching each distinct
+    # product; the rows without a `sku` are resolved through this small table below.
     con.execute(
         """
-        CREATE TEMP TABLE latest AS
-        SELECT * EXCLUDE (source, raw_id) FROM sig
-        QUALIFY row_number() OVER (PARTITION BY source, raw_id ORDER BY ts DESC NULLS LAST) = 1
+        CREATE TEMP TABLE product_sku AS
+        SELECT p, arg_min(m.sku, m.ord) AS sku
+        FROM (SELECT DISTINCT s.p AS p FROM latest WHERE s.p IS NOT NULL)
+        JOIN mapping m ON (m.exact AND p = m.value) OR (NOT m.exact AND starts_with(p, m.value))
+        GROUP BY p
         """
     )
-    con.execute("DROP TABLE sig")
+    t1 = time.perf_counter()
+    per_source = con.execute("SELECT source, sum(versions) FROM latest GROUP BY source ORDER BY source").fetchall()
+    read_rows = sum(n for _, n in per_source)
     latest_rows = con.execute("SELECT count(*) FROM latest").fetchone()[0]
-    unmapped = con.execute("SELECT count(*) FROM latest WHERE model IS NULL").fetchone()[0]
-    # One unit per (SKU, principal): counted when it has qualifying use, or when its latest
-    # qualifying assignment is active (DESIGN A4, without identity resolution).
+    # One unit per (SKU, principal) over the qualifying signals (A2 windows, confidence floor):
+    # counted when it has qualifying use, or when its latest qualifying assignment is active
+    # (A4, without identity resolution). Rows without a catalog SKU are kept in groups of
+    # their own (model NULL, key NULL) so the same pass counts them.
     con.execute(
         f"""
         CREATE TEMP TABLE units AS
@@ -155,18 +155,27 @@ def main() -> int:
             bool_or(kind IN ('installation', 'usage')) AS used,
             bool_or(kind = 'session') AS session,
             arg_max(status, ts) FILTER (WHERE kind = 'assignment') AS last_assignment
-        FROM latest
-        WHERE model IS NOT NULL AND key IS NOT NULL AND ts IS NOT NULL AND ts <= TIMESTAMPTZ '{as_of.isoformat()}'
+        FROM (
+            SELECT r.*, c.model,
+                CASE WHEN c.model IS NULL THEN NULL WHEN c.model = 'device' THEN r.dkey ELSE r.ukey END AS key
+            FROM (
+                SELECT l.s.ts AS ts, coalesce(l.s.sku, ps.sku) AS sku, l.s.kind AS kind, l.s.status AS status,
+                    l.s.confidence AS confidence, l.s.ukey AS ukey, l.s.dkey AS dkey
+                FROM latest l LEFT JOIN product_sku ps ON l.s.p = ps.p
+            ) r LEFT JOIN catalog c ON r.sku = c.sku
+        )
+        WHERE model IS NULL OR (key IS NOT NULL AND ts IS NOT NULL AND ts <= TIMESTAMPTZ '{as_of.isoformat()}'
           AND confidence >= {ruleset.get("min_confidence", "0")}
           AND ts > CASE kind
                 WHEN 'assignment' THEN TIMESTAMPTZ '{cutoff["assignment"].isoformat()}'
                 WHEN 'installation' THEN TIMESTAMPTZ '{cutoff["installation"].isoformat()}'
                 WHEN 'usage' THEN TIMESTAMPTZ '{cutoff["usage"].isoformat()}'
-                WHEN 'session' THEN TIMESTAMPTZ '{cutoff["session"].isoformat()}' END
+                WHEN 'session' THEN TIMESTAMPTZ '{cutoff["session"].isoformat()}' END)
         GROUP BY sku, model, key
         """
     )
-    qualifying = con.execute("SELECT coalesce(sum(signals), 0) FROM units").fetchone()[0]
+    unmapped = con.execute("SELECT coalesce(sum(signals), 0) FROM units WHERE model IS NULL").fetchone()[0]
+    qualifying = con.execute("SELECT coalesce(sum(signals), 0) FROM units WHERE model IS NOT NULL").fetchone()[0]
     as_of_date = as_of.date().isoformat()
     copied = con.execute(
         f"""
