@@ -98,9 +98,9 @@ def main() -> int:
         f"""
         CREATE TEMP TABLE latest AS
         SELECT source, count(*) AS versions,
-            arg_max(struct_pack(ts, sku, p, kind, status, confidence, ukey, dkey), ts) AS s
+            arg_max(struct_pack(ts, sku, p, kind, status, confidence, ukey, dkey, ss, se, qty), ts) AS s
         FROM (
-            SELECT source, raw_id, ts, sku, p, kind, status, confidence,
+            SELECT source, raw_id, ts, sku, p, kind, status, confidence, ss, se, qty,
                 nullif({user_key}, '') AS ukey,
                 CASE WHEN serial <> '' AND serial NOT IN ({placeholder_list}) THEN 'serial:' || serial
                      WHEN did <> '' THEN 'id:' || did
@@ -113,6 +113,8 @@ def main() -> int:
                     CASE WHEN sku IS NULL THEN lower(trim(product)) END AS p,
                     kind, coalesce(status, 'active') AS status,
                     coalesce(try_cast(confidence AS DECIMAL(9, 6)), 1) AS confidence,
+                    try_cast(session_start AS TIMESTAMPTZ) AS ss, try_cast(session_end AS TIMESTAMPTZ) AS se,
+                    coalesce(try_cast(quantity AS BIGINT), 1) AS qty,
                     lower(trim("user")) AS u,
                     upper(replace(trim(device_serial), ' ', '')) AS serial,
                     lower(trim(device_id)) AS did,
@@ -144,38 +146,69 @@ def main() -> int:
     per_source = con.execute("SELECT source, sum(versions) FROM latest GROUP BY source ORDER BY source").fetchall()
     read_rows = sum(n for _, n in per_source)
     latest_rows = con.execute("SELECT count(*) FROM latest").fetchone()[0]
-    # One unit per (SKU, principal) over the qualifying signals (A2 windows, confidence floor):
-    # counted when it has qualifying use, or when its latest qualifying assignment is active
-    # (A4, without identity resolution). Rows without a catalog SKU are kept in groups of
-    # their own (model NULL, key NULL) so the same pass counts them.
+    # Each latest row with its SKU (its own, else through its product), the SKU's model, the
+    # key of the principal the model counts (device key or user key), and whether it
+    # qualifies (A2 look-back windows, future rows and the confidence floor).
     con.execute(
         f"""
+        CREATE TEMP VIEW resolved AS
+        SELECT r.*, c.model,
+            CASE WHEN c.model IS NULL THEN NULL WHEN c.model = 'device' THEN r.dkey ELSE r.ukey END AS key,
+            r.ts IS NOT NULL AND r.ts <= TIMESTAMPTZ '{as_of.isoformat()}'
+              AND r.confidence >= {ruleset.get("min_confidence", "0")}
+              AND r.ts > CASE r.kind
+                    WHEN 'assignment' THEN TIMESTAMPTZ '{cutoff["assignment"].isoformat()}'
+                    WHEN 'installation' THEN TIMESTAMPTZ '{cutoff["installation"].isoformat()}'
+                    WHEN 'usage' THEN TIMESTAMPTZ '{cutoff["usage"].isoformat()}'
+                    WHEN 'session' THEN TIMESTAMPTZ '{cutoff["session"].isoformat()}' END AS q
+        FROM (
+            SELECT l.s.ts AS ts, coalesce(l.s.sku, ps.sku) AS sku, l.s.kind AS kind, l.s.status AS status,
+                l.s.confidence AS confidence, l.s.ukey AS ukey, l.s.dkey AS dkey,
+                l.s.ss AS ss, l.s.se AS se, l.s.qty AS qty
+            FROM latest l LEFT JOIN product_sku ps ON l.s.p = ps.p
+        ) r LEFT JOIN catalog c ON r.sku = c.sku
+        """
+    )
+    # One unit per (SKU, principal) over the qualifying signals: counted when it has
+    # qualifying use, or when its latest qualifying assignment is active (A4, without
+    # identity resolution). Rows without a catalog SKU are kept in groups of their own
+    # (model NULL, key NULL) so the same pass counts them.
+    con.execute(
+        """
         CREATE TEMP TABLE units AS
         SELECT sku, model, key, count(*) AS signals,
             bool_or(kind IN ('installation', 'usage')) AS used,
-            bool_or(kind = 'session') AS session,
             arg_max(status, ts) FILTER (WHERE kind = 'assignment') AS last_assignment
-        FROM (
-            SELECT r.*, c.model,
-                CASE WHEN c.model IS NULL THEN NULL WHEN c.model = 'device' THEN r.dkey ELSE r.ukey END AS key
-            FROM (
-                SELECT l.s.ts AS ts, coalesce(l.s.sku, ps.sku) AS sku, l.s.kind AS kind, l.s.status AS status,
-                    l.s.confidence AS confidence, l.s.ukey AS ukey, l.s.dkey AS dkey
-                FROM latest l LEFT JOIN product_sku ps ON l.s.p = ps.p
-            ) r LEFT JOIN catalog c ON r.sku = c.sku
-        )
-        WHERE model IS NULL OR (key IS NOT NULL AND ts IS NOT NULL AND ts <= TIMESTAMPTZ '{as_of.isoformat()}'
-          AND confidence >= {ruleset.get("min_confidence", "0")}
-          AND ts > CASE kind
-                WHEN 'assignment' THEN TIMESTAMPTZ '{cutoff["assignment"].isoformat()}'
-                WHEN 'installation' THEN TIMESTAMPTZ '{cutoff["installation"].isoformat()}'
-                WHEN 'usage' THEN TIMESTAMPTZ '{cutoff["usage"].isoformat()}'
-                WHEN 'session' THEN TIMESTAMPTZ '{cutoff["session"].isoformat()}' END)
+        FROM resolved
+        WHERE model IS NULL OR (model <> 'concurrent' AND key IS NOT NULL AND q)
         GROUP BY sku, model, key
         """
     )
+    # Concurrent SKUs: the peak of the summed quantities of open sessions over
+    # [as_of - window_days, as_of), intervals half-open (an end sorts before a start at the
+    # same instant), open sessions end at as_of (A4; no merging of duplicate sessions).
+    con.execute(
+        f"""
+        CREATE TEMP TABLE peaks AS
+        WITH sess AS (
+            SELECT sku, greatest(ss, TIMESTAMPTZ '{cutoff["session"].isoformat()}') AS a,
+                least(coalesce(se, TIMESTAMPTZ '{as_of.isoformat()}'), TIMESTAMPTZ '{as_of.isoformat()}') AS b, qty
+            FROM resolved WHERE model = 'concurrent' AND kind = 'session' AND q AND ss IS NOT NULL
+        ),
+        ev AS (
+            SELECT sku, a AS t, qty AS d FROM sess WHERE a < b
+            UNION ALL
+            SELECT sku, b AS t, -qty AS d FROM sess WHERE a < b
+        )
+        SELECT sku, max(level) AS peak, count(*) // 2 AS signals
+        FROM (SELECT sku, sum(d) OVER (PARTITION BY sku ORDER BY t, d ROWS UNBOUNDED PRECEDING) AS level FROM ev)
+        GROUP BY sku
+        """
+    )
     unmapped = con.execute("SELECT coalesce(sum(signals), 0) FROM units WHERE model IS NULL").fetchone()[0]
-    qualifying = con.execute("SELECT coalesce(sum(signals), 0) FROM units WHERE model IS NOT NULL").fetchone()[0]
+    qualifying = con.execute(
+        "SELECT (SELECT coalesce(sum(signals), 0) FROM units WHERE model IS NOT NULL) + (SELECT coalesce(sum(signals), 0) FROM peaks)"
+    ).fetchone()[0]
     as_of_date = as_of.date().isoformat()
     copied = con.execute(
         f"""
@@ -183,9 +216,10 @@ def main() -> int:
             WITH consumed AS (
                 SELECT sku, count(*) FILTER (WHERE CASE
                     WHEN model IN ('device', 'user') THEN used OR last_assignment = 'active'
-                    WHEN model IN ('subscription', 'feature') THEN last_assignment = 'active'
-                    WHEN model = 'concurrent' THEN session END) AS consumed
+                    WHEN model IN ('subscription', 'feature') THEN last_assignment = 'active' END) AS consumed
                 FROM units GROUP BY sku
+                UNION ALL
+                SELECT sku, peak FROM peaks
             ),
             entitled AS (
                 SELECT sku, sum(try_cast(quantity AS BIGINT)) AS entitled
