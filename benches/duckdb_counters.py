@@ -7,14 +7,26 @@ products to SKUs through the bundle's ruleset, keeps the latest version of each
 (source, raw_id), applies the look-back windows and the confidence floor, and counts distinct
 principals per SKU. ``benches/compare.sh`` times it with ``/usr/bin/time -v``.
 
-What it leaves out of DESIGN Part A (so its figures are a lower bound on the work, not the same
-result): no union-find over devices or directory aliases (a device is keyed by its first
-usable hint: serial, else device id, else hostname); no attribution of device-only signals to
-a user; concurrent SKUs count distinct users with a session in the window (not the peak of
-overlapping sessions); no pools or reservations (remaining = entitled - consumed); no
-exceptions, hashing, canonical JSON, snapshot or pack; duplicates with different content are
-not an error (the latest ``observed_at`` wins); ``*.jsonl`` signal files and ``imports/`` are
-not read.
+What it keeps of DESIGN Part A: SKU from the row's ``sku`` or the first matching
+``sku_mappings`` rule (exact or prefix, lower-cased and trimmed; resolved once per distinct
+product); instants with an offset normalised to UTC (one without an offset is dropped); the
+look-back windows per kind, future rows and ``min_confidence``; hint normalisation (serial
+upper-cased without spaces and placeholders, device id and user lower-cased, hostname cut at
+the first dot, NETBIOS domain stripped); device and user SKUs count principals with a
+qualifying installation or usage, or whose latest qualifying assignment is active;
+subscription and feature SKUs count users whose latest assignment is active; concurrent SKUs
+count the peak of the summed quantities of open sessions over the window (half-open
+intervals, open sessions end at ``as_of``); entitled = the quantities of the entitlements
+active on the date of ``as_of``.
+
+What it leaves out (so its figures are a lower bound on the work, and its counts differ
+slightly): no union-find over devices or directory aliases (a device is keyed by its first
+usable hint: serial, else device id, else hostname; ``directory.csv`` is not read); no
+attribution of device-only signals to a user (they are not counted for user SKUs); no
+merging of duplicate or overlapping sessions (``dup_group``); no pools or reservations
+(remaining = entitled - consumed, available = max(0, remaining)); no exceptions, hashing,
+canonical JSON, snapshot or pack; duplicates with different content are not an error (the
+latest ``observed_at`` wins); ``*.jsonl`` signal files and ``imports/`` are not read.
 
 usage: duckdb_counters.py <bundle-dir> <out.csv> [--threads N|all]
 """
