@@ -200,7 +200,7 @@ measure() {
         walls+=("$(secs "$(sed -n 's/^[[:space:]]*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$log")")")
         cpus+=("$(sed -n 's/^[[:space:]]*User time (seconds): //p' "$log")")
         rsss+=("$(sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$log")")
-        echo "    [$label] $run, run $i/$RUNS: ${walls[-1]} s wall, ${cpus[-1]} s user, $(mib "${rsss[-1]}")"
+        echo "    [$label] $run, run $i/$RUNS: ${walls[-1]} s wall, ${cpus[-1]} s user, $(sed -n "s/^[[:space:]]*System time (seconds): //p" "$log") s system, $(mib "${rsss[-1]}")"
     done
     rm -f "$log"
     r_wall_med[$key]=$(printf '%s\n' "${walls[@]}" | median)
