@@ -123,6 +123,8 @@ if [ ! -x /usr/bin/time ] || ! /usr/bin/time -v true >/dev/null 2>&1; then
 fi
 
 # ---------------------------------------------------------------- binaries
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 GEN="$TARGET/release/gen-workload"
 if [ -z "${CLI:-}" ]; then
     echo "==> building the release CLI and gen-workload (CARGO_TARGET_DIR=$TARGET)"
@@ -142,7 +144,7 @@ ensure_gen() {
 
 if [ -n "$THREADS" ] && { want nopack || want pack || want chained; }; then
     # An unknown option is reported before any file is read, so this costs nothing.
-    probe=$("$CLI" reconcile /nonexistent-bundle --out /nonexistent-out --no-pack --threads 1 2>&1 || true)
+    probe=$("$CLI" reconcile "$work/no-bundle" --out "$work/no-out" --no-pack --threads 1 2>&1 || true)
     if grep -q "unknown option \`--threads\`" <<<"$probe"; then
         die "THREADS='$THREADS' was given but $CLI rejects --threads (it predates the flag): unset THREADS to time it"
     fi
@@ -216,7 +218,7 @@ note() { r_note["$1|$2"]="${r_note["$1|$2"]:+${r_note["$1|$2"]}; }$3"; }
 cmp_outputs() {
     local size=$1 kind=$2; shift 2
     local first="" t f same=1
-    [ -n "$THREADS" ] || return 0
+    [ "$(wc -w <<<"$THREADS")" -gt 1 ] || return 0
     for t in $THREADS; do
         if [ -z "$first" ]; then first=$t; continue; fi
         for f in "$@"; do
@@ -231,9 +233,6 @@ cmp_outputs() {
         note "$size" "$kind t$first" "identical for --threads ${THREADS// /, }"
     fi
 }
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 
 # Each reconcile kind runs once per thread setting: "" (flag not passed) or tN.
 thread_settings=("")
@@ -409,7 +408,7 @@ if [ ${#sizes[@]} -gt 1 ]; then
         both "$size|duckdb t1" "$small|duckdb t1" "$(label_of "$size") / $(label_of "$small") cost, DuckDB one thread"
     done
 fi
-if [ -n "$THREADS" ]; then
+if [ "$(wc -w <<<"$THREADS")" -gt 1 ]; then
     if [ "$failed_cmp" = 1 ]; then
         echo "==> outputs DIFFER between thread counts (see above)" >&2
         exit 1
