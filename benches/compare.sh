@@ -130,6 +130,7 @@ if [ -z "${CLI:-}" ]; then
     echo "==> building the release CLI and gen-workload (CARGO_TARGET_DIR=$TARGET)"
     cargo build --release -q --locked -p eucora-license-cli -p eucora-license-benches
     CLI="$TARGET/release/eucora-license"
+    built_from=", built from $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ' plus uncommitted changes')"
 else
     [ -x "$CLI" ] || die "CLI=$CLI is not an executable file"
     echo "==> timing CLI=$CLI (not rebuilt)"
@@ -346,13 +347,22 @@ for size in "${sizes[@]}"; do
                 die "DuckDB read $read_rows signal rows, the files hold $signal_rows"
             fi
             note "$size" "duckdb t$dt" "$read_rows signal rows read, $(( $(wc -l <"$csv") - 1 )) SKU rows"
+            # The simplification's size, in one number: total consumed against the engine's.
+            dd_consumed=$(sed -n 's/^totals: .*consumed \([0-9]*\),.*/\1/p' "$work/last.out")
+            snap="$out_root/$(dir_name nopack "${thread_settings[0]}")/snapshot.json"
+            if want nopack && [ -f "$snap" ]; then
+                ours_consumed=$(grep -o '"totals":{[^}]*}' "$snap" | grep -o '"consumed":[0-9]*' | cut -d: -f2)
+                note "$size" "duckdb t$dt" "consumed $dd_consumed (engine $ours_consumed)"
+            else
+                note "$size" "duckdb t$dt" "consumed $dd_consumed"
+            fi
         done
     fi
 done
 
 # ---------------------------------------------------------------- report
 echo
-echo "==> results: $RUNS run(s) each, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), CLI $CLI"
+echo "==> results: $RUNS run(s) each, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), CLI $CLI${built_from:-}"
 echo
 echo "| run | size | median wall | min wall | median user CPU | peak RSS (median) | notes |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
