@@ -151,6 +151,15 @@ if [ -n "$THREADS" ] && { want nopack || want pack || want chained; }; then
     fi
 fi
 
+# ---------------------------------------------------------------- helpers
+median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) exit 1; m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.2f\n", m}'; }
+minimum() { sort -g | head -n 1 | awk '{printf "%.2f\n", $1}'; }
+secs() { # h:mm:ss or m:ss(.ss) to seconds
+    awk -F: '{ if (NF==3) printf "%.2f\n", $1*3600+$2*60+$3; else printf "%.2f\n", $1*60+$2 }' <<<"$1"
+}
+mib() { awk '{printf "%.0f MiB", $1/1024}' <<<"$1"; }
+mb() { awk '{printf "%.1f MB", $1/1000000}' <<<"$1"; }
+
 # ---------------------------------------------------------------- DuckDB venv
 PY="$BENCH_VENV/bin/python"
 if want duckdb; then
@@ -160,7 +169,10 @@ if want duckdb; then
         "$PY" -m pip install --quiet --disable-pip-version-check "duckdb==$DUCKDB_VERSION"
     fi
     duckdb_version=$("$PY" -c "import duckdb; print(duckdb.__version__)")
-    echo "==> DuckDB $duckdb_version ($BENCH_VENV)"
+    # The DuckDB figures are whole-process like the CLI's; this says how much of them is
+    # the interpreter's start and `import duckdb` (median of three).
+    duckdb_start=$(for _ in 1 2 3; do /usr/bin/time -f %e "$PY" -c "import duckdb" 2>&1 >/dev/null; done | median)
+    echo "==> DuckDB $duckdb_version ($BENCH_VENV); python start + import duckdb: $duckdb_start s"
 fi
 
 # ---------------------------------------------------------------- measuring
@@ -169,13 +181,6 @@ declare -A r_wall_med=() r_wall_min=() r_user_med=() r_rss_med=() r_note=()
 rows=()          # "size|run" in the order measured
 failed_cmp=0
 
-median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) exit 1; m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.2f\n", m}'; }
-minimum() { sort -g | head -n 1 | awk '{printf "%.2f\n", $1}'; }
-secs() { # h:mm:ss or m:ss(.ss) to seconds
-    awk -F: '{ if (NF==3) printf "%.2f\n", $1*3600+$2*60+$3; else printf "%.2f\n", $1*60+$2 }' <<<"$1"
-}
-mib() { awk '{printf "%.0f MiB", $1/1024}' <<<"$1"; }
-mb() { awk '{printf "%.1f MB", $1/1000000}' <<<"$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b+0 == 0) print "n/a"; else printf "%.2f×\n", a/b }'; }
 
 # measure SIZE RUN OUTDIR -- command...: RUNS timed runs; OUTDIR (if not "-") is
@@ -346,7 +351,7 @@ for size in "${sizes[@]}"; do
             if [ "$read_rows" != "$signal_rows" ]; then
                 die "DuckDB read $read_rows signal rows, the files hold $signal_rows"
             fi
-            note "$size" "duckdb t$dt" "$read_rows signal rows read, $(( $(wc -l <"$csv") - 1 )) SKU rows"
+            note "$size" "duckdb t$dt" "$read_rows signal rows read, $(( $(wc -l <"$csv") - 1 )) SKU rows; start + import $duckdb_start s included"
             # The simplification's size, in one number: total consumed against the engine's.
             dd_consumed=$(sed -n 's/^totals: .*consumed \([0-9]*\),.*/\1/p' "$work/last.out")
             snap="$out_root/$(dir_name nopack "${thread_settings[0]}")/snapshot.json"
