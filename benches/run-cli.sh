@@ -16,7 +16,8 @@
 #
 # The bundle is generated only when its directory is absent (or --regen). The
 # reconciliation output goes to <dir>-out. Needs GNU time (/usr/bin/time):
-# `apt-get install -y time`.
+# `apt-get install -y time`. For medians over several runs, the pack, verify,
+# --threads and the DuckDB comparison (issue 15), use benches/compare.sh.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -28,6 +29,7 @@ SKUS="${SKUS:-}"
 SEED="${SEED:-1}"
 BENCH_DIR="${BENCH_DIR:-}"
 REGEN="${REGEN:-0}"
+TARGET="${CARGO_TARGET_DIR:-target}"
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -38,7 +40,7 @@ while [ $# -gt 0 ]; do
         --seed) SEED="$2"; shift 2 ;;
         --dir) BENCH_DIR="$2"; shift 2 ;;
         --regen) REGEN=1; shift ;;
-        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "run-cli.sh: unknown argument '$1' (try --help)" >&2; exit 1 ;;
     esac
 done
@@ -88,7 +90,7 @@ if [ "$REGEN" = 1 ] || [ ! -f "$BENCH_DIR/bundle.json" ]; then
     echo "==> generating $SIGNALS signals ($DEVICES devices, $USERS users, $SKUS SKUs, seed $SEED) into $BENCH_DIR"
     rm -rf "$BENCH_DIR"
     /usr/bin/time -f "    generated in %e s (max RSS %M KiB)" \
-        target/release/gen-workload --out "$BENCH_DIR" --signals "$SIGNALS" \
+        "$TARGET/release/gen-workload" --out "$BENCH_DIR" --signals "$SIGNALS" \
         --devices "$DEVICES" --users "$USERS" --skus "$SKUS" --seed "$SEED"
 else
     echo "==> reusing $BENCH_DIR (delete it or pass --regen to regenerate)"
@@ -99,7 +101,7 @@ echo "==> eucora-license reconcile $BENCH_DIR --out $OUT_DIR"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-/usr/bin/time -v -o "$log" target/release/eucora-license reconcile "$BENCH_DIR" --out "$OUT_DIR" > "$OUT_DIR.txt"
+/usr/bin/time -v -o "$log" "$TARGET/release/eucora-license" reconcile "$BENCH_DIR" --out "$OUT_DIR" > "$OUT_DIR.txt"
 status=$?
 set -e
 tail -n 12 "$OUT_DIR.txt"
