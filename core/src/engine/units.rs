@@ -10,7 +10,8 @@ use crate::input::catalog::{MasterData, Model};
 use crate::input::intern::NONE;
 use crate::input::ruleset::Ruleset;
 use crate::input::signals::{Kind, SignalStore, Status};
-use crate::vocab::ExceptionCode;
+use crate::canon::hash::Digest32;
+use crate::vocab::{DeviceKeyPrefix, ExceptionCode};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::cmp::Ordering;
 
@@ -32,14 +33,15 @@ pub struct UnitList {
 }
 
 impl UnitList {
-    pub(crate) fn from_sorted(units: Vec<Unit>) -> UnitList {
+    /// The list of `units` (already in key order) and its `units_root`.
+    pub(crate) fn from_sorted(units: Vec<Unit>) -> (UnitList, Digest32) {
         let total = units.iter().map(|u| u.canonical.len()).sum();
-        let mut list = UnitList { bytes: Vec::with_capacity(total), ends: Vec::with_capacity(units.len()) };
+        let mut b = UnitListBuilder::with_capacity(units.len(), total);
         for u in units {
-            list.bytes.extend_from_slice(&u.canonical);
-            list.ends.push(list.bytes.len());
+            b.bytes().extend_from_slice(&u.canonical);
+            b.end_unit();
         }
-        list
+        b.finish()
     }
 
     /// Number of units.
@@ -70,6 +72,43 @@ impl UnitList {
     }
 }
 
+/// Builds a [`UnitList`] unit by unit, rendering each unit straight into the
+/// list's buffer and hashing its Merkle leaf while the bytes are still in
+/// cache: no per-unit allocation, and `units_root` comes with the list.
+pub(crate) struct UnitListBuilder {
+    list: UnitList,
+    leaves: Vec<Digest32>,
+}
+
+impl UnitListBuilder {
+    /// A builder for about `units` units of `bytes` bytes in all.
+    pub(crate) fn with_capacity(units: usize, bytes: usize) -> UnitListBuilder {
+        UnitListBuilder {
+            list: UnitList { bytes: Vec::with_capacity(bytes), ends: Vec::with_capacity(units) },
+            leaves: Vec::with_capacity(units),
+        }
+    }
+
+    /// The buffer the next unit is appended to.
+    pub(crate) fn bytes(&mut self) -> &mut Vec<u8> {
+        &mut self.list.bytes
+    }
+
+    /// Close the unit appended since the last call: record its end, hash its leaf.
+    pub(crate) fn end_unit(&mut self) {
+        let start = self.list.ends.last().copied().unwrap_or(0);
+        self.leaves.push(crate::canon::merkle::leaf_hash(&self.list.bytes[start..]));
+        self.list.ends.push(self.list.bytes.len());
+    }
+
+    /// The list (its buffer trimmed to size) and its RFC 9162 root.
+    pub(crate) fn finish(mut self) -> (UnitList, Digest32) {
+        self.list.bytes.shrink_to_fit();
+        self.list.ends.shrink_to_fit();
+        (self.list, crate::canon::merkle::root_of_leaves(self.leaves))
+    }
+}
+
 impl<'a> IntoIterator for &'a UnitList {
     type Item = &'a [u8];
     type IntoIter = Box<dyn Iterator<Item = &'a [u8]> + 'a>;
@@ -78,19 +117,26 @@ impl<'a> IntoIterator for &'a UnitList {
     }
 }
 
-/// A unit under formation: a principal of a SKU and the signals it rests on.
-#[derive(Debug, Clone)]
-pub(crate) struct Member {
-    pub(crate) principal: u32,
-    pub(crate) signals: Vec<u32>,
-}
-
+/// The units under formation, before rendering.
 pub(crate) struct Formed {
-    pub(crate) units: FxHashMap<u32, Vec<Member>>,
+    /// Every counted (SKU, principal, signal) of the non-concurrent models,
+    /// sorted: a SKU's units are one contiguous run, and each unit (one
+    /// principal) a run within it, listing the signals it rests on. One flat
+    /// vector instead of a vector of signals per unit (millions of small
+    /// allocations at scale).
+    pub(crate) contributions: Vec<(u32, u32, u32)>,
+    /// Session intervals per concurrent SKU.
     pub(crate) sessions: FxHashMap<u32, Vec<Session>>,
-    pub(crate) counted_signals: Vec<u32>,
     /// (SKU, principal) whose latest assignment is not active.
     pub(crate) not_active: Vec<(u32, u32)>,
+}
+
+impl Formed {
+    /// The range of `contributions` that holds SKU `k`'s units.
+    pub(crate) fn range_of(&self, k: u32) -> std::ops::Range<usize> {
+        let c = &self.contributions;
+        c.partition_point(|x| x.0 < k)..c.partition_point(|x| x.0 <= k)
+    }
 }
 
 pub(crate) struct Ctx<'a> {
@@ -105,7 +151,7 @@ pub(crate) struct Ctx<'a> {
     pub(crate) fates: &'a [Fate],
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
     /// Order of assignments: latest last by (observed_at, source, raw_id), bytes.
     pub(crate) fn assignment_order(&self, a: u32, b: u32) -> Ordering {
         let (x, y) = (&self.store.rows[a as usize], &self.store.rows[b as usize]);
@@ -222,31 +268,27 @@ impl Ctx<'_> {
                 }
             }
         }
-        let mut all = direct;
-        all.extend(latest_active);
-        all.sort_unstable();
-        let mut units: FxHashMap<u32, Vec<Member>> = FxHashMap::default();
-        let mut counted_signals = Vec::with_capacity(all.len());
-        for group in all.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
-            let signals: Vec<u32> = group.iter().map(|g| g.2).collect();
-            counted_signals.extend_from_slice(&signals);
-            units.entry(group[0].0).or_default().push(Member { principal: group[0].1, signals });
-        }
-        Formed { units, sessions, counted_signals, not_active }
+        let mut contributions = direct;
+        contributions.extend(latest_active);
+        contributions.sort_unstable();
+        contributions.shrink_to_fit();
+        Formed { contributions, sessions, not_active }
     }
 
-    pub(crate) fn signal_refs(&self, out: &mut Vec<u8>, signals: &[u32]) {
-        let mut refs: Vec<(&str, &str)> = signals
-            .iter()
-            .map(|&i| {
-                let s = &self.store.rows[i as usize];
-                (self.store.source_of(s), self.store.raw_id_of(s))
-            })
-            .collect();
-        refs.sort_unstable();
-        refs.dedup();
+    /// `[{"raw_id","source"}, ...]` of `signals`, sorted by (source,
+    /// raw_id) in byte order, duplicates once. `scratch` is reused across
+    /// units (no allocation per unit).
+    pub(crate) fn signal_refs(&self, out: &mut Vec<u8>, signals: impl Iterator<Item = u32>, scratch: &mut Vec<(&'a str, &'a str)>) {
+        let store: &'a SignalStore = self.store;
+        scratch.clear();
+        scratch.extend(signals.map(|i| {
+            let s = &store.rows[i as usize];
+            (store.source_of(s), store.raw_id_of(s))
+        }));
+        scratch.sort_unstable();
+        scratch.dedup();
         out.push(b'[');
-        for (n, (src, raw)) in refs.iter().enumerate() {
+        for (n, (src, raw)) in scratch.iter().enumerate() {
             if n > 0 {
                 out.push(b',');
             }
@@ -259,27 +301,55 @@ impl Ctx<'_> {
         out.push(b']');
     }
 
-    /// Canonical unit `{"key","pool","principal_type","signals"}` (keys in JCS order).
-    pub(crate) fn principal_unit(&self, model: Model, m: &Member, pool: Option<&str>) -> Unit {
-        let key = if model == Model::Device {
-            self.identity.device_key(self.store, m.principal)
+    /// The sort key of a principal's unit key, without building the key:
+    /// for a device (its prefix's rank in byte order, its value) — `id:` <
+    /// `name:` < `serial:` differ in their first byte, so this orders as the
+    /// key text does; for a user (0, the key).
+    pub(crate) fn principal_sort_key(&self, model: Model, principal: u32) -> (u8, &'a str) {
+        let store: &'a SignalStore = self.store;
+        if model == Model::Device {
+            let (prefix, text) = self.identity.device_key_parts(store, principal);
+            let rank = match prefix {
+                DeviceKeyPrefix::Id => 0,
+                DeviceKeyPrefix::Name => 1,
+                DeviceKeyPrefix::Serial => 2,
+            };
+            (rank, text)
         } else {
-            self.store.users.resolve(m.principal).to_string()
-        };
-        let mut out = Vec::with_capacity(64 + key.len());
+            (0, store.users.resolve(principal))
+        }
+    }
+
+    /// Render the canonical unit `{"key","pool","principal_type","signals"}`
+    /// (keys in JCS order) of `principal`, resting on the signals of
+    /// `contributions` (one principal's run of `Formed::contributions`), into
+    /// `out`.
+    pub(crate) fn write_principal_unit(
+        &self,
+        out: &mut Vec<u8>,
+        model: Model,
+        principal: u32,
+        contributions: &[(u32, u32, u32)],
+        pool: Option<&str>,
+        scratch: &mut Vec<(&'a str, &'a str)>,
+    ) {
         out.extend_from_slice(b"{\"key\":");
-        crate::canon::canonical::write_str(&mut out, &key);
+        if model == Model::Device {
+            let (prefix, text) = self.identity.device_key_parts(self.store, principal);
+            crate::canon::canonical::write_str_prefixed(out, prefix.prefix(), text);
+        } else {
+            crate::canon::canonical::write_str(out, self.store.users.resolve(principal));
+        }
         out.extend_from_slice(b",\"pool\":");
         match pool {
             None | Some("") => out.extend_from_slice(b"null"),
-            Some(p) => crate::canon::canonical::write_str(&mut out, p),
+            Some(p) => crate::canon::canonical::write_str(out, p),
         }
         out.extend_from_slice(b",\"principal_type\":");
         out.extend_from_slice(if model == Model::Device { b"\"device\"" } else { b"\"user\"" });
         out.extend_from_slice(b",\"signals\":");
-        self.signal_refs(&mut out, &m.signals);
+        self.signal_refs(out, contributions.iter().map(|c| c.2), scratch);
         out.push(b'}');
-        Unit { key, canonical: out }
     }
 
     /// Canonical merged session `{"end","host","key","quantity","signals","start","user"}`.
@@ -301,7 +371,7 @@ impl Ctx<'_> {
         out.extend_from_slice(b",\"quantity\":");
         out.extend_from_slice(s.quantity.to_string().as_bytes());
         out.extend_from_slice(b",\"signals\":");
-        self.signal_refs(&mut out, &s.signals);
+        self.signal_refs(&mut out, s.signals.iter().copied(), &mut Vec::new());
         out.extend_from_slice(b",\"start\":");
         crate::canon::canonical::write_str(&mut out, &s.start.to_string());
         out.extend_from_slice(b",\"user\":");

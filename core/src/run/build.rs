@@ -58,7 +58,7 @@ fn sku_record(md: &MasterData, rs: &Ruleset, r: &SkuResult) -> SkuRecord {
         variance_percent: c.variance_percent(),
         compliance_status: c.compliance_status(under),
         units: r.units.len() as i64,
-        units_root: r.units.root().to_prefixed(),
+        units_root: r.units_root.to_prefixed(),
         pools: r.pools.iter().map(|p| pool_record(p, under)).collect(),
     }
 }
