@@ -353,29 +353,40 @@ impl<'a> Ctx<'a> {
     }
 
     /// Canonical merged session `{"end","host","key","quantity","signals","start","user"}`.
-    pub(crate) fn session_unit(&self, s: Session) -> Unit {
-        let user = (s.user != NONE).then(|| self.store.users.resolve(s.user).to_string());
-        let host = (s.host != NONE).then(|| self.identity.device_key(self.store, s.host));
-        let key = format!("{}|{}|{}", s.start, user.as_deref().unwrap_or(""), host.as_deref().unwrap_or(""));
-        let mut out = Vec::with_capacity(128);
-        let opt = |out: &mut Vec<u8>, v: &Option<String>| match v {
-            Some(v) => crate::canon::canonical::write_str(out, v),
+    pub(crate) fn session_unit(&self, s: Session, scratch: &mut Vec<(&'a str, &'a str)>) -> Unit {
+        use std::fmt::Write as _;
+        let store: &'a SignalStore = self.store;
+        let user: Option<&str> = (s.user != NONE).then(|| store.users.resolve(s.user));
+        let host = (s.host != NONE).then(|| self.identity.device_key_parts(store, s.host));
+        // `start|user|host`, the instant written once and reused below.
+        let mut key = String::with_capacity(64);
+        let _ = write!(key, "{}", s.start);
+        let start_len = key.len();
+        key.push('|');
+        key.push_str(user.unwrap_or(""));
+        key.push('|');
+        if let Some((prefix, text)) = host {
+            key.push_str(prefix.prefix());
+            key.push_str(text);
+        }
+        let mut out = Vec::with_capacity(160);
+        // Instants are digits, `-`, `:`, `.`, `T` and `Z`: nothing to escape.
+        let _ = std::io::Write::write_fmt(&mut out, format_args!("{{\"end\":\"{}\",\"host\":", s.end));
+        match host {
+            Some((prefix, text)) => crate::canon::canonical::write_str_prefixed(&mut out, prefix.prefix(), text),
             None => out.extend_from_slice(b"null"),
-        };
-        out.extend_from_slice(b"{\"end\":");
-        crate::canon::canonical::write_str(&mut out, &s.end.to_string());
-        out.extend_from_slice(b",\"host\":");
-        opt(&mut out, &host);
+        }
         out.extend_from_slice(b",\"key\":");
         crate::canon::canonical::write_str(&mut out, &key);
-        out.extend_from_slice(b",\"quantity\":");
-        out.extend_from_slice(s.quantity.to_string().as_bytes());
-        out.extend_from_slice(b",\"signals\":");
-        self.signal_refs(&mut out, s.signals.iter().copied(), &mut Vec::new());
+        let _ = std::io::Write::write_fmt(&mut out, format_args!(",\"quantity\":{},\"signals\":", s.quantity));
+        self.signal_refs(&mut out, s.signals.iter().copied(), scratch);
         out.extend_from_slice(b",\"start\":");
-        crate::canon::canonical::write_str(&mut out, &s.start.to_string());
+        crate::canon::canonical::write_str(&mut out, &key[..start_len]);
         out.extend_from_slice(b",\"user\":");
-        opt(&mut out, &user);
+        match user {
+            Some(u) => crate::canon::canonical::write_str(&mut out, u),
+            None => out.extend_from_slice(b"null"),
+        }
         out.push(b'}');
         Unit { key, canonical: out }
     }
