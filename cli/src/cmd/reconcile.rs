@@ -86,7 +86,9 @@ fn reconcile_into(opts: &ReconcileOpts) -> Result<ExitCode, String> {
     let (out, previous) = lock_out_and_read_previous(opts)?;
 
     let bundle = eucora_license_dir::DirBundle::new(&opts.bundle);
-    let outcome = reconcile_with(&bundle, previous.as_deref(), &opts.run);
+    // Without a pack nothing reads the units' bytes: only their roots are kept.
+    let run = if opts.pack { opts.run.clone() } else { opts.run.clone().without_units() };
+    let outcome = reconcile_with(&bundle, previous.as_deref(), &run);
     drop(previous);
     let shared = match (&key, &outcome.snapshot) {
         (Some(key), Some(_)) => Some(eucora_license_core::pseudonymise(&outcome, key).map_err(|e| format!("shared pack: {e}"))?),

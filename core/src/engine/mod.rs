@@ -76,8 +76,10 @@ pub(crate) struct SkuResult {
     pub pools: Vec<PoolResult>,
     /// Units in key order.
     pub units: UnitList,
-    /// RFC 9162 root over `units` (`units_root`), hashed as they were rendered.
+    /// RFC 9162 root over the units (`units_root`), hashed as they were rendered.
     pub units_root: crate::canon::hash::Digest32,
+    /// Number of units (kept even when their bytes are not).
+    pub unit_count: usize,
 }
 
 /// Per-source coverage facts gathered from accepted rows.
@@ -111,7 +113,10 @@ pub(crate) struct Evaluation {
 /// `threads` (1 = on the caller's thread) splits the per-SKU work — units
 /// rendered and hashed, pools and counters — over scoped workers; the SKUs'
 /// results are merged in SKU order, so the evaluation is identical for every
-/// thread count (DESIGN Part B).
+/// thread count (DESIGN Part B). With `keep_units` false each SKU's units
+/// are hashed into its `units_root` as they are rendered and their bytes
+/// dropped at once (`SkuResult::units` empty): a run that writes no evidence
+/// pack and diffs against no previous pack needs only the roots.
 ///
 /// Fails (never wraps) when a sum leaves the exact integer range
 /// ([`MAX_COUNT`]): entitlement quantities active on one day or pool
@@ -125,6 +130,7 @@ pub(crate) fn evaluate(
     as_of: Instant,
     unique: &[u32],
     threads: usize,
+    keep_units: bool,
 ) -> Result<Evaluation, Error> {
     let mut exceptions: Vec<ExceptionRecord> = Vec::new();
     let sources = source_facts(store, as_of);
@@ -170,7 +176,7 @@ pub(crate) fn evaluate(
         |w| w.members.len() + w.sessions.len(),
         |w| {
             let pool_ids: &[usize] = pools_of.get(&w.k).map(Vec::as_slice).unwrap_or(&[]);
-            sku_result(&ctx, &formed.contributions, &attrs, w, pool_ids)
+            sku_result(&ctx, &formed.contributions, &attrs, w, pool_ids, keep_units)
         },
     );
     let mut skus = Vec::with_capacity(md.skus.len());
@@ -247,6 +253,7 @@ fn sku_result(
     attrs: &Attributes,
     w: SkuWork,
     pool_ids: &[usize],
+    keep_units: bool,
 ) -> Result<(SkuResult, Vec<u32>), Error> {
     let (md, k) = (ctx.md, w.k);
     let sku = &md.skus[k];
@@ -256,7 +263,9 @@ fn sku_result(
         let mut counted = Vec::new();
         let (peak, units) = ctx.concurrent_units(&sku.id, w.sessions, &mut counted)?;
         let (units, units_root) = UnitList::from_sorted(units);
-        let result = SkuResult { sku: k, counters: Counters::derive(entitled, reserved, peak), pools: Vec::new(), units, units_root };
+        let (unit_count, units) = (units.len(), if keep_units { units } else { UnitList::default() });
+        let counters = Counters::derive(entitled, reserved, peak);
+        let result = SkuResult { sku: k, counters, pools: Vec::new(), units, units_root, unit_count };
         return Ok((result, counted));
     }
     let mine = &contributions[w.members];
@@ -285,7 +294,9 @@ fn sku_result(
         list.end_unit();
     }
     let (units, units_root) = list.finish();
+    let (unit_count, units) = (units.len(), if keep_units { units } else { UnitList::default() });
     let consumed = members.len() as i64;
     let pools = if pool_ids.is_empty() { Vec::new() } else { pool_results(md, sku, pool_ids, entitled, &pool_consumed)? };
-    Ok((SkuResult { sku: k, counters: Counters::derive(entitled, reserved, consumed), pools, units, units_root }, Vec::new()))
+    let counters = Counters::derive(entitled, reserved, consumed);
+    Ok((SkuResult { sku: k, counters, pools, units, units_root, unit_count }, Vec::new()))
 }

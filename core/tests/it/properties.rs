@@ -175,6 +175,7 @@ proptest! {
     /// DESIGN Part B: data parallelism merges in a fixed order, so 1, 2 and
     /// 3 threads give the same snapshot, report, exceptions, units and pack,
     /// byte for byte — chained to a previous run too (the unit-level diff).
+    /// Not keeping the units changes nothing but `units`.
     #[test]
     fn every_thread_count_gives_the_same_bytes((rows, _, split) in rows_and_perm()) {
         let b = bundle_of(&rows, |_, s| format!("{s}.csv")).build();
@@ -201,6 +202,17 @@ proptest! {
             prop_assert_eq!(chained_one.report.to_json(), c.report.to_json());
             prop_assert_eq!(&chained_one.units, &c.units);
             prop_assert_eq!(chained_one.exceptions_jsonl(), c.exceptions_jsonl());
+        }
+        // Without keeping the units: the same snapshot, report and
+        // exceptions (chained too: the unit-level diff still sees them), no
+        // units, and no pack.
+        for (full, b, previous) in [(&one, &b, None), (&chained_one, &b2, Some(pack_one.as_slice()))] {
+            let lean = reconcile_with(b, previous, &RunOptions::with_threads(2).unwrap().without_units());
+            prop_assert_eq!(full.snapshot.as_ref().unwrap().canonical_bytes(), lean.snapshot.as_ref().unwrap().canonical_bytes());
+            prop_assert_eq!(full.report.to_json(), lean.report.to_json());
+            prop_assert_eq!(full.exceptions_jsonl(), lean.exceptions_jsonl());
+            prop_assert!(full.has_units() && !lean.has_units() && lean.units.is_empty());
+            prop_assert!(eucora_license_core::internal::evidence::write_pack(&lean, Vec::new()).is_err());
         }
     }
 
