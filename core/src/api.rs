@@ -80,9 +80,10 @@ pub fn sidebar(
 /// assert_eq!(api::run_options(-2).unwrap_err().code().name(), "invalid_input");
 /// ```
 pub fn run_options(threads: i64) -> Result<crate::run::RunOptions> {
-    let n = usize::try_from(threads).ok().filter(|&n| n >= 1).ok_or_else(|| {
-        Error::new(ErrorCode::InvalidInput, format!("`threads` must be a whole number of at least 1, not {threads}"))
-    })?;
+    let n = usize::try_from(threads)
+        .ok()
+        .filter(|&n| n >= 1)
+        .ok_or_else(|| Error::new(ErrorCode::InvalidInput, format!("`threads` must be a whole number of at least 1, not {threads}")))?;
     crate::run::RunOptions::with_threads(n)
 }
 

@@ -192,8 +192,7 @@ pub(crate) fn build_identity(
     let n_serial = store.serials.len() as u32;
     let names = n_serial + store.device_ids.len() as u32;
     let total = names + store.hostnames.len() as u32;
-    let mut id =
-        Identity { n_serial, names, uf: UnionFind::new(total as usize), root_name: Vec::new(), user_resolved: Vec::new() };
+    let mut id = Identity { n_serial, names, uf: UnionFind::new(total as usize), root_name: Vec::new(), user_resolved: Vec::new() };
     for &i in unique {
         let s = &store.rows[i as usize];
         if matches!(fates[i as usize], Fate::Qualified(_)) && s.serial != NONE && s.device_id != NONE {

@@ -164,11 +164,7 @@ pub(crate) fn evaluate(
     let pools_of = crate::input::catalog::pools_by_sku(md);
     let mut formed = formed;
     let work: Vec<SkuWork> = (0..md.skus.len())
-        .map(|k| SkuWork {
-            k,
-            members: formed.range_of(k as u32),
-            sessions: formed.sessions.remove(&(k as u32)).unwrap_or_default(),
-        })
+        .map(|k| SkuWork { k, members: formed.range_of(k as u32), sessions: formed.sessions.remove(&(k as u32)).unwrap_or_default() })
         .collect();
     let results = crate::canon::parallel::map_ordered(
         threads,

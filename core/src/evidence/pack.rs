@@ -162,7 +162,10 @@ pub fn write_pack<W: Write>(outcome: &Outcome, sink: W) -> Result<(W, Digest32)>
     // A run that did not keep its units (`RunOptions::keep_units`) cannot
     // have its units.jsonl written: refuse rather than write a wrong pack.
     if outcome.snapshot.is_some() && !outcome.has_units() {
-        return Err(Error::new(ErrorCode::Internal, "this outcome was computed without keeping its units (RunOptions::keep_units): no pack"));
+        return Err(Error::new(
+            ErrorCode::Internal,
+            "this outcome was computed without keeping its units (RunOptions::keep_units): no pack",
+        ));
     }
     let a = artifacts(outcome)?;
     let snapshot_hash = outcome.snapshot.as_ref().map(|s| s.hash().to_prefixed()).unwrap_or_default();
