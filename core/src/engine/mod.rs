@@ -231,6 +231,12 @@ fn not_active_keys(ctx: &Ctx<'_>, formed: &Formed) -> BTreeMap<usize, BTreeSet<S
     not_active
 }
 
+/// A unit's sort key (see `Ctx::principal_sort_key`).
+type SortKey<'a> = (u8, &'a str);
+
+/// One (SKU, principal, signal) of `Formed::contributions`.
+type Contribution = (u32, u32, u32);
+
 /// One SKU's share of the counting stage.
 struct SkuWork {
     /// SKU index.
@@ -245,7 +251,7 @@ struct SkuWork {
 /// units rest on.
 fn sku_result(
     ctx: &Ctx<'_>,
-    contributions: &[(u32, u32, u32)],
+    contributions: &[Contribution],
     attrs: &Attributes,
     w: SkuWork,
     pool_ids: &[usize],
@@ -266,7 +272,7 @@ fn sku_result(
     }
     let mine = &contributions[w.members];
     // One entry per unit (principal): its sort key and its run of signals.
-    let mut members: Vec<((u8, &str), &[(u32, u32, u32)])> =
+    let mut members: Vec<(SortKey<'_>, &[Contribution])> =
         mine.chunk_by(|a, b| a.1 == b.1).map(|run| (ctx.principal_sort_key(sku.model, run[0].1), run)).collect();
     // Units in key order (keys are distinct; stable as the sort always was).
     members.sort_by(|a, b| a.0.cmp(&b.0));
