@@ -271,17 +271,28 @@ fn sku_result(
         return Ok((result, counted));
     }
     let mine = &contributions[w.members];
+    // Every reference's (source, raw id), gathered first in one tight loop:
+    // the reads are random (rows, raw-id arena), and independent iterations
+    // keep many cache misses in flight, which rendering interleaved with
+    // them would not.
+    let refs: Vec<units::SignalRef<'_>> = mine.iter().map(|c| ctx.signal_ref(c.2)).collect();
     // One entry per unit (principal): its sort key and its run of signals.
-    let mut members: Vec<(SortKey<'_>, &[Contribution])> =
-        mine.chunk_by(|a, b| a.1 == b.1).map(|run| (ctx.principal_sort_key(sku.model, run[0].1), run)).collect();
+    let mut at = 0;
+    let mut members: Vec<(SortKey<'_>, u32, std::ops::Range<usize>)> = mine
+        .chunk_by(|a, b| a.1 == b.1)
+        .map(|run| {
+            at += run.len();
+            (ctx.principal_sort_key(sku.model, run[0].1), run[0].1, at - run.len()..at)
+        })
+        .collect();
     // Units in key order (keys are distinct; stable as the sort always was).
     members.sort_by(|a, b| a.0.cmp(&b.0));
     let mut pool_consumed = vec![0i64; pool_ids.len() + 1];
     // About 60 bytes of frame per unit and 40 per signal reference.
     let mut list = units::UnitListBuilder::with_capacity(members.len(), members.len() * 60 + mine.len() * 40);
     let mut scratch = Vec::new();
-    for &(_, run) in &members {
-        let principal = run[0].1;
+    for (_, principal, run) in &members {
+        let principal = *principal;
         let (region, bu) = attrs.of(sku.model, principal);
         let slot = pick_pool(md, pool_ids, region, bu);
         pool_consumed[slot] += 1;
@@ -292,7 +303,7 @@ fn sku_result(
         } else {
             Some("")
         };
-        ctx.write_principal_unit(list.bytes(), sku.model, principal, run, pool_name, &mut scratch);
+        ctx.write_principal_unit(list.bytes(), sku.model, principal, &refs[run.clone()], pool_name, &mut scratch);
         list.end_unit();
     }
     let (units, units_root) = list.finish();

@@ -117,6 +117,9 @@ impl<'a> IntoIterator for &'a UnitList {
     }
 }
 
+/// A signal reference of a unit: (source, raw id).
+pub(crate) type SignalRef<'a> = (&'a str, &'a str);
+
 /// The units under formation, before rendering.
 pub(crate) struct Formed {
     /// Every counted (SKU, principal, signal) of the non-concurrent models,
@@ -278,13 +281,9 @@ impl<'a> Ctx<'a> {
     /// `[{"raw_id","source"}, ...]` of `signals`, sorted by (source,
     /// raw_id) in byte order, duplicates once. `scratch` is reused across
     /// units (no allocation per unit).
-    pub(crate) fn signal_refs(&self, out: &mut Vec<u8>, signals: impl Iterator<Item = u32>, scratch: &mut Vec<(&'a str, &'a str)>) {
-        let store: &'a SignalStore = self.store;
+    pub(crate) fn signal_refs(&self, out: &mut Vec<u8>, refs: impl Iterator<Item = SignalRef<'a>>, scratch: &mut Vec<SignalRef<'a>>) {
         scratch.clear();
-        scratch.extend(signals.map(|i| {
-            let s = &store.rows[i as usize];
-            (store.source_of(s), store.raw_id_of(s))
-        }));
+        scratch.extend(refs);
         scratch.sort_unstable();
         scratch.dedup();
         out.push(b'[');
@@ -299,6 +298,15 @@ impl<'a> Ctx<'a> {
             out.push(b'}');
         }
         out.push(b']');
+    }
+
+    /// (source, raw id) of signal `i`: random reads into the rows and the
+    /// raw-id arena, which callers gather in a tight loop (many cache misses
+    /// in flight at once) before rendering.
+    pub(crate) fn signal_ref(&self, i: u32) -> SignalRef<'a> {
+        let store: &'a SignalStore = self.store;
+        let s = &store.rows[i as usize];
+        (store.source_of(s), store.raw_id_of(s))
     }
 
     /// The sort key of a principal's unit key, without building the key:
@@ -321,17 +329,16 @@ impl<'a> Ctx<'a> {
     }
 
     /// Render the canonical unit `{"key","pool","principal_type","signals"}`
-    /// (keys in JCS order) of `principal`, resting on the signals of
-    /// `contributions` (one principal's run of `Formed::contributions`), into
-    /// `out`.
+    /// (keys in JCS order) of `principal`, resting on the signals `refs`,
+    /// into `out`.
     pub(crate) fn write_principal_unit(
         &self,
         out: &mut Vec<u8>,
         model: Model,
         principal: u32,
-        contributions: &[(u32, u32, u32)],
+        refs: &[SignalRef<'a>],
         pool: Option<&str>,
-        scratch: &mut Vec<(&'a str, &'a str)>,
+        scratch: &mut Vec<SignalRef<'a>>,
     ) {
         out.extend_from_slice(b"{\"key\":");
         if model == Model::Device {
@@ -348,12 +355,12 @@ impl<'a> Ctx<'a> {
         out.extend_from_slice(b",\"principal_type\":");
         out.extend_from_slice(if model == Model::Device { b"\"device\"" } else { b"\"user\"" });
         out.extend_from_slice(b",\"signals\":");
-        self.signal_refs(out, contributions.iter().map(|c| c.2), scratch);
+        self.signal_refs(out, refs.iter().copied(), scratch);
         out.push(b'}');
     }
 
     /// Canonical merged session `{"end","host","key","quantity","signals","start","user"}`.
-    pub(crate) fn session_unit(&self, s: Session, scratch: &mut Vec<(&'a str, &'a str)>) -> Unit {
+    pub(crate) fn session_unit(&self, s: Session, scratch: &mut Vec<SignalRef<'a>>) -> Unit {
         use std::fmt::Write as _;
         let store: &'a SignalStore = self.store;
         let user: Option<&str> = (s.user != NONE).then(|| store.users.resolve(s.user));
@@ -379,7 +386,7 @@ impl<'a> Ctx<'a> {
         out.extend_from_slice(b",\"key\":");
         crate::canon::canonical::write_str(&mut out, &key);
         let _ = std::io::Write::write_fmt(&mut out, format_args!(",\"quantity\":{},\"signals\":", s.quantity));
-        self.signal_refs(&mut out, s.signals.iter().copied(), scratch);
+        self.signal_refs(&mut out, s.signals.iter().map(|&i| self.signal_ref(i)), scratch);
         out.extend_from_slice(b",\"start\":");
         crate::canon::canonical::write_str(&mut out, &key[..start_len]);
         out.extend_from_slice(b",\"user\":");
