@@ -878,6 +878,11 @@ export declare function reconcileFilesAsync(files: Record<string, string | Uint8
 export interface ReconcileOptions {
   /** The previous snapshot (`snapshot.json` bytes, text or object) to chain to. */
   previous?: string | Uint8Array | object
+  /**
+   * Threads for the data-parallel stages, an integer of at least 1
+   * (default 1); the outcome is byte-identical for every value.
+   */
+  threads?: number
 }
 
 /**

@@ -2,7 +2,7 @@
 //! the main thread or the libuv thread pool.
 
 use crate::boundary::{guard, js_error, panic_failure, Failure, NResult};
-use crate::convert::{files_arg, previous_option, string_arg};
+use crate::convert::{files_arg, optional_i64, previous_option, string_arg};
 use crate::outcome::Outcome;
 use eucora_license_core::MemoryBundle;
 use eucora_license_core::{self as core_, RunStatus};
@@ -20,6 +20,9 @@ pub struct ReconcileOptions {
     /// The previous snapshot (`snapshot.json` bytes, text or object) to chain to.
     #[napi(ts_type = "string | Uint8Array | object")]
     pub previous: Option<Value>,
+    /// Threads for the data-parallel stages, an integer of at least 1
+    /// (default 1); the outcome is byte-identical for every value.
+    pub threads: Option<i64>,
 }
 
 /// Where a bundle comes from.
@@ -28,11 +31,18 @@ enum Source {
     Files(MemoryBundle),
 }
 
-fn run(source: &Source, previous: Option<&[u8]>) -> core_::Outcome {
+fn run(source: &Source, previous: Option<&[u8]>, run: &core_::RunOptions) -> core_::Outcome {
     match source {
-        Source::Dir(root) => core_::reconcile(&DirBundle::new(root), previous),
-        Source::Files(b) => core_::reconcile(b, previous),
+        Source::Dir(root) => core_::reconcile_with(&DirBundle::new(root), previous, run),
+        Source::Files(b) => core_::reconcile_with(b, previous, run),
     }
+}
+
+/// The `threads` option: a number, then the core's one check
+/// (`api::run_options`: at least 1, else `invalid_input`).
+fn run_options(options: Option<&Unknown<'_>>) -> NResult<core_::RunOptions> {
+    let threads = optional_i64(options, "threads")?.unwrap_or(1);
+    Ok(core_::api::run_options(threads)?)
 }
 
 fn settle(out: core_::Outcome) -> NResult<Outcome> {
@@ -58,7 +68,8 @@ pub fn reconcile(env: Env, bundle_dir: Unknown<'_>, options: Option<Unknown<'_>>
     guard(&env, || {
         let source = dir_source(&bundle_dir)?;
         let previous = previous_option(&env, options.as_ref())?;
-        settle(run(&source, previous.as_deref()))
+        let opts = run_options(options.as_ref())?;
+        settle(run(&source, previous.as_deref(), &opts))
     })
 }
 
@@ -70,7 +81,8 @@ pub fn reconcile_files(env: Env, files: Unknown<'_>, options: Option<Unknown<'_>
     guard(&env, || {
         let bundle = files_arg(&env, &files)?;
         let previous = previous_option(&env, options.as_ref())?;
-        settle(run(&Source::Files(bundle), previous.as_deref()))
+        let opts = run_options(options.as_ref())?;
+        settle(run(&Source::Files(bundle), previous.as_deref(), &opts))
     })
 }
 
@@ -78,6 +90,7 @@ pub fn reconcile_files(env: Env, files: Unknown<'_>, options: Option<Unknown<'_>
 pub struct ReconcileTask {
     source: Option<Source>,
     previous: Option<Vec<u8>>,
+    options: core_::RunOptions,
 }
 
 impl Task for ReconcileTask {
@@ -87,7 +100,7 @@ impl Task for ReconcileTask {
     fn compute(&mut self) -> napi::Result<Self::Output> {
         let Some(source) = self.source.take() else { return Ok(Err(Failure::new("internal", "the task ran twice"))) };
         let previous = self.previous.take();
-        Ok(catch_unwind(AssertUnwindSafe(|| run(&source, previous.as_deref()))).map_err(|_| panic_failure()))
+        Ok(catch_unwind(AssertUnwindSafe(|| run(&source, previous.as_deref(), &self.options))).map_err(|_| panic_failure()))
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Outcome> {
@@ -99,8 +112,8 @@ impl Task for ReconcileTask {
 }
 
 // SAFETY-free: the task only holds owned data (paths, bytes).
-fn spawn_reconcile(source: Source, previous: Option<Vec<u8>>) -> AsyncTask<ReconcileTask> {
-    AsyncTask::new(ReconcileTask { source: Some(source), previous })
+fn spawn_reconcile(source: Source, previous: Option<Vec<u8>>, options: core_::RunOptions) -> AsyncTask<ReconcileTask> {
+    AsyncTask::new(ReconcileTask { source: Some(source), previous, options })
 }
 
 /// `reconcile` off the main thread: a Promise of the outcome.
@@ -109,7 +122,8 @@ pub fn reconcile_async(env: Env, bundle_dir: Unknown<'_>, options: Option<Unknow
     guard(&env, || {
         let source = dir_source(&bundle_dir)?;
         let previous = previous_option(&env, options.as_ref())?;
-        Ok(spawn_reconcile(source, previous))
+        let opts = run_options(options.as_ref())?;
+        Ok(spawn_reconcile(source, previous, opts))
     })
 }
 
@@ -123,6 +137,7 @@ pub fn reconcile_files_async(env: Env, files: Unknown<'_>, options: Option<Unkno
     guard(&env, || {
         let bundle = files_arg(&env, &files)?;
         let previous = previous_option(&env, options.as_ref())?;
-        Ok(spawn_reconcile(Source::Files(bundle), previous))
+        let opts = run_options(options.as_ref())?;
+        Ok(spawn_reconcile(Source::Files(bundle), previous, opts))
     })
 }

@@ -164,6 +164,23 @@ test('async forms run off the main thread and settle like the sync ones', async 
   throwsCode(() => lic.verifyPackAsync(undefined), 'invalid_argument')
 })
 
+test('threads change how a run is carried out, never its bytes', async () => {
+  const one = lic.reconcile(DEMO)
+  for (const threads of [1, 2, 3]) {
+    const other = lic.reconcile(DEMO, { threads })
+    assert.equal(other.snapshotJson, one.snapshotJson, `threads ${threads}`)
+    assert.equal(other.exceptionsJsonl(), one.exceptionsJsonl(), `threads ${threads}`)
+    assert.ok(other.evidencePack().equals(one.evidencePack()), `threads ${threads}`)
+  }
+  const viaAsync = await lic.reconcileAsync(DEMO, { threads: 2 })
+  assert.equal(viaAsync.snapshotJson, one.snapshotJson)
+  for (const bad of [0, -1]) {
+    throwsCode(() => lic.reconcile(DEMO, { threads: bad }), 'invalid_input', (e) => assert.match(e.message, /threads/))
+  }
+  throwsCode(() => lic.reconcile(DEMO, { threads: 1.5 }), 'invalid_argument')
+  throwsCode(() => lic.reconcile(DEMO, { threads: '2' }), 'invalid_argument')
+})
+
 test('rulesets: validate (text, Buffer, object), hash, catalog check', () => {
   const doc = JSON.parse(DEFAULT_RULESET.toString())
   const fromText = lic.validateRuleset(DEFAULT_RULESET.toString())

@@ -34,26 +34,41 @@ fn outcome_or_failure(out: core_::Outcome) -> NResult<Outcome> {
     Err(failure.with_details(json_text(&details)?))
 }
 
-/// Reconcile the bundle directory at `path`, chained to `previous` (snapshot bytes).
+/// The run options of a `threads` argument: the core's one check
+/// (`api::run_options`: at least 1, else `invalid_input`).
+fn run_options(threads: i64) -> NResult<core_::RunOptions> {
+    core_::api::run_options(threads).map_err(|e| Failure::from_core(&e))
+}
+
+/// Reconcile the bundle directory at `path`, chained to `previous` (snapshot
+/// bytes), on `threads` threads (the result does not depend on it).
 #[pyfunction]
-#[pyo3(signature = (path, previous=None))]
-pub(crate) fn reconcile_dir(py: Python<'_>, path: &str, previous: Option<Bound<'_, PyBytes>>) -> PyResult<Outcome> {
+#[pyo3(signature = (path, previous=None, threads=1))]
+pub(crate) fn reconcile_dir(py: Python<'_>, path: &str, previous: Option<Bound<'_, PyBytes>>, threads: i64) -> PyResult<Outcome> {
     boundary(py, || {
+        let options = run_options(threads)?;
         let root = PathBuf::from(path);
         if !root.is_dir() {
             return Err(Failure::invalid_input(format!("`{path}` is not a bundle directory")).into());
         }
         let prev = bytes_of(&previous);
-        let out = py.detach(|| core_::reconcile(&DirBundle::new(&root), prev));
+        let out = py.detach(|| core_::reconcile_with(&DirBundle::new(&root), prev, &options));
         Ok(outcome_or_failure(out)?)
     })
 }
 
-/// Reconcile a bundle given as `{path: bytes}` (the directory layout of DESIGN A1).
+/// Reconcile a bundle given as `{path: bytes}` (the directory layout of
+/// DESIGN A1), on `threads` threads (the result does not depend on it).
 #[pyfunction]
-#[pyo3(signature = (files, previous=None))]
-pub(crate) fn reconcile_files(py: Python<'_>, files: Bound<'_, PyDict>, previous: Option<Bound<'_, PyBytes>>) -> PyResult<Outcome> {
+#[pyo3(signature = (files, previous=None, threads=1))]
+pub(crate) fn reconcile_files(
+    py: Python<'_>,
+    files: Bound<'_, PyDict>,
+    previous: Option<Bound<'_, PyBytes>>,
+    threads: i64,
+) -> PyResult<Outcome> {
     boundary(py, || {
+        let options = run_options(threads)?;
         let mut bundle = MemoryBundle::default();
         for (k, v) in files.iter() {
             let path: String = k
@@ -67,7 +82,7 @@ pub(crate) fn reconcile_files(py: Python<'_>, files: Bound<'_, PyDict>, previous
             bundle.insert(path, data.as_bytes().to_vec());
         }
         let prev = bytes_of(&previous);
-        let out = py.detach(|| core_::reconcile(&bundle, prev));
+        let out = py.detach(|| core_::reconcile_with(&bundle, prev, &options));
         Ok(outcome_or_failure(out)?)
     })
 }

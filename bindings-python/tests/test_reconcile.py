@@ -265,3 +265,23 @@ def test_a_failing_file_object_raises_its_own_error(demo_result: el.Result) -> N
         demo_result.evidence_pack(object())  # type: ignore[call-overload]
     with pytest.raises(el.InvalidInput, match="positive int"):
         demo_result.evidence_pack(io.BytesIO(), chunk_size=0)
+
+
+@pytest.mark.parametrize("source", ["dir", "memory"])
+def test_threads_give_identical_bytes(source: str) -> None:
+    """`threads` changes how the run is carried out, never its bytes (DESIGN Part B)."""
+    bundle: Path | el.Bundle = DEMO if source == "dir" else make_bundle()
+    one = el.reconcile(bundle)
+    assert one.snapshot.canonical_bytes() == el.reconcile(bundle, threads=1).snapshot.canonical_bytes()
+    for threads in (2, 3):
+        other = el.reconcile(bundle, threads=threads)
+        assert other.snapshot.canonical_bytes() == one.snapshot.canonical_bytes()
+        assert other.exceptions_jsonl() == one.exceptions_jsonl()
+        assert other.evidence_pack() == one.evidence_pack()
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True, None])
+def test_threads_must_be_an_int_of_at_least_one(bad: Any) -> None:
+    with pytest.raises(el.InvalidInput) as e:
+        el.reconcile(DEMO, threads=bad)
+    assert "threads" in str(e.value)

@@ -41,7 +41,7 @@ use std::process::ExitCode;
 
 const USAGE: &str = "\
 usage: eucora-license reconcile <bundle-dir> --out <dir> [--previous <run>] [--json] [--no-pack]
-                                [--share-key <key-file>]
+                                [--share-key <key-file>] [--threads <n>]
        eucora-license verify <pack.tar> [--previous <snapshot.json>] [--json]
        eucora-license diff <old-run> <new-run> [--json]
        eucora-license explain <old-run> <new-run> --sku <id>
@@ -85,6 +85,8 @@ to <dir>: a second one waits for the first. <dir> may not lie inside the bundle.
   --share-key <file> also write <dir>/evidence.shared.tar, a pack for sharing outside
                      the company: principals and record ids replaced by keyed hashes
                      (HMAC-SHA-256 under the file's bytes, at least 16), same counters
+  --threads <n>      threads for the data-parallel stages (default: every core); the
+                     outputs are byte-identical for every value; n >= 1
 
 verify checks an evidence pack offline (artifact hashes, manifest, snapshot
 hash, Merkle roots, chain link) and replays the reconciliation from it;

@@ -68,6 +68,25 @@ pub fn sidebar(
     serde_json::to_value(state).map_err(|e| Error::new(ErrorCode::Internal, format!("sidebar state: {e}")))
 }
 
+/// The run options of a `threads` argument as the bindings receive it (a
+/// Python `int`, a JavaScript number, a C integer, a CLI flag): at least 1,
+/// else `invalid_input`. The one check of that argument; every binding and
+/// the CLI call it.
+///
+/// ```
+/// use eucora_license_core::api;
+/// assert_eq!(api::run_options(3).unwrap().threads, 3);
+/// assert_eq!(api::run_options(0).unwrap_err().code().name(), "invalid_input");
+/// assert_eq!(api::run_options(-2).unwrap_err().code().name(), "invalid_input");
+/// ```
+pub fn run_options(threads: i64) -> Result<crate::run::RunOptions> {
+    let n = usize::try_from(threads)
+        .ok()
+        .filter(|&n| n >= 1)
+        .ok_or_else(|| Error::new(ErrorCode::InvalidInput, format!("`threads` must be a whole number of at least 1, not {threads}")))?;
+    crate::run::RunOptions::with_threads(n)
+}
+
 /// What changed between two runs, each given as a snapshot's or an
 /// evidence pack's bytes: `{"summary": <the diff>, "units": <the unit lists
 /// of diff.json> | null}`. Unit lists come when the current run is a pack

@@ -7,7 +7,8 @@
 //! canonical, hash-chained snapshot.
 //!
 //! The engine is pure (sans-IO): it never opens files, reads clocks or the
-//! environment, spawns threads or draws random numbers. Inputs arrive through
+//! environment or draws random numbers, and starts (scoped) threads only
+//! when asked to through [`RunOptions`], with byte-identical results. Inputs arrive through
 //! [`BundleSource`]; every "now" is a parameter. Same inputs and
 //! ruleset give byte-identical output on every platform, whatever the order of
 //! input rows.
@@ -59,7 +60,7 @@ mod vocab;
 // exceptions) out.
 
 pub use input::bundle::{check_bundle_path, file_bytes_from_json, BundleSource, MemoryBundle, RunParams};
-pub use run::{error_json, reconcile, Outcome, RunInputs, RunStatus};
+pub use run::{error_json, reconcile, reconcile_with, Outcome, RunInputs, RunOptions, RunStatus};
 
 // ---------------------------------------------------------------------------
 // Errors: one type, stable codes from one table.

@@ -215,7 +215,7 @@ class Result:
         return f"<Result {self.status} {self.snapshot_hash}>"
 
 
-def reconcile(bundle: PathLike | Bundle, *, previous: RunInput | None = None) -> Result:
+def reconcile(bundle: PathLike | Bundle, *, previous: RunInput | None = None, threads: int = 1) -> Result:
     """Reconcile a bundle: a directory path, or a :class:`Bundle` built in memory.
 
     ``previous`` chains the snapshot to the previous run: a :class:`Snapshot`,
@@ -232,16 +232,22 @@ def reconcile(bundle: PathLike | Bundle, *, previous: RunInput | None = None) ->
     :class:`IntegrityError` (``catalog_integrity``, ``conflicting_duplicate``,
     ``previous_snapshot_invalid``, ``reject_threshold_exceeded``).
 
+    ``threads`` (at least 1; default 1) spreads the data-parallel stages
+    over that many threads; the result is byte-identical for every value
+    (DESIGN Part B), so it only changes how fast the run is.
+
     The GIL is released for the whole computation.
     """
+    if not isinstance(threads, int) or isinstance(threads, bool):
+        raise bad("threads", f"expected an int of at least 1, not {type_name(threads)}")
     prev = None if previous is None else _run_bytes(previous, "previous")
     if isinstance(bundle, Bundle):
-        return Result(_native.reconcile_files(dict(bundle.files), prev))
+        return Result(_native.reconcile_files(dict(bundle.files), prev, threads))
     if isinstance(bundle, (str, os.PathLike)):
         path = os.fspath(bundle)
         if not isinstance(path, str):
             raise bad("bundle", "expected a str path, not bytes")
-        return Result(_native.reconcile_dir(path, prev))
+        return Result(_native.reconcile_dir(path, prev, threads))
     raise bad("bundle", f"expected a bundle directory path or a Bundle, not {type_name(bundle)}")
 
 

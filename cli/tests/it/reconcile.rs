@@ -126,3 +126,41 @@ fn a_closed_stdout_is_an_io_error_not_a_panic() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(matches!(out.status.code(), Some(0) | Some(1)), "{:?}", out.status);
 }
+
+/// `--threads` changes how the run is carried out, never its bytes: the
+/// demo's snapshot, pack, report and exceptions are identical with 1, 2 and 3
+/// threads and with the default (every core).
+#[test]
+fn every_thread_count_writes_the_same_bytes() {
+    let run = |name: &str, threads: Option<&str>| -> PathBuf {
+        let out = tmp(name);
+        let mut c = bin();
+        c.arg("reconcile").arg(demo()).arg("--out").arg(&out);
+        if let Some(t) = threads {
+            c.arg("--threads").arg(t);
+        }
+        let o = c.output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        out
+    };
+    let one = run("threads-1", Some("1"));
+    for (name, t) in [("threads-2", Some("2")), ("threads-3", Some("3")), ("threads-default", None)] {
+        let other = run(name, t);
+        for f in ["snapshot.json", "evidence.tar", "run_report.json", "exceptions.jsonl"] {
+            assert_eq!(std::fs::read(one.join(f)).unwrap(), std::fs::read(other.join(f)).unwrap(), "{f} differs with --threads {t:?}");
+        }
+    }
+}
+
+#[test]
+fn threads_must_be_a_whole_number_of_at_least_one() {
+    for bad in ["0", "-1", "two", "1.5"] {
+        let o = bin().arg("reconcile").arg(demo()).arg("--out").arg(tmp("threads-bad")).arg("--threads").arg(bad).output().unwrap();
+        assert_eq!(o.status.code(), Some(1), "--threads {bad}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("--threads") && err.contains("at least 1"), "--threads {bad}: {err}");
+    }
+    let o = bin().arg("reconcile").arg(demo()).arg("--out").arg(tmp("threads-missing")).arg("--threads").output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--threads needs"));
+}

@@ -117,7 +117,22 @@ pub(crate) fn write_int(out: &mut Vec<u8>, i: i64) -> Result<()> {
 /// characters with short forms as `\b \t \n \f \r`, other controls as
 /// `\u00xx` (lower-case hex), everything else verbatim UTF-8.
 pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
+    write_str_prefixed(out, "", s);
+}
+
+/// The JSON string of `prefix` followed by `s`, written without building
+/// the concatenation (a device key `id:V` rendered from its parts).
+pub(crate) fn write_str_prefixed(out: &mut Vec<u8>, prefix: &str, s: &str) {
     out.push(b'"');
+    if !prefix.is_empty() {
+        write_escaped(out, prefix);
+    }
+    write_escaped(out, s);
+    out.push(b'"');
+}
+
+/// `s` escaped as in a JSON string (RFC 8785), without the quotes.
+fn write_escaped(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
@@ -145,7 +160,6 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
         start = i + 1;
     }
     out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
 }
 
 /// Order two strings by UTF-16 code units (RFC 8785 §3.2.3). Differs from

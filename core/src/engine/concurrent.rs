@@ -112,7 +112,8 @@ impl Ctx<'_> {
         for s in &merged {
             counted.extend_from_slice(&s.signals);
         }
-        let mut units: Vec<Unit> = merged.into_iter().map(|s| self.session_unit(s)).collect();
+        let mut scratch = Vec::new();
+        let mut units: Vec<Unit> = merged.into_iter().map(|s| self.session_unit(s, &mut scratch)).collect();
         units.sort_by(|a, b| a.key.cmp(&b.key).then_with(|| a.canonical.cmp(&b.canonical)));
         Ok((peak, units))
     }

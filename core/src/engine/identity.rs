@@ -80,9 +80,11 @@ pub(crate) struct Identity {
     pub(crate) n_serial: u32,
     pub(crate) names: u32,
     pub(crate) uf: UnionFind,
-    /// Per root: the node naming the device — its byte-smallest strong hint
-    /// (`id:` before `serial:`), else its smallest hostname.
-    pub(crate) root_name: FxHashMap<u32, u32>,
+    /// Per node, when it is a root: the node naming the device — its
+    /// byte-smallest strong hint (`id:` before `serial:`), else its smallest
+    /// hostname; NONE for other nodes. A dense vector, not a map: it is read
+    /// once per rendered unit.
+    pub(crate) root_name: Vec<u32>,
     /// Resolved user id per interned user id (one alias step).
     pub(crate) user_resolved: Vec<u32>,
 }
@@ -102,14 +104,26 @@ impl Identity {
 
     /// The canonical key of a device (`id:V`, `serial:V`, or `name:V`).
     pub(crate) fn device_key(&self, store: &SignalStore, d: DeviceId) -> String {
-        let node = self.root_name.get(&d).copied().unwrap_or(d);
+        let (prefix, text) = self.device_key_parts(store, d);
+        prefix.key(text)
+    }
+
+    /// The canonical key of a device as (prefix, value), without building
+    /// the string.
+    pub(crate) fn device_key_parts<'s>(&self, store: &'s SignalStore, d: DeviceId) -> (DeviceKeyPrefix, &'s str) {
+        let node = self.name_of(d).unwrap_or(d);
         let (class, text) = self.rank(store, node);
-        [DeviceKeyPrefix::Id, DeviceKeyPrefix::Serial, DeviceKeyPrefix::Name][class as usize].key(text)
+        ([DeviceKeyPrefix::Id, DeviceKeyPrefix::Serial, DeviceKeyPrefix::Name][class as usize], text)
+    }
+
+    /// The node naming device `d` (a root), if it is one.
+    fn name_of(&self, d: DeviceId) -> Option<u32> {
+        self.root_name.get(d as usize).copied().filter(|&n| n != NONE)
     }
 
     /// Whether a device has a strong hint.
     pub(crate) fn is_strong(&self, d: DeviceId) -> bool {
-        self.root_name.get(&d).is_some_and(|&n| n < self.names)
+        self.name_of(d).is_some_and(|n| n < self.names)
     }
 
     pub(crate) fn node_of(&self, v: DirValue) -> Option<u32> {
@@ -178,8 +192,7 @@ pub(crate) fn build_identity(
     let n_serial = store.serials.len() as u32;
     let names = n_serial + store.device_ids.len() as u32;
     let total = names + store.hostnames.len() as u32;
-    let mut id =
-        Identity { n_serial, names, uf: UnionFind::new(total as usize), root_name: FxHashMap::default(), user_resolved: Vec::new() };
+    let mut id = Identity { n_serial, names, uf: UnionFind::new(total as usize), root_name: Vec::new(), user_resolved: Vec::new() };
     for &i in unique {
         let s = &store.rows[i as usize];
         if matches!(fates[i as usize], Fate::Qualified(_)) && s.serial != NONE && s.device_id != NONE {
@@ -193,18 +206,12 @@ pub(crate) fn build_identity(
     }
     // The node naming each device: the byte-smallest strong hint (`id:` sorts
     // before `serial:`), else the smallest hostname.
-    let mut best: FxHashMap<u32, u32> = FxHashMap::default();
+    let mut best: Vec<u32> = vec![NONE; total as usize];
     for node in 0..total {
         let root = id.uf.find(node);
-        match best.get_mut(&root) {
-            Some(cur) => {
-                if id.rank(store, node) < id.rank(store, *cur) {
-                    *cur = node;
-                }
-            }
-            None => {
-                best.insert(root, node);
-            }
+        let cur = best[root as usize];
+        if cur == NONE || id.rank(store, node) < id.rank(store, cur) {
+            best[root as usize] = node;
         }
     }
     id.root_name = best;

@@ -27,7 +27,7 @@ pub(crate) use units::UnitList;
 
 use crate::canon::time::Instant;
 use crate::error::Error;
-use crate::input::catalog::{MasterData, Model, Sku};
+use crate::input::catalog::{MasterData, Model};
 use crate::input::ruleset::Ruleset;
 use crate::input::signals::SignalStore;
 use crate::vocab::ExceptionCode;
@@ -76,6 +76,10 @@ pub(crate) struct SkuResult {
     pub pools: Vec<PoolResult>,
     /// Units in key order.
     pub units: UnitList,
+    /// RFC 9162 root over the units (`units_root`), hashed as they were rendered.
+    pub units_root: crate::canon::hash::Digest32,
+    /// Number of units (kept even when their bytes are not).
+    pub unit_count: usize,
 }
 
 /// Per-source coverage facts gathered from accepted rows.
@@ -106,6 +110,14 @@ pub(crate) struct Evaluation {
 /// Run the counting stage over the rows `unique` (one per (source, raw_id),
 /// from [`collapse_duplicates`]).
 ///
+/// `threads` (1 = on the caller's thread) splits the per-SKU work — units
+/// rendered and hashed, pools and counters — over scoped workers; the SKUs'
+/// results are merged in SKU order, so the evaluation is identical for every
+/// thread count (DESIGN Part B). With `keep_units` false each SKU's units
+/// are hashed into its `units_root` as they are rendered and their bytes
+/// dropped at once (`SkuResult::units` empty): a run that writes no evidence
+/// pack and diffs against no previous pack needs only the roots.
+///
 /// Fails (never wraps) when a sum leaves the exact integer range
 /// ([`MAX_COUNT`]): entitlement quantities active on one day or pool
 /// quantities or reservations of one SKU (`catalog_integrity`, located at
@@ -117,6 +129,8 @@ pub(crate) fn evaluate(
     rs: &Ruleset,
     as_of: Instant,
     unique: &[u32],
+    threads: usize,
+    keep_units: bool,
 ) -> Result<Evaluation, Error> {
     let mut exceptions: Vec<ExceptionRecord> = Vec::new();
     let sources = source_facts(store, as_of);
@@ -144,18 +158,33 @@ pub(crate) fn evaluate(
     let formed = ctx.form_units(&mut exceptions);
     let not_active = not_active_keys(&ctx, &formed);
 
-    // 5. Pools, counters, canonical units.
+    // 5. Pools, counters, canonical units: per SKU, independent of one
+    // another, so on `threads` workers; merged in SKU order.
     let attrs = principal_attributes(md, &identity, &dir);
     let pools_of = crate::input::catalog::pools_by_sku(md);
+    let mut formed = formed;
+    let work: Vec<SkuWork> = (0..md.skus.len())
+        .map(|k| SkuWork { k, members: formed.range_of(k as u32), sessions: formed.sessions.remove(&(k as u32)).unwrap_or_default() })
+        .collect();
+    let results = crate::canon::parallel::map_ordered(
+        threads,
+        work,
+        |w| w.members.len() + w.sessions.len(),
+        |w| {
+            let pool_ids: &[usize] = pools_of.get(&w.k).map(Vec::as_slice).unwrap_or(&[]);
+            sku_result(&ctx, &formed.contributions, &attrs, w, pool_ids, keep_units)
+        },
+    );
     let mut skus = Vec::with_capacity(md.skus.len());
     let mut counted_sessions: Vec<u32> = Vec::new();
-    for (k, sku) in md.skus.iter().enumerate() {
-        let pool_ids: &[usize] = pools_of.get(&k).map(Vec::as_slice).unwrap_or(&[]);
-        skus.push(sku_result(&ctx, &formed, &attrs, k, sku, pool_ids, &mut counted_sessions)?);
+    for r in results {
+        let (result, sessions) = r?;
+        skus.push(result);
+        counted_sessions.extend(sessions);
     }
 
     // needs_review: signals a counted unit rests on, below review_confidence.
-    for &i in formed.counted_signals.iter().chain(&counted_sessions) {
+    for i in formed.contributions.iter().map(|c| c.2).chain(counted_sessions) {
         let s = &store.rows[i as usize];
         if (s.confidence as i128) < rs.review_confidence.0 {
             exceptions.push(ExceptionRecord {
@@ -202,34 +231,69 @@ fn not_active_keys(ctx: &Ctx<'_>, formed: &Formed) -> BTreeMap<usize, BTreeSet<S
     not_active
 }
 
-/// One SKU's counters, pools and units.
+/// A unit's sort key (see `Ctx::principal_sort_key`).
+type SortKey<'a> = (u8, &'a str);
+
+/// One (SKU, principal, signal) of `Formed::contributions`.
+type Contribution = (u32, u32, u32);
+
+/// One SKU's share of the counting stage.
+struct SkuWork {
+    /// SKU index.
+    k: usize,
+    /// Its units' run in `Formed::contributions`.
+    members: std::ops::Range<usize>,
+    /// Its sessions (concurrent SKUs).
+    sessions: Vec<concurrent::Session>,
+}
+
+/// One SKU's counters, pools and units, and the sessions its concurrent
+/// units rest on.
 fn sku_result(
     ctx: &Ctx<'_>,
-    formed: &Formed,
+    contributions: &[Contribution],
     attrs: &Attributes,
-    k: usize,
-    sku: &Sku,
+    w: SkuWork,
     pool_ids: &[usize],
-    counted_sessions: &mut Vec<u32>,
-) -> Result<SkuResult, Error> {
-    let md = ctx.md;
+    keep_units: bool,
+) -> Result<(SkuResult, Vec<u32>), Error> {
+    let (md, k) = (ctx.md, w.k);
+    let sku = &md.skus[k];
     let entitled = counters::entitled_on(md, k, sku, ctx.as_of.date())?;
     let reserved = counters::reserved_of(md, sku, pool_ids)?;
     if sku.model == Model::Concurrent {
-        let intervals = formed.sessions.get(&(k as u32)).cloned().unwrap_or_default();
-        let (peak, units) = ctx.concurrent_units(&sku.id, intervals, counted_sessions)?;
-        return Ok(SkuResult {
-            sku: k,
-            counters: Counters::derive(entitled, reserved, peak),
-            pools: Vec::new(),
-            units: UnitList::from_sorted(units),
-        });
+        let mut counted = Vec::new();
+        let (peak, units) = ctx.concurrent_units(&sku.id, w.sessions, &mut counted)?;
+        let (units, units_root) = UnitList::from_sorted(units);
+        let (unit_count, units) = (units.len(), if keep_units { units } else { UnitList::default() });
+        let counters = Counters::derive(entitled, reserved, peak);
+        let result = SkuResult { sku: k, counters, pools: Vec::new(), units, units_root, unit_count };
+        return Ok((result, counted));
     }
-    let members = formed.units.get(&(k as u32)).map(Vec::as_slice).unwrap_or(&[]);
+    let mine = &contributions[w.members];
+    // Every reference's (source, raw id), gathered first in one tight loop:
+    // the reads are random (rows, raw-id arena), and independent iterations
+    // keep many cache misses in flight, which rendering interleaved with
+    // them would not.
+    let refs: Vec<units::SignalRef<'_>> = mine.iter().map(|c| ctx.signal_ref(c.2)).collect();
+    // One entry per unit (principal): its sort key and its run of signals.
+    let mut at = 0;
+    let mut members: Vec<(SortKey<'_>, u32, std::ops::Range<usize>)> = mine
+        .chunk_by(|a, b| a.1 == b.1)
+        .map(|run| {
+            at += run.len();
+            (ctx.principal_sort_key(sku.model, run[0].1), run[0].1, at - run.len()..at)
+        })
+        .collect();
+    // Units in key order (keys are distinct; stable as the sort always was).
+    members.sort_by(|a, b| a.0.cmp(&b.0));
     let mut pool_consumed = vec![0i64; pool_ids.len() + 1];
-    let mut units = Vec::with_capacity(members.len());
-    for m in members {
-        let (region, bu) = attrs.of(sku.model, m.principal);
+    // About 60 bytes of frame per unit and 40 per signal reference.
+    let mut list = units::UnitListBuilder::with_capacity(members.len(), members.len() * 60 + mine.len() * 40);
+    let mut scratch = Vec::new();
+    for (_, principal, run) in &members {
+        let principal = *principal;
+        let (region, bu) = attrs.of(sku.model, principal);
         let slot = pick_pool(md, pool_ids, region, bu);
         pool_consumed[slot] += 1;
         let pool_name = if pool_ids.is_empty() {
@@ -239,10 +303,13 @@ fn sku_result(
         } else {
             Some("")
         };
-        units.push(ctx.principal_unit(sku.model, m, pool_name));
+        ctx.write_principal_unit(list.bytes(), sku.model, principal, &refs[run.clone()], pool_name, &mut scratch);
+        list.end_unit();
     }
-    units.sort_by(|a, b| a.key.cmp(&b.key));
+    let (units, units_root) = list.finish();
+    let (unit_count, units) = (units.len(), if keep_units { units } else { UnitList::default() });
     let consumed = members.len() as i64;
     let pools = if pool_ids.is_empty() { Vec::new() } else { pool_results(md, sku, pool_ids, entitled, &pool_consumed)? };
-    Ok(SkuResult { sku: k, counters: Counters::derive(entitled, reserved, consumed), pools, units: UnitList::from_sorted(units) })
+    let counters = Counters::derive(entitled, reserved, consumed);
+    Ok((SkuResult { sku: k, counters, pools, units, units_root, unit_count }, Vec::new()))
 }

@@ -5,12 +5,13 @@ use super::concurrent::Session;
 use super::identity::{DeviceId, Identity};
 use super::qualify::Fate;
 use super::ExceptionRecord;
+use crate::canon::hash::Digest32;
 use crate::canon::time::Instant;
 use crate::input::catalog::{MasterData, Model};
 use crate::input::intern::NONE;
 use crate::input::ruleset::Ruleset;
 use crate::input::signals::{Kind, SignalStore, Status};
-use crate::vocab::ExceptionCode;
+use crate::vocab::{DeviceKeyPrefix, ExceptionCode};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::cmp::Ordering;
 
@@ -32,14 +33,15 @@ pub struct UnitList {
 }
 
 impl UnitList {
-    pub(crate) fn from_sorted(units: Vec<Unit>) -> UnitList {
+    /// The list of `units` (already in key order) and its `units_root`.
+    pub(crate) fn from_sorted(units: Vec<Unit>) -> (UnitList, Digest32) {
         let total = units.iter().map(|u| u.canonical.len()).sum();
-        let mut list = UnitList { bytes: Vec::with_capacity(total), ends: Vec::with_capacity(units.len()) };
+        let mut b = UnitListBuilder::with_capacity(units.len(), total);
         for u in units {
-            list.bytes.extend_from_slice(&u.canonical);
-            list.ends.push(list.bytes.len());
+            b.bytes().extend_from_slice(&u.canonical);
+            b.end_unit();
         }
-        list
+        b.finish()
     }
 
     /// Number of units.
@@ -70,6 +72,43 @@ impl UnitList {
     }
 }
 
+/// Builds a [`UnitList`] unit by unit, rendering each unit straight into the
+/// list's buffer and hashing its Merkle leaf while the bytes are still in
+/// cache: no per-unit allocation, and `units_root` comes with the list.
+pub(crate) struct UnitListBuilder {
+    list: UnitList,
+    leaves: Vec<Digest32>,
+}
+
+impl UnitListBuilder {
+    /// A builder for about `units` units of `bytes` bytes in all.
+    pub(crate) fn with_capacity(units: usize, bytes: usize) -> UnitListBuilder {
+        UnitListBuilder {
+            list: UnitList { bytes: Vec::with_capacity(bytes), ends: Vec::with_capacity(units) },
+            leaves: Vec::with_capacity(units),
+        }
+    }
+
+    /// The buffer the next unit is appended to.
+    pub(crate) fn bytes(&mut self) -> &mut Vec<u8> {
+        &mut self.list.bytes
+    }
+
+    /// Close the unit appended since the last call: record its end, hash its leaf.
+    pub(crate) fn end_unit(&mut self) {
+        let start = self.list.ends.last().copied().unwrap_or(0);
+        self.leaves.push(crate::canon::merkle::leaf_hash(&self.list.bytes[start..]));
+        self.list.ends.push(self.list.bytes.len());
+    }
+
+    /// The list (its buffer trimmed to size) and its RFC 9162 root.
+    pub(crate) fn finish(mut self) -> (UnitList, Digest32) {
+        self.list.bytes.shrink_to_fit();
+        self.list.ends.shrink_to_fit();
+        (self.list, crate::canon::merkle::root_of_leaves(self.leaves))
+    }
+}
+
 impl<'a> IntoIterator for &'a UnitList {
     type Item = &'a [u8];
     type IntoIter = Box<dyn Iterator<Item = &'a [u8]> + 'a>;
@@ -78,19 +117,29 @@ impl<'a> IntoIterator for &'a UnitList {
     }
 }
 
-/// A unit under formation: a principal of a SKU and the signals it rests on.
-#[derive(Debug, Clone)]
-pub(crate) struct Member {
-    pub(crate) principal: u32,
-    pub(crate) signals: Vec<u32>,
-}
+/// A signal reference of a unit: (source, raw id).
+pub(crate) type SignalRef<'a> = (&'a str, &'a str);
 
+/// The units under formation, before rendering.
 pub(crate) struct Formed {
-    pub(crate) units: FxHashMap<u32, Vec<Member>>,
+    /// Every counted (SKU, principal, signal) of the non-concurrent models,
+    /// sorted: a SKU's units are one contiguous run, and each unit (one
+    /// principal) a run within it, listing the signals it rests on. One flat
+    /// vector instead of a vector of signals per unit (millions of small
+    /// allocations at scale).
+    pub(crate) contributions: Vec<(u32, u32, u32)>,
+    /// Session intervals per concurrent SKU.
     pub(crate) sessions: FxHashMap<u32, Vec<Session>>,
-    pub(crate) counted_signals: Vec<u32>,
     /// (SKU, principal) whose latest assignment is not active.
     pub(crate) not_active: Vec<(u32, u32)>,
+}
+
+impl Formed {
+    /// The range of `contributions` that holds SKU `k`'s units.
+    pub(crate) fn range_of(&self, k: u32) -> std::ops::Range<usize> {
+        let c = &self.contributions;
+        c.partition_point(|x| x.0 < k)..c.partition_point(|x| x.0 <= k)
+    }
 }
 
 pub(crate) struct Ctx<'a> {
@@ -105,7 +154,7 @@ pub(crate) struct Ctx<'a> {
     pub(crate) fates: &'a [Fate],
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
     /// Order of assignments: latest last by (observed_at, source, raw_id), bytes.
     pub(crate) fn assignment_order(&self, a: u32, b: u32) -> Ordering {
         let (x, y) = (&self.store.rows[a as usize], &self.store.rows[b as usize]);
@@ -222,31 +271,23 @@ impl Ctx<'_> {
                 }
             }
         }
-        let mut all = direct;
-        all.extend(latest_active);
-        all.sort_unstable();
-        let mut units: FxHashMap<u32, Vec<Member>> = FxHashMap::default();
-        let mut counted_signals = Vec::with_capacity(all.len());
-        for group in all.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
-            let signals: Vec<u32> = group.iter().map(|g| g.2).collect();
-            counted_signals.extend_from_slice(&signals);
-            units.entry(group[0].0).or_default().push(Member { principal: group[0].1, signals });
-        }
-        Formed { units, sessions, counted_signals, not_active }
+        let mut contributions = direct;
+        contributions.extend(latest_active);
+        contributions.sort_unstable();
+        contributions.shrink_to_fit();
+        Formed { contributions, sessions, not_active }
     }
 
-    pub(crate) fn signal_refs(&self, out: &mut Vec<u8>, signals: &[u32]) {
-        let mut refs: Vec<(&str, &str)> = signals
-            .iter()
-            .map(|&i| {
-                let s = &self.store.rows[i as usize];
-                (self.store.source_of(s), self.store.raw_id_of(s))
-            })
-            .collect();
-        refs.sort_unstable();
-        refs.dedup();
+    /// `[{"raw_id","source"}, ...]` of `signals`, sorted by (source,
+    /// raw_id) in byte order, duplicates once. `scratch` is reused across
+    /// units (no allocation per unit).
+    pub(crate) fn signal_refs(&self, out: &mut Vec<u8>, refs: impl Iterator<Item = SignalRef<'a>>, scratch: &mut Vec<SignalRef<'a>>) {
+        scratch.clear();
+        scratch.extend(refs);
+        scratch.sort_unstable();
+        scratch.dedup();
         out.push(b'[');
-        for (n, (src, raw)) in refs.iter().enumerate() {
+        for (n, (src, raw)) in scratch.iter().enumerate() {
             if n > 0 {
                 out.push(b',');
             }
@@ -259,53 +300,100 @@ impl Ctx<'_> {
         out.push(b']');
     }
 
-    /// Canonical unit `{"key","pool","principal_type","signals"}` (keys in JCS order).
-    pub(crate) fn principal_unit(&self, model: Model, m: &Member, pool: Option<&str>) -> Unit {
-        let key = if model == Model::Device {
-            self.identity.device_key(self.store, m.principal)
+    /// (source, raw id) of signal `i`: random reads into the rows and the
+    /// raw-id arena, which callers gather in a tight loop (many cache misses
+    /// in flight at once) before rendering.
+    pub(crate) fn signal_ref(&self, i: u32) -> SignalRef<'a> {
+        let store: &'a SignalStore = self.store;
+        let s = &store.rows[i as usize];
+        (store.source_of(s), store.raw_id_of(s))
+    }
+
+    /// The sort key of a principal's unit key, without building the key:
+    /// for a device (its prefix's rank in byte order, its value) — `id:` <
+    /// `name:` < `serial:` differ in their first byte, so this orders as the
+    /// key text does; for a user (0, the key).
+    pub(crate) fn principal_sort_key(&self, model: Model, principal: u32) -> (u8, &'a str) {
+        let store: &'a SignalStore = self.store;
+        if model == Model::Device {
+            let (prefix, text) = self.identity.device_key_parts(store, principal);
+            let rank = match prefix {
+                DeviceKeyPrefix::Id => 0,
+                DeviceKeyPrefix::Name => 1,
+                DeviceKeyPrefix::Serial => 2,
+            };
+            (rank, text)
         } else {
-            self.store.users.resolve(m.principal).to_string()
-        };
-        let mut out = Vec::with_capacity(64 + key.len());
+            (0, store.users.resolve(principal))
+        }
+    }
+
+    /// Render the canonical unit `{"key","pool","principal_type","signals"}`
+    /// (keys in JCS order) of `principal`, resting on the signals `refs`,
+    /// into `out`.
+    pub(crate) fn write_principal_unit(
+        &self,
+        out: &mut Vec<u8>,
+        model: Model,
+        principal: u32,
+        refs: &[SignalRef<'a>],
+        pool: Option<&str>,
+        scratch: &mut Vec<SignalRef<'a>>,
+    ) {
         out.extend_from_slice(b"{\"key\":");
-        crate::canon::canonical::write_str(&mut out, &key);
+        if model == Model::Device {
+            let (prefix, text) = self.identity.device_key_parts(self.store, principal);
+            crate::canon::canonical::write_str_prefixed(out, prefix.prefix(), text);
+        } else {
+            crate::canon::canonical::write_str(out, self.store.users.resolve(principal));
+        }
         out.extend_from_slice(b",\"pool\":");
         match pool {
             None | Some("") => out.extend_from_slice(b"null"),
-            Some(p) => crate::canon::canonical::write_str(&mut out, p),
+            Some(p) => crate::canon::canonical::write_str(out, p),
         }
         out.extend_from_slice(b",\"principal_type\":");
         out.extend_from_slice(if model == Model::Device { b"\"device\"" } else { b"\"user\"" });
         out.extend_from_slice(b",\"signals\":");
-        self.signal_refs(&mut out, &m.signals);
+        self.signal_refs(out, refs.iter().copied(), scratch);
         out.push(b'}');
-        Unit { key, canonical: out }
     }
 
     /// Canonical merged session `{"end","host","key","quantity","signals","start","user"}`.
-    pub(crate) fn session_unit(&self, s: Session) -> Unit {
-        let user = (s.user != NONE).then(|| self.store.users.resolve(s.user).to_string());
-        let host = (s.host != NONE).then(|| self.identity.device_key(self.store, s.host));
-        let key = format!("{}|{}|{}", s.start, user.as_deref().unwrap_or(""), host.as_deref().unwrap_or(""));
-        let mut out = Vec::with_capacity(128);
-        let opt = |out: &mut Vec<u8>, v: &Option<String>| match v {
-            Some(v) => crate::canon::canonical::write_str(out, v),
+    pub(crate) fn session_unit(&self, s: Session, scratch: &mut Vec<SignalRef<'a>>) -> Unit {
+        use std::fmt::Write as _;
+        let store: &'a SignalStore = self.store;
+        let user: Option<&str> = (s.user != NONE).then(|| store.users.resolve(s.user));
+        let host = (s.host != NONE).then(|| self.identity.device_key_parts(store, s.host));
+        // `start|user|host`, the instant written once and reused below.
+        let mut key = String::with_capacity(64);
+        let _ = write!(key, "{}", s.start);
+        let start_len = key.len();
+        key.push('|');
+        key.push_str(user.unwrap_or(""));
+        key.push('|');
+        if let Some((prefix, text)) = host {
+            key.push_str(prefix.prefix());
+            key.push_str(text);
+        }
+        let mut out = Vec::with_capacity(160);
+        // Instants are digits, `-`, `:`, `.`, `T` and `Z`: nothing to escape.
+        let _ = std::io::Write::write_fmt(&mut out, format_args!("{{\"end\":\"{}\",\"host\":", s.end));
+        match host {
+            Some((prefix, text)) => crate::canon::canonical::write_str_prefixed(&mut out, prefix.prefix(), text),
             None => out.extend_from_slice(b"null"),
-        };
-        out.extend_from_slice(b"{\"end\":");
-        crate::canon::canonical::write_str(&mut out, &s.end.to_string());
-        out.extend_from_slice(b",\"host\":");
-        opt(&mut out, &host);
+        }
         out.extend_from_slice(b",\"key\":");
         crate::canon::canonical::write_str(&mut out, &key);
-        out.extend_from_slice(b",\"quantity\":");
-        out.extend_from_slice(s.quantity.to_string().as_bytes());
-        out.extend_from_slice(b",\"signals\":");
-        self.signal_refs(&mut out, &s.signals);
+        let _ = std::io::Write::write_fmt(&mut out, format_args!(",\"quantity\":{},\"signals\":", s.quantity));
+        self.signal_refs(&mut out, s.signals.iter().map(|&i| self.signal_ref(i)), scratch);
         out.extend_from_slice(b",\"start\":");
-        crate::canon::canonical::write_str(&mut out, &s.start.to_string());
+        crate::canon::canonical::write_str(&mut out, &key[..start_len]);
         out.extend_from_slice(b",\"user\":");
-        opt(&mut out, &user);
+        match user {
+            Some(u) => crate::canon::canonical::write_str(&mut out, u),
+            None => out.extend_from_slice(b"null"),
+        }
         out.push(b'}');
         Unit { key, canonical: out }
     }

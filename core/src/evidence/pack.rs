@@ -159,6 +159,14 @@ pub(super) fn manifest_of(
 /// assert!(eucora_license_core::internal::evidence::write_pack(&out, Vec::new()).is_err());
 /// ```
 pub fn write_pack<W: Write>(outcome: &Outcome, sink: W) -> Result<(W, Digest32)> {
+    // A run that did not keep its units (`RunOptions::keep_units`) cannot
+    // have its units.jsonl written: refuse rather than write a wrong pack.
+    if outcome.snapshot.is_some() && !outcome.has_units() {
+        return Err(Error::new(
+            ErrorCode::Internal,
+            "this outcome was computed without keeping its units (RunOptions::keep_units): no pack",
+        ));
+    }
     let a = artifacts(outcome)?;
     let snapshot_hash = outcome.snapshot.as_ref().map(|s| s.hash().to_prefixed()).unwrap_or_default();
     let mut digests: BTreeMap<&str, (u64, Digest32)> = a.iter().map(|(k, v)| (*k, (v.len() as u64, sha256(v)))).collect();

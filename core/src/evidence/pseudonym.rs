@@ -264,5 +264,5 @@ pub fn pseudonymise(outcome: &Outcome, key: &[u8]) -> Result<Outcome> {
             original_snapshot_hash: original.hash().to_prefixed(),
         }),
     };
-    compute(rebuilt, &unique)
+    compute(rebuilt, &unique, &crate::run::RunOptions::default())
 }

@@ -96,7 +96,7 @@ fn replay(files: &Members<'_>) -> std::result::Result<Digest32, String> {
     let (warnings, observations) = recorded_report(&json("run_report.json")?)?;
     let unique = crate::engine::collapse_duplicates(&signals).map_err(|e| e.first().map(|x| x.to_string()).unwrap_or_default())?;
     let inputs = RunInputs { params, ruleset, master, signals, jobs, observations, previous, previous_run, warnings, pseudonymised: None };
-    let mut out = compute(inputs, &unique).map_err(msg)?;
+    let mut out = compute(inputs, &unique, &crate::run::RunOptions::default()).map_err(msg)?;
     let hash = out.snapshot.as_ref().map(|s| s.hash()).ok_or("replay produced no snapshot")?;
     // The jobs' row errors and warnings are recorded facts: the report lists
     // the jobs as `imports.json` has them.

@@ -57,14 +57,16 @@ fn sku_record(md: &MasterData, rs: &Ruleset, r: &SkuResult) -> SkuRecord {
         variance: c.variance(),
         variance_percent: c.variance_percent(),
         compliance_status: c.compliance_status(under),
-        units: r.units.len() as i64,
-        units_root: r.units.root().to_prefixed(),
+        units: r.unit_count as i64,
+        units_root: r.units_root.to_prefixed(),
         pools: r.pools.iter().map(|p| pool_record(p, under)).collect(),
     }
 }
 
 /// The snapshot and run report of a computed run.
-pub(super) fn assemble(inputs: &RunInputs, mut eval: Evaluation, unique: &[u32]) -> Result<Outcome, Error> {
+/// With `keep_units` false the outcome's `units` stay empty (the run was
+/// asked not to keep them: `RunOptions::keep_units`).
+pub(super) fn assemble(inputs: &RunInputs, mut eval: Evaluation, unique: &[u32], keep_units: bool) -> Result<Outcome, Error> {
     let (params, rs, md, jobs) = (&inputs.params, &inputs.ruleset, &inputs.master, &inputs.jobs);
     let (previous, warnings, observations) = (inputs.previous.as_ref(), &inputs.warnings, &inputs.observations);
     let (coverage, health_reasons) = coverage(inputs, &eval);
@@ -81,7 +83,7 @@ pub(super) fn assemble(inputs: &RunInputs, mut eval: Evaluation, unique: &[u32])
     let (diff, diff_detail) = diff_against_previous(inputs, &eval, unique, &records, &coverage)?;
     // Hand the units over to the outcome (no copy: they are the largest output).
     let mut units = BTreeMap::new();
-    for r in &mut eval.skus {
+    for r in eval.skus.iter_mut().filter(|_| keep_units) {
         units.insert(md.skus[r.sku].id.clone(), std::mem::take(&mut r.units));
     }
     let imports: Vec<ImportSummary> = jobs

@@ -1,5 +1,6 @@
 //! Property tests: the truth does not depend on the order rows arrive in, on
-//! how they are split into files, or on how often the run is repeated.
+//! how they are split into files, on how often the run is repeated, or on
+//! how many threads carry it out.
 //!
 //! The snapshot records each input file's exact bytes (`imports[].input_hash`),
 //! so reordering rows inside a file changes that metadata — and with it the
@@ -9,7 +10,7 @@
 //! exceptions, byte for byte.
 
 use crate::common::*;
-use eucora_license_core::{reconcile, Outcome};
+use eucora_license_core::{reconcile, reconcile_with, Outcome, RunOptions};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -169,6 +170,50 @@ proptest! {
         prop_assert_eq!(sx.canonical_bytes(), sy.canonical_bytes());
         prop_assert_eq!(x.report.to_json(), y.report.to_json());
         prop_assert_eq!(x.exceptions, y.exceptions);
+    }
+
+    /// DESIGN Part B: data parallelism merges in a fixed order, so 1, 2 and
+    /// 3 threads give the same snapshot, report, exceptions, units and pack,
+    /// byte for byte — chained to a previous run too (the unit-level diff).
+    /// Not keeping the units changes nothing but `units`.
+    #[test]
+    fn every_thread_count_gives_the_same_bytes((rows, _, split) in rows_and_perm()) {
+        let b = bundle_of(&rows, |_, s| format!("{s}.csv")).build();
+        let with = |threads: usize, previous: Option<&[u8]>| {
+            reconcile_with(&b, previous, &RunOptions::with_threads(threads).unwrap())
+        };
+        let one = with(1, None);
+        prop_assert!(one.errors.is_empty(), "{:?}", one.errors);
+        let (pack_one, _) = eucora_license_core::internal::evidence::write_pack(&one, Vec::new()).unwrap();
+        // A second run chained to the first one's pack, on the first `split` rows.
+        let b2 = bundle_of(&rows[..split], |_, s| format!("{s}.csv")).build();
+        let chained = |threads: usize| reconcile_with(&b2, Some(&pack_one), &RunOptions::with_threads(threads).unwrap());
+        let chained_one = chained(1);
+        for threads in [2, 3] {
+            let other = with(threads, None);
+            prop_assert_eq!(one.snapshot.as_ref().unwrap().canonical_bytes(), other.snapshot.as_ref().unwrap().canonical_bytes());
+            prop_assert_eq!(one.report.to_json(), other.report.to_json());
+            prop_assert_eq!(one.exceptions_jsonl(), other.exceptions_jsonl());
+            prop_assert_eq!(&one.units, &other.units);
+            let (pack, _) = eucora_license_core::internal::evidence::write_pack(&other, Vec::new()).unwrap();
+            prop_assert!(pack == pack_one, "the evidence pack differs with {} threads", threads);
+            let c = chained(threads);
+            prop_assert_eq!(chained_one.snapshot.as_ref().map(|s| s.canonical_bytes()), c.snapshot.as_ref().map(|s| s.canonical_bytes()));
+            prop_assert_eq!(chained_one.report.to_json(), c.report.to_json());
+            prop_assert_eq!(&chained_one.units, &c.units);
+            prop_assert_eq!(chained_one.exceptions_jsonl(), c.exceptions_jsonl());
+        }
+        // Without keeping the units: the same snapshot, report and
+        // exceptions (chained too: the unit-level diff still sees them), no
+        // units, and no pack.
+        for (full, b, previous) in [(&one, &b, None), (&chained_one, &b2, Some(pack_one.as_slice()))] {
+            let lean = reconcile_with(b, previous, &RunOptions::with_threads(2).unwrap().without_units());
+            prop_assert_eq!(full.snapshot.as_ref().unwrap().canonical_bytes(), lean.snapshot.as_ref().unwrap().canonical_bytes());
+            prop_assert_eq!(full.report.to_json(), lean.report.to_json());
+            prop_assert_eq!(full.exceptions_jsonl(), lean.exceptions_jsonl());
+            prop_assert!(full.has_units() && !lean.has_units() && lean.units.is_empty());
+            prop_assert!(eucora_license_core::internal::evidence::write_pack(&lean, Vec::new()).is_err());
+        }
     }
 
     #[test]
