@@ -172,7 +172,8 @@ pub mod internal {
     }
     /// Canonical signals.
     pub mod signals {
-        pub use crate::input::signals::SignalStore;
+        pub use crate::input::signals::{ReadParallelism, SignalStore};
+        pub use crate::run::reconcile_with;
         pub use crate::vocab::{RowError, RowErrorCode};
     }
     /// Identity normalisation.

@@ -15,10 +15,30 @@ use std::hash::Hasher;
 pub struct Interner {
     /// The strings, id = position.
     strings: Arena,
-    /// (hash, id) pairs: the stored hash makes growth and mismatches cheap.
-    table: HashTable<(u64, u32)>,
+    /// One entry per string: [`Slot`] keeps the hash, the id and where the
+    /// bytes are, so a probe compares hash and length first and then reads
+    /// the bytes straight from the arena, without first loading the arena's
+    /// `ends` array (one cache miss fewer per probe in a large table).
+    table: HashTable<Slot>,
     /// The last id returned: rows often repeat the previous row's value.
     last: Option<u32>,
+}
+
+/// A table entry (16 bytes): the high half of the string's hash, its id,
+/// and its byte range in the arena.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    hash: u32,
+    id: u32,
+    start: u32,
+    len: u32,
+}
+
+/// The table's 64-bit hash, rebuilt from the 32 bits a [`Slot`] keeps (so
+/// growth never re-reads a string): hashbrown takes the bucket from the low
+/// bits and the control byte from the top seven.
+fn table_hash(h32: u32) -> u64 {
+    ((h32 as u64) << 32) | h32 as u64
 }
 
 fn hash_str(s: &str) -> u64 {
@@ -27,37 +47,70 @@ fn hash_str(s: &str) -> u64 {
     h.finish()
 }
 
+/// The 32 bits of [`hash_str`] an interner keeps (the high half: FxHash
+/// mixes its last word into the high bits best).
+fn hash32(s: &str) -> u32 {
+    (hash_str(s) >> 32) as u32
+}
+
 impl Interner {
+    /// An empty table with room for `n` strings of `bytes` bytes in all.
+    pub fn with_capacity(n: usize, bytes: usize) -> Self {
+        Interner { strings: Arena::with_capacity(n, bytes), table: HashTable::with_capacity(n), last: None }
+    }
+
     /// The id of `s`, adding it if new.
+    #[inline]
     pub fn intern(&mut self, s: &str) -> u32 {
         if let Some(last) = self.last {
             if self.resolve(last) == s {
                 return last;
             }
         }
-        let id = self.intern_uncached(s);
+        let id = self.intern_hashed(s, hash32(s));
         self.last = Some(id);
         id
     }
 
-    fn intern_uncached(&mut self, s: &str) -> u32 {
-        let hash = hash_str(s);
-        let strings = &self.strings;
-        if let Some(&(_, id)) = self.table.find(hash, |&(h, id)| h == hash && strings.resolve(id) == s) {
-            return id;
+    /// The id of `s` whose [`Interner`] hash is `h32`, adding it if new.
+    fn intern_hashed(&mut self, s: &str, h32: u32) -> u32 {
+        let bytes = self.strings.bytes.as_bytes();
+        let len = s.len() as u32;
+        let found = self.table.find(table_hash(h32), |e| {
+            e.hash == h32 && e.len == len && &bytes[e.start as usize..(e.start + e.len) as usize] == s.as_bytes()
+        });
+        if let Some(e) = found {
+            return e.id;
         }
+        let start = self.strings.bytes.len() as u32;
         let id = self.strings.push(s);
-        self.table.insert_unique(hash, (hash, id), |&(h, _)| h);
+        self.table.insert_unique(table_hash(h32), Slot { hash: h32, id, start, len }, |e| table_hash(e.hash));
         id
     }
 
     /// The id of `s` if it was interned.
     pub fn get(&self, s: &str) -> Option<u32> {
-        let hash = hash_str(s);
-        self.table.find(hash, |&(h, id)| h == hash && self.resolve(id) == s).map(|&(_, id)| id)
+        let h32 = hash32(s);
+        let bytes = self.strings.bytes.as_bytes();
+        let len = s.len() as u32;
+        self.table
+            .find(table_hash(h32), |e| {
+                e.hash == h32 && e.len == len && &bytes[e.start as usize..(e.start + e.len) as usize] == s.as_bytes()
+            })
+            .map(|e| e.id)
+    }
+
+    /// Intern every string of `other` in its id order; returns the id here of
+    /// each of `other`'s ids. Interning a table's strings in id order gives
+    /// them ids in first-appearance order, which is how a parallel read
+    /// merges per-chunk tables into exactly the ids a sequential read gives.
+    pub fn merge(&mut self, other: &Interner) -> Vec<u32> {
+        self.table.reserve(other.len(), |e| table_hash(e.hash));
+        (0..other.len() as u32).map(|id| { let s = other.resolve(id); self.intern_hashed(s, hash32(s)) }).collect()
     }
 
     /// The string of `id`.
+    #[inline]
     pub fn resolve(&self, id: u32) -> &str {
         self.strings.resolve(id)
     }
@@ -71,6 +124,12 @@ impl Interner {
     pub fn is_empty(&self) -> bool {
         self.strings.is_empty()
     }
+
+    /// Give back spare capacity (once the table is complete).
+    pub fn shrink_to_fit(&mut self) {
+        self.strings.shrink_to_fit();
+        self.table.shrink_to_fit(|e| table_hash(e.hash));
+    }
 }
 
 /// Append-only strings without de-duplication, for values that are nearly
@@ -82,6 +141,24 @@ pub struct Arena {
 }
 
 impl Arena {
+    /// An empty arena with room for `n` strings of `bytes` bytes in all.
+    pub fn with_capacity(n: usize, bytes: usize) -> Self {
+        Arena { bytes: String::with_capacity(bytes), ends: Vec::with_capacity(n) }
+    }
+
+    /// Append every string of `other` (ids shift by this arena's length).
+    pub fn append(&mut self, other: &Arena) {
+        let base = self.bytes.len() as u32;
+        self.bytes.push_str(&other.bytes);
+        self.ends.extend(other.ends.iter().map(|&e| e + base));
+    }
+
+    /// Give back spare capacity.
+    pub fn shrink_to_fit(&mut self) {
+        self.bytes.shrink_to_fit();
+        self.ends.shrink_to_fit();
+    }
+
     /// Store `s`; returns its id.
     pub fn push(&mut self, s: &str) -> u32 {
         self.bytes.push_str(s);
@@ -90,6 +167,7 @@ impl Arena {
     }
 
     /// The string of `id`.
+    #[inline]
     pub fn resolve(&self, id: u32) -> &str {
         let end = self.ends[id as usize] as usize;
         let start = if id == 0 { 0 } else { self.ends[id as usize - 1] as usize };

@@ -12,7 +12,7 @@ use crate::error::{Error, ErrorCode, Location, Result};
 use crate::input::intern::{Arena, Interner, NONE};
 use crate::input::normalize::{normalize_device_id_into, normalize_hostname_into, normalize_serial_into, normalize_user_into};
 use crate::input::ruleset::Ruleset;
-use crate::input::table::{CsvTable, HashingReader};
+use crate::input::table::{last_record_end, HashingReader, SliceCsv, SliceRecord};
 pub(crate) use crate::vocab::{Kind, RowError, RowErrorCode, Status, COLUMNS};
 use serde::Deserialize as _;
 use std::collections::BTreeSet;
@@ -156,6 +156,24 @@ pub struct ImportJob {
 }
 
 impl ImportJob {
+    /// A job with no identity yet (a block's counts before they are merged).
+    fn blank() -> Self {
+        ImportJob {
+            job_id: String::new(),
+            source: String::new(),
+            adapter: String::new(),
+            adapter_version: String::new(),
+            path: String::new(),
+            input_hash: String::new(),
+            bytes: 0,
+            rows_total: 0,
+            rows_accepted: 0,
+            rows_rejected: 0,
+            errors: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
     /// A job for a file, its id derived from (adapter, path, input hash).
     pub fn new(adapter: &str, path: &str, input_hash: Digest32, bytes: u64) -> Self {
         let mut id_input = Vec::new();
@@ -235,6 +253,143 @@ struct Opts<'a> {
 struct FileCtx {
     file_index: u32,
     sources_seen: BTreeSet<u32>,
+    /// The source last added to `sources_seen` (rows of a file nearly
+    /// always share one: the set is not touched for each row).
+    last_source: u32,
+}
+
+impl FileCtx {
+    fn new(file_index: u32) -> Self {
+        FileCtx { file_index, sources_seen: BTreeSet::new(), last_source: NONE }
+    }
+}
+
+/// How a CSV signal file is read: `threads` parsing threads (1 = on the
+/// calling thread), over blocks of about `block_bytes` cut at record
+/// boundaries. Neither changes the result.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadParallelism {
+    /// Parsing threads; 0 and 1 both mean the calling thread alone.
+    pub threads: usize,
+    /// Target block size in bytes (a block always ends at a record end, so a
+    /// longer record makes a longer block).
+    pub block_bytes: usize,
+}
+
+impl Default for ReadParallelism {
+    fn default() -> Self {
+        ReadParallelism { threads: 1, block_bytes: 4 << 20 }
+    }
+}
+
+/// The column layout of a CSV signal file, from its header.
+struct CsvCols {
+    header_len: usize,
+    /// Header index of each of [`COLUMNS`], or `usize::MAX`.
+    map: [usize; 16],
+    /// The first required column the header lacks (every row is rejected).
+    missing_required: Option<usize>,
+}
+
+/// A structural error in a block (the file is unusable): its line, counted
+/// from the block's start until the merge shifts it.
+struct ChunkError {
+    line: u64,
+    field: Option<&'static str>,
+    message: String,
+}
+
+enum ParallelError {
+    Io(std::io::Error),
+    Chunk(ChunkError),
+}
+
+/// One block's rows, parsed on a worker into tables of its own.
+struct Partial {
+    store: SignalStore,
+    job: ImportJob,
+    sources_seen: BTreeSet<u32>,
+    /// Physical lines in the block.
+    lines: u64,
+    /// The block's first structural error (rows after it were not read).
+    error: Option<ChunkError>,
+}
+
+impl Partial {
+    fn parse(data: &[u8], start: usize, cols: &CsvCols, opts: &Opts<'_>) -> Partial {
+        let mut store = SignalStore::default();
+        let mut job = ImportJob::blank();
+        let mut ctx = FileCtx::new(0);
+        let mut rec = SliceRecord::default();
+        let (lines, error) = match store.parse_csv_block(data, start, 0, cols, opts, &mut job, &mut ctx, &mut rec) {
+            Ok(lines) => (lines, None),
+            Err(e) => (0, Some(e)),
+        };
+        Partial { store, job, sources_seen: ctx.sources_seen, lines, error }
+    }
+}
+
+/// A CSV input read in blocks that end at record boundaries (the rest of a
+/// read is carried to the next block), so the file never sits in memory
+/// whole and each block parses on its own.
+struct Blocks<R> {
+    reader: HashingReader<R>,
+    carry: Vec<u8>,
+    block: usize,
+    eof: bool,
+}
+
+impl<R: Read> Blocks<R> {
+    fn new(reader: HashingReader<R>, block: usize) -> Self {
+        Blocks { reader, carry: Vec::new(), block, eof: false }
+    }
+
+    /// Fill `buf` with the next block; `false` when the input is exhausted.
+    fn next(&mut self, buf: &mut Vec<u8>) -> std::io::Result<bool> {
+        buf.clear();
+        buf.extend_from_slice(&self.carry);
+        self.carry.clear();
+        let mut want = self.block;
+        loop {
+            while !self.eof && buf.len() < want {
+                let old = buf.len();
+                buf.resize(want, 0);
+                let n = loop {
+                    match self.reader.read(&mut buf[old..]) {
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        r => break r,
+                    }
+                };
+                let n = match n {
+                    Ok(n) => n,
+                    Err(e) => {
+                        buf.truncate(old);
+                        return Err(e);
+                    }
+                };
+                buf.truncate(old + n);
+                if n == 0 {
+                    self.eof = true;
+                }
+            }
+            if self.eof {
+                return Ok(!buf.is_empty());
+            }
+            match last_record_end(buf) {
+                Some(end) => {
+                    self.carry.extend_from_slice(&buf[end..]);
+                    buf.truncate(end);
+                    return Ok(true);
+                }
+                // A record longer than the block: read on.
+                None => want = want.saturating_mul(2),
+            }
+        }
+    }
+
+    fn into_inner(self) -> HashingReader<R> {
+        self.reader
+    }
 }
 
 impl SignalStore {
@@ -242,14 +397,23 @@ impl SignalStore {
     /// `.jsonl`) and add its accepted rows. Row errors go to the file's job;
     /// an unreadable or structurally broken file is an `invalid_input` error.
     pub fn add_file(&mut self, path: &str, input: impl Read, ruleset: &Ruleset) -> Result<&ImportJob> {
+        self.add_file_with(path, input, ruleset, ReadParallelism::default())
+    }
+
+    /// [`SignalStore::add_file`] with `par.threads` parsing threads for a CSV
+    /// file (JSON Lines are read on the calling thread). The result — rows,
+    /// ids, errors, job — is the same for every thread count and block size:
+    /// blocks are cut at record boundaries, parsed into partial stores, and
+    /// merged in file order (DESIGN Part B, "Determinism").
+    pub fn add_file_with(&mut self, path: &str, input: impl Read, ruleset: &Ruleset, par: ReadParallelism) -> Result<&ImportJob> {
         let opts = Opts { placeholders: &ruleset.serial_placeholders, strip_netbios: ruleset.strip_netbios_domain };
         let mut job = ImportJob::new("canonical", path, Digest32([0; 32]), 0);
-        let mut ctx = FileCtx { file_index: self.jobs.len() as u32, sources_seen: BTreeSet::new() };
+        let mut ctx = FileCtx::new(self.jobs.len() as u32);
         let reader = HashingReader::new(input);
         let reader = if path.ends_with(".jsonl") {
             self.read_jsonl(path, reader, &opts, &mut job, &mut ctx)?
         } else {
-            self.read_csv(path, reader, &opts, &mut job, &mut ctx)?
+            self.read_csv(path, reader, &opts, &mut job, &mut ctx, par)?
         };
         let (hash, bytes) =
             reader.finish().map_err(|e| Error::new(ErrorCode::InvalidInput, format!("cannot read: {e}")).at(Location::file(path)))?;
@@ -290,7 +454,7 @@ impl SignalStore {
             })
             .collect();
         let mut ctxs: Vec<FileCtx> =
-            (0..files.len()).map(|i| FileCtx { file_index: (first + i) as u32, sources_seen: BTreeSet::new() }).collect();
+            (0..files.len()).map(|i| FileCtx::new((first + i) as u32)).collect();
         for (file, err) in &out.rejected {
             if let Some(job) = jobs.get_mut(*file) {
                 job.rows_total += 1;
@@ -333,9 +497,50 @@ impl SignalStore {
         opts: &Opts<'_>,
         job: &mut ImportJob,
         ctx: &mut FileCtx,
+        par: ReadParallelism,
     ) -> Result<HashingReader<R>> {
-        let mut table = CsvTable::new(path, input)?;
-        let header: Vec<String> = table.header().to_vec();
+        let read_err = |e: std::io::Error| Error::new(ErrorCode::InvalidInput, format!("cannot read: {e}")).at(Location::file(path));
+        let mut blocks = Blocks::new(input, par.block_bytes.max(1));
+        // The header: the first non-blank record.
+        let mut rec = SliceRecord::default();
+        let mut buf = Vec::new();
+        let mut header: Vec<String> = Vec::new();
+        let mut line_off = 0u64;
+        let mut data_start = 0;
+        loop {
+            if !blocks.next(&mut buf).map_err(read_err)? {
+                break;
+            }
+            let mut p = SliceCsv::new(&buf, 0);
+            let mut found = false;
+            loop {
+                match p.read(&mut rec) {
+                    Ok(None) => break,
+                    Ok(Some(l)) => {
+                        let line = line_off + l;
+                        let bytes = rec.bytes(&buf);
+                        if rec.is_blank(bytes) {
+                            continue;
+                        }
+                        for (i, &(a, b)) in rec.spans.iter().enumerate() {
+                            let s = std::str::from_utf8(&bytes[a..b]).map_err(|_| {
+                                Error::new(ErrorCode::InvalidInput, format!("header column {} is not UTF-8", i + 1))
+                                    .at(Location::line(path, line))
+                            })?;
+                            header.push(s.trim().to_string());
+                        }
+                        found = true;
+                        break;
+                    }
+                    Err((l, msg)) => return Err(Error::new(ErrorCode::InvalidInput, msg).at(Location::line(path, line_off + l))),
+                }
+            }
+            line_off += p.line;
+            if found {
+                data_start = p.pos();
+                break;
+            }
+        }
         let mut map = [usize::MAX; 16];
         let mut unknown = Vec::new();
         for (i, h) in header.iter().enumerate() {
@@ -360,10 +565,73 @@ impl SignalStore {
         } else if !unknown.is_empty() {
             job.warnings.push(format!("unknown columns ignored: {}", crate::error::names_for_display(unknown.iter().map(String::as_str))));
         }
-        while let Some((line, record)) = table.next_record()? {
-            let mut fields: [&str; 16] = [""; 16];
+        if header.is_empty() {
+            return Ok(blocks.into_inner());
+        }
+        let cols = CsvCols { header_len: header.len(), map, missing_required };
+        let chunk_err = |e: ChunkError| {
+            let mut loc = Location::line(path, e.line);
+            if let Some(f) = e.field {
+                loc = loc.with_field(f);
+            }
+            Error::new(ErrorCode::InvalidInput, e.message).at(loc)
+        };
+        if par.threads <= 1 {
+            // One thread: every block is parsed straight into this store.
+            let mut start = data_start;
+            loop {
+                let lines = self.parse_csv_block(&buf, start, line_off, &cols, opts, job, ctx, &mut rec).map_err(chunk_err)?;
+                line_off += lines;
+                start = 0;
+                if !blocks.next(&mut buf).map_err(read_err)? {
+                    break;
+                }
+            }
+            return Ok(blocks.into_inner());
+        }
+        self.read_csv_parallel(&mut blocks, buf, data_start, line_off, &cols, opts, job, ctx, par.threads).map_err(|e| match e {
+            ParallelError::Io(e) => read_err(e),
+            ParallelError::Chunk(e) => chunk_err(e),
+        })?;
+        Ok(blocks.into_inner())
+    }
+
+    /// Parse the records of `data[start..]` (a block cut at record
+    /// boundaries) into this store; `line_off` is the number of physical
+    /// lines before `start`. Returns the physical lines the block holds.
+    #[allow(clippy::too_many_arguments)]
+    fn parse_csv_block(
+        &mut self,
+        data: &[u8],
+        start: usize,
+        line_off: u64,
+        cols: &CsvCols,
+        opts: &Opts<'_>,
+        job: &mut ImportJob,
+        ctx: &mut FileCtx,
+        rec: &mut SliceRecord,
+    ) -> std::result::Result<u64, ChunkError> {
+        let mut p = SliceCsv::new(data, start);
+        let map = &cols.map;
+        loop {
+            let line = match p.read(rec) {
+                Ok(None) => return Ok(p.line),
+                Ok(Some(l)) => line_off + l,
+                Err((l, message)) => return Err(ChunkError { line: line_off + l, field: None, message }),
+            };
+            let bytes = rec.bytes(data);
+            if rec.is_blank(bytes) {
+                continue;
+            }
+            if rec.spans.len() != cols.header_len {
+                return Err(ChunkError {
+                    line,
+                    field: None,
+                    message: format!("expected {} fields as in the header, found {}", cols.header_len, rec.spans.len()),
+                });
+            }
             job.rows_total += 1;
-            if let Some(c) = missing_required {
+            if let Some(c) = cols.missing_required {
                 job.rows_rejected += 1;
                 job.errors.push(RowError {
                     line,
@@ -373,22 +641,194 @@ impl SignalStore {
                 });
                 continue;
             }
-            let Some(text) = record.utf8() else {
-                let c = (0..16).find(|&c| map[c] != usize::MAX && record.get(map[c]).is_some_and(|f| std::str::from_utf8(f).is_err()));
-                let mut loc = Location::line(path, line);
-                if let Some(c) = c {
-                    loc = loc.with_field(COLUMNS[c]);
-                }
-                return Err(Error::new(ErrorCode::InvalidInput, "field is not valid UTF-8").at(loc));
+            let Ok(text) = std::str::from_utf8(bytes) else {
+                let c = (0..16).find(|&c| {
+                    map[c] != usize::MAX && {
+                        let (a, b) = rec.spans[map[c]];
+                        std::str::from_utf8(&bytes[a..b]).is_err()
+                    }
+                });
+                return Err(ChunkError { line, field: c.map(|c| COLUMNS[c]), message: "field is not valid UTF-8".to_string() });
             };
+            let mut fields: [&str; 16] = [""; 16];
             for (c, slot) in fields.iter_mut().enumerate() {
                 if map[c] != usize::MAX {
-                    *slot = record.field_str(text, map[c]).unwrap_or("");
+                    let (a, b) = rec.spans[map[c]];
+                    // Field boundaries are ASCII commas: always character boundaries.
+                    *slot = text.get(a..b).unwrap_or("");
                 }
             }
             self.accept_row(&fields, line, opts, job, ctx);
         }
-        Ok(table.into_inner())
+    }
+
+    /// Parse a CSV file's blocks on `threads` scoped workers, each into a
+    /// partial store, and merge the partials here in block order. `first`
+    /// holds the first block, whose data starts at `start` after `line_off`
+    /// physical lines (the header).
+    #[allow(clippy::too_many_arguments)]
+    fn read_csv_parallel<R: Read>(
+        &mut self,
+        blocks: &mut Blocks<R>,
+        first: Vec<u8>,
+        start: usize,
+        mut line_off: u64,
+        cols: &CsvCols,
+        opts: &Opts<'_>,
+        job: &mut ImportJob,
+        ctx: &mut FileCtx,
+        threads: usize,
+    ) -> std::result::Result<(), ParallelError> {
+        use std::sync::mpsc;
+        type Work = (usize, Vec<u8>, usize);
+        let (work_tx, work_rx) = mpsc::sync_channel::<Work>(threads);
+        let work_rx = std::sync::Mutex::new(work_rx);
+        let (done_tx, done_rx) = mpsc::channel::<(usize, Vec<u8>, Partial)>();
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                let work_rx = &work_rx;
+                let done_tx = done_tx.clone();
+                scope.spawn(move || loop {
+                    let next = match work_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => break,
+                    };
+                    let Ok((seq, data, start)) = next else { break };
+                    let part = Partial::parse(&data, start, cols, opts);
+                    if done_tx.send((seq, data, part)).is_err() {
+                        break;
+                    }
+                });
+            }
+            drop(done_tx);
+            let mut sent = 0usize;
+            let mut merged = 0usize;
+            let mut pending: std::collections::BTreeMap<usize, Partial> = std::collections::BTreeMap::new();
+            let mut spare: Vec<Vec<u8>> = Vec::new();
+            let mut failed: Option<ParallelError> = None;
+            // Merge what has come back, in block order; wait for one result
+            // when `block` is set.
+            let mut drain = |store: &mut SignalStore,
+                             pending: &mut std::collections::BTreeMap<usize, Partial>,
+                             spare: &mut Vec<Vec<u8>>,
+                             merged: &mut usize,
+                             failed: &mut Option<ParallelError>,
+                             block: bool| {
+                let mut wait = block;
+                loop {
+                    let got = if wait { done_rx.recv().ok() } else { done_rx.try_recv().ok() };
+                    let Some((seq, data, part)) = got else { break };
+                    wait = false;
+                    spare.push(data);
+                    pending.insert(seq, part);
+                    while let Some(part) = pending.remove(&*merged) {
+                        *merged += 1;
+                        if failed.is_none() {
+                            if let Err(e) = store.merge_partial(part, &mut line_off, job, ctx) {
+                                *failed = Some(ParallelError::Chunk(e));
+                            }
+                        }
+                    }
+                }
+            };
+            let mut data = first;
+            let mut from = start;
+            loop {
+                if work_tx.send((sent, data, from)).is_err() {
+                    break;
+                }
+                sent += 1;
+                from = 0;
+                drain(self, &mut pending, &mut spare, &mut merged, &mut failed, false);
+                // Bound the blocks in flight (memory), merging as they return.
+                while sent - merged > 2 * threads && failed.is_none() {
+                    drain(self, &mut pending, &mut spare, &mut merged, &mut failed, true);
+                }
+                if failed.is_some() {
+                    break;
+                }
+                data = spare.pop().unwrap_or_default();
+                match blocks.next(&mut data) {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(e) => {
+                        failed = Some(ParallelError::Io(e));
+                        break;
+                    }
+                }
+            }
+            drop(work_tx);
+            while merged < sent {
+                let before = (merged, pending.len());
+                drain(self, &mut pending, &mut spare, &mut merged, &mut failed, true);
+                if (merged, pending.len()) == before {
+                    // Every worker is gone (only a panic ends one early): the
+                    // scope re-raises it when it joins them.
+                    break;
+                }
+            }
+            failed.map_or(Ok(()), Err)
+        })
+    }
+
+    /// Append a partial store (one block's rows) to this one: its strings
+    /// are interned here in its id order (first appearance), its ids
+    /// remapped, its lines shifted by the lines before it.
+    fn merge_partial(
+        &mut self,
+        part: Partial,
+        line_off: &mut u64,
+        job: &mut ImportJob,
+        ctx: &mut FileCtx,
+    ) -> std::result::Result<(), ChunkError> {
+        let off = *line_off;
+        let Partial { store: p, job: pj, sources_seen, lines, error } = part;
+        job.rows_total += pj.rows_total;
+        job.rows_accepted += pj.rows_accepted;
+        job.rows_rejected += pj.rows_rejected;
+        job.errors.extend(pj.errors.into_iter().map(|mut e| {
+            e.line += off;
+            e
+        }));
+        if let Some(mut e) = error {
+            e.line += off;
+            return Err(e);
+        }
+        *line_off += lines;
+        let sources = self.sources.merge(&p.sources);
+        let sku_texts = self.sku_texts.merge(&p.sku_texts);
+        let products = self.products.merge(&p.products);
+        let users = self.users.merge(&p.users);
+        let serials = self.serials.merge(&p.serials);
+        let device_ids = self.device_ids.merge(&p.device_ids);
+        let hostnames = self.hostnames.merge(&p.hostnames);
+        ctx.sources_seen.extend(sources_seen.iter().map(|&s| sources[s as usize]));
+        let raw_base = self.raw_ids.len() as u32;
+        self.raw_ids.append(&p.raw_ids);
+        let session_base = self.sessions.len() as u32;
+        self.sessions.extend_from_slice(&p.sessions);
+        let last_used_base = self.last_used.len() as u32;
+        self.last_used.extend_from_slice(&p.last_used);
+        let map = |table: &[u32], id: u32| if id == NONE { NONE } else { table[id as usize] };
+        let shift = |base: u32, id: u32| if id == NONE { NONE } else { id + base };
+        let file = ctx.file_index;
+        self.rows.reserve(p.rows.len());
+        self.rows.extend(p.rows.into_iter().map(|s| Signal {
+            source: sources[s.source as usize],
+            raw_id: s.raw_id + raw_base,
+            sku_text: map(&sku_texts, s.sku_text),
+            product: map(&products, s.product),
+            user: map(&users, s.user),
+            serial: map(&serials, s.serial),
+            device_id: map(&device_ids, s.device_id),
+            hostname: map(&hostnames, s.hostname),
+            session: shift(session_base, s.session),
+            last_used: shift(last_used_base, s.last_used),
+            file,
+            line: (s.line as u64 + off).min(u32::MAX as u64) as u32,
+            ..s
+        }));
+        Ok(())
     }
 
     fn read_jsonl<R: Read>(
@@ -476,7 +916,10 @@ impl SignalStore {
             Ok(mut sig) => {
                 sig.file = ctx.file_index;
                 sig.line = line.min(u32::MAX as u64) as u32;
-                ctx.sources_seen.insert(sig.source);
+                if sig.source != ctx.last_source {
+                    ctx.sources_seen.insert(sig.source);
+                    ctx.last_source = sig.source;
+                }
                 job.rows_accepted += 1;
                 self.rows.push(sig);
             }

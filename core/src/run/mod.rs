@@ -25,7 +25,7 @@ use crate::history::diff::PreviousRun;
 use crate::input::bundle::{BundleSource, RunParams};
 use crate::input::catalog::MasterData;
 use crate::input::ruleset::Ruleset;
-use crate::input::signals::{ImportJob, SignalStore};
+use crate::input::signals::{ImportJob, ReadParallelism, SignalStore};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -111,8 +111,14 @@ impl Outcome {
 /// assert_eq!(out.errors[0].code().name(), "invalid_input");
 /// ```
 pub fn reconcile(bundle: &dyn BundleSource, previous: Option<&[u8]>) -> Outcome {
+    reconcile_with(bundle, previous, ReadParallelism::default())
+}
+
+/// [`reconcile`] reading the signal files with `par` (threads, block size):
+/// the outcome is byte-identical for every value.
+pub fn reconcile_with(bundle: &dyn BundleSource, previous: Option<&[u8]>, par: ReadParallelism) -> Outcome {
     let mut ctx = RunCtx::default();
-    match run(bundle, previous, &mut ctx) {
+    match run(bundle, previous, &mut ctx, par) {
         Ok(done) => done,
         Err(errors) => ctx.failed(errors),
     }
@@ -177,7 +183,7 @@ pub fn error_json(e: &Error) -> Value {
 /// across stages, so a report names every reason that could be established
 /// (a ruleset that does not parse leaves the signals unread, since they are
 /// normalised with it).
-fn run(bundle: &dyn BundleSource, previous: Option<&[u8]>, ctx: &mut RunCtx) -> Result<Outcome, Vec<Error>> {
+fn run(bundle: &dyn BundleSource, previous: Option<&[u8]>, ctx: &mut RunCtx, par: ReadParallelism) -> Result<Outcome, Vec<Error>> {
     let paths = read::bundle_paths(bundle)?;
     let params = read::params(bundle)?;
     ctx.params = Some(params.clone());
@@ -195,7 +201,7 @@ fn run(bundle: &dyn BundleSource, previous: Option<&[u8]>, ctx: &mut RunCtx) -> 
 
     // Signals (they are normalised with the ruleset's identity options).
     let Some(rs) = rs else { return Err(errors) };
-    let mut store = read::signals(bundle, &paths, &rs, &mut ctx.warnings)?;
+    let mut store = read::signals(bundle, &paths, &rs, &mut ctx.warnings, par)?;
     let observations = read::imports(bundle, &paths, &params, &rs, &mut store, &mut md, &mut ctx.warnings, &mut errors)?;
     jobs.extend(store.jobs.iter().cloned());
     jobs.sort_by(|a, b| a.path.cmp(&b.path));
