@@ -5,8 +5,11 @@
 //! "Reading signals").
 //!
 //! ```text
-//! read-signals <bundle-dir> [threads] [block-bytes]
+//! read-signals <bundle-dir> [threads] [block-bytes] [--read-only]
 //! ```
+//!
+//! `--read-only` reads the signal files alone (what `reconcile` does first)
+//! and prints the store's size and the process's peak RSS at that point.
 
 use eucora_license_core::internal::hash::sha256;
 use eucora_license_core::internal::signals::{reconcile_with, ReadParallelism};
@@ -26,6 +29,9 @@ fn main() -> ExitCode {
         par.block_bytes = b;
     }
     let bundle = eucora_license_dir::DirBundle::new(std::path::Path::new(dir));
+    if args.iter().any(|a| a == "--read-only") {
+        return read_only(&bundle, par);
+    }
     let start = std::time::Instant::now();
     let out = reconcile_with(&bundle, None, par);
     let elapsed = start.elapsed();
@@ -41,4 +47,43 @@ fn main() -> ExitCode {
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Read `signals/*.csv` only, as the run does, and report time and memory.
+fn read_only(bundle: &eucora_license_dir::DirBundle, par: ReadParallelism) -> ExitCode {
+    use eucora_license_core::internal::signals::SignalStore;
+    use eucora_license_core::BundleSource;
+    let mut rs_bytes = Vec::new();
+    let read = bundle.open("ruleset.json").and_then(|mut r| std::io::Read::read_to_end(&mut r, &mut rs_bytes));
+    let Ok(rs) = read.map_err(|e| e.to_string()).and_then(|_| eucora_license_core::internal::ruleset::parse(&rs_bytes, None).map_err(|e| format!("{e:?}")))
+    else {
+        eprintln!("cannot read ruleset.json");
+        return ExitCode::from(2);
+    };
+    let mut paths: Vec<String> = bundle.paths().unwrap_or_default().into_iter().filter(|p| p.starts_with("signals/") && p.ends_with(".csv")).collect();
+    paths.sort();
+    let start = std::time::Instant::now();
+    let mut store = SignalStore::default();
+    for p in &paths {
+        let Ok(r) = bundle.open(p) else {
+            eprintln!("cannot open {p}");
+            return ExitCode::from(2);
+        };
+        if let Err(e) = store.add_file_with(p, r, &rs, par) {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    }
+    let elapsed = start.elapsed();
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let hwm = status.lines().find(|l| l.starts_with("VmHWM")).unwrap_or("VmHWM: ?").to_string();
+    let rss = status.lines().find(|l| l.starts_with("VmRSS")).unwrap_or("VmRSS: ?").to_string();
+    println!(
+        "read threads={} {:.3} s rows={} store≈{} MB; {hwm}; {rss}",
+        par.threads,
+        elapsed.as_secs_f64(),
+        store.rows.len(),
+        store.heap_bytes() >> 20
+    );
+    ExitCode::SUCCESS
 }

@@ -125,6 +125,11 @@ impl Interner {
         self.strings.is_empty()
     }
 
+    /// Bytes held on the heap (capacity, not length), for memory accounting.
+    pub fn heap_bytes(&self) -> usize {
+        self.strings.heap_bytes() + self.table.capacity() * std::mem::size_of::<Slot>() * 8 / 7 + self.table.capacity() * 8 / 7
+    }
+
     /// Give back spare capacity (once the table is complete).
     pub fn shrink_to_fit(&mut self) {
         self.strings.shrink_to_fit();
@@ -151,6 +156,11 @@ impl Arena {
         let base = self.bytes.len() as u32;
         self.bytes.push_str(&other.bytes);
         self.ends.extend(other.ends.iter().map(|&e| e + base));
+    }
+
+    /// Bytes held on the heap (capacity, not length).
+    pub fn heap_bytes(&self) -> usize {
+        self.bytes.capacity() + self.ends.capacity() * 4
     }
 
     /// Give back spare capacity.

@@ -327,6 +327,28 @@ impl Partial {
         };
         Partial { store, job, sources_seen: ctx.sources_seen, lines, error }
     }
+
+    /// Rewrite this block's rows for the merged store: ids through
+    /// `remaps[table][k]`, indices shifted by `bases` (raw ids, sessions,
+    /// `last_used`), lines by `line_off`, and the file index set.
+    fn remap_rows(&mut self, remaps: &[Vec<Vec<u32>>], k: usize, bases: (u32, u32, u32), line_off: u64, file: u32) {
+        let map = |t: usize, id: u32| if id == NONE { NONE } else { remaps[t][k][id as usize] };
+        let shift = |base: u32, id: u32| if id == NONE { NONE } else { id + base };
+        for s in &mut self.store.rows {
+            s.source = map(0, s.source);
+            s.sku_text = map(1, s.sku_text);
+            s.product = map(2, s.product);
+            s.user = map(3, s.user);
+            s.serial = map(4, s.serial);
+            s.device_id = map(5, s.device_id);
+            s.hostname = map(6, s.hostname);
+            s.raw_id += bases.0;
+            s.session = shift(bases.1, s.session);
+            s.last_used = shift(bases.2, s.last_used);
+            s.file = file;
+            s.line = (s.line as u64 + line_off).min(u32::MAX as u64) as u32;
+        }
+    }
 }
 
 /// A CSV input read in blocks that end at record boundaries (the rest of a
@@ -662,10 +684,19 @@ impl SignalStore {
         }
     }
 
-    /// Parse a CSV file's blocks on `threads` scoped workers, each into a
-    /// partial store, and merge the partials here in block order. `first`
-    /// holds the first block, whose data starts at `start` after `line_off`
-    /// physical lines (the header).
+    /// Parse a CSV file's blocks on `threads` scoped workers and merge them
+    /// here, a wave of `2 × threads` blocks at a time (memory stays bounded):
+    ///
+    /// 1. the workers parse the wave's blocks, each into a partial store with
+    ///    tables of its own, while this thread reads (and hashes) the next wave;
+    /// 2. the string tables are merged, each table on one thread (tables are
+    ///    independent), every partial's strings in block order and id order,
+    ///    so the ids are those of a sequential read (first appearance);
+    /// 3. the partial rows are remapped to the merged ids in parallel, then
+    ///    appended in block order with their lines shifted.
+    ///
+    /// `first` holds the first block, whose data starts at `start` after
+    /// `line_off` physical lines (the header).
     #[allow(clippy::too_many_arguments)]
     fn read_csv_parallel<R: Read>(
         &mut self,
@@ -679,156 +710,154 @@ impl SignalStore {
         ctx: &mut FileCtx,
         threads: usize,
     ) -> std::result::Result<(), ParallelError> {
-        use std::sync::mpsc;
-        type Work = (usize, Vec<u8>, usize);
-        let (work_tx, work_rx) = mpsc::sync_channel::<Work>(threads);
-        let work_rx = std::sync::Mutex::new(work_rx);
-        let (done_tx, done_rx) = mpsc::channel::<(usize, Vec<u8>, Partial)>();
-        std::thread::scope(|scope| {
-            for _ in 0..threads {
-                let work_rx = &work_rx;
-                let done_tx = done_tx.clone();
-                scope.spawn(move || loop {
-                    let next = match work_rx.lock() {
-                        Ok(rx) => rx.recv(),
-                        Err(_) => break,
-                    };
-                    let Ok((seq, data, start)) = next else { break };
-                    let part = Partial::parse(&data, start, cols, opts);
-                    if done_tx.send((seq, data, part)).is_err() {
-                        break;
-                    }
-                });
+        let wave = 2 * threads;
+        let mut spare: Vec<Vec<u8>> = Vec::new();
+        let mut eof = false;
+        let mut cur: Vec<(Vec<u8>, usize)> = vec![(first, start)];
+        while !eof && cur.len() < wave {
+            let mut b = Vec::new();
+            if blocks.next(&mut b).map_err(ParallelError::Io)? {
+                cur.push((b, 0));
+            } else {
+                eof = true;
             }
-            drop(done_tx);
-            let mut sent = 0usize;
-            let mut merged = 0usize;
-            let mut pending: std::collections::BTreeMap<usize, Partial> = std::collections::BTreeMap::new();
-            let mut spare: Vec<Vec<u8>> = Vec::new();
-            let mut failed: Option<ParallelError> = None;
-            // Merge what has come back, in block order; wait for one result
-            // when `block` is set.
-            let mut drain = |store: &mut SignalStore,
-                             pending: &mut std::collections::BTreeMap<usize, Partial>,
-                             spare: &mut Vec<Vec<u8>>,
-                             merged: &mut usize,
-                             failed: &mut Option<ParallelError>,
-                             block: bool| {
-                let mut wait = block;
-                loop {
-                    let got = if wait { done_rx.recv().ok() } else { done_rx.try_recv().ok() };
-                    let Some((seq, data, part)) = got else { break };
-                    wait = false;
-                    spare.push(data);
-                    pending.insert(seq, part);
-                    while let Some(part) = pending.remove(&*merged) {
-                        *merged += 1;
-                        if failed.is_none() {
-                            if let Err(e) = store.merge_partial(part, &mut line_off, job, ctx) {
-                                *failed = Some(ParallelError::Chunk(e));
-                            }
+        }
+        while !cur.is_empty() {
+            // 1. Parse this wave; read the next one meanwhile.
+            let mut next: Vec<(Vec<u8>, usize)> = Vec::new();
+            let mut io_error = None;
+            let per = cur.len().div_ceil(threads);
+            let mut partials: Vec<Partial> = std::thread::scope(|scope| {
+                let handles: Vec<_> = cur
+                    .chunks(per)
+                    .map(|group| scope.spawn(move || group.iter().map(|(d, st)| Partial::parse(d, *st, cols, opts)).collect::<Vec<_>>()))
+                    .collect();
+                while !eof && next.len() < wave {
+                    let mut b = spare.pop().unwrap_or_default();
+                    match blocks.next(&mut b) {
+                        Ok(true) => next.push((b, 0)),
+                        Ok(false) => eof = true,
+                        Err(e) => {
+                            io_error = Some(e);
+                            eof = true;
                         }
                     }
                 }
-            };
-            let mut data = first;
-            let mut from = start;
-            loop {
-                if work_tx.send((sent, data, from)).is_err() {
-                    break;
+                handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+            });
+            spare.extend(cur.drain(..).map(|(b, _)| b));
+            cur = next;
+            // Line offsets, and the first structural error in file order.
+            let mut offsets = Vec::with_capacity(partials.len());
+            for p in &mut partials {
+                offsets.push(line_off);
+                if let Some(mut e) = p.error.take() {
+                    e.line += line_off;
+                    return Err(ParallelError::Chunk(e));
                 }
-                sent += 1;
-                from = 0;
-                drain(self, &mut pending, &mut spare, &mut merged, &mut failed, false);
-                // Bound the blocks in flight (memory), merging as they return.
-                while sent - merged > 2 * threads && failed.is_none() {
-                    drain(self, &mut pending, &mut spare, &mut merged, &mut failed, true);
-                }
-                if failed.is_some() {
-                    break;
-                }
-                data = spare.pop().unwrap_or_default();
-                match blocks.next(&mut data) {
-                    Ok(true) => {}
-                    Ok(false) => break,
-                    Err(e) => {
-                        failed = Some(ParallelError::Io(e));
-                        break;
-                    }
-                }
+                line_off += p.lines;
             }
-            drop(work_tx);
-            while merged < sent {
-                let before = (merged, pending.len());
-                drain(self, &mut pending, &mut spare, &mut merged, &mut failed, true);
-                if (merged, pending.len()) == before {
-                    // Every worker is gone (only a panic ends one early): the
-                    // scope re-raises it when it joins them.
-                    break;
-                }
+            // 2. Merge the string tables, one table per thread.
+            let remaps = self.merge_tables(&partials, threads);
+            // 3. Remap the rows, then append them in block order.
+            let mut raw_base = self.raw_ids.len() as u32;
+            let mut session_base = self.sessions.len() as u32;
+            let mut last_used_base = self.last_used.len() as u32;
+            let mut bases = Vec::with_capacity(partials.len());
+            for p in &partials {
+                bases.push((raw_base, session_base, last_used_base));
+                raw_base += p.store.raw_ids.len() as u32;
+                session_base += p.store.sessions.len() as u32;
+                last_used_base += p.store.last_used.len() as u32;
             }
-            failed.map_or(Ok(()), Err)
-        })
+            let file = ctx.file_index;
+            let per = partials.len().div_ceil(threads).max(1);
+            std::thread::scope(|scope| {
+                let mut k0 = 0;
+                for group in partials.chunks_mut(per) {
+                    let (remaps, bases, offsets) = (&remaps, &bases, &offsets);
+                    let first = k0;
+                    k0 += group.len();
+                    scope.spawn(move || {
+                        for (i, p) in group.iter_mut().enumerate() {
+                            let k = first + i;
+                            p.remap_rows(remaps, k, bases[k], offsets[k], file);
+                        }
+                    });
+                }
+            });
+            let total: usize = partials.iter().map(|p| p.store.rows.len()).sum();
+            self.rows.reserve(total);
+            for (k, p) in partials.into_iter().enumerate() {
+                let off = offsets[k];
+                job.rows_total += p.job.rows_total;
+                job.rows_accepted += p.job.rows_accepted;
+                job.rows_rejected += p.job.rows_rejected;
+                job.errors.extend(p.job.errors.into_iter().map(|mut e| {
+                    e.line += off;
+                    e
+                }));
+                ctx.sources_seen.extend(p.sources_seen.iter().map(|&s| remaps[0][k][s as usize]));
+                self.raw_ids.append(&p.store.raw_ids);
+                self.sessions.extend_from_slice(&p.store.sessions);
+                self.last_used.extend_from_slice(&p.store.last_used);
+                self.rows.extend_from_slice(&p.store.rows);
+            }
+            if let Some(e) = io_error {
+                return Err(ParallelError::Io(e));
+            }
+        }
+        Ok(())
     }
 
-    /// Append a partial store (one block's rows) to this one: its strings
-    /// are interned here in its id order (first appearance), its ids
-    /// remapped, its lines shifted by the lines before it.
-    fn merge_partial(
-        &mut self,
-        part: Partial,
-        line_off: &mut u64,
-        job: &mut ImportJob,
-        ctx: &mut FileCtx,
-    ) -> std::result::Result<(), ChunkError> {
-        let off = *line_off;
-        let Partial { store: p, job: pj, sources_seen, lines, error } = part;
-        job.rows_total += pj.rows_total;
-        job.rows_accepted += pj.rows_accepted;
-        job.rows_rejected += pj.rows_rejected;
-        job.errors.extend(pj.errors.into_iter().map(|mut e| {
-            e.line += off;
-            e
-        }));
-        if let Some(mut e) = error {
-            e.line += off;
-            return Err(e);
+    /// Merge the partials' string tables into this store's, in block order;
+    /// returns, per table (in [`SignalStore::tables`] order) and per partial,
+    /// the new id of each local id. Each table is merged by one thread; the
+    /// tables are shared out by size.
+    fn merge_tables(&mut self, partials: &[Partial], threads: usize) -> Vec<Vec<Vec<u32>>> {
+        let mut weighted: Vec<(usize, usize, &mut Interner)> = self
+            .tables_mut()
+            .into_iter()
+            .enumerate()
+            .map(|(t, table)| (partials.iter().map(|p| p.store.tables()[t].len()).sum::<usize>(), t, table))
+            .collect();
+        weighted.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut bins: Vec<(usize, Vec<(usize, &mut Interner)>)> = (0..threads.max(1)).map(|_| (0, Vec::new())).collect();
+        for (w, t, table) in weighted {
+            if let Some(bin) = bins.iter_mut().min_by_key(|b| b.0) {
+                bin.0 += w + 1;
+                bin.1.push((t, table));
+            }
         }
-        *line_off += lines;
-        let sources = self.sources.merge(&p.sources);
-        let sku_texts = self.sku_texts.merge(&p.sku_texts);
-        let products = self.products.merge(&p.products);
-        let users = self.users.merge(&p.users);
-        let serials = self.serials.merge(&p.serials);
-        let device_ids = self.device_ids.merge(&p.device_ids);
-        let hostnames = self.hostnames.merge(&p.hostnames);
-        ctx.sources_seen.extend(sources_seen.iter().map(|&s| sources[s as usize]));
-        let raw_base = self.raw_ids.len() as u32;
-        self.raw_ids.append(&p.raw_ids);
-        let session_base = self.sessions.len() as u32;
-        self.sessions.extend_from_slice(&p.sessions);
-        let last_used_base = self.last_used.len() as u32;
-        self.last_used.extend_from_slice(&p.last_used);
-        let map = |table: &[u32], id: u32| if id == NONE { NONE } else { table[id as usize] };
-        let shift = |base: u32, id: u32| if id == NONE { NONE } else { id + base };
-        let file = ctx.file_index;
-        self.rows.reserve(p.rows.len());
-        self.rows.extend(p.rows.into_iter().map(|s| Signal {
-            source: sources[s.source as usize],
-            raw_id: s.raw_id + raw_base,
-            sku_text: map(&sku_texts, s.sku_text),
-            product: map(&products, s.product),
-            user: map(&users, s.user),
-            serial: map(&serials, s.serial),
-            device_id: map(&device_ids, s.device_id),
-            hostname: map(&hostnames, s.hostname),
-            session: shift(session_base, s.session),
-            last_used: shift(last_used_base, s.last_used),
-            file,
-            line: (s.line as u64 + off).min(u32::MAX as u64) as u32,
-            ..s
-        }));
-        Ok(())
+        let merge_bin = |bin: Vec<(usize, &mut Interner)>| -> Vec<(usize, Vec<Vec<u32>>)> {
+            bin.into_iter().map(|(t, table)| (t, partials.iter().map(|p| table.merge(p.store.tables()[t])).collect())).collect()
+        };
+        let results: Vec<(usize, Vec<Vec<u32>>)> = std::thread::scope(|scope| {
+            let mut bins = bins.into_iter().map(|b| b.1);
+            let mine = bins.next().unwrap_or_default();
+            let handles: Vec<_> = bins.filter(|b| !b.is_empty()).map(|b| scope.spawn(move || merge_bin(b))).collect();
+            let mut out = merge_bin(mine);
+            for h in handles {
+                out.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+            }
+            out
+        });
+        let mut remaps: Vec<Vec<Vec<u32>>> = vec![Vec::new(); 7];
+        for (t, r) in results {
+            remaps[t] = r;
+        }
+        remaps
+    }
+
+    /// The string tables, in a fixed order (sources first).
+    fn tables(&self) -> [&Interner; 7] {
+        [&self.sources, &self.sku_texts, &self.products, &self.users, &self.serials, &self.device_ids, &self.hostnames]
+    }
+
+    /// [`SignalStore::tables`], mutable.
+    fn tables_mut(&mut self) -> [&mut Interner; 7] {
+        let SignalStore { sources, sku_texts, products, users, serials, device_ids, hostnames, .. } = self;
+        [sources, sku_texts, products, users, serials, device_ids, hostnames]
     }
 
     fn read_jsonl<R: Read>(
@@ -1062,6 +1091,18 @@ impl SignalStore {
             }
             None => NONE,
         }
+    }
+
+    /// Bytes the store holds on the heap (capacities; hash tables
+    /// estimated from their capacity), for memory accounting in benchmarks.
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let tables = [&self.sources, &self.sku_texts, &self.products, &self.users, &self.serials, &self.device_ids, &self.hostnames];
+        self.rows.capacity() * size_of::<Signal>()
+            + self.sessions.capacity() * size_of::<SessionData>()
+            + self.last_used.capacity() * size_of::<Instant>()
+            + self.raw_ids.heap_bytes()
+            + tables.iter().map(|t| t.heap_bytes()).sum::<usize>()
     }
 
     /// Source name of a row.
