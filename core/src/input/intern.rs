@@ -7,38 +7,28 @@
 //! reach an output. Every decision that must not depend on input order (the
 //! smallest key, the latest assignment's tie-break) compares the strings.
 
-use hashbrown::HashTable;
 use std::hash::Hasher;
 
 /// A dense string table.
+///
+/// The table is open addressing with linear probing over 16-byte slots that
+/// keep the hash tag, the id and where the bytes are, so a probe reads one
+/// slot and then the bytes straight from the arena. With millions of strings
+/// every probe is a cache miss; [`Interner::touch`] lets a caller that knows
+/// the next strings start their slot loads early (a plain load, the core
+/// forbids `unsafe` and with it the prefetch intrinsics), so several misses
+/// overlap instead of queuing.
 #[derive(Default, Debug, Clone)]
 pub struct Interner {
     /// The strings, id = position.
     strings: Arena,
-    /// One entry per string: [`Slot`] keeps the hash, the id and where the
-    /// bytes are, so a probe compares hash and length first and then reads
-    /// the bytes straight from the arena, without first loading the arena's
-    /// `ends` array (one cache miss fewer per probe in a large table).
-    table: HashTable<Slot>,
+    /// `[tag, id + 1, start, len]`; `id + 1 == 0` marks an empty slot (so a
+    /// fresh table is zeroed memory). The length is a power of two ≥ 16, or 0.
+    slots: Vec<[u32; 4]>,
+    /// log2 of the slot count.
+    bits: u32,
     /// The last id returned: rows often repeat the previous row's value.
     last: Option<u32>,
-}
-
-/// A table entry (16 bytes): the high half of the string's hash, its id,
-/// and its byte range in the arena.
-#[derive(Debug, Clone, Copy)]
-struct Slot {
-    hash: u32,
-    id: u32,
-    start: u32,
-    len: u32,
-}
-
-/// The table's 64-bit hash, rebuilt from the 32 bits a [`Slot`] keeps (so
-/// growth never re-reads a string): hashbrown takes the bucket from the low
-/// bits and the control byte from the top seven.
-fn table_hash(h32: u32) -> u64 {
-    ((h32 as u64) << 32) | h32 as u64
 }
 
 fn hash_str(s: &str) -> u64 {
@@ -47,18 +37,15 @@ fn hash_str(s: &str) -> u64 {
     h.finish()
 }
 
-/// The 32 bits of [`hash_str`] an interner keeps (the high half: FxHash
-/// mixes its last word into the high bits best).
-fn hash32(s: &str) -> u32 {
-    (hash_str(s) >> 32) as u32
+/// A string's tag: the high 32 bits of its Fibonacci-scrambled hash. The
+/// slot is the tag's top `bits` bits, so a table grows without re-reading
+/// its strings.
+#[inline]
+pub(crate) fn tag_of(s: &str) -> u32 {
+    (hash_str(s).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32
 }
 
 impl Interner {
-    /// An empty table with room for `n` strings of `bytes` bytes in all.
-    pub fn with_capacity(n: usize, bytes: usize) -> Self {
-        Interner { strings: Arena::with_capacity(n, bytes), table: HashTable::with_capacity(n), last: None }
-    }
-
     /// The id of `s`, adding it if new.
     #[inline]
     pub fn intern(&mut self, s: &str) -> u32 {
@@ -67,46 +54,108 @@ impl Interner {
                 return last;
             }
         }
-        let id = self.intern_hashed(s, hash32(s));
+        let id = self.intern_tagged(s, tag_of(s));
         self.last = Some(id);
         id
     }
 
-    /// The id of `s` whose [`Interner`] hash is `h32`, adding it if new.
-    fn intern_hashed(&mut self, s: &str, h32: u32) -> u32 {
+    /// Start loading the slot where a string with tag `tag` would be, ahead
+    /// of interning it; returns the slot's first word (pass it to
+    /// `std::hint::black_box` so the load is kept).
+    #[inline]
+    pub(crate) fn touch(&self, tag: u32) -> u32 {
+        match self.slots.get(self.home(tag)) {
+            Some(s) => s[0],
+            None => 0,
+        }
+    }
+
+    #[inline]
+    fn home(&self, tag: u32) -> usize {
+        if self.bits == 0 {
+            0
+        } else {
+            (tag >> (32 - self.bits)) as usize
+        }
+    }
+
+    /// The id of `s` whose tag ([`tag_of`]) is `tag`, adding it if new.
+    pub(crate) fn intern_tagged(&mut self, s: &str, tag: u32) -> u32 {
+        if (self.strings.len() + 1) * 10 > self.slots.len() * 7 {
+            self.grow();
+        }
+        let mask = self.slots.len() - 1;
         let bytes = self.strings.bytes.as_bytes();
         let len = s.len() as u32;
-        let found = self.table.find(table_hash(h32), |e| {
-            e.hash == h32 && e.len == len && &bytes[e.start as usize..(e.start + e.len) as usize] == s.as_bytes()
-        });
-        if let Some(e) = found {
-            return e.id;
+        let mut i = self.home(tag);
+        loop {
+            let slot = self.slots[i];
+            if slot[1] == 0 {
+                let start = bytes.len() as u32;
+                let id = self.strings.push(s);
+                self.slots[i] = [tag, id + 1, start, len];
+                return id;
+            }
+            if slot[0] == tag && slot[3] == len && &bytes[slot[2] as usize..(slot[2] + len) as usize] == s.as_bytes() {
+                return slot[1] - 1;
+            }
+            i = (i + 1) & mask;
         }
-        let start = self.strings.bytes.len() as u32;
-        let id = self.strings.push(s);
-        self.table.insert_unique(table_hash(h32), Slot { hash: h32, id, start, len }, |e| table_hash(e.hash));
-        id
+    }
+
+    fn grow(&mut self) {
+        let bits = (self.bits + 1).max(4);
+        let mut slots = vec![[0u32; 4]; 1usize << bits];
+        let mask = slots.len() - 1;
+        for slot in self.slots.iter().filter(|s| s[1] != 0) {
+            let mut i = (slot[0] >> (32 - bits)) as usize;
+            while slots[i][1] != 0 {
+                i = (i + 1) & mask;
+            }
+            slots[i] = *slot;
+        }
+        self.slots = slots;
+        self.bits = bits;
     }
 
     /// The id of `s` if it was interned.
     pub fn get(&self, s: &str) -> Option<u32> {
-        let h32 = hash32(s);
+        if self.slots.is_empty() {
+            return None;
+        }
+        let tag = tag_of(s);
+        let mask = self.slots.len() - 1;
         let bytes = self.strings.bytes.as_bytes();
         let len = s.len() as u32;
-        self.table
-            .find(table_hash(h32), |e| {
-                e.hash == h32 && e.len == len && &bytes[e.start as usize..(e.start + e.len) as usize] == s.as_bytes()
-            })
-            .map(|e| e.id)
+        let mut i = self.home(tag);
+        loop {
+            let slot = self.slots[i];
+            if slot[1] == 0 {
+                return None;
+            }
+            if slot[0] == tag && slot[3] == len && &bytes[slot[2] as usize..(slot[2] + len) as usize] == s.as_bytes() {
+                return Some(slot[1] - 1);
+            }
+            i = (i + 1) & mask;
+        }
     }
 
     /// Intern every string of `other` in its id order; returns the id here of
     /// each of `other`'s ids. Interning a table's strings in id order gives
     /// them ids in first-appearance order, which is how a parallel read
-    /// merges per-chunk tables into exactly the ids a sequential read gives.
+    /// merges per-block tables into exactly the ids a sequential read gives.
     pub fn merge(&mut self, other: &Interner) -> Vec<u32> {
-        self.table.reserve(other.len(), |e| table_hash(e.hash));
-        (0..other.len() as u32).map(|id| { let s = other.resolve(id); self.intern_hashed(s, hash32(s)) }).collect()
+        const AHEAD: usize = 8;
+        let n = other.len();
+        let tags: Vec<u32> = (0..n as u32).map(|id| tag_of(other.resolve(id))).collect();
+        let mut out = Vec::with_capacity(n);
+        for id in 0..n {
+            if let Some(&t) = tags.get(id + AHEAD) {
+                std::hint::black_box(self.touch(t));
+            }
+            out.push(self.intern_tagged(other.resolve(id as u32), tags[id]));
+        }
+        out
     }
 
     /// The string of `id`.
@@ -127,13 +176,7 @@ impl Interner {
 
     /// Bytes held on the heap (capacity, not length), for memory accounting.
     pub fn heap_bytes(&self) -> usize {
-        self.strings.heap_bytes() + self.table.capacity() * std::mem::size_of::<Slot>() * 8 / 7 + self.table.capacity() * 8 / 7
-    }
-
-    /// Give back spare capacity (once the table is complete).
-    pub fn shrink_to_fit(&mut self) {
-        self.strings.shrink_to_fit();
-        self.table.shrink_to_fit(|e| table_hash(e.hash));
+        self.strings.heap_bytes() + self.slots.capacity() * 16
     }
 }
 
