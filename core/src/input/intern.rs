@@ -178,6 +178,13 @@ impl Interner {
     pub fn heap_bytes(&self) -> usize {
         self.strings.heap_bytes() + self.slots.capacity() * 16
     }
+
+    /// Remove every string, keeping the allocations.
+    pub fn clear(&mut self) {
+        self.strings.clear();
+        self.slots.fill([0; 4]);
+        self.last = None;
+    }
 }
 
 /// Append-only strings without de-duplication, for values that are nearly
@@ -204,6 +211,12 @@ impl Arena {
     /// Bytes held on the heap (capacity, not length).
     pub fn heap_bytes(&self) -> usize {
         self.bytes.capacity() + self.ends.capacity() * 4
+    }
+
+    /// Remove every string, keeping the allocations.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
     }
 
     /// Give back spare capacity.

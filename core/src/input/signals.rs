@@ -349,17 +349,30 @@ struct Partial {
     error: Option<ChunkError>,
 }
 
+impl Default for Partial {
+    fn default() -> Self {
+        Partial { store: SignalStore::default(), job: ImportJob::blank(), sources_seen: BTreeSet::new(), lines: 0, error: None }
+    }
+}
+
 impl Partial {
-    fn parse(data: &[u8], start: usize, cols: &CsvCols, opts: &Opts<'_>) -> Partial {
-        let mut store = SignalStore::default();
-        let mut job = ImportJob::blank();
+    /// Parse `data[start..]` into this partial, emptied first (its buffers
+    /// are reused from wave to wave: fresh ones cost page faults).
+    fn parse(&mut self, data: &[u8], start: usize, cols: &CsvCols, opts: &Opts<'_>) {
+        self.store.clear();
+        self.job.rows_total = 0;
+        self.job.rows_accepted = 0;
+        self.job.rows_rejected = 0;
+        self.job.errors.clear();
         let mut ctx = FileCtx::new(0);
         let mut rec = SliceRecord::default();
-        let (lines, error) = match store.parse_csv_block(data, start, 0, cols, opts, &mut job, &mut ctx, &mut rec) {
+        let (lines, error) = match self.store.parse_csv_block(data, start, 0, cols, opts, &mut self.job, &mut ctx, &mut rec) {
             Ok(lines) => (lines, None),
             Err(e) => (0, Some(e)),
         };
-        Partial { store, job, sources_seen: ctx.sources_seen, lines, error }
+        self.sources_seen = ctx.sources_seen;
+        self.lines = lines;
+        self.error = error;
     }
 
     /// Rewrite this block's rows for the merged store: ids through
@@ -765,6 +778,7 @@ impl SignalStore {
     ) -> std::result::Result<(), ParallelError> {
         let wave = 2 * threads;
         let mut spare: Vec<Vec<u8>> = Vec::new();
+        let mut pool: Vec<Partial> = Vec::new();
         let mut eof = false;
         let mut cur: Vec<(Vec<u8>, usize)> = vec![(first, start)];
         while !eof && cur.len() < wave {
@@ -780,10 +794,21 @@ impl SignalStore {
             let mut next: Vec<(Vec<u8>, usize)> = Vec::new();
             let mut io_error = None;
             let per = cur.len().div_ceil(threads);
-            let mut partials: Vec<Partial> = std::thread::scope(|scope| {
-                let handles: Vec<_> = cur
-                    .chunks(per)
-                    .map(|group| scope.spawn(move || group.iter().map(|(d, st)| Partial::parse(d, *st, cols, opts)).collect::<Vec<_>>()))
+            if pool.len() < cur.len() {
+                pool.resize_with(cur.len(), Partial::default);
+            }
+            let partials = &mut pool[..cur.len()];
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = partials
+                    .chunks_mut(per)
+                    .zip(cur.chunks(per))
+                    .map(|(parts, group)| {
+                        scope.spawn(move || {
+                            for (p, (d, st)) in parts.iter_mut().zip(group) {
+                                p.parse(d, *st, cols, opts);
+                            }
+                        })
+                    })
                     .collect();
                 while !eof && next.len() < wave {
                     let mut b = spare.pop().unwrap_or_default();
@@ -796,13 +821,15 @@ impl SignalStore {
                         }
                     }
                 }
-                handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+                for h in handles {
+                    h.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+                }
             });
             spare.extend(cur.drain(..).map(|(b, _)| b));
             cur = next;
             // Line offsets, and the first structural error in file order.
             let mut offsets = Vec::with_capacity(partials.len());
-            for p in &mut partials {
+            for p in partials.iter_mut() {
                 offsets.push(line_off);
                 if let Some(mut e) = p.error.take() {
                     e.line += line_off;
@@ -811,13 +838,13 @@ impl SignalStore {
                 line_off += p.lines;
             }
             // 2. Merge the string tables, one table per thread.
-            let remaps = self.merge_tables(&partials, threads);
+            let remaps = self.merge_tables(partials, threads);
             // 3. Remap the rows, then append them in block order.
             let mut raw_base = self.raw_ids.len() as u32;
             let mut session_base = self.sessions.len() as u32;
             let mut last_used_base = self.last_used.len() as u32;
             let mut bases = Vec::with_capacity(partials.len());
-            for p in &partials {
+            for p in partials.iter() {
                 bases.push((raw_base, session_base, last_used_base));
                 raw_base += p.store.raw_ids.len() as u32;
                 session_base += p.store.sessions.len() as u32;
@@ -841,12 +868,12 @@ impl SignalStore {
             });
             let total: usize = partials.iter().map(|p| p.store.rows.len()).sum();
             self.rows.reserve(total);
-            for (k, p) in partials.into_iter().enumerate() {
+            for (k, p) in partials.iter_mut().enumerate() {
                 let off = offsets[k];
                 job.rows_total += p.job.rows_total;
                 job.rows_accepted += p.job.rows_accepted;
                 job.rows_rejected += p.job.rows_rejected;
-                job.errors.extend(p.job.errors.into_iter().map(|mut e| {
+                job.errors.extend(p.job.errors.drain(..).map(|mut e| {
                     e.line += off;
                     e
                 }));
@@ -1192,6 +1219,21 @@ impl SignalStore {
             }
             None => NONE,
         }
+    }
+
+    /// Empty the store, keeping its allocations (a parallel read reuses the
+    /// partial stores of its workers).
+    fn clear(&mut self) {
+        self.rows.clear();
+        self.sessions.clear();
+        self.last_used.clear();
+        self.jobs.clear();
+        self.raw_ids.clear();
+        for t in self.tables_mut() {
+            t.clear();
+        }
+        self.hints.items.clear();
+        self.hints.text.clear();
     }
 
     /// Bytes the store holds on the heap (capacities; hash tables
