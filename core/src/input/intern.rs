@@ -145,15 +145,20 @@ impl Interner {
     /// them ids in first-appearance order, which is how a parallel read
     /// merges per-block tables into exactly the ids a sequential read gives.
     pub fn merge(&mut self, other: &Interner) -> Vec<u32> {
+        let batch: Vec<(&str, u32)> = (0..other.len() as u32).map(|id| other.resolve(id)).map(|s| (s, tag_of(s))).collect();
+        self.intern_batch(&batch)
+    }
+
+    /// Intern `(string, tag)` pairs in order, starting each lookup's table
+    /// load a few strings ahead; returns their ids.
+    pub(crate) fn intern_batch(&mut self, batch: &[(&str, u32)]) -> Vec<u32> {
         const AHEAD: usize = 8;
-        let n = other.len();
-        let tags: Vec<u32> = (0..n as u32).map(|id| tag_of(other.resolve(id))).collect();
-        let mut out = Vec::with_capacity(n);
-        for id in 0..n {
-            if let Some(&t) = tags.get(id + AHEAD) {
+        let mut out = Vec::with_capacity(batch.len());
+        for (i, &(s, tag)) in batch.iter().enumerate() {
+            if let Some(&(_, t)) = batch.get(i + AHEAD) {
                 std::hint::black_box(self.touch(t));
             }
-            out.push(self.intern_tagged(other.resolve(id as u32), tags[id]));
+            out.push(self.intern_tagged(s, tag));
         }
         out
     }

@@ -243,15 +243,19 @@ pub struct SignalStore {
     scratch: String,
     /// Identity hints of the last rows, not yet interned.
     hints: PendingHints,
+    /// Keep the hints pending (a parallel read's partial store: the merge
+    /// interns them straight into the run's tables).
+    defer_hints: bool,
 }
 
-/// Which identity hint a pending value is.
+/// Which identity hint a pending value is (in the order of the tables
+/// after sources, `sku` texts and products in [`SignalStore::tables`]).
 #[derive(Debug, Clone, Copy)]
 enum Hint {
-    User,
-    Serial,
-    DeviceId,
-    Hostname,
+    User = 0,
+    Serial = 1,
+    DeviceId = 2,
+    Hostname = 3,
 }
 
 /// Normalised identity hints waiting to be interned, in row order. Interning
@@ -360,6 +364,7 @@ impl Partial {
     /// are reused from wave to wave: fresh ones cost page faults).
     fn parse(&mut self, data: &[u8], start: usize, cols: &CsvCols, opts: &Opts<'_>) {
         self.store.clear();
+        self.store.defer_hints = true;
         self.job.rows_total = 0;
         self.job.rows_accepted = 0;
         self.job.rows_rejected = 0;
@@ -370,6 +375,9 @@ impl Partial {
             Ok(lines) => (lines, None),
             Err(e) => (0, Some(e)),
         };
+        let PendingHints { text, items, tags } = &mut self.store.hints;
+        tags.clear();
+        tags.extend(items.iter().map(|&(_, _, a, b)| tag_of(&text[a as usize..b as usize])));
         self.sources_seen = ctx.sources_seen;
         self.lines = lines;
         self.error = error;
@@ -385,15 +393,26 @@ impl Partial {
             s.source = map(0, s.source);
             s.sku_text = map(1, s.sku_text);
             s.product = map(2, s.product);
-            s.user = map(3, s.user);
-            s.serial = map(4, s.serial);
-            s.device_id = map(5, s.device_id);
-            s.hostname = map(6, s.hostname);
             s.raw_id += bases.0;
             s.session = shift(bases.1, s.session);
             s.last_used = shift(bases.2, s.last_used);
             s.file = file;
             s.line = (s.line as u64 + line_off).min(u32::MAX as u64) as u32;
+        }
+        // The identity hints, interned by the merge in the order they were
+        // found: the n-th pending hint of a kind gets the n-th id of its table.
+        let mut next = [0usize; 4];
+        for &(row, hint, _, _) in &self.store.hints.items {
+            let h = hint as usize;
+            let id = remaps[3 + h][k][next[h]];
+            next[h] += 1;
+            let r = &mut self.store.rows[row as usize];
+            match hint {
+                Hint::User => r.user = id,
+                Hint::Serial => r.serial = id,
+                Hint::DeviceId => r.device_id = id,
+                Hint::Hostname => r.hostname = id,
+            }
         }
     }
 }
@@ -682,7 +701,9 @@ impl SignalStore {
         rec: &mut SliceRecord,
     ) -> std::result::Result<u64, ChunkError> {
         let r = self.parse_csv_records(data, start, line_off, cols, opts, job, ctx, rec);
-        self.flush_hints();
+        if !self.defer_hints {
+            self.flush_hints();
+        }
         r
     }
 
@@ -895,12 +916,15 @@ impl SignalStore {
     /// the new id of each local id. Each table is merged by one thread; the
     /// tables are shared out by size.
     fn merge_tables(&mut self, partials: &[Partial], threads: usize) -> Vec<Vec<Vec<u32>>> {
-        let mut weighted: Vec<(usize, usize, &mut Interner)> = self
-            .tables_mut()
-            .into_iter()
-            .enumerate()
-            .map(|(t, table)| (partials.iter().map(|p| p.store.tables()[t].len()).sum::<usize>(), t, table))
-            .collect();
+        // Tables 3.. are the identity hints, pending in the partials.
+        let weight = |t: usize| -> usize {
+            partials
+                .iter()
+                .map(|p| if t < 3 { p.store.tables()[t].len() } else { p.store.hints.items.iter().filter(|i| i.1 as usize == t - 3).count() })
+                .sum()
+        };
+        let mut weighted: Vec<(usize, usize, &mut Interner)> =
+            self.tables_mut().into_iter().enumerate().map(|(t, table)| (weight(t), t, table)).collect();
         weighted.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         let mut bins: Vec<(usize, Vec<(usize, &mut Interner)>)> = (0..threads.max(1)).map(|_| (0, Vec::new())).collect();
         for (w, t, table) in weighted {
@@ -909,8 +933,21 @@ impl SignalStore {
                 bin.1.push((t, table));
             }
         }
+        let merge_one = |t: usize, table: &mut Interner, p: &Partial| -> Vec<u32> {
+            if t < 3 {
+                return table.merge(p.store.tables()[t]);
+            }
+            let PendingHints { text, items, tags } = &p.store.hints;
+            let batch: Vec<(&str, u32)> = items
+                .iter()
+                .zip(tags)
+                .filter(|(i, _)| i.1 as usize == t - 3)
+                .map(|(&(_, _, a, b), &tag)| (&text[a as usize..b as usize], tag))
+                .collect();
+            table.intern_batch(&batch)
+        };
         let merge_bin = |bin: Vec<(usize, &mut Interner)>| -> Vec<(usize, Vec<Vec<u32>>)> {
-            bin.into_iter().map(|(t, table)| (t, partials.iter().map(|p| table.merge(p.store.tables()[t])).collect())).collect()
+            bin.into_iter().map(|(t, table)| (t, partials.iter().map(|p| merge_one(t, table, p)).collect())).collect()
         };
         let results: Vec<(usize, Vec<Vec<u32>>)> = std::thread::scope(|scope| {
             let mut bins = bins.into_iter().map(|b| b.1);
@@ -1032,7 +1069,7 @@ impl SignalStore {
                 }
                 job.rows_accepted += 1;
                 self.rows.push(sig);
-                if self.hints.items.len() >= HINT_BATCH {
+                if self.hints.items.len() >= HINT_BATCH && !self.defer_hints {
                     self.flush_hints();
                 }
             }
