@@ -1,8 +1,9 @@
 //! String interning: each distinct string gets a dense `u32` id, so the hot
 //! path compares and groups integers, not owned strings.
 //!
-//! All strings live in one arena; the table holds only ids, so a million raw
-//! ids cost their bytes plus about 13 bytes each, not two heap allocations.
+//! All strings live in one arena; the table holds 16-byte slots (tag, id,
+//! offset, length), so a string costs its bytes plus 4 bytes of offsets and
+//! 16–32 bytes of table (load between 0.35 and 0.7), not a heap allocation.
 //! Ids depend on insertion order, which depends on input order; they never
 //! reach an output. Every decision that must not depend on input order (the
 //! smallest key, the latest assignment's tie-break) compares the strings.
@@ -201,11 +202,6 @@ pub struct Arena {
 }
 
 impl Arena {
-    /// An empty arena with room for `n` strings of `bytes` bytes in all.
-    pub fn with_capacity(n: usize, bytes: usize) -> Self {
-        Arena { bytes: String::with_capacity(bytes), ends: Vec::with_capacity(n) }
-    }
-
     /// Append every string of `other` (ids shift by this arena's length).
     pub fn append(&mut self, other: &Arena) {
         let base = self.bytes.len() as u32;
@@ -222,12 +218,6 @@ impl Arena {
     pub fn clear(&mut self) {
         self.bytes.clear();
         self.ends.clear();
-    }
-
-    /// Give back spare capacity.
-    pub fn shrink_to_fit(&mut self) {
-        self.bytes.shrink_to_fit();
-        self.ends.shrink_to_fit();
     }
 
     /// Store `s`; returns its id.
@@ -285,5 +275,28 @@ mod tests {
         }
         assert_eq!(i.resolve(i.get("9999").unwrap()), "9999");
         assert_eq!(i.len(), 10_003);
+    }
+
+    #[test]
+    fn merging_tables_in_order_gives_the_sequential_ids() {
+        let (mut seq, mut a, mut b) = (Interner::default(), Interner::default(), Interner::default());
+        for s in ["x", "y", "x", "z"] {
+            seq.intern(s);
+            a.intern(s);
+        }
+        for s in ["w", "y", "v"] {
+            seq.intern(s);
+            b.intern(s);
+        }
+        let mut m = Interner::default();
+        assert_eq!(m.merge(&a), vec![0, 1, 2]);
+        assert_eq!(m.merge(&b), vec![3, 1, 4]);
+        assert_eq!(m.len(), seq.len());
+        for id in 0..seq.len() as u32 {
+            assert_eq!(m.resolve(id), seq.resolve(id));
+        }
+        m.clear();
+        assert_eq!((m.len(), m.get("x")), (0, None));
+        assert_eq!(m.intern("v"), 0);
     }
 }

@@ -568,4 +568,28 @@ mod tests {
         let e = t.require(&["a", "quantity"]).unwrap_err();
         assert_eq!(e.location().unwrap().field.as_deref(), Some("quantity"));
     }
+
+    #[test]
+    fn record_ends_respect_quotes() {
+        assert_eq!(last_record_end(b"a,b\nc,d\ne"), Some(8));
+        assert_eq!(last_record_end(b"a,\"x\ny\"\nb"), Some(8));
+        // The line end inside the open quote is not a record end.
+        assert_eq!(last_record_end(b"a,\"x\ny"), None);
+        // A quote inside an unquoted field is data; `""` inside quotes is one quote.
+        assert_eq!(last_record_end(b"a\"b,c\n\"q\"\"\n\",d\n"), Some(15));
+        let data = b"h\n\"a\nb\",c\r\n\nx,\"\"\"\"\n";
+        let mut p = SliceCsv::new(data, 0);
+        let mut rec = SliceRecord::default();
+        assert_eq!(p.read(&mut rec).unwrap(), Some(1));
+        assert_eq!(p.read(&mut rec).unwrap(), Some(2));
+        let b = rec.bytes(data);
+        assert_eq!(rec.spans.iter().map(|&(s, e)| &b[s..e]).collect::<Vec<_>>(), [&b"a\nb"[..], b"c"]);
+        assert_eq!(p.read(&mut rec).unwrap(), Some(4));
+        assert!(rec.is_blank(rec.bytes(data)));
+        assert_eq!(p.read(&mut rec).unwrap(), Some(5));
+        let b = rec.bytes(data);
+        assert_eq!(&b[rec.spans[1].0..rec.spans[1].1], b"\"");
+        assert_eq!(p.read(&mut rec).unwrap(), None);
+        assert_eq!(SliceCsv::new(b"\"open\n", 0).read(&mut rec), Err((1, "unterminated quoted field".to_string())));
+    }
 }
