@@ -55,12 +55,15 @@ fn read_only(bundle: &eucora_license_dir::DirBundle, par: ReadParallelism) -> Ex
     use eucora_license_core::BundleSource;
     let mut rs_bytes = Vec::new();
     let read = bundle.open("ruleset.json").and_then(|mut r| std::io::Read::read_to_end(&mut r, &mut rs_bytes));
-    let Ok(rs) = read.map_err(|e| e.to_string()).and_then(|_| eucora_license_core::internal::ruleset::parse(&rs_bytes, None).map_err(|e| format!("{e:?}")))
+    let Ok(rs) = read
+        .map_err(|e| e.to_string())
+        .and_then(|_| eucora_license_core::internal::ruleset::parse(&rs_bytes, None).map_err(|e| format!("{e:?}")))
     else {
         eprintln!("cannot read ruleset.json");
         return ExitCode::from(2);
     };
-    let mut paths: Vec<String> = bundle.paths().unwrap_or_default().into_iter().filter(|p| p.starts_with("signals/") && p.ends_with(".csv")).collect();
+    let mut paths: Vec<String> =
+        bundle.paths().unwrap_or_default().into_iter().filter(|p| p.starts_with("signals/") && p.ends_with(".csv")).collect();
     paths.sort();
     let start = std::time::Instant::now();
     let mut store = SignalStore::default();

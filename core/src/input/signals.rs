@@ -541,8 +541,7 @@ impl SignalStore {
                 j
             })
             .collect();
-        let mut ctxs: Vec<FileCtx> =
-            (0..files.len()).map(|i| FileCtx::new((first + i) as u32)).collect();
+        let mut ctxs: Vec<FileCtx> = (0..files.len()).map(|i| FileCtx::new((first + i) as u32)).collect();
         for (file, err) in &out.rejected {
             if let Some(job) = jobs.get_mut(*file) {
                 job.rows_total += 1;
@@ -917,12 +916,19 @@ impl SignalStore {
     /// tables are shared out by size.
     fn merge_tables(&mut self, partials: &[Partial], threads: usize) -> Vec<Vec<Vec<u32>>> {
         // Tables 3.. are the identity hints, pending in the partials.
-        let weight = |t: usize| -> usize {
-            partials
-                .iter()
-                .map(|p| if t < 3 { p.store.tables()[t].len() } else { p.store.hints.items.iter().filter(|i| i.1 as usize == t - 3).count() })
-                .sum()
-        };
+        let weight =
+            |t: usize| -> usize {
+                partials
+                    .iter()
+                    .map(|p| {
+                        if t < 3 {
+                            p.store.tables()[t].len()
+                        } else {
+                            p.store.hints.items.iter().filter(|i| i.1 as usize == t - 3).count()
+                        }
+                    })
+                    .sum()
+            };
         let mut weighted: Vec<(usize, usize, &mut Interner)> =
             self.tables_mut().into_iter().enumerate().map(|(t, table)| (weight(t), t, table)).collect();
         weighted.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
