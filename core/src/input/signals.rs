@@ -801,18 +801,24 @@ impl SignalStore {
         let mut pool: Vec<Partial> = Vec::new();
         let mut eof = false;
         let mut cur: Vec<(Vec<u8>, usize)> = vec![(first, start)];
+        // A read error is reported after the blocks read before it, as the
+        // one-thread read does (their structural errors come first).
+        let mut io_error = None;
         while !eof && cur.len() < wave {
             let mut b = Vec::new();
-            if blocks.next(&mut b).map_err(ParallelError::Io)? {
-                cur.push((b, 0));
-            } else {
-                eof = true;
+            match blocks.next(&mut b) {
+                Ok(true) => cur.push((b, 0)),
+                Ok(false) => eof = true,
+                Err(e) => {
+                    io_error = Some(e);
+                    eof = true;
+                }
             }
         }
         while !cur.is_empty() {
             // 1. Parse this wave; read the next one meanwhile.
             let mut next: Vec<(Vec<u8>, usize)> = Vec::new();
-            let mut io_error = None;
+            let pending_io_error = io_error.take();
             let per = cur.len().div_ceil(threads);
             if pool.len() < cur.len() {
                 pool.resize_with(cur.len(), Partial::default);
@@ -903,11 +909,11 @@ impl SignalStore {
                 self.last_used.extend_from_slice(&p.store.last_used);
                 self.rows.extend_from_slice(&p.store.rows);
             }
-            if let Some(e) = io_error {
+            if let Some(e) = pending_io_error {
                 return Err(ParallelError::Io(e));
             }
         }
-        Ok(())
+        io_error.map_or(Ok(()), |e| Err(ParallelError::Io(e)))
     }
 
     /// Merge the partials' string tables into this store's, in block order;
