@@ -499,10 +499,13 @@ impl SignalStore {
         let mut ctx = FileCtx::new(self.jobs.len() as u32);
         let reader = HashingReader::new(input);
         let reader = if path.ends_with(".jsonl") {
-            self.read_jsonl(path, reader, &opts, &mut job, &mut ctx)?
+            self.read_jsonl(path, reader, &opts, &mut job, &mut ctx)
         } else {
-            self.read_csv(path, reader, &opts, &mut job, &mut ctx, par)?
+            self.read_csv(path, reader, &opts, &mut job, &mut ctx, par)
         };
+        // Rows read before an error still get their hints.
+        self.flush_hints();
+        let reader = reader?;
         let (hash, bytes) =
             reader.finish().map_err(|e| Error::new(ErrorCode::InvalidInput, format!("cannot read: {e}")).at(Location::file(path)))?;
         let fresh = ImportJob::new("canonical", path, hash, bytes);
@@ -1064,7 +1067,6 @@ impl SignalStore {
         if !unknown.is_empty() {
             job.warnings.push(format!("unknown columns ignored: {}", crate::error::names_for_display(unknown.iter().map(String::as_str))));
         }
-        self.flush_hints();
         Ok(reader.into_inner())
     }
 
