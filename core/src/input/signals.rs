@@ -804,20 +804,11 @@ impl SignalStore {
         let mut pool: Vec<Partial> = Vec::new();
         let mut eof = false;
         let mut cur: Vec<(Vec<u8>, usize)> = vec![(first, start)];
-        // A read error is reported after the blocks read before it, as the
-        // one-thread read does (their structural errors come first).
+        // The first wave is the first block alone: its parse starts at once
+        // while this thread reads the next wave. A read error is reported
+        // after the blocks read before it, as the one-thread read does (their
+        // structural errors come first).
         let mut io_error = None;
-        while !eof && cur.len() < wave {
-            let mut b = Vec::new();
-            match blocks.next(&mut b) {
-                Ok(true) => cur.push((b, 0)),
-                Ok(false) => eof = true,
-                Err(e) => {
-                    io_error = Some(e);
-                    eof = true;
-                }
-            }
-        }
         while !cur.is_empty() {
             // 1. Parse this wave; read the next one meanwhile.
             let mut next: Vec<(Vec<u8>, usize)> = Vec::new();
