@@ -173,7 +173,7 @@ pub mod internal {
     }
     /// Canonical signals.
     pub mod signals {
-        pub use crate::input::signals::SignalStore;
+        pub use crate::input::signals::{ReadParallelism, SignalStore};
         pub use crate::vocab::{RowError, RowErrorCode};
     }
     /// Identity normalisation.

@@ -23,7 +23,9 @@ use core::net::{Ipv4Addr, Ipv6Addr};
 /// a fast path that allocates nothing.
 fn push_lower(buf: &mut String, s: &str) {
     if s.is_ascii() {
-        buf.extend(s.bytes().map(|b| b.to_ascii_lowercase() as char));
+        let start = buf.len();
+        buf.push_str(s);
+        buf[start..].make_ascii_lowercase();
     } else {
         buf.push_str(&s.to_lowercase());
     }
@@ -57,8 +59,12 @@ pub(crate) fn normalize_serial_into(s: &str, placeholders: &[String], buf: &mut 
     buf.clear();
     let t = s.trim();
     if t.is_ascii() {
+        buf.push_str(t);
         // Unicode White_Space in ASCII also includes U+000B (vertical tab).
-        buf.extend(t.bytes().filter(|&b| !(b as char).is_whitespace()).map(|b| b.to_ascii_uppercase() as char));
+        if buf.bytes().any(|b| (b as char).is_whitespace()) {
+            buf.retain(|c| !c.is_whitespace());
+        }
+        buf.make_ascii_uppercase();
     } else {
         buf.extend(t.to_uppercase().chars().filter(|c| !c.is_whitespace()));
     }

@@ -9,10 +9,10 @@ use crate::canon::hash::{tagged, Digest32, Domain};
 use crate::canon::numbers::{parse_integer, Fixed9};
 use crate::canon::time::{Instant, InstantError};
 use crate::error::{Error, ErrorCode, Location, Result};
-use crate::input::intern::{Arena, Interner, NONE};
+use crate::input::intern::{tag_of, Arena, Interner, NONE};
 use crate::input::normalize::{normalize_device_id_into, normalize_hostname_into, normalize_serial_into, normalize_user_into};
 use crate::input::ruleset::Ruleset;
-use crate::input::table::{CsvTable, HashingReader};
+use crate::input::table::{last_record_end, HashingReader, SliceCsv, SliceRecord};
 pub(crate) use crate::vocab::{Kind, RowError, RowErrorCode, Status, COLUMNS};
 use serde::Deserialize as _;
 use std::collections::BTreeSet;
@@ -156,6 +156,24 @@ pub struct ImportJob {
 }
 
 impl ImportJob {
+    /// A job with no identity yet (a block's counts before they are merged).
+    fn blank() -> Self {
+        ImportJob {
+            job_id: String::new(),
+            source: String::new(),
+            adapter: String::new(),
+            adapter_version: String::new(),
+            path: String::new(),
+            input_hash: String::new(),
+            bytes: 0,
+            rows_total: 0,
+            rows_accepted: 0,
+            rows_rejected: 0,
+            errors: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
     /// A job for a file, its id derived from (adapter, path, input hash).
     pub fn new(adapter: &str, path: &str, input_hash: Digest32, bytes: u64) -> Self {
         let mut id_input = Vec::new();
@@ -223,7 +241,45 @@ pub struct SignalStore {
     pub hostnames: Interner,
     /// Scratch buffer for normalisation (no allocation per row).
     scratch: String,
+    /// Identity hints of the last rows, not yet interned.
+    hints: PendingHints,
+    /// Keep the hints pending (a parallel read's partial store: the merge
+    /// interns them straight into the run's tables).
+    defer_hints: bool,
 }
+
+/// Which identity hint a pending value is (in the order of the tables
+/// after sources, `sku` texts and products in [`SignalStore::tables`]).
+#[derive(Debug, Clone, Copy)]
+enum Hint {
+    User = 0,
+    Serial = 1,
+    DeviceId = 2,
+    Hostname = 3,
+}
+
+/// Normalised identity hints waiting to be interned, in row order. Interning
+/// them a batch at a time lets each lookup start the next ones' table loads
+/// ([`Interner::touch`]): in tables of a million strings every lookup is a
+/// cache miss, and overlapping them is most of the gain.
+#[derive(Debug, Default)]
+struct PendingHints {
+    text: String,
+    /// (row, hint, start, end in `text`).
+    items: Vec<(u32, Hint, u32, u32)>,
+    tags: Vec<u32>,
+}
+
+impl PendingHints {
+    fn push(&mut self, row: u32, hint: Hint, value: &str) {
+        let start = self.text.len() as u32;
+        self.text.push_str(value);
+        self.items.push((row, hint, start, self.text.len() as u32));
+    }
+}
+
+/// Rows of hints interned per batch.
+const HINT_BATCH: usize = 4096;
 
 /// Identity options the parser needs.
 struct Opts<'a> {
@@ -235,6 +291,193 @@ struct Opts<'a> {
 struct FileCtx {
     file_index: u32,
     sources_seen: BTreeSet<u32>,
+    /// The source last added to `sources_seen` (rows of a file nearly
+    /// always share one: the set is not touched for each row).
+    last_source: u32,
+}
+
+impl FileCtx {
+    fn new(file_index: u32) -> Self {
+        FileCtx { file_index, sources_seen: BTreeSet::new(), last_source: NONE }
+    }
+}
+
+/// How a CSV signal file is read: `threads` parsing threads (1 = on the
+/// calling thread), over blocks of about `block_bytes` cut at record
+/// boundaries. Neither changes the result.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadParallelism {
+    /// Parsing threads; 0 and 1 both mean the calling thread alone.
+    pub threads: usize,
+    /// Target block size in bytes (a block always ends at a record end, so a
+    /// longer record makes a longer block).
+    pub block_bytes: usize,
+}
+
+impl Default for ReadParallelism {
+    fn default() -> Self {
+        ReadParallelism { threads: 1, block_bytes: 4 << 20 }
+    }
+}
+
+/// The column layout of a CSV signal file, from its header.
+struct CsvCols {
+    header_len: usize,
+    /// Header index of each of [`COLUMNS`], or `usize::MAX`.
+    map: [usize; 16],
+    /// The first required column the header lacks (every row is rejected).
+    missing_required: Option<usize>,
+}
+
+/// A structural error in a block (the file is unusable): its line, counted
+/// from the block's start until the merge shifts it.
+struct ChunkError {
+    line: u64,
+    field: Option<&'static str>,
+    message: String,
+}
+
+enum ParallelError {
+    Io(std::io::Error),
+    Chunk(ChunkError),
+}
+
+/// One block's rows, parsed on a worker into tables of its own.
+struct Partial {
+    store: SignalStore,
+    job: ImportJob,
+    sources_seen: BTreeSet<u32>,
+    /// Physical lines in the block.
+    lines: u64,
+    /// The block's first structural error (rows after it were not read).
+    error: Option<ChunkError>,
+}
+
+impl Default for Partial {
+    fn default() -> Self {
+        Partial { store: SignalStore::default(), job: ImportJob::blank(), sources_seen: BTreeSet::new(), lines: 0, error: None }
+    }
+}
+
+impl Partial {
+    /// Parse `data[start..]` into this partial, emptied first (its buffers
+    /// are reused from wave to wave: fresh ones cost page faults).
+    fn parse(&mut self, data: &[u8], start: usize, cols: &CsvCols, opts: &Opts<'_>) {
+        self.store.clear();
+        self.store.defer_hints = true;
+        self.job.rows_total = 0;
+        self.job.rows_accepted = 0;
+        self.job.rows_rejected = 0;
+        self.job.errors.clear();
+        let mut ctx = FileCtx::new(0);
+        let mut rec = SliceRecord::default();
+        let (lines, error) = match self.store.parse_csv_block(data, start, 0, cols, opts, &mut self.job, &mut ctx, &mut rec) {
+            Ok(lines) => (lines, None),
+            Err(e) => (0, Some(e)),
+        };
+        let PendingHints { text, items, tags } = &mut self.store.hints;
+        tags.clear();
+        tags.extend(items.iter().map(|&(_, _, a, b)| tag_of(&text[a as usize..b as usize])));
+        self.sources_seen = ctx.sources_seen;
+        self.lines = lines;
+        self.error = error;
+    }
+
+    /// Rewrite this block's rows for the merged store: ids through
+    /// `remaps[table][k]`, indices shifted by `bases` (raw ids, sessions,
+    /// `last_used`), lines by `line_off`, and the file index set.
+    fn remap_rows(&mut self, remaps: &[Vec<Vec<u32>>], k: usize, bases: (u32, u32, u32), line_off: u64, file: u32) {
+        let map = |t: usize, id: u32| if id == NONE { NONE } else { remaps[t][k][id as usize] };
+        let shift = |base: u32, id: u32| if id == NONE { NONE } else { id + base };
+        for s in &mut self.store.rows {
+            s.source = map(0, s.source);
+            s.sku_text = map(1, s.sku_text);
+            s.product = map(2, s.product);
+            s.raw_id += bases.0;
+            s.session = shift(bases.1, s.session);
+            s.last_used = shift(bases.2, s.last_used);
+            s.file = file;
+            s.line = (s.line as u64 + line_off).min(u32::MAX as u64) as u32;
+        }
+        // The identity hints, interned by the merge in the order they were
+        // found: the n-th pending hint of a kind gets the n-th id of its table.
+        let mut next = [0usize; 4];
+        for &(row, hint, _, _) in &self.store.hints.items {
+            let h = hint as usize;
+            let id = remaps[3 + h][k][next[h]];
+            next[h] += 1;
+            let r = &mut self.store.rows[row as usize];
+            match hint {
+                Hint::User => r.user = id,
+                Hint::Serial => r.serial = id,
+                Hint::DeviceId => r.device_id = id,
+                Hint::Hostname => r.hostname = id,
+            }
+        }
+    }
+}
+
+/// A CSV input read in blocks that end at record boundaries (the rest of a
+/// read is carried to the next block), so the file never sits in memory
+/// whole and each block parses on its own.
+struct Blocks<R> {
+    reader: HashingReader<R>,
+    carry: Vec<u8>,
+    block: usize,
+    eof: bool,
+}
+
+impl<R: Read> Blocks<R> {
+    fn new(reader: HashingReader<R>, block: usize) -> Self {
+        Blocks { reader, carry: Vec::new(), block, eof: false }
+    }
+
+    /// Fill `buf` with the next block; `false` when the input is exhausted.
+    fn next(&mut self, buf: &mut Vec<u8>) -> std::io::Result<bool> {
+        buf.clear();
+        buf.extend_from_slice(&self.carry);
+        self.carry.clear();
+        let mut want = self.block;
+        loop {
+            while !self.eof && buf.len() < want {
+                let old = buf.len();
+                buf.resize(want, 0);
+                let n = loop {
+                    match self.reader.read(&mut buf[old..]) {
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        r => break r,
+                    }
+                };
+                let n = match n {
+                    Ok(n) => n,
+                    Err(e) => {
+                        buf.truncate(old);
+                        return Err(e);
+                    }
+                };
+                buf.truncate(old + n);
+                if n == 0 {
+                    self.eof = true;
+                }
+            }
+            if self.eof {
+                return Ok(!buf.is_empty());
+            }
+            match last_record_end(buf) {
+                Some(end) => {
+                    self.carry.extend_from_slice(&buf[end..]);
+                    buf.truncate(end);
+                    return Ok(true);
+                }
+                // A record longer than the block: read on.
+                None => want = want.saturating_mul(2),
+            }
+        }
+    }
+
+    fn into_inner(self) -> HashingReader<R> {
+        self.reader
+    }
 }
 
 impl SignalStore {
@@ -242,15 +485,27 @@ impl SignalStore {
     /// `.jsonl`) and add its accepted rows. Row errors go to the file's job;
     /// an unreadable or structurally broken file is an `invalid_input` error.
     pub fn add_file(&mut self, path: &str, input: impl Read, ruleset: &Ruleset) -> Result<&ImportJob> {
+        self.add_file_with(path, input, ruleset, ReadParallelism::default())
+    }
+
+    /// [`SignalStore::add_file`] with `par.threads` parsing threads for a CSV
+    /// file (JSON Lines are read on the calling thread). The result — rows,
+    /// ids, errors, job — is the same for every thread count and block size:
+    /// blocks are cut at record boundaries, parsed into partial stores, and
+    /// merged in file order (DESIGN Part B, "Determinism").
+    pub fn add_file_with(&mut self, path: &str, input: impl Read, ruleset: &Ruleset, par: ReadParallelism) -> Result<&ImportJob> {
         let opts = Opts { placeholders: &ruleset.serial_placeholders, strip_netbios: ruleset.strip_netbios_domain };
         let mut job = ImportJob::new("canonical", path, Digest32([0; 32]), 0);
-        let mut ctx = FileCtx { file_index: self.jobs.len() as u32, sources_seen: BTreeSet::new() };
+        let mut ctx = FileCtx::new(self.jobs.len() as u32);
         let reader = HashingReader::new(input);
         let reader = if path.ends_with(".jsonl") {
-            self.read_jsonl(path, reader, &opts, &mut job, &mut ctx)?
+            self.read_jsonl(path, reader, &opts, &mut job, &mut ctx)
         } else {
-            self.read_csv(path, reader, &opts, &mut job, &mut ctx)?
+            self.read_csv(path, reader, &opts, &mut job, &mut ctx, par)
         };
+        // Rows read before an error still get their hints.
+        self.flush_hints();
+        let reader = reader?;
         let (hash, bytes) =
             reader.finish().map_err(|e| Error::new(ErrorCode::InvalidInput, format!("cannot read: {e}")).at(Location::file(path)))?;
         let fresh = ImportJob::new("canonical", path, hash, bytes);
@@ -289,8 +544,7 @@ impl SignalStore {
                 j
             })
             .collect();
-        let mut ctxs: Vec<FileCtx> =
-            (0..files.len()).map(|i| FileCtx { file_index: (first + i) as u32, sources_seen: BTreeSet::new() }).collect();
+        let mut ctxs: Vec<FileCtx> = (0..files.len()).map(|i| FileCtx::new((first + i) as u32)).collect();
         for (file, err) in &out.rejected {
             if let Some(job) = jobs.get_mut(*file) {
                 job.rows_total += 1;
@@ -322,6 +576,7 @@ impl SignalStore {
                 _ => "mixed".to_string(),
             };
         }
+        self.flush_hints();
         self.jobs.extend(jobs);
         first..self.jobs.len()
     }
@@ -333,9 +588,50 @@ impl SignalStore {
         opts: &Opts<'_>,
         job: &mut ImportJob,
         ctx: &mut FileCtx,
+        par: ReadParallelism,
     ) -> Result<HashingReader<R>> {
-        let mut table = CsvTable::new(path, input)?;
-        let header: Vec<String> = table.header().to_vec();
+        let read_err = |e: std::io::Error| Error::new(ErrorCode::InvalidInput, format!("cannot read: {e}")).at(Location::file(path));
+        let mut blocks = Blocks::new(input, par.block_bytes.max(1));
+        // The header: the first non-blank record.
+        let mut rec = SliceRecord::default();
+        let mut buf = Vec::new();
+        let mut header: Vec<String> = Vec::new();
+        let mut line_off = 0u64;
+        let mut data_start = 0;
+        loop {
+            if !blocks.next(&mut buf).map_err(read_err)? {
+                break;
+            }
+            let mut p = SliceCsv::new(&buf, 0);
+            let mut found = false;
+            loop {
+                match p.read(&mut rec) {
+                    Ok(None) => break,
+                    Ok(Some(l)) => {
+                        let line = line_off + l;
+                        let bytes = rec.bytes(&buf);
+                        if rec.is_blank(bytes) {
+                            continue;
+                        }
+                        for (i, &(a, b)) in rec.spans.iter().enumerate() {
+                            let s = std::str::from_utf8(&bytes[a..b]).map_err(|_| {
+                                Error::new(ErrorCode::InvalidInput, format!("header column {} is not UTF-8", i + 1))
+                                    .at(Location::line(path, line))
+                            })?;
+                            header.push(s.trim().to_string());
+                        }
+                        found = true;
+                        break;
+                    }
+                    Err((l, msg)) => return Err(Error::new(ErrorCode::InvalidInput, msg).at(Location::line(path, line_off + l))),
+                }
+            }
+            line_off += p.line;
+            if found {
+                data_start = p.pos();
+                break;
+            }
+        }
         let mut map = [usize::MAX; 16];
         let mut unknown = Vec::new();
         for (i, h) in header.iter().enumerate() {
@@ -360,10 +656,93 @@ impl SignalStore {
         } else if !unknown.is_empty() {
             job.warnings.push(format!("unknown columns ignored: {}", crate::error::names_for_display(unknown.iter().map(String::as_str))));
         }
-        while let Some((line, record)) = table.next_record()? {
-            let mut fields: [&str; 16] = [""; 16];
+        if header.is_empty() {
+            return Ok(blocks.into_inner());
+        }
+        let cols = CsvCols { header_len: header.len(), map, missing_required };
+        let chunk_err = |e: ChunkError| {
+            let mut loc = Location::line(path, e.line);
+            if let Some(f) = e.field {
+                loc = loc.with_field(f);
+            }
+            Error::new(ErrorCode::InvalidInput, e.message).at(loc)
+        };
+        if par.threads <= 1 {
+            // One thread: every block is parsed straight into this store.
+            let mut start = data_start;
+            loop {
+                let lines = self.parse_csv_block(&buf, start, line_off, &cols, opts, job, ctx, &mut rec).map_err(chunk_err)?;
+                line_off += lines;
+                start = 0;
+                if !blocks.next(&mut buf).map_err(read_err)? {
+                    break;
+                }
+            }
+            return Ok(blocks.into_inner());
+        }
+        self.read_csv_parallel(&mut blocks, buf, data_start, line_off, &cols, opts, job, ctx, par.threads).map_err(|e| match e {
+            ParallelError::Io(e) => read_err(e),
+            ParallelError::Chunk(e) => chunk_err(e),
+        })?;
+        Ok(blocks.into_inner())
+    }
+
+    /// Parse the records of `data[start..]` (a block cut at record
+    /// boundaries) into this store; `line_off` is the number of physical
+    /// lines before `start`. Returns the physical lines the block holds.
+    #[allow(clippy::too_many_arguments)]
+    fn parse_csv_block(
+        &mut self,
+        data: &[u8],
+        start: usize,
+        line_off: u64,
+        cols: &CsvCols,
+        opts: &Opts<'_>,
+        job: &mut ImportJob,
+        ctx: &mut FileCtx,
+        rec: &mut SliceRecord,
+    ) -> std::result::Result<u64, ChunkError> {
+        let r = self.parse_csv_records(data, start, line_off, cols, opts, job, ctx, rec);
+        if !self.defer_hints {
+            self.flush_hints();
+        }
+        r
+    }
+
+    /// [`SignalStore::parse_csv_block`] before the pending hints are flushed.
+    #[allow(clippy::too_many_arguments)]
+    fn parse_csv_records(
+        &mut self,
+        data: &[u8],
+        start: usize,
+        line_off: u64,
+        cols: &CsvCols,
+        opts: &Opts<'_>,
+        job: &mut ImportJob,
+        ctx: &mut FileCtx,
+        rec: &mut SliceRecord,
+    ) -> std::result::Result<u64, ChunkError> {
+        let mut p = SliceCsv::new(data, start);
+        let map = &cols.map;
+        loop {
+            let line = match p.read(rec) {
+                Ok(None) => return Ok(p.line),
+                Ok(Some(l)) => line_off + l,
+                Err((l, message)) => return Err(ChunkError { line: line_off + l, field: None, message }),
+            };
+            let bytes = rec.bytes(data);
+            if rec.is_blank(bytes) {
+                continue;
+            }
+            if rec.spans.len() != cols.header_len {
+                return Err(ChunkError {
+                    line,
+                    field: None,
+                    message: format!("expected {} fields as in the header, found {}", cols.header_len, rec.spans.len()),
+                });
+            }
             job.rows_total += 1;
-            if let Some(c) = missing_required {
+            if let Some(c) = cols.missing_required {
                 job.rows_rejected += 1;
                 job.errors.push(RowError {
                     line,
@@ -373,22 +752,235 @@ impl SignalStore {
                 });
                 continue;
             }
-            let Some(text) = record.utf8() else {
-                let c = (0..16).find(|&c| map[c] != usize::MAX && record.get(map[c]).is_some_and(|f| std::str::from_utf8(f).is_err()));
-                let mut loc = Location::line(path, line);
-                if let Some(c) = c {
-                    loc = loc.with_field(COLUMNS[c]);
-                }
-                return Err(Error::new(ErrorCode::InvalidInput, "field is not valid UTF-8").at(loc));
+            let Ok(text) = std::str::from_utf8(bytes) else {
+                let c = (0..16).find(|&c| {
+                    map[c] != usize::MAX && {
+                        let (a, b) = rec.spans[map[c]];
+                        std::str::from_utf8(&bytes[a..b]).is_err()
+                    }
+                });
+                return Err(ChunkError { line, field: c.map(|c| COLUMNS[c]), message: "field is not valid UTF-8".to_string() });
             };
+            let mut fields: [&str; 16] = [""; 16];
             for (c, slot) in fields.iter_mut().enumerate() {
                 if map[c] != usize::MAX {
-                    *slot = record.field_str(text, map[c]).unwrap_or("");
+                    let (a, b) = rec.spans[map[c]];
+                    // Field boundaries are ASCII commas: always character boundaries.
+                    *slot = text.get(a..b).unwrap_or("");
                 }
             }
             self.accept_row(&fields, line, opts, job, ctx);
         }
-        Ok(table.into_inner())
+    }
+
+    /// Parse a CSV file's blocks on `threads` scoped workers and merge them
+    /// here, a wave of `2 × threads` blocks at a time (memory stays bounded):
+    ///
+    /// 1. the workers parse the wave's blocks, each into a partial store with
+    ///    tables of its own, while this thread reads (and hashes) the next wave;
+    /// 2. the string tables are merged, each table on one thread (tables are
+    ///    independent), every partial's strings in block order and id order,
+    ///    so the ids are those of a sequential read (first appearance);
+    /// 3. the partial rows are remapped to the merged ids in parallel, then
+    ///    appended in block order with their lines shifted.
+    ///
+    /// `first` holds the first block, whose data starts at `start` after
+    /// `line_off` physical lines (the header).
+    #[allow(clippy::too_many_arguments)]
+    fn read_csv_parallel<R: Read>(
+        &mut self,
+        blocks: &mut Blocks<R>,
+        first: Vec<u8>,
+        start: usize,
+        mut line_off: u64,
+        cols: &CsvCols,
+        opts: &Opts<'_>,
+        job: &mut ImportJob,
+        ctx: &mut FileCtx,
+        threads: usize,
+    ) -> std::result::Result<(), ParallelError> {
+        let wave = 2 * threads;
+        let mut spare: Vec<Vec<u8>> = Vec::new();
+        let mut pool: Vec<Partial> = Vec::new();
+        let mut eof = false;
+        let mut cur: Vec<(Vec<u8>, usize)> = vec![(first, start)];
+        // The first wave is the first block alone: its parse starts at once
+        // while this thread reads the next wave. A read error is reported
+        // after the blocks read before it, as the one-thread read does (their
+        // structural errors come first).
+        let mut io_error = None;
+        while !cur.is_empty() {
+            // 1. Parse this wave; read the next one meanwhile.
+            let mut next: Vec<(Vec<u8>, usize)> = Vec::new();
+            let pending_io_error = io_error.take();
+            let per = cur.len().div_ceil(threads);
+            if pool.len() < cur.len() {
+                pool.resize_with(cur.len(), Partial::default);
+            }
+            let partials = &mut pool[..cur.len()];
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = partials
+                    .chunks_mut(per)
+                    .zip(cur.chunks(per))
+                    .map(|(parts, group)| {
+                        scope.spawn(move || {
+                            for (p, (d, st)) in parts.iter_mut().zip(group) {
+                                p.parse(d, *st, cols, opts);
+                            }
+                        })
+                    })
+                    .collect();
+                while !eof && next.len() < wave {
+                    let mut b = spare.pop().unwrap_or_default();
+                    match blocks.next(&mut b) {
+                        Ok(true) => next.push((b, 0)),
+                        Ok(false) => eof = true,
+                        Err(e) => {
+                            io_error = Some(e);
+                            eof = true;
+                        }
+                    }
+                }
+                for h in handles {
+                    h.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+                }
+            });
+            spare.extend(cur.drain(..).map(|(b, _)| b));
+            cur = next;
+            // Line offsets, and the first structural error in file order.
+            let mut offsets = Vec::with_capacity(partials.len());
+            for p in partials.iter_mut() {
+                offsets.push(line_off);
+                if let Some(mut e) = p.error.take() {
+                    e.line += line_off;
+                    return Err(ParallelError::Chunk(e));
+                }
+                line_off += p.lines;
+            }
+            // 2. Merge the string tables, one table per thread.
+            let remaps = self.merge_tables(partials, threads);
+            // 3. Remap the rows, then append them in block order.
+            let mut raw_base = self.raw_ids.len() as u32;
+            let mut session_base = self.sessions.len() as u32;
+            let mut last_used_base = self.last_used.len() as u32;
+            let mut bases = Vec::with_capacity(partials.len());
+            for p in partials.iter() {
+                bases.push((raw_base, session_base, last_used_base));
+                raw_base += p.store.raw_ids.len() as u32;
+                session_base += p.store.sessions.len() as u32;
+                last_used_base += p.store.last_used.len() as u32;
+            }
+            let file = ctx.file_index;
+            let per = partials.len().div_ceil(threads).max(1);
+            std::thread::scope(|scope| {
+                let mut k0 = 0;
+                for group in partials.chunks_mut(per) {
+                    let (remaps, bases, offsets) = (&remaps, &bases, &offsets);
+                    let first = k0;
+                    k0 += group.len();
+                    scope.spawn(move || {
+                        for (i, p) in group.iter_mut().enumerate() {
+                            let k = first + i;
+                            p.remap_rows(remaps, k, bases[k], offsets[k], file);
+                        }
+                    });
+                }
+            });
+            let total: usize = partials.iter().map(|p| p.store.rows.len()).sum();
+            self.rows.reserve(total);
+            for (k, p) in partials.iter_mut().enumerate() {
+                let off = offsets[k];
+                job.rows_total += p.job.rows_total;
+                job.rows_accepted += p.job.rows_accepted;
+                job.rows_rejected += p.job.rows_rejected;
+                job.errors.extend(p.job.errors.drain(..).map(|mut e| {
+                    e.line += off;
+                    e
+                }));
+                ctx.sources_seen.extend(p.sources_seen.iter().map(|&s| remaps[0][k][s as usize]));
+                self.raw_ids.append(&p.store.raw_ids);
+                self.sessions.extend_from_slice(&p.store.sessions);
+                self.last_used.extend_from_slice(&p.store.last_used);
+                self.rows.extend_from_slice(&p.store.rows);
+            }
+            if let Some(e) = pending_io_error {
+                return Err(ParallelError::Io(e));
+            }
+        }
+        io_error.map_or(Ok(()), |e| Err(ParallelError::Io(e)))
+    }
+
+    /// Merge the partials' string tables into this store's, in block order;
+    /// returns, per table (in [`SignalStore::tables`] order) and per partial,
+    /// the new id of each local id. Each table is merged by one thread; the
+    /// tables are shared out by size.
+    fn merge_tables(&mut self, partials: &[Partial], threads: usize) -> Vec<Vec<Vec<u32>>> {
+        // Tables 3.. are the identity hints, pending in the partials.
+        let weight =
+            |t: usize| -> usize {
+                partials
+                    .iter()
+                    .map(|p| {
+                        if t < 3 {
+                            p.store.tables()[t].len()
+                        } else {
+                            p.store.hints.items.iter().filter(|i| i.1 as usize == t - 3).count()
+                        }
+                    })
+                    .sum()
+            };
+        let mut weighted: Vec<(usize, usize, &mut Interner)> =
+            self.tables_mut().into_iter().enumerate().map(|(t, table)| (weight(t), t, table)).collect();
+        weighted.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut bins: Vec<(usize, Vec<(usize, &mut Interner)>)> = (0..threads.max(1)).map(|_| (0, Vec::new())).collect();
+        for (w, t, table) in weighted {
+            if let Some(bin) = bins.iter_mut().min_by_key(|b| b.0) {
+                bin.0 += w + 1;
+                bin.1.push((t, table));
+            }
+        }
+        let merge_one = |t: usize, table: &mut Interner, p: &Partial| -> Vec<u32> {
+            if t < 3 {
+                return table.merge(p.store.tables()[t]);
+            }
+            let PendingHints { text, items, tags } = &p.store.hints;
+            let batch: Vec<(&str, u32)> = items
+                .iter()
+                .zip(tags)
+                .filter(|(i, _)| i.1 as usize == t - 3)
+                .map(|(&(_, _, a, b), &tag)| (&text[a as usize..b as usize], tag))
+                .collect();
+            table.intern_batch(&batch)
+        };
+        let merge_bin = |bin: Vec<(usize, &mut Interner)>| -> Vec<(usize, Vec<Vec<u32>>)> {
+            bin.into_iter().map(|(t, table)| (t, partials.iter().map(|p| merge_one(t, table, p)).collect())).collect()
+        };
+        let results: Vec<(usize, Vec<Vec<u32>>)> = std::thread::scope(|scope| {
+            let mut bins = bins.into_iter().map(|b| b.1);
+            let mine = bins.next().unwrap_or_default();
+            let handles: Vec<_> = bins.filter(|b| !b.is_empty()).map(|b| scope.spawn(move || merge_bin(b))).collect();
+            let mut out = merge_bin(mine);
+            for h in handles {
+                out.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+            }
+            out
+        });
+        let mut remaps: Vec<Vec<Vec<u32>>> = vec![Vec::new(); 7];
+        for (t, r) in results {
+            remaps[t] = r;
+        }
+        remaps
+    }
+
+    /// The string tables, in a fixed order (sources first).
+    fn tables(&self) -> [&Interner; 7] {
+        [&self.sources, &self.sku_texts, &self.products, &self.users, &self.serials, &self.device_ids, &self.hostnames]
+    }
+
+    /// [`SignalStore::tables`], mutable.
+    fn tables_mut(&mut self) -> [&mut Interner; 7] {
+        let SignalStore { sources, sku_texts, products, users, serials, device_ids, hostnames, .. } = self;
+        [sources, sku_texts, products, users, serials, device_ids, hostnames]
     }
 
     fn read_jsonl<R: Read>(
@@ -476,9 +1068,15 @@ impl SignalStore {
             Ok(mut sig) => {
                 sig.file = ctx.file_index;
                 sig.line = line.min(u32::MAX as u64) as u32;
-                ctx.sources_seen.insert(sig.source);
+                if sig.source != ctx.last_source {
+                    ctx.sources_seen.insert(sig.source);
+                    ctx.last_source = sig.source;
+                }
                 job.rows_accepted += 1;
                 self.rows.push(sig);
+                if self.hints.items.len() >= HINT_BATCH && !self.defer_hints {
+                    self.flush_hints();
+                }
             }
             Err((c, code, message)) => {
                 job.rows_rejected += 1;
@@ -574,21 +1172,30 @@ impl SignalStore {
         let last_used = self.push_last_used(last_used_at);
         let product = t(C_PRODUCT);
         let scratch = &mut self.scratch;
-        let norm = |interner: &mut Interner, ok: bool, buf: &String| if ok { interner.intern(buf) } else { NONE };
-        let user_ok = normalize_user_into(f[C_USER], opts.strip_netbios, scratch);
-        let user = norm(&mut self.users, user_ok, scratch);
-        let serial_ok = normalize_serial_into(f[C_SERIAL], opts.placeholders, scratch);
-        let serial = norm(&mut self.serials, serial_ok, scratch);
-        let id_ok = normalize_device_id_into(f[C_DEVICE_ID], scratch);
-        let device_id = norm(&mut self.device_ids, id_ok, scratch);
-        let host_ok = normalize_hostname_into(f[C_DEVICE_NAME], scratch);
-        let hostname = norm(&mut self.hostnames, host_ok, scratch);
+        // The four identity hints are interned later, a batch of rows at a
+        // time (`flush_hints`), in the same order: ids are unchanged.
+        let row = self.rows.len() as u32;
+        if normalize_user_into(f[C_USER], opts.strip_netbios, scratch) {
+            self.hints.push(row, Hint::User, scratch);
+        }
+        if normalize_serial_into(f[C_SERIAL], opts.placeholders, scratch) {
+            self.hints.push(row, Hint::Serial, scratch);
+        }
+        if normalize_device_id_into(f[C_DEVICE_ID], scratch) {
+            self.hints.push(row, Hint::DeviceId, scratch);
+        }
+        if normalize_hostname_into(f[C_DEVICE_NAME], scratch) {
+            self.hints.push(row, Hint::Hostname, scratch);
+        }
         let product = if product.is_empty() {
             NONE
+        } else if normalize_device_id_into(product, scratch) {
+            // trim + lower-case
+            self.products.intern(scratch)
         } else {
-            let ok = normalize_device_id_into(product, scratch); // trim + lower-case
-            norm(&mut self.products, ok, scratch)
+            NONE
         };
+        let (user, serial, device_id, hostname) = (NONE, NONE, NONE, NONE);
         Ok(Signal {
             observed_at,
             text_hash,
@@ -610,6 +1217,41 @@ impl SignalStore {
         })
     }
 
+    /// Intern the pending identity hints into their tables, in row order,
+    /// and set them on their rows.
+    fn flush_hints(&mut self) {
+        const AHEAD: usize = 8;
+        let SignalStore { rows, users, serials, device_ids, hostnames, hints, .. } = self;
+        let PendingHints { text, items, tags } = hints;
+        tags.clear();
+        tags.extend(items.iter().map(|&(_, _, a, b)| tag_of(&text[a as usize..b as usize])));
+        for i in 0..items.len() {
+            if let Some(&(_, hint, _, _)) = items.get(i + AHEAD) {
+                let table: &Interner = match hint {
+                    Hint::User => users,
+                    Hint::Serial => serials,
+                    Hint::DeviceId => device_ids,
+                    Hint::Hostname => hostnames,
+                };
+                std::hint::black_box(table.touch(tags[i + AHEAD]));
+            }
+            let (row, hint, a, b) = items[i];
+            let value = &text[a as usize..b as usize];
+            let (table, field): (&mut Interner, &mut u32) = {
+                let r = &mut rows[row as usize];
+                match hint {
+                    Hint::User => (&mut *users, &mut r.user),
+                    Hint::Serial => (&mut *serials, &mut r.serial),
+                    Hint::DeviceId => (&mut *device_ids, &mut r.device_id),
+                    Hint::Hostname => (&mut *hostnames, &mut r.hostname),
+                }
+            };
+            *field = table.intern_tagged(value, tags[i]);
+        }
+        items.clear();
+        text.clear();
+    }
+
     /// Keep a row's `last_used_at` aside; its index, or NONE.
     fn push_last_used(&mut self, at: Option<Instant>) -> u32 {
         match at {
@@ -619,6 +1261,33 @@ impl SignalStore {
             }
             None => NONE,
         }
+    }
+
+    /// Empty the store, keeping its allocations (a parallel read reuses the
+    /// partial stores of its workers).
+    fn clear(&mut self) {
+        self.rows.clear();
+        self.sessions.clear();
+        self.last_used.clear();
+        self.jobs.clear();
+        self.raw_ids.clear();
+        for t in self.tables_mut() {
+            t.clear();
+        }
+        self.hints.items.clear();
+        self.hints.text.clear();
+    }
+
+    /// Bytes the store holds on the heap (capacities; hash tables
+    /// estimated from their capacity), for memory accounting in benchmarks.
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let tables = [&self.sources, &self.sku_texts, &self.products, &self.users, &self.serials, &self.device_ids, &self.hostnames];
+        self.rows.capacity() * size_of::<Signal>()
+            + self.sessions.capacity() * size_of::<SessionData>()
+            + self.last_used.capacity() * size_of::<Instant>()
+            + self.raw_ids.heap_bytes()
+            + tables.iter().map(|t| t.heap_bytes()).sum::<usize>()
     }
 
     /// Source name of a row.

@@ -93,19 +93,6 @@ impl Record {
         Some(&self.data[start..end])
     }
 
-    /// Field `i` as text, given the record's bytes validated once with
-    /// [`Record::utf8`] (field boundaries fall on ASCII commas, so they are
-    /// always character boundaries).
-    pub(crate) fn field_str<'a>(&self, text: &'a str, i: usize) -> Option<&'a str> {
-        let &(start, end) = self.spans.get(i)?;
-        text.get(start..end)
-    }
-
-    /// The record's bytes as text, if they are valid UTF-8.
-    pub(crate) fn utf8(&self) -> Option<&str> {
-        std::str::from_utf8(&self.data).ok()
-    }
-
     /// All fields.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &[u8]> {
         (0..self.len()).filter_map(move |i| self.get(i))
@@ -218,6 +205,199 @@ impl<R: Read> CsvReader<R> {
         rec.end_field();
         Ok(Some(first_line))
     }
+}
+
+/// One record parsed by [`SliceCsv`]: a line without quotes is split in
+/// place (its fields are spans of the input slice, nothing is copied); a
+/// record with quotes is unescaped into `data`.
+#[derive(Debug, Default)]
+pub(crate) struct SliceRecord {
+    /// (start, end) of each field in [`SliceRecord::bytes`].
+    pub(crate) spans: Vec<(usize, usize)>,
+    data: Vec<u8>,
+    /// The record's bytes in the input slice, when nothing needed unescaping.
+    body: Option<(usize, usize)>,
+}
+
+impl SliceRecord {
+    /// The record's (unescaped) bytes; `src` is the slice it was read from.
+    pub(crate) fn bytes<'a>(&'a self, src: &'a [u8]) -> &'a [u8] {
+        match self.body {
+            Some((s, e)) => &src[s..e],
+            None => &self.data,
+        }
+    }
+
+    /// A blank line: one field that is empty or white space only.
+    pub(crate) fn is_blank(&self, bytes: &[u8]) -> bool {
+        self.spans.len() == 1 && bytes[self.spans[0].0..self.spans[0].1].iter().all(u8::is_ascii_whitespace)
+    }
+
+    fn end_field(&mut self, start: &mut usize) {
+        self.spans.push((*start, self.data.len()));
+        *start = self.data.len();
+    }
+}
+
+/// The record reader of [`CsvTable`] (same records, same line numbers, same
+/// errors) over bytes in memory that start at a record boundary: the signal
+/// reader hands it blocks cut at record boundaries ([`last_record_end`]), so
+/// fields are read in the block itself and blocks can be parsed in parallel.
+pub(crate) struct SliceCsv<'a> {
+    data: &'a [u8],
+    pos: usize,
+    /// Physical lines consumed so far.
+    pub(crate) line: u64,
+}
+
+impl<'a> SliceCsv<'a> {
+    /// Read `data` from `start` (a record boundary).
+    pub(crate) fn new(data: &'a [u8], start: usize) -> Self {
+        SliceCsv { data, pos: start, line: 0 }
+    }
+
+    /// Where the next record starts.
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// The next record into `rec`; its first line (counted from this
+    /// reader's start), or `None` at the end; an unterminated quoted field is
+    /// an error at the record's first line.
+    pub(crate) fn read(&mut self, rec: &mut SliceRecord) -> std::result::Result<Option<u64>, (u64, String)> {
+        rec.spans.clear();
+        rec.data.clear();
+        rec.body = None;
+        let data = self.data;
+        if self.pos >= data.len() {
+            return Ok(None);
+        }
+        let rest = &data[self.pos..];
+        let mut line_stop = self.pos + memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
+        self.line += 1;
+        let first_line = self.line;
+        // Fast path: a line without quotes is split on commas where it lies.
+        if memchr::memchr(b'"', &data[self.pos..line_stop]).is_none() {
+            let mut body = &data[self.pos..line_stop];
+            if let Some(rest) = body.strip_suffix(b"\n") {
+                body = rest;
+            }
+            if let Some(rest) = body.strip_suffix(b"\r") {
+                body = rest;
+            }
+            rec.body = Some((self.pos, self.pos + body.len()));
+            let mut start = 0;
+            for i in memchr::memchr_iter(b',', body) {
+                rec.spans.push((start, i));
+                start = i + 1;
+            }
+            rec.spans.push((start, body.len()));
+            self.pos = line_stop;
+            return Ok(Some(first_line));
+        }
+        // The state machine of `CsvReader::read`, a physical line at a time.
+        let mut in_quotes = false;
+        let mut field_start = true;
+        let mut start = 0;
+        let mut i = self.pos;
+        loop {
+            while i < line_stop {
+                let b = data[i];
+                if in_quotes {
+                    if b == b'"' {
+                        if i + 1 < line_stop && data[i + 1] == b'"' {
+                            rec.data.push(b'"');
+                            i += 1;
+                        } else {
+                            in_quotes = false;
+                        }
+                    } else {
+                        rec.data.push(b);
+                    }
+                } else {
+                    match b {
+                        b',' => {
+                            rec.end_field(&mut start);
+                            field_start = true;
+                            i += 1;
+                            continue;
+                        }
+                        b'"' if field_start => in_quotes = true,
+                        b'\n' => break,
+                        b'\r' if (i + 1 < line_stop && data[i + 1] == b'\n') || i + 1 == line_stop => break,
+                        _ => rec.data.push(b),
+                    }
+                }
+                field_start = false;
+                i += 1;
+            }
+            if !in_quotes {
+                break;
+            }
+            // A quoted field continues on the next physical line.
+            if line_stop >= data.len() {
+                return Err((first_line, "unterminated quoted field".to_string()));
+            }
+            i = line_stop;
+            let rest = &data[line_stop..];
+            line_stop += memchr::memchr(b'\n', rest).map_or(rest.len(), |k| k + 1);
+            self.line += 1;
+        }
+        rec.end_field(&mut start);
+        self.pos = line_stop;
+        Ok(Some(first_line))
+    }
+}
+
+/// The end (exclusive) of the last complete record in `buf`, which starts at
+/// a record boundary: just after the last line end that is outside quotes,
+/// as [`SliceCsv`] (and `CsvReader`) would read it. `None` when no record
+/// ends in `buf`. Without a quote in `buf` (the common case) every line end
+/// is a record end; otherwise the reader's quote state machine decides.
+pub(crate) fn last_record_end(buf: &[u8]) -> Option<usize> {
+    if memchr::memchr(b'"', buf).is_none() {
+        return memchr::memrchr(b'\n', buf).map(|i| i + 1);
+    }
+    let mut last = None;
+    let mut in_quotes = false;
+    let mut field_start = true;
+    let mut i = 0;
+    while i < buf.len() {
+        let b = buf[i];
+        if in_quotes {
+            if b == b'"' {
+                // `""` is an escaped quote; a quote followed by anything else
+                // (a line end included) closes the field. A quote that is the
+                // very last byte is read as closing: only the state after it
+                // could be wrong, and no record end lies after it.
+                if buf.get(i + 1) == Some(&b'"') {
+                    i += 1;
+                } else {
+                    in_quotes = false;
+                }
+            }
+            field_start = false;
+        } else {
+            match b {
+                b',' => {
+                    field_start = true;
+                    i += 1;
+                    continue;
+                }
+                b'\n' => {
+                    last = Some(i + 1);
+                    field_start = true;
+                    i += 1;
+                    continue;
+                }
+                b'"' if field_start => in_quotes = true,
+                _ => {}
+            }
+            field_start = false;
+        }
+        i += 1;
+    }
+    last
 }
 
 /// A CSV stream with a header row, yielding records with their line numbers.
@@ -387,5 +567,29 @@ mod tests {
         let t = CsvTable::new("e.csv", &b"a,b\n"[..]).unwrap();
         let e = t.require(&["a", "quantity"]).unwrap_err();
         assert_eq!(e.location().unwrap().field.as_deref(), Some("quantity"));
+    }
+
+    #[test]
+    fn record_ends_respect_quotes() {
+        assert_eq!(last_record_end(b"a,b\nc,d\ne"), Some(8));
+        assert_eq!(last_record_end(b"a,\"x\ny\"\nb"), Some(8));
+        // The line end inside the open quote is not a record end.
+        assert_eq!(last_record_end(b"a,\"x\ny"), None);
+        // A quote inside an unquoted field is data; `""` inside quotes is one quote.
+        assert_eq!(last_record_end(b"a\"b,c\n\"q\"\"\n\",d\n"), Some(15));
+        let data = b"h\n\"a\nb\",c\r\n\nx,\"\"\"\"\n";
+        let mut p = SliceCsv::new(data, 0);
+        let mut rec = SliceRecord::default();
+        assert_eq!(p.read(&mut rec).unwrap(), Some(1));
+        assert_eq!(p.read(&mut rec).unwrap(), Some(2));
+        let b = rec.bytes(data);
+        assert_eq!(rec.spans.iter().map(|&(s, e)| &b[s..e]).collect::<Vec<_>>(), [&b"a\nb"[..], b"c"]);
+        assert_eq!(p.read(&mut rec).unwrap(), Some(4));
+        assert!(rec.is_blank(rec.bytes(data)));
+        assert_eq!(p.read(&mut rec).unwrap(), Some(5));
+        let b = rec.bytes(data);
+        assert_eq!(&b[rec.spans[1].0..rec.spans[1].1], b"\"");
+        assert_eq!(p.read(&mut rec).unwrap(), None);
+        assert_eq!(SliceCsv::new(b"\"open\n", 0).read(&mut rec), Err((1, "unterminated quoted field".to_string())));
     }
 }

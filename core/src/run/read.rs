@@ -10,7 +10,7 @@ use crate::input::adapters::{self, EntitlementObservation, InputFile};
 use crate::input::bundle::{parse_params, BundleSource, RunParams};
 use crate::input::catalog::{self, MasterData};
 use crate::input::ruleset::{self, Ruleset};
-use crate::input::signals::{ImportJob, SignalStore};
+use crate::input::signals::{ImportJob, ReadParallelism, SignalStore};
 use crate::input::table::{read_json, HashingReader};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -173,12 +173,14 @@ pub(super) fn previous(previous: Option<&[u8]>, params: &RunParams, errors: &mut
 }
 
 /// Canonical signal files, `signals/*.csv` and `signals/*.jsonl`, in path
-/// order; other files under `signals/` are named in `warnings`.
+/// order; other files under `signals/` are named in `warnings`. `par` sets
+/// the parsing threads of each CSV file (the store is the same for all).
 pub(super) fn signals(
     bundle: &dyn BundleSource,
     paths: &[String],
     rs: &Ruleset,
     warnings: &mut Vec<String>,
+    par: ReadParallelism,
 ) -> Result<SignalStore, Vec<Error>> {
     let mut store = SignalStore::default();
     let mut signal_paths: Vec<&String> =
@@ -189,7 +191,7 @@ pub(super) fn signals(
     }
     for p in signal_paths {
         let reader = bundle.open(p).map_err(|e| io_err(p, e))?;
-        store.add_file(p, reader, rs).map_err(|e| vec![e])?;
+        store.add_file_with(p, reader, rs, par).map_err(|e| vec![e])?;
     }
     Ok(store)
 }

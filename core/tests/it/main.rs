@@ -16,6 +16,7 @@ mod history;
 mod hostile_packs;
 mod organizations;
 mod overflow;
+mod parallel_read;
 mod properties;
 mod pseudonym;
 mod rules;
