@@ -1,8 +1,8 @@
 //! Layer `canon`: the canonical forms everything hashed is made of (DESIGN
 //! A5, A9) — canonical JSON (RFC 8785), domain-tagged SHA-256 hashes, RFC
 //! 9162 Merkle trees, exact numbers (fixed-point decimals, half-even
-//! percentages), instants and dates, and the deterministic tar the evidence
-//! pack is written in.
+//! percentages), instants and dates, the deterministic tar the evidence
+//! pack is written in and the pinned Zstandard frame around it (`zst`).
 //!
 //! Imports: `vocab`, `error`. Knows nothing of bundles, signals or
 //! snapshots.
@@ -13,3 +13,4 @@ pub(crate) mod merkle;
 pub(crate) mod numbers;
 pub(crate) mod tar;
 pub(crate) mod time;
+pub(crate) mod zst;

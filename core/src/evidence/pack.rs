@@ -31,6 +31,7 @@
 use crate::canon::canonical;
 use crate::canon::hash::{sha256, tagged, Digest32, Domain};
 use crate::canon::tar::TarWriter;
+use crate::canon::zst;
 use crate::document::manifest::{ArtifactEntry, Manifest, PseudonymNote, MANIFEST_SCHEMA};
 use crate::error::{Error, ErrorCode, Result};
 use crate::input::catalog;
@@ -152,13 +153,60 @@ pub(super) fn manifest_of(
 /// Write the evidence pack of a successful run into `sink` (a file, a socket,
 /// a buffer); returns the sink and the pack hash.
 ///
+/// The pack is the archive of [`write_archive`] compressed as one Zstandard
+/// frame with pinned settings (see `canon::zst`): the manifest and
+/// `pack_hash` are over the uncompressed members, so the pack hash is the
+/// same either way; `zstd -d` gives back the archive. Streamed: neither the
+/// archive nor the compressed bytes are held whole.
+///
 /// ```
 /// # use eucora_license_core::{reconcile, MemoryBundle};
 /// # let out = reconcile(&MemoryBundle::default(), None);
 /// // A failed run has no pack:
-/// assert!(eucora_license_core::internal::evidence::write_pack(&out, Vec::new()).is_err());
+/// assert!(eucora_license_core::write_pack(&out, Vec::new()).is_err());
 /// ```
 pub fn write_pack<W: Write>(outcome: &Outcome, sink: W) -> Result<(W, Digest32)> {
+    let io = |e: std::io::Error| Error::new(ErrorCode::InvalidInput, format!("cannot write the pack: {e}"));
+    let plan = plan(outcome)?;
+    let encoder = zst::encoder(sink, plan.archive_size()).map_err(io)?;
+    let (encoder, hash) = write_planned(outcome, &plan, encoder)?;
+    Ok((zst::finish(encoder).map_err(io)?, hash))
+}
+
+/// Write the archive of a successful run's evidence pack, uncompressed: the
+/// deterministic tar of DESIGN A7, which is the whole pack format written
+/// before packs were compressed and is what [`write_pack`] compresses.
+/// Verification accepts it as it is.
+///
+/// ```
+/// # use eucora_license_core::{reconcile, MemoryBundle};
+/// # let out = reconcile(&MemoryBundle::default(), None);
+/// assert!(eucora_license_core::internal::evidence::write_archive(&out, Vec::new()).is_err());
+/// ```
+pub fn write_archive<W: Write>(outcome: &Outcome, sink: W) -> Result<(W, Digest32)> {
+    let plan = plan(outcome)?;
+    write_planned(outcome, &plan, sink)
+}
+
+/// What a pack holds, measured before a byte is written: the artifacts held
+/// in memory, every member's size and digest, the manifest and its hash.
+struct Plan {
+    artifacts: BTreeMap<&'static str, Vec<u8>>,
+    digests: BTreeMap<&'static str, (u64, Digest32)>,
+    manifest_bytes: Vec<u8>,
+    pack_hash: Digest32,
+}
+
+impl Plan {
+    /// The exact size of the tar: a header block per member, its data padded
+    /// to whole blocks, and the two end blocks.
+    fn archive_size(&self) -> u64 {
+        let padded = |n: u64| 512 + n.div_ceil(512) * 512;
+        self.digests.values().map(|(n, _)| padded(*n)).sum::<u64>() + padded(self.manifest_bytes.len() as u64) + 1024
+    }
+}
+
+fn plan(outcome: &Outcome) -> Result<Plan> {
     let a = artifacts(outcome)?;
     let snapshot_hash = outcome.snapshot.as_ref().map(|s| s.hash().to_prefixed()).unwrap_or_default();
     let mut digests: BTreeMap<&str, (u64, Digest32)> = a.iter().map(|(k, v)| (*k, (v.len() as u64, sha256(v)))).collect();
@@ -170,18 +218,22 @@ pub fn write_pack<W: Write>(outcome: &Outcome, sink: W) -> Result<(W, Digest32)>
     let note = outcome.inputs.as_ref().and_then(|i| i.pseudonymised.as_ref());
     let (manifest, pack_hash) = manifest_of(&digests, &snapshot_hash, note)?;
     let manifest_bytes = canonical::to_vec_of(&manifest)?;
-    let mut names: Vec<&str> = digests.keys().copied().chain(["manifest.json"]).collect();
+    Ok(Plan { artifacts: a, digests, manifest_bytes, pack_hash })
+}
+
+fn write_planned<W: Write>(outcome: &Outcome, plan: &Plan, sink: W) -> Result<(W, Digest32)> {
+    let mut names: Vec<&str> = plan.digests.keys().copied().chain(["manifest.json"]).collect();
     names.sort_unstable();
     let mut w = TarWriter::new(sink);
     for name in names {
-        if let Some(bytes) = a.get(name) {
+        if let Some(bytes) = plan.artifacts.get(name) {
             w.append(name, bytes)?;
         } else if name == "manifest.json" {
-            w.append(name, &manifest_bytes)?;
+            w.append(name, &plan.manifest_bytes)?;
         } else {
-            let size = digests[name].0;
+            let size = plan.digests[name].0;
             w.append_with(name, size, |out| write_streamed(outcome, name, out))?;
         }
     }
-    Ok((w.finish()?, pack_hash))
+    Ok((w.finish()?, plan.pack_hash))
 }
