@@ -172,5 +172,7 @@ fn a_run_chains_to_a_compressed_previous_pack() {
     let prev = first.snapshot.as_ref().unwrap().canonical_bytes().to_vec();
     let r = verify(&second, Some(&prev));
     assert!(r.ok, "{:?}", r.first_failure);
-    assert!(eucora_license_core::open_run(&compressed).unwrap().1.is_some());
+    let (snap, detail) = eucora_license_core::open_run(&compressed).unwrap();
+    assert_eq!(snap.hash(), first.snapshot.as_ref().unwrap().hash());
+    assert_eq!(format!("{detail:?}"), format!("{:?}", eucora_license_core::open_run(&plain).unwrap().1));
 }
