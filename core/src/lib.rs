@@ -87,7 +87,7 @@ pub use document::snapshot::{
 
 pub use evidence::open::{open_pack, OpenPack};
 pub use canon::zst::archive as pack_archive;
-pub use evidence::pack::write_pack;
+pub use evidence::pack::{write_archive, write_pack};
 pub use evidence::proof::{prove, verify_proof, verify_proof_against, verify_proof_with_snapshot};
 pub use evidence::pseudonym::pseudonymise;
 pub use evidence::replay::replay_pack;

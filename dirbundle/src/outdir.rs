@@ -413,9 +413,29 @@ pub struct RunOutputs<'a> {
     pub shared: Option<&'a Outcome>,
 }
 
+/// The form an evidence pack file is written in (docs/audit-guide.md,
+/// section 9). Both verify; their pack hash is the same.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PackForm {
+    /// The archive in one pinned zstd frame (`write_pack`): what the CLI writes.
+    #[default]
+    Compressed,
+    /// The plain tar (`write_archive`), as packs were written before
+    /// compression: kept for hosts that read packs with a tar library and no
+    /// zstd (the Python binding and its Django app, until they read through
+    /// the core's `pack_archive`).
+    Plain,
+}
+
 /// An evidence pack streamed into a staged file.
-fn pack_into(outcome: &Outcome) -> impl FnOnce(&mut io::BufWriter<File>) -> io::Result<()> + '_ {
-    move |w| eucora_license_core::write_pack(outcome, w).map(|_| ()).map_err(io::Error::other)
+fn pack_into(outcome: &Outcome, form: PackForm) -> impl FnOnce(&mut io::BufWriter<File>) -> io::Result<()> + '_ {
+    move |w| {
+        match form {
+            PackForm::Compressed => eucora_license_core::write_pack(outcome, w).map(|_| ()),
+            PackForm::Plain => eucora_license_core::write_archive(outcome, w).map(|_| ()),
+        }
+        .map_err(io::Error::other)
+    }
 }
 
 /// `run_report.json` as written: the report as pretty JSON and a newline.
@@ -437,18 +457,23 @@ pub fn report_file_bytes(outcome: &Outcome) -> io::Result<Vec<u8>> {
 /// This is what `eucora-license reconcile --out` and Python's
 /// `Result.write` both call.
 pub fn write_run(out: &OutDir, outcome: &Outcome, outputs: RunOutputs<'_>) -> io::Result<()> {
+    write_run_as(out, outcome, outputs, PackForm::Compressed)
+}
+
+/// [`write_run`], with the packs written in `form`.
+pub fn write_run_as(out: &OutDir, outcome: &Outcome, outputs: RunOutputs<'_>, form: PackForm) -> io::Result<()> {
     let report = report_file_bytes(outcome)?;
     let mut staging = out.stage()?;
     let mut remove = Vec::new();
     if let Some(snap) = &outcome.snapshot {
         staging.write("exceptions.jsonl", &outcome.exceptions_jsonl())?;
         if outputs.pack {
-            staging.write_with("evidence.tar", pack_into(outcome))?;
+            staging.write_with("evidence.tar", pack_into(outcome, form))?;
         } else {
             remove.push("evidence.tar");
         }
         match outputs.shared {
-            Some(shared) => staging.write_with("evidence.shared.tar", pack_into(shared))?,
+            Some(shared) => staging.write_with("evidence.shared.tar", pack_into(shared, form))?,
             None => remove.push("evidence.shared.tar"),
         }
         staging.write("snapshot.json", snap.canonical_bytes())?;
@@ -461,8 +486,13 @@ pub fn write_run(out: &OutDir, outcome: &Outcome, outputs: RunOutputs<'_>) -> io
 /// finish or clean up what an interrupted run left, write the run, release
 /// the lock.
 pub fn write_run_to(path: &Path, outcome: &Outcome, outputs: RunOutputs<'_>) -> io::Result<()> {
+    write_run_to_as(path, outcome, outputs, PackForm::Compressed)
+}
+
+/// [`write_run_to`], with the packs written in `form`.
+pub fn write_run_to_as(path: &Path, outcome: &Outcome, outputs: RunOutputs<'_>, form: PackForm) -> io::Result<()> {
     let out = OutDir::open(path)?;
-    write_run(&out, outcome, outputs)
+    write_run_as(&out, outcome, outputs, form)
 }
 
 /// The file that stands for a past run: a directory's `evidence.tar` (or its
@@ -660,6 +690,24 @@ mod tests {
         // The refused staging directory is gone.
         assert!(names(&out).is_empty(), "{:?}", names(&out));
         drop(dir);
+        let _ = std::fs::remove_dir_all(&out);
+    }
+
+    #[test]
+    fn the_pack_form_is_compressed_by_default_and_plain_on_request() {
+        let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/demo");
+        let outcome = eucora_license_core::reconcile(&crate::DirBundle::new(&demo), None);
+        let out = scratch("packform");
+        let with_pack = RunOutputs { pack: true, shared: None };
+        write_run_to(&out, &outcome, with_pack).unwrap();
+        let compressed = std::fs::read(out.join("evidence.tar")).unwrap();
+        assert!(compressed.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]));
+        write_run_to_as(&out, &outcome, with_pack, PackForm::Plain).unwrap();
+        let plain = std::fs::read(out.join("evidence.tar")).unwrap();
+        assert_eq!(plain, eucora_license_core::write_archive(&outcome, Vec::new()).unwrap().0);
+        assert_eq!(&*eucora_license_core::pack_archive(&compressed).unwrap(), &plain[..]);
+        assert!(eucora_license_core::verify_pack(&compressed, None).ok);
+        assert!(eucora_license_core::verify_pack(&plain, None).ok);
         let _ = std::fs::remove_dir_all(&out);
     }
 }
