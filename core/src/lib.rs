@@ -85,8 +85,8 @@ pub use document::snapshot::{
 // Evidence: packs, offline verification and replay, per-SKU proofs, shared
 // (pseudonymised) outcomes.
 
-pub use evidence::open::{open_pack, OpenPack};
 pub use canon::zst::archive as pack_archive;
+pub use evidence::open::{open_pack, OpenPack};
 pub use evidence::pack::{write_archive, write_pack};
 pub use evidence::proof::{prove, verify_proof, verify_proof_against, verify_proof_with_snapshot};
 pub use evidence::pseudonym::pseudonymise;

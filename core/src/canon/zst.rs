@@ -82,8 +82,8 @@ pub fn archive(bytes: &[u8]) -> Result<Cow<'_, [u8]>, String> {
         Ok(None) => return Err("zstd frame: no content size declared; refused".into()),
         Err(_) => return Err("zstd frame: the frame header is not valid".into()),
     };
-    let frame_len = zstd::zstd_safe::find_frame_compressed_size(bytes)
-        .map_err(|_| "zstd frame: the frame is truncated or corrupt".to_string())?;
+    let frame_len =
+        zstd::zstd_safe::find_frame_compressed_size(bytes).map_err(|_| "zstd frame: the frame is truncated or corrupt".to_string())?;
     if frame_len != bytes.len() {
         return Err(format!("zstd frame: {} bytes after the frame ({} bytes); a pack is one frame", bytes.len() - frame_len, frame_len));
     }

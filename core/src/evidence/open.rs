@@ -53,10 +53,7 @@ impl<'a> OpenPack<'a> {
 /// is its own archive.
 pub fn open_pack(pack: &[u8]) -> Result<OpenPack<'_>> {
     if crate::canon::zst::is_compressed(pack) {
-        return Err(Error::new(
-            ErrorCode::InvalidInput,
-            "archive: the pack is compressed; open the archive that pack_archive gives",
-        ));
+        return Err(Error::new(ErrorCode::InvalidInput, "archive: the pack is compressed; open the archive that pack_archive gives"));
     }
     // The replay is never run: its closure reports "not replayed", and the
     // `chain` and `replay` checks are not part of opening.

@@ -667,8 +667,8 @@ pub fn open_run(bytes: &[u8]) -> Result<(Snapshot, Option<DiffDetail>)> {
         return Ok((Snapshot::parse_verified(bytes)?, None));
     }
     let archive = crate::canon::zst::archive(bytes).map_err(|e| Error::new(ErrorCode::InvalidInput, format!("evidence pack: {e}")))?;
-    let files =
-        crate::document::manifest::open_members(&archive).map_err(|e| Error::new(ErrorCode::InvalidInput, format!("evidence pack: {e}")))?;
+    let files = crate::document::manifest::open_members(&archive)
+        .map_err(|e| Error::new(ErrorCode::InvalidInput, format!("evidence pack: {e}")))?;
     let get = |name: &str| files.get(name).copied();
     let snapshot = get("snapshot.json").ok_or_else(|| Error::new(ErrorCode::InvalidInput, "the evidence pack has no snapshot.json"))?;
     let snapshot = Snapshot::parse_verified(snapshot)?;
