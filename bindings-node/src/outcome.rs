@@ -96,7 +96,7 @@ impl Outcome {
     pub fn evidence_pack(&self, env: Env) -> napi::Result<Buffer> {
         guard(&env, || {
             let pack =
-                self.pack.get_or_init(|| core_::write_archive(&self.inner, Vec::new()).map(|(bytes, _)| bytes).map_err(|e| e.to_string()));
+                self.pack.get_or_init(|| core_::write_pack(&self.inner, Vec::new()).map(|(bytes, _)| bytes).map_err(|e| e.to_string()));
             match pack {
                 Ok(bytes) => Ok(Buffer::from(bytes.clone())),
                 Err(e) => Err(Failure::new("internal", e.clone())),

@@ -69,7 +69,7 @@ impl Outcome {
     /// The evidence pack in memory: (tar bytes, pack hash).
     fn pack_bytes<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyBytes>, String)> {
         boundary(py, || {
-            let r = py.detach(|| core_::write_archive(&self.inner, Vec::new()));
+            let r = py.detach(|| core_::write_pack(&self.inner, Vec::new()));
             let (bytes, hash) = r.map_err(|e| Failure::from_core(&e))?;
             Ok((PyBytes::new(py, &bytes), hash.to_prefixed()))
         })
@@ -85,7 +85,7 @@ impl Outcome {
             let chunk = chunk_size.max(1);
             let writer = PyWriter { file, buf: Vec::with_capacity(chunk), chunk, error: slot.clone(), failed: false, written: 0 };
             let r = py.detach(move || {
-                let (mut w, hash) = core_::write_archive(&self.inner, writer)?;
+                let (mut w, hash) = core_::write_pack(&self.inner, writer)?;
                 w.flush().map_err(|e| CoreError::new(core_::ErrorCode::InvalidInput, format!("cannot write the pack: {e}")))?;
                 Ok::<_, CoreError>((hash, w.written))
             });
@@ -110,7 +110,7 @@ impl Outcome {
         boundary(py, || {
             let root = Path::new(directory);
             let outputs = outdir::RunOutputs { pack, shared: None };
-            py.detach(|| outdir::write_run_to_as(root, &self.inner, outputs, outdir::PackForm::Plain))
+            py.detach(|| outdir::write_run_to(root, &self.inner, outputs))
                 .map_err(|e| Raise::Python(PyErr::from(io::Error::new(e.kind(), format!("cannot write to {directory}: {e}")))))
         })
     }

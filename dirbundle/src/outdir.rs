@@ -417,22 +417,22 @@ pub struct RunOutputs<'a> {
 /// section 9). Both verify; their pack hash is the same.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum PackForm {
-    /// The archive in one pinned zstd frame (`write_pack`): what the CLI writes.
+    /// The plain tar (`write_pack`), as packs were always written: the
+    /// library's default, for hosts that read packs with a tar library and
+    /// no zstd (the Python binding and its Django app).
     #[default]
-    Compressed,
-    /// The plain tar (`write_archive`), as packs were written before
-    /// compression: kept for hosts that read packs with a tar library and no
-    /// zstd (the Python binding and its Django app, until they read through
-    /// the core's `pack_archive`).
     Plain,
+    /// The tar in one pinned zstd frame (`write_compressed_pack`), about a
+    /// tenth of the size: what the CLI writes.
+    Compressed,
 }
 
 /// An evidence pack streamed into a staged file.
 fn pack_into(outcome: &Outcome, form: PackForm) -> impl FnOnce(&mut io::BufWriter<File>) -> io::Result<()> + '_ {
     move |w| {
         match form {
-            PackForm::Compressed => eucora_license_core::write_pack(outcome, w).map(|_| ()),
-            PackForm::Plain => eucora_license_core::write_archive(outcome, w).map(|_| ()),
+            PackForm::Compressed => eucora_license_core::write_compressed_pack(outcome, w).map(|_| ()),
+            PackForm::Plain => eucora_license_core::write_pack(outcome, w).map(|_| ()),
         }
         .map_err(io::Error::other)
     }
@@ -457,7 +457,7 @@ pub fn report_file_bytes(outcome: &Outcome) -> io::Result<Vec<u8>> {
 /// This is what `eucora-license reconcile --out` and Python's
 /// `Result.write` both call.
 pub fn write_run(out: &OutDir, outcome: &Outcome, outputs: RunOutputs<'_>) -> io::Result<()> {
-    write_run_as(out, outcome, outputs, PackForm::Compressed)
+    write_run_as(out, outcome, outputs, PackForm::Plain)
 }
 
 /// [`write_run`], with the packs written in `form`.
@@ -486,7 +486,7 @@ pub fn write_run_as(out: &OutDir, outcome: &Outcome, outputs: RunOutputs<'_>, fo
 /// finish or clean up what an interrupted run left, write the run, release
 /// the lock.
 pub fn write_run_to(path: &Path, outcome: &Outcome, outputs: RunOutputs<'_>) -> io::Result<()> {
-    write_run_to_as(path, outcome, outputs, PackForm::Compressed)
+    write_run_to_as(path, outcome, outputs, PackForm::Plain)
 }
 
 /// [`write_run_to`], with the packs written in `form`.
@@ -694,17 +694,18 @@ mod tests {
     }
 
     #[test]
-    fn the_pack_form_is_compressed_by_default_and_plain_on_request() {
+    fn the_pack_form_is_plain_by_default_and_compressed_on_request() {
         let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/demo");
         let outcome = eucora_license_core::reconcile(&crate::DirBundle::new(&demo), None);
         let out = scratch("packform");
         let with_pack = RunOutputs { pack: true, shared: None };
-        write_run_to(&out, &outcome, with_pack).unwrap();
+        write_run_to_as(&out, &outcome, with_pack, PackForm::Compressed).unwrap();
         let compressed = std::fs::read(out.join("evidence.tar")).unwrap();
         assert!(compressed.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]));
-        write_run_to_as(&out, &outcome, with_pack, PackForm::Plain).unwrap();
+        assert_eq!(compressed, eucora_license_core::write_compressed_pack(&outcome, Vec::new()).unwrap().0);
+        write_run_to(&out, &outcome, with_pack).unwrap();
         let plain = std::fs::read(out.join("evidence.tar")).unwrap();
-        assert_eq!(plain, eucora_license_core::write_archive(&outcome, Vec::new()).unwrap().0);
+        assert_eq!(plain, eucora_license_core::write_pack(&outcome, Vec::new()).unwrap().0);
         assert_eq!(&*eucora_license_core::pack_archive(&compressed).unwrap(), &plain[..]);
         assert!(eucora_license_core::verify_pack(&compressed, None).ok);
         assert!(eucora_license_core::verify_pack(&plain, None).ok);

@@ -151,41 +151,39 @@ pub(super) fn manifest_of(
 }
 
 /// Write the evidence pack of a successful run into `sink` (a file, a socket,
-/// a buffer); returns the sink and the pack hash.
-///
-/// The pack is the archive of [`write_archive`] compressed as one Zstandard
-/// frame with pinned settings (see `canon::zst`): the manifest and
-/// `pack_hash` are over the uncompressed members, so the pack hash is the
-/// same either way; `zstd -d` gives back the archive. Streamed: neither the
-/// archive nor the compressed bytes are held whole.
+/// a buffer) as the plain deterministic tar of DESIGN A7; returns the sink
+/// and the pack hash. [`write_compressed_pack`] writes the same tar in one
+/// pinned zstd frame (what the CLI stores); verification accepts both.
 ///
 /// ```
 /// # use eucora_license_core::{reconcile, MemoryBundle};
 /// # let out = reconcile(&MemoryBundle::default(), None);
 /// // A failed run has no pack:
-/// assert!(eucora_license_core::write_pack(&out, Vec::new()).is_err());
+/// assert!(eucora_license_core::internal::evidence::write_pack(&out, Vec::new()).is_err());
 /// ```
 pub fn write_pack<W: Write>(outcome: &Outcome, sink: W) -> Result<(W, Digest32)> {
+    let plan = plan(outcome)?;
+    write_planned(outcome, &plan, sink)
+}
+
+/// Write the evidence pack of a successful run compressed: the tar of
+/// [`write_pack`] as one Zstandard frame with pinned settings (see
+/// `canon::zst` and docs/audit-guide.md, section 9). The manifest and
+/// `pack_hash` are over the uncompressed members, so the pack hash is the
+/// same either way, and `zstd -d` gives back the tar. Streamed: neither the
+/// tar nor the compressed bytes are held whole.
+///
+/// ```
+/// # use eucora_license_core::{reconcile, MemoryBundle};
+/// # let out = reconcile(&MemoryBundle::default(), None);
+/// assert!(eucora_license_core::write_compressed_pack(&out, Vec::new()).is_err());
+/// ```
+pub fn write_compressed_pack<W: Write>(outcome: &Outcome, sink: W) -> Result<(W, Digest32)> {
     let io = |e: std::io::Error| Error::new(ErrorCode::InvalidInput, format!("cannot write the pack: {e}"));
     let plan = plan(outcome)?;
     let encoder = zst::encoder(sink, plan.archive_size()).map_err(io)?;
     let (encoder, hash) = write_planned(outcome, &plan, encoder)?;
     Ok((zst::finish(encoder).map_err(io)?, hash))
-}
-
-/// Write the archive of a successful run's evidence pack, uncompressed: the
-/// deterministic tar of DESIGN A7, which is the whole pack format written
-/// before packs were compressed and is what [`write_pack`] compresses.
-/// Verification accepts it as it is.
-///
-/// ```
-/// # use eucora_license_core::{reconcile, MemoryBundle};
-/// # let out = reconcile(&MemoryBundle::default(), None);
-/// assert!(eucora_license_core::internal::evidence::write_archive(&out, Vec::new()).is_err());
-/// ```
-pub fn write_archive<W: Write>(outcome: &Outcome, sink: W) -> Result<(W, Digest32)> {
-    let plan = plan(outcome)?;
-    write_planned(outcome, &plan, sink)
 }
 
 /// What a pack holds, measured before a byte is written: the artifacts held

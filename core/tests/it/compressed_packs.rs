@@ -5,8 +5,8 @@
 //! with a reason, never a panic.
 
 use crate::common::demo;
-use eucora_license_core::internal::evidence::{verify, write_archive, write_compressed_pack};
-use eucora_license_core::{open_pack, pack_archive, write_pack};
+use eucora_license_core::internal::evidence::verify;
+use eucora_license_core::{open_pack, pack_archive, write_compressed_pack, write_pack};
 
 const MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
 
@@ -33,7 +33,7 @@ fn a_plain_pack_written_before_compression_still_verifies() {
     assert!(r.ok, "{:?}", r.first_failure);
     let out = demo();
     assert_eq!(r.snapshot_hash, Some(out.snapshot.as_ref().unwrap().hash().to_prefixed()));
-    let (pack, _) = write_pack(&out, Vec::new()).unwrap();
+    let (pack, _) = write_compressed_pack(&out, Vec::new()).unwrap();
     assert_eq!(&*pack_archive(&pack).unwrap(), &old[..], "the compressed pack wraps the very archive of before");
     assert!(open_pack(&old).is_ok());
 }
@@ -44,8 +44,8 @@ fn a_plain_pack_written_before_compression_still_verifies() {
 #[test]
 fn the_compressed_pack_verifies_and_keeps_the_pack_hash() {
     let out = demo();
-    let (pack, hash) = write_pack(&out, Vec::new()).unwrap();
-    let (archive, archive_hash) = write_archive(&out, Vec::new()).unwrap();
+    let (pack, hash) = write_compressed_pack(&out, Vec::new()).unwrap();
+    let (archive, archive_hash) = write_pack(&out, Vec::new()).unwrap();
     assert!(pack.starts_with(&MAGIC));
     assert_eq!(hash, archive_hash);
     assert!(pack.len() * 5 < archive.len(), "{} bytes compressed from {}", pack.len(), archive.len());
@@ -67,10 +67,10 @@ fn the_compressed_pack_verifies_and_keeps_the_pack_hash() {
 #[test]
 fn the_compressed_bytes_are_deterministic() {
     let out = demo();
-    let a = write_pack(&out, Vec::new()).unwrap().0;
-    let b = write_compressed_pack(&out, Vec::new()).unwrap().0;
+    let a = write_compressed_pack(&out, Vec::new()).unwrap().0;
+    let b = eucora_license_core::internal::evidence::write_compressed_pack(&out, Vec::new()).unwrap().0;
     assert_eq!(a, b);
-    let again = write_pack(&demo(), Vec::new()).unwrap().0;
+    let again = write_compressed_pack(&demo(), Vec::new()).unwrap().0;
     assert_eq!(a, again);
     // Frame header descriptor: content size present (FCS flag bits set),
     // checksum flag set, no dictionary id.
@@ -86,7 +86,7 @@ fn the_compressed_bytes_are_deterministic() {
 #[test]
 fn bad_frames_are_refused_at_the_archive_check() {
     let out = demo();
-    let pack = write_pack(&out, Vec::new()).unwrap().0;
+    let pack = write_compressed_pack(&out, Vec::new()).unwrap().0;
 
     let truncated = &pack[..pack.len() - 10];
     let (name, detail) = failed(truncated);
@@ -161,14 +161,14 @@ fn zstd_frame_of(data: &[u8]) -> Vec<u8> {
 #[test]
 fn a_run_chains_to_a_compressed_previous_pack() {
     let first = demo();
-    let compressed = write_pack(&first, Vec::new()).unwrap().0;
-    let plain = write_archive(&first, Vec::new()).unwrap().0;
+    let compressed = write_compressed_pack(&first, Vec::new()).unwrap().0;
+    let plain = write_pack(&first, Vec::new()).unwrap().0;
     let bundle = crate::common::load_fixture("demo");
     let a = eucora_license_core::reconcile(&bundle, Some(&compressed));
     let b = eucora_license_core::reconcile(&bundle, Some(&plain));
     assert!(a.errors.is_empty(), "{:?}", a.errors);
     assert_eq!(a.snapshot.as_ref().unwrap().hash(), b.snapshot.as_ref().unwrap().hash());
-    let second = write_pack(&a, Vec::new()).unwrap().0;
+    let second = write_compressed_pack(&a, Vec::new()).unwrap().0;
     let prev = first.snapshot.as_ref().unwrap().canonical_bytes().to_vec();
     let r = verify(&second, Some(&prev));
     assert!(r.ok, "{:?}", r.first_failure);
