@@ -69,8 +69,8 @@ pub(crate) fn finish<W: Write>(e: zstd::stream::write::Encoder<'static, W>) -> s
     e.finish()
 }
 
-/// The tar of a pack: `bytes` itself when it is a plain tar (a pack written
-/// before compression, or an archive a test builds), else the one frame it
+/// The tar of a pack: `bytes` itself when it is a plain tar (`write_pack`,
+/// and every pack written before compression), else the one frame it
 /// holds, decompressed under the bounds in the module doc. The error says
 /// what was wrong with the frame.
 pub fn archive(bytes: &[u8]) -> Result<Cow<'_, [u8]>, String> {

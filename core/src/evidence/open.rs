@@ -47,10 +47,9 @@ impl<'a> OpenPack<'a> {
 /// assert!(e.message().starts_with("archive:"));
 /// ```
 ///
-/// `pack` is the archive: members are handed out as slices of it, so a pack
-/// as written (compressed) is first unwrapped with
-/// [`pack_archive`](crate::pack_archive); a pack written before compression
-/// is its own archive.
+/// `pack` is the tar: members are handed out as slices of it, so a
+/// compressed pack (`write_compressed_pack`, the CLI's) is first unwrapped
+/// with [`pack_archive`](crate::pack_archive); a plain pack is its own tar.
 pub fn open_pack(pack: &[u8]) -> Result<OpenPack<'_>> {
     if crate::canon::zst::is_compressed(pack) {
         return Err(Error::new(ErrorCode::InvalidInput, "archive: the pack is compressed; open the archive that pack_archive gives"));

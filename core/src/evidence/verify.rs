@@ -66,8 +66,8 @@ impl Verifier {
     }
 }
 
-/// Verify an evidence pack offline (compressed as [`write_pack`](super::pack::write_pack)
-/// writes it, or a plain archive as packs were written before): the archive, the manifest, every
+/// Verify an evidence pack offline (the plain tar of [`write_pack`](super::pack::write_pack),
+/// or that tar compressed by [`write_compressed_pack`](super::pack::write_compressed_pack)): the archive, the manifest, every
 /// artifact's size and hash, the pack hash, the snapshot hash, `skus_root`,
 /// each SKU's `units_root`, the chain link (to `previous`, or to the pack's
 /// own previous snapshot), and finally a replay of the reconciliation from
