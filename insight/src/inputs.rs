@@ -299,9 +299,9 @@ fn entitlements(v: &Value) -> Vec<Entitlement> {
         .collect()
 }
 
-/// The archive of the latest pack: a pack as written is one zstd frame
-/// around it (A7, decompressed under bounds; see `pack_archive`), a pack
-/// written before compression is its own archive. A frame that does not
+/// The tar of the latest pack: a compressed pack (the CLI's) is one zstd
+/// frame around it (decompressed under bounds; see `pack_archive`), a plain
+/// pack is its own tar. A frame that does not
 /// decompress is `pack_invalid`, after the chain is checked (C6's order).
 pub(crate) fn archive<'p>(history: &[&[u8]], pack: &'p [u8]) -> Result<std::borrow::Cow<'p, [u8]>> {
     eucora_license_core::pack_archive(pack).or_else(|e| {
