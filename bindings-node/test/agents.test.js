@@ -12,6 +12,7 @@ const path = require('node:path')
 const { spawnSync } = require('node:child_process')
 const lic = require('..')
 const { ScriptedModel } = require('../testing')
+const { findCli } = require('../test-support/cli.js')
 
 const ROOT = path.join(__dirname, '..', '..')
 const DEMO = path.join(ROOT, 'fixtures', 'demo')
@@ -317,19 +318,6 @@ test('replay refuses other inputs and tampered responses', () => {
   assert.equal(lic.replayAgent({ run: { agent: 'anomaly_detector' } }, r.inputs).error.code, 'invalid_run')
   assert.throws(() => lic.replayAgent('nonsense', r.inputs), (e) => e.code === 'invalid_argument')
 })
-
-/** The `eucora-license` binary: $EUCORA_LICENSE_CLI, else the cargo target directories. */
-function findCli() {
-  if (process.env.EUCORA_LICENSE_CLI) return process.env.EUCORA_LICENSE_CLI
-  const targets = [process.env.CARGO_TARGET_DIR, path.join(ROOT, 'target')].filter(Boolean)
-  for (const t of targets) {
-    for (const profile of ['debug', 'release']) {
-      const p = path.resolve(ROOT, t, profile, 'eucora-license')
-      if (fs.existsSync(p)) return p
-    }
-  }
-  return undefined
-}
 
 test('runAgent with ScriptedModel is the CLI\'s `agent run --responses`, and replays its record', (t) => {
   const cli = findCli()

@@ -10,6 +10,7 @@ const os = require('node:os')
 const path = require('node:path')
 const { execFileSync, spawnSync } = require('node:child_process')
 const lic = require('..')
+const { findCli } = require('../test-support/cli.js')
 
 const ROOT = path.join(__dirname, '..', '..')
 const POLICY = JSON.parse(fs.readFileSync(path.join(ROOT, 'rulesets', 'default', 'policy-v1.json'), 'utf8'))
@@ -353,19 +354,6 @@ test('consistency proofs: the log only grew since the auditor\'s checkpoint', ()
   throwsCode(() => lic.auditConsistency(log, 0), 'out_of_range')
   throwsCode(() => lic.auditConsistency(log, 12), 'out_of_range')
 })
-
-/** The `eucora-license` binary: $EUCORA_LICENSE_CLI, else the cargo target directories. */
-function findCli() {
-  if (process.env.EUCORA_LICENSE_CLI) return process.env.EUCORA_LICENSE_CLI
-  const targets = [process.env.CARGO_TARGET_DIR, path.join(ROOT, 'target')].filter(Boolean)
-  for (const t of targets) {
-    for (const profile of ['debug', 'release']) {
-      const p = path.resolve(ROOT, t, profile, 'eucora-license')
-      if (fs.existsSync(p)) return p
-    }
-  }
-  return undefined
-}
 
 test('the results are the CLI\'s documents', (t) => {
   const cli = findCli()

@@ -11,6 +11,7 @@ const os = require('node:os')
 const path = require('node:path')
 const { execFileSync } = require('node:child_process')
 const lic = require('..')
+const { findCli } = require('../test-support/cli.js')
 
 const ROOT = path.join(__dirname, '..', '..')
 const DEMO = path.join(ROOT, 'fixtures', 'demo')
@@ -84,19 +85,6 @@ test('the demo raises over_deployed for autocad (AC2)', () => {
   assert.deepStrictEqual(alert.evidence.snapshots, [out.snapshotHash])
   assert.equal(report.alerts[0].severity, 'critical')
 })
-
-/** The `eucora-license` binary: $EUCORA_LICENSE_CLI, else the cargo target directories. */
-function findCli() {
-  if (process.env.EUCORA_LICENSE_CLI) return process.env.EUCORA_LICENSE_CLI
-  const targets = [process.env.CARGO_TARGET_DIR, path.join(ROOT, 'target')].filter(Boolean)
-  for (const t of targets) {
-    for (const profile of ['debug', 'release']) {
-      const p = path.resolve(ROOT, t, profile, 'eucora-license')
-      if (fs.existsSync(p)) return p
-    }
-  }
-  return undefined
-}
 
 test('the documents are the CLI --json documents', (t) => {
   const cli = findCli()

@@ -3,9 +3,9 @@
 The API lives under ``api/licenses/``, the pages at the root (the dashboard is ``/``).
 """
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, include, path
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    # path("api/licenses/", include("eucora_license_django.api.urls")),   # added by the API
-    # path("", include("eucora_license_django.pages.urls")),              # added by the pages
+    path("api/licenses/", include("eucora_license_django.api.urls")),
+    path("", include("eucora_license_django.pages.urls")),
 ]

@@ -14,8 +14,7 @@ from eucora_license_django.models import AgentRun, Organization, Proposal
 from eucora_license_django.services import agents, runs
 from eucora_license_django.services import governance as gov
 
-pytestmark = [pytest.mark.django_db,
-              pytest.mark.skipif(not hasattr(el, "run_agent"), reason="eucora_license without the agents API (issue 13)")]
+pytestmark = [pytest.mark.django_db]
 
 
 @pytest.fixture
@@ -38,7 +37,7 @@ def test_agent_runs_under_the_users_delegation(org: Organization) -> None:
     assert gov.verify_audit(org)["ok"] is True
     # The stored run replays without a model.
     inputs = agents.agent_inputs(org, "anomaly_detector")
-    replay = getattr(el, "replay_agent")  # noqa: B009 - present when run_agent is (the module skips otherwise)
+    replay = el.replay_agent
     assert replay(run.document, inputs, gov.policy_for(org)).outputs == run.document["outputs"]
 
 

@@ -24,7 +24,6 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import eucora_license as el
@@ -118,17 +117,6 @@ def bad_input_from(e: el.EucoraLicenseError) -> BadInput:
 
 
 # ------------------------------------------------------------------------------ the core API
-
-
-def _core() -> Any:
-    """``eucora_license`` when it has the governance API, else the temporary CLI shim
-    (``_cli_shim``; remove it, and this fallback, once the API has merged)."""
-    if hasattr(el, "authorize") and hasattr(el, "audit_append"):
-        return el
-    from . import _cli_shim
-
-    shim: ModuleType = _cli_shim
-    return shim
 
 
 def governance_error_code(e: BaseException) -> str | None:
@@ -236,7 +224,7 @@ def policy_by_hash(organization: Organization, policy_hash: str) -> el.Policy | 
 def authorize(organization: Organization, actor: dict[str, Any], action: str) -> dict[str, Any]:
     """D1 under the organisation's policy: ``{"allowed", "action", "actor", "reason"}``.
     A "no" is a value; an unknown action or role raises the core's error."""
-    decision: dict[str, Any] = _core().authorize(actor, action, policy_for(organization))
+    decision: dict[str, Any] = el.authorize(actor, action, policy_for(organization))
     return decision
 
 
@@ -343,7 +331,7 @@ def append_audit(
             "details": dict(details or {}),
             "entry_hash": None,
         }
-        core = _core()
+        core = el
         full: dict[str, Any] = core.audit_append(previous, entry)
         line: bytes = core.canonical_entry_line(full)
         row = AuditLog.objects.create(
@@ -414,7 +402,7 @@ def write_checkpoint(organization: Organization) -> dict[str, Any]:
         current = read_checkpoint(organization)
         if current is not None and int(current.get("size", 0)) >= len(entries):
             return current
-        checkpoint: dict[str, Any] = _core().audit_checkpoint(entries)
+        checkpoint: dict[str, Any] = el.audit_checkpoint(entries)
         path = checkpoint_path(organization)
         tmp = path.with_suffix(f".tmp-{os.getpid()}-{threading.get_ident()}")
         tmp.write_bytes(canonical_json(checkpoint) + b"\n")
@@ -454,7 +442,7 @@ def verify_audit(organization: Organization) -> dict[str, Any]:
     checkpoint with a consistency proof (RFC 9162): a log cut below the checkpoint,
     or rewritten, fails with ``checkpoint_mismatch`` (``seq`` = the checkpoint's size)."""
     entries = audit_entries(organization)
-    core = _core()
+    core = el
     result: dict[str, Any] = core.audit_verify(entries)
     if not result.get("ok"):
         return result

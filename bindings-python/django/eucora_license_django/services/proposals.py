@@ -154,7 +154,7 @@ def propose(
     at = now or timezone.now()
     policy = gov.policy_for(organization)
     try:
-        doc: dict[str, Any] = gov._core().propose(
+        doc: dict[str, Any] = el.propose(
             kind, payload, actor, gov.rfc3339(at), policy=policy, correlation_id=correlation_id or None, evidence=evidence or []
         )
     except el.EucoraLicenseError as e:
@@ -332,7 +332,7 @@ def decide_proposal(
                 raise Conflict("policy_mismatch", "the policy this proposal was made under is not stored")
             if row.applied_at is not None:
                 raise Conflict("already_applied", "the proposal was applied")
-            core = gov._core()
+            core = el
             previous = approvals_of(row)
             before = core.decide(doc, previous, gov.rfc3339(at), policy)
             if before["state"] in ("rejected", "expired"):

@@ -266,7 +266,7 @@ def sku_diff(organization: Organization, sku: str, snapshot_hash: str) -> dict[s
 
     def build() -> dict[str, Any]:
         raw = run_service.pack_members(run_service.read_pack(pack), ("diff.json",)).get("diff.json", b"{}")
-        doc = json.loads(raw)
+        doc = json.loads(raw) or {}  # the first snapshot has no previous: diff.json is null
         rec = next((s for s in doc.get("skus", []) if s.get("sku") == sku), None) or {}
         return {"sku": sku, "snapshot_hash": snapshot_hash, "basis": doc.get("basis"), "added": rec.get("added", []),
                 "removed": rec.get("removed", []), "entitlements": rec.get("entitlements", [])}
