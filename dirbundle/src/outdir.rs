@@ -423,15 +423,20 @@ pub enum PackForm {
     #[default]
     Plain,
     /// The tar in one pinned zstd frame (`write_compressed_pack`), about a
-    /// tenth of the size: what the CLI writes.
-    Compressed,
+    /// tenth of the size: what the CLI writes. `threads` compressor
+    /// workers run while the tar is produced (0 counts as 1); the bytes are
+    /// the same for every count.
+    Compressed {
+        /// Compressor worker threads.
+        threads: usize,
+    },
 }
 
 /// An evidence pack streamed into a staged file.
 fn pack_into(outcome: &Outcome, form: PackForm) -> impl FnOnce(&mut io::BufWriter<File>) -> io::Result<()> + '_ {
     move |w| {
         match form {
-            PackForm::Compressed => eucora_license_core::write_compressed_pack(outcome, w).map(|_| ()),
+            PackForm::Compressed { threads } => eucora_license_core::write_compressed_pack_threads(outcome, w, threads).map(|_| ()),
             PackForm::Plain => eucora_license_core::write_pack(outcome, w).map(|_| ()),
         }
         .map_err(io::Error::other)
@@ -699,7 +704,7 @@ mod tests {
         let outcome = eucora_license_core::reconcile(&crate::DirBundle::new(&demo), None);
         let out = scratch("packform");
         let with_pack = RunOutputs { pack: true, shared: None };
-        write_run_to_as(&out, &outcome, with_pack, PackForm::Compressed).unwrap();
+        write_run_to_as(&out, &outcome, with_pack, PackForm::Compressed { threads: 2 }).unwrap();
         let compressed = std::fs::read(out.join("evidence.tar")).unwrap();
         assert!(compressed.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]));
         assert_eq!(compressed, eucora_license_core::write_compressed_pack(&outcome, Vec::new()).unwrap().0);

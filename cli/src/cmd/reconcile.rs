@@ -77,8 +77,10 @@ fn reconcile_into(opts: &ReconcileOpts) -> Result<ExitCode, String> {
     // Staged and switched in as one set (see `outdir`): a failed run
     // replaces only run_report.json.
     let outputs = outdir::RunOutputs { pack: opts.pack, shared: shared.as_ref() };
-    // The CLI stores the compressed pack (issue 15; docs/audit-guide.md, section 9).
-    outdir::write_run_as(&out, &outcome, outputs, outdir::PackForm::Compressed)
+    // The CLI stores the compressed pack (issue 15; docs/audit-guide.md,
+    // section 9), compressed on every core (the bytes do not depend on it).
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    outdir::write_run_as(&out, &outcome, outputs, outdir::PackForm::Compressed { threads })
         .map_err(|e| format!("cannot write to {}: {e}", opts.out.display()))?;
     drop(out);
 

@@ -85,28 +85,47 @@ pub(super) fn artifacts(outcome: &Outcome) -> Result<BTreeMap<&'static str, Vec<
 /// to hash and measure them for the manifest, once into the archive.
 pub(super) const STREAMED: [&str; 2] = ["signals.jsonl", "units.jsonl"];
 
+/// The size of the pieces the streamed artifacts are written in.
+const CHUNK: usize = 256 * 1024;
+
 pub(super) fn write_streamed(outcome: &Outcome, name: &str, out: &mut dyn Write) -> Result<()> {
     let io = |e: std::io::Error| Error::new(ErrorCode::InvalidInput, format!("cannot write the pack: {e}"));
     let inputs = outcome.inputs.as_ref().ok_or_else(|| Error::new(ErrorCode::Internal, "no run inputs"))?;
+    // Lines are gathered into chunks of about [`CHUNK`] bytes: one write per
+    // chunk instead of one per line (the sinks hash or compress).
+    let mut chunk: Vec<u8> = Vec::with_capacity(CHUNK + 4096);
     if name == "signals.jsonl" {
         let store = &inputs.signals;
-        let mut line = Vec::with_capacity(512);
         for s in &store.rows {
-            line.clear();
-            store.write_normalised(s, &mut line);
-            line.push(b'\n');
-            out.write_all(&line).map_err(io)?;
+            store.write_normalised(s, &mut chunk);
+            chunk.push(b'\n');
+            if chunk.len() >= CHUNK {
+                out.write_all(&chunk).map_err(io)?;
+                chunk.clear();
+            }
         }
     } else {
+        // `{"sku":<sku>,"unit":<unit>}`: the canonical form of that object,
+        // since "sku" sorts before "unit" and each unit is held as its
+        // canonical bytes (`UnitList`); built by concatenation instead of a
+        // parse and re-encoding of every unit (pinned against the `Value`
+        // rendering by the demo pack of before, `fixtures/packs/demo-plain-v1.tar`).
         for (sku, list) in &outcome.units {
+            let mut prefix = b"{\"sku\":".to_vec();
+            prefix.extend_from_slice(&canon(&Value::String(sku.clone()))?);
+            prefix.extend_from_slice(b",\"unit\":");
             for u in list.iter() {
-                let unit: Value =
-                    serde_json::from_slice(u).map_err(|e| Error::new(ErrorCode::Internal, format!("unit is not JSON: {e}")))?;
-                out.write_all(&canon(&json!({"sku": sku, "unit": unit}))?).map_err(io)?;
-                out.write_all(b"\n").map_err(io)?;
+                chunk.extend_from_slice(&prefix);
+                chunk.extend_from_slice(u);
+                chunk.extend_from_slice(b"}\n");
+                if chunk.len() >= CHUNK {
+                    out.write_all(&chunk).map_err(io)?;
+                    chunk.clear();
+                }
             }
         }
     }
+    out.write_all(&chunk).map_err(io)?;
     Ok(())
 }
 
@@ -179,10 +198,23 @@ pub fn write_pack<W: Write>(outcome: &Outcome, sink: W) -> Result<(W, Digest32)>
 /// assert!(eucora_license_core::write_compressed_pack(&out, Vec::new()).is_err());
 /// ```
 pub fn write_compressed_pack<W: Write>(outcome: &Outcome, sink: W) -> Result<(W, Digest32)> {
+    write_compressed_pack_threads(outcome, sink, 1)
+}
+
+/// [`write_compressed_pack`] with the compression spread over `threads`
+/// worker threads of the compressor (0 counts as 1), which run while this
+/// thread produces the tar. The bytes are the same for every `threads`: the
+/// frame is cut into jobs of a pinned size whatever the number of workers
+/// (see `canon::zst`).
+pub fn write_compressed_pack_threads<W: Write>(outcome: &Outcome, sink: W, threads: usize) -> Result<(W, Digest32)> {
     let io = |e: std::io::Error| Error::new(ErrorCode::InvalidInput, format!("cannot write the pack: {e}"));
     let plan = plan(outcome)?;
-    let encoder = zst::encoder(sink, plan.archive_size()).map_err(io)?;
-    let (encoder, hash) = write_planned(outcome, &plan, encoder)?;
+    let encoder = zst::encoder(sink, plan.archive_size(), threads).map_err(io)?;
+    // Whole chunks to the compressor: each write is a call into libzstd
+    // (with a lock when it has workers), too dear per tar header or line.
+    let buffered = std::io::BufWriter::with_capacity(CHUNK, encoder);
+    let (buffered, hash) = write_planned(outcome, &plan, buffered)?;
+    let encoder = buffered.into_inner().map_err(|e| io(e.into_error()))?;
     Ok((zst::finish(encoder).map_err(io)?, hash))
 }
 
