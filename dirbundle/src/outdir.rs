@@ -417,13 +417,13 @@ pub struct RunOutputs<'a> {
 /// section 9). Both verify; their pack hash is the same.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum PackForm {
-    /// The plain tar (`write_pack`), as packs were always written: the
-    /// library's default, for hosts that read packs with a tar library and
-    /// no zstd (the Python binding and its Django app).
+    /// The plain tar (`write_pack`), as packs were written before issue 15:
+    /// the default of [`write_run`] (unchanged for library callers).
     #[default]
     Plain,
     /// The tar in one pinned zstd frame (`write_compressed_pack`), about a
-    /// tenth of the size: what the CLI writes. `threads` compressor
+    /// tenth of the size: what the CLI and the Python binding write
+    /// (through [`write_run_as`] / [`write_run_to_as`]). `threads` compressor
     /// workers run while the tar is produced (0 counts as 1); the bytes are
     /// the same for every count.
     Compressed {
@@ -459,8 +459,9 @@ pub fn report_file_bytes(outcome: &Outcome) -> io::Result<Vec<u8>> {
 /// match the new snapshot. A failed run (no snapshot) replaces only
 /// `run_report.json`, so the last good snapshot, packs and exceptions stay.
 ///
-/// This is what `eucora-license reconcile --out` and Python's
-/// `Result.write` both call.
+/// Packs are plain tars here; `eucora-license reconcile --out` and
+/// Python's `Result.write` call [`write_run_as`] / [`write_run_to_as`] with
+/// [`PackForm::Compressed`], so their directories are the same byte for byte.
 pub fn write_run(out: &OutDir, outcome: &Outcome, outputs: RunOutputs<'_>) -> io::Result<()> {
     write_run_as(out, outcome, outputs, PackForm::Plain)
 }
