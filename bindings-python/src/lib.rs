@@ -21,10 +21,10 @@
 
 /// `import_files`, `adapters`.
 mod adapters;
-/// `pack_archive`: the plain tar of a pack.
-mod archive;
 /// `agent_run`, `agent_replay` (DESIGN D4).
 mod agents;
+/// `pack_archive`: the plain tar of a pack.
+mod archive;
 /// Errors on their way to Python, the panic boundary, the error-code table.
 mod boundary;
 /// Python values in, JSON text out.

@@ -175,8 +175,13 @@ mod tests {
             x ^= x << 17;
             let device = x % 5_000;
             out.extend_from_slice(
-                format!("{{\"device\":\"{:016x}\",\"line\":{i},\"source\":\"s{}\",\"seen\":\"2026-11-{:02}\"}}\n", device.wrapping_mul(0x2545_F491_4F6C_DD1D), x % 5, 1 + x % 28)
-                    .as_bytes(),
+                format!(
+                    "{{\"device\":\"{:016x}\",\"line\":{i},\"source\":\"s{}\",\"seen\":\"2026-11-{:02}\"}}\n",
+                    device.wrapping_mul(0x2545_F491_4F6C_DD1D),
+                    x % 5,
+                    1 + x % 28
+                )
+                .as_bytes(),
             );
         }
         out
