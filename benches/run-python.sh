@@ -31,7 +31,7 @@ for i in $(seq "$RUNS"); do
     /usr/bin/time -f "cli     run $i: %e s wall, %U s user, %M KB max RSS" \
         "$TARGET/release/eucora-license" reconcile "$BENCH_DIR" --out "$out/cli" "${cli_flags[@]}" >/dev/null
     /usr/bin/time -f "python  run $i: %e s wall, %U s user, %M KB max RSS" \
-        "$PY" -c "import sys, eucora_license as el; el.reconcile(sys.argv[1]).write(sys.argv[2], pack=$py_pack)" \
+        "$PY" -c "import os, sys, eucora_license as el; el.reconcile(sys.argv[1]).write(sys.argv[2], pack=$py_pack, threads=len(os.sched_getaffinity(0)))" \
         "$BENCH_DIR" "$out/py"
 done
 cmp "$out/cli/snapshot.json" "$out/py/snapshot.json"

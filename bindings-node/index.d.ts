@@ -695,8 +695,13 @@ export declare class Outcome {
   get exceptions(): Array<ExceptionRecord>
   /** `exceptions.jsonl`: one canonical JSON object per line. */
   exceptionsJsonl(): string
-  /** The evidence pack (`evidence.tar`), built on the first call. */
-  evidencePack(): Buffer
+  /**
+   * The evidence pack (`evidence.tar`), built on the first call: the tar
+   * in one pinned zstd frame, byte for byte the CLI's (docs/audit-guide.md,
+   * section 9); `packArchive` gives back the tar. The bytes do not depend
+   * on the number of compressor threads, so the cache holds for any.
+   */
+  evidencePack(threads?: number | undefined | null): Buffer
 }
 
 /**
@@ -833,6 +838,14 @@ export interface ExceptionRecord {
  * `invalid_ruleset` (with `.errors`) when it does not validate.
  */
 export declare function hashRuleset(ruleset: string | Uint8Array | object): string
+
+/**
+ * The plain tar of an evidence pack of either form: a compressed pack (what
+ * the CLI and `evidencePack` write) decompressed under the verifier's
+ * bounds, a plain tar (packs written before the compression) as it is; for
+ * tar readers without zstd. A damaged frame throws `invalid_input`.
+ */
+export declare function packArchive(pack: Uint8Array): Buffer
 
 /**
  * `'sha256:…'`: the `eucora.proposal.v1` hash of a payload (an object),

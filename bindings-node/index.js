@@ -852,6 +852,7 @@ module.exports.decide = nativeBinding.decide
 module.exports.diffRulesets = nativeBinding.diffRulesets
 module.exports.events = nativeBinding.events
 module.exports.hashRuleset = nativeBinding.hashRuleset
+module.exports.packArchive = nativeBinding.packArchive
 module.exports.payloadHash = nativeBinding.payloadHash
 module.exports.policyHash = nativeBinding.policyHash
 module.exports.propose = nativeBinding.propose

@@ -47,7 +47,7 @@ mod reconcile;
 mod ruleset;
 /// `sidebar`.
 mod sidebar;
-/// `verifyPack`, `verifyPackAsync`.
+/// `verifyPack`, `verifyPackAsync`, `packArchive`.
 mod verify;
 
 // The crate's public items, as they were at its root (the structs that only
@@ -69,4 +69,4 @@ pub use ruleset::{
     ValidateOptions,
 };
 pub use sidebar::{sidebar, SidebarInput, SidebarState};
-pub use verify::{verify_pack, verify_pack_async, VerifyCheck, VerifyOptions, VerifyReport, VerifyTask};
+pub use verify::{pack_archive, verify_pack, verify_pack_async, VerifyCheck, VerifyOptions, VerifyReport, VerifyTask};

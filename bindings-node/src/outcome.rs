@@ -91,12 +91,17 @@ impl Outcome {
         String::from_utf8_lossy(&self.inner.exceptions_jsonl()).into_owned()
     }
 
-    /// The evidence pack (`evidence.tar`), built on the first call.
+    /// The evidence pack (`evidence.tar`), built on the first call: the tar
+    /// in one pinned zstd frame, byte for byte the CLI's (docs/audit-guide.md,
+    /// section 9); `packArchive` gives back the tar. The bytes do not depend
+    /// on the number of compressor threads, so the cache holds for any.
     #[napi(catch_unwind)]
-    pub fn evidence_pack(&self, env: Env) -> napi::Result<Buffer> {
+    pub fn evidence_pack(&self, env: Env, threads: Option<u32>) -> napi::Result<Buffer> {
         guard(&env, || {
-            let pack =
-                self.pack.get_or_init(|| core_::write_pack(&self.inner, Vec::new()).map(|(bytes, _)| bytes).map_err(|e| e.to_string()));
+            let threads = threads.unwrap_or(1) as usize;
+            let pack = self.pack.get_or_init(|| {
+                core_::write_compressed_pack_threads(&self.inner, Vec::new(), threads).map(|(bytes, _)| bytes).map_err(|e| e.to_string())
+            });
             match pack {
                 Ok(bytes) => Ok(Buffer::from(bytes.clone())),
                 Err(e) => Err(Failure::new("internal", e.clone())),

@@ -70,6 +70,19 @@ pub fn verify_pack(env: Env, pack: Unknown<'_>, options: Option<Unknown<'_>>) ->
     })
 }
 
+/// The plain tar of an evidence pack of either form: a compressed pack (what
+/// the CLI and `evidencePack` write) decompressed under the verifier's
+/// bounds, a plain tar (packs written before the compression) as it is; for
+/// tar readers without zstd. A damaged frame throws `invalid_input`.
+#[napi(catch_unwind, ts_args_type = "pack: Uint8Array")]
+pub fn pack_archive(env: Env, pack: Unknown<'_>) -> napi::Result<Buffer> {
+    guard(&env, || {
+        let pack = pack_arg(&pack)?;
+        let tar = core_::pack_archive(&pack).map_err(|e| Failure::new("invalid_input", format!("evidence pack: {e}")))?;
+        Ok(Buffer::from(tar.into_owned()))
+    })
+}
+
 /// Verification on the libuv thread pool.
 pub struct VerifyTask {
     pack: Vec<u8>,

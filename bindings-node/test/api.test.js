@@ -137,6 +137,26 @@ test('the Outcome: status, snapshot, exceptions, evidence pack', () => {
   assert.equal(lic.verifyPack(new Uint8Array([1, 2, 3])).ok, false)
 })
 
+test('packArchive: the tar inside a compressed pack; a plain pack as it is', () => {
+  const o = lic.reconcile(DEMO)
+  const pack = o.evidencePack(2)
+  assert.deepEqual([...pack.subarray(0, 4)], [0x28, 0xb5, 0x2f, 0xfd], 'the CLI\'s compressed form')
+  assert.ok(lic.reconcile(DEMO).evidencePack(1).equals(pack), 'the same bytes for 1 and 2 threads')
+  const tar = lic.packArchive(pack)
+  assert.ok(tar.length > pack.length * 5)
+  // A ustar archive whose first member is bundle.json, and the manifest inside.
+  assert.equal(tar.subarray(0, 11).toString(), 'bundle.json')
+  assert.equal(tar.subarray(257, 262).toString(), 'ustar')
+  assert.ok(tar.includes(Buffer.from(`"snapshot_hash":"${o.snapshotHash}"`)))
+  // The pack written before compression is a plain tar: returned as it is, and it verifies.
+  const old = fs.readFileSync(path.join(ROOT, 'fixtures', 'packs', 'demo-plain-v1.tar'))
+  assert.ok(lic.packArchive(old).equals(old))
+  assert.ok(tar.equals(old), 'the compressed pack wraps the archive of before')
+  assert.equal(lic.verifyPack(tar).ok, true)
+  throwsCode(() => lic.packArchive(pack.subarray(0, 100)), 'invalid_input', (e) => assert.match(e.message, /zstd frame/))
+  throwsCode(() => lic.packArchive('pack'), 'invalid_argument')
+})
+
 test('chaining: a previous snapshot as bytes, text or object', () => {
   const first = lic.reconcile(DEMO)
   for (const previous of [Buffer.from(first.snapshotJson), first.snapshotJson, first.snapshot]) {

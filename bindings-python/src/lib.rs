@@ -23,6 +23,8 @@
 mod adapters;
 /// `agent_run`, `agent_replay` (DESIGN D4).
 mod agents;
+/// `pack_archive`: the plain tar of a pack.
+mod archive;
 /// Errors on their way to Python, the panic boundary, the error-code table.
 mod boundary;
 /// Python values in, JSON text out.
@@ -60,6 +62,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(reconcile::reconcile_files, m)?)?;
     m.add_function(wrap_pyfunction!(reconcile::read_run_dir, m)?)?;
     m.add_function(wrap_pyfunction!(verify::verify_pack, m)?)?;
+    m.add_function(wrap_pyfunction!(archive::pack_archive, m)?)?;
     m.add_function(wrap_pyfunction!(verify::verify_pack_file, m)?)?;
     m.add_function(wrap_pyfunction!(snapshot::load_snapshot, m)?)?;
     m.add_function(wrap_pyfunction!(proof::prove, m)?)?;

@@ -66,10 +66,12 @@ impl Outcome {
         })
     }
 
-    /// The evidence pack in memory: (tar bytes, pack hash).
-    fn pack_bytes<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyBytes>, String)> {
+    /// The evidence pack in memory, compressed (the CLI's form; `threads`
+    /// compressor workers, same bytes for any count): (pack bytes, pack hash).
+    #[pyo3(signature = (threads=1))]
+    fn pack_bytes<'py>(&self, py: Python<'py>, threads: usize) -> PyResult<(Bound<'py, PyBytes>, String)> {
         boundary(py, || {
-            let r = py.detach(|| core_::write_pack(&self.inner, Vec::new()));
+            let r = py.detach(|| core_::write_compressed_pack_threads(&self.inner, Vec::new(), threads));
             let (bytes, hash) = r.map_err(|e| Failure::from_core(&e))?;
             Ok((PyBytes::new(py, &bytes), hash.to_prefixed()))
         })
@@ -77,15 +79,15 @@ impl Outcome {
 
     /// Stream the evidence pack into `file` (anything with `write(bytes)`),
     /// `chunk_size` bytes per call; the GIL is held only during the calls.
-    /// Returns (pack hash, bytes written).
-    #[pyo3(signature = (file, chunk_size=1 << 20))]
-    fn write_pack(&self, py: Python<'_>, file: Py<PyAny>, chunk_size: usize) -> PyResult<(String, u64)> {
+    /// Returns (pack hash, bytes written). Compressed, as `pack_bytes`.
+    #[pyo3(signature = (file, chunk_size=1 << 20, threads=1))]
+    fn write_pack(&self, py: Python<'_>, file: Py<PyAny>, chunk_size: usize, threads: usize) -> PyResult<(String, u64)> {
         boundary(py, || {
             let slot = std::sync::Arc::new(std::sync::Mutex::new(None));
             let chunk = chunk_size.max(1);
             let writer = PyWriter { file, buf: Vec::with_capacity(chunk), chunk, error: slot.clone(), failed: false, written: 0 };
             let r = py.detach(move || {
-                let (mut w, hash) = core_::write_pack(&self.inner, writer)?;
+                let (mut w, hash) = core_::write_compressed_pack_threads(&self.inner, writer, threads)?;
                 w.flush().map_err(|e| CoreError::new(core_::ErrorCode::InvalidInput, format!("cannot write the pack: {e}")))?;
                 Ok::<_, CoreError>((hash, w.written))
             });
@@ -105,12 +107,15 @@ impl Outcome {
     /// as one set through the journal; a pack it does not write is removed.
     /// The GIL is released throughout. An I/O failure raises `OSError` (its
     /// subclass by kind) naming the path; the previous set is then kept.
-    #[pyo3(signature = (directory, pack=true))]
-    fn write_run(&self, py: Python<'_>, directory: &str, pack: bool) -> PyResult<()> {
+    /// Packs are written compressed, as the CLI writes them (`threads`
+    /// compressor workers; same bytes for any count).
+    #[pyo3(signature = (directory, pack=true, threads=1))]
+    fn write_run(&self, py: Python<'_>, directory: &str, pack: bool, threads: usize) -> PyResult<()> {
         boundary(py, || {
             let root = Path::new(directory);
             let outputs = outdir::RunOutputs { pack, shared: None };
-            py.detach(|| outdir::write_run_to(root, &self.inner, outputs))
+            let form = outdir::PackForm::Compressed { threads };
+            py.detach(|| outdir::write_run_to_as(root, &self.inner, outputs, form))
                 .map_err(|e| Raise::Python(PyErr::from(io::Error::new(e.kind(), format!("cannot write to {directory}: {e}")))))
         })
     }

@@ -9,6 +9,9 @@ use pyo3::types::PyBytes;
 /// `evidence::verify`, with the replay on a second thread while the other
 /// checks hash the pack (as the CLI does; the core itself stays single-threaded).
 fn verify_report(pack: &[u8], previous: Option<&[u8]>) -> core_::VerifyReport {
+    // Decompressed once for both; a bad frame is the archive check's report.
+    let archive = core_::pack_archive(pack).unwrap_or(std::borrow::Cow::Borrowed(pack));
+    let pack: &[u8] = &archive;
     std::thread::scope(|s| {
         let replay = s.spawn(|| core_::replay_pack(pack));
         core_::verify_pack_using(pack, previous, || replay.join().unwrap_or_else(|_| Err("the replay stopped on an internal error".into())))

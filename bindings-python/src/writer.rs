@@ -25,14 +25,17 @@ impl PyWriter {
             let file = self.file.bind(py);
             let mut start = 0;
             while start < self.buf.len() {
-                let chunk = PyBytes::new(py, &self.buf[start..]);
+                // At most `chunk` bytes per call, even when one write (the
+                // compressor's output at the end of a frame) brought more.
+                let end = self.buf.len().min(start + self.chunk);
+                let chunk = PyBytes::new(py, &self.buf[start..end]);
                 let n = file.call_method1("write", (chunk,))?;
                 // Raw files may write less than asked; buffered ones return None or the length.
                 let n: Option<usize> = if n.is_none() { None } else { Some(n.extract()?) };
                 match n {
                     Some(0) => return Err(pyo3::exceptions::PyOSError::new_err("write() wrote 0 bytes")),
                     Some(n) => start += n,
-                    None => start = self.buf.len(),
+                    None => start = end,
                 }
             }
             Ok(())

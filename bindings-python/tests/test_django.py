@@ -134,7 +134,7 @@ def test_evidence_download_verifies(api: APIClient) -> None:
         assert r["X-Snapshot-Hash"] == stored.snapshot_hash
         report = el.verify(r.content)
         assert report.ok and report.snapshot_hash == stored.snapshot_hash
-        with tarfile.open(fileobj=io.BytesIO(r.content)) as tar:
+        with tarfile.open(fileobj=io.BytesIO(el.pack_archive(r.content))) as tar:
             assert "manifest.json" in tar.getnames()
     assert api.get("/api/licenses/evidence/sha256:00").status_code == 404
 
@@ -142,8 +142,9 @@ def test_evidence_download_verifies(api: APIClient) -> None:
 def test_tampered_stored_pack_is_refused_with_the_error_code(api: APIClient) -> None:
     stored = StoredSnapshot.objects.get(sequence=1)
     good = bytes(stored.evidence)
-    i = good.index(b'"organization_id":"org-django"')
-    StoredSnapshot.objects.filter(pk=stored.pk).update(evidence=good[:i] + good[i:].replace(b"org-django", b"org-djangp", 1))
+    tar = el.pack_archive(good)  # edited as a plain tar, which verification also takes
+    i = tar.index(b'"organization_id":"org-django"')
+    StoredSnapshot.objects.filter(pk=stored.pk).update(evidence=tar[:i] + tar[i:].replace(b"org-django", b"org-djangp", 1))
     try:
         r = api.get(f"/api/licenses/evidence/{stored.snapshot_hash}")
         assert r.status_code == 409

@@ -83,8 +83,10 @@ def test_pseudonymised_pack_verifies_and_names_no_one(cli: Path, tmp_path: Path,
     assert shared.snapshot.totals == results[2].snapshot.totals
     pack = shared.evidence_pack()
     assert el.verify(pack, previous=results[1].snapshot).ok
+    tar = el.pack_archive(pack)  # the members, uncompressed
+    assert b'"raw_id":"' in tar
     for name in (b"alice@acme.com", b"PF3ABC12", b"lt-0042", b"lic-alice-spe_e3"):
-        assert name not in pack
+        assert name not in tar
     key_file = tmp_path / "share.key"
     key_file.write_bytes(KEY)
     proc = cli_reconcile(cli, HISTORY / "step-3", tmp_path / "out", "--previous", str(root / "2"), "--share-key", str(key_file))

@@ -39,8 +39,10 @@ def test_verify_with_the_previous_snapshot(demo_result: el.Result) -> None:
 
 def test_verify_names_the_first_failed_check(demo_pack: bytes) -> None:
     # Flip one byte inside snapshot.json's content: its artifact hash fails.
-    i = demo_pack.index(b'"organization_id":"org-acme"')
-    bad = demo_pack[:i] + demo_pack[i:].replace(b"org-acme", b"org-acmf", 1)
+    # (In the tar: the pack is compressed; verification takes either form.)
+    tar = el.pack_archive(demo_pack)
+    i = tar.index(b'"organization_id":"org-acme"')
+    bad = tar[:i] + tar[i:].replace(b"org-acme", b"org-acmf", 1)
     with pytest.raises(el.VerificationError) as ei:
         el.verify(bad)
     e = ei.value
@@ -100,3 +102,21 @@ def test_verify_proof_bound_to_a_snapshot_hash(demo_result: el.Result) -> None:
     assert el.verify_proof(proof, snapshot=snap) == proof
     with pytest.raises(el.VerificationError):
         el.verify_proof(proof, snapshot_hash="sha256:" + "0" * 64)
+
+
+def test_pack_archive_unwraps_the_compressed_pack(demo_result: el.Result, demo_pack: bytes) -> None:
+    assert demo_pack[:4] == b"\x28\xb5\x2f\xfd"  # the CLI's compressed form
+    tar = el.pack_archive(demo_pack)
+    assert len(tar) > 5 * len(demo_pack) and tar[257:262] == b"ustar" and tar[:11] == b"bundle.json"
+    # The pack written before compression is a plain tar: returned as it is; today's wraps it.
+    old = (DEMO.parent / "packs" / "demo-plain-v1.tar").read_bytes()
+    assert el.pack_archive(old) == old and tar == old
+    assert el.verify(tar).ok and el.verify(bytearray(demo_pack)).ok
+    # The same bytes for any number of compressor threads.
+    assert demo_result.evidence_pack(threads=3) == demo_pack
+    with pytest.raises(el.InvalidInput, match="zstd frame"):
+        el.pack_archive(demo_pack[:100])
+    with pytest.raises(el.InvalidInput, match="expected the pack's bytes"):
+        el.pack_archive("evidence.tar")  # type: ignore[arg-type]
+    with pytest.raises(el.InvalidInput, match="threads"):
+        demo_result.evidence_pack(threads=-1)

@@ -86,8 +86,9 @@ pub use document::snapshot::{
 // Evidence: packs, offline verification and replay, per-SKU proofs, shared
 // (pseudonymised) outcomes.
 
+pub use canon::zst::archive as pack_archive;
 pub use evidence::open::{open_pack, OpenPack};
-pub use evidence::pack::write_pack;
+pub use evidence::pack::{write_compressed_pack, write_compressed_pack_threads, write_pack};
 pub use evidence::proof::{prove, verify_proof, verify_proof_against, verify_proof_with_snapshot};
 pub use evidence::pseudonym::pseudonymise;
 pub use evidence::replay::replay_pack;
@@ -206,7 +207,7 @@ pub mod internal {
     /// Evidence packs.
     pub mod evidence {
         pub use crate::document::manifest::member_name;
-        pub use crate::evidence::pack::write_pack;
+        pub use crate::evidence::pack::{write_compressed_pack, write_compressed_pack_threads, write_pack};
         pub use crate::evidence::replay::replay_pack;
         pub use crate::evidence::verify::{verify, verify_using, VerifyReport};
     }

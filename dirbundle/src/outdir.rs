@@ -413,9 +413,34 @@ pub struct RunOutputs<'a> {
     pub shared: Option<&'a Outcome>,
 }
 
+/// The form an evidence pack file is written in (docs/audit-guide.md,
+/// section 9). Both verify; their pack hash is the same.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PackForm {
+    /// The plain tar (`write_pack`), as packs were written before issue 15:
+    /// the default of [`write_run`] (unchanged for library callers).
+    #[default]
+    Plain,
+    /// The tar in one pinned zstd frame (`write_compressed_pack`), about a
+    /// tenth of the size: what the CLI and the Python binding write
+    /// (through [`write_run_as`] / [`write_run_to_as`]). `threads` compressor
+    /// workers run while the tar is produced (0 counts as 1); the bytes are
+    /// the same for every count.
+    Compressed {
+        /// Compressor worker threads.
+        threads: usize,
+    },
+}
+
 /// An evidence pack streamed into a staged file.
-fn pack_into(outcome: &Outcome) -> impl FnOnce(&mut io::BufWriter<File>) -> io::Result<()> + '_ {
-    move |w| eucora_license_core::write_pack(outcome, w).map(|_| ()).map_err(io::Error::other)
+fn pack_into(outcome: &Outcome, form: PackForm) -> impl FnOnce(&mut io::BufWriter<File>) -> io::Result<()> + '_ {
+    move |w| {
+        match form {
+            PackForm::Compressed { threads } => eucora_license_core::write_compressed_pack_threads(outcome, w, threads).map(|_| ()),
+            PackForm::Plain => eucora_license_core::write_pack(outcome, w).map(|_| ()),
+        }
+        .map_err(io::Error::other)
+    }
 }
 
 /// `run_report.json` as written: the report as pretty JSON and a newline.
@@ -434,21 +459,27 @@ pub fn report_file_bytes(outcome: &Outcome) -> io::Result<Vec<u8>> {
 /// match the new snapshot. A failed run (no snapshot) replaces only
 /// `run_report.json`, so the last good snapshot, packs and exceptions stay.
 ///
-/// This is what `eucora-license reconcile --out` and Python's
-/// `Result.write` both call.
+/// Packs are plain tars here; `eucora-license reconcile --out` and
+/// Python's `Result.write` call [`write_run_as`] / [`write_run_to_as`] with
+/// [`PackForm::Compressed`], so their directories are the same byte for byte.
 pub fn write_run(out: &OutDir, outcome: &Outcome, outputs: RunOutputs<'_>) -> io::Result<()> {
+    write_run_as(out, outcome, outputs, PackForm::Plain)
+}
+
+/// [`write_run`], with the packs written in `form`.
+pub fn write_run_as(out: &OutDir, outcome: &Outcome, outputs: RunOutputs<'_>, form: PackForm) -> io::Result<()> {
     let report = report_file_bytes(outcome)?;
     let mut staging = out.stage()?;
     let mut remove = Vec::new();
     if let Some(snap) = &outcome.snapshot {
         staging.write("exceptions.jsonl", &outcome.exceptions_jsonl())?;
         if outputs.pack {
-            staging.write_with("evidence.tar", pack_into(outcome))?;
+            staging.write_with("evidence.tar", pack_into(outcome, form))?;
         } else {
             remove.push("evidence.tar");
         }
         match outputs.shared {
-            Some(shared) => staging.write_with("evidence.shared.tar", pack_into(shared))?,
+            Some(shared) => staging.write_with("evidence.shared.tar", pack_into(shared, form))?,
             None => remove.push("evidence.shared.tar"),
         }
         staging.write("snapshot.json", snap.canonical_bytes())?;
@@ -461,8 +492,13 @@ pub fn write_run(out: &OutDir, outcome: &Outcome, outputs: RunOutputs<'_>) -> io
 /// finish or clean up what an interrupted run left, write the run, release
 /// the lock.
 pub fn write_run_to(path: &Path, outcome: &Outcome, outputs: RunOutputs<'_>) -> io::Result<()> {
+    write_run_to_as(path, outcome, outputs, PackForm::Plain)
+}
+
+/// [`write_run_to`], with the packs written in `form`.
+pub fn write_run_to_as(path: &Path, outcome: &Outcome, outputs: RunOutputs<'_>, form: PackForm) -> io::Result<()> {
     let out = OutDir::open(path)?;
-    write_run(&out, outcome, outputs)
+    write_run_as(&out, outcome, outputs, form)
 }
 
 /// The file that stands for a past run: a directory's `evidence.tar` (or its
@@ -660,6 +696,25 @@ mod tests {
         // The refused staging directory is gone.
         assert!(names(&out).is_empty(), "{:?}", names(&out));
         drop(dir);
+        let _ = std::fs::remove_dir_all(&out);
+    }
+
+    #[test]
+    fn the_pack_form_is_plain_by_default_and_compressed_on_request() {
+        let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/demo");
+        let outcome = eucora_license_core::reconcile(&crate::DirBundle::new(&demo), None);
+        let out = scratch("packform");
+        let with_pack = RunOutputs { pack: true, shared: None };
+        write_run_to_as(&out, &outcome, with_pack, PackForm::Compressed { threads: 2 }).unwrap();
+        let compressed = std::fs::read(out.join("evidence.tar")).unwrap();
+        assert!(compressed.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]));
+        assert_eq!(compressed, eucora_license_core::write_compressed_pack(&outcome, Vec::new()).unwrap().0);
+        write_run_to(&out, &outcome, with_pack).unwrap();
+        let plain = std::fs::read(out.join("evidence.tar")).unwrap();
+        assert_eq!(plain, eucora_license_core::write_pack(&outcome, Vec::new()).unwrap().0);
+        assert_eq!(&*eucora_license_core::pack_archive(&compressed).unwrap(), &plain[..]);
+        assert!(eucora_license_core::verify_pack(&compressed, None).ok);
+        assert!(eucora_license_core::verify_pack(&plain, None).ok);
         let _ = std::fs::remove_dir_all(&out);
     }
 }

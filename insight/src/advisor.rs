@@ -16,7 +16,8 @@ use std::collections::{BTreeMap, BTreeSet};
 /// ranked: purchases first (largest quantity first), then by `annualized`
 /// descending (null last), type, subject.
 pub fn advise(history: &[&[u8]], latest_pack: &[u8], policy: &Policy) -> Result<Vec<Recommendation>> {
-    let inp = inputs::open(history, latest_pack)?;
+    let archive = inputs::archive(history, latest_pack)?;
+    let inp = inputs::open(history, &archive)?;
     compute(&inp, policy)
 }
 

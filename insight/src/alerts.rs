@@ -21,7 +21,8 @@ const DAY_NANOS: i128 = 86_400 * 1_000_000_000;
 /// Errors (C6 order, the policy being parsed already): `chain_broken`,
 /// `pack_invalid`, `pack_mismatch`.
 pub fn alerts(history: &[&[u8]], latest_pack: &[u8], policy: &Policy) -> Result<Vec<Alert>> {
-    let inp = inputs::open(history, latest_pack)?;
+    let archive = inputs::archive(history, latest_pack)?;
+    let inp = inputs::open(history, &archive)?;
     Ok(compute(&inp, policy))
 }
 

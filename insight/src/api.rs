@@ -55,7 +55,8 @@ fn quoted(s: &str) -> String {
 /// `--policy` file itself, to name the file in the error):
 /// `{"alerts", "as_of", "policy"}`, canonical.
 pub fn alerts_document(history: &[&[u8]], latest_pack: &[u8], policy: &Policy) -> Result<String> {
-    let inp = inputs::open(history, latest_pack)?;
+    let archive = inputs::archive(history, latest_pack)?;
+    let inp = inputs::open(history, &archive)?;
     let list = alerts::compute(&inp, policy);
     let doc = serde_json::json!({"as_of": inp.latest().reconciled_text, "policy": policy.identity(), "alerts": list});
     Ok(String::from_utf8(to_canonical(&doc)).unwrap_or_default())
@@ -64,7 +65,8 @@ pub fn alerts_document(history: &[&[u8]], latest_pack: &[u8], policy: &Policy) -
 /// The recommendations document of an already-parsed policy:
 /// `{"as_of", "policy", "recommendations"}`, canonical.
 pub fn advise_document(history: &[&[u8]], latest_pack: &[u8], policy: &Policy) -> Result<String> {
-    let inp = inputs::open(history, latest_pack)?;
+    let archive = inputs::archive(history, latest_pack)?;
+    let inp = inputs::open(history, &archive)?;
     let list = advisor::compute(&inp, policy)?;
     let doc = serde_json::json!({"as_of": inp.latest().reconciled_text, "policy": policy.identity(), "recommendations": list});
     Ok(String::from_utf8(to_canonical(&doc)).unwrap_or_default())
@@ -82,7 +84,8 @@ pub fn events_document(
     renewed_by: Option<&str>,
 ) -> Result<String> {
     let org = organization_uuid.map(it04::parse_organization_uuid).transpose()?;
-    let inp = inputs::open(history, latest_pack)?;
+    let archive = inputs::archive(history, latest_pack)?;
+    let inp = inputs::open(history, &archive)?;
     let list = it04::compute(&inp, policy, org, renewed_by);
     let list = serde_json::to_string(&list).unwrap_or_default();
     Ok(format!("{{\"as_of\":{},\"events\":{list},\"policy\":{}}}", quoted(&inp.latest().reconciled_text), identity_text(policy)))
@@ -102,7 +105,8 @@ pub fn compliance_document(
     if let Some(u) = organization_uuid {
         it04::parse_organization_uuid(u)?;
     }
-    let inp = inputs::open_one(snapshot, pack)?;
+    let archive = inputs::archive(&[snapshot], pack)?;
+    let inp = inputs::open_one(snapshot, &archive)?;
     let rows = serde_json::to_string(&it04::rows(&inp, license_id)).unwrap_or_default();
     Ok(format!("{{\"as_of\":{},\"policy\":{},\"rows\":{rows}}}", quoted(&inp.latest().reconciled_text), identity_text(policy)))
 }

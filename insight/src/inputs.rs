@@ -299,6 +299,17 @@ fn entitlements(v: &Value) -> Vec<Entitlement> {
         .collect()
 }
 
+/// The tar of the latest pack: a compressed pack (the CLI's) is one zstd
+/// frame around it (decompressed under bounds; see `pack_archive`), a plain
+/// pack is its own tar. A frame that does not
+/// decompress is `pack_invalid`, after the chain is checked (C6's order).
+pub(crate) fn archive<'p>(history: &[&[u8]], pack: &'p [u8]) -> Result<std::borrow::Cow<'p, [u8]>> {
+    eucora_license_core::pack_archive(pack).or_else(|e| {
+        let n = read_history(history)?.len();
+        Err(InsightError { index: Some(n), ..bad(&format!("the evidence pack does not verify: archive: {e}")) })
+    })
+}
+
 /// Check the chain, open the latest pack (A7 integrity), match it to the
 /// latest snapshot and read its members. Errors in C6's order after the
 /// policy: `chain_broken`, `pack_invalid`, `pack_mismatch`, each with the

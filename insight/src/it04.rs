@@ -91,7 +91,8 @@ pub fn compliance_check(
     if let Some(u) = organization_uuid {
         parse_organization_uuid(u)?;
     }
-    let inp = inputs::open_one(snapshot, pack)?;
+    let archive = inputs::archive(&[snapshot], pack)?;
+    let inp = inputs::open_one(snapshot, &archive)?;
     Ok(rows(&inp, license_id))
 }
 
@@ -288,7 +289,8 @@ pub fn events(
     renewed_by: Option<&str>,
 ) -> Result<Vec<Event>> {
     let org_uuid = organization_uuid.map(parse_organization_uuid).transpose()?;
-    let inp = inputs::open(history, latest_pack)?;
+    let archive = inputs::archive(history, latest_pack)?;
+    let inp = inputs::open(history, &archive)?;
     Ok(compute(&inp, policy, org_uuid, renewed_by))
 }
 

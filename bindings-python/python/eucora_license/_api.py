@@ -154,29 +154,34 @@ class Result:
         return self._outcome.exceptions_jsonl()
 
     @overload
-    def evidence_pack(self, file: None = None, *, chunk_size: int = ...) -> bytes: ...
+    def evidence_pack(self, file: None = None, *, chunk_size: int = ..., threads: int = ...) -> bytes: ...
 
     @overload
-    def evidence_pack(self, file: SupportsWrite, *, chunk_size: int = ...) -> str: ...
+    def evidence_pack(self, file: SupportsWrite, *, chunk_size: int = ..., threads: int = ...) -> str: ...
 
-    def evidence_pack(self, file: SupportsWrite | None = None, *, chunk_size: int = 1 << 20) -> bytes | str:
-        """The evidence pack (a deterministic tar, DESIGN A7).
+    def evidence_pack(self, file: SupportsWrite | None = None, *, chunk_size: int = 1 << 20, threads: int = 1) -> bytes | str:
+        """The evidence pack (DESIGN A7): the deterministic tar in one pinned
+        zstd frame, as the CLI writes it (docs/audit-guide.md, section 9);
+        :func:`pack_archive` gives back the tar for ``tarfile``.
 
         Without ``file``: the pack as ``bytes``. With ``file`` (anything with
         ``write(bytes)``: an open file, ``io.BytesIO``, a Django
         ``StreamingHttpResponse`` generator's buffer...): the pack is streamed
         into it in chunks of ``chunk_size`` bytes, never held whole in memory,
         and the pack hash is returned. The GIL is released while the pack is
-        generated; it is taken only for each ``write`` call.
+        generated; it is taken only for each ``write`` call. ``threads``
+        compressor threads work while the pack is produced (the bytes are the
+        same for any number).
         """
+        workers = _threads(threads)
         if file is None:
-            data, _ = self._outcome.pack_bytes()
+            data, _ = self._outcome.pack_bytes(workers)
             return data
         if not callable(getattr(file, "write", None)):
             raise bad("file", f"expected a binary file-like object with write(), not {type_name(file)}")
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
             raise bad("chunk_size", "expected a positive int")
-        pack_hash, _ = self._outcome.write_pack(file, chunk_size)
+        pack_hash, _ = self._outcome.write_pack(file, chunk_size, workers)
         return pack_hash
 
     def pseudonymised(self, key: bytes) -> Result:
@@ -187,7 +192,7 @@ class Result:
         ``key`` secret: with it the pseudonyms can be linked back."""
         return Result(self._outcome.pseudonymise(as_bytes(key, "key")))
 
-    def write(self, directory: PathLike, *, pack: bool = True) -> None:
+    def write(self, directory: PathLike, *, pack: bool = True, threads: int = 1) -> None:
         """Write the CLI's outputs into ``directory`` (created if needed):
         ``snapshot.json``, ``evidence.tar`` (unless ``pack=False``),
         ``run_report.json`` and ``exceptions.jsonl``, byte for byte as
@@ -205,11 +210,13 @@ class Result:
 
         The GIL is released while writing. Raises :class:`OSError` (e.g.
         :class:`PermissionError`) naming the path when the directory cannot
-        be written; the previous set is then kept."""
+        be written; the previous set is then kept. ``threads`` is as for
+        :meth:`evidence_pack`."""
+        workers = _threads(threads)
         root = os.fspath(directory)
         if not isinstance(root, str):
             raise bad("directory", "expected a str path, not bytes")
-        self._outcome.write_run(root, bool(pack))
+        self._outcome.write_run(root, bool(pack), workers)
 
     def __repr__(self) -> str:
         return f"<Result {self.status} {self.snapshot_hash}>"
@@ -270,6 +277,25 @@ def explain(previous: RunInput, current: RunInput, sku: str) -> str:
     (the CLI's ``explain``); every number comes from the diff. Runs as for
     :func:`diff`; pass the current run's evidence pack for unit-level reasons."""
     return _native.explain(_run_bytes(previous, "previous"), _run_bytes(current, "current"), text(sku, "sku"))
+
+
+def _threads(threads: object) -> int:
+    """A ``threads`` argument: a non-negative int (0 counts as 1)."""
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
+        raise bad("threads", "expected a non-negative int")
+    return max(threads, 1)
+
+
+def pack_archive(pack: bytes | bytearray | memoryview) -> bytes:
+    """The plain tar of an evidence pack of either form: a compressed pack
+    (what the CLI, :meth:`Result.evidence_pack` and :meth:`Result.write`
+    write) is decompressed, with the verifier's bounds; a plain tar (packs
+    written before the compression) is returned as it is. Hand the result to
+    ``tarfile``; verification takes either form. A damaged frame raises
+    :class:`InvalidInput`."""
+    if not isinstance(pack, (bytes, bytearray, memoryview)):
+        raise bad("pack", f"expected the pack's bytes, not {type_name(pack)}")
+    return _native.pack_archive(bytes(pack))
 
 
 def verify(pack: bytes | bytearray | memoryview | PathLike | IO[bytes], previous: SnapshotInput | None = None) -> VerifyReport:

@@ -97,7 +97,11 @@ fn reconcile_into(opts: &ReconcileOpts) -> Result<ExitCode, String> {
     // Staged and switched in as one set (see `outdir`): a failed run
     // replaces only run_report.json.
     let outputs = outdir::RunOutputs { pack: opts.pack, shared: shared.as_ref() };
-    outdir::write_run(&out, &outcome, outputs).map_err(|e| format!("cannot write to {}: {e}", opts.out.display()))?;
+    // The CLI stores the compressed pack (issue 15; docs/audit-guide.md,
+    // section 9), compressed on `--threads` workers (the bytes do not depend
+    // on how many).
+    outdir::write_run_as(&out, &outcome, outputs, outdir::PackForm::Compressed { threads: opts.run.threads })
+        .map_err(|e| format!("cannot write to {}: {e}", opts.out.display()))?;
     drop(out);
 
     print_outcome(opts, &outcome);

@@ -31,10 +31,14 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
+    // A compressed pack is decompressed once, for the checks and the replay;
+    // a frame that does not decompress is reported by the archive check.
+    let archive = eucora_license_core::pack_archive(&bytes).unwrap_or(std::borrow::Cow::Borrowed(&bytes[..]));
+    let bytes: &[u8] = &archive;
     // The replay runs on a second thread while the other checks hash the pack.
     let report = std::thread::scope(|s| {
-        let replay = s.spawn(|| eucora_license_core::replay_pack(&bytes));
-        eucora_license_core::verify_pack_using(&bytes, prev.as_deref(), || {
+        let replay = s.spawn(|| eucora_license_core::replay_pack(bytes));
+        eucora_license_core::verify_pack_using(bytes, prev.as_deref(), || {
             replay.join().unwrap_or_else(|_| Err("the replay stopped on an internal error".into()))
         })
     });

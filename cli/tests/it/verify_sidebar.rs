@@ -160,6 +160,8 @@ fn verify_proof_binds_to_a_trusted_snapshot_hash() {
 fn verify_refuses_a_member_the_contract_does_not_define() {
     let out = reconcile_demo("cli-verify-evil");
     let pack = std::fs::read(out.join("evidence.tar")).unwrap();
+    // The pack is compressed (issue 15); the forger works on its tar.
+    let pack = eucora_license_core::pack_archive(&pack).unwrap();
     let mut files: Vec<(String, Vec<u8>)> =
         eucora_license_core::internal::tar::read(&pack).unwrap().into_iter().map(|e| (e.name, e.data.to_vec())).collect();
     files.push(("../evil.txt".into(), b"owned".to_vec()));

@@ -46,7 +46,14 @@ impl<'a> OpenPack<'a> {
 /// let e = open_pack(b"not an archive").unwrap_err();
 /// assert!(e.message().starts_with("archive:"));
 /// ```
+///
+/// `pack` is the tar: members are handed out as slices of it, so a
+/// compressed pack (`write_compressed_pack`, the CLI's) is first unwrapped
+/// with [`pack_archive`](crate::pack_archive); a plain pack is its own tar.
 pub fn open_pack(pack: &[u8]) -> Result<OpenPack<'_>> {
+    if crate::canon::zst::is_compressed(pack) {
+        return Err(Error::new(ErrorCode::InvalidInput, "archive: the pack is compressed; open the archive that pack_archive gives"));
+    }
     // The replay is never run: its closure reports "not replayed", and the
     // `chain` and `replay` checks are not part of opening.
     let report = verify_using(pack, None, || Err("not replayed".into()));

@@ -31,6 +31,7 @@
 use crate::canon::canonical;
 use crate::canon::hash::{sha256, tagged, Digest32, Domain};
 use crate::canon::tar::TarWriter;
+use crate::canon::zst;
 use crate::document::manifest::{ArtifactEntry, Manifest, PseudonymNote, MANIFEST_SCHEMA};
 use crate::error::{Error, ErrorCode, Result};
 use crate::input::catalog;
@@ -84,28 +85,47 @@ pub(super) fn artifacts(outcome: &Outcome) -> Result<BTreeMap<&'static str, Vec<
 /// to hash and measure them for the manifest, once into the archive.
 pub(super) const STREAMED: [&str; 2] = ["signals.jsonl", "units.jsonl"];
 
+/// The size of the pieces the streamed artifacts are written in.
+const CHUNK: usize = 256 * 1024;
+
 pub(super) fn write_streamed(outcome: &Outcome, name: &str, out: &mut dyn Write) -> Result<()> {
     let io = |e: std::io::Error| Error::new(ErrorCode::InvalidInput, format!("cannot write the pack: {e}"));
     let inputs = outcome.inputs.as_ref().ok_or_else(|| Error::new(ErrorCode::Internal, "no run inputs"))?;
+    // Lines are gathered into chunks of about [`CHUNK`] bytes: one write per
+    // chunk instead of one per line (the sinks hash or compress).
+    let mut chunk: Vec<u8> = Vec::with_capacity(CHUNK + 4096);
     if name == "signals.jsonl" {
         let store = &inputs.signals;
-        let mut line = Vec::with_capacity(512);
         for s in &store.rows {
-            line.clear();
-            store.write_normalised(s, &mut line);
-            line.push(b'\n');
-            out.write_all(&line).map_err(io)?;
+            store.write_normalised(s, &mut chunk);
+            chunk.push(b'\n');
+            if chunk.len() >= CHUNK {
+                out.write_all(&chunk).map_err(io)?;
+                chunk.clear();
+            }
         }
     } else {
+        // `{"sku":<sku>,"unit":<unit>}`: the canonical form of that object,
+        // since "sku" sorts before "unit" and each unit is held as its
+        // canonical bytes (`UnitList`); built by concatenation instead of a
+        // parse and re-encoding of every unit (pinned against the `Value`
+        // rendering by the demo pack of before, `fixtures/packs/demo-plain-v1.tar`).
         for (sku, list) in &outcome.units {
+            let mut prefix = b"{\"sku\":".to_vec();
+            prefix.extend_from_slice(&canon(&Value::String(sku.clone()))?);
+            prefix.extend_from_slice(b",\"unit\":");
             for u in list.iter() {
-                let unit: Value =
-                    serde_json::from_slice(u).map_err(|e| Error::new(ErrorCode::Internal, format!("unit is not JSON: {e}")))?;
-                out.write_all(&canon(&json!({"sku": sku, "unit": unit}))?).map_err(io)?;
-                out.write_all(b"\n").map_err(io)?;
+                chunk.extend_from_slice(&prefix);
+                chunk.extend_from_slice(u);
+                chunk.extend_from_slice(b"}\n");
+                if chunk.len() >= CHUNK {
+                    out.write_all(&chunk).map_err(io)?;
+                    chunk.clear();
+                }
             }
         }
     }
+    out.write_all(&chunk).map_err(io)?;
     Ok(())
 }
 
@@ -150,7 +170,9 @@ pub(super) fn manifest_of(
 }
 
 /// Write the evidence pack of a successful run into `sink` (a file, a socket,
-/// a buffer); returns the sink and the pack hash.
+/// a buffer) as the plain deterministic tar of DESIGN A7; returns the sink
+/// and the pack hash. [`write_compressed_pack`] writes the same tar in one
+/// pinned zstd frame (what the CLI stores); verification accepts both.
 ///
 /// ```
 /// # use eucora_license_core::{reconcile, MemoryBundle};
@@ -159,6 +181,62 @@ pub(super) fn manifest_of(
 /// assert!(eucora_license_core::internal::evidence::write_pack(&out, Vec::new()).is_err());
 /// ```
 pub fn write_pack<W: Write>(outcome: &Outcome, sink: W) -> Result<(W, Digest32)> {
+    let plan = plan(outcome)?;
+    write_planned(outcome, &plan, sink)
+}
+
+/// Write the evidence pack of a successful run compressed: the tar of
+/// [`write_pack`] as one Zstandard frame with pinned settings (see
+/// `canon::zst` and docs/audit-guide.md, section 9). The manifest and
+/// `pack_hash` are over the uncompressed members, so the pack hash is the
+/// same either way, and `zstd -d` gives back the tar. Streamed: neither the
+/// tar nor the compressed bytes are held whole.
+///
+/// ```
+/// # use eucora_license_core::{reconcile, MemoryBundle};
+/// # let out = reconcile(&MemoryBundle::default(), None);
+/// assert!(eucora_license_core::write_compressed_pack(&out, Vec::new()).is_err());
+/// ```
+pub fn write_compressed_pack<W: Write>(outcome: &Outcome, sink: W) -> Result<(W, Digest32)> {
+    write_compressed_pack_threads(outcome, sink, 1)
+}
+
+/// [`write_compressed_pack`] with the compression spread over `threads`
+/// worker threads of the compressor (0 counts as 1), which run while this
+/// thread produces the tar. The bytes are the same for every `threads`: the
+/// frame is cut into jobs of a pinned size whatever the number of workers
+/// (see `canon::zst`).
+pub fn write_compressed_pack_threads<W: Write>(outcome: &Outcome, sink: W, threads: usize) -> Result<(W, Digest32)> {
+    let io = |e: std::io::Error| Error::new(ErrorCode::InvalidInput, format!("cannot write the pack: {e}"));
+    let plan = plan(outcome)?;
+    let encoder = zst::encoder(sink, plan.archive_size(), threads).map_err(io)?;
+    // Whole chunks to the compressor: each write is a call into libzstd
+    // (with a lock when it has workers), too dear per tar header or line.
+    let buffered = std::io::BufWriter::with_capacity(CHUNK, encoder);
+    let (buffered, hash) = write_planned(outcome, &plan, buffered)?;
+    let encoder = buffered.into_inner().map_err(|e| io(e.into_error()))?;
+    Ok((zst::finish(encoder).map_err(io)?, hash))
+}
+
+/// What a pack holds, measured before a byte is written: the artifacts held
+/// in memory, every member's size and digest, the manifest and its hash.
+struct Plan {
+    artifacts: BTreeMap<&'static str, Vec<u8>>,
+    digests: BTreeMap<&'static str, (u64, Digest32)>,
+    manifest_bytes: Vec<u8>,
+    pack_hash: Digest32,
+}
+
+impl Plan {
+    /// The exact size of the tar: a header block per member, its data padded
+    /// to whole blocks, and the two end blocks.
+    fn archive_size(&self) -> u64 {
+        let padded = |n: u64| 512 + n.div_ceil(512) * 512;
+        self.digests.values().map(|(n, _)| padded(*n)).sum::<u64>() + padded(self.manifest_bytes.len() as u64) + 1024
+    }
+}
+
+fn plan(outcome: &Outcome) -> Result<Plan> {
     // A run that did not keep its units (`RunOptions::keep_units`) cannot
     // have its units.jsonl written: refuse rather than write a wrong pack.
     if outcome.snapshot.is_some() && !outcome.has_units() {
@@ -178,18 +256,22 @@ pub fn write_pack<W: Write>(outcome: &Outcome, sink: W) -> Result<(W, Digest32)>
     let note = outcome.inputs.as_ref().and_then(|i| i.pseudonymised.as_ref());
     let (manifest, pack_hash) = manifest_of(&digests, &snapshot_hash, note)?;
     let manifest_bytes = canonical::to_vec_of(&manifest)?;
-    let mut names: Vec<&str> = digests.keys().copied().chain(["manifest.json"]).collect();
+    Ok(Plan { artifacts: a, digests, manifest_bytes, pack_hash })
+}
+
+fn write_planned<W: Write>(outcome: &Outcome, plan: &Plan, sink: W) -> Result<(W, Digest32)> {
+    let mut names: Vec<&str> = plan.digests.keys().copied().chain(["manifest.json"]).collect();
     names.sort_unstable();
     let mut w = TarWriter::new(sink);
     for name in names {
-        if let Some(bytes) = a.get(name) {
+        if let Some(bytes) = plan.artifacts.get(name) {
             w.append(name, bytes)?;
         } else if name == "manifest.json" {
-            w.append(name, &manifest_bytes)?;
+            w.append(name, &plan.manifest_bytes)?;
         } else {
-            let size = digests[name].0;
+            let size = plan.digests[name].0;
             w.append_with(name, size, |out| write_streamed(outcome, name, out))?;
         }
     }
-    Ok((w.finish()?, pack_hash))
+    Ok((w.finish()?, plan.pack_hash))
 }

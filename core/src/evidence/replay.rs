@@ -29,8 +29,10 @@ use std::io::Write;
 /// (`signals.jsonl`, `bundle.json`, `ruleset.json`, `catalog.json`,
 /// `entitlements.json`, `pools.json`, `directory.json`, the `previous_*`
 /// members). Never panics.
+/// `pack` is compressed or a plain archive, as [`verify`](super::verify::verify) takes it.
 pub fn replay_pack(pack: &[u8]) -> std::result::Result<Digest32, String> {
-    let files = open_members(pack)?;
+    let archive = crate::canon::zst::archive(pack)?;
+    let files = open_members(&archive)?;
     replay(&files)
 }
 

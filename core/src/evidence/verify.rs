@@ -66,7 +66,8 @@ impl Verifier {
     }
 }
 
-/// Verify an evidence pack offline: the archive, the manifest, every
+/// Verify an evidence pack offline (the plain tar of [`write_pack`](super::pack::write_pack),
+/// or that tar compressed by [`write_compressed_pack`](super::pack::write_compressed_pack)): the archive, the manifest, every
 /// artifact's size and hash, the pack hash, the snapshot hash, `skus_root`,
 /// each SKU's `units_root`, the chain link (to `previous`, or to the pack's
 /// own previous snapshot), and finally a replay of the reconciliation from
@@ -74,6 +75,12 @@ impl Verifier {
 /// byte (see [`replay_pack`]).
 /// Never panics; the report names each check and the first that failed.
 pub fn verify(pack: &[u8], previous: Option<&[u8]>) -> VerifyReport {
+    // Decompressed once, for the checks and the replay alike; a frame that
+    // does not decompress is reported by `verify_using`'s archive check.
+    let Ok(archive) = crate::canon::zst::archive(pack) else {
+        return verify_using(pack, previous, || Err("not replayed".into()));
+    };
+    let pack: &[u8] = &archive;
     verify_using(pack, previous, || {
         // The replay checks its inputs before the engine sees them; should the
         // engine still stop on an internal error, the report says so.
@@ -100,6 +107,17 @@ pub fn verify_using(
 ) -> VerifyReport {
     let mut v = Verifier { checks: Vec::new(), failed: false };
     let mut snapshot_hash = None;
+    // A pack as written is one zstd frame around the archive; a pack written
+    // before compression is the archive itself. Either way every check below
+    // is on the archive's bytes.
+    let archive = match crate::canon::zst::archive(pack) {
+        Ok(a) => a,
+        Err(e) => {
+            v.check("archive", || Err(e));
+            return finish(v, None);
+        }
+    };
+    let pack: &[u8] = &archive;
     let files = match open_members(pack) {
         Ok(f) => f,
         Err(e) => {

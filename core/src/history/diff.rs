@@ -80,7 +80,8 @@ impl PreviousRun {
     /// units; anything else is `verify`'s job.
     pub fn from_pack(pack: &[u8]) -> Result<PreviousRun> {
         // Read as strictly as `verify` reads it: only a pack's members, each once.
-        let files = crate::document::manifest::open_members(pack).map_err(|e| invalid(format!("previous evidence pack: {e}")))?;
+        let archive = crate::canon::zst::archive(pack).map_err(|e| invalid(format!("previous evidence pack: {e}")))?;
+        let files = crate::document::manifest::open_members(&archive).map_err(|e| invalid(format!("previous evidence pack: {e}")))?;
         let get = |name: &str| files.get(name).copied().ok_or_else(|| invalid(format!("previous evidence pack has no {name}")));
         Self::from_parts(get("snapshot.json")?, get("units.jsonl")?, get("entitlements.json")?)
     }
@@ -662,11 +663,12 @@ pub(crate) fn counters_only(previous: &Snapshot, records: &[SkuRecord]) -> DiffS
 /// A snapshot and, when `bytes` is an evidence pack, the pack's `diff.json`
 /// (the unit lists). For callers that hold either form of a past run.
 pub fn open_run(bytes: &[u8]) -> Result<(Snapshot, Option<DiffDetail>)> {
-    if !crate::canon::tar::looks_like_archive(bytes) {
+    if !crate::canon::tar::looks_like_archive(bytes) && !crate::canon::zst::is_compressed(bytes) {
         return Ok((Snapshot::parse_verified(bytes)?, None));
     }
-    let files =
-        crate::document::manifest::open_members(bytes).map_err(|e| Error::new(ErrorCode::InvalidInput, format!("evidence pack: {e}")))?;
+    let archive = crate::canon::zst::archive(bytes).map_err(|e| Error::new(ErrorCode::InvalidInput, format!("evidence pack: {e}")))?;
+    let files = crate::document::manifest::open_members(&archive)
+        .map_err(|e| Error::new(ErrorCode::InvalidInput, format!("evidence pack: {e}")))?;
     let get = |name: &str| files.get(name).copied();
     let snapshot = get("snapshot.json").ok_or_else(|| Error::new(ErrorCode::InvalidInput, "the evidence pack has no snapshot.json"))?;
     let snapshot = Snapshot::parse_verified(snapshot)?;

@@ -145,7 +145,8 @@ pub(super) fn master_tables(
 /// organization; otherwise the reason goes to `errors`.
 pub(super) fn previous(previous: Option<&[u8]>, params: &RunParams, errors: &mut Vec<Error>) -> (Option<Snapshot>, Option<PreviousRun>) {
     let parsed = previous.map(|bytes| {
-        if crate::canon::tar::looks_like_archive(bytes) {
+        // A pack as written (a zstd frame) or as written before compression (a tar).
+        if crate::canon::tar::looks_like_archive(bytes) || crate::canon::zst::is_compressed(bytes) {
             PreviousRun::from_pack(bytes).map(|run| (run.snapshot.clone(), Some(run)))
         } else {
             Snapshot::parse_verified(bytes).map(|s| (s, None))

@@ -5,6 +5,7 @@
 mod adapters;
 mod bad_input;
 mod common;
+mod compressed_packs;
 mod demo;
 mod diff;
 mod directory_facts;

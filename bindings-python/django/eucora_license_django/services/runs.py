@@ -187,10 +187,11 @@ def _store_pack(organization: Organization, sequence: int, pack_hash: str, data:
 
 
 def pack_members(pack: bytes, names: Iterable[str]) -> dict[str, bytes]:
-    """Some members of an evidence pack (tar) by name."""
+    """Some members of an evidence pack (either form: ``el.pack_archive``
+    unwraps the compressed one) by name."""
     wanted = set(names)
     out: dict[str, bytes] = {}
-    with tarfile.open(fileobj=io.BytesIO(pack), mode="r:") as tar:
+    with tarfile.open(fileobj=io.BytesIO(el.pack_archive(pack)), mode="r:") as tar:
         for member in tar.getmembers():
             if member.name in wanted:
                 f = tar.extractfile(member)
