@@ -90,8 +90,10 @@ pub use evidence::open::{open_pack, OpenPack};
 pub use evidence::pack::{write_compressed_pack, write_pack};
 pub use evidence::proof::{prove, verify_proof, verify_proof_against, verify_proof_with_snapshot};
 pub use evidence::pseudonym::pseudonymise;
-pub use evidence::replay::replay_pack;
-pub use evidence::verify::{verify as verify_pack, verify_using as verify_pack_using, Check, VerifyReport};
+pub use evidence::replay::{replay_pack, replay_reader as replay_pack_reader};
+pub use evidence::verify::{
+    verify as verify_pack, verify_reader as verify_pack_reader, verify_using as verify_pack_using, Check, VerifyReport,
+};
 
 // ---------------------------------------------------------------------------
 // History: what changed between two runs, and why.
@@ -207,8 +209,8 @@ pub mod internal {
     pub mod evidence {
         pub use crate::document::manifest::member_name;
         pub use crate::evidence::pack::{write_compressed_pack, write_pack};
-        pub use crate::evidence::replay::replay_pack;
-        pub use crate::evidence::verify::{verify, verify_using, VerifyReport};
+        pub use crate::evidence::replay::{replay_pack, replay_reader};
+        pub use crate::evidence::verify::{verify, verify_reader, verify_using, VerifyReport};
     }
     /// Names shown in messages.
     pub mod error {

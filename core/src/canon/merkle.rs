@@ -57,6 +57,39 @@ fn parent_level(level: &[Digest32]) -> Vec<Digest32> {
         .collect()
 }
 
+/// The same root as [`root_of_leaves`], one leaf at a time, in O(log n)
+/// memory: the perfect subtrees so far (sizes decreasing), merged as they
+/// fill, folded from the right at the end. For units that stream past.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct RootBuilder {
+    stack: Vec<(Digest32, u64)>,
+}
+
+impl RootBuilder {
+    /// Add the next leaf's hash.
+    pub(crate) fn push(&mut self, leaf: Digest32) {
+        let mut node = (leaf, 1u64);
+        while let Some(&(top, size)) = self.stack.last() {
+            if size != node.1 {
+                break;
+            }
+            self.stack.pop();
+            node = (node_hash(&top, &node.0), size * 2);
+        }
+        self.stack.push(node);
+    }
+
+    /// The root (of no leaves: the hash of nothing, as [`root_of_leaves`]).
+    pub(crate) fn root(&self) -> Digest32 {
+        let mut it = self.stack.iter().rev();
+        let Some(&(mut acc, _)) = it.next() else { return sha256(b"") };
+        for (h, _) in it {
+            acc = node_hash(h, &acc);
+        }
+        acc
+    }
+}
+
 /// MTH over raw leaf data.
 pub fn root<'a>(leaves: impl IntoIterator<Item = &'a [u8]>) -> Digest32 {
     root_of_leaves(leaves.into_iter().map(leaf_hash).collect())

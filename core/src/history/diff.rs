@@ -79,18 +79,74 @@ impl PreviousRun {
     /// Checks the snapshot hash and every SKU's `units_root` against the
     /// units; anything else is `verify`'s job.
     pub fn from_pack(pack: &[u8]) -> Result<PreviousRun> {
-        // Read as strictly as `verify` reads it: only a pack's members, each once.
-        let archive = crate::canon::zst::archive(pack).map_err(|e| invalid(format!("previous evidence pack: {e}")))?;
-        let files = crate::document::manifest::open_members(&archive).map_err(|e| invalid(format!("previous evidence pack: {e}")))?;
-        let get = |name: &str| files.get(name).copied().ok_or_else(|| invalid(format!("previous evidence pack has no {name}")));
-        Self::from_parts(get("snapshot.json")?, get("units.jsonl")?, get("entitlements.json")?)
+        Self::from_reader(std::io::Cursor::new(pack))
+    }
+
+    /// [`Self::from_pack`] from a stream (issue 15: a chained run holds no
+    /// more than an unchained one plus the previous units): the pack is read
+    /// once, as strictly as `verify` reads it (the writer's archive, only a
+    /// pack's members, each once; a frame under its bounds), keeping only
+    /// `snapshot.json`, `entitlements.json` and the units of `units.jsonl`;
+    /// every other member passes without being kept.
+    pub fn from_reader<R: std::io::Read>(pack: R) -> Result<PreviousRun> {
+        let bad = |e: String| invalid(format!("previous evidence pack: {e}"));
+        let reader = crate::canon::zst::archive_reader(pack).map_err(bad)?;
+        let mut walk = crate::document::manifest::MemberWalk::new(reader);
+        let (mut snapshot, mut entitlements, mut units) = (None, None, None);
+        let walked = (|| -> std::result::Result<(), String> {
+            while let Some((name, size)) = walk.next()? {
+                match name {
+                    "snapshot.json" | "entitlements.json" => {
+                        if size > crate::document::manifest::MAX_KEPT {
+                            return Err(format!("member `{name}` ({size} bytes) is larger than a pack's can be"));
+                        }
+                        let mut buf = Vec::new();
+                        walk.data(|c| buf.extend_from_slice(c))?;
+                        if name == "snapshot.json" {
+                            snapshot = Some(buf);
+                        } else {
+                            entitlements = Some(buf);
+                        }
+                    }
+                    "units.jsonl" => {
+                        let mut c = UnitsCollector::default();
+                        walk.data(|chunk| c.feed(chunk))?;
+                        units = Some(c.finish());
+                    }
+                    _ => walk.data(|_| {})?,
+                }
+            }
+            Ok(())
+        })();
+        match walked {
+            Err(e) => return Err(bad(walk.source_mut().drain().unwrap_or(e))),
+            Ok(()) => {
+                if let Some(e) = walk.source_mut().drain() {
+                    return Err(bad(e));
+                }
+            }
+        }
+        let missing = |name: &str| invalid(format!("previous evidence pack has no {name}"));
+        let snapshot = snapshot.ok_or_else(|| missing("snapshot.json"))?;
+        let units = units.ok_or_else(|| missing("units.jsonl"))?;
+        let entitlements = entitlements.ok_or_else(|| missing("entitlements.json"))?;
+        Self::from_collected(&snapshot, units, &entitlements)
     }
 
     /// The previous run from its three artifacts (as an evidence pack holds
     /// them: `snapshot.json`, `units.jsonl`, `entitlements.json`).
     pub fn from_parts(snapshot: &[u8], units_jsonl: &[u8], entitlements_json: &[u8]) -> Result<PreviousRun> {
+        Self::from_collected(snapshot, units_by_sku(units_jsonl), entitlements_json)
+    }
+
+    /// [`Self::from_parts`] with the units already read ([`UnitsCollector`]).
+    pub(crate) fn from_collected(
+        snapshot: &[u8],
+        units: std::result::Result<BTreeMap<String, Vec<Vec<u8>>>, String>,
+        entitlements_json: &[u8],
+    ) -> Result<PreviousRun> {
         let snapshot = Snapshot::parse_verified(snapshot).map_err(|e| invalid(format!("previous snapshot: {}", e.message())))?;
-        let units = units_by_sku(units_jsonl).map_err(|m| invalid(format!("previous units: {m}")))?;
+        let units = units.map_err(|m| invalid(format!("previous units: {m}")))?;
         let entitlements: Value =
             serde_json::from_slice(entitlements_json).map_err(|e| invalid(format!("previous entitlements.json: {e}")))?;
         if !entitlements.is_array() {
@@ -133,10 +189,10 @@ impl PreviousRun {
     }
 }
 
-/// Units of a `units.jsonl`, as leaf bytes per SKU: each line's `unit`
-/// exactly as written (a pack writes it canonical; anything else would not
-/// match the `units_root` it is checked against).
-pub(crate) fn units_by_sku(bytes: &[u8]) -> std::result::Result<BTreeMap<String, Vec<Vec<u8>>>, String> {
+/// One line of a `units.jsonl`: its SKU and its `unit` exactly as written
+/// (a pack writes it canonical; anything else would not match the
+/// `units_root` it is checked against).
+pub(crate) fn unit_line(line: &[u8]) -> std::result::Result<(std::borrow::Cow<'_, str>, &[u8]), String> {
     #[derive(serde::Deserialize)]
     struct Line<'a> {
         #[serde(borrow)]
@@ -144,17 +200,58 @@ pub(crate) fn units_by_sku(bytes: &[u8]) -> std::result::Result<BTreeMap<String,
         #[serde(borrow)]
         unit: &'a serde_json::value::RawValue,
     }
-    let mut out: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
-    for (i, line) in bytes.split(|&b| b == b'\n').enumerate().filter(|(_, l)| !l.is_empty()) {
-        let v: Line = serde_json::from_slice(line).map_err(|e| format!("line {}: {e}", i + 1))?;
-        match out.get_mut(v.sku.as_ref()) {
-            Some(list) => list.push(v.unit.get().as_bytes().to_vec()),
-            None => {
-                out.insert(v.sku.into_owned(), vec![v.unit.get().as_bytes().to_vec()]);
-            }
+    let v: Line = serde_json::from_slice(line).map_err(|e| e.to_string())?;
+    Ok((v.sku, v.unit.get().as_bytes()))
+}
+
+/// Units of a `units.jsonl`, as leaf bytes per SKU: each line's `unit`
+/// exactly as written.
+pub(crate) fn units_by_sku(bytes: &[u8]) -> std::result::Result<BTreeMap<String, Vec<Vec<u8>>>, String> {
+    let mut c = UnitsCollector::default();
+    c.feed(bytes);
+    c.finish()
+}
+
+/// [`units_by_sku`] over a stream: fed in chunks, line by line.
+#[derive(Default)]
+pub(crate) struct UnitsCollector {
+    lines: crate::canon::lines::Lines,
+    units: BTreeMap<String, Vec<Vec<u8>>>,
+    error: Option<String>,
+}
+
+impl UnitsCollector {
+    fn line(units: &mut BTreeMap<String, Vec<Vec<u8>>>, error: &mut Option<String>, i: usize, line: std::result::Result<&[u8], ()>) {
+        if error.is_some() {
+            return;
+        }
+        let parsed = line.map_err(|_| "longer than a unit line can be".to_string()).and_then(unit_line);
+        match parsed {
+            Ok((sku, unit)) => match units.get_mut(sku.as_ref()) {
+                Some(list) => list.push(unit.to_vec()),
+                None => {
+                    units.insert(sku.into_owned(), vec![unit.to_vec()]);
+                }
+            },
+            Err(e) => *error = Some(format!("line {i}: {e}")),
         }
     }
-    Ok(out)
+
+    /// Feed the next bytes.
+    pub(crate) fn feed(&mut self, chunk: &[u8]) {
+        let (units, error) = (&mut self.units, &mut self.error);
+        self.lines.feed(chunk, &mut |i, l| Self::line(units, error, i, l));
+    }
+
+    /// The units per SKU, or the first line that is not a unit line.
+    pub(crate) fn finish(mut self) -> std::result::Result<BTreeMap<String, Vec<Vec<u8>>>, String> {
+        let (units, error) = (&mut self.units, &mut self.error);
+        self.lines.finish(&mut |i, l| Self::line(units, error, i, l));
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(self.units),
+        }
+    }
 }
 
 /// This run, as far as a diff needs it.
