@@ -59,7 +59,7 @@ mod vocab;
 // exceptions) out.
 
 pub use input::bundle::{check_bundle_path, file_bytes_from_json, BundleSource, MemoryBundle, RunParams};
-pub use run::{error_json, reconcile, Outcome, RunInputs, RunStatus};
+pub use run::{error_json, reconcile, reconcile_after_pack, Outcome, RunInputs, RunStatus};
 
 // ---------------------------------------------------------------------------
 // Errors: one type, stable codes from one table.

@@ -111,6 +111,27 @@ impl Outcome {
 /// assert_eq!(out.errors[0].code().name(), "invalid_input");
 /// ```
 pub fn reconcile(bundle: &dyn BundleSource, previous: Option<&[u8]>) -> Outcome {
+    reconcile_from(bundle, previous.map(PreviousInput::Bytes))
+}
+
+/// [`reconcile`] chained to the previous run's evidence pack read as a
+/// stream (a file): the pack is read once and never held; only what the
+/// diff needs is kept (its snapshot, units and entitlements), so a chained
+/// run takes no more memory than an unchained one plus the previous units
+/// (issue 15). The same outcome as `reconcile(bundle, Some(&pack_bytes))`.
+pub fn reconcile_after_pack(bundle: &dyn BundleSource, previous_pack: &mut dyn std::io::Read) -> Outcome {
+    reconcile_from(bundle, Some(PreviousInput::Pack(previous_pack)))
+}
+
+/// The previous run as a caller holds it.
+pub(crate) enum PreviousInput<'a> {
+    /// A snapshot or a pack, in memory.
+    Bytes(&'a [u8]),
+    /// A pack, to be read as a stream.
+    Pack(&'a mut dyn std::io::Read),
+}
+
+fn reconcile_from(bundle: &dyn BundleSource, previous: Option<PreviousInput<'_>>) -> Outcome {
     let mut ctx = RunCtx::default();
     match run(bundle, previous, &mut ctx) {
         Ok(done) => done,
@@ -177,7 +198,7 @@ pub fn error_json(e: &Error) -> Value {
 /// across stages, so a report names every reason that could be established
 /// (a ruleset that does not parse leaves the signals unread, since they are
 /// normalised with it).
-fn run(bundle: &dyn BundleSource, previous: Option<&[u8]>, ctx: &mut RunCtx) -> Result<Outcome, Vec<Error>> {
+fn run(bundle: &dyn BundleSource, previous: Option<PreviousInput<'_>>, ctx: &mut RunCtx) -> Result<Outcome, Vec<Error>> {
     let paths = read::bundle_paths(bundle)?;
     let params = read::params(bundle)?;
     ctx.params = Some(params.clone());
