@@ -59,3 +59,27 @@ impl Lines {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fed in any chunking, the lines and their numbers are those of
+    /// `split(b'\n')` with the empty ones skipped.
+    #[test]
+    fn lines_are_split_like_the_whole_bytes() {
+        let text = b"a\n\nbc\ndef\n\n\nlast-without-end";
+        let want: Vec<(usize, Vec<u8>)> =
+            text.split(|&b| b == b'\n').enumerate().filter(|(_, l)| !l.is_empty()).map(|(i, l)| (i + 1, l.to_vec())).collect();
+        for step in 1..=text.len() {
+            let mut got = Vec::new();
+            let mut lines = Lines::default();
+            let mut sink = |i: usize, l: Result<&[u8], ()>| got.push((i, l.unwrap().to_vec()));
+            for chunk in text.chunks(step) {
+                lines.feed(chunk, &mut sink);
+            }
+            lines.finish(&mut sink);
+            assert_eq!(got, want, "chunks of {step}");
+        }
+    }
+}

@@ -364,4 +364,15 @@ mod tests {
         }
         assert!(!verify_consistency(0, 3, &sha256(b""), &root_of_leaves(leaves[..3].to_vec()), &[]));
     }
+
+    /// The streaming root is the RFC 9162 root for every tree size.
+    #[test]
+    fn the_streaming_root_is_the_root() {
+        let leaves: Vec<Digest32> = (0u32..70).map(|i| leaf_hash(&i.to_le_bytes())).collect();
+        for n in 0..leaves.len() {
+            let mut b = RootBuilder::default();
+            leaves[..n].iter().for_each(|l| b.push(*l));
+            assert_eq!(b.root(), root_of_leaves(leaves[..n].to_vec()), "{n} leaves");
+        }
+    }
 }
