@@ -31,7 +31,14 @@ pub(crate) fn bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ExitCode> {
 pub(crate) fn stream(path: &Path, limit: u64) -> Result<std::io::BufReader<std::fs::File>, ExitCode> {
     let shown = path.display();
     let not_regular = || io_error(format!("cannot read {shown}: not a regular file (a folder, device, pipe or socket is refused)"));
+    // Looked at before opening: opening a FIFO would wait for a writer.
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() => return Err(not_regular()),
+        Ok(_) => {}
+        Err(e) => return Err(io_error(format!("cannot read {shown}: {e}"))),
+    }
     let file = std::fs::File::open(path).map_err(|e| io_error(format!("cannot read {shown}: {e}")))?;
+    // The name may have been replaced between the two looks.
     match file.metadata() {
         Ok(m) if !m.is_file() => return Err(not_regular()),
         Ok(m) if m.len() > limit => return Err(io_error(format!("cannot read {shown}: larger than {limit} bytes"))),

@@ -539,6 +539,14 @@ pub fn open_run(path: &Path, held: Option<&OutDir>) -> Result<(PathBuf, std::fs:
     let _guard = if path.is_dir() && !same_as_held { OutDir::open_for_reading(path).map_err(|e| e.to_string())? } else { None };
     let file = run_file(path);
     let shown = file.display();
+    // Looked at before opening: opening a FIFO would wait for a writer.
+    match std::fs::metadata(&file) {
+        Ok(m) if !m.is_file() => {
+            return Err(format!("cannot read {shown}: not a regular file (a folder, device, pipe or socket is refused)"))
+        }
+        Ok(_) => {}
+        Err(e) => return Err(format!("cannot read {shown}: {e}")),
+    }
     let f = std::fs::File::open(&file).map_err(|e| format!("cannot read {shown}: {e}"))?;
     match f.metadata() {
         Ok(m) if !m.is_file() => Err(format!("cannot read {shown}: not a regular file (a folder, device, pipe or socket is refused)")),
