@@ -58,8 +58,11 @@ pub(super) struct Streamed {
     signals: Option<SignalState>,
     signal_lines: crate::canon::lines::Lines,
     previous_units: Option<crate::history::diff::UnitsCollector>,
-    previous_units_read: Option<std::result::Result<BTreeMap<String, Vec<Vec<u8>>>, String>>,
+    previous_units_read: Option<std::result::Result<UnitsBySku, String>>,
 }
+
+/// Units per SKU, as canonical leaf bytes.
+type UnitsBySku = BTreeMap<String, Vec<Vec<u8>>>;
 
 impl Streamed {
     /// A member starts; `kept` holds the small members so far.
@@ -453,6 +456,9 @@ fn units_as_written(out: &Outcome, sink: &mut dyn Write) -> std::io::Result<()> 
     Ok(())
 }
 
+/// A rendering measured: length, SHA-256, segment fingerprints.
+type Measured = (u64, Digest32, Vec<(u64, u32)>);
+
 /// A rendering of a member by the replay, measured as it is written: its
 /// length, SHA-256 and segment fingerprints (never held).
 struct Rendering {
@@ -466,7 +472,7 @@ impl Rendering {
         Rendering { hasher: <sha2::Sha256 as sha2::Digest>::new(), segments: Segments::default(), len: 0 }
     }
 
-    fn finish(self) -> (u64, Digest32, Vec<(u64, u32)>) {
+    fn finish(self) -> Measured {
         (self.len, Digest32(sha2::Digest::finalize(self.hasher).into()), self.segments.finish())
     }
 }
@@ -506,7 +512,7 @@ fn compare_replay(out: &Outcome, pass: &Pass, hash: Digest32) -> std::result::Re
             if !is_streamed && !produced.contains_key(name) {
                 return Err(format!("`{name}` is in the pack, though the run does not write it"));
             }
-            let render = |fast: bool| -> std::result::Result<(u64, Digest32, Vec<(u64, u32)>), String> {
+            let render = |fast: bool| -> std::result::Result<Measured, String> {
                 let mut r = Rendering::new();
                 if fast {
                     units_as_written(out, &mut r).map_err(|e| format!("replay: {e}"))?;
