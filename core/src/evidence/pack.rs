@@ -107,13 +107,7 @@ pub(super) fn write_streamed(outcome: &Outcome, name: &str, out: &mut dyn Write)
     } else if name == "previous_units.jsonl" {
         // What `PreviousRun::units_jsonl` gives, a line at a time.
         if let Some(run) = &inputs.previous_run {
-            for (sku, list) in &run.units {
-                for leaf in list {
-                    let unit: Value = serde_json::from_slice(leaf).map_err(|e| Error::new(ErrorCode::Internal, format!("unit: {e}")))?;
-                    out.write_all(&canon(&json!({"sku": sku, "unit": unit}))?).map_err(io)?;
-                    out.write_all(b"\n").map_err(io)?;
-                }
-            }
+            run.write_units_jsonl(&mut |line| out.write_all(line).map_err(io))?;
         }
     } else {
         for (sku, list) in &outcome.units {

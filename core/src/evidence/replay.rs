@@ -61,8 +61,8 @@ pub(super) struct Streamed {
     previous_units_read: Option<std::result::Result<UnitsBySku, String>>,
 }
 
-/// Units per SKU, as canonical leaf bytes.
-type UnitsBySku = BTreeMap<String, Vec<Vec<u8>>>;
+/// Units per SKU, held compressed.
+type UnitsBySku = BTreeMap<String, crate::history::diff::SkuUnits>;
 
 impl Streamed {
     /// A member starts; `kept` holds the small members so far.

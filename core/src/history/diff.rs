@@ -63,8 +63,9 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct PreviousRun {
     /// The previous snapshot (hash verified).
     pub snapshot: Snapshot,
-    /// `units.jsonl` of the previous pack: canonical unit bytes per SKU, in order.
-    pub units: BTreeMap<String, Vec<Vec<u8>>>,
+    /// `units.jsonl` of the previous pack: canonical unit bytes per SKU, in
+    /// order, held compressed ([`SkuUnits`]).
+    pub units: BTreeMap<String, SkuUnits>,
     /// `entitlements.json` of the previous pack.
     pub entitlements: Value,
 }
@@ -142,7 +143,7 @@ impl PreviousRun {
     /// [`Self::from_parts`] with the units already read ([`UnitsCollector`]).
     pub(crate) fn from_collected(
         snapshot: &[u8],
-        units: std::result::Result<BTreeMap<String, Vec<Vec<u8>>>, String>,
+        units: std::result::Result<BTreeMap<String, SkuUnits>, String>,
         entitlements_json: &[u8],
     ) -> Result<PreviousRun> {
         let snapshot = Snapshot::parse_verified(snapshot).map_err(|e| invalid(format!("previous snapshot: {}", e.message())))?;
@@ -163,9 +164,14 @@ impl PreviousRun {
         for r in &self.snapshot.doc().skus {
             let sku = r.sku.as_str();
             known.insert(sku.to_string());
-            let leaves = self.units.get(sku).map(Vec::as_slice).unwrap_or(&[]);
-            let root = crate::canon::merkle::root(leaves.iter().map(Vec::as_slice)).to_prefixed();
-            if r.units_root != root {
+            let mut root = crate::canon::merkle::RootBuilder::default();
+            if let Some(units) = self.units.get(sku) {
+                units.for_each(|leaf| {
+                    root.push(crate::canon::merkle::leaf_hash(leaf));
+                    Ok(())
+                })?;
+            }
+            if r.units_root != root.root().to_prefixed() {
                 return Err(invalid(format!("previous units of `{sku}` do not match the snapshot's units_root")));
             }
         }
@@ -175,16 +181,90 @@ impl PreviousRun {
         Ok(())
     }
 
+    /// The units as `units.jsonl` lines (the pack's `previous_units.jsonl`),
+    /// one line at a time into `out`.
+    pub fn write_units_jsonl(&self, out: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()> {
+        for (sku, list) in &self.units {
+            list.for_each(|leaf| {
+                let unit: Value = serde_json::from_slice(leaf).map_err(|e| Error::new(ErrorCode::Internal, format!("unit: {e}")))?;
+                let mut line = canonical::to_vec(&json!({"sku": sku, "unit": unit}))?;
+                line.push(b'\n');
+                out(&line)
+            })?;
+        }
+        Ok(())
+    }
+
     /// The units as `units.jsonl` lines (the pack's `previous_units.jsonl`).
     pub fn units_jsonl(&self) -> Result<Vec<u8>> {
         let mut out = Vec::new();
-        for (sku, list) in &self.units {
-            for leaf in list {
-                let unit: Value = serde_json::from_slice(leaf).map_err(|e| Error::new(ErrorCode::Internal, format!("unit: {e}")))?;
-                out.extend_from_slice(&canonical::to_vec(&json!({"sku": sku, "unit": unit}))?);
-                out.push(b'\n');
+        self.write_units_jsonl(&mut |line| {
+            out.extend_from_slice(line);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+}
+
+/// One SKU's units of the previous run, held compressed (issue 15: a chained
+/// run holds the previous run's units through the whole run, and as plain
+/// bytes they weigh as much as the run's own): runs of consecutive unit
+/// lines, each run's leaves joined by line ends and compressed (zstd level
+/// 1), ~8 times smaller. Never written anywhere: only read back by the diff
+/// and the new pack's `previous_units.jsonl`.
+#[derive(Debug, Clone, Default)]
+pub struct SkuUnits {
+    /// (uncompressed length, compressed bytes) per run of units.
+    chunks: Vec<(usize, Vec<u8>)>,
+    count: usize,
+}
+
+/// The uncompressed bytes gathered before a run of units is compressed.
+const UNITS_CHUNK: usize = 4 << 20;
+
+impl SkuUnits {
+    /// Add a run of `n` leaves, each followed by a line end.
+    fn push_chunk(&mut self, joined: &[u8], n: usize) -> std::result::Result<(), String> {
+        if n == 0 {
+            return Ok(());
+        }
+        let packed = zstd::bulk::compress(joined, 1).map_err(|e| format!("cannot hold the previous units: {e}"))?;
+        self.chunks.push((joined.len(), packed));
+        self.count += n;
+        Ok(())
+    }
+
+    /// How many units.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Each unit's canonical bytes, in order.
+    pub fn for_each(&self, mut f: impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
+        for (len, packed) in &self.chunks {
+            let joined = zstd::bulk::decompress(packed, *len)
+                .map_err(|e| Error::new(ErrorCode::Internal, format!("previous units: cannot decompress: {e}")))?;
+            for leaf in joined.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                f(leaf)?;
             }
         }
+        Ok(())
+    }
+
+    /// Build from leaves (tests, and callers holding plain units).
+    pub fn from_leaves<'a>(leaves: impl IntoIterator<Item = &'a [u8]>) -> std::result::Result<SkuUnits, String> {
+        let (mut out, mut joined, mut n) = (SkuUnits::default(), Vec::new(), 0);
+        for l in leaves {
+            joined.extend_from_slice(l);
+            joined.push(b'\n');
+            n += 1;
+        }
+        out.push_chunk(&joined, n)?;
         Ok(out)
     }
 }
@@ -204,52 +284,83 @@ pub(crate) fn unit_line(line: &[u8]) -> std::result::Result<(std::borrow::Cow<'_
     Ok((v.sku, v.unit.get().as_bytes()))
 }
 
-/// Units of a `units.jsonl`, as leaf bytes per SKU: each line's `unit`
-/// exactly as written.
-pub(crate) fn units_by_sku(bytes: &[u8]) -> std::result::Result<BTreeMap<String, Vec<Vec<u8>>>, String> {
+/// Units of a `units.jsonl` per SKU: each line's `unit` exactly as written.
+pub(crate) fn units_by_sku(bytes: &[u8]) -> std::result::Result<BTreeMap<String, SkuUnits>, String> {
     let mut c = UnitsCollector::default();
     c.feed(bytes);
     c.finish()
 }
 
-/// [`units_by_sku`] over a stream: fed in chunks, line by line.
+/// [`units_by_sku`] over a stream: fed in chunks, line by line; the current
+/// run of one SKU's units is gathered (at most [`UNITS_CHUNK`] bytes) and
+/// compressed when another SKU's line comes, or it is full.
 #[derive(Default)]
 pub(crate) struct UnitsCollector {
     lines: crate::canon::lines::Lines,
-    units: BTreeMap<String, Vec<Vec<u8>>>,
+    state: Collecting,
+}
+
+#[derive(Default)]
+struct Collecting {
+    units: BTreeMap<String, SkuUnits>,
+    current: String,
+    joined: Vec<u8>,
+    n: usize,
     error: Option<String>,
 }
 
-impl UnitsCollector {
-    fn line(units: &mut BTreeMap<String, Vec<Vec<u8>>>, error: &mut Option<String>, i: usize, line: std::result::Result<&[u8], ()>) {
-        if error.is_some() {
+impl Collecting {
+    fn flush(&mut self) {
+        if self.n == 0 {
+            return;
+        }
+        let entry = self.units.entry(std::mem::take(&mut self.current)).or_default();
+        if let Err(e) = entry.push_chunk(&self.joined, self.n) {
+            self.error.get_or_insert(e);
+        }
+        self.joined.clear();
+        self.n = 0;
+    }
+
+    fn line(&mut self, i: usize, line: std::result::Result<&[u8], ()>) {
+        if self.error.is_some() {
             return;
         }
         let parsed = line.map_err(|_| "longer than a unit line can be".to_string()).and_then(unit_line);
         match parsed {
-            Ok((sku, unit)) => match units.get_mut(sku.as_ref()) {
-                Some(list) => list.push(unit.to_vec()),
-                None => {
-                    units.insert(sku.into_owned(), vec![unit.to_vec()]);
+            Ok((sku, unit)) => {
+                if self.n > 0 && (self.current != sku.as_ref() || self.joined.len() >= UNITS_CHUNK) {
+                    self.flush();
                 }
-            },
-            Err(e) => *error = Some(format!("line {i}: {e}")),
+                if self.n == 0 {
+                    self.current = sku.into_owned();
+                }
+                self.joined.extend_from_slice(unit);
+                self.joined.push(b'\n');
+                self.n += 1;
+            }
+            Err(e) => self.error = Some(format!("line {i}: {e}")),
         }
     }
+}
 
+impl UnitsCollector {
     /// Feed the next bytes.
     pub(crate) fn feed(&mut self, chunk: &[u8]) {
-        let (units, error) = (&mut self.units, &mut self.error);
-        self.lines.feed(chunk, &mut |i, l| Self::line(units, error, i, l));
+        let state = &mut self.state;
+        self.lines.feed(chunk, &mut |i, l| state.line(i, l));
     }
 
     /// The units per SKU, or the first line that is not a unit line.
-    pub(crate) fn finish(mut self) -> std::result::Result<BTreeMap<String, Vec<Vec<u8>>>, String> {
-        let (units, error) = (&mut self.units, &mut self.error);
-        self.lines.finish(&mut |i, l| Self::line(units, error, i, l));
-        match self.error {
+    pub(crate) fn finish(mut self) -> std::result::Result<BTreeMap<String, SkuUnits>, String> {
+        let state = &mut self.state;
+        self.lines.finish(&mut |i, l| state.line(i, l));
+        if self.state.error.is_none() {
+            self.state.flush();
+        }
+        match self.state.error {
             Some(e) => Err(e),
-            None => Ok(self.units),
+            None => Ok(self.state.units),
         }
     }
 }
@@ -459,7 +570,12 @@ fn changed_views<'a>(
     let mut prev_views: Views<'a> = BTreeMap::new();
     if !cur_views.is_empty() || previous.units.keys().any(|k| !cur.skus.iter().any(|(r, _)| r.sku == *k)) {
         for (sku, leaves) in &previous.units {
-            prev_views.insert(sku.as_str(), leaves.iter().map(|l| view(l)).collect::<Result<_>>()?);
+            let mut views = Vec::with_capacity(leaves.len());
+            leaves.for_each(|l| {
+                views.push(view(l)?);
+                Ok(())
+            })?;
+            prev_views.insert(sku.as_str(), views);
         }
     }
     Ok((cur_views, prev_views))
@@ -840,4 +956,45 @@ pub fn with_units(
         _ => None,
     };
     Ok((summary, units))
+}
+
+#[cfg(test)]
+mod held_units_tests {
+    use super::*;
+
+    /// Units read in any chunking, with SKUs interleaved and runs longer
+    /// than a compressed chunk, come back per SKU in their order.
+    #[test]
+    fn units_are_held_compressed_and_read_back_in_order() {
+        let mut text = Vec::new();
+        let mut want: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
+        for i in 0..40_000u32 {
+            let sku = ["a", "b", "c\\u00e9"][if i < 20_000 { (i / 7 % 3) as usize } else { 1 }];
+            let unit = format!("{{\"key\":\"k{i}\",\"pad\":\"{}\"}}", "x".repeat((i % 600) as usize));
+            text.extend_from_slice(format!("{{\"sku\":\"{sku}\",\"unit\":{unit}}}\n").as_bytes());
+            let sku: String = serde_json::from_str(&format!("\"{sku}\"")).unwrap();
+            want.entry(sku).or_default().push(unit.into_bytes());
+        }
+        // The last run, of one SKU, is longer than a compressed chunk.
+        assert!(text.len() / 2 > UNITS_CHUNK);
+        for step in [1000, 1 << 20] {
+            let mut c = UnitsCollector::default();
+            text.chunks(step).for_each(|ch| c.feed(ch));
+            let got = c.finish().unwrap();
+            let mut back: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
+            for (sku, units) in &got {
+                units
+                    .for_each(|l| {
+                        back.entry(sku.clone()).or_default().push(l.to_vec());
+                        Ok(())
+                    })
+                    .unwrap();
+                assert_eq!(units.len(), want[sku].len());
+            }
+            assert_eq!(back, want);
+        }
+        let mut c = UnitsCollector::default();
+        c.feed(b"{\"sku\":\"a\",\"unit\":{}}\nnot json\n");
+        assert!(c.finish().unwrap_err().starts_with("line 2:"));
+    }
 }
