@@ -26,6 +26,28 @@ pub(crate) fn bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ExitCode> {
     files::read_bounded(path, limit).map_err(io_error)
 }
 
+/// A regular file of at most `limit` bytes, opened to be read as a stream
+/// (an evidence pack: `verify` never holds it; issue 15).
+pub(crate) fn stream(path: &Path, limit: u64) -> Result<std::io::BufReader<std::fs::File>, ExitCode> {
+    let shown = path.display();
+    let not_regular = || io_error(format!("cannot read {shown}: not a regular file (a folder, device, pipe or socket is refused)"));
+    // Looked at before opening: opening a FIFO would wait for a writer.
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() => return Err(not_regular()),
+        Ok(_) => {}
+        Err(e) => return Err(io_error(format!("cannot read {shown}: {e}"))),
+    }
+    let file = std::fs::File::open(path).map_err(|e| io_error(format!("cannot read {shown}: {e}")))?;
+    // The name may have been replaced between the two looks.
+    match file.metadata() {
+        Ok(m) if !m.is_file() => return Err(not_regular()),
+        Ok(m) if m.len() > limit => return Err(io_error(format!("cannot read {shown}: larger than {limit} bytes"))),
+        Ok(_) => {}
+        Err(e) => return Err(io_error(format!("cannot read {shown}: {e}"))),
+    }
+    Ok(std::io::BufReader::with_capacity(1 << 20, file))
+}
+
 /// A JSON document parsed (not checked against any schema); not JSON is an
 /// I/O error naming the file.
 pub(crate) fn json(path: &str) -> Result<Value, ExitCode> {

@@ -60,7 +60,9 @@ mod vocab;
 // exceptions) out.
 
 pub use input::bundle::{check_bundle_path, file_bytes_from_json, BundleSource, MemoryBundle, RunParams};
-pub use run::{error_json, reconcile, reconcile_with, Outcome, RunInputs, RunOptions, RunStatus};
+pub use run::{
+    error_json, reconcile, reconcile_after_pack, reconcile_after_pack_with, reconcile_with, Outcome, RunInputs, RunOptions, RunStatus,
+};
 
 // ---------------------------------------------------------------------------
 // Errors: one type, stable codes from one table.
@@ -91,8 +93,10 @@ pub use evidence::open::{open_pack, OpenPack};
 pub use evidence::pack::{write_compressed_pack, write_compressed_pack_threads, write_pack};
 pub use evidence::proof::{prove, verify_proof, verify_proof_against, verify_proof_with_snapshot};
 pub use evidence::pseudonym::pseudonymise;
-pub use evidence::replay::replay_pack;
-pub use evidence::verify::{verify as verify_pack, verify_using as verify_pack_using, Check, VerifyReport};
+pub use evidence::replay::{replay_pack, replay_reader as replay_pack_reader};
+pub use evidence::verify::{
+    verify as verify_pack, verify_reader as verify_pack_reader, verify_using as verify_pack_using, Check, VerifyReport,
+};
 
 // ---------------------------------------------------------------------------
 // History: what changed between two runs, and why.
@@ -208,8 +212,8 @@ pub mod internal {
     pub mod evidence {
         pub use crate::document::manifest::member_name;
         pub use crate::evidence::pack::{write_compressed_pack, write_compressed_pack_threads, write_pack};
-        pub use crate::evidence::replay::replay_pack;
-        pub use crate::evidence::verify::{verify, verify_using, VerifyReport};
+        pub use crate::evidence::replay::{replay_pack, replay_reader};
+        pub use crate::evidence::verify::{verify, verify_reader, verify_using, VerifyReport};
     }
     /// Names shown in messages.
     pub mod error {

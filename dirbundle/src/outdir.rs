@@ -536,6 +536,32 @@ pub fn read_run(path: &Path, held: Option<&OutDir>) -> Result<(PathBuf, Vec<u8>)
     Ok((file, bytes))
 }
 
+/// [`read_run`], opened instead of read: the file of a past run, opened
+/// under the directory's lock (so it is one complete run's file: a later
+/// switch renames a new file in, and this handle keeps reading the one
+/// opened), to be read as a stream (a previous evidence pack, issue 15).
+pub fn open_run(path: &Path, held: Option<&OutDir>) -> Result<(PathBuf, std::fs::File), String> {
+    let same_as_held = held.is_some_and(|h| same_dir(h.path(), path));
+    let _guard = if path.is_dir() && !same_as_held { OutDir::open_for_reading(path).map_err(|e| e.to_string())? } else { None };
+    let file = run_file(path);
+    let shown = file.display();
+    // Looked at before opening: opening a FIFO would wait for a writer.
+    match std::fs::metadata(&file) {
+        Ok(m) if !m.is_file() => {
+            return Err(format!("cannot read {shown}: not a regular file (a folder, device, pipe or socket is refused)"))
+        }
+        Ok(_) => {}
+        Err(e) => return Err(format!("cannot read {shown}: {e}")),
+    }
+    let f = std::fs::File::open(&file).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    match f.metadata() {
+        Ok(m) if !m.is_file() => Err(format!("cannot read {shown}: not a regular file (a folder, device, pipe or socket is refused)")),
+        Ok(m) if m.len() > crate::files::BULK_LIMIT => Err(format!("cannot read {shown}: larger than {} bytes", crate::files::BULK_LIMIT)),
+        Ok(_) => Ok((file, f)),
+        Err(e) => Err(format!("cannot read {shown}: {e}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

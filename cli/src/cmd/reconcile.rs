@@ -88,8 +88,11 @@ fn reconcile_into(opts: &ReconcileOpts) -> Result<ExitCode, String> {
     let bundle = eucora_license_dir::DirBundle::new(&opts.bundle);
     // Without a pack nothing reads the units' bytes: only their roots are kept.
     let run = if opts.pack { opts.run.clone() } else { opts.run.clone().without_units() };
-    let outcome = reconcile_with(&bundle, previous.as_deref(), &run);
-    drop(previous);
+    let outcome = match previous {
+        None => reconcile_with(&bundle, None, &run),
+        Some(Previous::Bytes(b)) => reconcile_with(&bundle, Some(&b), &run),
+        Some(Previous::Pack(mut r)) => eucora_license_core::reconcile_after_pack_with(&bundle, &mut r, &run),
+    };
     let shared = match (&key, &outcome.snapshot) {
         (Some(key), Some(_)) => Some(eucora_license_core::pseudonymise(&outcome, key).map_err(|e| format!("shared pack: {e}"))?),
         _ => None,
@@ -161,20 +164,44 @@ fn resolve(path: &Path) -> Result<PathBuf, String> {
     }
 }
 
-/// The output directory, locked, and the `--previous` run's bytes.
+/// The `--previous` run as it was opened: a snapshot (read, it is small) or
+/// an evidence pack, read as a stream by the run (never held whole: a
+/// chained run takes no more memory than an unchained one, issue 15).
+enum Previous {
+    Bytes(Vec<u8>),
+    Pack(std::io::BufReader<std::io::Chain<std::io::Cursor<Vec<u8>>, std::fs::File>>),
+}
+
+/// Open a past run's file: its first bytes say whether it is a pack (a zstd
+/// frame, or a tar: `ustar` at 257); a snapshot is read whole, bounded.
+fn open_previous(path: &Path, held: Option<&outdir::OutDir>) -> Result<Previous, String> {
+    use std::io::Read;
+    let (file, mut f) = outdir::open_run(path, held)?;
+    let mut head = Vec::with_capacity(512);
+    (&mut f).take(512).read_to_end(&mut head).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let is_pack = head.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]) || head.get(257..263) == Some(b"ustar\0");
+    if is_pack {
+        return Ok(Previous::Pack(std::io::BufReader::with_capacity(1 << 20, std::io::Cursor::new(head).chain(f))));
+    }
+    let mut bytes = head;
+    f.take(files::BULK_LIMIT).read_to_end(&mut bytes).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    Ok(Previous::Bytes(bytes))
+}
+
+/// The output directory, locked, and the `--previous` run, opened.
 ///
-/// A previous run elsewhere is read first, under its own lock, so this
+/// A previous run elsewhere is opened first, under its own lock, so this
 /// process never holds two locks (two runs chained crosswise cannot
-/// deadlock); the output directory's own run is read under our lock.
-fn lock_out_and_read_previous(opts: &ReconcileOpts) -> Result<(outdir::OutDir, Option<Vec<u8>>), String> {
+/// deadlock); the output directory's own run is opened under our lock.
+fn lock_out_and_read_previous(opts: &ReconcileOpts) -> Result<(outdir::OutDir, Option<Previous>), String> {
     let previous_is_out = opts.previous.as_deref().is_some_and(|p| outdir::same_dir(p, &opts.out));
     let mut previous = match &opts.previous {
-        Some(p) if !previous_is_out => Some(outdir::read_run(p, None)?.1),
+        Some(p) if !previous_is_out => Some(open_previous(p, None)?),
         _ => None,
     };
     let out = outdir::OutDir::open(&opts.out).map_err(|e| format!("cannot write to {}: {e}", opts.out.display()))?;
     if let (Some(p), true) = (&opts.previous, previous_is_out) {
-        previous = Some(outdir::read_run(p, Some(&out))?.1);
+        previous = Some(open_previous(p, Some(&out))?);
     }
     Ok((out, previous))
 }

@@ -23,25 +23,20 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         Ok(a) => a,
         Err(code) => return code,
     };
-    let bytes = match read::bounded(Path::new(&a.pack), files::BULK_LIMIT) {
-        Ok(b) => b,
+    let pack = match read::stream(Path::new(&a.pack), files::BULK_LIMIT) {
+        Ok(r) => r,
         Err(code) => return code,
     };
     let prev = match a.previous.as_deref().map(read::document).transpose() {
         Ok(p) => p,
         Err(code) => return code,
     };
-    // A compressed pack is decompressed once, for the checks and the replay;
-    // a frame that does not decompress is reported by the archive check.
-    let archive = eucora_license_core::pack_archive(&bytes).unwrap_or(std::borrow::Cow::Borrowed(&bytes[..]));
-    let bytes: &[u8] = &archive;
-    // The replay runs on a second thread while the other checks hash the pack.
-    let report = std::thread::scope(|s| {
-        let replay = s.spawn(|| eucora_license_core::replay_pack(bytes));
-        eucora_license_core::verify_pack_using(bytes, prev.as_deref(), || {
-            replay.join().unwrap_or_else(|_| Err("the replay stopped on an internal error".into()))
-        })
-    });
+    // One pass over the file, never held (issue 15): each member hashed as it
+    // passes, the signals fed to the replay line by line, the replay run once
+    // every other check has passed. (Before, the pack was read whole and a
+    // second thread replayed it while this one hashed: faster on two cores,
+    // but the pack and the replay's inputs were both in memory.)
+    let report = eucora_license_core::verify_pack_reader(pack, prev.as_deref());
     print_report(&report, a.json);
     if report.ok {
         ExitCode::SUCCESS

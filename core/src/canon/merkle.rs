@@ -57,6 +57,39 @@ fn parent_level(level: &[Digest32]) -> Vec<Digest32> {
         .collect()
 }
 
+/// The same root as [`root_of_leaves`], one leaf at a time, in O(log n)
+/// memory: the perfect subtrees so far (sizes decreasing), merged as they
+/// fill, folded from the right at the end. For units that stream past.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct RootBuilder {
+    stack: Vec<(Digest32, u64)>,
+}
+
+impl RootBuilder {
+    /// Add the next leaf's hash.
+    pub(crate) fn push(&mut self, leaf: Digest32) {
+        let mut node = (leaf, 1u64);
+        while let Some(&(top, size)) = self.stack.last() {
+            if size != node.1 {
+                break;
+            }
+            self.stack.pop();
+            node = (node_hash(&top, &node.0), size * 2);
+        }
+        self.stack.push(node);
+    }
+
+    /// The root (of no leaves: the hash of nothing, as [`root_of_leaves`]).
+    pub(crate) fn root(&self) -> Digest32 {
+        let mut it = self.stack.iter().rev();
+        let Some(&(mut acc, _)) = it.next() else { return sha256(b"") };
+        for (h, _) in it {
+            acc = node_hash(h, &acc);
+        }
+        acc
+    }
+}
+
 /// MTH over raw leaf data.
 pub fn root<'a>(leaves: impl IntoIterator<Item = &'a [u8]>) -> Digest32 {
     root_of_leaves(leaves.into_iter().map(leaf_hash).collect())
@@ -330,5 +363,16 @@ mod tests {
             }
         }
         assert!(!verify_consistency(0, 3, &sha256(b""), &root_of_leaves(leaves[..3].to_vec()), &[]));
+    }
+
+    /// The streaming root is the RFC 9162 root for every tree size.
+    #[test]
+    fn the_streaming_root_is_the_root() {
+        let leaves: Vec<Digest32> = (0u32..70).map(|i| leaf_hash(&i.to_le_bytes())).collect();
+        for n in 0..leaves.len() {
+            let mut b = RootBuilder::default();
+            leaves[..n].iter().for_each(|l| b.push(*l));
+            assert_eq!(b.root(), root_of_leaves(leaves[..n].to_vec()), "{n} leaves");
+        }
     }
 }

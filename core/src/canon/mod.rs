@@ -11,6 +11,7 @@
 
 pub(crate) mod canonical;
 pub(crate) mod hash;
+pub(crate) mod lines;
 pub(crate) mod merkle;
 pub(crate) mod numbers;
 pub(crate) mod parallel;

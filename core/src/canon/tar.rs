@@ -250,6 +250,121 @@ impl<'a> Iterator for Entries<'a> {
     }
 }
 
+/// The strict reader of [`entries`], over a stream: the same rules, the same
+/// messages, without the archive in memory. A caller takes each header with
+/// [`StreamEntries::next_header`] and then its data, in chunks, with
+/// [`StreamEntries::data`]; an I/O error of the source (a bad frame around
+/// the tar) is reported as its own text.
+pub(crate) struct StreamEntries<R: std::io::Read> {
+    source: R,
+    pos: u64,
+    buf: Vec<u8>,
+}
+
+/// The size of the chunks [`StreamEntries::data`] hands out.
+const CHUNK: usize = 256 << 10;
+
+impl<R: std::io::Read> StreamEntries<R> {
+    pub(crate) fn new(source: R) -> Self {
+        StreamEntries { source, pos: 0, buf: vec![0u8; CHUNK] }
+    }
+
+    /// The source, to finish reading it (see `zst::ArchiveReader::drain`).
+    pub(crate) fn source_mut(&mut self) -> &mut R {
+        &mut self.source
+    }
+
+    fn fill(&mut self, n: usize) -> std::result::Result<usize, String> {
+        let mut got = 0;
+        while got < n {
+            match self.source.read(&mut self.buf[got..n]) {
+                Ok(0) => break,
+                Ok(k) => got += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        Ok(got)
+    }
+
+    /// The next entry's (name, size), or `None` at the end-of-archive
+    /// marker, after checking that only zeros follow it (two blocks at least).
+    pub(crate) fn next_header(&mut self) -> std::result::Result<Option<(String, u64)>, String> {
+        let pos = self.pos;
+        let bad = |offset: u64, what: &str| format!("archive damaged at byte {offset}: {what}");
+        if self.fill(BLOCK)? < BLOCK {
+            return Err(bad(pos, "missing end-of-archive marker"));
+        }
+        let h: [u8; BLOCK] = self.buf[..BLOCK].try_into().map_err(|_| bad(pos, "short header"))?;
+        self.pos += BLOCK as u64;
+        if h.iter().all(|&b| b == 0) {
+            let mut rest = BLOCK as u64;
+            loop {
+                let n = self.fill(CHUNK)?;
+                if n == 0 {
+                    break;
+                }
+                if self.buf[..n].iter().any(|&b| b != 0) {
+                    return Err(bad(pos, "data after the end-of-archive marker, or a short marker"));
+                }
+                rest += n as u64;
+            }
+            if rest < 2 * BLOCK as u64 {
+                return Err(bad(pos, "data after the end-of-archive marker, or a short marker"));
+            }
+            return Ok(None);
+        }
+        if h[154] != 0 || h[155] != b' ' {
+            return Err(bad(pos, "checksum field not in ustar form"));
+        }
+        let stored = parse_octal(&h[148..156]).ok_or_else(|| bad(pos, "unreadable checksum"))?;
+        let sum: u64 = h.iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { b' ' as u64 } else { b as u64 }).sum();
+        if sum != stored {
+            return Err(bad(pos, "header checksum mismatch"));
+        }
+        if h[156] != b'0' && h[156] != 0 {
+            return Err(bad(pos, "not a regular file"));
+        }
+        let name_len = h[..100].iter().position(|&b| b == 0).unwrap_or(100);
+        let name = std::str::from_utf8(&h[..name_len]).map_err(|_| bad(pos, "name is not UTF-8"))?.to_string();
+        let size = parse_octal(&h[124..136]).ok_or_else(|| bad(pos, "unreadable size"))?;
+        match header(&name, size) {
+            Ok(expected) if expected[..] == h[..] => {}
+            _ => return Err(bad(pos, "header fields other than the writer's (name, mode, owner, time, type, prefix)")),
+        }
+        Ok(Some((name, size)))
+    }
+
+    /// The data of the entry whose header was just read (`size` bytes), in
+    /// chunks to `sink`, then its zero padding.
+    pub(crate) fn data(&mut self, size: u64, mut sink: impl FnMut(&[u8])) -> std::result::Result<(), String> {
+        let header_at = self.pos - BLOCK as u64;
+        let bad = |offset: u64, what: &str| format!("archive damaged at byte {offset}: {what}");
+        let mut left = size;
+        while left > 0 {
+            let want = usize::try_from(left.min(CHUNK as u64)).unwrap_or(CHUNK);
+            let n = self.fill(want)?;
+            if n > 0 {
+                sink(&self.buf[..n]);
+            }
+            self.pos += n as u64;
+            left -= n as u64;
+            if n < want {
+                return Err(bad(header_at, "entry truncated"));
+            }
+        }
+        let pad = ((BLOCK as u64 - size % BLOCK as u64) % BLOCK as u64) as usize;
+        if self.fill(pad)? < pad {
+            return Err(bad(header_at, "entry padding truncated"));
+        }
+        if self.buf[..pad].iter().any(|&b| b != 0) {
+            return Err(bad(self.pos, "non-zero padding after an entry"));
+        }
+        self.pos += pad as u64;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,7 +23,7 @@
 //! the declared size with a matching checksum.
 
 use std::borrow::Cow;
-use std::io::Write;
+use std::io::{Read, Write};
 
 /// The four bytes every Zstandard frame starts with.
 pub(crate) const MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
@@ -159,6 +159,174 @@ pub fn archive(bytes: &[u8]) -> Result<Cow<'_, [u8]>, String> {
         return Err(format!("zstd frame: decompressed to {n} bytes, declared {declared}"));
     }
     Ok(Cow::Owned(out))
+}
+
+/// Bytes of decompressed output allowed beyond [`MAX_RATIO`] times the
+/// compressed bytes read so far, while a frame streams (the decoder reads its
+/// input ahead in blocks, and a pack opens with small, dense members).
+const STREAM_SLACK: u64 = 4 << 20;
+
+/// The largest frame header (magic included), RFC 8878.
+const MAX_HEADER: usize = 18;
+
+/// Counts the bytes read from the source under the decoder's buffer.
+struct Counting<R> {
+    inner: R,
+    n: u64,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let k = self.inner.read(buf)?;
+        self.n += k as u64;
+        Ok(k)
+    }
+}
+
+type Source<R> = std::io::BufReader<Counting<std::io::Chain<std::io::Cursor<Vec<u8>>, R>>>;
+
+/// A pack read as a stream of its tar's bytes: the bytes themselves for a
+/// plain tar, else its one frame decompressed on the fly under the bounds
+/// of the module doc, checked as the bytes pass instead of up front (the
+/// frame's length is known only at its end): the declared content size
+/// (present, at most [`MAX_CONTENT`], never exceeded), the ratio (output at
+/// most [`MAX_RATIO`] times the input read so far, and at the end the
+/// declared size at most that ratio of the frame's length), the content
+/// checksum (libzstd checks it at the frame's end), exactly the declared
+/// size, and nothing after the frame. A failure is an `InvalidData` I/O
+/// error whose text starts with `zstd frame:`; once failed, every read
+/// fails the same way. Never holds more than the decoder's window.
+pub(crate) struct ArchiveReader<R: Read> {
+    inner: ArchiveInner<R>,
+    failed: Option<String>,
+}
+
+enum ArchiveInner<R: Read> {
+    Plain(std::io::Chain<std::io::Cursor<Vec<u8>>, R>),
+    Frame { decoder: Option<zstd::stream::read::Decoder<'static, Source<R>>>, declared: u64, out: u64, done: bool },
+}
+
+/// Read `buf.len()` bytes unless the source ends first; how many were read.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Start reading a pack of either form from `source` (see [`ArchiveReader`]).
+/// The error is the frame header's: no declared size, over [`MAX_CONTENT`],
+/// not valid; or the source's own I/O error.
+pub(crate) fn archive_reader<R: Read>(mut source: R) -> Result<ArchiveReader<R>, String> {
+    let mut head = vec![0u8; MAX_HEADER];
+    let n = read_full(&mut source, &mut head[..MAGIC.len()]).map_err(|e| format!("cannot read the pack: {e}"))?;
+    if n < MAGIC.len() || head[..MAGIC.len()] != MAGIC {
+        head.truncate(n);
+        return Ok(ArchiveReader { inner: ArchiveInner::Plain(std::io::Cursor::new(head).chain(source)), failed: None });
+    }
+    let k = read_full(&mut source, &mut head[MAGIC.len()..]).map_err(|e| format!("cannot read the pack: {e}"))?;
+    head.truncate(MAGIC.len() + k);
+    let declared = match zstd::zstd_safe::get_frame_content_size(&head) {
+        Ok(Some(n)) => n,
+        Ok(None) => return Err("zstd frame: no content size declared; refused".into()),
+        Err(_) => return Err("zstd frame: the frame header is not valid".into()),
+    };
+    if declared > MAX_CONTENT {
+        return Err(format!("zstd frame: declares {declared} bytes of content, over the bound {MAX_CONTENT}; refused"));
+    }
+    let counting = Counting { inner: std::io::Cursor::new(head).chain(source), n: 0 };
+    let buffered = std::io::BufReader::with_capacity(zstd::zstd_safe::DCtx::in_size(), counting);
+    let decoder = zstd::stream::read::Decoder::with_buffer(buffered).map_err(|e| format!("zstd frame: {e}"))?.single_frame();
+    Ok(ArchiveReader { inner: ArchiveInner::Frame { decoder: Some(decoder), declared, out: 0, done: false }, failed: None })
+}
+
+impl<R: Read> ArchiveReader<R> {
+    fn frame_read(&mut self, buf: &mut [u8]) -> Result<usize, String> {
+        let ArchiveInner::Frame { decoder, declared, out, done } = &mut self.inner else { return Ok(0) };
+        if *done {
+            return Ok(0);
+        }
+        let Some(d) = decoder.as_mut() else { return Ok(0) };
+        let n = d.read(buf).map_err(|e| format!("zstd frame: cannot decompress: {e}"))?;
+        *out += n as u64;
+        let consumed = d.get_ref().get_ref().n;
+        if *out > *declared {
+            return Err(format!("zstd frame: decompresses past its declared {declared} bytes"));
+        }
+        if *out > MAX_RATIO.saturating_mul(consumed).saturating_add(STREAM_SLACK) {
+            return Err(format!(
+                "zstd frame: declares {declared} bytes of content and gives {out} from {consumed} bytes, over the bound {}; refused",
+                MAX_RATIO.saturating_mul(consumed)
+            ));
+        }
+        if n > 0 || buf.is_empty() {
+            return Ok(n);
+        }
+        // The frame ended (its checksum checked by libzstd): exactly the
+        // declared size, nothing after it, and within the ratio.
+        *done = true;
+        let mut rest = decoder.take().map(zstd::stream::read::Decoder::finish).ok_or("zstd frame: already ended")?;
+        if *out != *declared {
+            return Err(format!("zstd frame: decompressed to {out} bytes, declared {declared}"));
+        }
+        let buffered = std::io::BufRead::fill_buf(&mut rest).map(<[u8]>::len).unwrap_or(0) as u64;
+        let frame_len = rest.get_ref().n - buffered;
+        let trailing = std::io::copy(&mut rest, &mut std::io::sink()).map_err(|e| format!("cannot read the pack: {e}"))?;
+        if trailing > 0 {
+            return Err(format!("zstd frame: {trailing} bytes after the frame ({frame_len} bytes); a pack is one frame"));
+        }
+        let bound = MAX_CONTENT.min(MAX_RATIO.saturating_mul(frame_len));
+        if *declared > bound {
+            return Err(format!(
+                "zstd frame: declares {declared} bytes of content from {frame_len} bytes, over the bound {bound}; refused"
+            ));
+        }
+        Ok(0)
+    }
+}
+
+impl<R: Read> Read for ArchiveReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if let Some(e) = &self.failed {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e.clone()));
+        }
+        let got = match &mut self.inner {
+            ArchiveInner::Plain(r) => return r.read(buf),
+            ArchiveInner::Frame { .. } => self.frame_read(buf),
+        };
+        got.map_err(|e| {
+            self.failed = Some(e.clone());
+            std::io::Error::new(std::io::ErrorKind::InvalidData, e)
+        })
+    }
+}
+
+impl<R: Read> ArchiveReader<R> {
+    /// Whether the pack is a frame (then a frame error takes precedence
+    /// over what the tar reader found: see [`Self::drain`]).
+    pub(crate) fn is_frame(&self) -> bool {
+        matches!(self.inner, ArchiveInner::Frame { .. })
+    }
+
+    /// Read the rest of a frame, keeping nothing, for its end-of-frame
+    /// checks: a corrupt frame can decompress to a damaged tar before
+    /// libzstd sees the damage, and the frame's own reason is the one to
+    /// report. `None` when the frame is sound (or the pack is a plain tar).
+    pub(crate) fn drain(&mut self) -> Option<String> {
+        if !self.is_frame() {
+            return None;
+        }
+        match std::io::copy(self, &mut std::io::sink()) {
+            Ok(_) => None,
+            Err(e) => Some(e.to_string()),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -79,6 +79,12 @@ pub(crate) const REQUIRED: [&str; 13] = [
 /// and with a previous pack, its units and entitlements.
 pub(crate) const OPTIONAL: [&str; 3] = ["previous_entitlements.json", "previous_snapshot.json", "previous_units.jsonl"];
 
+/// The most bytes the members kept whole may hold together (a pack's
+/// master data, snapshots and reports: a few MB at 1 M signals). A pack
+/// over it is refused at the `archive` check, so a hostile pack cannot make
+/// verification hold more.
+pub(crate) const MAX_KEPT: u64 = 256 << 20;
+
 /// The manifest's member name.
 pub(crate) const MANIFEST: &str = "manifest.json";
 
@@ -134,4 +140,56 @@ pub(crate) fn open_members(pack: &[u8]) -> std::result::Result<Members<'_>, Stri
         files.insert(name, e.data);
     }
     Ok(files)
+}
+
+/// [`open_members`] over a stream: the same rules (the writer's archive,
+/// only a pack's member names, each once, in name order) and messages, one
+/// member at a time. Take a member with [`MemberWalk::next`], then its bytes
+/// with [`MemberWalk::data`] (or skip them the same way).
+pub(crate) struct MemberWalk<R: std::io::Read> {
+    entries: tar::StreamEntries<R>,
+    seen: Vec<&'static str>,
+    pending: Option<u64>,
+}
+
+impl<R: std::io::Read> MemberWalk<R> {
+    pub(crate) fn new(source: R) -> Self {
+        MemberWalk { entries: tar::StreamEntries::new(source), seen: Vec::new(), pending: None }
+    }
+
+    /// The source under the walk.
+    pub(crate) fn source_mut(&mut self) -> &mut R {
+        self.entries.source_mut()
+    }
+
+    /// The next member's (name, size), or `None` at the end of the archive.
+    pub(crate) fn next(&mut self) -> std::result::Result<Option<(&'static str, u64)>, String> {
+        if let Some(size) = self.pending.take() {
+            self.entries.data(size, |_| {})?;
+        }
+        let Some((raw, size)) = self.entries.next_header()? else { return Ok(None) };
+        let name = member_name(&raw).ok_or_else(|| format!("member `{}` is not one an evidence pack holds (A7): refused", quoted(&raw)))?;
+        if self.seen.contains(&name) {
+            return Err(format!("entry `{name}` appears twice"));
+        }
+        if self.seen.last().is_some_and(|l| *l > name) {
+            return Err(format!("entries are not in name order (at `{name}`)"));
+        }
+        self.seen.push(name);
+        self.pending = Some(size);
+        Ok(Some((name, size)))
+    }
+
+    /// The bytes of the member [`Self::next`] just named, in chunks.
+    pub(crate) fn data(&mut self, sink: impl FnMut(&[u8])) -> std::result::Result<(), String> {
+        match self.pending.take() {
+            Some(size) => self.entries.data(size, sink),
+            None => Ok(()),
+        }
+    }
+
+    /// How many members were read.
+    pub(crate) fn count(&self) -> usize {
+        self.seen.len()
+    }
 }

@@ -11,4 +11,5 @@ pub(crate) mod pack;
 pub(crate) mod proof;
 pub(crate) mod pseudonym;
 pub(crate) mod replay;
+pub(crate) mod stream;
 pub(crate) mod verify;

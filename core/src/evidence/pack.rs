@@ -71,8 +71,8 @@ pub(super) fn artifacts(outcome: &Outcome) -> Result<BTreeMap<&'static str, Vec<
     }
     // The previous run's units and entitlements: replay needs them to
     // re-derive the unit-level diff (checked against the previous snapshot).
+    // Its units, as large as this run's, are streamed (`streamed_names`).
     if let Some(run) = &inputs.previous_run {
-        a.insert("previous_units.jsonl", run.units_jsonl()?);
         a.insert("previous_entitlements.json", canon(&run.entitlements)?);
     }
     a.insert("ruleset.json", canon(&inputs.ruleset.document)?);
@@ -81,12 +81,19 @@ pub(super) fn artifacts(outcome: &Outcome) -> Result<BTreeMap<&'static str, Vec<
     Ok(a)
 }
 
-/// The two artifacts that grow with the estate are generated, not held: once
+/// The artifacts that grow with the estate are generated, not held: once
 /// to hash and measure them for the manifest, once into the archive.
 pub(super) const STREAMED: [&str; 2] = ["signals.jsonl", "units.jsonl"];
 
 /// The size of the pieces the streamed artifacts are written in.
 const CHUNK: usize = 256 * 1024;
+
+/// The streamed artifacts of this outcome: [`STREAMED`], and the previous
+/// run's units when the run was chained to a previous pack.
+pub(super) fn streamed_names(outcome: &Outcome) -> Vec<&'static str> {
+    let chained = outcome.inputs.as_ref().is_some_and(|i| i.previous_run.is_some());
+    STREAMED.iter().copied().chain(chained.then_some("previous_units.jsonl")).collect()
+}
 
 pub(super) fn write_streamed(outcome: &Outcome, name: &str, out: &mut dyn Write) -> Result<()> {
     let io = |e: std::io::Error| Error::new(ErrorCode::InvalidInput, format!("cannot write the pack: {e}"));
@@ -103,6 +110,11 @@ pub(super) fn write_streamed(outcome: &Outcome, name: &str, out: &mut dyn Write)
                 out.write_all(&chunk).map_err(io)?;
                 chunk.clear();
             }
+        }
+    } else if name == "previous_units.jsonl" {
+        // What `PreviousRun::units_jsonl` gives, a line at a time.
+        if let Some(run) = &inputs.previous_run {
+            run.write_units_jsonl(&mut |line| out.write_all(line).map_err(io))?;
         }
     } else {
         // `{"sku":<sku>,"unit":<unit>}`: the canonical form of that object,
@@ -248,7 +260,7 @@ fn plan(outcome: &Outcome) -> Result<Plan> {
     let a = artifacts(outcome)?;
     let snapshot_hash = outcome.snapshot.as_ref().map(|s| s.hash().to_prefixed()).unwrap_or_default();
     let mut digests: BTreeMap<&str, (u64, Digest32)> = a.iter().map(|(k, v)| (*k, (v.len() as u64, sha256(v)))).collect();
-    for name in STREAMED {
+    for name in streamed_names(outcome) {
         let mut d = Digesting { hasher: <sha2::Sha256 as sha2::Digest>::new(), len: 0 };
         write_streamed(outcome, name, &mut d)?;
         digests.insert(name, (d.len, Digest32(sha2::Digest::finalize(d.hasher).into())));

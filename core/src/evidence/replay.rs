@@ -2,10 +2,11 @@
 //! input checked as hostile, the run recomputed, every derived artifact
 //! compared byte for byte with what the pack holds.
 
-use super::pack::{artifacts, canon, write_streamed, STREAMED};
+use super::pack::{artifacts, canon, streamed_names, write_streamed};
+use super::stream::{Pass, Segments, SEGMENTED};
 use crate::canon::hash::Digest32;
+use crate::document::manifest::quoted;
 use crate::document::manifest::REQUIRED;
-use crate::document::manifest::{open_members, quoted, Members};
 use crate::document::snapshot::Snapshot;
 use crate::error::Error;
 use crate::input::catalog;
@@ -30,10 +31,113 @@ use std::io::Write;
 /// `entitlements.json`, `pools.json`, `directory.json`, the `previous_*`
 /// members). Never panics.
 /// `pack` is compressed or a plain archive, as [`verify`](super::verify::verify) takes it.
+/// A thin wrapper over [`replay_reader`].
 pub fn replay_pack(pack: &[u8]) -> std::result::Result<Digest32, String> {
-    let archive = crate::canon::zst::archive(pack)?;
-    let files = open_members(&archive)?;
-    replay(&files)
+    replay_reader(std::io::Cursor::new(pack))
+}
+
+/// [`replay_pack`] reading the pack as a stream (a file, a socket): the
+/// pack is never held; `signals.jsonl` and `previous_units.jsonl` feed the
+/// replay's inputs line by line as they pass, and each artifact the replay
+/// derives is compared with the pack's by its SHA-256 (the members that are
+/// not kept) or byte for byte (the small ones). Memory: the engine's, as a
+/// run of the same bundle, plus the decoder's window and the small members.
+pub fn replay_reader<R: std::io::Read>(pack: R) -> std::result::Result<Digest32, String> {
+    let mut st = Streamed::default();
+    let pass = super::stream::pass(pack, Some(&mut st));
+    pass.archive.as_ref().map_err(String::clone)?;
+    replay_streamed(&pass, st)
+}
+
+/// The replay's inputs as they stream past: the parsed head of the run
+/// (computed when `signals.jsonl` starts, by when every member it reads has
+/// arrived: A7's name order), the signals, the previous run's units.
+#[derive(Default)]
+pub(super) struct Streamed {
+    prelude: Option<std::result::Result<Prelude, String>>,
+    signals: Option<SignalState>,
+    signal_lines: crate::canon::lines::Lines,
+    previous_units: Option<crate::history::diff::UnitsCollector>,
+    previous_units_read: Option<std::result::Result<UnitsBySku, String>>,
+}
+
+/// Units per SKU, held compressed.
+type UnitsBySku = BTreeMap<String, crate::history::diff::SkuUnits>;
+
+impl Streamed {
+    /// A member starts; `kept` holds the small members so far.
+    pub(super) fn start(&mut self, name: &str, kept: &BTreeMap<&'static str, Vec<u8>>) {
+        match name {
+            "signals.jsonl" => {
+                let p = prelude(kept);
+                if let Ok(p) = &p {
+                    self.signals = Some(SignalState::new(&p.jobs));
+                }
+                self.prelude = Some(p);
+            }
+            "previous_units.jsonl" => self.previous_units = Some(Default::default()),
+            _ => {}
+        }
+    }
+
+    /// The next bytes of member `name`.
+    pub(super) fn feed(&mut self, name: &str, chunk: &[u8]) {
+        match name {
+            "signals.jsonl" => {
+                if let Some(s) = self.signals.as_mut() {
+                    self.signal_lines.feed(chunk, &mut |i, l| s.line(i, l));
+                }
+            }
+            "previous_units.jsonl" => {
+                if let Some(u) = self.previous_units.as_mut() {
+                    u.feed(chunk);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Member `name` ended.
+    pub(super) fn end(&mut self, name: &str) {
+        match name {
+            "signals.jsonl" => {
+                if let Some(s) = self.signals.as_mut() {
+                    self.signal_lines.finish(&mut |i, l| s.line(i, l));
+                }
+            }
+            "previous_units.jsonl" => self.previous_units_read = self.previous_units.take().map(|u| u.finish()),
+            _ => {}
+        }
+    }
+}
+
+/// The head of the run read from the small members: parameters, master
+/// data, ruleset and import jobs.
+pub(super) struct Prelude {
+    params: crate::input::bundle::RunParams,
+    master: catalog::MasterData,
+    ruleset: crate::input::ruleset::Ruleset,
+    jobs: Vec<ImportJob>,
+    jobs_json: Value,
+}
+
+fn prelude(kept: &BTreeMap<&'static str, Vec<u8>>) -> std::result::Result<Prelude, String> {
+    let get = |n: &str| kept.get(n).map(Vec::as_slice).ok_or_else(|| format!("{n} is missing"));
+    // Every JSON input as the run writes it: canonical (RFC 8785), so no
+    // duplicate key, no float and no integer beyond 2^53 − 1 reaches the engine.
+    let json = |n: &str| -> std::result::Result<Value, String> { canonical_document(n, get(n)?) };
+    let msg = |e: Error| e.to_string();
+    let params = crate::input::bundle::parse_params("bundle.json", &json("bundle.json")?).map_err(msg)?;
+    let mut errors = Vec::new();
+    let mut master = catalog::parse_catalog("catalog.json", &json("catalog.json")?, &mut errors).map_err(msg)?;
+    let ruleset = crate::input::ruleset::parse(get("ruleset.json")?, Some(&|id: &str| master.declared_sku_ids.contains(id)))
+        .map_err(|issues| format!("ruleset.json: {}", issues.first().map(|i| i.message.clone()).unwrap_or_default()))?;
+    catalog::tables_from_json("", &json("entitlements.json")?, &json("pools.json")?, &json("directory.json")?, &mut master, &mut errors);
+    if let Some(e) = errors.first() {
+        return Err(e.to_string());
+    }
+    let (jobs, jobs_json) = recorded_jobs(get("imports.json")?)?;
+    Ok(Prelude { params, master, ruleset, jobs, jobs_json })
 }
 
 /// The order in which the replay compares the pack's members with what it
@@ -57,45 +161,34 @@ const REPLAY_ORDER: [&str; 15] = [
     "previous_entitlements.json",
 ];
 
-/// Rebuild the run's inputs from a pack (checking every cross-reference
-/// first), recompute the run and compare every artifact.
-fn replay(files: &Members<'_>) -> std::result::Result<Digest32, String> {
-    if let Some(missing) = REQUIRED.iter().find(|n| !files.contains_key(*n)) {
+/// Rebuild the run's inputs from a pass over a pack (checking every
+/// cross-reference first), recompute the run and compare every artifact.
+pub(super) fn replay_streamed(pass: &Pass, st: Streamed) -> std::result::Result<Digest32, String> {
+    if let Some(missing) = REQUIRED.iter().find(|n| !pass.has(n)) {
         return Err(format!("{missing} is missing"));
     }
-    let get = |n: &str| files.get(n).copied().ok_or_else(|| format!("{n} is missing"));
-    // Every JSON input as the run writes it: canonical (RFC 8785), so no
-    // duplicate key, no float and no integer beyond 2^53 − 1 reaches the engine.
-    let json = |n: &str| -> std::result::Result<Value, String> { canonical_document(n, get(n)?) };
     let msg = |e: Error| e.to_string();
-    let params = crate::input::bundle::parse_params("bundle.json", &json("bundle.json")?).map_err(msg)?;
-    let mut errors = Vec::new();
-    let mut master = catalog::parse_catalog("catalog.json", &json("catalog.json")?, &mut errors).map_err(msg)?;
-    let ruleset = crate::input::ruleset::parse(get("ruleset.json")?, Some(&|id: &str| master.declared_sku_ids.contains(id)))
-        .map_err(|issues| format!("ruleset.json: {}", issues.first().map(|i| i.message.clone()).unwrap_or_default()))?;
-    catalog::tables_from_json("", &json("entitlements.json")?, &json("pools.json")?, &json("directory.json")?, &mut master, &mut errors);
-    if let Some(e) = errors.first() {
-        return Err(e.to_string());
-    }
-    let (jobs, jobs_json) = recorded_jobs(get("imports.json")?)?;
-    let signals = signals_of(get("signals.jsonl")?, &jobs, ruleset.max_reject_percent)?;
-    let previous = match files.get("previous_snapshot.json") {
+    let Prelude { params, master, ruleset, jobs, jobs_json } = st.prelude.ok_or("signals.jsonl is missing")??;
+    let signals = st.signals.ok_or("signals.jsonl is missing")?.finish(&jobs, ruleset.max_reject_percent)?;
+    let kept = |n: &str| pass.kept.get(n).map(Vec::as_slice);
+    let previous = match kept("previous_snapshot.json") {
         Some(b) => Some(Snapshot::parse_verified(b).map_err(|e| format!("previous_snapshot.json: {}", e.message()))?),
         None => None,
     };
     if previous.as_ref().is_some_and(|p| p.organization_id() != params.organization_id) {
         return Err("previous_snapshot.json belongs to another organization: the run would have failed closed".into());
     }
-    let previous_run =
-        match (files.get("previous_snapshot.json"), files.get("previous_units.jsonl"), files.get("previous_entitlements.json")) {
-            (Some(s), Some(u), Some(e)) => {
-                canonical_document("previous_entitlements.json", e)?;
-                Some(crate::history::diff::PreviousRun::from_parts(s, u, e).map_err(msg)?)
-            }
-            (_, None, None) => None,
-            _ => return Err("previous_units.jsonl and previous_entitlements.json come together, with previous_snapshot.json".into()),
-        };
-    let (warnings, observations) = recorded_report(&json("run_report.json")?)?;
+    let previous_run = match (kept("previous_snapshot.json"), pass.has("previous_units.jsonl"), kept("previous_entitlements.json")) {
+        (Some(s), true, Some(e)) => {
+            canonical_document("previous_entitlements.json", e)?;
+            let units = st.previous_units_read.unwrap_or_else(|| Err("not read".into()));
+            Some(crate::history::diff::PreviousRun::from_collected(s, units, e).map_err(msg)?)
+        }
+        (_, false, None) => None,
+        _ => return Err("previous_units.jsonl and previous_entitlements.json come together, with previous_snapshot.json".into()),
+    };
+    let report = kept("run_report.json").ok_or("run_report.json is missing")?;
+    let (warnings, observations) = recorded_report(&canonical_document("run_report.json", report)?)?;
     let unique = crate::engine::collapse_duplicates(&signals).map_err(|e| e.first().map(|x| x.to_string()).unwrap_or_default())?;
     let inputs = RunInputs { params, ruleset, master, signals, jobs, observations, previous, previous_run, warnings, pseudonymised: None };
     let mut out = compute(inputs, &unique, &crate::run::RunOptions::default()).map_err(msg)?;
@@ -103,7 +196,7 @@ fn replay(files: &Members<'_>) -> std::result::Result<Digest32, String> {
     // The jobs' row errors and warnings are recorded facts: the report lists
     // the jobs as `imports.json` has them.
     out.report.imports = serde_json::from_value(jobs_json).map_err(|e| format!("imports.json: {e}"))?;
-    compare_replay(&out, files, hash)?;
+    compare_replay(&out, pass, hash)?;
     Ok(hash)
 }
 
@@ -173,67 +266,103 @@ fn is_master_job(j: &ImportJob) -> bool {
         )
 }
 
-/// `signals.jsonl` into a signal store, each line naming an import job of
-/// `jobs`; then every signal file's recorded counts must agree with its
-/// signals: accepted rows = its lines, its source = theirs, and its rejected
-/// rows within `max_reject_percent` (else the run would have failed closed).
-fn signals_of(bytes: &[u8], jobs: &[ImportJob], max_reject_percent: i64) -> std::result::Result<SignalStore, String> {
-    let mut signals = SignalStore::default();
-    let job_index: BTreeMap<&str, u32> = jobs.iter().enumerate().map(|(i, j)| (j.job_id.as_str(), i as u32)).collect();
-    // Per job: its signals and their sources.
-    let mut per_job: Vec<(u64, std::collections::BTreeSet<u32>)> = vec![(0, Default::default()); jobs.len()];
-    for (i, line) in bytes.split(|&b| b == b'\n').enumerate().filter(|(_, l)| !l.is_empty()) {
+/// `signals.jsonl` into a signal store, line by line as it streams, each
+/// line naming an import job of `jobs`; at the end ([`SignalState::finish`])
+/// every signal file's recorded counts must agree with its signals: accepted
+/// rows = its lines, its source = theirs, and its rejected rows within
+/// `max_reject_percent` (else the run would have failed closed). The first
+/// bad line stops the reading (the rest only passes through the hashes).
+pub(super) struct SignalState {
+    signals: SignalStore,
+    job_index: BTreeMap<String, u32>,
+    /// Per job: its signals and their sources.
+    per_job: Vec<(u64, std::collections::BTreeSet<u32>)>,
+    error: Option<String>,
+}
+
+impl SignalState {
+    fn new(jobs: &[ImportJob]) -> Self {
+        SignalState {
+            signals: SignalStore::default(),
+            job_index: jobs.iter().enumerate().map(|(i, j)| (j.job_id.clone(), i as u32)).collect(),
+            per_job: vec![(0, Default::default()); jobs.len()],
+            error: None,
+        }
+    }
+
+    fn line(&mut self, i: usize, line: std::result::Result<&[u8], ()>) {
+        if self.error.is_none() {
+            if let Err(e) = self.push(i, line) {
+                self.error = Some(e);
+            }
+        }
+    }
+
+    fn push(&mut self, i: usize, line: std::result::Result<&[u8], ()>) -> std::result::Result<(), String> {
+        let line = line.map_err(|_| format!("signals.jsonl line {i}: longer than {} bytes", crate::canon::lines::MAX_LINE))?;
         let named: std::cell::Cell<Option<Option<u32>>> = std::cell::Cell::new(None);
-        signals
+        let job_index = &self.job_index;
+        self.signals
             .push_normalised_line(line, |job| {
                 let k = job_index.get(job).copied();
                 named.set(Some(k));
                 k.unwrap_or(u32::MAX)
             })
-            .map_err(|e| format!("signals.jsonl line {}: {e}", i + 1))?;
+            .map_err(|e| format!("signals.jsonl line {i}: {e}"))?;
         let k = match named.get() {
-            None => return Err(format!("signals.jsonl line {}: the signal names no import job", i + 1)),
-            Some(None) => return Err(format!("signals.jsonl line {}: its import job is not in imports.json", i + 1)),
+            None => return Err(format!("signals.jsonl line {i}: the signal names no import job")),
+            Some(None) => return Err(format!("signals.jsonl line {i}: its import job is not in imports.json")),
             Some(Some(k)) => k as usize,
         };
-        let Some(row) = signals.rows.last() else { return Err(format!("signals.jsonl line {}: not read", i + 1)) };
+        let Some(row) = self.signals.rows.last() else { return Err(format!("signals.jsonl line {i}: not read")) };
         // A session's tokens are a count: an exact JSON integer (A5).
-        if row.session_data(&signals).is_some_and(|d| d.quantity > crate::canon::canonical::MAX_SAFE_INTEGER as u64) {
-            return Err(format!("signals.jsonl line {}: `quantity` is beyond 2^53 − 1", i + 1));
+        if row.session_data(&self.signals).is_some_and(|d| d.quantity > crate::canon::canonical::MAX_SAFE_INTEGER as u64) {
+            return Err(format!("signals.jsonl line {i}: `quantity` is beyond 2^53 − 1"));
         }
         let source = row.source;
-        if let Some(slot) = per_job.get_mut(k) {
+        if let Some(slot) = self.per_job.get_mut(k) {
             slot.0 += 1;
             slot.1.insert(source);
         }
+        Ok(())
     }
-    for (j, (lines, sources)) in jobs.iter().zip(&per_job) {
-        let id = quoted(&j.job_id);
-        if is_master_job(j) {
-            if *lines > 0 {
-                return Err(format!("signals.jsonl: a signal names the master-data job `{id}`"));
+
+    fn finish(self, jobs: &[ImportJob], max_reject_percent: i64) -> std::result::Result<SignalStore, String> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let mut signals = self.signals;
+        for (j, (lines, sources)) in jobs.iter().zip(&self.per_job) {
+            let id = quoted(&j.job_id);
+            if is_master_job(j) {
+                if *lines > 0 {
+                    return Err(format!("signals.jsonl: a signal names the master-data job `{id}`"));
+                }
+                continue;
             }
-            continue;
+            if *lines != j.rows_accepted {
+                return Err(format!(
+                    "imports.json: job `{id}` accepted {} rows, signals.jsonl holds {lines} of its signals",
+                    j.rows_accepted
+                ));
+            }
+            let source = match sources.len() {
+                0 => None,
+                1 => sources.first().map(|s| signals.sources.resolve(*s)),
+                _ => Some("mixed"),
+            };
+            if source.is_some_and(|s| s != j.source) {
+                return Err(format!("imports.json: job `{id}` names source `{}`, its signals another", quoted(&j.source)));
+            }
+            if j.exceeds_reject_threshold(max_reject_percent) {
+                return Err(format!(
+                    "imports.json: job `{id}` rejected more rows than max_reject_percent allows: the run would have failed closed"
+                ));
+            }
         }
-        if *lines != j.rows_accepted {
-            return Err(format!("imports.json: job `{id}` accepted {} rows, signals.jsonl holds {lines} of its signals", j.rows_accepted));
-        }
-        let source = match sources.len() {
-            0 => None,
-            1 => sources.first().map(|s| signals.sources.resolve(*s)),
-            _ => Some("mixed"),
-        };
-        if source.is_some_and(|s| s != j.source) {
-            return Err(format!("imports.json: job `{id}` names source `{}`, its signals another", quoted(&j.source)));
-        }
-        if j.exceeds_reject_threshold(max_reject_percent) {
-            return Err(format!(
-                "imports.json: job `{id}` rejected more rows than max_reject_percent allows: the run would have failed closed"
-            ));
-        }
+        signals.jobs = jobs.to_vec();
+        Ok(signals)
     }
-    signals.jobs = jobs.to_vec();
-    Ok(signals)
 }
 
 /// What the run report records of the raw input, which the pack does not
@@ -327,39 +456,101 @@ fn units_as_written(out: &Outcome, sink: &mut dyn Write) -> std::io::Result<()> 
     Ok(())
 }
 
+/// A rendering measured: length, SHA-256, segment fingerprints.
+type Measured = (u64, Digest32, Vec<(u64, u32)>);
+
+/// A rendering of a member by the replay, measured as it is written: its
+/// length, SHA-256 and segment fingerprints (never held).
+struct Rendering {
+    hasher: sha2::Sha256,
+    segments: Segments,
+    len: u64,
+}
+
+impl Rendering {
+    fn new() -> Self {
+        Rendering { hasher: <sha2::Sha256 as sha2::Digest>::new(), segments: Segments::default(), len: 0 }
+    }
+
+    fn finish(self) -> Measured {
+        (self.len, Digest32(sha2::Digest::finalize(self.hasher).into()), self.segments.finish())
+    }
+}
+
+impl Write for Rendering {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        sha2::Digest::update(&mut self.hasher, buf);
+        self.segments.feed(buf);
+        self.len += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Every member the replayed run writes must be in the pack byte for byte,
-/// and the pack may hold no other; the first that differs is named.
-fn compare_replay(out: &Outcome, files: &Members<'_>, hash: Digest32) -> std::result::Result<(), String> {
+/// and the pack may hold no other; the first that differs is named. A
+/// member kept whole is compared byte for byte; one that was not kept (it
+/// streamed past, [`SEGMENTED`]) by its size and SHA-256, and a difference
+/// is located to the first differing segment.
+fn compare_replay(out: &Outcome, pass: &Pass, hash: Digest32) -> std::result::Result<(), String> {
     let produced = artifacts(out).map_err(|e| format!("replay: {}", e.message()))?;
+    let streamed = streamed_names(out);
     for name in REPLAY_ORDER {
-        let held = files.get(name).copied();
-        let differs_at = if STREAMED.contains(&name) {
-            let held = held.ok_or_else(|| format!("{name} is missing"))?;
-            // Units are held as canonical bytes: their lines are compared as
+        let is_streamed = streamed.contains(&name);
+        if SEGMENTED.contains(&name) {
+            let (Some(&(size, digest)), Some(held_segments)) = (pass.digests.get(name), pass.segments.get(name)) else {
+                if name == "signals.jsonl" || name == "units.jsonl" {
+                    return Err(format!("{name} is missing"));
+                }
+                if is_streamed || produced.contains_key(name) {
+                    return Err(format!("`{name}` is missing, though the run writes it"));
+                }
+                continue;
+            };
+            if !is_streamed && !produced.contains_key(name) {
+                return Err(format!("`{name}` is in the pack, though the run does not write it"));
+            }
+            let render = |fast: bool| -> std::result::Result<Measured, String> {
+                let mut r = Rendering::new();
+                if fast {
+                    units_as_written(out, &mut r).map_err(|e| format!("replay: {e}"))?;
+                } else if is_streamed {
+                    write_streamed(out, name, &mut r).map_err(|e| format!("replay: {}", e.message()))?;
+                } else if let Some(p) = produced.get(name) {
+                    let _ = r.write_all(p);
+                }
+                Ok(r.finish())
+            };
+            // Units are held as canonical bytes: their lines are rendered as
             // they stand (what write_pack writes, without re-encoding each
             // unit); only a difference is confirmed the writer's way.
             if name == "units.jsonl" {
-                let mut sink = Comparing { held, pos: 0, differs_at: None };
-                if units_as_written(out, &mut sink).is_ok() && sink.first_difference().is_none() {
+                let (n, d, _) = render(true)?;
+                if (n, d) == (size, digest) {
                     continue;
                 }
             }
-            let mut sink = Comparing { held, pos: 0, differs_at: None };
-            let written = write_streamed(out, name, &mut sink);
-            if let (Err(e), None) = (written, sink.differs_at) {
-                return Err(format!("replay: {}", e.message()));
+            let (n, d, segments) = render(false)?;
+            if (n, d) == (size, digest) {
+                continue;
             }
-            sink.first_difference()
-        } else {
-            match (produced.get(name), held) {
-                (None, None) => continue,
-                (Some(_), None) => return Err(format!("`{name}` is missing, though the run writes it")),
-                (None, Some(_)) => return Err(format!("`{name}` is in the pack, though the run does not write it")),
-                (Some(p), Some(h)) => {
-                    let mut sink = Comparing { held: h, pos: 0, differs_at: None };
-                    let _ = sink.write_all(p);
-                    sink.first_difference()
-                }
+            let (from, to, line) = crate::evidence::stream::locate(held_segments, &segments);
+            return Err(format!(
+                "`{name}` is not what the replay produces: first difference in bytes {from}–{} (a segment from line {line})",
+                to.min(size.max(n).saturating_sub(1))
+            ));
+        }
+        let held = pass.kept.get(name).map(Vec::as_slice);
+        let differs_at = match (produced.get(name), held) {
+            (None, None) => continue,
+            (Some(_), None) => return Err(format!("`{name}` is missing, though the run writes it")),
+            (None, Some(_)) => return Err(format!("`{name}` is in the pack, though the run does not write it")),
+            (Some(p), Some(h)) => {
+                let mut sink = Comparing { held: h, pos: 0, differs_at: None };
+                let _ = sink.write_all(p);
+                sink.first_difference()
             }
         };
         if let Some(at) = differs_at {

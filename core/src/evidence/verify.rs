@@ -4,15 +4,16 @@
 //! ([`super::replay`]).
 
 use super::pack::{canon, manifest_of};
-use super::replay::replay_pack;
+use super::replay::{replay_streamed, Streamed};
+use super::stream::{self, Pass};
 use crate::canon::hash::{sha256, Digest32};
 use crate::document::manifest::Manifest;
-use crate::document::manifest::{escaped, open_members, quoted, Members};
+use crate::document::manifest::{escaped, quoted};
 use crate::document::manifest::{MANIFEST, MANIFEST_SCHEMA, OPTIONAL, REQUIRED};
 use crate::document::snapshot::{SkuRecord, Snapshot};
 use crate::vocab::CheckStatus;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::io::Read;
 
 /// One named verification check.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -72,27 +73,39 @@ impl Verifier {
 /// each SKU's `units_root`, the chain link (to `previous`, or to the pack's
 /// own previous snapshot), and finally a replay of the reconciliation from
 /// the pack's inputs, which must reproduce every derived artifact byte for
-/// byte (see [`replay_pack`]).
+/// byte (see [`replay_pack`](super::replay::replay_pack)).
 /// Never panics; the report names each check and the first that failed.
+/// A thin wrapper over [`verify_reader`].
 pub fn verify(pack: &[u8], previous: Option<&[u8]>) -> VerifyReport {
-    // Decompressed once, for the checks and the replay alike; a frame that
-    // does not decompress is reported by `verify_using`'s archive check.
-    let Ok(archive) = crate::canon::zst::archive(pack) else {
-        return verify_using(pack, previous, || Err("not replayed".into()));
-    };
-    let pack: &[u8] = &archive;
-    verify_using(pack, previous, || {
+    verify_reader(std::io::Cursor::new(pack), previous)
+}
+
+/// [`verify`] reading the pack as a stream (a `BufReader` over the file):
+/// one pass, the pack never held (issue 15). Each member is hashed as it
+/// passes; the small ones are kept; `units.jsonl` feeds each SKU's Merkle
+/// root and `signals.jsonl` the replay's signal store line by line; the
+/// checks then run in the order of [`verify`], and only when all passed
+/// does the engine recompute the run, whose artifacts are compared with the
+/// pack's (byte for byte when kept, else by SHA-256). Memory: the engine's
+/// for the signals (as a reconcile of the same bundle), the decoder's window
+/// (128 MiB for the CLI's packs), the small members; not the pack.
+pub fn verify_reader<R: Read>(pack: R, previous: Option<&[u8]>) -> VerifyReport {
+    let mut st = Streamed::default();
+    let pass = stream::pass(pack, Some(&mut st));
+    checks(&pass, previous, || {
         // The replay checks its inputs before the engine sees them; should the
         // engine still stop on an internal error, the report says so.
-        std::panic::catch_unwind(|| replay_pack(pack)).unwrap_or_else(|_| Err("the replay stopped on an internal error".into()))
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| replay_streamed(&pass, st)))
+            .unwrap_or_else(|_| Err("the replay stopped on an internal error".into()))
     })
 }
 
 /// [`verify`], with the replay's result supplied by `replayed` (called once,
-/// at the replay check, only if every earlier check passed). The core runs
-/// on one thread; a host with cores to spare starts [`replay_pack`] on
-/// another and hands its result in here (joining that thread in
-/// `replayed`), so the hashing and the replay overlap; the CLI does so.
+/// at the replay check, only if every earlier check passed). A host can
+/// start [`replay_pack`](super::replay::replay_pack) on another thread and hand its result in here
+/// (joining that thread in `replayed`), so the hashing and the replay
+/// overlap, at the price of reading the pack twice. [`verify_reader`]
+/// streams instead.
 ///
 /// ```
 /// # use eucora_license_core::internal::evidence::{replay_pack, verify_using};
@@ -105,30 +118,26 @@ pub fn verify_using(
     previous: Option<&[u8]>,
     replayed: impl FnOnce() -> std::result::Result<Digest32, String>,
 ) -> VerifyReport {
+    let pass = stream::pass(std::io::Cursor::new(pack), None);
+    checks(&pass, previous, replayed)
+}
+
+/// Every check of A7 over what one pass read, in order.
+fn checks(pass: &Pass, previous: Option<&[u8]>, replayed: impl FnOnce() -> std::result::Result<Digest32, String>) -> VerifyReport {
     let mut v = Verifier { checks: Vec::new(), failed: false };
     let mut snapshot_hash = None;
-    // A pack as written is one zstd frame around the archive; a pack written
-    // before compression is the archive itself. Either way every check below
-    // is on the archive's bytes.
-    let archive = match crate::canon::zst::archive(pack) {
-        Ok(a) => a,
+    let entries = match &pass.archive {
+        Ok(n) => *n,
         Err(e) => {
-            v.check("archive", || Err(e));
+            v.check("archive", || Err(e.clone()));
             return finish(v, None);
         }
     };
-    let pack: &[u8] = &archive;
-    let files = match open_members(pack) {
-        Ok(f) => f,
-        Err(e) => {
-            v.check("archive", || Err(e));
-            return finish(v, None);
-        }
-    };
-    v.check("archive", || Ok(format!("{} entries", files.len())));
-    let manifest_bytes = files.get(MANIFEST).copied();
+    v.check("archive", || Ok(format!("{entries} entries")));
+    let kept = |n: &str| pass.kept.get(n).map(Vec::as_slice);
+    let manifest_bytes = kept(MANIFEST);
     let manifest: Option<Value> = manifest_bytes.and_then(|b| serde_json::from_slice(b).ok());
-    v.check("manifest", || check_manifest(manifest_bytes, manifest.as_ref(), &files));
+    v.check("manifest", || check_manifest(manifest_bytes, manifest.as_ref(), &pass.present));
     if v.failed {
         for name in ["pack_hash", "snapshot_hash", "skus_root", "units_root", "chain", "replay"] {
             v.check(name, || Ok(String::new()));
@@ -150,9 +159,9 @@ pub fn verify_using(
             return finish(v, None);
         }
     };
-    // Each artifact is hashed once; the checks and the pack hash share the digests.
-    let view: BTreeMap<&str, (u64, Digest32)> =
-        files.iter().filter(|(k, _)| **k != MANIFEST).map(|(k, b)| (*k, (b.len() as u64, sha256(b)))).collect();
+    // Each artifact was hashed once, as it passed; the checks and the pack
+    // hash share the digests.
+    let view = &pass.digests;
     for a in &manifest.artifacts {
         let name = a.name.as_str();
         let (size, digest) = view.get(name).copied().unwrap_or((0, sha256(&[])));
@@ -169,7 +178,7 @@ pub fn verify_using(
     }
     let claimed_snapshot = manifest.snapshot_hash.clone();
     v.check("pack_hash", || {
-        let (expected, h) = manifest_of(&view, &claimed_snapshot, manifest.pseudonymised.as_ref()).map_err(|e| e.message().to_string())?;
+        let (expected, h) = manifest_of(view, &claimed_snapshot, manifest.pseudonymised.as_ref()).map_err(|e| e.message().to_string())?;
         if manifest.pack_hash.as_deref() != Some(h.to_prefixed().as_str()) {
             return Err(format!("recomputed {h}, manifest says {}", quoted(manifest.pack_hash.as_deref().unwrap_or("nothing"))));
         }
@@ -184,7 +193,7 @@ pub fn verify_using(
         }
         return finish(v, None);
     }
-    let snapshot = files.get("snapshot.json").map(|b| Snapshot::parse_verified(b));
+    let snapshot = kept("snapshot.json").map(Snapshot::parse_verified);
     v.check("snapshot_hash", || match &snapshot {
         Some(Ok(s)) if s.hash().to_prefixed() == claimed_snapshot => {
             snapshot_hash = Some(claimed_snapshot.clone());
@@ -201,16 +210,17 @@ pub fn verify_using(
         Ok(r) => Err(format!("recomputed {r}, snapshot says {}", snap.as_ref().map(|s| quoted(&s.doc().skus_root)).unwrap_or_default())),
         Err(e) => Err(e.message().to_string()),
     });
-    let units = files.get("units.jsonl").map(|b| units_by_sku(b)).unwrap_or_else(|| Err("units.jsonl is missing".into()));
-    match units {
-        Err(e) => {
-            v.check("units_root", || Err(e));
+    match &pass.unit_roots {
+        None => {
+            v.check("units_root", || Err("units.jsonl is missing".into()));
         }
-        Ok(units) => {
+        Some(Err(e)) => {
+            v.check("units_root", || Err(format!("units.jsonl {e}")));
+        }
+        Some(Ok(units)) => {
             for r in records {
                 let sku = r.sku.as_str();
-                let leaves: Vec<Digest32> = units.get(sku).into_iter().flatten().map(|u| crate::canon::merkle::leaf_hash(u)).collect();
-                let root = crate::canon::merkle::root_of_leaves(leaves).to_prefixed();
+                let root = units.get(sku).map(|b| b.root()).unwrap_or_else(|| sha256(b"")).to_prefixed();
                 let ok = r.units_root == root;
                 v.check(format!("units_root:{}", escaped(sku)), || {
                     if ok {
@@ -222,7 +232,7 @@ pub fn verify_using(
             }
         }
     }
-    v.check("chain", || chain_check(snap.as_ref(), files.get("previous_snapshot.json").copied(), previous));
+    v.check("chain", || chain_check(snap.as_ref(), kept("previous_snapshot.json"), previous));
     let expected = snapshot_hash.clone();
     v.check("replay", || {
         replayed().and_then(|h| {
@@ -238,7 +248,7 @@ pub fn verify_using(
 
 /// The `manifest` check: present, the contract's fields only, canonical,
 /// listing exactly the archive's artifacts with every required one.
-fn check_manifest(bytes: Option<&[u8]>, manifest: Option<&Value>, files: &Members<'_>) -> std::result::Result<String, String> {
+fn check_manifest(bytes: Option<&[u8]>, manifest: Option<&Value>, files: &[&'static str]) -> std::result::Result<String, String> {
     let (Some(bytes), Some(m)) = (bytes, manifest) else { return Err("manifest.json is missing or not JSON".into()) };
     let obj = m.as_object().ok_or("manifest.json is not a JSON object")?;
     if obj.get("schema").and_then(Value::as_str) != Some(MANIFEST_SCHEMA) {
@@ -266,8 +276,8 @@ fn check_manifest(bytes: Option<&[u8]>, manifest: Option<&Value>, files: &Member
         let entry = entry.ok_or("every entry of `artifacts` is {name, size, sha256}")?;
         listed.push(entry["name"].as_str().unwrap_or_default());
     }
-    let present: Vec<&str> = files.keys().copied().filter(|n| *n != MANIFEST).collect();
-    let missing: Vec<&str> = REQUIRED.iter().copied().filter(|r| !files.contains_key(r)).collect();
+    let present: Vec<&str> = files.iter().copied().filter(|n| *n != MANIFEST).collect();
+    let missing: Vec<&str> = REQUIRED.iter().copied().filter(|r| !files.contains(r)).collect();
     if listed != present {
         let listed: Vec<String> = listed.iter().map(|n| quoted(n)).collect();
         return Err(format!("manifest lists {listed:?}, archive holds {present:?}"));
@@ -284,11 +294,6 @@ fn check_manifest(bytes: Option<&[u8]>, manifest: Option<&Value>, files: &Member
 fn finish(v: Verifier, snapshot_hash: Option<String>) -> VerifyReport {
     let first_failure = v.checks.iter().find(|c| c.status == CheckStatus::Failed.name()).map(|c| c.name.clone());
     VerifyReport { ok: first_failure.is_none(), first_failure, checks: v.checks, snapshot_hash }
-}
-
-/// Units of `units.jsonl`, as canonical leaf bytes per SKU.
-fn units_by_sku(bytes: &[u8]) -> std::result::Result<BTreeMap<String, Vec<Vec<u8>>>, String> {
-    crate::history::diff::units_by_sku(bytes).map_err(|e| format!("units.jsonl {e}"))
 }
 
 fn chain_check(snap: Option<&Snapshot>, embedded: Option<&[u8]>, given: Option<&[u8]>) -> std::result::Result<String, String> {

@@ -63,8 +63,9 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct PreviousRun {
     /// The previous snapshot (hash verified).
     pub snapshot: Snapshot,
-    /// `units.jsonl` of the previous pack: canonical unit bytes per SKU, in order.
-    pub units: BTreeMap<String, Vec<Vec<u8>>>,
+    /// `units.jsonl` of the previous pack: canonical unit bytes per SKU, in
+    /// order, held compressed ([`SkuUnits`]).
+    pub units: BTreeMap<String, SkuUnits>,
     /// `entitlements.json` of the previous pack.
     pub entitlements: Value,
 }
@@ -79,18 +80,74 @@ impl PreviousRun {
     /// Checks the snapshot hash and every SKU's `units_root` against the
     /// units; anything else is `verify`'s job.
     pub fn from_pack(pack: &[u8]) -> Result<PreviousRun> {
-        // Read as strictly as `verify` reads it: only a pack's members, each once.
-        let archive = crate::canon::zst::archive(pack).map_err(|e| invalid(format!("previous evidence pack: {e}")))?;
-        let files = crate::document::manifest::open_members(&archive).map_err(|e| invalid(format!("previous evidence pack: {e}")))?;
-        let get = |name: &str| files.get(name).copied().ok_or_else(|| invalid(format!("previous evidence pack has no {name}")));
-        Self::from_parts(get("snapshot.json")?, get("units.jsonl")?, get("entitlements.json")?)
+        Self::from_reader(std::io::Cursor::new(pack))
+    }
+
+    /// [`Self::from_pack`] from a stream (issue 15: a chained run holds no
+    /// more than an unchained one plus the previous units): the pack is read
+    /// once, as strictly as `verify` reads it (the writer's archive, only a
+    /// pack's members, each once; a frame under its bounds), keeping only
+    /// `snapshot.json`, `entitlements.json` and the units of `units.jsonl`;
+    /// every other member passes without being kept.
+    pub fn from_reader<R: std::io::Read>(pack: R) -> Result<PreviousRun> {
+        let bad = |e: String| invalid(format!("previous evidence pack: {e}"));
+        let reader = crate::canon::zst::archive_reader(pack).map_err(bad)?;
+        let mut walk = crate::document::manifest::MemberWalk::new(reader);
+        let (mut snapshot, mut entitlements, mut units) = (None, None, None);
+        let walked = (|| -> std::result::Result<(), String> {
+            while let Some((name, size)) = walk.next()? {
+                match name {
+                    "snapshot.json" | "entitlements.json" => {
+                        if size > crate::document::manifest::MAX_KEPT {
+                            return Err(format!("member `{name}` ({size} bytes) is larger than a pack's can be"));
+                        }
+                        let mut buf = Vec::new();
+                        walk.data(|c| buf.extend_from_slice(c))?;
+                        if name == "snapshot.json" {
+                            snapshot = Some(buf);
+                        } else {
+                            entitlements = Some(buf);
+                        }
+                    }
+                    "units.jsonl" => {
+                        let mut c = UnitsCollector::default();
+                        walk.data(|chunk| c.feed(chunk))?;
+                        units = Some(c.finish());
+                    }
+                    _ => walk.data(|_| {})?,
+                }
+            }
+            Ok(())
+        })();
+        match walked {
+            Err(e) => return Err(bad(walk.source_mut().drain().unwrap_or(e))),
+            Ok(()) => {
+                if let Some(e) = walk.source_mut().drain() {
+                    return Err(bad(e));
+                }
+            }
+        }
+        let missing = |name: &str| invalid(format!("previous evidence pack has no {name}"));
+        let snapshot = snapshot.ok_or_else(|| missing("snapshot.json"))?;
+        let units = units.ok_or_else(|| missing("units.jsonl"))?;
+        let entitlements = entitlements.ok_or_else(|| missing("entitlements.json"))?;
+        Self::from_collected(&snapshot, units, &entitlements)
     }
 
     /// The previous run from its three artifacts (as an evidence pack holds
     /// them: `snapshot.json`, `units.jsonl`, `entitlements.json`).
     pub fn from_parts(snapshot: &[u8], units_jsonl: &[u8], entitlements_json: &[u8]) -> Result<PreviousRun> {
+        Self::from_collected(snapshot, units_by_sku(units_jsonl), entitlements_json)
+    }
+
+    /// [`Self::from_parts`] with the units already read ([`UnitsCollector`]).
+    pub(crate) fn from_collected(
+        snapshot: &[u8],
+        units: std::result::Result<BTreeMap<String, SkuUnits>, String>,
+        entitlements_json: &[u8],
+    ) -> Result<PreviousRun> {
         let snapshot = Snapshot::parse_verified(snapshot).map_err(|e| invalid(format!("previous snapshot: {}", e.message())))?;
-        let units = units_by_sku(units_jsonl).map_err(|m| invalid(format!("previous units: {m}")))?;
+        let units = units.map_err(|m| invalid(format!("previous units: {m}")))?;
         let entitlements: Value =
             serde_json::from_slice(entitlements_json).map_err(|e| invalid(format!("previous entitlements.json: {e}")))?;
         if !entitlements.is_array() {
@@ -107,9 +164,14 @@ impl PreviousRun {
         for r in &self.snapshot.doc().skus {
             let sku = r.sku.as_str();
             known.insert(sku.to_string());
-            let leaves = self.units.get(sku).map(Vec::as_slice).unwrap_or(&[]);
-            let root = crate::canon::merkle::root(leaves.iter().map(Vec::as_slice)).to_prefixed();
-            if r.units_root != root {
+            let mut root = crate::canon::merkle::RootBuilder::default();
+            if let Some(units) = self.units.get(sku) {
+                units.for_each(|leaf| {
+                    root.push(crate::canon::merkle::leaf_hash(leaf));
+                    Ok(())
+                })?;
+            }
+            if r.units_root != root.root().to_prefixed() {
                 return Err(invalid(format!("previous units of `{sku}` do not match the snapshot's units_root")));
             }
         }
@@ -119,24 +181,98 @@ impl PreviousRun {
         Ok(())
     }
 
+    /// The units as `units.jsonl` lines (the pack's `previous_units.jsonl`),
+    /// one line at a time into `out`.
+    pub fn write_units_jsonl(&self, out: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()> {
+        for (sku, list) in &self.units {
+            list.for_each(|leaf| {
+                let unit: Value = serde_json::from_slice(leaf).map_err(|e| Error::new(ErrorCode::Internal, format!("unit: {e}")))?;
+                let mut line = canonical::to_vec(&json!({"sku": sku, "unit": unit}))?;
+                line.push(b'\n');
+                out(&line)
+            })?;
+        }
+        Ok(())
+    }
+
     /// The units as `units.jsonl` lines (the pack's `previous_units.jsonl`).
     pub fn units_jsonl(&self) -> Result<Vec<u8>> {
         let mut out = Vec::new();
-        for (sku, list) in &self.units {
-            for leaf in list {
-                let unit: Value = serde_json::from_slice(leaf).map_err(|e| Error::new(ErrorCode::Internal, format!("unit: {e}")))?;
-                out.extend_from_slice(&canonical::to_vec(&json!({"sku": sku, "unit": unit}))?);
-                out.push(b'\n');
-            }
-        }
+        self.write_units_jsonl(&mut |line| {
+            out.extend_from_slice(line);
+            Ok(())
+        })?;
         Ok(out)
     }
 }
 
-/// Units of a `units.jsonl`, as leaf bytes per SKU: each line's `unit`
-/// exactly as written (a pack writes it canonical; anything else would not
-/// match the `units_root` it is checked against).
-pub(crate) fn units_by_sku(bytes: &[u8]) -> std::result::Result<BTreeMap<String, Vec<Vec<u8>>>, String> {
+/// One SKU's units of the previous run, held compressed (issue 15: a chained
+/// run holds the previous run's units through the whole run, and as plain
+/// bytes they weigh as much as the run's own): runs of consecutive unit
+/// lines, each run's leaves joined by line ends and compressed (zstd level
+/// 1), ~8 times smaller. Never written anywhere: only read back by the diff
+/// and the new pack's `previous_units.jsonl`.
+#[derive(Debug, Clone, Default)]
+pub struct SkuUnits {
+    /// (uncompressed length, compressed bytes) per run of units.
+    chunks: Vec<(usize, Vec<u8>)>,
+    count: usize,
+}
+
+/// The uncompressed bytes gathered before a run of units is compressed.
+const UNITS_CHUNK: usize = 4 << 20;
+
+impl SkuUnits {
+    /// Add a run of `n` leaves, each followed by a line end.
+    fn push_chunk(&mut self, joined: &[u8], n: usize) -> std::result::Result<(), String> {
+        if n == 0 {
+            return Ok(());
+        }
+        let packed = zstd::bulk::compress(joined, 1).map_err(|e| format!("cannot hold the previous units: {e}"))?;
+        self.chunks.push((joined.len(), packed));
+        self.count += n;
+        Ok(())
+    }
+
+    /// How many units.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Each unit's canonical bytes, in order.
+    pub fn for_each(&self, mut f: impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
+        for (len, packed) in &self.chunks {
+            let joined = zstd::bulk::decompress(packed, *len)
+                .map_err(|e| Error::new(ErrorCode::Internal, format!("previous units: cannot decompress: {e}")))?;
+            for leaf in joined.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                f(leaf)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Build from leaves (tests, and callers holding plain units).
+    pub fn from_leaves<'a>(leaves: impl IntoIterator<Item = &'a [u8]>) -> std::result::Result<SkuUnits, String> {
+        let (mut out, mut joined, mut n) = (SkuUnits::default(), Vec::new(), 0);
+        for l in leaves {
+            joined.extend_from_slice(l);
+            joined.push(b'\n');
+            n += 1;
+        }
+        out.push_chunk(&joined, n)?;
+        Ok(out)
+    }
+}
+
+/// One line of a `units.jsonl`: its SKU and its `unit` exactly as written
+/// (a pack writes it canonical; anything else would not match the
+/// `units_root` it is checked against).
+pub(crate) fn unit_line(line: &[u8]) -> std::result::Result<(std::borrow::Cow<'_, str>, &[u8]), String> {
     #[derive(serde::Deserialize)]
     struct Line<'a> {
         #[serde(borrow)]
@@ -144,17 +280,89 @@ pub(crate) fn units_by_sku(bytes: &[u8]) -> std::result::Result<BTreeMap<String,
         #[serde(borrow)]
         unit: &'a serde_json::value::RawValue,
     }
-    let mut out: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
-    for (i, line) in bytes.split(|&b| b == b'\n').enumerate().filter(|(_, l)| !l.is_empty()) {
-        let v: Line = serde_json::from_slice(line).map_err(|e| format!("line {}: {e}", i + 1))?;
-        match out.get_mut(v.sku.as_ref()) {
-            Some(list) => list.push(v.unit.get().as_bytes().to_vec()),
-            None => {
-                out.insert(v.sku.into_owned(), vec![v.unit.get().as_bytes().to_vec()]);
+    let v: Line = serde_json::from_slice(line).map_err(|e| e.to_string())?;
+    Ok((v.sku, v.unit.get().as_bytes()))
+}
+
+/// Units of a `units.jsonl` per SKU: each line's `unit` exactly as written.
+pub(crate) fn units_by_sku(bytes: &[u8]) -> std::result::Result<BTreeMap<String, SkuUnits>, String> {
+    let mut c = UnitsCollector::default();
+    c.feed(bytes);
+    c.finish()
+}
+
+/// [`units_by_sku`] over a stream: fed in chunks, line by line; the current
+/// run of one SKU's units is gathered (at most [`UNITS_CHUNK`] bytes) and
+/// compressed when another SKU's line comes, or it is full.
+#[derive(Default)]
+pub(crate) struct UnitsCollector {
+    lines: crate::canon::lines::Lines,
+    state: Collecting,
+}
+
+#[derive(Default)]
+struct Collecting {
+    units: BTreeMap<String, SkuUnits>,
+    current: String,
+    joined: Vec<u8>,
+    n: usize,
+    error: Option<String>,
+}
+
+impl Collecting {
+    fn flush(&mut self) {
+        if self.n == 0 {
+            return;
+        }
+        let entry = self.units.entry(std::mem::take(&mut self.current)).or_default();
+        if let Err(e) = entry.push_chunk(&self.joined, self.n) {
+            self.error.get_or_insert(e);
+        }
+        self.joined.clear();
+        self.n = 0;
+    }
+
+    fn line(&mut self, i: usize, line: std::result::Result<&[u8], ()>) {
+        if self.error.is_some() {
+            return;
+        }
+        let parsed = line.map_err(|_| "longer than a unit line can be".to_string()).and_then(unit_line);
+        match parsed {
+            Ok((sku, unit)) => {
+                if self.n > 0 && (self.current != sku.as_ref() || self.joined.len() >= UNITS_CHUNK) {
+                    self.flush();
+                }
+                if self.n == 0 {
+                    self.current = sku.into_owned();
+                }
+                self.joined.extend_from_slice(unit);
+                self.joined.push(b'\n');
+                self.n += 1;
             }
+            Err(e) => self.error = Some(format!("line {i}: {e}")),
         }
     }
-    Ok(out)
+}
+
+impl UnitsCollector {
+    /// Feed the next bytes.
+    pub(crate) fn feed(&mut self, chunk: &[u8]) {
+        let state = &mut self.state;
+        self.lines.feed(chunk, &mut |i, l| state.line(i, l));
+    }
+
+    /// The units per SKU, or the first line that is not a unit line.
+    pub(crate) fn finish(mut self) -> std::result::Result<BTreeMap<String, SkuUnits>, String> {
+        let state = &mut self.state;
+        self.lines.finish(&mut |i, l| state.line(i, l));
+        if self.state.error.is_none() {
+            self.state.flush();
+        }
+        match self.state.error {
+            Some(e) => Err(e),
+            None => Ok(self.state.units),
+        }
+    }
 }
 
 /// This run, as far as a diff needs it.
@@ -362,7 +570,12 @@ fn changed_views<'a>(
     let mut prev_views: Views<'a> = BTreeMap::new();
     if !cur_views.is_empty() || previous.units.keys().any(|k| !cur.skus.iter().any(|(r, _)| r.sku == *k)) {
         for (sku, leaves) in &previous.units {
-            prev_views.insert(sku.as_str(), leaves.iter().map(|l| view(l)).collect::<Result<_>>()?);
+            let mut views = Vec::with_capacity(leaves.len());
+            leaves.for_each(|l| {
+                views.push(view(l)?);
+                Ok(())
+            })?;
+            prev_views.insert(sku.as_str(), views);
         }
     }
     Ok((cur_views, prev_views))
@@ -743,4 +956,45 @@ pub fn with_units(
         _ => None,
     };
     Ok((summary, units))
+}
+
+#[cfg(test)]
+mod held_units_tests {
+    use super::*;
+
+    /// Units read in any chunking, with SKUs interleaved and runs longer
+    /// than a compressed chunk, come back per SKU in their order.
+    #[test]
+    fn units_are_held_compressed_and_read_back_in_order() {
+        let mut text = Vec::new();
+        let mut want: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
+        for i in 0..40_000u32 {
+            let sku = ["a", "b", "c\\u00e9"][if i < 20_000 { (i / 7 % 3) as usize } else { 1 }];
+            let unit = format!("{{\"key\":\"k{i}\",\"pad\":\"{}\"}}", "x".repeat((i % 600) as usize));
+            text.extend_from_slice(format!("{{\"sku\":\"{sku}\",\"unit\":{unit}}}\n").as_bytes());
+            let sku: String = serde_json::from_str(&format!("\"{sku}\"")).unwrap();
+            want.entry(sku).or_default().push(unit.into_bytes());
+        }
+        // The last run, of one SKU, is longer than a compressed chunk.
+        assert!(text.len() / 2 > UNITS_CHUNK);
+        for step in [1000, 1 << 20] {
+            let mut c = UnitsCollector::default();
+            text.chunks(step).for_each(|ch| c.feed(ch));
+            let got = c.finish().unwrap();
+            let mut back: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
+            for (sku, units) in &got {
+                units
+                    .for_each(|l| {
+                        back.entry(sku.clone()).or_default().push(l.to_vec());
+                        Ok(())
+                    })
+                    .unwrap();
+                assert_eq!(units.len(), want[sku].len());
+            }
+            assert_eq!(back, want);
+        }
+        let mut c = UnitsCollector::default();
+        c.feed(b"{\"sku\":\"a\",\"unit\":{}}\nnot json\n");
+        assert!(c.finish().unwrap_err().starts_with("line 2:"));
+    }
 }

@@ -191,7 +191,7 @@ impl RunOptions {
 /// assert_eq!(out.errors[0].code().name(), "invalid_input");
 /// ```
 pub fn reconcile(bundle: &dyn BundleSource, previous: Option<&[u8]>) -> Outcome {
-    reconcile_with(bundle, previous, &RunOptions::default())
+    reconcile_from(bundle, previous.map(PreviousInput::Bytes), &RunOptions::default())
 }
 
 /// [`reconcile`] with options: the same outcome, byte for byte, carried out
@@ -207,6 +207,33 @@ pub fn reconcile(bundle: &dyn BundleSource, previous: Option<&[u8]>) -> Outcome 
 /// assert_eq!(out.status, RunStatus::Failed); // catalog.json and the rest are missing
 /// ```
 pub fn reconcile_with(bundle: &dyn BundleSource, previous: Option<&[u8]>, options: &RunOptions) -> Outcome {
+    reconcile_from(bundle, previous.map(PreviousInput::Bytes), options)
+}
+
+/// [`reconcile`] chained to the previous run's evidence pack read as a
+/// stream (a file): the pack is read once and never held; only what the
+/// diff needs is kept (its snapshot, units and entitlements), so a chained
+/// run takes no more memory than an unchained one plus the previous units
+/// (issue 15). The same outcome as `reconcile(bundle, Some(&pack_bytes))`.
+pub fn reconcile_after_pack(bundle: &dyn BundleSource, previous_pack: &mut dyn std::io::Read) -> Outcome {
+    reconcile_after_pack_with(bundle, previous_pack, &RunOptions::default())
+}
+
+/// [`reconcile_after_pack`] with options (see [`reconcile_with`]): the same
+/// outcome for every value.
+pub fn reconcile_after_pack_with(bundle: &dyn BundleSource, previous_pack: &mut dyn std::io::Read, options: &RunOptions) -> Outcome {
+    reconcile_from(bundle, Some(PreviousInput::Pack(previous_pack)), options)
+}
+
+/// The previous run as a caller holds it.
+pub(crate) enum PreviousInput<'a> {
+    /// A snapshot or a pack, in memory.
+    Bytes(&'a [u8]),
+    /// A pack, to be read as a stream.
+    Pack(&'a mut dyn std::io::Read),
+}
+
+fn reconcile_from(bundle: &dyn BundleSource, previous: Option<PreviousInput<'_>>, options: &RunOptions) -> Outcome {
     let mut ctx = RunCtx::default();
     match run(bundle, previous, options, &mut ctx) {
         Ok(done) => done,
@@ -273,7 +300,12 @@ pub fn error_json(e: &Error) -> Value {
 /// across stages, so a report names every reason that could be established
 /// (a ruleset that does not parse leaves the signals unread, since they are
 /// normalised with it).
-fn run(bundle: &dyn BundleSource, previous: Option<&[u8]>, options: &RunOptions, ctx: &mut RunCtx) -> Result<Outcome, Vec<Error>> {
+fn run(
+    bundle: &dyn BundleSource,
+    previous: Option<PreviousInput<'_>>,
+    options: &RunOptions,
+    ctx: &mut RunCtx,
+) -> Result<Outcome, Vec<Error>> {
     let paths = read::bundle_paths(bundle)?;
     let params = read::params(bundle)?;
     ctx.params = Some(params.clone());

@@ -143,14 +143,19 @@ pub(super) fn master_tables(
 /// The previous run: a snapshot, or the previous evidence pack (which also
 /// gives its units, for a unit-level diff). Must verify and belong to this
 /// organization; otherwise the reason goes to `errors`.
-pub(super) fn previous(previous: Option<&[u8]>, params: &RunParams, errors: &mut Vec<Error>) -> (Option<Snapshot>, Option<PreviousRun>) {
-    let parsed = previous.map(|bytes| {
+pub(super) fn previous(
+    previous: Option<super::PreviousInput<'_>>,
+    params: &RunParams,
+    errors: &mut Vec<Error>,
+) -> (Option<Snapshot>, Option<PreviousRun>) {
+    let parsed = previous.map(|input| match input {
         // A pack as written (a zstd frame) or as written before compression (a tar).
-        if crate::canon::tar::looks_like_archive(bytes) || crate::canon::zst::is_compressed(bytes) {
+        super::PreviousInput::Bytes(bytes) if crate::canon::tar::looks_like_archive(bytes) || crate::canon::zst::is_compressed(bytes) => {
             PreviousRun::from_pack(bytes).map(|run| (run.snapshot.clone(), Some(run)))
-        } else {
-            Snapshot::parse_verified(bytes).map(|s| (s, None))
         }
+        super::PreviousInput::Bytes(bytes) => Snapshot::parse_verified(bytes).map(|s| (s, None)),
+        // Streamed: only the snapshot, units and entitlements are kept.
+        super::PreviousInput::Pack(reader) => PreviousRun::from_reader(reader).map(|run| (run.snapshot.clone(), Some(run))),
     });
     match parsed {
         None => (None, None),

@@ -23,5 +23,6 @@ mod pseudonym;
 mod rules;
 mod ruleset_schema;
 mod secrets;
+mod stream_verify;
 mod strict_input;
 mod vectors;
