@@ -7,6 +7,7 @@
 #
 #   benches/run-python.sh                 # target/bench-1m, no pack, 3 runs each
 #   PACK=1 RUNS=2 benches/run-python.sh   # with the evidence pack
+#   THREADS=1 benches/run-python.sh       # both on one thread (default: every core)
 #
 # Needs GNU time (/usr/bin/time) and the venv of scripts/test-python.
 set -euo pipefail
@@ -16,6 +17,7 @@ BENCH_DIR="${BENCH_DIR:-target/bench-1m}"
 RUNS="${RUNS:-3}"
 PACK="${PACK:-0}"
 PY="${PY:-target/py-venv/bin/python}"
+THREADS="${THREADS:-$(nproc)}"
 TARGET="${CARGO_TARGET_DIR:-target}"
 
 cargo build --release -q --locked -p eucora-license-cli -p eucora-license-benches
@@ -29,10 +31,10 @@ if [ "$PACK" = 1 ]; then cli_flags=(); py_pack=True; else cli_flags=(--no-pack);
 
 for i in $(seq "$RUNS"); do
     /usr/bin/time -f "cli     run $i: %e s wall, %U s user, %M KB max RSS" \
-        "$TARGET/release/eucora-license" reconcile "$BENCH_DIR" --out "$out/cli" "${cli_flags[@]}" >/dev/null
+        "$TARGET/release/eucora-license" reconcile "$BENCH_DIR" --out "$out/cli" --threads "$THREADS" "${cli_flags[@]}" >/dev/null
     /usr/bin/time -f "python  run $i: %e s wall, %U s user, %M KB max RSS" \
-        "$PY" -c "import os, sys, eucora_license as el; el.reconcile(sys.argv[1]).write(sys.argv[2], pack=$py_pack, threads=len(os.sched_getaffinity(0)))" \
-        "$BENCH_DIR" "$out/py"
+        "$PY" -c "import sys, eucora_license as el; t = int(sys.argv[3]); el.reconcile(sys.argv[1], threads=t).write(sys.argv[2], pack=$py_pack, threads=t)" \
+        "$BENCH_DIR" "$out/py" "$THREADS"
 done
 cmp "$out/cli/snapshot.json" "$out/py/snapshot.json"
 cmp "$out/cli/run_report.json" "$out/py/run_report.json"
