@@ -1374,11 +1374,11 @@ impl SignalStore {
         write_str(out, s.kind.name());
         if let Some(at) = s.last_used_at(self) {
             out.extend_from_slice(b",\"last_used_at\":");
-            write_str(out, &at.to_string());
+            at.write_json(out);
         }
         let _ = write!(out, ",\"line\":{}", s.line);
         out.extend_from_slice(b",\"observed_at\":");
-        write_str(out, &s.observed_at.to_string());
+        s.observed_at.write_json(out);
         out.extend_from_slice(b",\"product\":");
         opt(out, &self.products, s.product);
         out.extend_from_slice(b",\"quantity\":");
@@ -1390,12 +1390,12 @@ impl SignalStore {
         write_str(out, self.raw_id_of(s));
         out.extend_from_slice(b",\"session_end\":");
         match session.and_then(|d| d.end) {
-            Some(e) => write_str(out, &e.to_string()),
+            Some(e) => e.write_json(out),
             None => out.extend_from_slice(b"null"),
         }
         out.extend_from_slice(b",\"session_start\":");
         match session {
-            Some(d) => write_str(out, &d.start.to_string()),
+            Some(d) => d.start.write_json(out),
             None => out.extend_from_slice(b"null"),
         }
         out.extend_from_slice(b",\"sku\":");
