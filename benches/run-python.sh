@@ -33,7 +33,7 @@ for i in $(seq "$RUNS"); do
     /usr/bin/time -f "cli     run $i: %e s wall, %U s user, %M KB max RSS" \
         "$TARGET/release/eucora-license" reconcile "$BENCH_DIR" --out "$out/cli" --threads "$THREADS" "${cli_flags[@]}" >/dev/null
     /usr/bin/time -f "python  run $i: %e s wall, %U s user, %M KB max RSS" \
-        "$PY" -c "import sys, eucora_license as el; t = int(sys.argv[3]); el.reconcile(sys.argv[1], threads=t).write(sys.argv[2], pack=$py_pack, threads=t)" \
+        "$PY" -c "import sys, eucora_license as el; t = int(sys.argv[3]); el.reconcile(sys.argv[1], threads=t, keep_units=$py_pack).write(sys.argv[2], pack=$py_pack, threads=t)" \
         "$BENCH_DIR" "$out/py" "$THREADS"
 done
 cmp "$out/cli/snapshot.json" "$out/py/snapshot.json"

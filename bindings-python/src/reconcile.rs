@@ -34,19 +34,28 @@ fn outcome_or_failure(out: core_::Outcome) -> NResult<Outcome> {
     Err(failure.with_details(json_text(&details)?))
 }
 
-/// The run options of a `threads` argument: the core's one check
-/// (`api::run_options`: at least 1, else `invalid_input`).
-fn run_options(threads: i64) -> NResult<core_::RunOptions> {
-    core_::api::run_options(threads).map_err(|e| Failure::from_core(&e))
+/// The run options of the `threads` and `keep_units` arguments: the core's
+/// one check of `threads` (`api::run_options`: at least 1, else
+/// `invalid_input`); without the units, the outcome keeps only their roots.
+fn run_options(threads: i64, keep_units: bool) -> NResult<core_::RunOptions> {
+    let options = core_::api::run_options(threads).map_err(|e| Failure::from_core(&e))?;
+    Ok(if keep_units { options } else { options.without_units() })
 }
 
 /// Reconcile the bundle directory at `path`, chained to `previous` (snapshot
-/// bytes), on `threads` threads (the result does not depend on it).
+/// bytes), on `threads` threads (the result does not depend on it), keeping
+/// the units' bytes unless `keep_units` is false.
 #[pyfunction]
-#[pyo3(signature = (path, previous=None, threads=1))]
-pub(crate) fn reconcile_dir(py: Python<'_>, path: &str, previous: Option<Bound<'_, PyBytes>>, threads: i64) -> PyResult<Outcome> {
+#[pyo3(signature = (path, previous=None, threads=1, keep_units=true))]
+pub(crate) fn reconcile_dir(
+    py: Python<'_>,
+    path: &str,
+    previous: Option<Bound<'_, PyBytes>>,
+    threads: i64,
+    keep_units: bool,
+) -> PyResult<Outcome> {
     boundary(py, || {
-        let options = run_options(threads)?;
+        let options = run_options(threads, keep_units)?;
         let root = PathBuf::from(path);
         if !root.is_dir() {
             return Err(Failure::invalid_input(format!("`{path}` is not a bundle directory")).into());
@@ -58,17 +67,19 @@ pub(crate) fn reconcile_dir(py: Python<'_>, path: &str, previous: Option<Bound<'
 }
 
 /// Reconcile a bundle given as `{path: bytes}` (the directory layout of
-/// DESIGN A1), on `threads` threads (the result does not depend on it).
+/// DESIGN A1), on `threads` threads (the result does not depend on it),
+/// keeping the units' bytes unless `keep_units` is false.
 #[pyfunction]
-#[pyo3(signature = (files, previous=None, threads=1))]
+#[pyo3(signature = (files, previous=None, threads=1, keep_units=true))]
 pub(crate) fn reconcile_files(
     py: Python<'_>,
     files: Bound<'_, PyDict>,
     previous: Option<Bound<'_, PyBytes>>,
     threads: i64,
+    keep_units: bool,
 ) -> PyResult<Outcome> {
     boundary(py, || {
-        let options = run_options(threads)?;
+        let options = run_options(threads, keep_units)?;
         let mut bundle = MemoryBundle::default();
         for (k, v) in files.iter() {
             let path: String = k

@@ -286,3 +286,22 @@ def test_threads_must_be_an_int_of_at_least_one(bad: Any) -> None:
     with pytest.raises(el.InvalidInput) as e:
         el.reconcile(DEMO, threads=bad)
     assert "threads" in str(e.value)
+
+
+@pytest.mark.parametrize("source", ["dir", "memory"])
+def test_keep_units_false_gives_the_same_snapshot_and_no_pack(source: str, tmp_path: Path) -> None:
+    """Without the units (the CLI's --no-pack) the snapshot, report and
+    exceptions are the same bytes; a pack cannot be written from it."""
+    bundle: Path | el.Bundle = DEMO if source == "dir" else make_bundle()
+    full = el.reconcile(bundle)
+    lean = el.reconcile(bundle, keep_units=False, threads=2)
+    assert lean.snapshot.canonical_bytes() == full.snapshot.canonical_bytes()
+    assert lean.exceptions_jsonl() == full.exceptions_jsonl()
+    lean.write(tmp_path / "lean", pack=False)
+    full.write(tmp_path / "full", pack=False)
+    for name in ("snapshot.json", "run_report.json", "exceptions.jsonl"):
+        assert (tmp_path / "lean" / name).read_bytes() == (tmp_path / "full" / name).read_bytes(), name
+    with pytest.raises(el.InternalError, match="without keeping its units"):
+        lean.evidence_pack()
+    with pytest.raises(el.InvalidInput, match="keep_units"):
+        el.reconcile(bundle, keep_units=1)  # type: ignore[arg-type]
