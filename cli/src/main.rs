@@ -85,8 +85,9 @@ to <dir>: a second one waits for the first. <dir> may not lie inside the bundle.
   --share-key <file> also write <dir>/evidence.shared.tar, a pack for sharing outside
                      the company: principals and record ids replaced by keyed hashes
                      (HMAC-SHA-256 under the file's bytes, at least 16), same counters
-  --threads <n>      threads for the data-parallel stages (default: every core); the
-                     outputs are byte-identical for every value; n >= 1
+  --threads <n>      threads for the data-parallel stages — parsing the signal files,
+                     the per-SKU counting, compressing the pack (default: every
+                     core); the outputs are byte-identical for every value; n >= 1
 
 verify checks an evidence pack offline (artifact hashes, manifest, snapshot
 hash, Merkle roots, chain link) and replays the reconciliation from it;
