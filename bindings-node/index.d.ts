@@ -896,6 +896,13 @@ export interface ReconcileOptions {
    * (default 1); the outcome is byte-identical for every value.
    */
   threads?: number
+  /**
+   * Whether the outcome keeps the units' bytes (default `true`). `false`
+   * is for a run whose evidence pack is never written (the CLI's
+   * `--no-pack`): the units are hashed into their roots and dropped
+   * (about 1 GB less at 10 M signals); `evidencePack()` then throws.
+   */
+  keepUnits?: boolean
 }
 
 /**

@@ -99,6 +99,17 @@ pub(crate) fn optional_i64(options: Option<&Unknown<'_>>, key: &str) -> NResult<
     Ok(Some(n as i64))
 }
 
+/// An optional boolean option (`true`/`false`; absent is `None`).
+pub(crate) fn optional_bool(options: Option<&Unknown<'_>>, key: &str) -> NResult<Option<bool>> {
+    let Some(v) = option(options, key)? else { return Ok(None) };
+    if v.get_type()? != ValueType::Boolean {
+        return Err(Failure::arg(format!("`{key}` must be a boolean, got {}", type_name(&v))));
+    }
+    // SAFETY: the type was checked.
+    let b: bool = unsafe { v.cast() }?;
+    Ok(Some(b))
+}
+
 /// A bundle given as an object: path → string | Buffer | string[] | object
 /// (the JSON form of `MemoryBundle::from_json`, with Buffers for bytes).
 pub(crate) fn files_arg(env: &Env, v: &Unknown<'_>) -> NResult<MemoryBundle> {

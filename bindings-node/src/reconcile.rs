@@ -2,7 +2,7 @@
 //! the main thread or the libuv thread pool.
 
 use crate::boundary::{guard, js_error, panic_failure, Failure, NResult};
-use crate::convert::{files_arg, optional_i64, previous_option, string_arg};
+use crate::convert::{files_arg, optional_bool, optional_i64, previous_option, string_arg};
 use crate::outcome::Outcome;
 use eucora_license_core::MemoryBundle;
 use eucora_license_core::{self as core_, RunStatus};
@@ -23,6 +23,11 @@ pub struct ReconcileOptions {
     /// Threads for the data-parallel stages, an integer of at least 1
     /// (default 1); the outcome is byte-identical for every value.
     pub threads: Option<i64>,
+    /// Whether the outcome keeps the units' bytes (default `true`). `false`
+    /// is for a run whose evidence pack is never written (the CLI's
+    /// `--no-pack`): the units are hashed into their roots and dropped
+    /// (about 1 GB less at 10 M signals); `evidencePack()` then throws.
+    pub keep_units: Option<bool>,
 }
 
 /// Where a bundle comes from.
@@ -39,10 +44,11 @@ fn run(source: &Source, previous: Option<&[u8]>, run: &core_::RunOptions) -> cor
 }
 
 /// The `threads` option: a number, then the core's one check
-/// (`api::run_options`: at least 1, else `invalid_input`).
+/// (`api::run_options`: at least 1, else `invalid_input`); and `keepUnits`.
 fn run_options(options: Option<&Unknown<'_>>) -> NResult<core_::RunOptions> {
     let threads = optional_i64(options, "threads")?.unwrap_or(1);
-    Ok(core_::api::run_options(threads)?)
+    let run = core_::api::run_options(threads)?;
+    Ok(if optional_bool(options, "keepUnits")?.unwrap_or(true) { run } else { run.without_units() })
 }
 
 fn settle(out: core_::Outcome) -> NResult<Outcome> {

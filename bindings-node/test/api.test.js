@@ -201,6 +201,16 @@ test('threads change how a run is carried out, never its bytes', async () => {
   throwsCode(() => lic.reconcile(DEMO, { threads: '2' }), 'invalid_argument')
 })
 
+test('keepUnits: false gives the same outputs and no pack', () => {
+  const full = lic.reconcile(DEMO)
+  const lean = lic.reconcile(DEMO, { keepUnits: false, threads: 2 })
+  assert.equal(lean.snapshotJson, full.snapshotJson)
+  assert.equal(lean.exceptionsJsonl(), full.exceptionsJsonl())
+  assert.deepEqual(lean.report, full.report)
+  assert.throws(() => lean.evidencePack(), /without keeping its units/)
+  throwsCode(() => lic.reconcile(DEMO, { keepUnits: 'no' }), 'invalid_argument', (e) => assert.match(e.message, /keepUnits/))
+})
+
 test('rulesets: validate (text, Buffer, object), hash, catalog check', () => {
   const doc = JSON.parse(DEFAULT_RULESET.toString())
   const fromText = lic.validateRuleset(DEFAULT_RULESET.toString())
