@@ -70,15 +70,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-# Accept 10M / 300k / 1_000_000.
-num() {
-    local v="${1//_/}"
-    case "$v" in
-        *[kK]) v="${v%?}"; [[ "$v" =~ ^[0-9]+$ ]] || return 1; echo $(( v * 1000 )) ;;
-        *[mM]) v="${v%?}"; [[ "$v" =~ ^[0-9]+$ ]] || return 1; echo $(( v * 1000000 )) ;;
-        *) [[ "$v" =~ ^[0-9]+$ ]] || return 1; echo $(( v )) ;;
-    esac
-}
+# Accept 10M / 300k / 1_000_000 (`num`).
+source benches/sizes.sh
 label_of() {
     local n=$1
     if [ $(( n % 1000000 )) -eq 0 ]; then echo "$(( n / 1000000 ))m"

@@ -45,15 +45,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-# Accept 10M / 300k / 1_000_000.
-num() {
-    local v="${1//_/}"
-    case "$v" in
-        *[kK]) echo $(( ${v%?} * 1000 )) ;;
-        *[mM]) echo $(( ${v%?} * 1000000 )) ;;
-        *) echo $(( v )) ;;
-    esac
-}
+# Accept 10M / 300k / 1_000_000 (`num`).
+source benches/sizes.sh
 SIGNALS=$(num "$SIGNALS")
 if [ -z "$DEVICES" ]; then
     DEVICES=$(( SIGNALS / 5 )); [ "$DEVICES" -gt 1000000 ] && DEVICES=1000000; [ "$DEVICES" -lt 1 ] && DEVICES=1

@@ -13,11 +13,17 @@ use pyo3::types::PyBytes;
 pub(crate) fn pack_archive<'py>(py: Python<'py>, pack: Bound<'py, PyBytes>) -> PyResult<Bound<'py, PyBytes>> {
     boundary(py, || {
         let bytes = pack.as_bytes();
-        if !bytes.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]) {
-            return Ok(pack.clone());
+        // The core tells the forms apart: a plain tar comes back borrowed,
+        // and is returned as the same object.
+        let tar = py.detach(|| {
+            eucora_license_core::pack_archive(bytes).map(|t| match t {
+                std::borrow::Cow::Borrowed(_) => None,
+                std::borrow::Cow::Owned(tar) => Some(tar),
+            })
+        });
+        match tar.map_err(|e| Failure::invalid_input(format!("evidence pack: {e}")))? {
+            None => Ok(pack.clone()),
+            Some(tar) => Ok(PyBytes::new(py, &tar)),
         }
-        let tar = py.detach(|| eucora_license_core::pack_archive(bytes).map(|t| t.into_owned()));
-        let tar = tar.map_err(|e| Failure::invalid_input(format!("evidence pack: {e}")))?;
-        Ok(PyBytes::new(py, &tar))
     })
 }

@@ -88,7 +88,7 @@ pub use document::snapshot::{
 // Evidence: packs, offline verification and replay, per-SKU proofs, shared
 // (pseudonymised) outcomes.
 
-pub use canon::zst::archive as pack_archive;
+pub use canon::zst::{archive as pack_archive, looks_like_pack};
 pub use evidence::open::{open_pack, OpenPack};
 pub use evidence::pack::{write_compressed_pack, write_compressed_pack_threads, write_pack};
 pub use evidence::proof::{prove, verify_proof, verify_proof_against, verify_proof_with_snapshot};

@@ -179,8 +179,7 @@ fn open_previous(path: &Path, held: Option<&outdir::OutDir>) -> Result<Previous,
     let (file, mut f) = outdir::open_run(path, held)?;
     let mut head = Vec::with_capacity(512);
     (&mut f).take(512).read_to_end(&mut head).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let is_pack = head.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]) || head.get(257..263) == Some(b"ustar\0");
-    if is_pack {
+    if eucora_license_core::looks_like_pack(&head) {
         return Ok(Previous::Pack(std::io::BufReader::with_capacity(1 << 20, std::io::Cursor::new(head).chain(f))));
     }
     let mut bytes = head;

@@ -196,25 +196,7 @@ impl<'a> Entries<'a> {
             }
             return Ok(None);
         }
-        if h[154] != 0 || h[155] != b' ' {
-            return Err(bad(pos, "checksum field not in ustar form"));
-        }
-        let stored = parse_octal(&h[148..156]).ok_or_else(|| bad(pos, "unreadable checksum"))?;
-        let sum: u64 = h.iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { b' ' as u64 } else { b as u64 }).sum();
-        if sum != stored {
-            return Err(bad(pos, "header checksum mismatch"));
-        }
-        if h[156] != b'0' && h[156] != 0 {
-            return Err(bad(pos, "not a regular file"));
-        }
-        let name_len = h[..100].iter().position(|&b| b == 0).unwrap_or(100);
-        let name = std::str::from_utf8(&h[..name_len]).map_err(|_| bad(pos, "name is not UTF-8"))?.to_string();
-        let size = parse_octal(&h[124..136]).ok_or_else(|| bad(pos, "unreadable size"))?;
-        // Only what the writer writes: the same header, byte for byte.
-        match header(&name, size) {
-            Ok(expected) if expected[..] == h[..] => {}
-            _ => return Err(bad(pos, "header fields other than the writer's (name, mode, owner, time, type, prefix)")),
-        }
+        let (name, size) = check_header(h).map_err(|what| bad(pos, what))?;
         let size = usize::try_from(size).map_err(|_| bad(pos, "entry too large"))?;
         let start = pos + BLOCK;
         let data_end = start.checked_add(size).ok_or_else(|| bad(pos, "entry too large"))?;
@@ -226,6 +208,32 @@ impl<'a> Entries<'a> {
         }
         self.pos = end;
         Ok(Some(Entry { name, data }))
+    }
+}
+
+/// A (non-zero) header block checked against what the writer writes — the
+/// ustar checksum, a regular file, a UTF-8 name, and every other field the
+/// writer's own, byte for byte — shared by [`entries`] and
+/// [`StreamEntries`]: the entry's (name, size), or why the archive is
+/// damaged there.
+fn check_header(h: &[u8]) -> std::result::Result<(String, u64), &'static str> {
+    if h[154] != 0 || h[155] != b' ' {
+        return Err("checksum field not in ustar form");
+    }
+    let stored = parse_octal(&h[148..156]).ok_or("unreadable checksum")?;
+    let sum: u64 = h.iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { b' ' as u64 } else { b as u64 }).sum();
+    if sum != stored {
+        return Err("header checksum mismatch");
+    }
+    if h[156] != b'0' && h[156] != 0 {
+        return Err("not a regular file");
+    }
+    let name_len = h[..100].iter().position(|&b| b == 0).unwrap_or(100);
+    let name = std::str::from_utf8(&h[..name_len]).map_err(|_| "name is not UTF-8")?.to_string();
+    let size = parse_octal(&h[124..136]).ok_or("unreadable size")?;
+    match header(&name, size) {
+        Ok(expected) if expected[..] == h[..] => Ok((name, size)),
+        _ => Err("header fields other than the writer's (name, mode, owner, time, type, prefix)"),
     }
 }
 
@@ -314,25 +322,7 @@ impl<R: std::io::Read> StreamEntries<R> {
             }
             return Ok(None);
         }
-        if h[154] != 0 || h[155] != b' ' {
-            return Err(bad(pos, "checksum field not in ustar form"));
-        }
-        let stored = parse_octal(&h[148..156]).ok_or_else(|| bad(pos, "unreadable checksum"))?;
-        let sum: u64 = h.iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { b' ' as u64 } else { b as u64 }).sum();
-        if sum != stored {
-            return Err(bad(pos, "header checksum mismatch"));
-        }
-        if h[156] != b'0' && h[156] != 0 {
-            return Err(bad(pos, "not a regular file"));
-        }
-        let name_len = h[..100].iter().position(|&b| b == 0).unwrap_or(100);
-        let name = std::str::from_utf8(&h[..name_len]).map_err(|_| bad(pos, "name is not UTF-8"))?.to_string();
-        let size = parse_octal(&h[124..136]).ok_or_else(|| bad(pos, "unreadable size"))?;
-        match header(&name, size) {
-            Ok(expected) if expected[..] == h[..] => {}
-            _ => return Err(bad(pos, "header fields other than the writer's (name, mode, owner, time, type, prefix)")),
-        }
-        Ok(Some((name, size)))
+        check_header(&h).map(Some).map_err(|what| bad(pos, what))
     }
 
     /// The data of the entry whose header was just read (`size` bytes), in

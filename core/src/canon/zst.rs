@@ -84,6 +84,19 @@ pub(crate) fn is_compressed(bytes: &[u8]) -> bool {
     bytes.starts_with(&MAGIC)
 }
 
+/// Whether `head` (a file's first 512 bytes, or all of them) starts like an
+/// evidence pack in either form — a Zstandard frame, or a plain ustar archive
+/// as written before compression — rather than a JSON document (a snapshot).
+///
+/// ```
+/// use eucora_license_core::looks_like_pack;
+/// assert!(looks_like_pack(&[0x28, 0xB5, 0x2F, 0xFD, 0]));
+/// assert!(!looks_like_pack(br#"{"snapshot_hash":"sha256:..."}"#));
+/// ```
+pub fn looks_like_pack(head: &[u8]) -> bool {
+    is_compressed(head) || super::tar::looks_like_archive(head)
+}
+
 /// A writer that compresses into `sink` with the pinned settings; `size` is
 /// the exact number of bytes that will be written (recorded in the frame
 /// header). `threads` worker threads of libzstd compress while the caller

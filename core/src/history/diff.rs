@@ -876,7 +876,7 @@ pub(crate) fn counters_only(previous: &Snapshot, records: &[SkuRecord]) -> DiffS
 /// A snapshot and, when `bytes` is an evidence pack, the pack's `diff.json`
 /// (the unit lists). For callers that hold either form of a past run.
 pub fn open_run(bytes: &[u8]) -> Result<(Snapshot, Option<DiffDetail>)> {
-    if !crate::canon::tar::looks_like_archive(bytes) && !crate::canon::zst::is_compressed(bytes) {
+    if !crate::canon::zst::looks_like_pack(bytes) {
         return Ok((Snapshot::parse_verified(bytes)?, None));
     }
     let archive = crate::canon::zst::archive(bytes).map_err(|e| Error::new(ErrorCode::InvalidInput, format!("evidence pack: {e}")))?;

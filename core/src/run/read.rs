@@ -150,7 +150,7 @@ pub(super) fn previous(
 ) -> (Option<Snapshot>, Option<PreviousRun>) {
     let parsed = previous.map(|input| match input {
         // A pack as written (a zstd frame) or as written before compression (a tar).
-        super::PreviousInput::Bytes(bytes) if crate::canon::tar::looks_like_archive(bytes) || crate::canon::zst::is_compressed(bytes) => {
+        super::PreviousInput::Bytes(bytes) if crate::canon::zst::looks_like_pack(bytes) => {
             PreviousRun::from_pack(bytes).map(|run| (run.snapshot.clone(), Some(run)))
         }
         super::PreviousInput::Bytes(bytes) => Snapshot::parse_verified(bytes).map(|s| (s, None)),
